@@ -1,0 +1,94 @@
+// The `curator` command line: the same engine, studio and files the desktop app uses.
+import { parseArgs } from 'node:util'
+import { CuratorError } from '../../shared/errors'
+import { pretrainCommand } from './pretrain'
+import { parseFit, parseSeeds, parseStrategies, simulateCommand } from './simulate'
+
+const HELP = `curator - teach a pretrained image model a new task from a handful of labels
+
+Usage: curator <command> [options]
+
+Commands:
+  pretrain   Train the base digit CNN on MNIST        [--epochs 5] [--seed 1] [--out DIR]
+  simulate   Label from ground truth and report accuracy per iteration
+             [--strategy diverse|uncertainty|random|seed-window|all|A,B] [--batch 4]
+             [--budget 120] [--seed 1 | 1-5 | 1,2,3] [--unfreeze 0] [--fit converge|original]
+             [--dataset mnist|idx:PATH|folder:PATH] [--positive 1,3,5,7,9] [--labels even,odd]
+             [--pool-limit N] [--test-limit N] [--json]
+  help       Show this help
+
+Run 'curator <command> --help' for the options of one command.`
+
+type Options = Record<string, string | boolean | undefined>
+const num = (v: unknown, name: string, def: number): number => {
+  if (v === undefined) return def
+  const n = Number(v)
+  if (!Number.isFinite(n)) throw new CuratorError('BAD_ARGUMENT', `--${name} must be a number, got "${v}"`)
+  return n
+}
+
+const commands: Record<string, { options: Record<string, { type: 'string' | 'boolean' }>; run: (o: Options, rest: string[]) => Promise<void> }> = {
+  pretrain: {
+    options: { epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' } },
+    run: (o) => pretrainCommand({ epochs: num(o.epochs, 'epochs', 5), seed: num(o.seed, 'seed', 1), out: o.out as string | undefined, limit: o.limit ? num(o.limit, 'limit', 0) : undefined })
+  },
+  simulate: {
+    options: {
+      strategy: { type: 'string' }, batch: { type: 'string' }, budget: { type: 'string' }, seed: { type: 'string' }, unfreeze: { type: 'string' },
+      fit: { type: 'string' }, json: { type: 'boolean' }, dataset: { type: 'string' }, positive: { type: 'string' }, labels: { type: 'string' },
+      'pool-limit': { type: 'string' }, 'test-limit': { type: 'string' }
+    },
+    run: (o) =>
+      simulateCommand({
+        strategies: parseStrategies(o.strategy as string | undefined),
+        seeds: parseSeeds(o.seed as string | undefined),
+        batch: num(o.batch, 'batch', 4),
+        budget: num(o.budget, 'budget', 120),
+        unfreeze: num(o.unfreeze, 'unfreeze', 0),
+        fit: parseFit(o.fit as string | undefined),
+        json: Boolean(o.json),
+        dataset: (o.dataset as string | undefined) ?? 'mnist',
+        positive: o.positive ? String(o.positive).split(',') : undefined,
+        labels: o.labels ? pair(String(o.labels)) : undefined,
+        poolLimit: o['pool-limit'] ? num(o['pool-limit'], 'pool-limit', 0) : undefined,
+        testLimit: o['test-limit'] ? num(o['test-limit'], 'test-limit', 0) : undefined
+      })
+  }
+}
+
+function pair(v: string): [string, string] {
+  const parts = v.split(',')
+  if (parts.length !== 2 || parts.some((p) => !p)) throw new CuratorError('BAD_ARGUMENT', `--labels must be NEGATIVE,POSITIVE, got "${v}"`)
+  return [parts[0], parts[1]]
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    console.log(HELP)
+    return 0
+  }
+  const cmd = commands[name]
+  if (!cmd) {
+    console.error(`Unknown command "${name}".\n\n${HELP}`)
+    return 2
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options: { ...cmd.options, help: { type: 'boolean' } }, allowPositionals: true })
+    if (values.help) {
+      console.log(HELP)
+      return 0
+    }
+    await cmd.run(values as Options, positionals)
+    return 0
+  } catch (err) {
+    console.error(`curator ${name}: ${(err as Error).message}`)
+    return err instanceof CuratorError ? 2 : 1
+  }
+}
+
+if (require.main === module || process.env.CURATOR_CLI === '1') {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code
+  })
+}

@@ -1,0 +1,113 @@
+// The in-memory form of every dataset: images of any size, grey or RGB, with optional ground truth.
+import { createHash } from 'node:crypto'
+
+export interface ImageSet {
+  count: number
+  /** All pixels, image after image, row-major, channels interleaved. */
+  pixels: Uint8Array
+  offsets: Float64Array
+  widths: Uint16Array
+  heights: Uint16Array
+  /** 1 (grey) or 3 (RGB). */
+  channels: Uint8Array
+  /** Ground-truth class index per image, or -1 where unknown; null when the set has none. */
+  classes: Int32Array | null
+  /** A human name per image (file path), when the images came from files. */
+  names?: string[]
+}
+
+export interface Dataset {
+  /** 'mnist', 'idx:PATH' or 'folder:PATH'. */
+  id: string
+  hash: string
+  classNames: string[] | null
+  pool: ImageSet
+  test: ImageSet | null
+}
+
+export function uniformImageSet(count: number, height: number, width: number, channels: number, pixels: Uint8Array, classes: Int32Array | null): ImageSet {
+  const size = height * width * channels
+  return {
+    count,
+    pixels,
+    offsets: Float64Array.from({ length: count }, (_, i) => i * size),
+    widths: new Uint16Array(count).fill(width),
+    heights: new Uint16Array(count).fill(height),
+    channels: new Uint8Array(count).fill(channels),
+    classes
+  }
+}
+
+/** The pixels of one image, without copying. */
+export function imagePixels(set: ImageSet, i: number): Uint8Array {
+  const size = set.widths[i] * set.heights[i] * set.channels[i]
+  return set.pixels.subarray(set.offsets[i], set.offsets[i] + size)
+}
+
+/** Image indices grouped by size (width x height), in index order, so each batch has one shape. */
+export function groupBySize(set: ImageSet, indices?: ArrayLike<number>): Int32Array[] {
+  const groups = new Map<number, number[]>()
+  const n = indices ? indices.length : set.count
+  for (let k = 0; k < n; k++) {
+    const i = indices ? indices[k] : k
+    const key = set.heights[i] * 65536 + set.widths[i]
+    let g = groups.get(key)
+    if (!g) groups.set(key, (g = []))
+    g.push(i)
+  }
+  return [...groups.values()].map((g) => Int32Array.from(g))
+}
+
+/** Scales to 0..1 and repeats grey into 3 channels: the base model's input. */
+export function toInputBuffer(set: ImageSet, indices: ArrayLike<number>): { data: Float32Array; height: number; width: number } {
+  const height = set.heights[indices[0]]
+  const width = set.widths[indices[0]]
+  const plane = height * width
+  const data = new Float32Array(indices.length * plane * 3)
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]
+    const src = imagePixels(set, i)
+    const dst = k * plane * 3
+    if (set.channels[i] === 1) {
+      for (let p = 0; p < plane; p++) {
+        const v = src[p] / 255
+        data[dst + 3 * p] = v
+        data[dst + 3 * p + 1] = v
+        data[dst + 3 * p + 2] = v
+      }
+    } else {
+      for (let p = 0; p < plane * 3; p++) data[dst + p] = src[p] / 255
+    }
+  }
+  return { data, height, width }
+}
+
+export function hashImageSets(...sets: (ImageSet | null)[]): string {
+  const h = createHash('sha256')
+  for (const s of sets) {
+    if (!s) continue
+    h.update(`${s.count};`)
+    h.update(new Uint8Array(s.widths.buffer, s.widths.byteOffset, s.widths.byteLength))
+    h.update(new Uint8Array(s.heights.buffer, s.heights.byteOffset, s.heights.byteLength))
+    h.update(s.channels)
+    h.update(s.pixels)
+    if (s.classes) h.update(new Uint8Array(s.classes.buffer, s.classes.byteOffset, s.classes.byteLength))
+  }
+  return h.digest('hex').slice(0, 16)
+}
+
+/** The first n images of a set (a subset for tests and quick runs). */
+export function headOf(set: ImageSet, n: number): ImageSet {
+  const count = Math.min(n, set.count)
+  const end = count === set.count ? set.pixels.length : set.offsets[count]
+  return {
+    count,
+    pixels: set.pixels.subarray(0, end),
+    offsets: set.offsets.subarray(0, count),
+    widths: set.widths.subarray(0, count),
+    heights: set.heights.subarray(0, count),
+    channels: set.channels.subarray(0, count),
+    classes: set.classes ? set.classes.subarray(0, count) : null,
+    names: set.names?.slice(0, count)
+  }
+}

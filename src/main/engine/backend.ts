@@ -1,0 +1,111 @@
+// Chooses the fastest TF.js backend that loads here and patches the one gap of the wasm backend.
+import * as tf from '@tensorflow/tfjs'
+import util from 'node:util'
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
+
+let chosen: Promise<BackendName> | undefined
+
+/** Loads tfjs-node if installed, else wasm, else plain CPU. Idempotent. */
+export function initBackend(prefer?: BackendName): Promise<BackendName> {
+  chosen ??= pick(prefer ?? (process.env.CURATOR_BACKEND as BackendName | undefined))
+  return chosen
+}
+
+async function pick(prefer?: BackendName): Promise<BackendName> {
+  const order: BackendName[] = prefer ? [prefer] : ['tensorflow', 'wasm', 'cpu']
+  const failures: string[] = []
+  for (const name of order) {
+    try {
+      if (name === 'tensorflow') loadTfjsNode()
+      if (name === 'wasm') {
+        await import('@tensorflow/tfjs-backend-wasm')
+        registerWasmConv2DGradient()
+      }
+      if (await tf.setBackend(name)) {
+        await tf.ready()
+        return name
+      }
+      failures.push(`${name}: setBackend refused`)
+    } catch (err) {
+      failures.push(`${name}: ${(err as Error).message.split('\n')[0]}`)
+    }
+  }
+  throw new Error(`No TF.js backend could be loaded (${failures.join('; ')})`)
+}
+
+function loadTfjsNode(): void {
+  // tfjs-node 4.22 still calls util.isNullOrUndefined, which Node >= 23 removed.
+  const u = util as unknown as Record<string, unknown>
+  u.isNullOrUndefined ??= (v: unknown) => v === null || v === undefined
+  // A plain require keeps bundlers from resolving the optional native package.
+  const req = module.require.bind(module)
+  req('@tensorflow/tfjs-node')
+}
+
+/**
+ * The wasm backend has no Conv2DBackpropFilter kernel, so training a CNN on it fails.
+ * The filter gradient of a stride-1 convolution is itself a convolution: treat the input's
+ * channels as the batch and the output gradient as the filter.
+ *   dW[kh,kw,ci,co] = sum_{n,i,j} x[n, i+kh, j+kw, ci] * dy[n,i,j,co]
+ */
+export function conv2dFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], pad: 'valid' | 'same' | number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw] = filterShape
+    let xp = x
+    if (pad !== 'valid') {
+      const [top, left] = pad === 'same' ? [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2)] : [pad, pad]
+      const [bottom, right] = pad === 'same' ? [kh - 1 - top, kw - 1 - left] : [pad, pad]
+      xp = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]])
+    }
+    const input = tf.transpose(xp, [3, 1, 2, 0]) // [Cin, H, W, N]
+    const filter = tf.transpose(dy, [1, 2, 0, 3]) // [Ho, Wo, N, Cout]
+    const out = tf.conv2d(input, filter, 1, 'valid') // [Cin, kh, kw, Cout]
+    return tf.transpose(out, [1, 2, 0, 3]) as tf.Tensor4D
+  })
+}
+
+/**
+ * wasm's own Conv2DBackpropInput is a naive loop (about 4x slower than the whole forward pass).
+ * The input gradient of a stride-1 convolution is a forward convolution of the padded output
+ * gradient with the filter rotated by 180 degrees and its in/out channels swapped, which runs
+ * on the fast (XNNPACK) Conv2D kernel.
+ */
+export function conv2dInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, pad: 'valid' | 'same' | number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw] = filter.shape
+    const [top, left] = pad === 'valid' ? [0, 0] : pad === 'same' ? [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2)] : [pad, pad]
+    const [bottom, right] = pad === 'valid' ? [0, 0] : pad === 'same' ? [kh - 1 - top, kw - 1 - left] : [pad, pad]
+    const padded = tf.pad(dy, [[0, 0], [kh - 1 - top, kh - 1 - bottom], [kw - 1 - left, kw - 1 - right], [0, 0]])
+    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2])
+    return tf.conv2d(padded, flipped as tf.Tensor4D, 1, 'valid')
+  })
+}
+
+let gradientRegistered = false
+function registerWasmConv2DGradient(): void {
+  if (gradientRegistered) return
+  gradientRegistered = true
+  tf.registerGradient({
+    kernelName: 'Conv2D',
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D]
+      const { strides, pad, dataFormat, dilations } = attrs as unknown as {
+        strides: [number, number] | number; pad: 'valid' | 'same' | number; dataFormat: 'NHWC' | 'NCHW'; dilations: number | number[]
+      }
+      const ones = (v: number | number[]) => (Array.isArray(v) ? v.every((s) => s === 1) : v === 1)
+      if (!ones(strides) || !ones(dilations) || dataFormat !== 'NHWC') {
+        throw new Error('Curator on wasm trains only stride-1, undilated NHWC convolutions')
+      }
+      return {
+        x: () => conv2dInputGradient(dy as tf.Tensor4D, filter, pad),
+        filter: () => conv2dFilterGradient(x, dy as tf.Tensor4D, filter.shape, pad)
+      }
+    }
+  })
+}
+
+export function backendName(): string {
+  return tf.getBackend()
+}

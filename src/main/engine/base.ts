@@ -1,0 +1,26 @@
+// The shipped base model: where it lives and what it is.
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { CuratorError } from '../../shared/errors'
+import type { BaseMetadata } from './pretrain'
+
+/** resources/models/mnist-cnn, found from the source tree, the build output or a packaged app. */
+export function defaultBaseDir(): string {
+  const env = process.env.CURATOR_BASE_MODEL
+  if (env) return env
+  const candidates = [
+    join((process as { resourcesPath?: string }).resourcesPath ?? '', 'models', 'mnist-cnn'),
+    resolve(__dirname, '../../resources/models/mnist-cnn'),
+    resolve(__dirname, '../../../resources/models/mnist-cnn'),
+    resolve(process.cwd(), 'resources/models/mnist-cnn')
+  ]
+  return candidates.find((d) => existsSync(join(d, 'model.json'))) ?? candidates[candidates.length - 1]
+}
+
+export function readBaseMetadata(dir: string): BaseMetadata {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'))
+  } catch (err) {
+    throw new CuratorError('NOT_FOUND', `No base model metadata in ${dir}: ${(err as Error).message}`)
+  }
+}

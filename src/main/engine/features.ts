@@ -1,0 +1,147 @@
+// The frozen part never changes: compute its output for every image once, on every core,
+// and keep it on disk keyed by (base hash, dataset hash, split point).
+import { availableParallelism } from 'node:os'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Worker } from 'node:worker_threads'
+import { ImageSet, groupBySize, imagePixels } from '../data/dataset'
+import type { ModelFiles } from './model-io'
+import { startWorker } from './threads'
+import { Progress, ProgressMeter } from '../../shared/progress'
+import { CuratorError } from '../../shared/errors'
+
+export interface FeatureMatrix {
+  count: number
+  dim: number
+  data: Float32Array
+}
+
+export interface FeaturizeOptions {
+  backend: string
+  threads?: number
+  jobSize?: number
+  onProgress?: (p: Progress) => void
+  shouldStop?: () => boolean
+  task?: string
+}
+
+/** Runs the frozen prefix over a whole image set on a pool of threads, one wasm/TF instance each. */
+export async function featurize(files: ModelFiles, unfreeze: number, set: ImageSet, opts: FeaturizeOptions): Promise<FeatureMatrix> {
+  const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), Math.ceil(set.count / 64)))
+  const jobSize = opts.jobSize ?? 256
+  const jobs: Int32Array[] = []
+  for (const group of groupBySize(set)) for (let b = 0; b < group.length; b += jobSize) jobs.push(group.subarray(b, b + jobSize))
+  const meter = new ProgressMeter(opts.task ?? 'featurise', set.count)
+  const workers: Worker[] = Array.from({ length: threads }, () => startWorker('featurize-worker', { files, unfreeze, backend: opts.backend }))
+  let out: Float32Array | undefined
+  let dim = 0
+  let done = 0
+  try {
+    let next = 0
+    await Promise.all(
+      workers.map(async (w) => {
+        while (next < jobs.length) {
+          if (opts.shouldStop?.()) throw new CuratorError('CANCELLED', 'Featurising was cancelled')
+          const idx = jobs[next++]
+          const features = await runJob(w, subset(set, idx))
+          if (!out) {
+            dim = features.length / idx.length
+            out = new Float32Array(set.count * dim)
+          }
+          if (features.length !== idx.length * dim) throw new CuratorError('BAD_DATA', 'Images of different sizes give features of different sizes at this split point; use --unfreeze 2 or less')
+          for (let k = 0; k < idx.length; k++) out.set(features.subarray(k * dim, (k + 1) * dim), idx[k] * dim)
+          done += idx.length
+          opts.onProgress?.(meter.at(done))
+        }
+      })
+    )
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()))
+  }
+  return { count: set.count, dim, data: out ?? new Float32Array(0) }
+}
+
+let jobCounter = 0
+function runJob(w: Worker, set: ImageSet): Promise<Float32Array> {
+  const job = jobCounter++
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { job: number; features?: Float32Array; error?: string }) => {
+      if (m.job !== job) return
+      w.off('message', onMessage)
+      w.off('error', onError)
+      if (m.error) reject(new Error(`Featurising failed: ${m.error}`))
+      else resolve(m.features!)
+    }
+    const onError = (err: Error) => {
+      w.off('message', onMessage)
+      reject(err)
+    }
+    w.on('message', onMessage)
+    w.once('error', onError)
+    w.postMessage({ job, set })
+  })
+}
+
+/** A compact copy of some images of a set, to post to a thread. */
+function subset(set: ImageSet, idx: Int32Array): ImageSet {
+  let size = 0
+  for (const i of idx) size += set.widths[i] * set.heights[i] * set.channels[i]
+  const pixels = new Uint8Array(size)
+  const offsets = new Float64Array(idx.length)
+  let o = 0
+  idx.forEach((i, k) => {
+    const p = imagePixels(set, i)
+    pixels.set(p, o)
+    offsets[k] = o
+    o += p.length
+  })
+  const pick = <T extends Uint16Array | Uint8Array>(a: T) => a.constructor === Uint16Array ? (Uint16Array.from(idx, (i) => a[i]) as T) : (Uint8Array.from(idx, (i) => a[i]) as T)
+  return { count: idx.length, pixels, offsets, widths: pick(set.widths), heights: pick(set.heights), channels: pick(set.channels), classes: null }
+}
+
+const MAGIC = 'CURFEAT1'
+
+export function featureCachePath(cacheDir: string, key: { baseHash: string; datasetHash: string; split: string; part: string }): string {
+  return join(cacheDir, 'features', `${key.baseHash}-${key.datasetHash}-${key.split}-${key.part}.f32`)
+}
+
+export async function readFeatureCache(path: string): Promise<FeatureMatrix | null> {
+  let buf: Buffer
+  try {
+    buf = await readFile(path)
+  } catch {
+    return null
+  }
+  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== MAGIC) return null
+  const count = buf.readUInt32LE(8)
+  const dim = buf.readUInt32LE(12)
+  if (buf.length !== 16 + count * dim * 4) return null // a torn write: recompute
+  const data = new Float32Array(count * dim)
+  new Uint8Array(data.buffer).set(buf.subarray(16))
+  return { count, dim, data }
+}
+
+export async function writeFeatureCache(path: string, m: FeatureMatrix): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true })
+  const header = Buffer.alloc(16)
+  header.write(MAGIC, 0, 'latin1')
+  header.writeUInt32LE(m.count, 8)
+  header.writeUInt32LE(m.dim, 12)
+  const tmp = `${path}.${process.pid}.tmp`
+  await writeFile(tmp, Buffer.concat([header, new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength)]))
+  await rename(tmp, path)
+}
+
+/** Features from the cache, or computed and cached. */
+export async function cachedFeatures(
+  cacheDir: string,
+  key: { baseHash: string; datasetHash: string; split: string; part: string },
+  compute: () => Promise<FeatureMatrix>
+): Promise<{ features: FeatureMatrix; cached: boolean }> {
+  const path = featureCachePath(cacheDir, key)
+  const hit = await readFeatureCache(path)
+  if (hit) return { features: hit, cached: true }
+  const features = await compute()
+  await writeFeatureCache(path, features)
+  return { features, cached: false }
+}

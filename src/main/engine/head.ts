@@ -1,0 +1,95 @@
+// Fitting the sigmoid head on cached features when the whole base is frozen: a logistic
+// regression on a handful of numbers per image, solved exactly in a few milliseconds.
+
+export interface HeadParams {
+  weights: Float64Array
+  bias: number
+}
+
+export const sigmoid = (z: number) => 1 / (1 + Math.exp(-z))
+
+/** L2 strength on the weights (not the bias). Small: the softmax features separate cleanly. */
+export const L2 = 0.01
+
+/**
+ * Minimises mean binary cross-entropy + (L2/2)|w|^2 with Newton's method (the problem is
+ * strictly convex, so it converges in a few steps from zero, deterministically).
+ */
+export function fitLogistic(x: Float32Array, dim: number, rows: ArrayLike<number>, y: ArrayLike<number>, l2 = L2): HeadParams {
+  const n = rows.length
+  const d = dim + 1 // last coordinate is the bias
+  const theta = new Float64Array(d)
+  if (n === 0) return { weights: theta.slice(0, dim), bias: 0 }
+  const grad = new Float64Array(d)
+  const hess = new Float64Array(d * d)
+  const xi = new Float64Array(d)
+  for (let iter = 0; iter < 50; iter++) {
+    grad.fill(0)
+    hess.fill(0)
+    for (let k = 0; k < n; k++) {
+      const base = rows[k] * dim
+      for (let j = 0; j < dim; j++) xi[j] = x[base + j]
+      xi[dim] = 1
+      let z = 0
+      for (let j = 0; j < d; j++) z += theta[j] * xi[j]
+      const p = sigmoid(z)
+      const r = (p - y[k]) / n
+      const w = (p * (1 - p)) / n
+      for (let a = 0; a < d; a++) {
+        grad[a] += r * xi[a]
+        const wa = w * xi[a]
+        for (let b = 0; b <= a; b++) hess[a * d + b] += wa * xi[b]
+      }
+    }
+    for (let a = 0; a < dim; a++) {
+      grad[a] += l2 * theta[a]
+      hess[a * d + a] += l2
+    }
+    hess[dim * d + dim] += 1e-9 // keeps the bias row positive definite with one class only
+    for (let a = 0; a < d; a++) for (let b = 0; b < a; b++) hess[b * d + a] = hess[a * d + b]
+    const step = solveSpd(hess, grad, d)
+    let size = 0
+    for (let a = 0; a < d; a++) {
+      theta[a] -= step[a]
+      size = Math.max(size, Math.abs(step[a]))
+    }
+    if (size < 1e-10) break
+  }
+  return { weights: theta.slice(0, dim), bias: theta[dim] }
+}
+
+/** Solves A x = b for a symmetric positive-definite A by Cholesky. */
+function solveSpd(a: Float64Array, b: Float64Array, d: number): Float64Array {
+  const l = new Float64Array(d * d)
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * d + j]
+      for (let k = 0; k < j; k++) s -= l[i * d + k] * l[j * d + k]
+      l[i * d + j] = i === j ? Math.sqrt(Math.max(s, 1e-300)) : s / l[j * d + j]
+    }
+  }
+  const z = new Float64Array(d)
+  for (let i = 0; i < d; i++) {
+    let s = b[i]
+    for (let k = 0; k < i; k++) s -= l[i * d + k] * z[k]
+    z[i] = s / l[i * d + i]
+  }
+  const out = new Float64Array(d)
+  for (let i = d - 1; i >= 0; i--) {
+    let s = z[i]
+    for (let k = i + 1; k < d; k++) s -= l[k * d + i] * out[k]
+    out[i] = s / l[i * d + i]
+  }
+  return out
+}
+
+/** P(positive) for every row of a feature matrix. */
+export function predictLogistic(head: HeadParams, x: Float32Array, dim: number, out: Float32Array = new Float32Array(x.length / dim)): Float32Array {
+  const w = head.weights
+  for (let i = 0, base = 0; i < out.length; i++, base += dim) {
+    let z = head.bias
+    for (let j = 0; j < dim; j++) z += w[j] * x[base + j]
+    out[i] = sigmoid(z)
+  }
+  return out
+}

@@ -1,0 +1,229 @@
+// The transfer loop on cached features: fit the head (and any unfrozen suffix), score the
+// pool, evaluate on the held-out split and pick the next batch. Deterministic for a given
+// (labels, seed, backend).
+import * as tf from '@tensorflow/tfjs'
+import type { FitName, HistogramDto, StrategyName } from '../../shared/contract'
+import type { FeatureMatrix } from './features'
+import { fitLogistic, predictLogistic, HeadParams } from './head'
+import { query, Query } from './strategies'
+import { buildTransfer, TransferModel } from './transfer'
+
+export interface LearnerOptions {
+  base: tf.LayersModel
+  unfreeze: number
+  fit: FitName
+  seed: number
+  pool: FeatureMatrix
+  test: FeatureMatrix | null
+  /** 1 positive, 0 negative, -1 unknown; null when the set has no ground truth. */
+  poolTruth: Int8Array | null
+  testTruth: Int8Array | null
+}
+
+export interface Answer {
+  id: number
+  value: 0 | 1
+}
+
+export interface Evaluation {
+  testAccuracy: number | null
+  labelledAccuracy: number | null
+  histogram: HistogramDto
+  headWeights: number[]
+  headBias: number
+}
+
+/** Adam steps used to fit an unfrozen suffix when fit = converge. */
+const SUFFIX_STEPS = 150
+const SUFFIX_LR = 0.01
+/** The 2019 demo: Adam lr 0.1, one step per iteration, optimizer state kept. */
+const ORIGINAL_LR = 0.1
+
+export class Learner {
+  readonly transfer: TransferModel
+  /** P(positive) for the pool and the test split under the current head. */
+  poolP: Float32Array<ArrayBufferLike>
+  testP: Float32Array<ArrayBufferLike> | null
+  private head: HeadParams
+  private readonly initialWeights: tf.Tensor[]
+  private optimizer: tf.AdamOptimizer | null = null
+  /** For fit = original: the batches the current state was trained on, to extend incrementally. */
+  private trainedBatches: Answer[][] = []
+  private labelled: Answer[] = []
+  private poolTensor: tf.Tensor | null = null
+  private testTensor: tf.Tensor | null = null
+
+  constructor(readonly opts: LearnerOptions) {
+    this.transfer = buildTransfer(opts.base, opts.unfreeze, opts.seed)
+    this.initialWeights = this.transfer.suffix.getWeights().map((w) => w.clone())
+    this.poolP = new Float32Array(opts.pool.count)
+    this.testP = opts.test ? new Float32Array(opts.test.count) : null
+    this.head = this.readHead()
+    if (this.usesExactHead) this.head = { weights: new Float64Array(this.head.weights.length), bias: 0 }
+    this.score()
+  }
+
+  /** With the whole base frozen and fit = converge, the head is an exact logistic regression in plain JS. */
+  get usesExactHead(): boolean {
+    return this.opts.unfreeze === 0 && this.opts.fit === 'converge'
+  }
+
+  /** Refits from the answers given batch by batch (oldest first) and rescores the pool. */
+  async fit(batches: Answer[][]): Promise<void> {
+    this.labelled = batches.flat()
+    if (this.usesExactHead) {
+      const { pool } = this.opts
+      this.head = fitLogistic(pool.data, pool.dim, this.labelled.map((a) => a.id), this.labelled.map((a) => a.value))
+      this.writeHead()
+    } else if (this.opts.fit === 'converge') {
+      this.reset()
+      if (this.labelled.length) {
+        const optimizer = tf.train.adam(SUFFIX_LR)
+        const [x, y] = this.batchTensors(this.labelled)
+        for (let s = 0; s < SUFFIX_STEPS; s++) this.step(optimizer, x, y)
+        tf.dispose([x, y])
+        optimizer.dispose()
+      }
+      this.head = this.readHead()
+    } else {
+      // One Adam step per batch, continuing from the state after the batches already seen.
+      const extends_ = this.trainedBatches.length <= batches.length && this.trainedBatches.every((b, i) => sameBatch(b, batches[i]))
+      if (!extends_) {
+        this.reset()
+        this.trainedBatches = []
+      }
+      this.optimizer ??= tf.train.adam(ORIGINAL_LR)
+      for (const batch of batches.slice(this.trainedBatches.length)) {
+        const soFar = batches.slice(0, this.trainedBatches.length + 1).flat()
+        const [x, y] = this.batchTensors(soFar)
+        this.step(this.optimizer, x, y)
+        tf.dispose([x, y])
+        this.trainedBatches.push(batch)
+      }
+      this.head = this.readHead()
+    }
+    this.score()
+  }
+
+  evaluate(): Evaluation {
+    const { poolTruth, testTruth } = this.opts
+    const accuracy = (p: Float32Array, truth: ArrayLike<number>, rows?: number[]) => {
+      let right = 0
+      let n = 0
+      const count = rows ? rows.length : p.length
+      for (let k = 0; k < count; k++) {
+        const i = rows ? rows[k] : k
+        if (truth[i] < 0) continue
+        n++
+        if (p[i] >= 0.5 === (truth[i] === 1)) right++
+      }
+      return n ? right / n : null
+    }
+    const counts = new Array(11).fill(0)
+    const byTruth: [number[], number[]] = [new Array(11).fill(0), new Array(11).fill(0)]
+    for (let i = 0; i < this.poolP.length; i++) {
+      const bin = Math.min(10, Math.floor(this.poolP[i] * 11))
+      counts[bin]++
+      const t = poolTruth?.[i] ?? -1
+      if (t >= 0) byTruth[t][bin]++
+    }
+    const labelledP = Float32Array.from(this.labelled, (a) => this.poolP[a.id])
+    return {
+      testAccuracy: this.testP && testTruth ? accuracy(this.testP, testTruth) : null,
+      labelledAccuracy: this.labelled.length ? accuracy(labelledP, this.labelled.map((a) => a.value)) : null,
+      histogram: { counts, byTruth: poolTruth ? byTruth : null },
+      headWeights: Array.from(this.head.weights),
+      headBias: this.head.bias
+    }
+  }
+
+  query(strategy: StrategyName, iteration: number, batchSize: number, excluded: Uint8Array, coldStartBatches: number): Query {
+    const { pool, seed } = this.opts
+    return query(strategy, {
+      p: this.poolP,
+      features: pool.data,
+      dim: pool.dim,
+      excluded,
+      labelled: this.labelled.map((a) => a.id),
+      iteration,
+      batchSize,
+      seed,
+      coldStartBatches
+    })
+  }
+
+  /** The full model (image -> base -> head) with the current weights. */
+  get fullModel(): tf.LayersModel {
+    return this.transfer.full
+  }
+
+  dispose(): void {
+    tf.dispose([...this.initialWeights, this.poolTensor, this.testTensor].filter(Boolean) as tf.Tensor[])
+    this.optimizer?.dispose()
+  }
+
+  private score(): void {
+    const { pool, test } = this.opts
+    if (this.usesExactHead) {
+      predictLogistic(this.head, pool.data, pool.dim, this.poolP)
+      if (test && this.testP) predictLogistic(this.head, test.data, test.dim, this.testP)
+      return
+    }
+    this.poolTensor ??= featureTensor(pool, this.transfer.featureShape)
+    this.poolP.set(this.predict(this.poolTensor))
+    if (test && this.testP) {
+      this.testTensor ??= featureTensor(test, this.transfer.featureShape)
+      this.testP.set(this.predict(this.testTensor))
+    }
+  }
+
+  private predict(x: tf.Tensor): Float32Array {
+    return tf.tidy(() => (this.transfer.suffix.predict(x, { batchSize: 4096 }) as tf.Tensor).dataSync() as Float32Array)
+  }
+
+  private batchTensors(answers: Answer[]): [tf.Tensor, tf.Tensor] {
+    const { pool } = this.opts
+    const x = new Float32Array(answers.length * pool.dim)
+    answers.forEach((a, k) => x.set(pool.data.subarray(a.id * pool.dim, (a.id + 1) * pool.dim), k * pool.dim))
+    return [tf.tensor(x, [answers.length, ...this.transfer.featureShape]), tf.tensor2d(answers.map((a) => [a.value]))]
+  }
+
+  private step(optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): void {
+    const vars = this.transfer.suffix.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val)
+    tf.tidy(() => {
+      optimizer.minimize(() => tf.losses.sigmoidCrossEntropy(y, logits(this.transfer, x)) as tf.Scalar, false, vars)
+    })
+  }
+
+  private reset(): void {
+    this.transfer.suffix.setWeights(this.initialWeights)
+    this.optimizer?.dispose()
+    this.optimizer = null
+  }
+
+  private readHead(): HeadParams {
+    const [kernel, bias] = this.transfer.head.getWeights()
+    return { weights: Float64Array.from(kernel.dataSync()), bias: bias.dataSync()[0] }
+  }
+
+  private writeHead(): void {
+    const n = this.head.weights.length
+    tf.tidy(() => this.transfer.head.setWeights([tf.tensor2d(Array.from(this.head.weights), [n, 1]), tf.tensor1d([this.head.bias])]))
+  }
+}
+
+/** The suffix's output before the head's sigmoid, for a numerically stable loss. */
+function logits(t: TransferModel, x: tf.Tensor): tf.Tensor {
+  let h = x
+  for (const l of t.layers.slice(t.splitIndex + 1)) h = l.apply(h) as tf.Tensor
+  const [kernel, bias] = t.head.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val)
+  return tf.add(tf.matMul(h as tf.Tensor2D, kernel as tf.Tensor2D), bias)
+}
+
+function featureTensor(m: FeatureMatrix, shape: number[]): tf.Tensor {
+  return tf.tensor(m.data as Float32Array<ArrayBuffer>, [m.count, ...shape])
+}
+
+function sameBatch(a: Answer[], b: Answer[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.id === b[i].id && x.value === b[i].value)
+}

@@ -1,0 +1,108 @@
+// Trains the base digit CNN on a labelled image set and measures its held-out accuracy.
+import * as tf from '@tensorflow/tfjs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ImageSet, groupBySize, toInputBuffer } from '../data/dataset'
+import { buildBaseModel } from './base-model'
+import { Rng } from './rng'
+import { saveModel } from './model-io'
+import { Progress, ProgressMeter } from '../../shared/progress'
+
+export const PREPROCESSING = {
+  scale: '1/255 (pixels 0..1)',
+  channels: 'grey repeated into RGB',
+  polarity: 'as stored (MNIST: white strokes on black)',
+  inputShape: [null, null, 3]
+}
+
+export const LR_DECAY = 0.7
+
+export interface PretrainOptions {
+  epochs: number
+  seed: number
+  batchSize?: number
+  learningRate?: number
+  onProgress?: (p: Progress) => void
+  shouldStop?: () => boolean
+}
+
+export interface PretrainResult {
+  model: tf.LayersModel
+  testAccuracy: number
+  imagesPerSec: number
+  seconds: number
+}
+
+export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOptions): Promise<PretrainResult> {
+  const { epochs, seed, batchSize = 128, learningRate = 0.001 } = opts
+  const rng = new Rng(seed)
+  const model = buildBaseModel(seed)
+  const optimizer = tf.train.adam(learningRate)
+  model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })
+  const meter = new ProgressMeter('pretrain', epochs * train.count)
+  let done = 0
+  let loss = 0
+  let acc = 0
+  const start = performance.now()
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    // Step decay: the last epochs polish with smaller steps.
+    ;(optimizer as unknown as { learningRate: number }).learningRate = learningRate * LR_DECAY ** epoch
+    // Shuffle within each image size, then train batch by batch.
+    for (const group of groupBySize(train)) {
+      rng.shuffle(group)
+      for (let b = 0; b < group.length; b += batchSize) {
+        if (opts.shouldStop?.()) throw new Error('cancelled')
+        const idx = group.subarray(b, b + batchSize)
+        const { data, height, width } = toInputBuffer(train, idx)
+        const x = tf.tensor4d(data, [idx.length, height, width, 3])
+        const y = tf.tensor1d(Array.from(idx, (i) => train.classes![i]), 'float32')
+        const [l, a] = (await model.trainOnBatch(x, y)) as number[]
+        tf.dispose([x, y])
+        // Exponential running averages, as Keras's progress bar shows.
+        const w = done === 0 ? 1 : 0.05
+        loss += w * (l - loss)
+        acc += w * (a - acc)
+        done += idx.length
+        opts.onProgress?.(meter.at(done, { epoch: epoch + 1, loss, accuracy: acc }))
+      }
+    }
+  }
+  const seconds = (performance.now() - start) / 1000
+  return { model, testAccuracy: classAccuracy(model, test), imagesPerSec: done / seconds, seconds }
+}
+
+/** 10-class accuracy of a classifier on a labelled set. */
+export function classAccuracy(model: tf.LayersModel, set: ImageSet, batchSize = 500): number {
+  let correct = 0
+  for (const group of groupBySize(set)) {
+    for (let b = 0; b < group.length; b += batchSize) {
+      const idx = group.subarray(b, b + batchSize)
+      const { data, height, width } = toInputBuffer(set, idx)
+      const predicted = tf.tidy(() => (model.predict(tf.tensor4d(data, [idx.length, height, width, 3])) as tf.Tensor).argMax(-1).dataSync())
+      for (let k = 0; k < idx.length; k++) if (predicted[k] === set.classes![idx[k]]) correct++
+    }
+  }
+  return correct / set.count
+}
+
+export interface BaseMetadata {
+  id: string
+  description: string
+  architecture: string
+  params: number
+  classNames: string[]
+  dataset: { id: string; hash: string; trainImages: number; testImages: number }
+  preprocessing: typeof PREPROCESSING
+  training: { epochs: number; seed: number; batchSize: number; optimizer: string; backend: string; imagesPerSec: number; seconds: number }
+  testAccuracy: number
+  hash: string
+  createdAt: string
+}
+
+export async function writeBaseModel(dir: string, model: tf.LayersModel, meta: Omit<BaseMetadata, 'hash' | 'params'>): Promise<BaseMetadata> {
+  await mkdir(dir, { recursive: true })
+  const hash = await saveModel(model, dir)
+  const full: BaseMetadata = { ...meta, params: model.countParams(), hash }
+  await writeFile(join(dir, 'metadata.json'), JSON.stringify(full, null, 2) + '\n')
+  return full
+}

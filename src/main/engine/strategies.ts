@@ -1,0 +1,155 @@
+// Which unlabelled images to ask about next. Every choice is seeded; asked images never repeat.
+import type { StrategyName } from '../../shared/contract'
+import { Rng } from './rng'
+
+export interface QueryContext {
+  /** P(positive) for every pool image under the current head. */
+  p: Float32Array
+  /** Cached features, row-major [count x dim]. */
+  features: Float32Array
+  dim: number
+  /** 1 where the image was already labelled or skipped: never asked again. */
+  excluded: Uint8Array
+  /** Images labelled so far (for the coverage of `diverse`). */
+  labelled: number[]
+  iteration: number
+  batchSize: number
+  seed: number
+  /** Number of batches `diverse` spends covering the feature space before uncertainty. */
+  coldStartBatches: number
+}
+
+export interface Query {
+  ids: number[]
+  /** Lower is asked first. */
+  scores: number[]
+}
+
+/** One RNG per (seed, iteration): a query never depends on how many draws came before it. */
+export const iterationRng = (seed: number, iteration: number) => new Rng(Math.imul(seed, 0x9e3779b1) ^ Math.imul(iteration + 1, 0x85ebca6b))
+
+export function query(strategy: StrategyName, ctx: QueryContext): Query {
+  switch (strategy) {
+    case 'random':
+      return random(ctx)
+    case 'uncertainty':
+      return uncertainty(ctx)
+    case 'seed-window':
+      return seedWindow(ctx)
+    case 'diverse':
+      return ctx.iteration < ctx.coldStartBatches ? kCenter(ctx) : uncertainty(ctx)
+  }
+}
+
+/** The k smallest keys among candidates, ascending (a linear scan keeping a small sorted list). */
+function smallest(n: number, k: number, key: (i: number) => number, ok: (i: number) => boolean): Query {
+  const ids: number[] = []
+  const scores: number[] = []
+  for (let i = 0; i < n; i++) {
+    if (!ok(i)) continue
+    const s = key(i)
+    if (ids.length === k && s >= scores[k - 1]) continue
+    let j = Math.min(ids.length, k - 1)
+    if (ids.length < k) {
+      ids.push(i)
+      scores.push(s)
+    }
+    while (j > 0 && scores[j - 1] > s) {
+      ids[j] = ids[j - 1]
+      scores[j] = scores[j - 1]
+      j--
+    }
+    ids[j] = i
+    scores[j] = s
+  }
+  return { ids, scores }
+}
+
+/** Seeded random keys in [0,1) for tie-breaks, one per pool image. */
+function randomKeys(n: number, rng: Rng): Float64Array {
+  const keys = new Float64Array(n)
+  for (let i = 0; i < n; i++) keys[i] = rng.next()
+  return keys
+}
+
+function random(ctx: QueryContext): Query {
+  const keys = randomKeys(ctx.p.length, iterationRng(ctx.seed, ctx.iteration))
+  return smallest(ctx.p.length, ctx.batchSize, (i) => keys[i], (i) => !ctx.excluded[i])
+}
+
+/** Closest to the decision boundary first; ties (common before any label) broken by a seeded key. */
+function uncertainty(ctx: QueryContext): Query {
+  const keys = randomKeys(ctx.p.length, iterationRng(ctx.seed, ctx.iteration))
+  const q = smallest(ctx.p.length, ctx.batchSize, (i) => Math.abs(ctx.p[i] - 0.5) + keys[i] * 1e-9, (i) => !ctx.excluded[i])
+  return { ids: q.ids, scores: q.ids.map((i) => Math.abs(ctx.p[i] - 0.5)) }
+}
+
+/**
+ * The 2019 demo's schedule: keep images whose p lies inside a window that narrows by 0.1 per
+ * iteration, from (0, 1) to (0.4, 0.6) at iteration 4 and after, and pick at random among them
+ * (not ranked). If the window holds too few, the nearest to 0.5 fill the batch.
+ */
+function seedWindow(ctx: QueryContext): Query {
+  const half = 0.5 - 0.1 * Math.min(ctx.iteration, 4)
+  const keys = randomKeys(ctx.p.length, iterationRng(ctx.seed, ctx.iteration))
+  const inside = (i: number) => Math.abs(ctx.p[i] - 0.5) < half
+  const q = smallest(ctx.p.length, ctx.batchSize, (i) => keys[i], (i) => !ctx.excluded[i] && inside(i))
+  if (q.ids.length < ctx.batchSize) {
+    const taken = new Set(q.ids)
+    const fill = smallest(ctx.p.length, ctx.batchSize - q.ids.length, (i) => Math.abs(ctx.p[i] - 0.5), (i) => !ctx.excluded[i] && !taken.has(i))
+    q.ids.push(...fill.ids)
+    q.scores.push(...fill.scores.map((s) => 1 + s))
+  }
+  return q
+}
+
+/**
+ * Cold start that covers the feature space: greedy k-center (farthest-first traversal) from the
+ * images labelled so far. On softmax features the farthest points are clean, confident images
+ * of classes nobody has labelled yet, so the first ~10 labels cover all 10 digits.
+ */
+function kCenter(ctx: QueryContext): Query {
+  const { features, dim } = ctx
+  const n = ctx.p.length
+  const minDist = new Float64Array(n).fill(Infinity)
+  const relax = (c: number) => {
+    const cb = c * dim
+    for (let i = 0; i < n; i++) {
+      let d = 0
+      for (let j = 0, ib = i * dim; j < dim; j++) {
+        const t = features[ib + j] - features[cb + j]
+        d += t * t
+      }
+      if (d < minDist[i]) minDist[i] = d
+    }
+  }
+  ctx.labelled.forEach(relax)
+  const rng = iterationRng(ctx.seed, ctx.iteration)
+  const ids: number[] = []
+  const scores: number[] = []
+  const taken = new Uint8Array(n)
+  while (ids.length < ctx.batchSize) {
+    let best = -1
+    let bestD = -1
+    if (ctx.labelled.length === 0 && ids.length === 0) {
+      // Nothing to be far from yet: start at a seeded random image.
+      const free: number[] = []
+      for (let i = 0; i < n; i++) if (!ctx.excluded[i]) free.push(i)
+      if (free.length) best = free[rng.int(free.length)]
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (ctx.excluded[i] || taken[i]) continue
+        if (minDist[i] > bestD) {
+          bestD = minDist[i]
+          best = i
+        }
+      }
+    }
+    if (best < 0) break
+    ids.push(best)
+    scores.push(-Math.sqrt(Math.max(bestD, 0)))
+    taken[best] = 1
+    relax(best)
+  }
+  return { ids, scores }
+}

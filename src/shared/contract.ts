@@ -1,0 +1,231 @@
+// The one contract between the renderer and the main process. The preload, the IPC binding,
+// the WebSocket binding and the renderer's client are all typed from StudioApi and
+// StudioEvents, so a method one side lacks is a compile error.
+import type { ErrorDto } from './errors'
+import type { Progress } from './progress'
+
+export const STRATEGIES = ['diverse', 'uncertainty', 'random', 'seed-window'] as const
+export type StrategyName = (typeof STRATEGIES)[number]
+
+/** How the head is fitted after each batch. */
+export const FITS = ['converge', 'original'] as const
+/** converge: L2-regularised logistic regression solved to convergence (Newton).
+ *  original: one Adam step (lr 0.1) per iteration, state kept, as the 2019 demo did. */
+export type FitName = (typeof FITS)[number]
+
+export interface AnswerDef {
+  /** Shown on buttons and in the legend, e.g. "odd". */
+  name: string
+  /** The main key for this answer, a single character, e.g. "o". */
+  key: string
+}
+
+export interface TaskConfig {
+  /** The yes/no question, e.g. "Is this digit odd?". */
+  question: string
+  negative: AnswerDef
+  positive: AnswerDef
+  /** Ground-truth class names counted as positive (evaluation and simulated labelling). */
+  positiveClasses: string[] | null
+}
+
+export interface SessionConfig {
+  /** 'mnist', 'idx:PATH' or 'folder:PATH'. */
+  dataset: string
+  task: TaskConfig
+  strategy: StrategyName
+  fit: FitName
+  batchSize: number
+  /** Base layers left trainable, counted from the top (0: only the head trains). */
+  unfreeze: number
+  seed: number
+  /** Use only the first N pool / test images (quick runs and tests). */
+  poolLimit?: number
+  testLimit?: number
+}
+
+export const DEFAULT_TASK: TaskConfig = {
+  question: 'Is this digit odd?',
+  negative: { name: 'even', key: 'e' },
+  positive: { name: 'odd', key: 'o' },
+  positiveClasses: ['1', '3', '5', '7', '9']
+}
+
+export const DEFAULT_CONFIG: SessionConfig = {
+  dataset: 'mnist',
+  task: DEFAULT_TASK,
+  strategy: 'diverse',
+  fit: 'converge',
+  batchSize: 4,
+  unfreeze: 0,
+  seed: 1
+}
+
+/** 0 = negative answer, 1 = positive answer. */
+export type LabelValue = 0 | 1
+
+/** One image the model asks about. Pixels are base64 so every transport carries the same bytes. */
+export interface QueryItem {
+  id: number
+  width: number
+  height: number
+  /** 1 (grey) or 3 (RGB). */
+  channels: number
+  pixelsBase64: string
+  /** The model's P(positive) when it asked; hidden from the labeller until revealed. */
+  p: number
+  /** The strategy's score (lower = asked first for uncertainty). */
+  score: number
+}
+
+export interface HistogramDto {
+  /** 11 equal bins over P(positive) in [0, 1], as the original figure had. */
+  counts: number[]
+  /** When ground truth exists: counts split by true class, [negative[], positive[]]. */
+  byTruth: [number[], number[]] | null
+}
+
+/** The state after one fit: what the charts show. Iteration 0 is the untrained head. */
+export interface IterationDto {
+  iteration: number
+  labels: number
+  /** Held-out accuracy on the test split, where ground truth exists. */
+  testAccuracy: number | null
+  /** Accuracy of the head on the labels given so far. */
+  labelledAccuracy: number | null
+  headWeights: number[]
+  headBias: number
+  histogram: HistogramDto
+  iterationMs: number
+}
+
+export interface LabelDto {
+  id: number
+  value: LabelValue
+  iteration: number
+  responseMs: number
+  at: string
+}
+
+export interface SessionState {
+  id: string
+  dir: string
+  config: SessionConfig
+  backend: string
+  poolSize: number
+  testSize: number
+  /** Class names of the base model's outputs (the head-weight bars). */
+  baseClassNames: string[]
+  history: IterationDto[]
+  labels: LabelDto[]
+  skipped: number[]
+  /** The current batch, unanswered items only, in order. */
+  queue: QueryItem[]
+  /** Prefetched next batches for the two answers to the last queued item, so answering never waits. */
+  next: { negative: QueryItem[]; positive: QueryItem[] } | null
+  /** Problems found when the log was opened (recovered lines, malformed lines). */
+  warnings: string[]
+}
+
+export interface SessionSummary {
+  id: string
+  dir: string
+  createdAt: string
+  dataset: string
+  strategy: StrategyName
+  labels: number
+  lastAccuracy: number | null
+}
+
+export interface AppInfo {
+  version: string
+  backend: string
+  /** True where native dialogs exist (the desktop app). */
+  desktop: boolean
+  dataDir: string
+  defaults: SessionConfig
+  strategies: readonly StrategyName[]
+  base: { id: string; hash: string; testAccuracy: number; classNames: string[] }
+}
+
+export interface ReplayStep {
+  iteration: IterationDto
+  /** The images asked in this iteration with the answers given (null: skipped). */
+  asked: (QueryItem & { answer: LabelValue | null })[]
+}
+
+export interface ReplayDto {
+  session: SessionSummary
+  config: SessionConfig
+  baseClassNames: string[]
+  steps: ReplayStep[]
+  warnings: string[]
+}
+
+export interface ExportResult {
+  dir: string
+  files: string[]
+  /** In browser mode: a URL the folder can be downloaded from, as a zip. */
+  downloadUrl?: string
+}
+
+export interface StudioApi {
+  info(): Promise<AppInfo>
+  listSessions(): Promise<SessionSummary[]>
+  newSession(config: SessionConfig): Promise<SessionState>
+  openSession(dir: string): Promise<SessionState>
+  /** Resolves once the label is flushed to disk; the retrained model arrives as an `iteration` event. */
+  label(id: number, value: LabelValue, responseMs: number): Promise<{ labels: number }>
+  skip(id: number): Promise<{ skipped: number }>
+  /** Takes back the last label and rolls the model back to before that label's batch. */
+  undo(): Promise<SessionState>
+  state(): Promise<SessionState | null>
+  replay(dir: string): Promise<ReplayDto>
+  exportGif(dir: string, out?: string): Promise<ExportResult>
+  exportModel(out?: string, force?: boolean): Promise<ExportResult>
+  /** Native folder picker on desktop; null in browser mode or when cancelled. */
+  pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null>
+  cancel(task: string): Promise<void>
+}
+
+/** Events the main process pushes to the renderer. */
+export interface StudioEvents {
+  /** The model was refitted: the new state (history, queue) is complete. */
+  session: SessionState
+  progress: Progress
+  error: ErrorDto
+}
+
+export type MethodName = keyof StudioApi
+export type EventName = keyof StudioEvents
+
+/** Every method, for the bindings that enumerate them (preload, IPC, WebSocket). */
+export const METHODS = [
+  'info',
+  'listSessions',
+  'newSession',
+  'openSession',
+  'label',
+  'skip',
+  'undo',
+  'state',
+  'replay',
+  'exportGif',
+  'exportModel',
+  'pickFolder',
+  'cancel'
+] as const satisfies readonly MethodName[]
+
+// Compile-time check that METHODS lists every method of StudioApi.
+type Missing = Exclude<MethodName, (typeof METHODS)[number]>
+export const _allMethodsListed: Missing extends never ? true : Missing = true
+
+export const EVENTS = ['session', 'progress', 'error'] as const satisfies readonly EventName[]
+
+/** The IPC channel of a method or an event. */
+export const channel = (name: MethodName | EventName): string => `curator:${name}`
+
+/** The WebSocket wire format. */
+export type WsRequest = { id: number; method: MethodName; args: unknown[] }
+export type WsResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: ErrorDto }
+export type WsEvent = { event: EventName; payload: unknown }
