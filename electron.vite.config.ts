@@ -9,7 +9,7 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src/main/index.ts'),
           cli: resolve(__dirname, 'src/main/cli/index.ts'),
-          'engine-worker': resolve(__dirname, 'src/main/engine/worker.ts'),
+          'engine-worker': resolve(__dirname, 'src/main/engine/engine-worker.ts'),
           'featurize-worker': resolve(__dirname, 'src/main/engine/featurize-worker.ts')
         }
       }

@@ -194,7 +194,11 @@ export interface StudioEvents {
   session: SessionState
   progress: Progress
   error: ErrorDto
+  /** A desktop menu item was chosen; the renderer carries it out. */
+  menu: MenuCommand
 }
+
+export type MenuCommand = 'new-session' | 'open-session' | 'export-model' | 'replay' | 'undo' | 'shortcuts' | 'about'
 
 export type MethodName = keyof StudioApi
 export type EventName = keyof StudioEvents
@@ -220,7 +224,7 @@ export const METHODS = [
 type Missing = Exclude<MethodName, (typeof METHODS)[number]>
 export const _allMethodsListed: Missing extends never ? true : Missing = true
 
-export const EVENTS = ['session', 'progress', 'error'] as const satisfies readonly EventName[]
+export const EVENTS = ['session', 'progress', 'error', 'menu'] as const satisfies readonly EventName[]
 
 /** The IPC channel of a method or an event. */
 export const channel = (name: MethodName | EventName): string => `curator:${name}`

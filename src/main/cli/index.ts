@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util'
 import { CuratorError } from '../../shared/errors'
 import { pretrainCommand } from './pretrain'
+import { benchCommand } from './bench'
+import { serveCommand } from './serve'
 import { parseFit, parseSeeds, parseStrategies, simulateCommand } from './simulate'
 
 const HELP = `curator - teach a pretrained image model a new task from a handful of labels
@@ -15,6 +17,10 @@ Commands:
              [--budget 120] [--seed 1 | 1-5 | 1,2,3] [--unfreeze 0] [--fit converge|original]
              [--dataset mnist|idx:PATH|folder:PATH] [--positive 1,3,5,7,9] [--labels even,odd]
              [--pool-limit N] [--test-limit N] [--json]
+  bench      Measure iteration latency, the naive baseline, featurising and pretraining
+             [--iterations 30] [--naive-subset 2000] [--featurize-images 70000] [--json]
+  serve      Browser mode: serve the studio on this machine
+             [--port 0] [--host 127.0.0.1] [--data-dir DIR] [--session DIR]
   help       Show this help
 
 Run 'curator <command> --help' for the options of one command.`
@@ -31,6 +37,28 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
   pretrain: {
     options: { epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' } },
     run: (o) => pretrainCommand({ epochs: num(o.epochs, 'epochs', 5), seed: num(o.seed, 'seed', 1), out: o.out as string | undefined, limit: o.limit ? num(o.limit, 'limit', 0) : undefined })
+  },
+  bench: {
+    options: { json: { type: 'boolean' }, iterations: { type: 'string' }, 'naive-subset': { type: 'string' }, 'featurize-images': { type: 'string' }, 'pretrain-batches': { type: 'string' } },
+    run: (o) =>
+      benchCommand({
+        json: Boolean(o.json),
+        iterations: num(o.iterations, 'iterations', 30),
+        naiveSubset: num(o['naive-subset'], 'naive-subset', 2000),
+        featurizeImages: num(o['featurize-images'], 'featurize-images', 70000),
+        pretrainBatches: num(o['pretrain-batches'], 'pretrain-batches', 10)
+      })
+  },
+  serve: {
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, session: { type: 'string' } },
+    run: async (o) => {
+      const running = await serveCommand({ port: num(o.port, 'port', 0), host: (o.host as string | undefined) ?? '127.0.0.1', dataDir: o['data-dir'] as string | undefined, session: o.session as string | undefined })
+      await new Promise<void>((done) => {
+        const stop = () => void running.close().then(done)
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+      })
+    }
   },
   simulate: {
     options: {

@@ -1,0 +1,107 @@
+// `curator bench`: the figures the README quotes, measured in one run on this machine.
+import * as tf from '@tensorflow/tfjs'
+import { availableParallelism, cpus } from 'node:os'
+import { DEFAULT_CONFIG } from '../../shared/contract'
+import { headOf, toInputBuffer } from '../data/dataset'
+import { initBackend } from '../engine/backend'
+import { buildBaseModel } from '../engine/base-model'
+import { featurize } from '../engine/features'
+import { prepare, disposePrepared } from '../engine/setup'
+import { simulate } from '../engine/simulate'
+import { progressPrinter } from './output'
+import { loadModel } from '../engine/model-io'
+
+export interface BenchArgs {
+  json: boolean
+  iterations: number
+  naiveSubset: number
+  featurizeImages: number
+  pretrainBatches: number
+}
+
+const percentile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]
+}
+const r2 = (x: number) => Math.round(x * 100) / 100
+
+export async function benchCommand(a: BenchArgs): Promise<void> {
+  const backend = await initBackend()
+  const log = (s: string) => !a.json && console.error(s)
+  const config = { ...DEFAULT_CONFIG, strategy: 'uncertainty' as const }
+
+  // 1. Iteration latency on the 60k pool: fit + score the pool + evaluate + pick the next batch.
+  log('Preparing the MNIST pool (features are cached after the first run)...')
+  const p = await prepare(config, { backend, onProgress: a.json ? undefined : progressPrinter() })
+  const times: number[] = []
+  await simulate(p, { strategy: config.strategy, batchSize: config.batchSize, budget: a.iterations * config.batchSize, onIteration: (r) => void (r.iteration > 0 && times.push(r.iterationMs)) })
+  const iterationMs = { p50: r2(percentile(times, 0.5)), p95: r2(percentile(times, 0.95)), n: times.length }
+  log(`iteration: p50 ${iterationMs.p50} ms, p95 ${iterationMs.p95} ms over ${times.length} iterations`)
+
+  // 2. The naive iteration, as the 2019 demo did it: fit the whole frozen model on the labelled
+  //    images, then push the pool through the CNN. The pool pass is timed on a subset and scaled.
+  const base = await loadModel(p.base.files)
+  base.layers.forEach((l) => (l.trainable = false))
+  const head = tf.layers.dense({ units: 1, activation: 'sigmoid' })
+  const full = tf.model({ inputs: base.inputs, outputs: head.apply(base.outputs[0]) as tf.SymbolicTensor })
+  full.compile({ optimizer: tf.train.adam(0.1), loss: 'binaryCrossentropy' })
+  const pool = p.dataset.pool
+  const labelled = Int32Array.from({ length: 40 }, (_, i) => i)
+  const lx = toInputBuffer(pool, labelled)
+  const xs = tf.tensor4d(lx.data, [labelled.length, 28, 28, 3])
+  const ys = tf.tensor2d(Array.from(labelled, (i) => [p.poolTruth![i]]))
+  await full.fit(xs, ys, { epochs: 1, batchSize: 128, verbose: 0 }) // warm-up
+  let t0 = performance.now()
+  await full.fit(xs, ys, { epochs: 1, batchSize: 128, verbose: 0 })
+  const naiveFitMs = performance.now() - t0
+  const subset = headOf(pool, a.naiveSubset)
+  const sx = toInputBuffer(subset, Int32Array.from({ length: subset.count }, (_, i) => i))
+  const sTensor = tf.tensor4d(sx.data, [subset.count, 28, 28, 3])
+  tf.tidy(() => (full.predict(sTensor.slice(0, 128), { batchSize: 128 }) as tf.Tensor).dataSync()) // warm-up
+  t0 = performance.now()
+  tf.tidy(() => (full.predict(sTensor, { batchSize: 128 }) as tf.Tensor).dataSync())
+  const subsetPredictMs = performance.now() - t0
+  const naivePredictMs = (subsetPredictMs * pool.count) / subset.count
+  const naiveIterationMs = naiveFitMs + naivePredictMs
+  tf.dispose([xs, ys, sTensor])
+  log(`naive iteration: fit ${r2(naiveFitMs)} ms + pool pass ${r2(naivePredictMs)} ms (timed on ${subset.count} images, scaled to ${pool.count})`)
+
+  // 3. Featurising throughput on all cores, without the cache.
+  const all = headOf(pool, Math.min(a.featurizeImages, pool.count))
+  const testPart = p.dataset.test ? headOf(p.dataset.test, Math.max(0, a.featurizeImages - all.count)) : null
+  t0 = performance.now()
+  await featurize(p.base.files, 0, all, { backend, onProgress: a.json ? undefined : progressPrinter(), task: 'featurise (bench)' })
+  if (testPart?.count) await featurize(p.base.files, 0, testPart, { backend })
+  const featurized = all.count + (testPart?.count ?? 0)
+  const featurizeImagesPerSec = Math.round(featurized / ((performance.now() - t0) / 1000))
+  log(`featurise: ${featurizeImagesPerSec} images/s over ${featurized} images, ${availableParallelism()} threads`)
+
+  // 4. Pretraining throughput (batch 128, steady state after one warm-up batch).
+  const model = buildBaseModel(1)
+  model.compile({ optimizer: tf.train.adam(0.001), loss: 'sparseCategoricalCrossentropy' })
+  const bx = toInputBuffer(pool, Int32Array.from({ length: 128 }, (_, i) => i))
+  const px = tf.tensor4d(bx.data, [128, 28, 28, 3])
+  const py = tf.tensor1d(Array.from({ length: 128 }, (_, i) => pool.classes![i]), 'float32')
+  await model.trainOnBatch(px, py)
+  t0 = performance.now()
+  for (let b = 0; b < a.pretrainBatches; b++) await model.trainOnBatch(px, py)
+  const pretrainImagesPerSec = Math.round((a.pretrainBatches * 128) / ((performance.now() - t0) / 1000))
+  tf.dispose([px, py])
+  log(`pretrain: ${pretrainImagesPerSec} images/s`)
+  disposePrepared(p)
+
+  const result = {
+    backend,
+    machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    poolSize: pool.count,
+    iterationMs,
+    naiveIterationMs: Math.round(naiveIterationMs),
+    naive: { fitMs: r2(naiveFitMs), poolPassMs: Math.round(naivePredictMs), measuredOn: subset.count, scaledTo: pool.count, note: `pool pass timed on ${subset.count} images and scaled to ${pool.count}` },
+    speedup: Math.round(naiveIterationMs / iterationMs.p50),
+    speedupAtP95: Math.round(naiveIterationMs / iterationMs.p95),
+    featurizeImagesPerSec,
+    featurizeImages: featurized,
+    pretrainImagesPerSec
+  }
+  console.log(a.json ? JSON.stringify(result) : JSON.stringify(result, null, 2))
+}

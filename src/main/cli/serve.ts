@@ -1,0 +1,42 @@
+import { startEngine } from '../engine/client'
+import { serve } from '../server/server'
+import { Studio } from '../studio/studio'
+import { defaultDataDir, rendererDir } from '../paths'
+import { VERSION } from '../version'
+import { formatProgress } from '../../shared/progress'
+import { configureExports } from '../export/configure'
+
+export interface ServeArgs {
+  port: number
+  host: string
+  dataDir?: string
+  session?: string
+  open?: boolean
+}
+
+/** Browser mode: the whole studio in any browser, on loopback. Runs until interrupted. */
+export async function serveCommand(a: ServeArgs): Promise<{ url: string; close(): Promise<void> }> {
+  const dataDir = a.dataDir ?? defaultDataDir()
+  let last = 0
+  const engine = startEngine((p) => {
+    studio.emit('progress', p)
+    if (Date.now() - last > 1000 || p.done >= p.total) {
+      last = Date.now()
+      process.stderr.write(`${formatProgress(p)}\n`)
+    }
+  })
+  const studio: Studio = new Studio(configureExports({ dataDir, engine, version: VERSION }))
+  if (a.session) {
+    const s = await studio.openSession(a.session)
+    console.error(`Resumed session ${s.id}: ${s.labels.length} labels, iteration ${s.history.length - 1}`)
+  }
+  const server = await serve({ studio, rendererDir: rendererDir(), host: a.host, port: a.port, files: { exports: `${dataDir}/exports` } })
+  console.log(`Curator is ready at ${server.url}`)
+  if (a.host !== '127.0.0.1' && a.host !== 'localhost' && a.host !== '::1') console.error(`Warning: listening on ${a.host}, reachable from other machines (the token still guards the API)`)
+  const close = async () => {
+    await server.close()
+    await studio.close()
+    await engine.terminate()
+  }
+  return { url: server.url, close }
+}

@@ -1,0 +1,80 @@
+// The engine behind the studio: one open session's data, features and learner. It runs in
+// the engine thread (engine-worker.ts); the CLI may also use it in-process.
+import type { SessionConfig } from '../../shared/contract'
+import { CuratorError } from '../../shared/errors'
+import type { Progress } from '../../shared/progress'
+import { imagePixels } from '../data/dataset'
+import { initBackend } from './backend'
+import { Answer } from './learner'
+import { coldStartBatches, iterate, IterationRecord, LoopConfig } from './loop'
+import { modelFiles } from './model-io'
+import type { EngineMethods, ImageDto, OpenedSession } from './protocol'
+import { prepare, disposePrepared, Prepared } from './setup'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+export class Engine implements EngineMethods {
+  private prepared: Prepared | null = null
+  private loop: LoopConfig | null = null
+  private cancelled = false
+
+  constructor(private readonly onProgress: (p: Progress) => void = () => {}) {}
+
+  cancel(): void {
+    this.cancelled = true
+  }
+
+  backend(): Promise<string> {
+    return initBackend()
+  }
+
+  async open(config: SessionConfig, cacheDir?: string): Promise<OpenedSession> {
+    const t0 = performance.now()
+    const backend = await initBackend()
+    this.close()
+    this.cancelled = false
+    const p = await prepare(config, { backend, cacheDir, onProgress: this.onProgress, shouldStop: () => this.cancelled })
+    this.prepared = p
+    this.loop = { strategy: config.strategy, batchSize: config.batchSize, coldStartBatches: coldStartBatches(p.base.meta.classNames.length, config.batchSize) }
+    return {
+      backend,
+      poolSize: p.dataset.pool.count,
+      testSize: p.dataset.test?.count ?? 0,
+      dataset: { id: p.dataset.id, hash: p.dataset.hash, classNames: p.dataset.classNames },
+      base: { id: p.base.meta.id, hash: p.base.hash, classNames: p.base.meta.classNames, testAccuracy: p.base.meta.testAccuracy },
+      featuresCached: p.featuresCached,
+      openMs: performance.now() - t0
+    }
+  }
+
+  async iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord> {
+    const p = this.need()
+    return iterate(p.learner, this.loop!, batches, skipped)
+  }
+
+  images(ids: number[]): ImageDto[] {
+    const set = this.need().dataset.pool
+    return ids.map((id) => {
+      if (!Number.isInteger(id) || id < 0 || id >= set.count) throw new CuratorError('BAD_ARGUMENT', `No image ${id} in a pool of ${set.count}`)
+      return { id, width: set.widths[id], height: set.heights[id], channels: set.channels[id], pixelsBase64: Buffer.from(imagePixels(set, id)).toString('base64') }
+    })
+  }
+
+  /** Writes the full model (base + head) with the current weights: model.json + weights.bin. */
+  async exportModel(dir: string): Promise<{ files: string[] }> {
+    const files = await modelFiles(this.need().learner.fullModel)
+    await writeFile(join(dir, 'model.json'), JSON.stringify(files.modelJson))
+    await writeFile(join(dir, 'weights.bin'), files.weights)
+    return { files: ['model.json', 'weights.bin'] }
+  }
+
+  close(): void {
+    if (this.prepared) disposePrepared(this.prepared)
+    this.prepared = null
+  }
+
+  private need(): Prepared {
+    if (!this.prepared) throw new CuratorError('NO_SESSION', 'No session is open')
+    return this.prepared
+  }
+}

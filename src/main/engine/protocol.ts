@@ -1,0 +1,37 @@
+// The messages between the studio (main thread) and the engine thread.
+import type { SessionConfig } from '../../shared/contract'
+import type { ErrorDto } from '../../shared/errors'
+import type { Progress } from '../../shared/progress'
+import type { Answer } from './learner'
+import type { IterationRecord } from './loop'
+
+export interface OpenedSession {
+  backend: string
+  poolSize: number
+  testSize: number
+  dataset: { id: string; hash: string; classNames: string[] | null }
+  base: { id: string; hash: string; classNames: string[]; testAccuracy: number }
+  featuresCached: boolean
+  openMs: number
+}
+
+export interface ImageDto {
+  id: number
+  width: number
+  height: number
+  channels: number
+  pixelsBase64: string
+}
+
+/** Every engine method: arguments and result. */
+export interface EngineMethods {
+  backend(): Promise<string>
+  open(config: SessionConfig, cacheDir?: string): Promise<OpenedSession>
+  iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord>
+  images(ids: number[]): ImageDto[]
+  exportModel(dir: string): Promise<{ files: string[] }>
+  close(): void
+}
+
+export type EngineRequest = { [M in keyof EngineMethods]: { id: number; method: M; args: Parameters<EngineMethods[M]> } }[keyof EngineMethods]
+export type EngineReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: ErrorDto } | { progress: Progress }

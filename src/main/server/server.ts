@@ -1,0 +1,143 @@
+// Browser mode: the built renderer over HTTP and the StudioApi over a WebSocket, on loopback,
+// behind a random token and an Origin check.
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createReadStream, existsSync, statSync } from 'node:fs'
+import { extname, join, normalize, resolve, sep } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer, WebSocket } from 'ws'
+import { EVENTS, WsEvent, WsRequest, WsResponse } from '../../shared/contract'
+import { toErrorDto } from '../../shared/errors'
+import type { Studio } from '../studio/studio'
+import { dispatch } from '../studio/validate'
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.gif': 'image/gif',
+  '.json': 'application/json',
+  '.bin': 'application/octet-stream',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2'
+}
+
+export interface ServeOptions {
+  studio: Studio
+  rendererDir: string
+  host?: string
+  port?: number
+  token?: string
+  /** Extra folders served read-only under /files/<name>/ (token required), e.g. exports. */
+  files?: Record<string, string>
+}
+
+export interface RunningServer {
+  url: string
+  token: string
+  port: number
+  server: Server
+  close(): Promise<void>
+}
+
+export async function serve(opts: ServeOptions): Promise<RunningServer> {
+  const host = opts.host ?? '127.0.0.1'
+  const token = opts.token ?? randomBytes(24).toString('base64url')
+  const rendererDir = resolve(opts.rendererDir)
+  if (!existsSync(join(rendererDir, 'index.html'))) throw new Error(`No built renderer in ${rendererDir}: run npm run build first`)
+  const tokenOk = (t: string | null) => !!t && t.length === token.length && timingSafeEqual(Buffer.from(t), Buffer.from(token))
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (url.pathname.startsWith('/files/')) {
+      if (!tokenOk(url.searchParams.get('token'))) return deny(res, 403, 'A valid token is required')
+      const [, , name, ...rest] = url.pathname.split('/')
+      const root = opts.files?.[name]
+      return root ? sendFile(res, root, decodeURIComponent(rest.join('/'))) : deny(res, 404, 'Not found')
+    }
+    sendFile(res, rendererDir, url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1)))
+  })
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 })
+  // Filled once the port is known: the only origins (and Host headers) this server answers to.
+  let allowed: string[] = []
+  server.on('upgrade', (req: IncomingMessage, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const origin = req.headers.origin
+    const refuse = (code: number, msg: string) => {
+      socket.end(`HTTP/1.1 ${code} ${msg}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    }
+    if (url.pathname !== '/api') return refuse(404, 'Not Found')
+    if (!tokenOk(url.searchParams.get('token'))) return refuse(401, 'Unauthorized')
+    // A foreign Host is a DNS-rebinding attempt.
+    if (!allowed.includes(`http://${req.headers.host}`)) return refuse(403, 'Forbidden')
+    // Browsers always send Origin: a page from any other site is refused.
+    if (origin !== undefined && !allowed.includes(origin)) return refuse(403, 'Forbidden')
+    wss.handleUpgrade(req, socket, head, (ws) => connect(ws, opts.studio))
+  })
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(opts.port ?? 0, host, () => ok())
+  })
+  const port = (server.address() as AddressInfo).port
+  const shownHost = host.includes(':') ? `[${host}]` : host
+  allowed = [...new Set([shownHost, '127.0.0.1', 'localhost', '[::1]'])].map((h) => `http://${h}:${port}`)
+  return {
+    url: `http://${shownHost}:${port}/?token=${token}`,
+    token,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((ok) => {
+        for (const c of wss.clients) c.terminate()
+        wss.close()
+        server.close(() => ok())
+        server.closeAllConnections()
+      })
+  }
+}
+
+function connect(ws: WebSocket, studio: Studio): void {
+  const send = (m: WsResponse | WsEvent) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m))
+  const off = studio.on((event, payload) => {
+    if (EVENTS.includes(event)) send({ event, payload })
+  })
+  ws.on('close', off)
+  ws.on('message', async (raw) => {
+    let id = -1
+    try {
+      const msg = JSON.parse(String(raw)) as WsRequest
+      id = Number.isInteger(msg?.id) ? msg.id : -1
+      send({ id, ok: true, result: await dispatch(studio, msg?.method, msg?.args) })
+    } catch (err) {
+      send({ id, ok: false, error: err instanceof SyntaxError ? { code: 'BAD_ARGUMENT', message: 'The message is not valid JSON' } : toErrorDto(err) })
+    }
+  })
+}
+
+function sendFile(res: ServerResponse, root: string, rel: string): void {
+  const file = normalize(join(root, rel))
+  if (file !== root && !file.startsWith(root + sep)) return deny(res, 403, 'Forbidden')
+  let ok = false
+  try {
+    ok = statSync(file).isFile()
+  } catch {
+    ok = false
+  }
+  if (!ok) return deny(res, 404, 'Not found')
+  res.writeHead(200, {
+    'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-cache',
+    'Cross-Origin-Resource-Policy': 'same-origin'
+  })
+  createReadStream(file).pipe(res)
+}
+
+function deny(res: ServerResponse, code: number, msg: string): void {
+  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' })
+  res.end(msg)
+}

@@ -1,0 +1,274 @@
+// The crash-safe session log: an append-only session.jsonl in the session folder.
+// Writing: every append is one line, fsynced before it resolves, so an acknowledged label
+// survives a crash or kill -9. Reading: never throws for bad content; it keeps every valid
+// complete line and reports the rest with line numbers, so a damaged session still opens.
+// There is one writer per folder (the studio or the CLI); the log is not locked.
+import { promises as fs, constants as fsConstants } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
+import path from 'node:path'
+import { CuratorError } from '../../shared/errors'
+import { validateEvent } from './events'
+import type { SessionEvent, StartEvent } from './events'
+
+export const LOG_FILE = 'session.jsonl'
+
+export interface SessionLog {
+  readonly dir: string
+  /** Validates the event, writes it as one line and flushes it to disk before resolving. */
+  append(event: SessionEvent): Promise<void>
+  /** Waits for pending appends, then closes the file. */
+  close(): Promise<void>
+}
+
+export interface ReadResult {
+  events: SessionEvent[]
+  warnings: string[]
+  /** The last line had no newline and did not parse: a crash while it was being written. */
+  truncatedTail: boolean
+}
+
+export const logPath = (dir: string): string => path.join(dir, LOG_FILE)
+
+/** Creates `dir` (and parents) and a new log whose first line is `start`. Refuses if a log exists. */
+export async function createSessionLog(dir: string, start: StartEvent): Promise<SessionLog> {
+  if (validateEvent(start).type !== 'start') throw new CuratorError('BAD_ARGUMENT', 'the first event of a session must be a start event')
+  const file = logPath(dir)
+  await fs.mkdir(dir, { recursive: true })
+  if (await exists(file)) throw new CuratorError('EXISTS', `a session log already exists in ${dir}`)
+  // Write the start line to a temporary file and link it into place, so session.jsonl never
+  // exists without its start line (a crash here must not leave an unopenable empty log).
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`
+  try {
+    await fs.writeFile(tmp, JSON.stringify(start) + '\n', { flag: 'wx' })
+    await fsyncFile(tmp)
+    try {
+      await fs.link(tmp, file) // atomic, and fails if the file appeared meanwhile
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EEXIST') throw new CuratorError('EXISTS', `a session log already exists in ${dir}`)
+      // Some filesystems (FAT, some network shares) have no hard links: fall back to a rename.
+      if (await exists(file)) throw new CuratorError('EXISTS', `a session log already exists in ${dir}`)
+      await fs.rename(tmp, file)
+    }
+  } finally {
+    await fs.rm(tmp, { force: true })
+  }
+  await fsyncDir(dir)
+  return openForAppend(dir)
+}
+
+/** Reads a log. Throws only NOT_FOUND (no log) or BAD_DATA (no valid start as the first valid line). */
+export async function readSessionLog(dir: string): Promise<ReadResult> {
+  const { events, warnings, truncatedTail } = await scan(dir)
+  return { events, warnings, truncatedTail }
+}
+
+/** Reads a log, repairs its end so appends start on a fresh line, and opens it for appending. */
+export async function openSessionLog(dir: string): Promise<{ log: SessionLog; events: SessionEvent[]; warnings: string[] }> {
+  const s = await scan(dir)
+  const file = logPath(dir)
+  if (s.truncatedTail) {
+    // Keep the damaged original for inspection before cutting anything off.
+    const backup = await backupCopy(file)
+    s.warnings.push(`the incomplete last line was removed; the original file was saved as ${path.basename(backup)}`)
+  }
+  if (s.truncatedTail || s.needsNewline) {
+    const fh = await fs.open(file, 'a')
+    try {
+      if (s.truncatedTail) await fh.truncate(s.keepBytes)
+      if (s.needsNewline) await writeAll(fh, Buffer.from('\n'))
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  }
+  return { log: await openForAppend(dir), events: s.events, warnings: s.warnings }
+}
+
+// --- reading ---
+
+interface Scan extends ReadResult {
+  /** Bytes to keep when cutting off an incomplete tail (everything up to its last newline). */
+  keepBytes: number
+  /** The file ends with a complete line that lost its newline. */
+  needsNewline: boolean
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+async function scan(dir: string): Promise<Scan> {
+  const file = logPath(dir)
+  let bytes: Buffer
+  try {
+    bytes = await fs.readFile(file)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CuratorError('NOT_FOUND', `no session log in ${dir}`)
+    throw err
+  }
+  const events: SessionEvent[] = []
+  const warnings: string[] = []
+  const seen = new Map<string, number>() // kept line text -> its line number
+  let truncatedTail = false
+  let needsNewline = false
+  let start = 0
+  for (let n = 1; start < bytes.length; n++) {
+    const nl = bytes.indexOf(0x0a, start)
+    const last = nl < 0
+    const raw = bytes.subarray(start, last ? bytes.length : nl)
+    start = last ? bytes.length : nl + 1
+
+    const warn = (why: string): void => {
+      warnings.push(`line ${n}: ${why}`)
+    }
+    let text: string
+    let json: unknown
+    try {
+      text = utf8.decode(raw)
+    } catch {
+      if (last) {
+        truncatedTail = true
+        warn(`incomplete last line (crash while writing), ${raw.length} bytes ignored`)
+      } else warn('not valid UTF-8')
+      continue
+    }
+    if (text.trim() === '') {
+      if (last) {
+        truncatedTail = true
+        warn(`incomplete last line (crash while writing), ${raw.length} bytes ignored`)
+      } else warn('empty line')
+      continue
+    }
+    try {
+      json = JSON.parse(text)
+    } catch {
+      if (last) {
+        // A line cut off by a crash never parses (its closing brace is missing).
+        truncatedTail = true
+        warn(`incomplete last line (crash while writing), ${raw.length} bytes ignored`)
+      } else warn('invalid JSON')
+      continue
+    }
+    // It parsed, so it is complete: only its newline may have been lost.
+    if (last) needsNewline = true
+    let event: SessionEvent
+    try {
+      event = validateEvent(json)
+    } catch (err) {
+      warn((err as Error).message)
+      continue
+    }
+    const dup = seen.get(text)
+    if (dup !== undefined) {
+      warn(`duplicate of line ${dup}`)
+      continue
+    }
+    if (events.length === 0 && event.type !== 'start') {
+      throw new CuratorError('BAD_DATA', `${file}: line ${n}: the first event must be a start event, found ${event.type}`)
+    }
+    if (events.length > 0 && event.type === 'start') {
+      warn('a second start event (a session has exactly one), ignored')
+      continue
+    }
+    seen.set(text, n)
+    events.push(event)
+  }
+  if (events.length === 0) throw new CuratorError('BAD_DATA', `${file}: no valid start event`)
+  const keepBytes = truncatedTail ? bytes.lastIndexOf(0x0a) + 1 : bytes.length
+  return { events, warnings, truncatedTail, keepBytes, needsNewline }
+}
+
+// --- writing ---
+
+async function openForAppend(dir: string): Promise<SessionLog> {
+  // 'a': every write lands at the current end of the file, whatever happened before.
+  const fh = await fs.open(logPath(dir), 'a')
+  let queue: Promise<void> = Promise.resolve()
+  let broken: Error | null = null
+  let closed = false
+
+  const write = async (line: Buffer): Promise<void> => {
+    // After a failed write the file may end in a partial line; appending more would glue
+    // the next event onto it. Refuse until the log is reopened (which repairs the tail).
+    if (broken) throw broken
+    try {
+      await writeAll(fh, line)
+      await fh.datasync()
+    } catch (err) {
+      broken = err as Error
+      throw err
+    }
+  }
+
+  return {
+    dir,
+    append(event) {
+      if (closed) return Promise.reject(new CuratorError('NO_SESSION', `the session log in ${dir} is closed`))
+      let line: Buffer
+      try {
+        if (validateEvent(event).type === 'start') throw new Error('a session has exactly one start event')
+        line = Buffer.from(JSON.stringify(event) + '\n')
+      } catch (err) {
+        return Promise.reject(new CuratorError('BAD_ARGUMENT', `invalid session event: ${(err as Error).message}`))
+      }
+      // Chain onto the previous append so lines never interleave, even with concurrent callers.
+      const done = queue.then(() => write(line))
+      queue = done.catch(() => undefined)
+      return done
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      await queue
+      await fh.close()
+    }
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  // write() may write fewer bytes than asked; loop until the whole line is out.
+  for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off)).bytesWritten
+}
+
+async function backupCopy(file: string): Promise<string> {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  for (let i = 0; ; i++) {
+    const backup = `${file}.bak-${stamp}${i ? `-${i}` : ''}`
+    try {
+      await fs.copyFile(file, backup, fsConstants.COPYFILE_EXCL)
+      await fsyncFile(backup)
+      return backup
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false
+  )
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await fs.open(file, 'r+')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Makes a new directory entry durable. Not possible on every platform (Windows), hence best effort. */
+async function fsyncDir(dir: string): Promise<void> {
+  try {
+    const fh = await fs.open(dir, 'r')
+    try {
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    // best effort
+  }
+}

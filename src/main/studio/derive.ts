@@ -1,0 +1,85 @@
+// A session's state is a pure function of its log: resume, undo and replay all use this fold.
+import type { LabelValue } from '../../shared/contract'
+import type { Answer } from '../engine/learner'
+import type { QueryEvent, SessionEvent, StartEvent, TrainEvent } from '../session/events'
+
+/** One answer in a batch: a label, or null for a skip. */
+export interface BatchAnswer {
+  id: number
+  value: LabelValue | null
+  responseMs: number
+  at: string
+  iteration: number
+}
+
+export interface Derived {
+  start: StartEvent
+  /** Completed batches: the query that was asked and the answers given. */
+  done: { query: QueryEvent; answers: BatchAnswer[] }[]
+  /** One train event per completed fit: iteration 0 (no labels) and one per completed batch. */
+  trains: TrainEvent[]
+  /** The batch being answered now (null before the first query or after a crash mid-iteration). */
+  current: { query: QueryEvent; answers: BatchAnswer[] } | null
+  /** Events the fold could not apply (reported, not fatal). */
+  warnings: string[]
+}
+
+export function derive(events: SessionEvent[]): Derived {
+  const [start, ...rest] = events
+  if (start?.type !== 'start') throw new Error('a session log must begin with a start event')
+  const d: Derived = { start, done: [], trains: [], current: null, warnings: [] }
+  for (const e of rest) {
+    switch (e.type) {
+      case 'train':
+        // A fit closes the current batch (all of it answered); iteration 0 closes nothing.
+        if (e.iteration > 0 && d.current) {
+          d.done.push(d.current)
+          d.current = null
+        }
+        if (e.iteration !== d.done.length) d.warnings.push(`train event for iteration ${e.iteration} after ${d.done.length} batches`)
+        d.trains.push(e)
+        break
+      case 'query':
+        d.current = { query: e, answers: [] }
+        break
+      case 'label':
+      case 'skip':
+        if (!d.current || !d.current.query.ids.includes(e.id) || d.current.answers.some((a) => a.id === e.id)) {
+          d.warnings.push(`${e.type} of image ${e.id} that was not waiting for an answer`)
+          break
+        }
+        d.current.answers.push({ id: e.id, value: e.type === 'label' ? e.value : null, responseMs: e.type === 'label' ? e.responseMs : 0, at: e.at, iteration: e.iteration })
+        break
+      case 'undo':
+        undo(d, e.id)
+        break
+      case 'start':
+        d.warnings.push('a second start event')
+        break
+    }
+  }
+  return d
+}
+
+/** Takes back the last answer; across a batch boundary the model goes back to before that batch. */
+function undo(d: Derived, id: number): void {
+  if (d.current && d.current.answers.length === 0 && d.done.length > 0) {
+    d.current = d.done.pop()!
+    d.trains.pop()
+  }
+  const last = d.current?.answers.at(-1)
+  if (!last || last.id !== id) {
+    d.warnings.push(`undo of image ${id}, which was not the last answer`)
+    return
+  }
+  d.current!.answers.pop()
+}
+
+/** The labelled answers of completed batches, as the engine takes them. */
+export const engineBatches = (d: Derived): Answer[][] =>
+  d.done.map((b) => b.answers.filter((a) => a.value !== null).map((a) => ({ id: a.id, value: a.value as LabelValue })))
+
+export const skippedIds = (d: Derived): number[] => [...d.done, ...(d.current ? [d.current] : [])].flatMap((b) => b.answers.filter((a) => a.value === null).map((a) => a.id))
+
+/** True when every image of the current batch has an answer: the fit is due. */
+export const batchComplete = (d: Derived): boolean => !!d.current && d.current.answers.length === d.current.query.ids.length

@@ -1,0 +1,389 @@
+// The studio: one service object behind every binding (Electron IPC, WebSocket, tests).
+// It owns the open session: its log on disk, the derived state and the engine thread.
+import { randomBytes } from 'node:crypto'
+import { readdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import {
+  AppInfo,
+  DEFAULT_CONFIG,
+  ExportResult,
+  IterationDto,
+  LabelValue,
+  QueryItem,
+  ReplayDto,
+  SessionConfig,
+  SessionState,
+  SessionSummary,
+  STRATEGIES,
+  StudioApi,
+  StudioEvents
+} from '../../shared/contract'
+import { CuratorError, toErrorDto } from '../../shared/errors'
+import type { EngineClient } from '../engine/client'
+import type { Answer } from '../engine/learner'
+import type { IterationRecord } from '../engine/loop'
+import type { ImageDto, OpenedSession } from '../engine/protocol'
+import { readBaseMetadata, defaultBaseDir } from '../engine/base'
+import { FORMAT_VERSION, SessionEvent, TrainEvent } from '../session/events'
+import { createSessionLog, openSessionLog, readSessionLog, SessionLog } from '../session/log'
+import { batchComplete, derive, Derived, engineBatches, skippedIds } from './derive'
+
+export interface StudioOptions {
+  dataDir: string
+  engine: EngineClient
+  version: string
+  desktop?: boolean
+  cacheDir?: string
+  /** Native folder picker (desktop only). */
+  pickFolder?: StudioApi['pickFolder']
+  /** Writes the model folder (the export feature); absent until configured. */
+  exportModel?: (studio: Studio, out: string | undefined, force: boolean) => Promise<ExportResult>
+  exportGif?: (studio: Studio, dir: string, out: string | undefined) => Promise<ExportResult>
+}
+
+type Emit = <E extends keyof StudioEvents>(event: E, payload: StudioEvents[E]) => void
+
+interface Open {
+  dir: string
+  log: SessionLog
+  events: SessionEvent[]
+  d: Derived
+  opened: OpenedSession
+  warnings: string[]
+  /** Prefetched fits for both answers to the last unanswered image of the batch. */
+  speculation: { key: string; negative: IterationRecord; positive: IterationRecord } | null
+}
+
+const now = () => new Date().toISOString()
+
+export class Studio implements StudioApi {
+  private session: Open | null = null
+  private readonly images = new Map<number, ImageDto>()
+  private queue: Promise<unknown> = Promise.resolve()
+  private listeners = new Set<Emit>()
+
+  constructor(readonly opts: StudioOptions) {}
+
+  /** Subscribes to pushed events; returns the unsubscribe function. */
+  on(listener: Emit): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  emit: Emit = (event, payload) => {
+    for (const l of this.listeners) l(event, payload)
+  }
+
+  get sessionsDir(): string {
+    return join(this.opts.dataDir, 'sessions')
+  }
+
+  get current(): Open | null {
+    return this.session
+  }
+
+  /** Runs one state change at a time, in call order. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn)
+    this.queue = run.catch(() => {})
+    return run
+  }
+
+  async info(): Promise<AppInfo> {
+    const meta = readBaseMetadata(defaultBaseDir())
+    return {
+      version: this.opts.version,
+      backend: await this.opts.engine.backend(),
+      desktop: !!this.opts.desktop,
+      dataDir: this.opts.dataDir,
+      defaults: DEFAULT_CONFIG,
+      strategies: STRATEGIES,
+      base: { id: meta.id, hash: meta.hash, testAccuracy: meta.testAccuracy, classNames: meta.classNames }
+    }
+  }
+
+  async listSessions(): Promise<SessionSummary[]> {
+    let names: string[] = []
+    try {
+      names = await readdir(this.sessionsDir)
+    } catch {
+      return []
+    }
+    const out: SessionSummary[] = []
+    for (const name of names) {
+      try {
+        out.push(summarize(join(this.sessionsDir, name), derive((await readSessionLog(join(this.sessionsDir, name))).events)))
+      } catch {
+        // Not a session folder, or one without a readable start: not listed.
+      }
+    }
+    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+  }
+
+  newSession(config: SessionConfig, dir?: string): Promise<SessionState> {
+    return this.serial(async () => {
+      await this.closeSession()
+      const id = `${now().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`
+      const target = resolve(dir ?? join(this.sessionsDir, id))
+      const opened = await this.opts.engine.open(config, this.opts.cacheDir)
+      const start: SessionEvent = {
+        v: FORMAT_VERSION,
+        type: 'start',
+        at: now(),
+        id,
+        config,
+        dataset: { id: opened.dataset.id, hash: opened.dataset.hash, poolSize: opened.poolSize, testSize: opened.testSize },
+        base: { id: opened.base.id, hash: opened.base.hash },
+        backend: opened.backend
+      }
+      const log = await createSessionLog(target, start)
+      this.session = { dir: target, log, events: [start], d: derive([start]), opened, warnings: [], speculation: null }
+      await this.advance()
+      return this.snapshot()
+    })
+  }
+
+  openSession(dir: string): Promise<SessionState> {
+    return this.serial(async () => {
+      await this.closeSession()
+      const target = resolve(dir)
+      const { log, events, warnings } = await openSessionLog(target)
+      const d = derive(events)
+      const opened = await this.opts.engine.open(d.start.config, this.opts.cacheDir)
+      if (opened.dataset.hash !== d.start.dataset.hash) warnings.push(`the dataset changed since this session was recorded (hash ${d.start.dataset.hash}, now ${opened.dataset.hash})`)
+      if (opened.base.hash !== d.start.base.hash) warnings.push(`the base model changed since this session was recorded (hash ${d.start.base.hash}, now ${opened.base.hash})`)
+      this.session = { dir: target, log, events, d, opened, warnings: [...warnings, ...d.warnings], speculation: null }
+      await this.advance()
+      return this.snapshot()
+    })
+  }
+
+  async label(id: number, value: LabelValue, responseMs: number): Promise<{ labels: number }> {
+    const labels = await this.serial(async () => {
+      const s = this.need()
+      this.expectWaiting(s, id)
+      await this.append({ v: FORMAT_VERSION, type: 'label', at: now(), id, value, iteration: s.d.done.length, responseMs: Math.max(0, Math.round(responseMs)) })
+      return countLabels(s.d)
+    })
+    void this.serial(() => this.advance()).catch((err) => this.emit('error', toErrorDto(err)))
+    return { labels }
+  }
+
+  async skip(id: number): Promise<{ skipped: number }> {
+    const skipped = await this.serial(async () => {
+      const s = this.need()
+      this.expectWaiting(s, id)
+      await this.append({ v: FORMAT_VERSION, type: 'skip', at: now(), id, iteration: s.d.done.length })
+      return skippedIds(s.d).length
+    })
+    void this.serial(() => this.advance()).catch((err) => this.emit('error', toErrorDto(err)))
+    return { skipped }
+  }
+
+  undo(): Promise<SessionState> {
+    return this.serial(async () => {
+      const s = this.need()
+      const last = s.d.current?.answers.at(-1) ?? s.d.done.at(-1)?.answers.at(-1)
+      if (!last) throw new CuratorError('BAD_ARGUMENT', 'Nothing to undo')
+      await this.append({ v: FORMAT_VERSION, type: 'undo', at: now(), id: last.id })
+      await this.advance()
+      return this.snapshot()
+    })
+  }
+
+  async state(): Promise<SessionState | null> {
+    return this.serial(async () => (this.session ? this.snapshot() : null))
+  }
+
+  async replay(dir: string): Promise<ReplayDto> {
+    return this.serial(async () => {
+      const target = resolve(dir)
+      const { events, warnings } = await readSessionLog(target)
+      const d = derive(events)
+      if (this.session?.dir !== target) {
+        await this.closeSession()
+        await this.opts.engine.open(d.start.config, this.opts.cacheDir)
+      }
+      const asked = d.done.map((b) => b.query.ids)
+      await this.loadImages(asked.flat())
+      const steps = d.trains.map((t, k) => ({
+        iteration: iterationDto(t),
+        asked: k === 0 ? [] : d.done[k - 1].answers.map((a) => ({ ...this.queryItem(d.done[k - 1].query, a.id), answer: a.value }))
+      }))
+      return { session: summarize(target, d), config: d.start.config, baseClassNames: await this.baseClassNames(), steps, warnings: [...warnings, ...d.warnings] }
+    })
+  }
+
+  exportModel(out?: string, force = false): Promise<ExportResult> {
+    if (!this.opts.exportModel) throw new CuratorError('INTERNAL', 'Model export is not available in this build')
+    return this.serial(() => this.opts.exportModel!(this, out, force))
+  }
+
+  exportGif(dir: string, out?: string): Promise<ExportResult> {
+    if (!this.opts.exportGif) throw new CuratorError('INTERNAL', 'GIF export is not available in this build')
+    return this.serial(() => this.opts.exportGif!(this, dir, out))
+  }
+
+  async pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null> {
+    return this.opts.pickFolder ? this.opts.pickFolder(purpose) : null
+  }
+
+  async cancel(): Promise<void> {
+    this.opts.engine.cancel()
+  }
+
+  async close(): Promise<void> {
+    await this.serial(() => this.closeSession())
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private need(): Open {
+    if (!this.session) throw new CuratorError('NO_SESSION', 'No session is open: start or open one first')
+    return this.session
+  }
+
+  private expectWaiting(s: Open, id: number): void {
+    const c = s.d.current
+    if (!c || !c.query.ids.includes(id) || c.answers.some((a) => a.id === id)) {
+      throw new CuratorError('BAD_ARGUMENT', `Image ${id} is not waiting for an answer`)
+    }
+  }
+
+  private async append(e: SessionEvent): Promise<void> {
+    const s = this.need()
+    await s.log.append(e)
+    s.events.push(e)
+    s.d = derive(s.events)
+  }
+
+  /** After any change: fit when a batch is complete (or none was asked yet), then prefetch. */
+  private async advance(): Promise<void> {
+    const s = this.need()
+    if (!s.d.current || batchComplete(s.d)) {
+      const batches = engineBatches(s.d)
+      const pending = s.d.current ? [...batches, answersOf(s.d.current.answers)] : batches
+      const answered = s.d.current?.answers ?? []
+      const last = answered.at(-1)
+      const spec = s.speculation
+      const reuse = spec && last && last.value !== null && spec.key === specKey(s.d, answered.slice(0, -1)) ? (last.value === 1 ? spec.positive : spec.negative) : null
+      const rec = reuse ?? (await this.opts.engine.iterate(pending, skippedIds(s.d)))
+      await this.append(trainEvent(rec))
+      await this.append({ v: FORMAT_VERSION, type: 'query', at: now(), iteration: rec.iteration, ids: rec.next.ids, scores: rec.next.scores, p: rec.next.p, strategy: s.d.start.config.strategy })
+      s.speculation = null
+    }
+    await this.loadImages(s.d.current?.query.ids ?? [])
+    await this.prefetch()
+    this.emit('session', this.snapshot())
+  }
+
+  /** With one image left in the batch, fit for both answers now so the next batch is ready. */
+  private async prefetch(): Promise<void> {
+    const s = this.need()
+    const c = s.d.current
+    if (!c || c.query.ids.length - c.answers.length !== 1) {
+      s.speculation = null
+      return
+    }
+    const key = specKey(s.d)
+    if (s.speculation?.key === key) return
+    const last = c.query.ids.find((id) => !c.answers.some((a) => a.id === id))!
+    const fit = (value: LabelValue) => this.opts.engine.iterate([...engineBatches(s.d), [...answersOf(c.answers), { id: last, value }]], skippedIds(s.d))
+    const negative = await fit(0)
+    const positive = await fit(1)
+    s.speculation = { key, negative, positive }
+    await this.loadImages([...negative.next.ids, ...positive.next.ids])
+  }
+
+  private async loadImages(ids: number[]): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !this.images.has(id))
+    if (missing.length) for (const img of await this.opts.engine.images(missing)) this.images.set(img.id, img)
+  }
+
+  private queryItem(q: { ids: number[]; p: number[]; scores: number[] }, id: number): QueryItem {
+    const k = q.ids.indexOf(id)
+    const img = this.images.get(id)!
+    return { ...img, p: q.p[k], score: q.scores[k] }
+  }
+
+  private async baseClassNames(): Promise<string[]> {
+    return this.session?.opened.base.classNames ?? readBaseMetadata(defaultBaseDir()).classNames
+  }
+
+  private snapshot(): SessionState {
+    const s = this.need()
+    const { d } = s
+    const c = d.current
+    const batchAnswers = [...d.done.map((b) => b.answers), ...(c ? [c.answers] : [])]
+    const items = (r: IterationRecord) => r.next.ids.map((id) => this.queryItem(r.next, id))
+    return {
+      id: d.start.id,
+      dir: s.dir,
+      config: d.start.config,
+      backend: s.opened.backend,
+      poolSize: s.opened.poolSize,
+      testSize: s.opened.testSize,
+      baseClassNames: s.opened.base.classNames,
+      history: d.trains.map(iterationDto),
+      labels: batchAnswers.flat().flatMap((a) => (a.value === null ? [] : [{ id: a.id, value: a.value, iteration: a.iteration, responseMs: a.responseMs, at: a.at }])),
+      skipped: skippedIds(d),
+      queue: c ? c.query.ids.filter((id) => !c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
+      next: s.speculation ? { negative: items(s.speculation.negative), positive: items(s.speculation.positive) } : null,
+      warnings: s.warnings
+    }
+  }
+
+  private async closeSession(): Promise<void> {
+    if (!this.session) return
+    await this.session.log.close()
+    this.session = null
+    this.images.clear()
+  }
+}
+
+const answersOf = (answers: { id: number; value: LabelValue | null }[]): Answer[] =>
+  answers.filter((a) => a.value !== null).map((a) => ({ id: a.id, value: a.value as LabelValue }))
+
+/** Identifies the state a speculation was made in: the batch and the answers given before its last image. */
+const specKey = (d: Derived, answered = d.current?.answers ?? []) => JSON.stringify([d.done.length, d.current?.query.ids, answered.map((a) => [a.id, a.value])])
+
+const countLabels = (d: Derived) => [...d.done.flatMap((b) => b.answers), ...(d.current?.answers ?? [])].filter((a) => a.value !== null).length
+
+export function trainEvent(r: IterationRecord): TrainEvent {
+  return {
+    v: FORMAT_VERSION,
+    type: 'train',
+    at: now(),
+    iteration: r.iteration,
+    labels: r.labels,
+    headWeights: r.headWeights,
+    headBias: r.headBias,
+    testAccuracy: r.testAccuracy,
+    labelledAccuracy: r.labelledAccuracy,
+    iterationMs: Math.round(r.iterationMs * 1000) / 1000,
+    histogram: r.histogram
+  }
+}
+
+export const iterationDto = (t: TrainEvent): IterationDto => ({
+  iteration: t.iteration,
+  labels: t.labels,
+  testAccuracy: t.testAccuracy,
+  labelledAccuracy: t.labelledAccuracy,
+  headWeights: t.headWeights,
+  headBias: t.headBias,
+  histogram: t.histogram,
+  iterationMs: t.iterationMs
+})
+
+export function summarize(dir: string, d: Derived): SessionSummary {
+  return {
+    id: d.start.id,
+    dir,
+    createdAt: d.start.at,
+    dataset: d.start.config.dataset,
+    strategy: d.start.config.strategy,
+    labels: countLabels(d),
+    lastAccuracy: d.trains.at(-1)?.testAccuracy ?? null
+  }
+}
