@@ -1,0 +1,318 @@
+// The renderer's one client of the studio. In the desktop app the preload exposes
+// `window.studio` (one function per contract method, plus `on`); in browser mode the same
+// methods travel over a WebSocket as WsRequest/WsResponse/WsEvent. Either way the rest of
+// the renderer sees a `StudioClient`: a typed StudioApi plus `on()`.
+//
+// Only the Pinia stores call `useApi()`.
+import { METHODS, type EventName, type MethodName, type StudioApi, type StudioEvents, type WsEvent, type WsRequest, type WsResponse } from '../../../shared/contract'
+import type { ErrorCode, ErrorDto } from '../../../shared/errors'
+
+export type Listener<E extends EventName> = (payload: StudioEvents[E]) => void
+
+/** What the preload exposes as `window.studio`. */
+export interface StudioBridge extends StudioApi {
+  on<E extends EventName>(event: E, listener: Listener<E>): () => void
+}
+
+export interface StudioClient extends StudioBridge {
+  readonly mode: 'desktop' | 'browser'
+  /** Called after the transport reconnects (browser mode), so stores can resynchronise. */
+  onReconnect(listener: () => void): () => void
+}
+
+const ERROR_CODES: readonly ErrorCode[] = ['BAD_ARGUMENT', 'BAD_DATA', 'NOT_FOUND', 'EXISTS', 'NOT_WRITABLE', 'DISK_FULL', 'NO_SESSION', 'CANCELLED', 'FORBIDDEN', 'INTERNAL']
+
+/** A rejected studio call: the message plus the contract's error code. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly method?: MethodName
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+const isErrorCode = (c: unknown): c is ErrorCode => typeof c === 'string' && (ERROR_CODES as readonly string[]).includes(c)
+
+/** Turns whatever a transport rejected with (ErrorDto, Error, an Electron IPC error) into an ApiError. */
+export function toApiError(err: unknown, method?: MethodName): ApiError {
+  if (err instanceof ApiError) return err
+  const e = err as Partial<ErrorDto> & { message?: unknown } | null | undefined
+  let message = typeof e?.message === 'string' ? e.message : String(err)
+  // Electron prefixes errors thrown by ipcMain.handle: "Error invoking remote method 'curator:x': CuratorError: ..."
+  message = message.replace(/^Error invoking remote method '[^']*':\s*/, '')
+  let code: ErrorCode = isErrorCode(e?.code) ? e.code : 'INTERNAL'
+  const tagged = /^(?:\w*Error:\s*)?\[?([A-Z_]+)\]?:\s*(.*)$/s.exec(message)
+  if (code === 'INTERNAL' && tagged && isErrorCode(tagged[1])) {
+    code = tagged[1]
+    message = tagged[2]
+  }
+  message = message.replace(/^(?:CuratorError|Error):\s*/, '')
+  return new ApiError(code, message, method)
+}
+
+/**
+ * Builds an object with one function per entry of `methods`. Typed as exactly those methods
+ * of StudioApi, so assigning the result to `StudioApi` fails to compile if METHODS misses one.
+ */
+function proxies<const T extends readonly MethodName[]>(
+  methods: T,
+  call: (method: MethodName, args: unknown[]) => Promise<unknown>
+): { [K in T[number]]: StudioApi[K] } {
+  const out: Record<string, (...args: unknown[]) => Promise<unknown>> = {}
+  for (const m of methods) out[m] = (...args: unknown[]) => call(m, args)
+  return out as { [K in T[number]]: StudioApi[K] }
+}
+
+// ---------------------------------------------------------------------------------------
+// Desktop: wrap the preload bridge so errors carry a code.
+
+export function bridgeClient(bridge: StudioBridge): StudioClient {
+  const api: StudioApi = proxies(METHODS, async (method, args) => {
+    const fn = bridge[method] as ((...a: unknown[]) => Promise<unknown>) | undefined
+    if (typeof fn !== 'function') throw new ApiError('INTERNAL', `The preload does not expose ${method}()`, method)
+    try {
+      return await fn(...args)
+    } catch (err) {
+      throw toApiError(err, method)
+    }
+  })
+  return {
+    ...api,
+    mode: 'desktop',
+    on: (event, listener) => bridge.on(event, listener),
+    onReconnect: () => () => {}
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Browser mode: a WebSocket carrying WsRequest / WsResponse / WsEvent.
+
+const TOKEN_KEY = 'curator.token'
+
+/** The access token: from the page URL's `?token=` (remembered for reloads), else from sessionStorage. */
+export function resolveToken(loc: Pick<Location, 'search' | 'href'> = location, storage: Storage | undefined = safeSessionStorage()): string | null {
+  const fromUrl = new URLSearchParams(loc.search).get('token')
+  if (fromUrl) {
+    try {
+      storage?.setItem(TOKEN_KEY, fromUrl)
+    } catch {
+      /* storage may be unavailable; the URL still works */
+    }
+    return fromUrl
+  }
+  try {
+    return storage?.getItem(TOKEN_KEY) ?? null
+  } catch {
+    return null
+  }
+}
+
+function safeSessionStorage(): Storage | undefined {
+  try {
+    return typeof sessionStorage === 'undefined' ? undefined : sessionStorage
+  } catch {
+    return undefined
+  }
+}
+
+export function wsUrl(loc: Pick<Location, 'protocol' | 'host'>, token: string): string {
+  const proto = loc.protocol === 'https:' ? 'wss' : 'ws'
+  return `${proto}://${loc.host}/api?token=${encodeURIComponent(token)}`
+}
+
+/** The subset of the WebSocket class the client uses (a fake can stand in for tests). */
+export interface SocketLike {
+  readyState: number
+  onopen: ((ev: Event) => unknown) | null
+  onclose: ((ev: CloseEvent) => unknown) | null
+  onerror: ((ev: Event) => unknown) | null
+  onmessage: ((ev: MessageEvent) => unknown) | null
+  send(data: string): void
+  close(code?: number, reason?: string): void
+}
+export type SocketFactory = (url: string) => SocketLike
+
+interface Pending {
+  method: MethodName
+  resolve: (v: unknown) => void
+  reject: (e: unknown) => void
+}
+
+export interface WsClientOptions {
+  /** Creates the socket; defaults to the browser's WebSocket. */
+  socket?: SocketFactory
+  /** Delays between reconnection attempts, in ms (the last one repeats). */
+  backoffMs?: number[]
+}
+
+const OPEN = 1
+
+export function wsClient(url: string | null, opts: WsClientOptions = {}): StudioClient {
+  const makeSocket: SocketFactory = opts.socket ?? ((u) => new WebSocket(u) as SocketLike)
+  const backoff = opts.backoffMs ?? [250, 500, 1000, 2000, 5000]
+  const listeners = new Map<EventName, Set<(p: unknown) => void>>()
+  const reconnectListeners = new Set<() => void>()
+  const pending = new Map<number, Pending>()
+  const outbox: string[] = []
+  let socket: SocketLike | null = null
+  let nextId = 1
+  let attempt = 0
+  let everOpened = false
+  let lostReported = false
+  let timer: ReturnType<typeof setTimeout> | null = null
+
+  const emit = (event: EventName, payload: unknown): void => {
+    for (const l of listeners.get(event) ?? []) {
+      try {
+        l(payload)
+      } catch (err) {
+        console.error(`curator: ${event} listener failed`, err)
+      }
+    }
+  }
+
+  const failAll = (err: ApiError): void => {
+    for (const [id, p] of pending) {
+      pending.delete(id)
+      p.reject(new ApiError(err.code, err.message, p.method))
+    }
+    outbox.length = 0
+  }
+
+  const scheduleReconnect = (): void => {
+    if (timer || (listeners.size === 0 && pending.size === 0)) return
+    const delay = backoff[Math.min(attempt, backoff.length - 1)]
+    attempt++
+    timer = setTimeout(() => {
+      timer = null
+      connect()
+    }, delay)
+  }
+
+  function connect(): SocketLike | null {
+    if (socket) return socket
+    if (!url) return null
+    const s = makeSocket(url)
+    socket = s
+    s.onopen = () => {
+      const wasLost = everOpened
+      everOpened = true
+      attempt = 0
+      lostReported = false
+      for (const msg of outbox.splice(0)) s.send(msg)
+      if (wasLost) for (const l of reconnectListeners) l()
+    }
+    s.onmessage = (ev) => onMessage(ev.data)
+    s.onerror = () => {
+      /* the close event follows and carries the handling */
+    }
+    s.onclose = () => {
+      if (socket !== s) return
+      socket = null
+      const err = new ApiError('INTERNAL', everOpened ? 'Lost the connection to the Curator server; reconnecting…' : 'Cannot reach the Curator server (is `curator serve` running, and is the token right?)')
+      failAll(err)
+      if (!lostReported) {
+        lostReported = true
+        emit('error', { code: err.code, message: err.message } satisfies ErrorDto)
+      }
+      scheduleReconnect()
+    }
+    return s
+  }
+
+  function onMessage(data: unknown): void {
+    let msg: Partial<WsResponse> & Partial<WsEvent>
+    try {
+      msg = JSON.parse(typeof data === 'string' ? data : String(data))
+    } catch {
+      console.error('curator: malformed message from server', data)
+      return
+    }
+    if (typeof msg.event === 'string') {
+      emit(msg.event, msg.payload)
+      return
+    }
+    if (typeof msg.id !== 'number') return
+    const p = pending.get(msg.id)
+    if (!p) return
+    pending.delete(msg.id)
+    const res = msg as WsResponse
+    if (res.ok) p.resolve(res.result)
+    else p.reject(toApiError(res.error ?? { code: 'INTERNAL', message: 'The server sent an error without details' }, p.method))
+  }
+
+  const call = (method: MethodName, args: unknown[]): Promise<unknown> => {
+    if (!url) return Promise.reject(new ApiError('FORBIDDEN', 'No access token: open the address `curator serve` printed (it ends in ?token=…).', method))
+    return new Promise((resolve, reject) => {
+      const id = nextId++
+      const req: WsRequest = { id, method, args: trimUndefined(args) }
+      pending.set(id, { method, resolve, reject })
+      const s = connect()
+      const text = JSON.stringify(req)
+      if (s && s.readyState === OPEN) s.send(text)
+      else outbox.push(text)
+    })
+  }
+
+  const api: StudioApi = proxies(METHODS, call)
+  return {
+    ...api,
+    mode: 'browser',
+    on(event, listener) {
+      let set = listeners.get(event)
+      if (!set) listeners.set(event, (set = new Set()))
+      set.add(listener as (p: unknown) => void)
+      connect()
+      return () => {
+        set.delete(listener as (p: unknown) => void)
+        if (set.size === 0) listeners.delete(event)
+      }
+    },
+    onReconnect(listener) {
+      reconnectListeners.add(listener)
+      return () => reconnectListeners.delete(listener)
+    }
+  }
+}
+
+/** Optional trailing arguments left undefined are dropped (JSON would turn them into null). */
+function trimUndefined(args: unknown[]): unknown[] {
+  let n = args.length
+  while (n > 0 && args[n - 1] === undefined) n--
+  return args.slice(0, n)
+}
+
+// ---------------------------------------------------------------------------------------
+// The singleton the stores use.
+
+/** Picks the transport: the preload bridge when present, else the WebSocket. */
+export function createClient(win: Window = window): StudioClient {
+  if (win.studio) return bridgeClient(win.studio)
+  const token = resolveToken(win.location)
+  if (token && new URLSearchParams(win.location.search).has('token')) {
+    // Keep the token out of the address bar (and out of screenshots); reloads use sessionStorage.
+    try {
+      const u = new URL(win.location.href)
+      u.searchParams.delete('token')
+      win.history.replaceState(win.history.state, '', u.pathname + u.search + u.hash)
+    } catch {
+      /* not fatal */
+    }
+  }
+  return wsClient(token ? wsUrl(win.location, token) : null)
+}
+
+let current: StudioClient | null = null
+
+export function useApi(): StudioClient {
+  if (!current) current = createClient()
+  return current
+}
+
+/** Replaces the client (tests, or a host that builds its own). */
+export function setApi(client: StudioClient | StudioBridge | null): void {
+  current = client && !('mode' in client) ? bridgeClient(client) : (client as StudioClient | null)
+}

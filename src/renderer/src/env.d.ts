@@ -1,0 +1,13 @@
+/// <reference types="vite/client" />
+import type { StudioBridge } from './api/client'
+
+declare global {
+  interface Window {
+    /** Exposed by the Electron preload (contextBridge); absent in browser mode. */
+    studio?: StudioBridge
+    /** Key press -> next image painted, in ms, one entry per answered key (read by the e2e benchmark). */
+    __curatorPaints?: number[]
+  }
+}
+
+export {}

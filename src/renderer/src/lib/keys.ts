@@ -1,0 +1,103 @@
+// Keyboard mapping, as pure functions: the labelling view and the replay player turn a
+// KeyboardEvent into an action; the legend and the help overlay list the same shortcuts.
+import type { TaskConfig } from '../../../shared/contract'
+
+export type LabelAction = 'positive' | 'negative' | 'undo' | 'skip' | 'help' | 'guess' | 'close'
+export type PlayerAction = 'toggle' | 'back' | 'forward' | 'first' | 'last' | 'help' | 'close'
+
+export interface KeyLike {
+  key: string
+  ctrlKey?: boolean
+  metaKey?: boolean
+  altKey?: boolean
+  shiftKey?: boolean
+}
+
+type Keys = Pick<TaskConfig, 'negative' | 'positive'>
+
+const norm = (k: string): string => (k.length === 1 ? k.toLowerCase() : k)
+
+export function labelAction(e: KeyLike, task: Keys): LabelAction | null {
+  const k = norm(e.key)
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && k === 'z') return 'undo'
+  if (e.ctrlKey || e.metaKey || e.altKey) return null
+  if (k === 'Escape') return 'close'
+  if (k === '?') return 'help'
+  if (k === norm(task.positive.key)) return 'positive'
+  if (k === norm(task.negative.key)) return 'negative'
+  if (k === 'ArrowRight' || k === '1') return 'positive'
+  if (k === 'ArrowLeft' || k === '0') return 'negative'
+  if (k === 'Backspace') return 'undo'
+  if (k === 's') return 'skip'
+  if (k === 'g') return 'guess'
+  return null
+}
+
+export function playerAction(e: KeyLike): PlayerAction | null {
+  if (e.ctrlKey || e.metaKey || e.altKey) return null
+  switch (e.key) {
+    case ' ':
+    case 'Spacebar':
+      return 'toggle'
+    case 'ArrowLeft':
+      return 'back'
+    case 'ArrowRight':
+      return 'forward'
+    case 'Home':
+      return 'first'
+    case 'End':
+      return 'last'
+    case '?':
+      return 'help'
+    case 'Escape':
+      return 'close'
+    default:
+      return null
+  }
+}
+
+/** Keys typed into form fields are theirs, not shortcuts. */
+export function isTypingTarget(t: EventTarget | null): boolean {
+  const el = t as (HTMLElement & { type?: string }) | null
+  if (!el || typeof el.tagName !== 'string') return false
+  const tag = el.tagName.toUpperCase()
+  if (tag === 'TEXTAREA' || tag === 'SELECT') return true
+  if (tag === 'INPUT') return true
+  return el.isContentEditable === true || el.getAttribute?.('contenteditable') === 'true'
+}
+
+/** Space and Enter on a focused button or link belong to that control. */
+export function isActivationOnControl(e: KeyLike & { target: EventTarget | null }): boolean {
+  if (e.key !== ' ' && e.key !== 'Enter') return false
+  const el = e.target as HTMLElement | null
+  const tag = typeof el?.tagName === 'string' ? el.tagName.toUpperCase() : ''
+  return tag === 'BUTTON' || tag === 'A' || el?.getAttribute?.('role') === 'button'
+}
+
+export const isMac = (): boolean => typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || '')
+
+export interface Shortcut {
+  keys: string[]
+  what: string
+}
+
+export const displayKey = (k: string): string => (k.length === 1 ? k.toUpperCase() : k)
+
+export function labelShortcuts(task: Keys, mac = isMac()): Shortcut[] {
+  return [
+    { keys: [displayKey(task.positive.key), '→', '1'], what: task.positive.name },
+    { keys: [displayKey(task.negative.key), '←', '0'], what: task.negative.name },
+    { keys: ['S'], what: 'skip' },
+    { keys: ['⌫', mac ? '⌘Z' : 'Ctrl+Z'], what: 'undo' },
+    { keys: ['G'], what: 'show / hide the model’s guesses' },
+    { keys: ['?'], what: 'this help' },
+    { keys: ['Esc'], what: 'close help' }
+  ]
+}
+
+export const PLAYER_SHORTCUTS: Shortcut[] = [
+  { keys: ['Space'], what: 'play / pause' },
+  { keys: ['←', '→'], what: 'step back / forward' },
+  { keys: ['Home', 'End'], what: 'first / last step' },
+  { keys: ['?'], what: 'this help' }
+]

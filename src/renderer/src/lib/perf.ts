@@ -1,0 +1,39 @@
+// Key press -> next image painted. The labelling view calls markKey() on keydown and
+// markPainted() once the DOM has the next image; the duration lands in window.__curatorPaints
+// (read by the end-to-end benchmark) and as 'key' / 'painted' performance marks.
+
+const MAX_SAMPLES = 20_000
+
+function samples(): number[] {
+  const w = window as Window
+  if (!Array.isArray(w.__curatorPaints)) w.__curatorPaints = []
+  return w.__curatorPaints
+}
+
+export function markKey(): number {
+  try {
+    return performance.mark('key').startTime
+  } catch {
+    return performance.now()
+  }
+}
+
+/** Call after nextTick(): records the time of the next animation frame (the paint that shows the image). */
+export function markPaintedNextFrame(keyTime: number): void {
+  const raf = typeof requestAnimationFrame === 'function' ? requestAnimationFrame : (cb: FrameRequestCallback) => setTimeout(() => cb(performance.now()), 0)
+  raf(() => {
+    let t: number
+    try {
+      t = performance.mark('painted').startTime
+    } catch {
+      t = performance.now()
+    }
+    const list = samples()
+    list.push(t - keyTime)
+    if (list.length > MAX_SAMPLES) list.splice(0, list.length - MAX_SAMPLES)
+  })
+}
+
+export function installPerfProbe(): void {
+  samples()
+}

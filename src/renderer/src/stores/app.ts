@@ -1,0 +1,263 @@
+// App-wide state: what the studio is (info), recent sessions, progress of long work,
+// toasts, and which view is on screen. `init()` wires the pushed events to the stores.
+import { defineStore } from 'pinia'
+import { computed, ref, shallowRef } from 'vue'
+import type { AppInfo, MenuCommand, SessionSummary } from '../../../shared/contract'
+import type { ErrorDto } from '../../../shared/errors'
+import type { Progress } from '../../../shared/progress'
+import { toApiError, useApi } from '../api/client'
+import { useReplayStore } from './replay'
+import { useSessionStore } from './session'
+
+export type View = 'start' | 'label' | 'replay'
+export type Dialog = 'help' | 'export' | 'about'
+
+export interface Toast {
+  id: number
+  kind: 'error' | 'info'
+  message: string
+  code?: string
+  count: number
+}
+
+export interface ProgressEntry extends Progress {
+  /** performance.now() of the last update. */
+  at: number
+}
+
+const ERROR_TOAST_MS = 10_000
+const INFO_TOAST_MS = 4_000
+const DONE_PROGRESS_MS = 900
+
+export const useAppStore = defineStore('app', () => {
+  const view = ref<View>('start')
+  const info = shallowRef<AppInfo | null>(null)
+  const sessions = shallowRef<SessionSummary[]>([])
+  const sessionsLoading = ref(false)
+  const progressMap = shallowRef(new Map<string, ProgressEntry>())
+  const toasts = ref<Toast[]>([])
+  const ready = ref(false)
+  /** The modal on screen, if any; views ignore their shortcuts while one is open. */
+  const dialog = ref<Dialog | null>(null)
+  let toastSeq = 1
+  let helpKeyAt = -Infinity
+  let unsubscribe: (() => void)[] = []
+  const toastTimers = new Map<number, ReturnType<typeof setTimeout>>()
+
+  const progress = computed(() => [...progressMap.value.values()])
+  const desktop = computed(() => info.value?.desktop ?? false)
+
+  function go(v: View): void {
+    view.value = v
+    if (dialog.value === 'export') dialog.value = null
+  }
+
+  function openDialog(d: Dialog): void {
+    dialog.value = d
+  }
+
+  function closeDialog(): void {
+    dialog.value = null
+  }
+
+  /** `?` pressed in a view. (The desktop menu's accelerator for the same key may follow; see onMenu.) */
+  function toggleHelp(): void {
+    helpKeyAt = performance.now()
+    dialog.value = dialog.value === 'help' ? null : 'help'
+  }
+
+  /** A desktop menu item: the renderer owns the flow. */
+  async function onMenu(command: MenuCommand): Promise<void> {
+    const session = useSessionStore()
+    switch (command) {
+      case 'new-session':
+        closeDialog()
+        go('start')
+        await refreshSessions()
+        return
+      case 'open-session': {
+        const dir = await pickFolder('session')
+        if (dir) await session.open(dir)
+        return
+      }
+      case 'export-model':
+        if (!session.state) return notify('Open a session first: there is no model to export yet.')
+        go('label')
+        openDialog('export')
+        return
+      case 'replay':
+        if (session.state) await useReplayStore().open(session.state.dir, view.value === 'replay' ? 'label' : view.value)
+        else {
+          go('start')
+          notify('Choose a recent session and press Replay.')
+        }
+        return
+      case 'undo':
+        if (dialog.value === null) await session.undo()
+        return
+      case 'shortcuts':
+        // The same key press may already have toggled the help in the page.
+        if (performance.now() - helpKeyAt > 300) openDialog('help')
+        return
+      case 'about':
+        openDialog('about')
+        return
+    }
+  }
+
+  function pushToast(kind: Toast['kind'], message: string, code?: string): void {
+    const last = toasts.value[toasts.value.length - 1]
+    if (last && last.kind === kind && last.message === message) {
+      last.count++
+      armToastTimer(last)
+      return
+    }
+    const t: Toast = { id: toastSeq++, kind, message, code, count: 1 }
+    toasts.value.push(t)
+    if (toasts.value.length > 5) dismissToast(toasts.value[0].id)
+    armToastTimer(t)
+  }
+
+  function armToastTimer(t: Toast): void {
+    const old = toastTimers.get(t.id)
+    if (old) clearTimeout(old)
+    toastTimers.set(
+      t.id,
+      setTimeout(() => dismissToast(t.id), t.kind === 'error' ? ERROR_TOAST_MS : INFO_TOAST_MS)
+    )
+  }
+
+  function dismissToast(id: number): void {
+    const timer = toastTimers.get(id)
+    if (timer) clearTimeout(timer)
+    toastTimers.delete(id)
+    toasts.value = toasts.value.filter((t) => t.id !== id)
+  }
+
+  /** Shows a rejected call or an `error` event as a toast. Cancellation is not an error. */
+  function reportError(err: unknown): void {
+    const e = toApiError(err)
+    if (e.code === 'CANCELLED') pushToast('info', e.message || 'Cancelled.', e.code)
+    else pushToast('error', e.message, e.code)
+  }
+
+  function notify(message: string): void {
+    pushToast('info', message)
+  }
+
+  function onProgress(p: Progress): void {
+    const map = new Map(progressMap.value)
+    map.set(p.task, { ...p, at: performance.now() })
+    progressMap.value = map
+    if (p.total > 0 && p.done >= p.total) {
+      setTimeout(() => {
+        const cur = progressMap.value.get(p.task)
+        if (cur && cur.done >= cur.total) clearProgress(p.task)
+      }, DONE_PROGRESS_MS)
+    }
+  }
+
+  function clearProgress(task?: string): void {
+    if (task === undefined) {
+      if (progressMap.value.size) progressMap.value = new Map()
+      return
+    }
+    if (!progressMap.value.has(task)) return
+    const map = new Map(progressMap.value)
+    map.delete(task)
+    progressMap.value = map
+  }
+
+  async function cancel(task: string): Promise<void> {
+    try {
+      await useApi().cancel(task)
+    } catch (err) {
+      reportError(err)
+    }
+  }
+
+  async function pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null> {
+    try {
+      return await useApi().pickFolder(purpose)
+    } catch (err) {
+      reportError(err)
+      return null
+    }
+  }
+
+  async function refreshSessions(): Promise<void> {
+    sessionsLoading.value = true
+    try {
+      sessions.value = await useApi().listSessions()
+    } catch (err) {
+      reportError(err)
+    } finally {
+      sessionsLoading.value = false
+    }
+  }
+
+  /** Subscribes to pushed events, loads info and recent sessions, and picks up a session already open on the server. */
+  async function init(): Promise<void> {
+    const api = useApi()
+    const session = useSessionStore()
+    for (const off of unsubscribe) off()
+    unsubscribe = [
+      api.on('session', (s) => session.applyState(s)),
+      api.on('progress', (p) => onProgress(p)),
+      api.on('error', (e: ErrorDto) => reportError(e)),
+      api.on('menu', (c) => {
+        void onMenu(c)
+      }),
+      api.onReconnect(() => {
+        void session.resync()
+      })
+    ]
+    try {
+      const [i, current] = await Promise.all([api.info(), api.state()])
+      info.value = i
+      if (current) {
+        session.adopt(current)
+        if (view.value === 'start') go('label')
+      }
+    } catch (err) {
+      reportError(err)
+    }
+    ready.value = true
+    await refreshSessions()
+  }
+
+  function dispose(): void {
+    for (const off of unsubscribe) off()
+    unsubscribe = []
+    for (const t of toastTimers.values()) clearTimeout(t)
+    toastTimers.clear()
+    useReplayStore().pause()
+  }
+
+  return {
+    view,
+    info,
+    sessions,
+    sessionsLoading,
+    progress,
+    toasts,
+    ready,
+    dialog,
+    desktop,
+    go,
+    openDialog,
+    closeDialog,
+    toggleHelp,
+    onMenu,
+    reportError,
+    notify,
+    dismissToast,
+    onProgress,
+    clearProgress,
+    cancel,
+    pickFolder,
+    refreshSessions,
+    init,
+    dispose
+  }
+})

@@ -1,0 +1,307 @@
+// The open session: the authoritative server state plus the optimistic batch on screen.
+//
+// A key press records the answer here at once and moves to the next image; the call to
+// the studio follows (calls are sent strictly in order). When the answer completes the
+// batch and the server prefetched the next batch for that answer, it is shown at once.
+// Every `session` event from the server replaces the state; answers it does not reflect
+// yet are played forward on top of it (see lib/batch.ts).
+import { defineStore } from 'pinia'
+import { computed, ref, shallowRef } from 'vue'
+import type { ExportResult, IterationDto, LabelValue, SessionConfig, SessionState } from '../../../shared/contract'
+import { toApiError, useApi } from '../api/client'
+import { confirmOps, prefetchFor, project, reconcile, toSlots, type LocalOp, type Prefetch, type Slot } from '../lib/batch'
+import { useAppStore } from './app'
+
+export type Pending = 'new' | 'open' | 'undo' | 'export' | null
+
+export type ExportOutcome = { ok: true; result: ExportResult } | { ok: false; code: string; message: string }
+
+const now = (): number => performance.now()
+
+export const useSessionStore = defineStore('session', () => {
+  const state = shallowRef<SessionState | null>(null)
+  /** The batch on screen, answered items included. */
+  const batch = shallowRef<Slot[]>([])
+  /** When the active item was shown: the start of its response timer. */
+  const activeSince = ref(now())
+  const revealAll = ref(false)
+  const revealed = shallowRef<ReadonlySet<number>>(new Set())
+  const pending = ref<Pending>(null)
+  /** Calls sent (or queued) and not yet answered by the studio. */
+  const inFlight = ref(0)
+  /** Local answers the server state does not reflect yet. */
+  const ops = shallowRef<LocalOp[]>([])
+  const dismissedWarnings = ref<string[]>([])
+
+  let previous: Slot[] | null = null
+  /** The prefetch that applies to the batch on screen, and the item whose answer selects it. */
+  let prefetch: { next: Prefetch; forId: number } | null = null
+  let chain: Promise<void> = Promise.resolve()
+  let generation = 0
+
+  // --- derived --------------------------------------------------------------------------
+  const activeIndex = computed(() => batch.value.findIndex((s) => s.answer === null))
+  const active = computed(() => (activeIndex.value >= 0 ? batch.value[activeIndex.value] : null))
+  const task = computed(() => state.value?.config.task ?? null)
+  const history = computed<IterationDto[]>(() => state.value?.history ?? [])
+  const lastIteration = computed(() => history.value[history.value.length - 1] ?? null)
+  const lastTestAccuracy = computed(() => {
+    for (let i = history.value.length - 1; i >= 0; i--) if (history.value[i].testAccuracy !== null) return history.value[i].testAccuracy
+    return null
+  })
+  const labelCount = computed(() => (state.value?.labels.length ?? 0) + ops.value.filter((o) => o.kind === 'label').length)
+  /** The studio has nothing more to ask: every pool image is labelled or skipped. */
+  const exhausted = computed(() => {
+    const s = state.value
+    return s !== null && activeIndex.value < 0 && ops.value.length === 0 && inFlight.value === 0 && s.queue.length === 0 && s.labels.length + s.skipped.length >= s.poolSize
+  })
+  /** Every item on screen is answered and the next batch has not arrived yet. */
+  const waiting = computed(() => state.value !== null && activeIndex.value < 0 && !exhausted.value)
+  const canUndo = computed(() => pending.value === null && labelCount.value > 0)
+  const warnings = computed(() => {
+    const s = state.value
+    return s && s.warnings.length > 0 && !dismissedWarnings.value.includes(s.id) ? s.warnings : []
+  })
+
+  // --- server state -----------------------------------------------------------------------
+  function setBatch(next: Slot[]): void {
+    if (next === batch.value) return
+    const before = active.value?.item.id
+    batch.value = next
+    if (active.value?.item.id !== before) activeSince.value = now()
+  }
+
+  /** Takes a state as the start of a fresh view (new, opened or resumed session). */
+  function adopt(s: SessionState): void {
+    ops.value = []
+    previous = null
+    prefetch = null
+    batch.value = []
+    revealed.value = new Set()
+    applyState(s)
+  }
+
+  /** Applies a server state (a `session` event or a call's result), keeping unconfirmed local answers. */
+  function applyState(s: SessionState): void {
+    if (state.value && state.value.id !== s.id) {
+      state.value = null
+      adopt(s)
+      return
+    }
+    state.value = s
+    const remaining = confirmOps(ops.value, s)
+    if (remaining.length !== ops.value.length) ops.value = remaining
+    const proj = project(s, remaining)
+    const shown = batch.value
+    const next = reconcile(shown, previous, proj, s)
+    if (next !== shown && !sameIds(next, shown) && shown.length) previous = shown
+    setBatch(next)
+    const last = proj.queue[proj.queue.length - 1]
+    prefetch = proj.next && last ? { next: proj.next, forId: last.id } : null
+  }
+
+  // --- labelling ----------------------------------------------------------------------------
+  /** Records an answer for the active item, moves on at once, then tells the studio. */
+  function answer(value: LabelValue): boolean {
+    return record('label', value)
+  }
+
+  function skip(): boolean {
+    return record('skip', null)
+  }
+
+  function record(kind: LocalOp['kind'], value: LabelValue | null): boolean {
+    if (!state.value || pending.value !== null) return false
+    const i = activeIndex.value
+    if (i < 0) return false
+    const slot = batch.value[i]
+    const id = slot.item.id
+    const responseMs = Math.max(0, Math.round(now() - activeSince.value))
+    const answered = batch.value.slice()
+    answered[i] = { item: slot.item, answer: kind === 'label' ? (value as LabelValue) : 'skipped' }
+    ops.value = [...ops.value, { kind, id, value }]
+    const done = answered.every((s) => s.answer !== null)
+    if (done && kind === 'label' && value !== null && prefetch && prefetch.forId === id) {
+      const items = prefetchFor(prefetch.next, value)
+      prefetch = null
+      previous = answered
+      setBatch(toSlots(items))
+    } else {
+      setBatch(answered)
+    }
+    activeSince.value = now()
+    const api = useApi()
+    send(kind === 'label' ? () => api.label(id, value as LabelValue, responseMs) : () => api.skip(id))
+    return true
+  }
+
+  /** Sends calls one after another; after a failure the rest are dropped and the state is reloaded. */
+  function send(fn: () => Promise<unknown>): void {
+    const gen = generation
+    inFlight.value++
+    chain = chain.then(async () => {
+      try {
+        if (gen !== generation) return
+        await fn()
+      } catch (err) {
+        if (gen !== generation) return
+        generation++
+        useAppStore().reportError(err)
+        await resync()
+      } finally {
+        inFlight.value--
+      }
+    })
+  }
+
+  /** Reloads the authoritative state, dropping local answers the studio does not have. */
+  async function resync(): Promise<void> {
+    const stale = ops.value.length
+    try {
+      const s = await useApi().state()
+      // Answers given while this call was out are still on their way; keep them.
+      ops.value = ops.value.slice(stale)
+      if (s) applyState(s)
+      else close()
+    } catch (err) {
+      useAppStore().reportError(err)
+    }
+  }
+
+  /** Takes back the last label (the studio rolls the model back too). */
+  async function undo(): Promise<boolean> {
+    if (!state.value || pending.value !== null) return false
+    pending.value = 'undo'
+    try {
+      await chain
+      const s = await useApi().undo()
+      ops.value = []
+      applyState(s)
+      return true
+    } catch (err) {
+      useAppStore().reportError(err)
+      return false
+    } finally {
+      pending.value = null
+    }
+  }
+
+  // --- sessions -------------------------------------------------------------------------------
+  async function start(config: SessionConfig): Promise<boolean> {
+    return begin('new', () => useApi().newSession(config))
+  }
+
+  async function open(dir: string): Promise<boolean> {
+    return begin('open', () => useApi().openSession(dir))
+  }
+
+  async function begin(kind: 'new' | 'open', fn: () => Promise<SessionState>): Promise<boolean> {
+    if (pending.value !== null) return false
+    const app = useAppStore()
+    pending.value = kind
+    try {
+      await chain
+      const s = await fn()
+      state.value = null
+      adopt(s)
+      app.go('label')
+      return true
+    } catch (err) {
+      app.reportError(err)
+      return false
+    } finally {
+      pending.value = null
+      app.clearProgress()
+    }
+  }
+
+  /** Leaves the session view (the studio keeps the session; it can be resumed). */
+  function close(): void {
+    state.value = null
+    batch.value = []
+    ops.value = []
+    previous = null
+    prefetch = null
+    revealAll.value = false
+    revealed.value = new Set()
+  }
+
+  async function exportModel(out?: string, force?: boolean): Promise<ExportOutcome> {
+    pending.value = 'export'
+    try {
+      await chain
+      const result = await useApi().exportModel(out || undefined, force || undefined)
+      return { ok: true, result }
+    } catch (err) {
+      const e = toApiError(err)
+      return { ok: false, code: e.code, message: e.message }
+    } finally {
+      pending.value = null
+    }
+  }
+
+  // --- guesses ------------------------------------------------------------------------------------
+  function toggleRevealAll(): void {
+    revealAll.value = !revealAll.value
+  }
+
+  /** Shows (or hides again) the model's guess for one answered item. */
+  function toggleReveal(id: number): void {
+    const slot = batch.value.find((s) => s.item.id === id)
+    if (!slot || slot.answer === null) return
+    const set = new Set(revealed.value)
+    if (set.has(id)) set.delete(id)
+    else set.add(id)
+    revealed.value = set
+  }
+
+  function isRevealed(slot: Slot): boolean {
+    return revealAll.value || (slot.answer !== null && revealed.value.has(slot.item.id))
+  }
+
+  function dismissWarnings(): void {
+    if (state.value) dismissedWarnings.value = [...dismissedWarnings.value, state.value.id]
+  }
+
+  return {
+    state,
+    batch,
+    activeSince,
+    revealAll,
+    revealed,
+    pending,
+    inFlight,
+    ops,
+    activeIndex,
+    active,
+    task,
+    history,
+    lastIteration,
+    lastTestAccuracy,
+    labelCount,
+    waiting,
+    exhausted,
+    canUndo,
+    warnings,
+    adopt,
+    applyState,
+    answer,
+    skip,
+    undo,
+    resync,
+    start,
+    open,
+    close,
+    exportModel,
+    toggleRevealAll,
+    toggleReveal,
+    isRevealed,
+    dismissWarnings,
+    /** Resolves when every answer sent so far has been acknowledged (tests, export). */
+    settled: () => chain
+  }
+})
+
+function sameIds(a: readonly Slot[], b: readonly Slot[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.item.id === b[i].item.id)
+}

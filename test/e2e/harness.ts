@@ -1,0 +1,69 @@
+// Starts real browser mode (the built CLI) and Debian's Chromium, for end-to-end tests and the UI benchmark.
+import { spawn, ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { chromium, Browser, Page } from 'playwright-core'
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const ROOT = resolve(__dirname, '../..')
+
+export interface Studio {
+  url: string
+  dataDir: string
+  child: ChildProcess
+  browser: Browser
+  page: Page
+  stop(): Promise<void>
+}
+
+export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'curator-e2e-'))
+  const child = spawn(process.execPath, [join(ROOT, 'bin/curator.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
+    cwd: ROOT,
+    env: { ...process.env, CURATOR_CACHE_DIR: process.env.CURATOR_CACHE_DIR ?? join(tmpdir(), 'curator-e2e-cache') },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let errors = ''
+  child.stderr!.on('data', (c) => (errors += c))
+  const url = await new Promise<string>((ok, fail) => {
+    let out = ''
+    child.stdout!.on('data', (c) => {
+      out += c
+      const m = /Curator is ready at (\S+)/.exec(out)
+      if (m) ok(m[1])
+    })
+    child.once('exit', (code) => fail(new Error(`curator serve exited with ${code}: ${errors}`)))
+  })
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+  })
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+  return {
+    url,
+    dataDir,
+    child,
+    browser,
+    page,
+    async stop() {
+      await browser.close()
+      child.kill('SIGTERM')
+      await new Promise((r) => child.once('exit', r))
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+}
+
+/** Fills the start form with a small MNIST subset and starts a session. */
+export async function startSession(page: Page, opts: { poolLimit: number; testLimit: number; strategy?: string }): Promise<void> {
+  await page.getByTestId('view-start').waitFor()
+  await page.locator('details.advanced summary').click()
+  await page.getByTestId('field-pool-limit').fill(String(opts.poolLimit))
+  await page.getByTestId('field-test-limit').fill(String(opts.testLimit))
+  if (opts.strategy) await page.getByTestId('field-strategy').selectOption(opts.strategy)
+  await page.getByTestId('btn-start').click()
+  await page.getByTestId('view-label').waitFor({ timeout: 120_000 })
+  await page.getByTestId('query-image').first().waitFor()
+}

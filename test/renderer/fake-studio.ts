@@ -1,0 +1,306 @@
+// A small in-memory studio implementing the client interface, for store and component
+// tests (the stores and views are what is under test, not this).
+import { DEFAULT_CONFIG, type AppInfo, type EventName, type ExportResult, type HistogramDto, type IterationDto, type LabelDto, type LabelValue, type QueryItem, type ReplayDto, type SessionConfig, type SessionState, type SessionSummary, type StudioEvents } from '../../src/shared/contract'
+import { ApiError, type Listener, type StudioClient } from '../../src/renderer/src/api/client'
+import type { ErrorCode } from '../../src/shared/errors'
+
+export function pixels(seed: number, size = 28 * 28): string {
+  const bytes = new Uint8Array(size)
+  for (let i = 0; i < size; i++) bytes[i] = (i * 7 + seed * 13) % 256
+  let bin = ''
+  for (const b of bytes) bin += String.fromCharCode(b)
+  return btoa(bin)
+}
+
+export function item(id: number, p = 0.5): QueryItem {
+  return { id, width: 28, height: 28, channels: 1, pixelsBase64: pixels(id), p, score: Math.abs(p - 0.5) }
+}
+
+export function histogram(shift = 0, truth = true): HistogramDto {
+  const counts = Array.from({ length: 11 }, (_, i) => 10 + ((i + shift) % 5))
+  return { counts, byTruth: truth ? [counts.map((c) => Math.floor(c / 2)), counts.map((c) => c - Math.floor(c / 2))] : null }
+}
+
+export function iteration(i: number, labels: number, extra: Partial<IterationDto> = {}): IterationDto {
+  return {
+    iteration: i,
+    labels,
+    testAccuracy: 0.5 + i * 0.1,
+    labelledAccuracy: i === 0 ? null : 0.9,
+    headWeights: Array.from({ length: 10 }, (_, d) => (d % 2 ? 1 : -1) * (i + 1) * 0.5),
+    headBias: -0.2 * i,
+    histogram: histogram(i),
+    iterationMs: 3,
+    ...extra
+  }
+}
+
+export const INFO: AppInfo = {
+  version: '0.1.0',
+  backend: 'wasm',
+  desktop: false,
+  dataDir: '/tmp/curator-data',
+  defaults: DEFAULT_CONFIG,
+  strategies: ['diverse', 'uncertainty', 'random', 'seed-window'],
+  base: { id: 'mnist-cnn', hash: 'abc', testAccuracy: 0.99, classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] }
+}
+
+export interface Call {
+  method: string
+  args: unknown[]
+}
+
+export interface FakeOptions {
+  batchSize?: number
+  /** Fill `next` (the prefetched batches) whenever one item is left in the queue. */
+  prefetch?: boolean
+  config?: SessionConfig
+  warnings?: string[]
+}
+
+/**
+ * Holds one session. `label`/`skip` record and shrink the queue; when the queue empties the
+ * fake does NOT push anything by itself: tests call `refit()` to push the `session` event,
+ * so they control exactly when the server's answer arrives.
+ */
+export class FakeStudio implements StudioClient {
+  readonly mode = 'browser' as const
+  calls: Call[] = []
+  session: SessionState | null = null
+  sessions: SessionSummary[] = []
+  replayDto: ReplayDto | null = null
+  info_: AppInfo = INFO
+  /** The next call of this method rejects with this error. */
+  failures = new Map<string, ApiError>()
+  private listeners = new Map<EventName, Set<(p: unknown) => void>>()
+  private reconnect = new Set<() => void>()
+  private nextItemId = 1
+  private opts: Required<Omit<FakeOptions, 'config' | 'warnings'>> & Pick<FakeOptions, 'config' | 'warnings'>
+
+  constructor(opts: FakeOptions = {}) {
+    this.opts = { batchSize: 4, prefetch: false, ...opts }
+  }
+
+  fail(method: string, code: ErrorCode, message: string): void {
+    this.failures.set(method, new ApiError(code, message))
+  }
+
+  private record(method: string, args: unknown[]): void {
+    this.calls.push({ method, args })
+    const f = this.failures.get(method)
+    if (f) {
+      this.failures.delete(method)
+      throw f
+    }
+  }
+
+  callsOf(method: string): unknown[][] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.args)
+  }
+
+  emit<E extends EventName>(event: E, payload: StudioEvents[E]): void {
+    for (const l of this.listeners.get(event) ?? []) l(payload)
+  }
+
+  on<E extends EventName>(event: E, listener: Listener<E>): () => void {
+    let set = this.listeners.get(event)
+    if (!set) this.listeners.set(event, (set = new Set()))
+    set.add(listener as (p: unknown) => void)
+    return () => set.delete(listener as (p: unknown) => void)
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.reconnect.add(listener)
+    return () => this.reconnect.delete(listener)
+  }
+
+  listenerCount(event: EventName): number {
+    return this.listeners.get(event)?.size ?? 0
+  }
+
+  // --- session simulation ---------------------------------------------------------------
+
+  batch(n = this.opts.batchSize): QueryItem[] {
+    const items = Array.from({ length: n }, () => item(this.nextItemId++, 0.3 + (this.nextItemId % 5) * 0.1))
+    for (const q of items) this.seen.set(q.id, q)
+    return items
+  }
+
+  makeSession(config: SessionConfig = this.opts.config ?? DEFAULT_CONFIG): SessionState {
+    const s: SessionState = {
+      id: 'sess-1',
+      dir: '/tmp/sessions/sess-1',
+      config,
+      backend: 'wasm',
+      poolSize: 1000,
+      testSize: 200,
+      baseClassNames: INFO.base.classNames,
+      history: [iteration(0, 0)],
+      labels: [],
+      skipped: [],
+      queue: this.batch(config.batchSize),
+      next: null,
+      warnings: this.opts.warnings ?? []
+    }
+    this.session = s
+    this.updateNext()
+    return this.snapshot()
+  }
+
+  private updateNext(): void {
+    const s = this.session
+    if (!s) return
+    if (this.opts.prefetch && s.queue.length === 1 && !s.next) s.next = { negative: this.batch(s.config.batchSize), positive: this.batch(s.config.batchSize) }
+  }
+
+  snapshot(): SessionState {
+    const s = this.session!
+    return structuredClone({ ...s, queue: s.queue.slice(), labels: s.labels.slice(), skipped: s.skipped.slice(), history: s.history.slice() })
+  }
+
+  /** Fits after a complete batch and pushes the new state, as the studio does. */
+  refit(): SessionState {
+    const s = this.session!
+    const last = s.labels[s.labels.length - 1]
+    const it = s.history.length
+    s.history = [...s.history, iteration(it, s.labels.length)]
+    if (s.queue.length === 0) {
+      s.queue = s.next && last ? (last.value === 1 ? s.next.positive : s.next.negative).slice() : this.batch(s.config.batchSize)
+      s.next = null
+    }
+    this.updateNext()
+    const snap = this.snapshot()
+    this.emit('session', snap)
+    return snap
+  }
+
+  /** Pushes the current state without refitting (e.g. the prefetch became known). */
+  push(): SessionState {
+    const snap = this.snapshot()
+    this.emit('session', snap)
+    return snap
+  }
+
+  // --- StudioApi --------------------------------------------------------------------------
+
+  async info(): Promise<AppInfo> {
+    this.record('info', [])
+    return this.info_
+  }
+
+  async listSessions(): Promise<SessionSummary[]> {
+    this.record('listSessions', [])
+    return this.sessions
+  }
+
+  async newSession(config: SessionConfig): Promise<SessionState> {
+    this.record('newSession', [config])
+    return this.makeSession(config)
+  }
+
+  async openSession(dir: string): Promise<SessionState> {
+    this.record('openSession', [dir])
+    const s = this.makeSession()
+    this.session!.dir = dir
+    return { ...s, dir }
+  }
+
+  async label(id: number, value: LabelValue, responseMs: number): Promise<{ labels: number }> {
+    this.record('label', [id, value, responseMs])
+    const s = this.session!
+    this.promotePrefetch()
+    const i = s.queue.findIndex((q) => q.id === id)
+    if (i < 0) throw new ApiError('BAD_ARGUMENT', `Image ${id} is not in the queue`)
+    s.queue.splice(i, 1)
+    const l: LabelDto = { id, value, iteration: s.history.length - 1, responseMs, at: new Date(0).toISOString() }
+    s.labels.push(l)
+    this.updateNext()
+    return { labels: s.labels.length }
+  }
+
+  async skip(id: number): Promise<{ skipped: number }> {
+    this.record('skip', [id])
+    const s = this.session!
+    this.promotePrefetch()
+    const i = s.queue.findIndex((q) => q.id === id)
+    if (i < 0) throw new ApiError('BAD_ARGUMENT', `Image ${id} is not in the queue`)
+    const [it] = s.queue.splice(i, 1)
+    s.skipped.push(it.id)
+    this.updateNext()
+    return { skipped: s.skipped.length }
+  }
+
+  /** Answers may run ahead of the refit: the prefetched batch for the last answer is the queue. */
+  private promotePrefetch(): void {
+    const s = this.session!
+    const last = s.labels[s.labels.length - 1]
+    if (s.queue.length === 0 && s.next && last) {
+      s.queue = (last.value === 1 ? s.next.positive : s.next.negative).slice()
+      s.next = null
+    }
+  }
+
+  /** Remembers every item ever queued, so undo can put one back. */
+  private seen = new Map<number, QueryItem>()
+
+  async undo(): Promise<SessionState> {
+    this.record('undo', [])
+    const s = this.session!
+    const l = s.labels.pop()
+    if (!l) throw new ApiError('BAD_ARGUMENT', 'Nothing to undo')
+    const back = this.seen.get(l.id) ?? item(l.id)
+    if (l.iteration < s.history.length - 1) {
+      // The label's batch was already fitted: roll the model back to before it.
+      s.history = s.history.slice(0, l.iteration + 1)
+      s.queue = [back]
+    } else s.queue = [back, ...s.queue.filter((q) => q.id !== l.id)]
+    s.next = null
+    return this.snapshot()
+  }
+
+  async state(): Promise<SessionState | null> {
+    this.record('state', [])
+    return this.session ? this.snapshot() : null
+  }
+
+  async replay(dir: string): Promise<ReplayDto> {
+    this.record('replay', [dir])
+    if (!this.replayDto) throw new ApiError('NOT_FOUND', `No session in ${dir}`)
+    return this.replayDto
+  }
+
+  async exportGif(dir: string, out?: string): Promise<ExportResult> {
+    this.record('exportGif', out === undefined ? [dir] : [dir, out])
+    const file = `${dir}/replay.gif`
+    return { dir, files: [file] }
+  }
+
+  async exportModel(out?: string, force?: boolean): Promise<ExportResult> {
+    this.record('exportModel', [out, force])
+    const dir = out ?? '/tmp/export'
+    return { dir, files: [`${dir}/model.json`, `${dir}/metadata.json`] }
+  }
+
+  async pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null> {
+    this.record('pickFolder', [purpose])
+    return `/picked/${purpose}`
+  }
+
+  async cancel(task: string): Promise<void> {
+    this.record('cancel', [task])
+  }
+}
+
+export function replayDto(steps = 3): ReplayDto {
+  let id = 500
+  return {
+    session: { id: 'sess-r', dir: '/tmp/sessions/sess-r', createdAt: new Date(0).toISOString(), dataset: 'mnist', strategy: 'diverse', labels: (steps - 1) * 4, lastAccuracy: 0.9 },
+    config: DEFAULT_CONFIG,
+    baseClassNames: INFO.base.classNames,
+    steps: Array.from({ length: steps }, (_, i) => ({
+      iteration: iteration(i, i * 4),
+      asked: i === 0 ? [] : Array.from({ length: 4 }, (_, k) => ({ ...item(id++), answer: k === 3 ? null : ((k % 2) as LabelValue) }))
+    })),
+    warnings: []
+  }
+}

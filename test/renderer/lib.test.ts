@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest'
+import { confirmOps, project, reconcile, toSlots, type LocalOp } from '../../src/renderer/src/lib/batch'
+import { isTypingTarget, labelAction, labelShortcuts, playerAction } from '../../src/renderer/src/lib/keys'
+import { base64ToBytes, displaySize, toRgba } from '../../src/renderer/src/lib/pixels'
+import { formFromConfig, validateForm } from '../../src/renderer/src/lib/session-form'
+import { DEFAULT_CONFIG, DEFAULT_TASK, type SessionState } from '../../src/shared/contract'
+import { item } from './fake-studio'
+
+function state(over: Partial<SessionState>): SessionState {
+  return {
+    id: 's',
+    dir: '/s',
+    config: DEFAULT_CONFIG,
+    backend: 'cpu',
+    poolSize: 100,
+    testSize: 0,
+    baseClassNames: [],
+    history: [],
+    labels: [],
+    skipped: [],
+    queue: [],
+    next: null,
+    warnings: [],
+    ...over
+  }
+}
+const label = (id: number, value: 0 | 1) => ({ id, value, iteration: 0, responseMs: 1, at: '' })
+
+describe('optimistic batch bookkeeping', () => {
+  const A = [item(1), item(2), item(3), item(4)]
+  const P = [item(11), item(12)]
+  const N = [item(21), item(22)]
+
+  it('projects local answers over the server queue, switching to the prefetched batch for the last answer', () => {
+    const s = state({ queue: A.slice(3), labels: [label(1, 0), label(2, 1), label(3, 1)], next: { positive: P, negative: N } })
+    const ops: LocalOp[] = [{ kind: 'label', id: 4, value: 1 }]
+    expect(project(s, ops).queue.map((q) => q.id)).toEqual([11, 12])
+    expect(project(s, [{ kind: 'label', id: 4, value: 0 }]).queue.map((q) => q.id)).toEqual([21, 22])
+    // ... and on into the prefetched batch
+    expect(project(s, [...ops, { kind: 'label', id: 11, value: 0 }]).queue.map((q) => q.id)).toEqual([12])
+    // a skip of the last item cannot use a prefetch made for an answer
+    expect(project(s, [{ kind: 'skip', id: 4, value: null }]).queue).toEqual([])
+  })
+
+  it('confirms local answers once the server records them and no longer queues them', () => {
+    const ops: LocalOp[] = [
+      { kind: 'label', id: 1, value: 1 },
+      { kind: 'skip', id: 2, value: null },
+      { kind: 'label', id: 3, value: 0 }
+    ]
+    const s = state({ queue: [A[2], A[3]], labels: [label(1, 1)], skipped: [2] })
+    expect(confirmOps(ops, s).map((o) => o.id)).toEqual([3])
+  })
+
+  it('keeps answered items on screen while the queue is a subset of the batch', () => {
+    const shown = toSlots(A).map((s, i) => (i < 2 ? { ...s, answer: 1 as const } : s))
+    const s = state({ queue: A.slice(2), labels: [label(1, 1), label(2, 1)] })
+    const next = reconcile(shown, null, project(s, []), s)
+    expect(next).toBe(shown)
+    // the server has an answer for item 3 the screen did not know about
+    const s2 = state({ queue: A.slice(3), labels: [label(1, 1), label(2, 1), label(3, 0)] })
+    const n2 = reconcile(shown, null, project(s2, []), s2)
+    expect(n2.map((x) => x.answer)).toEqual([1, 1, 0, null])
+  })
+
+  it('un-answers an item the server still asks for (a failed or undone answer)', () => {
+    const shown = toSlots(A).map((s) => ({ ...s, answer: 1 as const }))
+    const s = state({ queue: [A[3]], labels: [label(1, 1), label(2, 1), label(3, 1)] })
+    expect(reconcile(shown, null, project(s, []), s).map((x) => x.answer)).toEqual([1, 1, 1, null])
+  })
+
+  it('restores the previous batch when an undo goes back across the batch boundary', () => {
+    const prev = toSlots(A).map((s) => ({ ...s, answer: 0 as const }))
+    const current = toSlots(P)
+    const s = state({ queue: [A[3]], labels: [label(1, 0), label(2, 0), label(3, 0)] })
+    expect(reconcile(current, prev, project(s, []), s).map((x) => [x.item.id, x.answer])).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 0],
+      [4, null]
+    ])
+  })
+
+  it('starts a fresh batch for a new queue, and keeps a fully answered batch while waiting', () => {
+    const shown = toSlots(A).map((s) => ({ ...s, answer: 1 as const }))
+    const waiting = state({ queue: [] })
+    expect(reconcile(shown, null, project(waiting, []), waiting)).toBe(shown)
+    const fresh = state({ queue: P })
+    expect(reconcile(shown, null, project(fresh, []), fresh)).toEqual(toSlots(P))
+  })
+})
+
+describe('keys', () => {
+  const custom = { negative: { name: 'no', key: 'n' }, positive: { name: 'yes', key: 'Y' } }
+
+  it('maps the default task', () => {
+    const a = (key: string, mods: object = {}) => labelAction({ key, ...mods }, DEFAULT_TASK)
+    expect(['o', 'O', 'ArrowRight', '1'].map((k) => a(k))).toEqual(['positive', 'positive', 'positive', 'positive'])
+    expect(['e', 'E', 'ArrowLeft', '0'].map((k) => a(k))).toEqual(['negative', 'negative', 'negative', 'negative'])
+    expect(a('Backspace')).toBe('undo')
+    expect(a('z', { ctrlKey: true })).toBe('undo')
+    expect(a('z', { metaKey: true })).toBe('undo')
+    expect(a('z', { ctrlKey: true, shiftKey: true })).toBeNull()
+    expect(a('s')).toBe('skip')
+    expect(a('?', { shiftKey: true })).toBe('help')
+    expect(a('g')).toBe('guess')
+    expect(a('Escape')).toBe('close')
+    expect(a('o', { ctrlKey: true })).toBeNull()
+    expect(a('r', { metaKey: true })).toBeNull()
+    expect(a('x')).toBeNull()
+  })
+
+  it('follows the task’s configured keys', () => {
+    expect(labelAction({ key: 'y' }, custom)).toBe('positive')
+    expect(labelAction({ key: 'n' }, custom)).toBe('negative')
+    expect(labelAction({ key: 'o' }, custom)).toBeNull()
+    expect(labelAction({ key: 'e' }, custom)).toBeNull()
+    expect(labelShortcuts(custom, false)[0]).toEqual({ keys: ['Y', '→', '1'], what: 'yes' })
+    expect(labelShortcuts(custom, false)[1]).toEqual({ keys: ['N', '←', '0'], what: 'no' })
+  })
+
+  it('maps the player keys', () => {
+    expect([' ', 'ArrowLeft', 'ArrowRight', 'Home', 'End'].map((key) => playerAction({ key }))).toEqual(['toggle', 'back', 'forward', 'first', 'last'])
+    expect(playerAction({ key: ' ', ctrlKey: true })).toBeNull()
+  })
+
+  it('knows when keys belong to a text field', () => {
+    expect(isTypingTarget(document.createElement('input'))).toBe(true)
+    expect(isTypingTarget(document.createElement('textarea'))).toBe(true)
+    expect(isTypingTarget(document.createElement('select'))).toBe(true)
+    expect(isTypingTarget(document.createElement('button'))).toBe(false)
+    expect(isTypingTarget(document.body)).toBe(false)
+    expect(isTypingTarget(window)).toBe(false)
+  })
+})
+
+describe('pixels', () => {
+  it('decodes grey and RGB bytes to RGBA', () => {
+    expect(Array.from(toRgba(new Uint8Array([0, 128]), 2, 1, 1))).toEqual([0, 0, 0, 255, 128, 128, 128, 255])
+    expect(Array.from(toRgba(new Uint8Array([1, 2, 3, 4, 5, 6]), 2, 1, 3))).toEqual([1, 2, 3, 255, 4, 5, 6, 255])
+    expect(Array.from(base64ToBytes(btoa('\x00\x7f\xff')))).toEqual([0, 127, 255])
+  })
+
+  it('enlarges small images by a whole factor (pixelated) and shrinks large ones to fit', () => {
+    expect(displaySize(28, 28, 280)).toEqual({ width: 280, height: 280, pixelated: true })
+    expect(displaySize(28, 28, 252)).toEqual({ width: 252, height: 252, pixelated: true })
+    expect(displaySize(200, 100, 280)).toEqual({ width: 200, height: 100, pixelated: false })
+    expect(displaySize(560, 280, 280)).toEqual({ width: 280, height: 140, pixelated: false })
+  })
+})
+
+describe('new-session form', () => {
+  it('turns the defaults back into the default config', () => {
+    const { config, errors } = validateForm(formFromConfig(DEFAULT_CONFIG))
+    expect(errors).toEqual({})
+    expect(config).toEqual(DEFAULT_CONFIG)
+  })
+
+  it('parses positive classes, limits and keys', () => {
+    const f = { ...formFromConfig(DEFAULT_CONFIG), positiveClasses: ' 1, 3 ,, 3,7 ', poolLimit: '500', testLimit: '', positiveKey: 'Y', negativeKey: 'n', batchSize: '8' }
+    const { config } = validateForm(f)
+    expect(config?.task.positiveClasses).toEqual(['1', '3', '7'])
+    expect(config?.poolLimit).toBe(500)
+    expect(config).not.toHaveProperty('testLimit')
+    expect(config?.task.positive.key).toBe('y')
+    expect(config?.batchSize).toBe(8)
+    expect(validateForm({ ...f, positiveClasses: '' }).config?.task.positiveClasses).toBeNull()
+  })
+
+  it('rejects clashing or reserved keys and bad numbers', () => {
+    const base = formFromConfig(DEFAULT_CONFIG)
+    expect(validateForm({ ...base, positiveKey: 'e' }).errors.positiveKey).toMatch(/different keys/)
+    expect(validateForm({ ...base, positiveKey: 's' }).errors.positiveKey).toMatch(/taken/)
+    expect(validateForm({ ...base, negativeKey: 'ab' }).errors.negativeKey).toBeDefined()
+    expect(validateForm({ ...base, batchSize: 0 }).errors.batchSize).toBeDefined()
+    expect(validateForm({ ...base, unfreeze: 4 }).errors.unfreeze).toBeDefined()
+    expect(validateForm({ ...base, seed: 1.5 }).errors.seed).toBeDefined()
+    expect(validateForm({ ...base, poolLimit: '-3' }).errors.poolLimit).toBeDefined()
+    expect(validateForm({ ...base, dataset: ' ' }).config).toBeNull()
+  })
+})

@@ -1,0 +1,165 @@
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { createPinia, setActivePinia, type Pinia } from 'pinia'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import App from '../../src/renderer/src/App.vue'
+import { setApi } from '../../src/renderer/src/api/client'
+import { DEFAULT_CONFIG, type SessionConfig } from '../../src/shared/contract'
+import { FakeStudio, INFO, replayDto } from './fake-studio'
+
+vi.mock('vue-chartjs', () => import('./chart-stub'))
+
+let fake: FakeStudio
+let pinia: Pinia
+let wrapper: VueWrapper | null = null
+
+async function mountStart(desktop = false) {
+  fake = new FakeStudio()
+  fake.info_ = { ...INFO, desktop }
+  fake.sessions = [
+    { id: 'sess-a', dir: '/data/sess-a', createdAt: new Date().toISOString(), dataset: 'mnist', strategy: 'uncertainty', labels: 24, lastAccuracy: 0.93 },
+    { id: 'sess-b', dir: '/data/sess-b', createdAt: '2020-01-01T00:00:00Z', dataset: 'idx:/x', strategy: 'random', labels: 0, lastAccuracy: null }
+  ]
+  fake.replayDto = replayDto(3)
+  setApi(fake)
+  wrapper = mount(App, { global: { plugins: [pinia] }, attachTo: document.body })
+  await flushPromises()
+  expect(wrapper.find('[data-testid="view-start"]').exists()).toBe(true)
+  return wrapper
+}
+
+const field = (w: VueWrapper, id: string) => w.find(`[data-testid="field-${id}"]`)
+
+beforeEach(() => {
+  pinia = createPinia()
+  setActivePinia(pinia)
+})
+afterEach(() => {
+  wrapper?.unmount()
+  wrapper = null
+  document.body.innerHTML = ''
+})
+
+describe('start screen', () => {
+  it('prefills the form with the studio’s defaults', async () => {
+    const w = await mountStart()
+    expect((field(w, 'dataset').element as HTMLInputElement).value).toBe('mnist')
+    expect((field(w, 'batch-size').element as HTMLInputElement).value).toBe('4')
+    expect((field(w, 'positive-key').element as HTMLInputElement).value).toBe('o')
+    expect((field(w, 'negative-name').element as HTMLInputElement).value).toBe('even')
+    expect((field(w, 'positive-classes').element as HTMLInputElement).value).toBe('1, 3, 5, 7, 9')
+    expect(field(w, 'strategy').findAll('option').map((o) => o.text())).toEqual(['diverse', 'uncertainty', 'random', 'seed-window'])
+    expect(field(w, 'fit').findAll('option').map((o) => o.text())).toEqual(['converge', 'original'])
+    expect(field(w, 'unfreeze').findAll('option')).toHaveLength(4)
+  })
+
+  it('starts a session with the config typed in, then shows the labelling view', async () => {
+    const w = await mountStart()
+    await field(w, 'question').setValue('Is it a seven?')
+    await field(w, 'negative-name').setValue('other')
+    await field(w, 'negative-key').setValue('n')
+    await field(w, 'positive-name').setValue('seven')
+    await field(w, 'positive-key').setValue('y')
+    await field(w, 'positive-classes').setValue('7')
+    await field(w, 'strategy').setValue('uncertainty')
+    await field(w, 'fit').setValue('original')
+    await field(w, 'batch-size').setValue('8')
+    await field(w, 'unfreeze').setValue('1')
+    await field(w, 'seed').setValue('42')
+    await field(w, 'pool-limit').setValue('2000')
+    await field(w, 'test-limit').setValue('500')
+    await w.find('[data-testid="new-session-form"]').trigger('submit')
+    await flushPromises()
+    const [[config]] = fake.callsOf('newSession') as [[SessionConfig]]
+    expect(config).toEqual({
+      dataset: 'mnist',
+      task: { question: 'Is it a seven?', negative: { name: 'other', key: 'n' }, positive: { name: 'seven', key: 'y' }, positiveClasses: ['7'] },
+      strategy: 'uncertainty',
+      fit: 'original',
+      batchSize: 8,
+      unfreeze: 1,
+      seed: 42,
+      poolLimit: 2000,
+      testLimit: 500
+    })
+    expect(w.find('[data-testid="view-label"]').exists()).toBe(true)
+  })
+
+  it('submits the defaults unchanged', async () => {
+    const w = await mountStart()
+    await w.find('[data-testid="btn-start"]').trigger('click')
+    await flushPromises()
+    expect(fake.callsOf('newSession')[0]).toEqual([DEFAULT_CONFIG])
+  })
+
+  it('does not submit an invalid form and says why', async () => {
+    const w = await mountStart()
+    await field(w, 'positive-key').setValue('e')
+    await w.find('[data-testid="new-session-form"]').trigger('submit')
+    await flushPromises()
+    expect(fake.callsOf('newSession')).toEqual([])
+    expect(w.find('.field-error').text()).toMatch(/different keys/)
+  })
+
+  it('hides Browse… outside the desktop app', async () => {
+    const w = await mountStart(false)
+    expect(w.find('[data-testid="btn-browse-dataset"]').exists()).toBe(false)
+    expect(w.find('[data-testid="btn-browse-session"]').exists()).toBe(false)
+  })
+
+  it('Browse… picks a dataset folder on the desktop', async () => {
+    const w = await mountStart(true)
+    await w.find('[data-testid="btn-browse-dataset"]').trigger('click')
+    await flushPromises()
+    expect(fake.callsOf('pickFolder')).toEqual([['dataset']])
+    expect((field(w, 'dataset').element as HTMLInputElement).value).toBe('folder:/picked/dataset')
+  })
+
+  it('lists recent sessions with Resume and Replay', async () => {
+    const w = await mountStart()
+    const rows = w.findAll('[data-testid="session-row"]')
+    expect(rows).toHaveLength(2)
+    expect(rows[0].text()).toContain('sess-a')
+    expect(rows[0].text()).toContain('24 labels')
+    expect(rows[0].text()).toContain('93.0%')
+    await rows[1].find('[data-testid="btn-replay-session"]').trigger('click')
+    await flushPromises()
+    expect(fake.callsOf('replay')).toEqual([['/data/sess-b']])
+    expect(w.find('[data-testid="view-replay"]').exists()).toBe(true)
+    await w.find('[data-testid="btn-replay-back"]').trigger('click')
+    await w.findAll('[data-testid="session-row"]')[0].find('[data-testid="btn-resume"]').trigger('click')
+    await flushPromises()
+    expect(fake.callsOf('openSession')).toEqual([['/data/sess-a']])
+    expect(w.find('[data-testid="view-label"]').exists()).toBe(true)
+  })
+
+  it('opens a session folder typed in', async () => {
+    const w = await mountStart()
+    await field(w, 'open-session').setValue('/elsewhere/s9')
+    await w.find('[data-testid="btn-open-session"]').trigger('click')
+    await flushPromises()
+    expect(fake.callsOf('openSession')).toEqual([['/elsewhere/s9']])
+  })
+
+  it('shows progress with ETA and cancels it', async () => {
+    const w = await mountStart()
+    fake.emit('progress', { task: 'featurise pool', done: 250, total: 1000, rate: 125, etaSeconds: 6, detail: { loss: 0.1234 } })
+    await flushPromises()
+    const p = w.find('[data-testid="progress"]')
+    expect(p.text()).toContain('featurise pool')
+    expect(p.text()).toContain('25%')
+    expect(w.find('[data-testid="progress-eta"]').text()).toBe('ETA 6s')
+    expect((w.find('.bar-fill').element as HTMLElement).style.width).toBe('25%')
+    await w.find('[data-testid="btn-cancel-progress"]').trigger('click')
+    await flushPromises()
+    expect(fake.callsOf('cancel')).toEqual([['featurise pool']])
+  })
+
+  it('shows a failed start as a toast and stays on the start screen', async () => {
+    const w = await mountStart()
+    fake.fail('newSession', 'NOT_FOUND', 'No dataset at /nope')
+    await w.find('[data-testid="new-session-form"]').trigger('submit')
+    await flushPromises()
+    expect(w.find('[data-testid="toast"]').text()).toContain('No dataset at /nope')
+    expect(w.find('[data-testid="view-start"]').exists()).toBe(true)
+  })
+})
