@@ -5,7 +5,8 @@ export interface Progress {
   total: number
   /** Items per second so far. */
   rate: number
-  etaSeconds: number
+  /** null until the rate is known (JSON has no Infinity). */
+  etaSeconds: number | null
   /** Extra figures, e.g. running loss and accuracy. */
   detail?: Record<string, number>
 }
@@ -16,8 +17,8 @@ export function formatProgress(p: Progress): string {
   return `${p.task}: ${p.done}/${p.total} (${pct}%) ${p.rate.toFixed(0)}/s ETA ${formatSeconds(p.etaSeconds)}${detail}`
 }
 
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '--'
+export function formatSeconds(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '--'
   const m = Math.floor(s / 60)
   return m ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`
 }
@@ -32,6 +33,6 @@ export class ProgressMeter {
   at(done: number, detail?: Record<string, number>): Progress {
     const seconds = (performance.now() - this.start) / 1000
     const rate = seconds > 0 ? done / seconds : 0
-    return { task: this.task, done, total: this.total, rate, etaSeconds: rate > 0 ? (this.total - done) / rate : Infinity, detail }
+    return { task: this.task, done, total: this.total, rate, etaSeconds: rate > 0 ? (this.total - done) / rate : null, detail }
   }
 }

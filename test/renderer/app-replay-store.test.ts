@@ -148,6 +148,15 @@ describe('replay store', () => {
     expect(r.playing).toBe(false)
   })
 
+  it('replaying another session rechecks the open one (the studio may have closed it)', async () => {
+    fake.replayDto = replayDto(2)
+    await useSessionStore().start(DEFAULT_CONFIG)
+    const before = fake.callsOf('state').length
+    await useReplayStore().open('/another/session')
+    await Promise.resolve()
+    expect(fake.callsOf('state').length).toBe(before + 1)
+  })
+
   it('exports a GIF and keeps its path', async () => {
     fake.replayDto = replayDto(2)
     const r = useReplayStore()

@@ -192,6 +192,8 @@ describe('desktop bridge', () => {
     const e = toApiError(new Error("Error invoking remote method 'curator:label': CuratorError: NO_SESSION: open a session first"))
     expect(e.code).toBe('NO_SESSION')
     expect(e.message).toBe('open a session first')
+    expect(toApiError(new Error('[EXISTS] /out exists'))).toMatchObject({ code: 'EXISTS', message: '/out exists' })
+    expect(toApiError(new Error('ENOENT: no such file'))).toMatchObject({ code: 'INTERNAL', message: 'ENOENT: no such file' })
     expect(toApiError('boom')).toMatchObject({ code: 'INTERNAL', message: 'boom' })
   })
 })

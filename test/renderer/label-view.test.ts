@@ -231,7 +231,10 @@ describe('labelling view: keyboard', () => {
     expect(w.find('[data-testid="chart-accuracy"]').attributes('data-chart')).toBe(before)
     fake.refit()
     await nextTick()
-    expect(w.find('[data-testid="chart-accuracy"]').attributes('data-chart')).not.toBe(before)
+    // the charts are rebuilt in idle time, one after another, right after the new batch is shown
+    expect(activeId(w)).toBe('5')
+    await vi.waitFor(() => expect(w.find('[data-testid="chart-accuracy"]').attributes('data-chart')).not.toBe(before))
+    await vi.waitFor(() => expect(w.find('[data-testid="chart-histogram"]').attributes('data-chart')).toContain('['))
     expect(w.find('[data-testid="chart-weights"]').attributes('data-iteration')).toBe('1')
     expect(w.find('[data-testid="status-iteration"]').text()).toBe('1')
     expect(activeId(w)).toBe('5')

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { confirmOps, project, reconcile, toSlots, type LocalOp } from '../../src/renderer/src/lib/batch'
+import { fitBatch } from '../../src/renderer/src/lib/layout'
 import { isTypingTarget, labelAction, labelShortcuts, playerAction } from '../../src/renderer/src/lib/keys'
 import { base64ToBytes, displaySize, toRgba } from '../../src/renderer/src/lib/pixels'
 import { formFromConfig, validateForm } from '../../src/renderer/src/lib/session-form'
@@ -177,5 +178,23 @@ describe('new-session form', () => {
     expect(validateForm({ ...base, seed: 1.5 }).errors.seed).toBeDefined()
     expect(validateForm({ ...base, poolLimit: '-3' }).errors.poolLimit).toBeDefined()
     expect(validateForm({ ...base, dataset: ' ' }).config).toBeNull()
+  })
+})
+
+describe('batch layout', () => {
+  it('picks the column count that makes images largest, in whole multiples of 28', () => {
+    // a wide, short area: one row
+    expect(fitBatch(4, 28, 1200, 300)).toEqual({ columns: 4, box: 252 })
+    // a squarish area: 2 x 2
+    const sq = fitBatch(4, 28, 600, 600)
+    expect(sq.columns).toBe(2)
+    expect(sq.box % 28).toBe(0)
+    expect(sq.box).toBe(224)
+    // never larger than the cap
+    expect(fitBatch(1, 28, 2000, 2000).box).toBeLessThanOrEqual(336)
+    // large photos are shrunk to fit, not quantised
+    expect(fitBatch(2, 500, 700, 400)).toEqual({ columns: 2, box: 327 })
+    // a tiny window still gives a usable size
+    expect(fitBatch(16, 28, 100, 100).box).toBe(56)
   })
 })

@@ -28,6 +28,8 @@ async function mountPlayer(steps = 4) {
 const press = (key: string, target: EventTarget = window) => target.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true }))
 const position = (w: VueWrapper) => w.find('[data-testid="player-position"]').text()
 const accuracyPoints = (w: VueWrapper) => (JSON.parse(w.find('[data-testid="chart-accuracy"]').attributes('data-chart')!) as unknown[][])[0].length
+/** Charts are rebuilt in idle time after a step. */
+const chartsShow = (w: VueWrapper, points: number) => vi.waitFor(() => expect(accuracyPoints(w)).toBe(points))
 
 beforeEach(() => {
   pinia = createPinia()
@@ -58,18 +60,18 @@ describe('replay player', () => {
     expect(imgs).toHaveLength(4)
     expect(imgs.map((i) => i.attributes('data-answer'))).toEqual(['0', '1', '0', ''])
     expect(imgs.map((i) => i.find('.answer-chip').text())).toEqual(['even', 'odd', 'even', 'skipped'])
-    expect(accuracyPoints(w)).toBe(2)
-    expect(w.find('[data-testid="chart-weights"]').attributes('data-iteration')).toBe('1')
+    await chartsShow(w, 2)
+    await vi.waitFor(() => expect(w.find('[data-testid="chart-weights"]').attributes('data-iteration')).toBe('1'))
     press('ArrowRight')
     press('ArrowRight')
     press('ArrowRight')
     await nextTick()
     expect(position(w)).toContain('step 4/4')
-    expect(accuracyPoints(w)).toBe(4)
+    await chartsShow(w, 4)
     press('ArrowLeft')
     await nextTick()
     expect(position(w)).toContain('step 3/4')
-    expect(accuracyPoints(w)).toBe(3)
+    await chartsShow(w, 3)
   })
 
   it('plays and pauses with Space', async () => {

@@ -5,7 +5,7 @@ import { DEFAULT_CONFIG } from '../../shared/contract'
 import { headOf, toInputBuffer } from '../data/dataset'
 import { initBackend } from '../engine/backend'
 import { buildBaseModel } from '../engine/base-model'
-import { featurize } from '../engine/features'
+import { featurizeAll } from '../engine/features'
 import { prepare, disposePrepared } from '../engine/setup'
 import { simulate } from '../engine/simulate'
 import { progressPrinter } from './output'
@@ -70,8 +70,7 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   const all = headOf(pool, Math.min(a.featurizeImages, pool.count))
   const testPart = p.dataset.test ? headOf(p.dataset.test, Math.max(0, a.featurizeImages - all.count)) : null
   t0 = performance.now()
-  await featurize(p.base.files, 0, all, { backend, onProgress: a.json ? undefined : progressPrinter(), task: 'featurise (bench)' })
-  if (testPart?.count) await featurize(p.base.files, 0, testPart, { backend })
+  await featurizeAll(p.base.files, 0, testPart?.count ? [all, testPart] : [all], { backend, onProgress: a.json ? undefined : progressPrinter(), task: 'featurise (bench)' })
   const featurized = all.count + (testPart?.count ?? 0)
   const featurizeImagesPerSec = Math.round(featurized / ((performance.now() - t0) / 1000))
   log(`featurise: ${featurizeImagesPerSec} images/s over ${featurized} images, ${availableParallelism()} threads`)

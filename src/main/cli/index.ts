@@ -5,6 +5,7 @@ import { pretrainCommand } from './pretrain'
 import { benchCommand } from './bench'
 import { serveCommand } from './serve'
 import { parseFit, parseSeeds, parseStrategies, simulateCommand } from './simulate'
+import { replayCommand } from './replay'
 
 const HELP = `curator - teach a pretrained image model a new task from a handful of labels
 
@@ -17,6 +18,14 @@ Commands:
              [--budget 120] [--seed 1 | 1-5 | 1,2,3] [--unfreeze 0] [--fit converge|original]
              [--dataset mnist|idx:PATH|folder:PATH] [--positive 1,3,5,7,9] [--labels even,odd]
              [--pool-limit N] [--test-limit N] [--json]
+             [--session DIR]  record the run as a session (one strategy and one seed only)
+  replay     Show a session's iterations, rebuild and verify them, export a GIF, replay what-ifs
+             SESSION [--verify] [--gif FILE] [--strategy S] [--seed N] [--json]
+             --verify: rebuild the model from the log and compare every iteration; exits
+                       non-zero naming the first iteration that differs
+             --gif FILE: write the session as an animated GIF, one frame per iteration
+             --strategy/--seed: replay the recorded answers in order under another strategy
+                       or seed (it cannot ask new images) and report accuracy per iteration
   bench      Measure iteration latency, the naive baseline, featurising and pretraining
              [--iterations 30] [--naive-subset 2000] [--featurize-images 70000] [--json]
   serve      Browser mode: serve the studio on this machine
@@ -64,7 +73,7 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
     options: {
       strategy: { type: 'string' }, batch: { type: 'string' }, budget: { type: 'string' }, seed: { type: 'string' }, unfreeze: { type: 'string' },
       fit: { type: 'string' }, json: { type: 'boolean' }, dataset: { type: 'string' }, positive: { type: 'string' }, labels: { type: 'string' },
-      'pool-limit': { type: 'string' }, 'test-limit': { type: 'string' }
+      'pool-limit': { type: 'string' }, 'test-limit': { type: 'string' }, session: { type: 'string' }
     },
     run: (o) =>
       simulateCommand({
@@ -79,8 +88,23 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
         positive: o.positive ? String(o.positive).split(',') : undefined,
         labels: o.labels ? pair(String(o.labels)) : undefined,
         poolLimit: o['pool-limit'] ? num(o['pool-limit'], 'pool-limit', 0) : undefined,
-        testLimit: o['test-limit'] ? num(o['test-limit'], 'test-limit', 0) : undefined
+        testLimit: o['test-limit'] ? num(o['test-limit'], 'test-limit', 0) : undefined,
+        session: o.session as string | undefined
       })
+  },
+  replay: {
+    options: { verify: { type: 'boolean' }, gif: { type: 'string' }, strategy: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
+    run: (o, rest) => {
+      if (rest.length > 1) throw new CuratorError('BAD_ARGUMENT', `replay takes one session folder, got ${rest.length}: ${rest.join(' ')}`)
+      return replayCommand({
+        session: rest[0],
+        verify: Boolean(o.verify),
+        gif: o.gif as string | undefined,
+        strategy: o.strategy as string | undefined,
+        seed: o.seed === undefined ? undefined : num(o.seed, 'seed', 0),
+        json: Boolean(o.json)
+      })
+    }
   }
 }
 

@@ -2,7 +2,9 @@ import { DEFAULT_CONFIG, SessionConfig, STRATEGIES, StrategyName, FITS, FitName 
 import { CuratorError } from '../../shared/errors'
 import { initBackend } from '../engine/backend'
 import { prepare, disposePrepared } from '../engine/setup'
+import type { IterationRecord } from '../engine/loop'
 import { simulate, SimulateSummary } from '../engine/simulate'
+import { recordSimulation } from '../session/replay'
 import { progressPrinter } from './output'
 
 export interface SimulateArgs {
@@ -18,6 +20,8 @@ export interface SimulateArgs {
   labels?: [string, string]
   poolLimit?: number
   testLimit?: number
+  /** Record the run as a session in this folder (one strategy and one seed only). */
+  session?: string
 }
 
 export function parseStrategies(v: string | undefined): StrategyName[] {
@@ -69,21 +73,26 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
   const backend = await initBackend()
   const results: { strategy: StrategyName; seed: number; summary: SimulateSummary }[] = []
   const many = a.strategies.length * a.seeds.length > 1
+  if (a.session !== undefined && many) throw new CuratorError('BAD_ARGUMENT', '--session records one run: give a single --strategy and a single --seed')
   for (const strategy of a.strategies) {
     for (const seed of a.seeds) {
       const config = configFor(a, strategy, seed)
       const p = await prepare(config, { backend, onProgress: progressPrinter() })
-      const summary = await simulate(p, {
-        strategy,
-        batchSize: a.batch,
-        budget: a.budget,
-        onIteration: (r) => {
-          if (!a.json && many) return
-          const line = { strategy, seed, iteration: r.iteration, labels: r.labels, testAccuracy: r.testAccuracy, labelledAccuracy: r.labelledAccuracy, headWeights: r.headWeights, headBias: r.headBias, iterationMs: round(r.iterationMs, 3), asked: r.next.ids }
-          console.log(a.json ? JSON.stringify(line) : `iter ${String(r.iteration).padStart(3)}  labels ${String(r.labels).padStart(4)}  test acc ${fmt(r.testAccuracy)}  ${r.iterationMs.toFixed(1)} ms  weights ${r.headWeights.map((w) => w.toFixed(2)).join(' ')}`)
-        }
-      })
-      disposePrepared(p)
+      const onIteration = (r: IterationRecord) => {
+        if (!a.json && many) return
+        const line = { strategy, seed, iteration: r.iteration, labels: r.labels, testAccuracy: r.testAccuracy, labelledAccuracy: r.labelledAccuracy, headWeights: r.headWeights, headBias: r.headBias, iterationMs: round(r.iterationMs, 3), asked: r.next.ids }
+        console.log(a.json ? JSON.stringify(line) : `iter ${String(r.iteration).padStart(3)}  labels ${String(r.labels).padStart(4)}  test acc ${fmt(r.testAccuracy)}  ${r.iterationMs.toFixed(1)} ms  weights ${r.headWeights.map((w) => w.toFixed(2)).join(' ')}`)
+      }
+      let summary: SimulateSummary
+      try {
+        if (a.session !== undefined) {
+          const rec = await recordSimulation(a.session, p, config, { budget: a.budget, backend, onIteration })
+          summary = rec.summary
+          console.error(`Recorded session ${rec.id} in ${rec.dir}`)
+        } else summary = await simulate(p, { strategy, batchSize: a.batch, budget: a.budget, onIteration })
+      } finally {
+        disposePrepared(p)
+      }
       results.push({ strategy, seed, summary })
       if (a.json) console.log(JSON.stringify({ summary: { strategy, seed, backend, ...summary } }))
     }

@@ -1,5 +1,9 @@
 // The in-memory form of every dataset: images of any size, grey or RGB, with optional ground truth.
 import { createHash } from 'node:crypto'
+import { CuratorError } from '../../shared/errors'
+
+/** Six valid 3x3 convolutions and a 2x2 pool need at least 20 pixels a side. */
+export const MIN_SIDE = 20
 
 export interface ImageSet {
   count: number
@@ -44,6 +48,15 @@ export function imagePixels(set: ImageSet, i: number): Uint8Array {
   return set.pixels.subarray(set.offsets[i], set.offsets[i] + size)
 }
 
+/** Refuses images the base network cannot take (it would fail deep inside the backend). */
+export function checkImageSizes(set: ImageSet, what: string): void {
+  for (let i = 0; i < set.count; i++) {
+    if (set.heights[i] < MIN_SIDE || set.widths[i] < MIN_SIDE) {
+      throw new CuratorError('BAD_DATA', `${what}: image ${set.names?.[i] ?? i} is ${set.widths[i]}x${set.heights[i]}; the base network needs at least ${MIN_SIDE}x${MIN_SIDE}`)
+    }
+  }
+}
+
 /** Image indices grouped by size (width x height), in index order, so each batch has one shape. */
 export function groupBySize(set: ImageSet, indices?: ArrayLike<number>): Int32Array[] {
   const groups = new Map<number, number[]>()
@@ -62,6 +75,9 @@ export function groupBySize(set: ImageSet, indices?: ArrayLike<number>): Int32Ar
 export function toInputBuffer(set: ImageSet, indices: ArrayLike<number>): { data: Float32Array; height: number; width: number } {
   const height = set.heights[indices[0]]
   const width = set.widths[indices[0]]
+  for (let k = 1; k < indices.length; k++) {
+    if (set.heights[indices[k]] !== height || set.widths[indices[k]] !== width) throw new Error('toInputBuffer: a batch must hold images of one size')
+  }
   const plane = height * width
   const data = new Float32Array(indices.length * plane * 3)
   for (let k = 0; k < indices.length; k++) {

@@ -39,10 +39,11 @@ export function loadIdxDataset(dir: string, id: string, limits: { pool?: number;
   const files = findIdxFiles(dir)
   let pool = readIdxSet(files.trainImages, files.trainLabels)
   let test = files.testImages && files.testLabels ? readIdxSet(files.testImages, files.testLabels) : null
+  // Class names come from the whole set, so a subset still knows every class.
+  let maxClass = 0
+  for (const c of [...pool.classes!, ...(test?.classes ?? [])]) maxClass = Math.max(maxClass, c)
   if (limits.pool) pool = headOf(pool, limits.pool)
   if (test && limits.test) test = headOf(test, limits.test)
-  let maxClass = 0
-  for (const c of pool.classes!) maxClass = Math.max(maxClass, c)
   const classNames = Array.from({ length: maxClass + 1 }, (_, i) => String(i))
   return { id, hash: hashImageSets(pool, test), classNames, pool, test }
 }

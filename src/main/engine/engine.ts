@@ -3,7 +3,8 @@
 import type { SessionConfig } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
-import { imagePixels } from '../data/dataset'
+import { Dataset, imagePixels } from '../data/dataset'
+import { loadDataset } from '../data/load'
 import { initBackend } from './backend'
 import { Answer } from './learner'
 import { coldStartBatches, iterate, IterationRecord, LoopConfig } from './loop'
@@ -15,6 +16,7 @@ import { join } from 'node:path'
 
 export class Engine implements EngineMethods {
   private prepared: Prepared | null = null
+  private openKey = ''
   private loop: LoopConfig | null = null
   private cancelled = false
 
@@ -31,10 +33,12 @@ export class Engine implements EngineMethods {
   async open(config: SessionConfig, cacheDir?: string): Promise<OpenedSession> {
     const t0 = performance.now()
     const backend = await initBackend()
-    this.close()
     this.cancelled = false
+    // Prepare the new session before dropping the current one, which survives a failure.
     const p = await prepare(config, { backend, cacheDir, onProgress: this.onProgress, shouldStop: () => this.cancelled })
+    this.close()
     this.prepared = p
+    this.openKey = JSON.stringify([config.dataset, config.poolLimit, config.testLimit, config.seed])
     this.loop = { strategy: config.strategy, batchSize: config.batchSize, coldStartBatches: coldStartBatches(p.base.meta.classNames.length, config.batchSize) }
     return {
       backend,
@@ -52,8 +56,9 @@ export class Engine implements EngineMethods {
     return iterate(p.learner, this.loop!, batches, skipped)
   }
 
-  images(ids: number[]): ImageDto[] {
-    const set = this.need().dataset.pool
+  /** Pool images of the open session, or of another session's dataset (the replay player). */
+  async images(ids: number[], of?: SessionConfig): Promise<ImageDto[]> {
+    const set = of ? (await this.datasetOf(of)).pool : this.need().dataset.pool
     return ids.map((id) => {
       if (!Number.isInteger(id) || id < 0 || id >= set.count) throw new CuratorError('BAD_ARGUMENT', `No image ${id} in a pool of ${set.count}`)
       return { id, width: set.widths[id], height: set.heights[id], channels: set.channels[id], pixelsBase64: Buffer.from(imagePixels(set, id)).toString('base64') }
@@ -66,6 +71,15 @@ export class Engine implements EngineMethods {
     await writeFile(join(dir, 'model.json'), JSON.stringify(files.modelJson))
     await writeFile(join(dir, 'weights.bin'), files.weights)
     return { files: ['model.json', 'weights.bin'] }
+  }
+
+  private other: { key: string; dataset: Dataset } | null = null
+  private async datasetOf(c: SessionConfig): Promise<Dataset> {
+    const key = JSON.stringify([c.dataset, c.poolLimit, c.testLimit, c.seed])
+    const open = this.prepared
+    if (open && key === this.openKey) return open.dataset
+    if (this.other?.key !== key) this.other = { key, dataset: await loadDataset(c.dataset, { pool: c.poolLimit, test: c.testLimit, seed: c.seed }) }
+    return this.other.dataset
   }
 
   close(): void {

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Worker } from 'node:worker_threads'
-import { ImageSet, groupBySize, imagePixels } from '../data/dataset'
+import { ImageSet, checkImageSizes, groupBySize, imagePixels } from '../data/dataset'
 import type { ModelFiles } from './model-io'
 import { startWorker } from './threads'
 import { Progress, ProgressMeter } from '../../shared/progress'
@@ -27,29 +27,36 @@ export interface FeaturizeOptions {
 
 /** Runs the frozen prefix over a whole image set on a pool of threads, one wasm/TF instance each. */
 export async function featurize(files: ModelFiles, unfreeze: number, set: ImageSet, opts: FeaturizeOptions): Promise<FeatureMatrix> {
-  const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), Math.ceil(set.count / 64)))
+  return (await featurizeAll(files, unfreeze, [set], opts))[0]
+}
+
+/** Several sets (pool and test) through one pool of threads: starting threads is not free. */
+export async function featurizeAll(files: ModelFiles, unfreeze: number, sets: ImageSet[], opts: FeaturizeOptions): Promise<FeatureMatrix[]> {
+  sets.forEach((s, k) => checkImageSizes(s, `set ${k + 1}`))
+  const total = sets.reduce((n, s) => n + s.count, 0)
+  const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), Math.ceil(total / 64)))
   const jobSize = opts.jobSize ?? 256
-  const jobs: Int32Array[] = []
-  for (const group of groupBySize(set)) for (let b = 0; b < group.length; b += jobSize) jobs.push(group.subarray(b, b + jobSize))
-  const meter = new ProgressMeter(opts.task ?? 'featurise', set.count)
-  const workers: Worker[] = Array.from({ length: threads }, () => startWorker('featurize-worker', { files, unfreeze, backend: opts.backend }))
-  let out: Float32Array | undefined
+  const jobs: { set: number; idx: Int32Array }[] = []
+  sets.forEach((set, s) => {
+    for (const group of groupBySize(set)) for (let b = 0; b < group.length; b += jobSize) jobs.push({ set: s, idx: group.subarray(b, b + jobSize) })
+  })
+  const meter = new ProgressMeter(opts.task ?? 'featurise', total)
+  const out: (Float32Array | undefined)[] = sets.map(() => undefined)
   let dim = 0
   let done = 0
+  let next = 0
+  const workers: Worker[] = Array.from({ length: threads }, () => startWorker('featurize-worker', { files, unfreeze, backend: opts.backend }))
   try {
-    let next = 0
     await Promise.all(
       workers.map(async (w) => {
         while (next < jobs.length) {
           if (opts.shouldStop?.()) throw new CuratorError('CANCELLED', 'Featurising was cancelled')
-          const idx = jobs[next++]
-          const features = await runJob(w, subset(set, idx))
-          if (!out) {
-            dim = features.length / idx.length
-            out = new Float32Array(set.count * dim)
-          }
+          const { set, idx } = jobs[next++]
+          const features = await runJob(w, subset(sets[set], idx))
+          dim ||= features.length / idx.length
           if (features.length !== idx.length * dim) throw new CuratorError('BAD_DATA', 'Images of different sizes give features of different sizes at this split point; use --unfreeze 2 or less')
-          for (let k = 0; k < idx.length; k++) out.set(features.subarray(k * dim, (k + 1) * dim), idx[k] * dim)
+          const target = (out[set] ??= new Float32Array(sets[set].count * dim))
+          for (let k = 0; k < idx.length; k++) target.set(features.subarray(k * dim, (k + 1) * dim), idx[k] * dim)
           done += idx.length
           opts.onProgress?.(meter.at(done))
         }
@@ -58,7 +65,7 @@ export async function featurize(files: ModelFiles, unfreeze: number, set: ImageS
   } finally {
     await Promise.all(workers.map((w) => w.terminate()))
   }
-  return { count: set.count, dim, data: out ?? new Float32Array(0) }
+  return sets.map((set, s) => ({ count: set.count, dim, data: out[s] ?? new Float32Array(0) }))
 }
 
 let jobCounter = 0
@@ -132,16 +139,28 @@ export async function writeFeatureCache(path: string, m: FeatureMatrix): Promise
   await rename(tmp, path)
 }
 
-/** Features from the cache, or computed and cached. */
+export type CacheKey = { baseHash: string; datasetHash: string; split: string }
+
+/** Features of several parts (pool, test) from the cache; the missing ones computed together and cached. */
 export async function cachedFeatures(
   cacheDir: string,
-  key: { baseHash: string; datasetHash: string; split: string; part: string },
-  compute: () => Promise<FeatureMatrix>
-): Promise<{ features: FeatureMatrix; cached: boolean }> {
-  const path = featureCachePath(cacheDir, key)
-  const hit = await readFeatureCache(path)
-  if (hit) return { features: hit, cached: true }
-  const features = await compute()
-  await writeFeatureCache(path, features)
-  return { features, cached: false }
+  key: CacheKey,
+  parts: Record<string, ImageSet>,
+  compute: (sets: ImageSet[]) => Promise<FeatureMatrix[]>
+): Promise<{ features: Record<string, FeatureMatrix>; cached: boolean }> {
+  const features: Record<string, FeatureMatrix> = {}
+  const missing: string[] = []
+  for (const part of Object.keys(parts)) {
+    const hit = await readFeatureCache(featureCachePath(cacheDir, { ...key, part }))
+    if (hit && hit.count === parts[part].count) features[part] = hit
+    else missing.push(part)
+  }
+  if (missing.length) {
+    const computed = await compute(missing.map((p) => parts[p]))
+    for (const [k, part] of missing.entries()) {
+      features[part] = computed[k]
+      await writeFeatureCache(featureCachePath(cacheDir, { ...key, part }), computed[k])
+    }
+  }
+  return { features, cached: missing.length === 0 }
 }

@@ -59,7 +59,11 @@ export class Learner {
     this.poolP = new Float32Array(opts.pool.count)
     this.testP = opts.test ? new Float32Array(opts.test.count) : null
     this.head = this.readHead()
-    if (this.usesExactHead) this.head = { weights: new Float64Array(this.head.weights.length), bias: 0 }
+    if (this.usesExactHead) {
+      // The exact head starts at zero (p = 0.5 everywhere); the exported model must agree.
+      this.head = { weights: new Float64Array(this.head.weights.length), bias: 0 }
+      this.writeHead()
+    }
     this.score()
   }
 
@@ -157,9 +161,11 @@ export class Learner {
     return this.transfer.full
   }
 
+  /** Frees this learner's tensors and model weights only: another session may be loaded already. */
   dispose(): void {
     tf.dispose([...this.initialWeights, this.poolTensor, this.testTensor].filter(Boolean) as tf.Tensor[])
     this.optimizer?.dispose()
+    for (const v of new Set([...this.transfer.full.weights, ...this.transfer.suffix.weights])) v.dispose()
   }
 
   private score(): void {

@@ -1,7 +1,7 @@
 // Reads and writes TF.js layers-format folders (model.json + weights.bin) without tfjs-node.
 import * as tf from '@tensorflow/tfjs'
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CuratorError } from '../../shared/errors'
@@ -47,6 +47,7 @@ export function hashModelFiles(files: ModelFiles): string {
 }
 
 export function readModelFiles(dir: string): ModelFiles {
+  if (!existsSync(join(dir, 'model.json'))) throw new CuratorError('NOT_FOUND', `No model.json in ${dir}`)
   try {
     const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'))
     const manifest = modelJson.weightsManifest as { paths: string[] }[]

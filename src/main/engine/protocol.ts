@@ -28,7 +28,7 @@ export interface EngineMethods {
   backend(): Promise<string>
   open(config: SessionConfig, cacheDir?: string): Promise<OpenedSession>
   iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord>
-  images(ids: number[]): ImageDto[]
+  images(ids: number[], of?: SessionConfig): Promise<ImageDto[]>
   exportModel(dir: string): Promise<{ files: string[] }>
   close(): void
 }

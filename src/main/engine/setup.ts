@@ -1,5 +1,4 @@
 // Everything a transfer session needs before its first query: data, base, cached features.
-import * as tf from '@tensorflow/tfjs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { SessionConfig } from '../../shared/contract'
@@ -8,7 +7,7 @@ import type { Progress } from '../../shared/progress'
 import { Dataset, ImageSet } from '../data/dataset'
 import { loadDataset } from '../data/load'
 import { readBaseMetadata, defaultBaseDir } from './base'
-import { cachedFeatures, featurize, FeatureMatrix } from './features'
+import { cachedFeatures, featurizeAll, FeatureMatrix } from './features'
 import { Learner } from './learner'
 import { loadModel, readModelFiles, hashModelFiles, ModelFiles } from './model-io'
 import type { BaseMetadata } from './pretrain'
@@ -55,23 +54,18 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const base = await loadModel(files)
   const { layers, splitIndex } = splitPoint(base, config.unfreeze)
   const cacheDir = opts.cacheDir ?? defaultCacheDir()
-  let cachedAll = true
-  const features = async (set: ImageSet, part: string) => {
-    const r = await cachedFeatures(cacheDir, { baseHash: hash, datasetHash: dataset.hash, split: layers[splitIndex].name, part }, () =>
-      featurize(files, config.unfreeze, set, { backend: opts.backend, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: `featurise ${part}` })
-    )
-    cachedAll &&= r.cached
-    return r.features
-  }
-  const poolFeatures = await features(dataset.pool, 'pool')
-  const testFeatures = dataset.test ? await features(dataset.test, 'test') : null
+  const parts: Record<string, ImageSet> = dataset.test ? { pool: dataset.pool, test: dataset.test } : { pool: dataset.pool }
+  const { features, cached } = await cachedFeatures(cacheDir, { baseHash: hash, datasetHash: dataset.hash, split: layers[splitIndex].name }, parts, (sets) =>
+    featurizeAll(files, config.unfreeze, sets, { backend: opts.backend, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
+  )
+  const poolFeatures = features.pool
+  const testFeatures = features.test ?? null
   const poolTruth = truthOf(dataset.pool, dataset.classNames, config.task.positiveClasses)
   const testTruth = truthOf(dataset.test, dataset.classNames, config.task.positiveClasses)
   const learner = new Learner({ base, unfreeze: config.unfreeze, fit: config.fit, seed: config.seed, pool: poolFeatures, test: testFeatures, poolTruth, testTruth })
-  return { dataset, base: { dir, files, meta, hash }, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cachedAll }
+  return { dataset, base: { dir, files, meta, hash }, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached }
 }
 
 export function disposePrepared(p: Prepared): void {
   p.learner.dispose()
-  tf.disposeVariables()
 }

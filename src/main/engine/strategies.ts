@@ -147,7 +147,7 @@ function kCenter(ctx: QueryContext): Query {
     }
     if (best < 0) break
     ids.push(best)
-    scores.push(-Math.sqrt(Math.max(bestD, 0)))
+    scores.push(bestD < 0 ? -Number.MAX_VALUE : -Math.sqrt(bestD)) // the seeded start is asked first (finite: it goes in the log)
     taken[best] = 1
     relax(best)
   }

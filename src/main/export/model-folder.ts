@@ -1,8 +1,8 @@
 // Exports the trained model as a folder TF.js loads: written to a temporary sibling folder,
 // flushed, then renamed into place, so an interrupted export never leaves a half folder.
 import { randomBytes } from 'node:crypto'
-import { copyFile, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import type { ExportResult } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import { PREPROCESSING } from '../engine/pretrain'
@@ -10,12 +10,18 @@ import { LOG_FILE } from '../session/log'
 import type { Studio } from '../studio/studio'
 import { engineBatches } from '../studio/derive'
 
+export const EXPORT_FORMAT = 'curator-model/1'
+
 export async function exportModelFolder(studio: Studio, out: string | undefined, force: boolean): Promise<ExportResult> {
   const s = studio.current
   if (!s) throw new CuratorError('NO_SESSION', 'Open a session before exporting its model')
   const target = resolve(out ?? join(studio.opts.dataDir, 'exports', s.d.start.id))
   const exists = await stat(target).then(() => true, () => false)
   if (exists && !force) throw new CuratorError('EXISTS', `${target} already exists; choose another folder or use --force`)
+  // --force replaces an earlier export, never the session itself or any other folder.
+  if (exists && (contains(target, s.dir) || !(await isModelExport(target)))) {
+    throw new CuratorError('EXISTS', `${target} exists and is not an earlier Curator model export; refusing to replace it`)
+  }
   const parent = dirname(target)
   try {
     await mkdir(parent, { recursive: true })
@@ -31,7 +37,7 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
     const { start, trains, done, current } = s.d
     const answers = [...done.flatMap((b) => b.answers), ...(current?.answers ?? [])].filter((a) => a.value !== null)
     const metadata = {
-      format: 'curator-model/1',
+      format: EXPORT_FORMAT,
       task: { question: start.config.task.question, labels: [start.config.task.negative.name, start.config.task.positive.name], output: `P(${start.config.task.positive.name}): sigmoid, >= 0.5 means "${start.config.task.positive.name}"`, positiveClasses: start.config.task.positiveClasses },
       input: { shape: [null, null, null, 3], preprocessing: PREPROCESSING },
       base: { ...start.base, classNames: s.opened.base.classNames, unfrozenLayers: start.config.unfreeze },
@@ -52,8 +58,14 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
     await copyFile(join(s.dir, LOG_FILE), join(tmp, LOG_FILE))
     await writeFile(join(tmp, 'README.md'), readme(metadata.task.labels as [string, string], start.config.task.question))
     await syncTree(tmp)
-    if (exists) await rm(target, { recursive: true, force: true })
-    await rename(tmp, target)
+    if (exists) {
+      const old = `${tmp}.old`
+      await rename(target, old)
+      await rename(tmp, target)
+      await rm(old, { recursive: true, force: true })
+    } else {
+      await rename(tmp, target)
+    }
     return { dir: target, files: (await readdir(target)).sort() }
   } catch (err) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {})
@@ -61,8 +73,22 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
   }
 }
 
+const contains = (outer: string, inner: string) => {
+  const rel = relative(outer, inner)
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
+}
+
+async function isModelExport(dir: string): Promise<boolean> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8')).format === EXPORT_FORMAT
+  } catch {
+    return false
+  }
+}
+
 function writeError(err: unknown, where: string): CuratorError {
   const code = (err as NodeJS.ErrnoException).code
+  if (code === 'ENOTDIR' || code === 'EEXIST') return new CuratorError('NOT_WRITABLE', `Cannot export to ${where}: part of that path is a file, not a folder`)
   if (code === 'ENOSPC') return new CuratorError('DISK_FULL', `The disk is full: cannot write ${where}. Nothing was exported; free some space and try again.`)
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new CuratorError('NOT_WRITABLE', `Cannot write to ${where}: permission denied`)
   return new CuratorError('INTERNAL', `Export to ${where} failed: ${(err as Error).message}`)

@@ -3,10 +3,11 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { createReadStream, existsSync, statSync } from 'node:fs'
-import { extname, join, normalize, resolve, sep } from 'node:path'
+import { basename, extname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, WebSocket } from 'ws'
-import { EVENTS, WsEvent, WsRequest, WsResponse } from '../../shared/contract'
+import { EVENTS, ExportResult, WsEvent, WsRequest, WsResponse } from '../../shared/contract'
+import { zipFolder } from '../export/zip'
 import { toErrorDto } from '../../shared/errors'
 import type { Studio } from '../studio/studio'
 import { dispatch } from '../studio/validate'
@@ -47,35 +48,42 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url')
   const rendererDir = resolve(opts.rendererDir)
   if (!existsSync(join(rendererDir, 'index.html'))) throw new Error(`No built renderer in ${rendererDir}: run npm run build first`)
-  const tokenOk = (t: string | null) => !!t && t.length === token.length && timingSafeEqual(Buffer.from(t), Buffer.from(token))
+  const expected = Buffer.from(token)
+  const tokenOk = (t: string | null) => {
+    const given = Buffer.from(t ?? '')
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  }
 
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    const url = parseUrl(req.url)
+    if (!url) return deny(res, 400, 'Bad request')
     if (url.pathname.startsWith('/files/')) {
       if (!tokenOk(url.searchParams.get('token'))) return deny(res, 403, 'A valid token is required')
       const [, , name, ...rest] = url.pathname.split('/')
-      const root = opts.files?.[name]
-      return root ? sendFile(res, root, decodeURIComponent(rest.join('/'))) : deny(res, 404, 'Not found')
+      const root = opts.files && Object.hasOwn(opts.files, name) ? resolve(opts.files[name]) : null
+      return root ? sendFile(res, root, rest.join('/')) : deny(res, 404, 'Not found')
     }
-    sendFile(res, rendererDir, url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1)))
+    sendFile(res, rendererDir, url.pathname === '/' ? 'index.html' : url.pathname.slice(1))
   })
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 })
   // Filled once the port is known: the only origins (and Host headers) this server answers to.
   let allowed: string[] = []
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    socket.on('error', () => socket.destroy()) // a client that resets mid-refusal must not crash us
+    const url = parseUrl(req.url)
     const origin = req.headers.origin
     const refuse = (code: number, msg: string) => {
       socket.end(`HTTP/1.1 ${code} ${msg}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
     }
+    if (!url) return refuse(400, 'Bad Request')
     if (url.pathname !== '/api') return refuse(404, 'Not Found')
     if (!tokenOk(url.searchParams.get('token'))) return refuse(401, 'Unauthorized')
     // A foreign Host is a DNS-rebinding attempt.
     if (!allowed.includes(`http://${req.headers.host}`)) return refuse(403, 'Forbidden')
     // Browsers always send Origin: a page from any other site is refused.
     if (origin !== undefined && !allowed.includes(origin)) return refuse(403, 'Forbidden')
-    wss.handleUpgrade(req, socket, head, (ws) => connect(ws, opts.studio))
+    wss.handleUpgrade(req, socket, head, (ws) => connect(ws, opts.studio, (dir) => downloadUrl(opts.files ?? {}, dir, token)))
   })
 
   await new Promise<void>((ok, fail) => {
@@ -100,7 +108,16 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   }
 }
 
-function connect(ws: WebSocket, studio: Studio): void {
+/** Browser mode cannot open a folder: exports under a served root get a download link (a zip). */
+function downloadUrl(roots: Record<string, string>, dir: string, token: string): string | undefined {
+  for (const [name, root] of Object.entries(roots)) {
+    const rel = relative(resolve(root), dir)
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel) && !rel.includes(sep)) return `/files/${name}/${encodeURIComponent(rel)}.zip?token=${encodeURIComponent(token)}`
+  }
+  return undefined
+}
+
+function connect(ws: WebSocket, studio: Studio, linkFor: (dir: string) => string | undefined): void {
   const send = (m: WsResponse | WsEvent) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m))
   const off = studio.on((event, payload) => {
     if (EVENTS.includes(event)) send({ event, payload })
@@ -111,16 +128,38 @@ function connect(ws: WebSocket, studio: Studio): void {
     try {
       const msg = JSON.parse(String(raw)) as WsRequest
       id = Number.isInteger(msg?.id) ? msg.id : -1
-      send({ id, ok: true, result: await dispatch(studio, msg?.method, msg?.args) })
+      const result = await dispatch(studio, msg?.method, msg?.args)
+      if (msg.method === 'exportModel') Object.assign(result as ExportResult, { downloadUrl: linkFor((result as ExportResult).dir) })
+      send({ id, ok: true, result })
     } catch (err) {
       send({ id, ok: false, error: err instanceof SyntaxError ? { code: 'BAD_ARGUMENT', message: 'The message is not valid JSON' } : toErrorDto(err) })
     }
   })
 }
 
-function sendFile(res: ServerResponse, root: string, rel: string): void {
+/** Request URLs come from anyone who can reach the port: never let one throw. */
+function parseUrl(raw: string | undefined): URL | null {
+  try {
+    return new URL(raw ?? '/', 'http://localhost')
+  } catch {
+    return null
+  }
+}
+
+function sendFile(res: ServerResponse, root: string, encoded: string): void {
+  let rel: string
+  try {
+    rel = decodeURIComponent(encoded)
+  } catch {
+    return deny(res, 400, 'Bad request')
+  }
   const file = normalize(join(root, rel))
   if (file !== root && !file.startsWith(root + sep)) return deny(res, 403, 'Forbidden')
+  const folder = file.endsWith('.zip') ? file.slice(0, -4) : null
+  if (folder && folder !== root && existsSync(folder) && statSync(folder).isDirectory()) {
+    res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Disposition': `attachment; filename="${basename(file).replace(/"/g, '')}"` })
+    return void res.end(zipFolder(folder, basename(folder)))
+  }
   let ok = false
   try {
     ok = statSync(file).isFile()

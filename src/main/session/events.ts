@@ -6,6 +6,16 @@ import type { HistogramDto, LabelValue, SessionConfig } from '../../shared/contr
 
 export const FORMAT_VERSION = 1
 
+let lastTime = 0
+/**
+ * The `at` of a new event: the wall clock, but strictly increasing, so no two events of a
+ * session are ever byte-identical (the reader drops exact duplicate lines as damage).
+ */
+export function eventTime(): string {
+  lastTime = Math.max(Date.now(), lastTime + 1)
+  return new Date(lastTime).toISOString()
+}
+
 interface EventBase {
   v: typeof FORMAT_VERSION
   at: string
@@ -19,6 +29,8 @@ export interface StartEvent extends EventBase {
   dataset: { id: string; hash: string; poolSize: number; testSize: number }
   base: { id: string; hash: string }
   backend: string
+  /** The Curator version that recorded it ("curator 0.1.0"): replay checks against it. */
+  app: string
 }
 
 export interface QueryEvent extends EventBase {
@@ -181,7 +193,8 @@ const FIELDS: { [T in EventType]: Record<string, (x: unknown, path: string) => u
       str(o.id, `${p}.id`, true)
       str(o.hash, `${p}.hash`)
     },
-    backend: (x, p) => str(x, p, true)
+    backend: (x, p) => str(x, p, true),
+    app: (x, p) => str(x, p, true)
   },
   query: {
     iteration: int,

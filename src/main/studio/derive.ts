@@ -36,6 +36,11 @@ export function derive(events: SessionEvent[]): Derived {
           d.done.push(d.current)
           d.current = null
         }
+        if (d.trains.at(-1)?.iteration === e.iteration) {
+          // Refitted after a crash between this fit and its query: the later fit stands.
+          d.trains[d.trains.length - 1] = e
+          break
+        }
         if (e.iteration !== d.done.length) d.warnings.push(`train event for iteration ${e.iteration} after ${d.done.length} batches`)
         d.trains.push(e)
         break

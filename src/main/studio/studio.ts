@@ -24,7 +24,7 @@ import type { Answer } from '../engine/learner'
 import type { IterationRecord } from '../engine/loop'
 import type { ImageDto, OpenedSession } from '../engine/protocol'
 import { readBaseMetadata, defaultBaseDir } from '../engine/base'
-import { FORMAT_VERSION, SessionEvent, TrainEvent } from '../session/events'
+import { eventTime, FORMAT_VERSION, SessionEvent, TrainEvent } from '../session/events'
 import { createSessionLog, openSessionLog, readSessionLog, SessionLog } from '../session/log'
 import { batchComplete, derive, Derived, engineBatches, skippedIds } from './derive'
 
@@ -54,7 +54,6 @@ interface Open {
   speculation: { key: string; negative: IterationRecord; positive: IterationRecord } | null
 }
 
-const now = () => new Date().toISOString()
 
 export class Studio implements StudioApi {
   private session: Open | null = null
@@ -122,19 +121,21 @@ export class Studio implements StudioApi {
 
   newSession(config: SessionConfig, dir?: string): Promise<SessionState> {
     return this.serial(async () => {
-      await this.closeSession()
-      const id = `${now().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`
+      const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`
       const target = resolve(dir ?? join(this.sessionsDir, id))
+      // Open the new session fully before letting go of the current one: a bad dataset keeps it.
       const opened = await this.opts.engine.open(config, this.opts.cacheDir)
+      await this.closeSession()
       const start: SessionEvent = {
         v: FORMAT_VERSION,
         type: 'start',
-        at: now(),
+        at: eventTime(),
         id,
         config,
         dataset: { id: opened.dataset.id, hash: opened.dataset.hash, poolSize: opened.poolSize, testSize: opened.testSize },
         base: { id: opened.base.id, hash: opened.base.hash },
-        backend: opened.backend
+        backend: opened.backend,
+        app: `curator ${this.opts.version}`
       }
       const log = await createSessionLog(target, start)
       this.session = { dir: target, log, events: [start], d: derive([start]), opened, warnings: [], speculation: null }
@@ -145,11 +146,13 @@ export class Studio implements StudioApi {
 
   openSession(dir: string): Promise<SessionState> {
     return this.serial(async () => {
-      await this.closeSession()
       const target = resolve(dir)
+      if (this.session?.dir === target) return this.snapshot()
+      // Open the new session fully before letting go of the current one: a bad folder keeps it.
+      const opened = await this.opts.engine.open(derive((await readSessionLog(target)).events).start.config, this.opts.cacheDir)
+      await this.closeSession()
       const { log, events, warnings } = await openSessionLog(target)
       const d = derive(events)
-      const opened = await this.opts.engine.open(d.start.config, this.opts.cacheDir)
       if (opened.dataset.hash !== d.start.dataset.hash) warnings.push(`the dataset changed since this session was recorded (hash ${d.start.dataset.hash}, now ${opened.dataset.hash})`)
       if (opened.base.hash !== d.start.base.hash) warnings.push(`the base model changed since this session was recorded (hash ${d.start.base.hash}, now ${opened.base.hash})`)
       this.session = { dir: target, log, events, d, opened, warnings: [...warnings, ...d.warnings], speculation: null }
@@ -162,7 +165,7 @@ export class Studio implements StudioApi {
     const labels = await this.serial(async () => {
       const s = this.need()
       this.expectWaiting(s, id)
-      await this.append({ v: FORMAT_VERSION, type: 'label', at: now(), id, value, iteration: s.d.done.length, responseMs: Math.max(0, Math.round(responseMs)) })
+      await this.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id, value, iteration: s.d.done.length, responseMs: Math.max(0, Math.round(responseMs)) })
       return countLabels(s.d)
     })
     void this.serial(() => this.advance()).catch((err) => this.emit('error', toErrorDto(err)))
@@ -173,7 +176,7 @@ export class Studio implements StudioApi {
     const skipped = await this.serial(async () => {
       const s = this.need()
       this.expectWaiting(s, id)
-      await this.append({ v: FORMAT_VERSION, type: 'skip', at: now(), id, iteration: s.d.done.length })
+      await this.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id, iteration: s.d.done.length })
       return skippedIds(s.d).length
     })
     void this.serial(() => this.advance()).catch((err) => this.emit('error', toErrorDto(err)))
@@ -185,7 +188,7 @@ export class Studio implements StudioApi {
       const s = this.need()
       const last = s.d.current?.answers.at(-1) ?? s.d.done.at(-1)?.answers.at(-1)
       if (!last) throw new CuratorError('BAD_ARGUMENT', 'Nothing to undo')
-      await this.append({ v: FORMAT_VERSION, type: 'undo', at: now(), id: last.id })
+      await this.append({ v: FORMAT_VERSION, type: 'undo', at: eventTime(), id: last.id })
       await this.advance()
       return this.snapshot()
     })
@@ -200,28 +203,26 @@ export class Studio implements StudioApi {
       const target = resolve(dir)
       const { events, warnings } = await readSessionLog(target)
       const d = derive(events)
-      if (this.session?.dir !== target) {
-        await this.closeSession()
-        await this.opts.engine.open(d.start.config, this.opts.cacheDir)
-      }
-      const asked = d.done.map((b) => b.query.ids)
-      await this.loadImages(asked.flat())
+      // The images come from that session's dataset; the open session stays as it is.
+      const images = new Map((await this.opts.engine.images([...new Set(d.done.flatMap((b) => b.query.ids))], d.start.config)).map((i) => [i.id, i]))
       const steps = d.trains.map((t, k) => ({
         iteration: iterationDto(t),
-        asked: k === 0 ? [] : d.done[k - 1].answers.map((a) => ({ ...this.queryItem(d.done[k - 1].query, a.id), answer: a.value }))
+        asked: k === 0 ? [] : d.done[k - 1].answers.map((a) => ({ ...queryItem(images, d.done[k - 1].query, a.id), answer: a.value }))
       }))
       return { session: summarize(target, d), config: d.start.config, baseClassNames: await this.baseClassNames(), steps, warnings: [...warnings, ...d.warnings] }
     })
   }
 
-  exportModel(out?: string, force = false): Promise<ExportResult> {
-    if (!this.opts.exportModel) throw new CuratorError('INTERNAL', 'Model export is not available in this build')
-    return this.serial(() => this.opts.exportModel!(this, out, force))
+  async exportModel(out?: string, force = false): Promise<ExportResult> {
+    const exportModel = this.opts.exportModel
+    if (!exportModel) throw new CuratorError('INTERNAL', 'Model export is not available in this build')
+    return this.serial(() => exportModel(this, out, force))
   }
 
-  exportGif(dir: string, out?: string): Promise<ExportResult> {
-    if (!this.opts.exportGif) throw new CuratorError('INTERNAL', 'GIF export is not available in this build')
-    return this.serial(() => this.opts.exportGif!(this, dir, out))
+  async exportGif(dir: string, out?: string): Promise<ExportResult> {
+    const exportGif = this.opts.exportGif
+    if (!exportGif) throw new CuratorError('INTERNAL', 'GIF export is not available in this build')
+    return this.serial(() => exportGif(this, dir, out))
   }
 
   async pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null> {
@@ -269,7 +270,7 @@ export class Studio implements StudioApi {
       const reuse = spec && last && last.value !== null && spec.key === specKey(s.d, answered.slice(0, -1)) ? (last.value === 1 ? spec.positive : spec.negative) : null
       const rec = reuse ?? (await this.opts.engine.iterate(pending, skippedIds(s.d)))
       await this.append(trainEvent(rec))
-      await this.append({ v: FORMAT_VERSION, type: 'query', at: now(), iteration: rec.iteration, ids: rec.next.ids, scores: rec.next.scores, p: rec.next.p, strategy: s.d.start.config.strategy })
+      await this.append({ v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration: rec.iteration, ids: rec.next.ids, scores: rec.next.scores, p: rec.next.p, strategy: s.d.start.config.strategy })
       s.speculation = null
     }
     await this.loadImages(s.d.current?.query.ids ?? [])
@@ -301,9 +302,7 @@ export class Studio implements StudioApi {
   }
 
   private queryItem(q: { ids: number[]; p: number[]; scores: number[] }, id: number): QueryItem {
-    const k = q.ids.indexOf(id)
-    const img = this.images.get(id)!
-    return { ...img, p: q.p[k], score: q.scores[k] }
+    return queryItem(this.images, q, id)
   }
 
   private async baseClassNames(): Promise<string[]> {
@@ -341,6 +340,11 @@ export class Studio implements StudioApi {
   }
 }
 
+function queryItem(images: Map<number, ImageDto>, q: { ids: number[]; p: number[]; scores: number[] }, id: number): QueryItem {
+  const k = q.ids.indexOf(id)
+  return { ...images.get(id)!, p: q.p[k], score: q.scores[k] }
+}
+
 const answersOf = (answers: { id: number; value: LabelValue | null }[]): Answer[] =>
   answers.filter((a) => a.value !== null).map((a) => ({ id: a.id, value: a.value as LabelValue }))
 
@@ -353,7 +357,7 @@ export function trainEvent(r: IterationRecord): TrainEvent {
   return {
     v: FORMAT_VERSION,
     type: 'train',
-    at: now(),
+    at: eventTime(),
     iteration: r.iteration,
     labels: r.labels,
     headWeights: r.headWeights,

@@ -15,6 +15,7 @@ export const startEvent = (over: Partial<StartEvent> = {}): StartEvent => ({
   dataset: { id: 'mnist', hash: 'abc123', poolSize: 100, testSize: 50 },
   base: { id: 'digits-cnn', hash: 'def456' },
   backend: 'cpu',
+  app: 'curator test',
   ...over
 })
 

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     log = await createSessionLog(dir, {
       v: 1, type: 'start', at, id: 'crash', config: DEFAULT_CONFIG,
       dataset: { id: 'mnist', hash: 'h', poolSize: 1_000_000, testSize: 0 },
-      base: { id: 'b', hash: 'h' }, backend: 'cpu'
+      base: { id: 'b', hash: 'h' }, backend: 'cpu', app: 'curator test'
     })
   }
   process.stdout.write(`READY ${next}\n`)

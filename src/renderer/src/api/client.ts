@@ -44,10 +44,13 @@ export function toApiError(err: unknown, method?: MethodName): ApiError {
   // Electron prefixes errors thrown by ipcMain.handle: "Error invoking remote method 'curator:x': CuratorError: ..."
   message = message.replace(/^Error invoking remote method '[^']*':\s*/, '')
   let code: ErrorCode = isErrorCode(e?.code) ? e.code : 'INTERNAL'
-  const tagged = /^(?:\w*Error:\s*)?\[?([A-Z_]+)\]?:\s*(.*)$/s.exec(message)
-  if (code === 'INTERNAL' && tagged && isErrorCode(tagged[1])) {
-    code = tagged[1]
-    message = tagged[2]
+  // contextBridge drops custom properties of errors, so a preload may carry the code in the
+  // message instead: "NOT_FOUND: ..." or "[NOT_FOUND] ...".
+  const tagged = /^(?:\w*Error:\s*)?(?:\[([A-Z_]+)\]:?\s*|([A-Z_]+):\s*)(.*)$/s.exec(message)
+  const tag = tagged?.[1] ?? tagged?.[2]
+  if (!isErrorCode(e?.code) && tagged && isErrorCode(tag)) {
+    code = tag
+    message = tagged[3]
   }
   message = message.replace(/^(?:CuratorError|Error):\s*/, '')
   return new ApiError(code, message, method)

@@ -43,7 +43,9 @@ export function accuracyChart(history: readonly IterationDto[], opts: AccuracyOp
     borderWidth: 2,
     pointRadius: data.length > 60 ? 0 : 2.5,
     pointHoverRadius: 4,
-    tension: 0
+    tension: 0,
+    // points at 100% sit on the edge of the plot: draw them whole
+    clip: 6
   })
   const maxLabels = history.reduce((m, h) => Math.max(m, h.labels), 0)
   return {
@@ -56,7 +58,7 @@ export function accuracyChart(history: readonly IterationDto[], opts: AccuracyOp
         y: { ...axisStyle('accuracy'), suggestedMin: 0.5, max: 1, ticks: { callback: (v) => percent(v) } }
       },
       plugins: {
-        legend: { position: 'bottom', labels: { boxWidth: 12, usePointStyle: true } },
+        legend: { position: 'bottom', labels: { usePointStyle: true, pointStyle: 'circle', boxWidth: 7, boxHeight: 7 } },
         tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${percent(ctx.parsed.y ?? 0)} at ${ctx.parsed.x} labels` } }
       }
     }

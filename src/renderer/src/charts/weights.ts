@@ -48,7 +48,7 @@ export function weightsChart(weights: readonly number[], bias: number, className
       ...BASE_OPTIONS,
       scales: {
         x: { ...axisStyle(), grid: { display: false } },
-        y: { ...axisStyle('weight'), min: -limit, max: limit }
+        y: { ...axisStyle('weight'), min: -limit, max: limit, ticks: { count: 5, callback: (v) => String(+Number(v).toFixed(2)) } }
       },
       plugins: {
         legend: { display: false },

@@ -2,7 +2,7 @@ import { formatSeconds } from '../../../shared/progress'
 
 export const pct = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(digits)}%`)
 
-export const eta = (s: number): string => (Number.isFinite(s) && s >= 0 ? formatSeconds(s) : '—')
+export const eta = (s: number | null): string => (s !== null && Number.isFinite(s) && s >= 0 ? formatSeconds(s) : '—')
 
 export function relativeTime(iso: string, now = Date.now()): string {
   const t = Date.parse(iso)

@@ -10,7 +10,7 @@ export interface TileChrome {
   gap: number
 }
 
-export const TILE_CHROME: TileChrome = { x: 20, y: 50, gap: 14 }
+export const TILE_CHROME: TileChrome = { x: 16, y: 44, gap: 14 }
 
 export interface BatchLayout {
   columns: number

@@ -1,0 +1,314 @@
+// Sessions beyond the studio: record a simulated run as a session, rebuild a session's model
+// from its log alone and check it against what was recorded, and replay the recorded
+// answers under another strategy or seed.
+import { randomBytes } from 'node:crypto'
+import { resolve } from 'node:path'
+import type { LabelValue, SessionConfig, StrategyName } from '../../shared/contract'
+import { CuratorError } from '../../shared/errors'
+import type { Progress } from '../../shared/progress'
+import { initBackend } from '../engine/backend'
+import type { Answer } from '../engine/learner'
+import { coldStartBatches, iterate, IterationRecord, LoopConfig } from '../engine/loop'
+import { disposePrepared, prepare, Prepared } from '../engine/setup'
+import { simulate, SimulateSummary } from '../engine/simulate'
+import { derive, Derived, engineBatches } from '../studio/derive'
+import { trainEvent } from '../studio/studio'
+import { eventTime, FORMAT_VERSION, QueryEvent, StartEvent, TrainEvent } from './events'
+import { VERSION } from '../version'
+import { createSessionLog, readSessionLog } from './log'
+
+/** Across backends, head weights and bias must agree within this (absolute). */
+export const WEIGHT_TOLERANCE = 1e-4
+/** Across backends, held-out and labelled accuracy must agree within this (absolute). */
+export const ACCURACY_TOLERANCE = 1e-3
+/** What a what-if replay can and cannot do; part of its output. */
+export const WHAT_IF_NOTE =
+  'What-if replays the recorded answers in order; it cannot ask new images. Labels exist only for the images that were asked, ' +
+  'so every iteration is fitted on the same answers as the recording; the other strategy only decides which images it would have asked next.'
+
+
+// ---- recording a simulated run ------------------------------------------------------------
+
+export interface RecordOptions {
+  /** Stop after this many labels (as `curator simulate --budget`). */
+  budget: number
+  /** The backend the run uses (recorded in the start event). */
+  backend: string
+  /** Called after each fit with the answers about to be given (as simulate's onIteration). */
+  onIteration?: (r: IterationRecord, answers: Answer[]) => void | Promise<void>
+}
+
+/**
+ * Runs `simulate` on a prepared session and records it in `dir` exactly as the studio records
+ * a labelled one: start; train 0; query 0; then per batch the answers (label events with
+ * responseMs 0, skip events for images without ground truth), train, query. Refuses a folder
+ * that already holds a session. Opens with Studio.openSession, replays and verifies.
+ */
+export async function recordSimulation(dir: string, p: Prepared, config: SessionConfig, opts: RecordOptions): Promise<{ dir: string; id: string; summary: SimulateSummary }> {
+  const target = resolve(dir)
+  const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`
+  const start: StartEvent = {
+    v: FORMAT_VERSION,
+    type: 'start',
+    at: eventTime(),
+    id,
+    config,
+    dataset: { id: p.dataset.id, hash: p.dataset.hash, poolSize: p.dataset.pool.count, testSize: p.dataset.test?.count ?? 0 },
+    base: { id: p.base.meta.id, hash: p.base.hash },
+    backend: opts.backend,
+    app: `curator ${VERSION}`
+  }
+  const truth = p.poolTruth
+  if (!truth) throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
+  const log = await createSessionLog(target, start)
+  try {
+    const summary = await simulate(p, {
+      strategy: config.strategy,
+      batchSize: config.batchSize,
+      budget: opts.budget,
+      onIteration: async (r, answers) => {
+        await log.append(trainEvent(r))
+        await log.append({ v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration: r.iteration, ids: r.next.ids, scores: r.next.scores, p: r.next.p, strategy: config.strategy })
+        // The images simulate answers: the first (budget - labels so far) of the batch; those
+        // without ground truth are skipped, as a person would skip them.
+        const asked = r.labels < opts.budget ? r.next.ids.slice(0, opts.budget - r.labels) : []
+        const labelled: Answer[] = []
+        for (const imageId of asked) {
+          if (truth[imageId] < 0) {
+            await log.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id: imageId, iteration: r.iteration })
+          } else {
+            const value = truth[imageId] as LabelValue
+            labelled.push({ id: imageId, value })
+            await log.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id: imageId, value, iteration: r.iteration, responseMs: 0 })
+          }
+        }
+        if (JSON.stringify(labelled) !== JSON.stringify(answers)) {
+          throw new CuratorError('INTERNAL', `The recorded answers of iteration ${r.iteration} differ from the simulated ones`)
+        }
+        await opts.onIteration?.(r, answers)
+      }
+    })
+    return { dir: target, id, summary }
+  } finally {
+    await log.close()
+  }
+}
+
+// ---- the engine, in process, for a recorded session -----------------------------------------
+
+export interface ReplayOptions {
+  /** Features cache (default: CURATOR_CACHE_DIR or the user cache folder). */
+  cacheDir?: string
+  /** Base model folder (default: CURATOR_BASE_MODEL or the shipped model). */
+  baseDir?: string
+  onProgress?: (p: Progress) => void
+}
+
+interface Loaded {
+  dir: string
+  d: Derived
+  logWarnings: string[]
+  backend: string
+  p: Prepared
+  loop: LoopConfig
+  /** Problems that make a faithful rebuild unlikely (another dataset or base model). */
+  drift: string[]
+}
+
+async function load(dir: string, config: (c: SessionConfig) => SessionConfig, opts: ReplayOptions): Promise<Loaded> {
+  const target = resolve(dir)
+  const { events, warnings } = await readSessionLog(target)
+  const d = derive(events)
+  const cfg = config(d.start.config)
+  const backend = await initBackend()
+  const p = await prepare(cfg, { backend, cacheDir: opts.cacheDir, baseDir: opts.baseDir, onProgress: opts.onProgress })
+  const drift: string[] = []
+  if (p.dataset.hash !== d.start.dataset.hash) drift.push(`the dataset differs from the recorded one (hash ${d.start.dataset.hash}, now ${p.dataset.hash})`)
+  if (p.base.hash !== d.start.base.hash) drift.push(`the base model differs from the recorded one (hash ${d.start.base.hash}, now ${p.base.hash})`)
+  if (d.start.app !== `curator ${VERSION}`) drift.push(`recorded by ${d.start.app}, replayed by curator ${VERSION}: the engine may differ`)
+  const loop: LoopConfig = { strategy: cfg.strategy, batchSize: cfg.batchSize, coldStartBatches: coldStartBatches(p.base.meta.classNames.length, cfg.batchSize) }
+  return { dir: target, d, logWarnings: [...warnings, ...d.warnings], backend, p, loop, drift }
+}
+
+/** The skipped images of the first k completed batches. */
+const skippedOf = (d: Derived, k: number): number[] => d.done.slice(0, k).flatMap((b) => b.answers.filter((a) => a.value === null).map((a) => a.id))
+
+/** The query recorded right after fit k: batch k's, or the one being answered now. */
+const queryAfter = (d: Derived, k: number): QueryEvent | null => (k < d.done.length ? d.done[k].query : k === d.done.length ? (d.current?.query ?? null) : null)
+
+// ---- verified replay ------------------------------------------------------------------------
+
+export interface Mismatch {
+  iteration: number
+  /** labels, headWeights[i], headBias, testAccuracy, labelledAccuracy, histogram.counts[i], histogram.byTruth[c][i], query.ids or batch. */
+  field: string
+  recorded: unknown
+  recomputed: unknown
+}
+
+export interface IterationCheck {
+  /** Position of the train event among the session's standing fits. */
+  index: number
+  iteration: number
+  labels: number
+  ok: boolean
+  /** Every field that differs (empty when ok). Query differences across backends are listed but do not fail. */
+  mismatches: Mismatch[]
+  /** The recorded next query was compared (absent when the log ends before the query was written). */
+  queryCompared: boolean
+}
+
+export interface VerifyResult {
+  dir: string
+  sessionId: string
+  recordedBackend: string
+  backend: string
+  /** exact: same backend, every number must be identical. tolerance: another backend. */
+  mode: 'exact' | 'tolerance'
+  tolerance: { weights: number; accuracy: number } | null
+  iterations: IterationCheck[]
+  ok: boolean
+  firstMismatch: Mismatch | null
+  /** Log problems and drift (another dataset or base model than recorded). */
+  warnings: string[]
+}
+
+/**
+ * Rebuilds the model from the log alone, fit by fit, and compares each recorded train event
+ * (head weights and bias, held-out and labelled accuracy, label count, histogram) and the
+ * next query with the recomputed ones: exactly (===) when this backend is the recorded one,
+ * else within WEIGHT_TOLERANCE / ACCURACY_TOLERANCE (histogram and query order then may
+ * differ near the 0.5 boundary and are not required to match).
+ */
+export async function verifyReplay(dir: string, opts: ReplayOptions = {}): Promise<VerifyResult> {
+  const s = await load(dir, (c) => c, opts)
+  try {
+    const { d, p, loop } = s
+    const exact = s.backend === d.start.backend
+    const batches = engineBatches(d)
+    const iterations: IterationCheck[] = []
+    for (const [index, t] of d.trains.entries()) {
+      const k = t.iteration
+      if (k > d.done.length) {
+        const m: Mismatch = { iteration: k, field: 'batch', recorded: `a fit after ${k} batches`, recomputed: `only ${d.done.length} completed batches in the log` }
+        iterations.push({ index, iteration: k, labels: t.labels, ok: false, mismatches: [m], queryCompared: false })
+        continue
+      }
+      const r = await iterate(p.learner, loop, batches.slice(0, k), skippedOf(d, k))
+      const q = queryAfter(d, k)
+      const { failing, notes } = compare(t, r, q, exact)
+      iterations.push({ index, iteration: k, labels: t.labels, ok: failing.length === 0, mismatches: [...failing, ...notes], queryCompared: q !== null })
+    }
+    const first = iterations.find((it) => !it.ok)
+    return {
+      dir: s.dir,
+      sessionId: d.start.id,
+      recordedBackend: d.start.backend,
+      backend: s.backend,
+      mode: exact ? 'exact' : 'tolerance',
+      tolerance: exact ? null : { weights: WEIGHT_TOLERANCE, accuracy: ACCURACY_TOLERANCE },
+      iterations,
+      ok: !first,
+      firstMismatch: first ? first.mismatches[0] : null,
+      warnings: [...s.logWarnings, ...s.drift]
+    }
+  } finally {
+    disposePrepared(s.p)
+  }
+}
+
+function compare(t: TrainEvent, r: IterationRecord, q: QueryEvent | null, exact: boolean): { failing: Mismatch[]; notes: Mismatch[] } {
+  const failing: Mismatch[] = []
+  const notes: Mismatch[] = []
+  const k = t.iteration
+  const differ = (field: string, recorded: unknown, recomputed: unknown) => failing.push({ iteration: k, field, recorded, recomputed })
+  const close = (a: number | null, b: number | null, tol: number) => (a === null || b === null ? a === b : exact ? a === b : Math.abs(a - b) <= tol)
+
+  if (t.labels !== r.labels) differ('labels', t.labels, r.labels)
+  if (t.headWeights.length !== r.headWeights.length) differ('headWeights.length', t.headWeights.length, r.headWeights.length)
+  else t.headWeights.forEach((w, i) => close(w, r.headWeights[i], WEIGHT_TOLERANCE) || differ(`headWeights[${i}]`, w, r.headWeights[i]))
+  if (!close(t.headBias, r.headBias, WEIGHT_TOLERANCE)) differ('headBias', t.headBias, r.headBias)
+  if (!close(t.testAccuracy, r.testAccuracy, ACCURACY_TOLERANCE)) differ('testAccuracy', t.testAccuracy, r.testAccuracy)
+  if (!close(t.labelledAccuracy, r.labelledAccuracy, ACCURACY_TOLERANCE)) differ('labelledAccuracy', t.labelledAccuracy, r.labelledAccuracy)
+  // Counts near the 0.5 boundary and the uncertainty ranking may legitimately move across
+  // backends; on the same backend they must be identical.
+  const soft = (field: string, recorded: unknown, recomputed: unknown) => (exact ? failing : notes).push({ iteration: k, field, recorded, recomputed })
+  t.histogram.counts.forEach((n, i) => n === r.histogram.counts[i] || soft(`histogram.counts[${i}]`, n, r.histogram.counts[i]))
+  if ((t.histogram.byTruth === null) !== (r.histogram.byTruth === null)) soft('histogram.byTruth', t.histogram.byTruth, r.histogram.byTruth)
+  else if (t.histogram.byTruth && r.histogram.byTruth) {
+    for (const c of [0, 1]) t.histogram.byTruth[c].forEach((n, i) => n === r.histogram.byTruth![c][i] || soft(`histogram.byTruth[${c}][${i}]`, n, r.histogram.byTruth![c][i]))
+  }
+  if (q && JSON.stringify(q.ids) !== JSON.stringify(r.next.ids)) soft('query.ids', q.ids, r.next.ids)
+  return { failing, notes }
+}
+
+// ---- what-if --------------------------------------------------------------------------------
+
+export interface WhatIfIteration {
+  iteration: number
+  labels: number
+  testAccuracy: number | null
+  labelledAccuracy: number | null
+  /** The held-out accuracy the recording had at this iteration (null when not recorded). */
+  recordedTestAccuracy: number | null
+  /** The images the other strategy would ask next. */
+  wouldAsk: number[]
+  /** How many of them the recording has an answer for (the others were never asked). */
+  wouldAskAnswered: number
+}
+
+export interface WhatIfResult {
+  note: string
+  dir: string
+  recorded: { strategy: StrategyName; seed: number }
+  strategy: StrategyName
+  seed: number
+  fit: SessionConfig['fit']
+  backend: string
+  iterations: WhatIfIteration[]
+  warnings: string[]
+}
+
+/**
+ * Replays the recorded answers only, batch by batch in their recorded order, under another
+ * strategy and/or seed, and reports the accuracy per iteration. Labels for images never
+ * asked cannot exist, so the fits use exactly the recorded answers (see WHAT_IF_NOTE); the
+ * strategy decides only what would have been asked next, reported with how many of those
+ * images have a recorded answer.
+ */
+export async function whatIf(dir: string, change: { strategy?: StrategyName; seed?: number }, opts: ReplayOptions = {}): Promise<WhatIfResult> {
+  const s = await load(dir, (c) => ({ ...c, strategy: change.strategy ?? c.strategy, seed: change.seed ?? c.seed }), opts)
+  try {
+    const { d, p, loop } = s
+    const batches = engineBatches(d)
+    const answered = new Set(batches.flat().map((a) => a.id))
+    const recorded = new Map(d.trains.map((t) => [t.iteration, t.testAccuracy]))
+    const iterations: WhatIfIteration[] = []
+    for (let k = 0; k <= batches.length; k++) {
+      const r = await iterate(p.learner, loop, batches.slice(0, k), skippedOf(d, k))
+      iterations.push({
+        iteration: k,
+        labels: r.labels,
+        testAccuracy: r.testAccuracy,
+        labelledAccuracy: r.labelledAccuracy,
+        recordedTestAccuracy: recorded.get(k) ?? null,
+        wouldAsk: r.next.ids,
+        wouldAskAnswered: r.next.ids.filter((id) => answered.has(id)).length
+      })
+    }
+    const cfg = d.start.config
+    return {
+      note: WHAT_IF_NOTE,
+      dir: s.dir,
+      recorded: { strategy: cfg.strategy, seed: cfg.seed },
+      strategy: loop.strategy,
+      seed: change.seed ?? cfg.seed,
+      fit: cfg.fit,
+      backend: s.backend,
+      iterations,
+      warnings: [...s.logWarnings, ...s.drift]
+    }
+  } finally {
+    disposePrepared(s.p)
+  }
+}

@@ -1,0 +1,133 @@
+import { describe, it, expect, afterAll } from 'vitest'
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { cachedFeatures as cachedParts, featureCachePath, readFeatureCache, writeFeatureCache, FeatureMatrix } from '../../../src/main/engine/features'
+import type { ImageSet } from '../../../src/main/data/dataset'
+import { tempDir } from '../../helpers/tmp'
+import { dirname, join } from 'node:path'
+
+const tmp = tempDir()
+afterAll(() => tmp.remove())
+
+const matrix = (count: number, dim: number, seed = 1): FeatureMatrix => ({
+  count,
+  dim,
+  data: Float32Array.from({ length: count * dim }, (_, i) => Math.sin(i * 0.37 + seed) * 1e3)
+})
+
+const key = { baseHash: 'b0b0b0b0b0b0b0b0', datasetHash: 'd1d1d1d1d1d1d1d1', split: 'classes', part: 'pool' }
+
+/** One part through the multi-part cache (the compute function gets the missing sets). */
+async function cachedFeatures(dir: string, k: typeof key, compute: () => Promise<FeatureMatrix>) {
+  const m = await peek(compute)
+  const { part, ...rest } = k
+  const r = await cachedParts(dir, rest, { [part]: { count: m.count } as ImageSet }, async () => [await compute()])
+  return { cached: r.cached, features: r.features[part] }
+}
+/** The matrix a counter would return, without counting the call. */
+const peeked = new WeakMap<object, FeatureMatrix>()
+async function peek(fn: () => Promise<FeatureMatrix>): Promise<FeatureMatrix> {
+  return peeked.get(fn)!
+}
+
+/** A compute function that counts its calls. */
+function counter(m: FeatureMatrix) {
+  const c = { calls: 0, fn: async () => (c.calls++, m) }
+  peeked.set(c.fn, m)
+  return c
+}
+
+describe('cachedFeatures', () => {
+  it('computes once, then reads the same numbers from disk', async () => {
+    const dir = join(tmp.dir, 'once')
+    const m = matrix(37, 10)
+    const c = counter(m)
+    const first = await cachedFeatures(dir, key, c.fn)
+    expect(first.cached).toBe(false)
+    expect(first.features).toBe(m)
+    expect(c.calls).toBe(1)
+    const path = featureCachePath(dir, key)
+    expect(existsSync(path)).toBe(true)
+    expect(statSync(path).size).toBe(16 + 37 * 10 * 4)
+    const second = await cachedFeatures(dir, key, c.fn)
+    expect(c.calls).toBe(1)
+    expect(second.cached).toBe(true)
+    expect(second.features.count).toBe(37)
+    expect(second.features.dim).toBe(10)
+    expect(Array.from(second.features.data)).toEqual(Array.from(m.data))
+    // Written through a temporary file that is gone afterwards.
+    expect(readdirSync(dirname(path))).toEqual([path.split(/[\\/]/).pop()])
+  })
+
+  it('keys the cache by base hash, dataset hash, split point and part', async () => {
+    const dir = join(tmp.dir, 'keys')
+    const c = counter(matrix(5, 3))
+    await cachedFeatures(dir, key, c.fn)
+    const variants = [{ split: 'dense' }, { split: 'global_maxpool' }, { baseHash: 'ffff' }, { datasetHash: 'eeee' }, { part: 'test' }]
+    const paths = new Set([featureCachePath(dir, key)])
+    for (const v of variants) {
+      const k = { ...key, ...v }
+      paths.add(featureCachePath(dir, k))
+      const r = await cachedFeatures(dir, k, c.fn)
+      expect(r.cached).toBe(false)
+    }
+    expect(c.calls).toBe(1 + variants.length)
+    expect(paths.size).toBe(1 + variants.length)
+    // The split name is in the file name, readable by a person clearing the cache.
+    expect(featureCachePath(dir, { ...key, split: 'dense' })).toContain('dense')
+    expect(featureCachePath(dir, key).startsWith(join(dir, 'features'))).toBe(true)
+    // Every variant is now a hit.
+    for (const v of variants) expect((await cachedFeatures(dir, { ...key, ...v }, c.fn)).cached).toBe(true)
+    expect(c.calls).toBe(1 + variants.length)
+  })
+
+  it('ignores a torn (short) cache file and recomputes it', async () => {
+    const dir = join(tmp.dir, 'torn')
+    const m = matrix(20, 8)
+    const c = counter(m)
+    await cachedFeatures(dir, key, c.fn)
+    const path = featureCachePath(dir, key)
+    truncateSync(path, 16 + 20 * 8 * 4 - 4)
+    expect(await readFeatureCache(path)).toBeNull()
+    const r = await cachedFeatures(dir, key, c.fn)
+    expect(r.cached).toBe(false)
+    expect(c.calls).toBe(2)
+    expect(statSync(path).size).toBe(16 + 20 * 8 * 4)
+    expect((await cachedFeatures(dir, key, c.fn)).cached).toBe(true)
+  })
+
+  it('ignores a file shorter than its header, one with extra bytes, and one with another magic', async () => {
+    const dir = join(tmp.dir, 'bad')
+    const m = matrix(4, 2)
+    const path = featureCachePath(dir, key)
+    await writeFeatureCache(path, m)
+    const good = readFileSync(path)
+    const bad = [good.subarray(0, 10), Buffer.concat([good, Buffer.from([1, 2, 3, 4])]), Buffer.concat([Buffer.from('NOTFEAT1'), good.subarray(8)]), Buffer.alloc(0)]
+    for (const bytes of bad) {
+      writeFileSync(path, bytes)
+      expect(await readFeatureCache(path)).toBeNull()
+      const c = counter(m)
+      expect((await cachedFeatures(dir, key, c.fn)).cached).toBe(false)
+      expect(c.calls).toBe(1)
+    }
+  })
+
+  it('writes only the view it is given (a subarray of a bigger buffer)', async () => {
+    const big = matrix(10, 4)
+    const view: FeatureMatrix = { count: 3, dim: 4, data: big.data.subarray(8, 20) }
+    const path = join(tmp.dir, 'view', 'f.f32')
+    await writeFeatureCache(path, view)
+    const back = await readFeatureCache(path)
+    expect(back).not.toBeNull()
+    expect(Array.from(back!.data)).toEqual(Array.from(view.data))
+  })
+
+  it('reads an empty matrix back', async () => {
+    const path = join(tmp.dir, 'empty', 'f.f32')
+    await writeFeatureCache(path, { count: 0, dim: 10, data: new Float32Array(0) })
+    expect(await readFeatureCache(path)).toEqual({ count: 0, dim: 10, data: new Float32Array(0) })
+  })
+
+  it('a missing file is a miss, not an error', async () => {
+    expect(await readFeatureCache(join(tmp.dir, 'nothing.f32'))).toBeNull()
+  })
+})

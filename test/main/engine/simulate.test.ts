@@ -1,0 +1,169 @@
+// prepare + simulate end to end on a small MNIST subset, with the shipped base model and a
+// features cache in a temporary folder (CURATOR_CACHE_DIR).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { initBackend } from '../../../src/main/engine/backend'
+import { defaultBaseDir } from '../../../src/main/engine/base'
+import { prepare, disposePrepared, defaultCacheDir, truthOf, Prepared } from '../../../src/main/engine/setup'
+import { simulate } from '../../../src/main/engine/simulate'
+import type { IterationRecord } from '../../../src/main/engine/loop'
+import type { Answer } from '../../../src/main/engine/learner'
+import { DEFAULT_CONFIG, SessionConfig, STRATEGIES, StrategyName } from '../../../src/shared/contract'
+import { expectCuratorError, expectCuratorErrorAsync } from '../../helpers/errors'
+import { tempDir } from '../../helpers/tmp'
+
+const cache = tempDir('curator-cache-')
+const savedCacheDir = process.env.CURATOR_CACHE_DIR
+const config = (over: Partial<SessionConfig> = {}): SessionConfig => ({ ...DEFAULT_CONFIG, poolLimit: 1000, testLimit: 300, ...over })
+
+beforeAll(async () => {
+  process.env.CURATOR_CACHE_DIR = cache.dir
+  expect(await initBackend()).toBe('wasm')
+  const dir = defaultBaseDir()
+  if (!existsSync(join(dir, 'model.json'))) throw new Error(`The shipped base model is missing: no model.json in ${dir} (run \`curator pretrain\`)`)
+})
+afterAll(() => {
+  if (savedCacheDir === undefined) delete process.env.CURATOR_CACHE_DIR
+  else process.env.CURATOR_CACHE_DIR = savedCacheDir
+  cache.remove()
+})
+
+interface Run {
+  records: IterationRecord[]
+  asked: number[]
+}
+
+async function run(p: Prepared, strategy: StrategyName, budget: number, batchSize = 4): Promise<Run & { summary: Awaited<ReturnType<typeof simulate>> }> {
+  const records: IterationRecord[] = []
+  const asked: number[] = []
+  const summary = await simulate(p, {
+    strategy,
+    batchSize,
+    budget,
+    onIteration: (r: IterationRecord, answers: Answer[]) => {
+      records.push(r)
+      asked.push(...answers.map((a) => a.id))
+      // Every answer is the ground truth: odd digits positive.
+      for (const a of answers) expect(a.value).toBe(p.dataset.pool.classes![a.id] % 2)
+    }
+  })
+  return { records, asked, summary }
+}
+
+describe('prepare', () => {
+  it('loads the subset and the base, featurises once and then reads the cache', async () => {
+    expect(defaultCacheDir()).toBe(cache.dir)
+    const first = await prepare(config(), { backend: 'wasm' })
+    expect(first.featuresCached).toBe(false)
+    expect(first.dataset.pool.count).toBe(1000)
+    expect(first.dataset.test!.count).toBe(300)
+    expect(first.poolFeatures).toMatchObject({ count: 1000, dim: 10 })
+    expect(first.testFeatures).toMatchObject({ count: 300, dim: 10 })
+    expect(first.base.dir).toBe(defaultBaseDir())
+    expect(first.base.hash).toBe(first.base.meta.hash)
+    // Softmax outputs: every row sums to 1.
+    for (const i of [0, 500, 999]) expect(first.poolFeatures.data.subarray(i * 10, i * 10 + 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4)
+    // Ground truth: odd digits are positive.
+    expect(Array.from(first.poolTruth!)).toEqual(Array.from(first.dataset.pool.classes!, (c) => c % 2))
+    const files = readdirSync(join(cache.dir, 'features'))
+    expect(files.sort()).toEqual([
+      `${first.base.hash}-${first.dataset.hash}-classes-pool.f32`,
+      `${first.base.hash}-${first.dataset.hash}-classes-test.f32`
+    ])
+    const second = await prepare(config({ strategy: 'random', seed: 9 }), { backend: 'wasm' })
+    expect(second.featuresCached).toBe(true)
+    expect(Array.from(second.poolFeatures.data)).toEqual(Array.from(first.poolFeatures.data))
+    disposePrepared(first)
+    disposePrepared(second)
+  })
+
+  it('rejects positive classes the dataset does not have', async () => {
+    await expectCuratorErrorAsync(() => prepare(config({ task: { ...DEFAULT_CONFIG.task, positiveClasses: ['1', 'cat'] } }), { backend: 'wasm' }), 'BAD_ARGUMENT', /Positive classes cat are not classes/)
+  })
+
+  it('truthOf maps classes to 1, 0 and -1', () => {
+    const set = { classes: Int32Array.from([0, 1, 2, -1, 1]) } as never
+    expect(Array.from(truthOf(set, ['a', 'b', 'c'], ['b'])!)).toEqual([0, 1, 0, -1, 1])
+    expect(truthOf(set, ['a', 'b', 'c'], null)).toBeNull()
+    expect(truthOf(null, ['a'], ['a'])).toBeNull()
+    expectCuratorError(() => truthOf(set, ['a', 'b'], ['z']), 'BAD_ARGUMENT', /z are not classes of this dataset/)
+  })
+})
+
+describe.each(STRATEGIES.map((s) => [s]))('simulate %s', (strategy: StrategyName) => {
+  let p: Prepared
+  beforeAll(async () => {
+    p = await prepare(config({ strategy }), { backend: 'wasm' })
+  })
+  afterAll(() => disposePrepared(p))
+
+  it('spends exactly the budget and never asks an image twice', async () => {
+    const { records, asked, summary } = await run(p, strategy, 24)
+    expect(summary.labels).toBe(24)
+    expect(summary.iterations).toBe(6)
+    expect(asked).toHaveLength(24)
+    expect(new Set(asked).size).toBe(24)
+    // One record per iteration, the first before any label; each asks a batch of new images.
+    expect(records.map((r) => r.iteration)).toEqual([0, 1, 2, 3, 4, 5, 6])
+    expect(records.map((r) => r.labels)).toEqual([0, 4, 8, 12, 16, 20, 24])
+    const before = new Set<number>()
+    for (const r of records) {
+      expect(r.next.ids).toHaveLength(4)
+      for (const id of r.next.ids) expect(before.has(id)).toBe(false)
+      r.next.ids.forEach((id) => before.add(id))
+      expect(r.headWeights).toHaveLength(10)
+      expect(Number.isFinite(r.headBias)).toBe(true)
+      expect(r.testAccuracy).toBeGreaterThanOrEqual(0)
+      expect(r.iterationMs).toBeGreaterThanOrEqual(0)
+      expect(r.next.p.every((v) => v >= 0 && v <= 1)).toBe(true)
+    }
+    expect(summary.finalTestAccuracy).toBe(records.at(-1)!.testAccuracy)
+    // labelsTo985: the first label count whose test accuracy reached 0.985, if any.
+    const reached = records.find((r) => r.testAccuracy! >= 0.985)
+    expect(summary.labelsTo985).toBe(reached ? reached.labels : null)
+  })
+
+  it('stops at a budget that is not a multiple of the batch', async () => {
+    const { asked, summary } = await run(p, strategy, 10)
+    expect(summary.labels).toBe(10)
+    expect(new Set(asked).size).toBe(10)
+  })
+
+  it('is deterministic: the same seed asks the same images', async () => {
+    const a = await run(p, strategy, 12)
+    const b = await run(p, strategy, 12)
+    expect(b.asked).toEqual(a.asked)
+    expect(b.records.map((r) => r.headWeights)).toEqual(a.records.map((r) => r.headWeights))
+  })
+})
+
+describe('simulate with the shipped base', () => {
+  it('diverse covers the digits and learns parity from a handful of labels', async () => {
+    const p = await prepare(config({ strategy: 'diverse' }), { backend: 'wasm' })
+    const { asked, summary } = await run(p, 'diverse', 20)
+    // The cold start asks one image of every digit within its first 12 questions.
+    expect(new Set(asked.slice(0, 12).map((id) => p.dataset.pool.classes![id])).size).toBe(10)
+    expect(summary.finalTestAccuracy!).toBeGreaterThan(0.95)
+    disposePrepared(p)
+  })
+
+  it('unfreeze 1 trains the top layer on cached dense features', async () => {
+    // A smaller subset keeps the featurising short; the split point's own cache entry is new.
+    const p = await prepare(config({ strategy: 'uncertainty', unfreeze: 1, poolLimit: 300, testLimit: 100 }), { backend: 'wasm' })
+    expect(p.featuresCached).toBe(false)
+    expect(p.poolFeatures.dim).toBe(128)
+    expect(readdirSync(join(cache.dir, 'features')).filter((f) => f.includes(`-${p.dataset.hash}-dense-`))).toHaveLength(2)
+    const { asked, summary } = await run(p, 'uncertainty', 12)
+    expect(summary.labels).toBe(12)
+    expect(new Set(asked).size).toBe(12)
+    disposePrepared(p)
+  })
+
+  it('refuses to simulate without ground truth', async () => {
+    const p = await prepare(config({ task: { ...DEFAULT_CONFIG.task, positiveClasses: null } }), { backend: 'wasm' })
+    expect(p.poolTruth).toBeNull()
+    await expectCuratorErrorAsync(() => simulate(p, { strategy: 'random', batchSize: 4, budget: 8 }), 'BAD_DATA', /needs ground truth/)
+    disposePrepared(p)
+  })
+})

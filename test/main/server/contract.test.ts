@@ -1,0 +1,273 @@
+// The StudioApi over the browser-mode WebSocket: a real server, a real studio on a real engine
+// thread, a real ws client. Every method of the contract round-trips; bad payloads get a typed
+// BAD_ARGUMENT answer and the connection stays usable.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { DEFAULT_CONFIG, METHODS, MethodName, STRATEGIES } from '../../../src/shared/contract'
+import type { AppInfo, ExportResult, ReplayDto, SessionState, SessionSummary, WsResponse } from '../../../src/shared/contract'
+import type { ErrorCode } from '../../../src/shared/errors'
+import type { Progress } from '../../../src/shared/progress'
+import { serve, RunningServer } from '../../../src/main/server/server'
+import { fakeRenderer, startTestStudio, testConfig, TestStudio } from '../../helpers/studio'
+import { WsClient } from './ws-client'
+
+const ERROR_CODES: ErrorCode[] = ['BAD_ARGUMENT', 'BAD_DATA', 'NOT_FOUND', 'EXISTS', 'NOT_WRITABLE', 'DISK_FULL', 'NO_SESSION', 'CANCELLED', 'FORBIDDEN', 'INTERNAL']
+
+let ts: TestStudio
+let server: RunningServer
+let renderer: { dir: string; remove: () => void }
+let client: WsClient
+
+beforeAll(async () => {
+  ts = await startTestStudio()
+  renderer = fakeRenderer()
+  server = await serve({ studio: ts.studio, rendererDir: renderer.dir, files: { exports: join(ts.dataDir, 'exports') } })
+  client = await WsClient.connect(server.port, server.token)
+})
+afterAll(async () => {
+  await client?.close()
+  await server?.close()
+  await ts?.close()
+  renderer?.remove()
+})
+
+/** Through JSON, as every transport carries it. */
+const wire = <T>(x: T): T => JSON.parse(JSON.stringify(x))
+
+const expectBad = (r: WsResponse, re: RegExp, id?: number) => {
+  expect(r.ok, JSON.stringify(r)).toBe(false)
+  if (r.ok) return
+  expect(r.error.code).toBe('BAD_ARGUMENT')
+  expect(r.error.message).toMatch(re)
+  if (id !== undefined) expect(r.id).toBe(id)
+}
+
+describe('every method of the contract over the WebSocket', () => {
+  const called = new Set<MethodName>()
+  const call = async <T>(method: MethodName, ...args: unknown[]): Promise<T> => {
+    called.add(method)
+    return client.call<T>(method, ...args)
+  }
+  let state: SessionState
+  let sessionDir: string
+
+  it('info, listSessions, state, pickFolder and cancel before any session', async () => {
+    const info = await call<AppInfo>('info')
+    expect(info).toEqual(wire(await ts.studio.info()))
+    expect(info).toMatchObject({ version: 'test', desktop: false, dataDir: ts.dataDir, defaults: DEFAULT_CONFIG, strategies: [...STRATEGIES] })
+    expect(info.base.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+    expect(info.backend).toMatch(/^(tensorflow|wasm|cpu)$/)
+    expect(await call('listSessions')).toEqual([])
+    expect(await call('state')).toBeNull()
+    // Browser mode has no native dialogs.
+    for (const purpose of ['dataset', 'session', 'export']) expect(await call('pickFolder', purpose)).toBeNull()
+    const cancelled = await client.request('cancel', ['featurise pool'])
+    called.add('cancel')
+    expect(cancelled).toMatchObject({ ok: true })
+  })
+
+  it('newSession returns the state (and progress events stream while the pool is featurised)', async () => {
+    const from = client.events.length
+    state = await call<SessionState>('newSession', testConfig())
+    sessionDir = state.dir
+    expect(state).toEqual(wire(await ts.studio.state()))
+    expect(state.history).toHaveLength(1)
+    expect(state.queue).toHaveLength(4)
+    for (const q of state.queue) expect(Buffer.from(q.pixelsBase64, 'base64').length).toBe(784)
+    // This file's feature cache starts empty, so featurising reported its progress.
+    const progress = await client.event<Progress>('progress', (p) => p.done === p.total, from)
+    expect(progress.task).toMatch(/featuri[sz]e/)
+    expect(progress.total).toBeGreaterThan(0)
+  })
+
+  it('label resolves with the count, and the session event arrives over the socket once the batch is complete', async () => {
+    const from = client.events.length
+    for (const [k, q] of state.queue.entries()) expect(await call('label', q.id, k % 2, 200 + k)).toEqual({ labels: k + 1 })
+    const pushed = await client.event<SessionState>('session', (s) => s.history.length === 2, from)
+    expect(pushed.history[1]).toMatchObject({ iteration: 1, labels: 4 })
+    expect(pushed.labels.map((l) => l.id)).toEqual(state.queue.map((q) => q.id))
+    expect(pushed.queue).toHaveLength(4)
+    expect(pushed).toEqual(wire(await ts.studio.state()))
+    state = pushed
+  })
+
+  it('skip, undo and state', async () => {
+    expect(await call('skip', state.queue[0].id)).toEqual({ skipped: 1 })
+    const s = await call<SessionState>('state')
+    expect(s.skipped).toEqual([state.queue[0].id])
+    expect(s.queue.map((q) => q.id)).toEqual(state.queue.slice(1).map((q) => q.id))
+    const undone = await call<SessionState>('undo')
+    expect(undone.skipped).toEqual([])
+    expect(undone.queue).toEqual(state.queue)
+    expect(await call('state')).toEqual(undone)
+  })
+
+  it('replay returns every iteration with the images asked and the answers given', async () => {
+    const r = await call<ReplayDto>('replay', sessionDir)
+    expect(r).toEqual(wire(await ts.studio.replay(sessionDir)))
+    expect(r.session).toMatchObject({ id: state.id, dir: sessionDir, labels: 4 })
+    expect(r.config).toEqual(testConfig())
+    expect(r.steps.map((s) => s.iteration)).toEqual(state.history)
+    expect(r.steps[0].asked).toEqual([])
+    expect(r.steps[1].asked.map((a) => [a.id, a.answer])).toEqual(state.labels.map((l) => [l.id, l.value]))
+    for (const a of r.steps[1].asked) expect(Buffer.from(a.pixelsBase64, 'base64').length).toBe(784)
+    // Replaying the open session leaves it open.
+    expect(await call('state')).toEqual(wire(await ts.studio.state()))
+  })
+
+  it('exportModel writes the folder, refuses to overwrite without force, replaces with force', async () => {
+    const out = join(ts.root, 'ws-export')
+    const r = await call<ExportResult>('exportModel', out)
+    expect(r.dir).toBe(out)
+    expect(r.files).toEqual(['README.md', 'labels.csv', 'metadata.json', 'model.json', 'session.jsonl', 'weights.bin'])
+    expect(existsSync(join(out, 'model.json'))).toBe(true)
+    const again = await client.request('exportModel', [out])
+    expect(again).toMatchObject({ ok: false, error: { code: 'EXISTS' } })
+    expect(await call<ExportResult>('exportModel', out, true)).toEqual(r)
+    // No path: the default folder under the data folder.
+    expect((await call<ExportResult>('exportModel', null, false)).dir).toBe(join(ts.dataDir, 'exports', state.id))
+  })
+
+  it('exportGif answers with a result or a typed error, never a dropped connection', async () => {
+    const r = await client.request('exportGif', [sessionDir, join(ts.root, 'replay.gif')])
+    called.add('exportGif')
+    if (r.ok) {
+      expect((r.result as ExportResult).files.length).toBeGreaterThan(0)
+    } else {
+      expect(ERROR_CODES).toContain(r.error.code)
+      expect(r.error.message.length).toBeGreaterThan(0)
+    }
+    expect(client.open).toBe(true)
+    expect(await call('state')).not.toBeNull()
+  })
+
+  it('openSession restores the session it was given, and listSessions lists it', async () => {
+    const before = await call<SessionState>('state')
+    const list = await call<SessionSummary[]>('listSessions')
+    expect(list).toEqual(wire(await ts.studio.listSessions()))
+    expect(list.map((s) => s.dir)).toContain(sessionDir)
+    const opened = await call<SessionState>('openSession', sessionDir)
+    expect({ ...opened, warnings: [] }).toEqual({ ...before, warnings: [] })
+    await expect(client.call('openSession', join(ts.root, 'no-such-session'))).rejects.toMatchObject({ dto: { code: 'NOT_FOUND' } })
+    // (Whether a failed open keeps the current session is checked in the studio tests.)
+    await call('openSession', sessionDir)
+  })
+
+  it('covered every method in METHODS', () => {
+    expect([...called].sort()).toEqual([...METHODS].sort())
+  })
+})
+
+describe('events reach every connected client', () => {
+  it('a second client gets the same session event', async () => {
+    const other = await WsClient.connect(server.port, server.token)
+    try {
+      const s = await client.call<SessionState>('state')
+      const fromA = client.events.length
+      const fromB = other.events.length
+      for (const q of s.queue) await client.call('label', q.id, 1, 50)
+      const a = await client.event<SessionState>('session', (x) => x.history.length === s.history.length + 1, fromA)
+      const b = await other.event<SessionState>('session', (x) => x.history.length === s.history.length + 1, fromB)
+      expect(b).toEqual(a)
+    } finally {
+      await other.close()
+    }
+    // Its listener went away with it; the first client is unaffected.
+    expect(await client.call('state')).not.toBeNull()
+  })
+})
+
+describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', () => {
+  let s: SessionState
+  let logLines: number
+  const lines = async () => (await import('node:fs')).readFileSync(join(s.dir, 'session.jsonl'), 'utf8').split('\n').filter(Boolean).length
+
+  beforeAll(async () => {
+    s = await client.call<SessionState>('newSession', testConfig())
+    logLines = await lines()
+  })
+
+  it('text that is not JSON', async () => {
+    expectBad(await client.sendRaw('this is not json'), /not valid JSON/, -1)
+    expectBad(await client.sendRaw('{"id": 3, "method": "info", "args": ['), /not valid JSON/, -1)
+  })
+
+  it('JSON that is not a request', async () => {
+    expectBad(await client.sendRaw('null'), /unknown method/, -1)
+    expectBad(await client.sendRaw('42'), /unknown method/, -1)
+    expectBad(await client.sendRaw('{"id": 7}', 7), /unknown method/, 7)
+    expectBad(await client.sendRaw('{"id": 8, "method": "info"}', 8), /arguments must be a list/, 8)
+  })
+
+  it('an unknown method, or a name from the prototype chain', async () => {
+    for (const m of ['nope', 'constructor', '__proto__', 'toString', 'close', 'emit', 'on', 'serial']) expectBad(await client.request(m, []), /unknown method/)
+  })
+
+  it('arguments that are not a list, or too many', async () => {
+    expectBad(await client.request('info', {}), /arguments must be a list/)
+    expectBad(await client.request('state', 'x'), /arguments must be a list/)
+    expectBad(await client.request('info', [1]), /takes 0 arguments/)
+    expectBad(await client.request('label', [s.queue[0].id, 1, 10, 'extra']), /takes fewer arguments/)
+  })
+
+  it('bad label, skip and undo arguments', async () => {
+    const id = s.queue[0].id
+    expectBad(await client.request('label', ['x', 1, 10]), /image id/)
+    expectBad(await client.request('label', [1.5, 1, 10]), /image id/)
+    expectBad(await client.request('label', [-1, 1, 10]), /image id/)
+    expectBad(await client.request('label', [id, 2, 10]), /label must be one of 0, 1/)
+    expectBad(await client.request('label', [id, '1', 10]), /label must be one of/)
+    expectBad(await client.request('label', [id, true, 10]), /label must be one of/)
+    expectBad(await client.request('label', [id, 1, -5]), /responseMs/)
+    expectBad(await client.request('label', [id, 1, 'fast']), /responseMs/)
+    expectBad(await client.request('label', [id, 1, null]), /responseMs/)
+    expectBad(await client.request('label', [id, 1]), /responseMs/)
+    expectBad(await client.request('skip', ['7']), /image id/)
+    expectBad(await client.request('undo', [1]), /takes 0 arguments/)
+    // Valid in form, but not waiting: the studio's own BAD_ARGUMENT.
+    const outside = [...Array(800).keys()].find((k) => !s.queue.some((q) => q.id === k))!
+    expectBad(await client.request('label', [outside, 1, 10]), /not waiting for an answer/)
+  })
+
+  it('bad session configs', async () => {
+    const cfg = testConfig()
+    const { task: _task, ...noTask } = cfg
+    expectBad(await client.request('newSession', [{ ...cfg, strategy: 'nope' }]), /config\.strategy must be one of/)
+    expectBad(await client.request('newSession', [{ ...cfg, batchSize: 0 }]), /config\.batchSize must be an integer from 1/)
+    expectBad(await client.request('newSession', [{ ...cfg, batchSize: 2.5 }]), /config\.batchSize/)
+    expectBad(await client.request('newSession', [noTask]), /config\.task must be an object/)
+    expectBad(await client.request('newSession', [{ ...cfg, fit: 'fast' }]), /config\.fit/)
+    expectBad(await client.request('newSession', [{ ...cfg, unfreeze: 9 }]), /config\.unfreeze/)
+    expectBad(await client.request('newSession', [{ ...cfg, seed: -1 }]), /config\.seed/)
+    expectBad(await client.request('newSession', [{ ...cfg, dataset: '' }]), /config\.dataset/)
+    expectBad(await client.request('newSession', [{ ...cfg, poolLimit: 0 }]), /config\.poolLimit/)
+    expectBad(await client.request('newSession', [{ ...cfg, task: { ...cfg.task, positive: { name: 'odd', key: 'e' } } }]), /different keys/)
+    expectBad(await client.request('newSession', [{ ...cfg, task: { ...cfg.task, negative: { name: 'even', key: 'ee' } } }]), /config\.task\.negative\.key/)
+    expectBad(await client.request('newSession', [{ ...cfg, task: { ...cfg.task, positiveClasses: 'odd' } }]), /positiveClasses/)
+    expectBad(await client.request('newSession', []), /config must be an object/)
+    expectBad(await client.request('newSession', [[cfg]]), /config must be an object/)
+  })
+
+  it('bad folder, export, picker and cancel arguments', async () => {
+    expectBad(await client.request('openSession', ['']), /session folder/)
+    expectBad(await client.request('openSession', [42]), /session folder/)
+    expectBad(await client.request('replay', [null]), /session folder/)
+    expectBad(await client.request('exportModel', [42]), /output folder/)
+    expectBad(await client.request('exportModel', [join(ts.root, 'x'), 'yes']), /force must be true or false/)
+    expectBad(await client.request('exportGif', []), /session folder/)
+    expectBad(await client.request('pickFolder', ['desktop']), /purpose must be one of/)
+    expectBad(await client.request('cancel', []), /task must be a non-empty string/)
+    expectBad(await client.request('cancel', ['x'.repeat(201)]), /task/)
+  })
+
+  it('afterwards the connection works and nothing reached the session', async () => {
+    expect(client.open).toBe(true)
+    const now = await client.call<SessionState>('state')
+    expect(now.id).toBe(s.id)
+    expect(now.queue).toEqual(s.queue)
+    expect(now.labels).toEqual([])
+    expect(await lines()).toBe(logLines)
+    expect(await client.call('label', s.queue[0].id, 1, 10)).toEqual({ labels: 1 })
+  })
+})
