@@ -2,11 +2,12 @@
 import { spawn, ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { chromium, Browser, Page } from 'playwright-core'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const ROOT = resolve(__dirname, '../..')
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
 export interface Studio {
   url: string

@@ -1,0 +1,54 @@
+// `npm run bench:ui`: key press -> next image painted, and the longest frame while the engine
+// featurises and trains, measured in Debian's Chromium against browser mode. Prints JSON.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startSession, startStudio } from '../test/e2e/harness'
+
+const presses = Number(process.env.PRESSES ?? 120)
+const pool = Number(process.env.POOL ?? 20000)
+const cache = mkdtempSync(join(tmpdir(), 'curator-bench-ui-')) // cold: the session start featurises
+process.env.CURATOR_CACHE_DIR = cache
+
+const s = await startStudio()
+try {
+  const page = s.page
+  // Record every frame's duration from the first paint on.
+  // A string, not a function: tsx's helpers would not exist in the page.
+  await page.addInitScript({
+    content: `window.__frames = []; let last = performance.now();
+      const tick = (t) => { window.__frames.push(t - last); last = t; requestAnimationFrame(tick) };
+      requestAnimationFrame(tick)`
+  })
+  await page.goto(s.url)
+  const frames = () => page.evaluate(() => (window as unknown as { __frames: number[] }).__frames.splice(0))
+  await frames()
+  const t0 = Date.now()
+  await startSession(page, { poolLimit: pool, testLimit: 2000 })
+  const featuriseSeconds = (Date.now() - t0) / 1000
+  const duringFeaturise = await frames()
+
+  for (let k = 0; k < presses; k++) {
+    await page.keyboard.press(k % 3 ? 'o' : 'e')
+    await page.waitForTimeout(80) // a fast labeller: 12 answers a second
+  }
+  await page.waitForTimeout(500)
+  const duringLabelling = await frames()
+  const paints = await page.evaluate(() => (window as unknown as { __curatorPaints?: number[] }).__curatorPaints ?? [])
+  const q = (xs: number[], p: number) => {
+    const sorted = [...xs].sort((a, b) => a - b)
+    return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] * 100) / 100
+  }
+  const max = (xs: number[]) => Math.round(Math.max(...xs) * 10) / 10
+  const result = {
+    browser: await s.browser.version(),
+    presses: paints.length,
+    keyToPaintMs: { p50: q(paints, 0.5), p95: q(paints, 0.95), max: max(paints) },
+    featurise: { pool, seconds: featuriseSeconds, frames: duringFeaturise.length, longestFrameMs: max(duringFeaturise), framesOver100ms: duringFeaturise.filter((f) => f > 100).length },
+    labelling: { frames: duringLabelling.length, longestFrameMs: max(duringLabelling), framesOver100ms: duringLabelling.filter((f) => f > 100).length }
+  }
+  console.log(JSON.stringify(result, null, process.argv.includes('--json') ? 0 : 2))
+} finally {
+  await s.stop()
+  rmSync(cache, { recursive: true, force: true })
+}
