@@ -31,6 +31,15 @@ export default defineConfig({
           hookTimeout: 300_000,
           fileParallelism: false
         }
+      },
+      {
+        test: {
+          name: 'electron',
+          environment: 'node',
+          include: ['test/electron/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000
+        }
       }
     ]
   }
