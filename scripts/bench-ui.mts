@@ -21,7 +21,7 @@ try {
       requestAnimationFrame(tick)`
   })
   await page.goto(s.url)
-  const frames = () => page.evaluate(() => (window as unknown as { __frames: number[] }).__frames.splice(0))
+  const frames = () => page.evaluate(() => (globalThis as unknown as { __frames: number[] }).__frames.splice(0))
   await frames()
   const t0 = Date.now()
   await startSession(page, { poolLimit: pool, testLimit: 2000 })
@@ -34,7 +34,7 @@ try {
   }
   await page.waitForTimeout(500)
   const duringLabelling = await frames()
-  const paints = await page.evaluate(() => (window as unknown as { __curatorPaints?: number[] }).__curatorPaints ?? [])
+  const paints = await page.evaluate(() => (globalThis as unknown as { __curatorPaints?: number[] }).__curatorPaints ?? [])
   const q = (xs: number[], p: number) => {
     const sorted = [...xs].sort((a, b) => a - b)
     return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] * 100) / 100

@@ -1,8 +1,8 @@
 // The renderer's only door to the main process: exactly the StudioApi methods, one IPC
 // channel each, plus event subscription. No generic send or invoke is exposed.
 import { contextBridge, ipcRenderer, IpcRendererEvent } from 'electron'
-import { channel, EVENTS, EventName, MethodName, StudioApi, StudioEvents } from '../shared/contract'
-import { CuratorError, ErrorDto } from '../shared/errors'
+import { channel, EVENTS, MethodName, StudioApi, StudioBridge } from '../shared/contract'
+import type { ErrorDto } from '../shared/errors'
 
 type Reply = { ok: true; result: unknown } | { ok: false; error: ErrorDto }
 
@@ -10,11 +10,12 @@ const call =
   <M extends MethodName>(method: M) =>
   async (...args: Parameters<StudioApi[M]>): Promise<Awaited<ReturnType<StudioApi[M]>>> => {
     const reply = (await ipcRenderer.invoke(channel(method), ...args)) as Reply
-    if (!reply.ok) throw Object.assign(new CuratorError(reply.error.code, reply.error.message))
+    // contextBridge keeps only an Error's message, so the code travels in it: "CODE: message".
+    if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`)
     return reply.result as Awaited<ReturnType<StudioApi[M]>>
   }
 
-const studio: StudioApi & { on<E extends EventName>(event: E, listener: (payload: StudioEvents[E]) => void): () => void } = {
+const studio: StudioBridge = {
   info: call('info'),
   listSessions: call('listSessions'),
   newSession: call('newSession'),

@@ -174,7 +174,7 @@ export interface StudioApi {
   listSessions(): Promise<SessionSummary[]>
   newSession(config: SessionConfig): Promise<SessionState>
   openSession(dir: string): Promise<SessionState>
-  /** Resolves once the label is flushed to disk; the retrained model arrives as an `iteration` event. */
+  /** Resolves once the label is flushed to disk; the retrained model arrives as a `session` event. */
   label(id: number, value: LabelValue, responseMs: number): Promise<{ labels: number }>
   skip(id: number): Promise<{ skipped: number }>
   /** Takes back the last label and rolls the model back to before that label's batch. */
@@ -202,6 +202,11 @@ export type MenuCommand = 'new-session' | 'open-session' | 'export-model' | 'rep
 
 export type MethodName = keyof StudioApi
 export type EventName = keyof StudioEvents
+
+/** What the preload exposes as `window.studio`: the API plus event subscription. */
+export interface StudioBridge extends StudioApi {
+  on<E extends EventName>(event: E, listener: (payload: StudioEvents[E]) => void): () => void
+}
 
 /** Every method, for the bindings that enumerate them (preload, IPC, WebSocket). */
 export const METHODS = [

@@ -4,15 +4,12 @@
 // the renderer sees a `StudioClient`: a typed StudioApi plus `on()`.
 //
 // Only the Pinia stores call `useApi()`.
-import { METHODS, type EventName, type MethodName, type StudioApi, type StudioEvents, type WsEvent, type WsRequest, type WsResponse } from '../../../shared/contract'
+import { METHODS, type EventName, type MethodName, type StudioApi, type StudioBridge, type StudioEvents, type WsEvent, type WsRequest, type WsResponse } from '../../../shared/contract'
 import type { ErrorCode, ErrorDto } from '../../../shared/errors'
 
 export type Listener<E extends EventName> = (payload: StudioEvents[E]) => void
 
-/** What the preload exposes as `window.studio`. */
-export interface StudioBridge extends StudioApi {
-  on<E extends EventName>(event: E, listener: Listener<E>): () => void
-}
+export type { StudioBridge }
 
 export interface StudioClient extends StudioBridge {
   readonly mode: 'desktop' | 'browser'
