@@ -58,7 +58,7 @@ describe('app store', () => {
     app.reportError(new Error('same'))
     expect(app.toasts).toHaveLength(1)
     expect(app.toasts[0].count).toBe(2)
-    vi.advanceTimersByTime(11_000)
+    vi.advanceTimersByTime(31_000)
     expect(app.toasts).toHaveLength(0)
   })
 

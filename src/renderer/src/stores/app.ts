@@ -25,7 +25,7 @@ export interface ProgressEntry extends Progress {
   at: number
 }
 
-const ERROR_TOAST_MS = 10_000
+const ERROR_TOAST_MS = 30_000
 const INFO_TOAST_MS = 4_000
 const DONE_PROGRESS_MS = 900
 
