@@ -25,15 +25,18 @@ export function startEngine(onProgress: (p: Progress) => void): EngineClient {
     for (const c of pending.values()) c.reject(new CuratorError('INTERNAL', `The engine thread crashed: ${err.message}`))
     pending.clear()
   })
+  // An idle engine must not keep the process alive; one that owes an answer must.
   worker.unref()
+  const settle = () => pending.size === 0 && worker.unref()
   const call =
     (method: keyof EngineMethods) =>
     (...args: unknown[]) =>
       new Promise((resolve, reject) => {
         const id = next++
         pending.set(id, { resolve, reject })
+        worker.ref()
         worker.postMessage({ id, method, args })
-      })
+      }).finally(settle)
   return {
     backend: call('backend'),
     open: call('open'),

@@ -28,14 +28,20 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
   } catch (err) {
     throw writeError(err, parent)
   }
-  const tmp = join(parent, `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`)
+  // Hidden, beside the target (same filesystem, so the rename is atomic), stamped with our pid
+  // so a later export can tell an abandoned one (its process was killed) from a running one.
+  await removeAbandoned(parent, basename(target))
+  const tmp = join(parent, `.${basename(target)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`)
+  active.add(tmp)
   try {
     await mkdir(tmp)
     // The engine's current model is the last completed fit; make sure it matches the log.
     await studio.opts.engine.iterate(engineBatches(s.d), [])
     await studio.opts.engine.exportModel(tmp)
     const { start, trains, done, current } = s.d
-    const answers = [...done.flatMap((b) => b.answers), ...(current?.answers ?? [])].filter((a) => a.value !== null)
+    // The model is fitted on completed batches; answers in an unfinished batch are listed, not trained on.
+    const trained = done.flatMap((b) => b.answers).filter((a) => a.value !== null)
+    const pending = (current?.answers ?? []).filter((a) => a.value !== null)
     const metadata = {
       format: EXPORT_FORMAT,
       task: { question: start.config.task.question, labels: [start.config.task.negative.name, start.config.task.positive.name], output: `P(${start.config.task.positive.name}): sigmoid, >= 0.5 means "${start.config.task.positive.name}"`, positiveClasses: start.config.task.positiveClasses },
@@ -46,14 +52,16 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
       fit: start.config.fit,
       seed: start.config.seed,
       batchSize: start.config.batchSize,
-      labels: answers.length,
+      labels: trained.length,
+      pendingLabels: pending.length,
       iterations: trains.map((t) => ({ iteration: t.iteration, labels: t.labels, testAccuracy: t.testAccuracy, labelledAccuracy: t.labelledAccuracy })),
       session: start.id,
       backend: s.opened.backend,
       exportedAt: new Date().toISOString()
     }
     await writeFile(join(tmp, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n')
-    const csv = ['id,label,value,time', ...answers.map((a) => `${a.id},${csvCell(a.value ? start.config.task.positive.name : start.config.task.negative.name)},${a.value},${a.at}`)]
+    const row = (a: (typeof trained)[number], inModel: boolean) => `${a.id},${csvCell(a.value ? start.config.task.positive.name : start.config.task.negative.name)},${a.value},${a.at},${inModel}`
+    const csv = ['id,label,value,time,trained', ...trained.map((a) => row(a, true)), ...pending.map((a) => row(a, false))]
     await writeFile(join(tmp, 'labels.csv'), csv.join('\n') + '\n')
     await copyFile(join(s.dir, LOG_FILE), join(tmp, LOG_FILE))
     await writeFile(join(tmp, 'README.md'), readme(metadata.task.labels as [string, string], start.config.task.question))
@@ -66,10 +74,51 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
     } else {
       await rename(tmp, target)
     }
+    await syncDir(parent)
     return { dir: target, files: (await readdir(target)).sort() }
   } catch (err) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {})
+    // A full disk met in the engine thread arrives as DISK_FULL with the bare system message.
+    if (err instanceof CuratorError && err.code === 'DISK_FULL') throw writeError({ code: 'ENOSPC', message: err.message }, target)
     throw err instanceof CuratorError ? err : writeError(err, target)
+  } finally {
+    active.delete(tmp)
+  }
+}
+
+/** Temporary folders of exports running in this process (never removed as abandoned). */
+const active = new Set<string>()
+
+/**
+ * Removes the hidden temporary folders (`.NAME.partial-PID-HEX`, and `….old`, an earlier export
+ * being replaced) that an export to the same target left when its process was killed: those
+ * whose process is gone. Best effort: a folder it cannot remove stays hidden and harmless.
+ */
+async function removeAbandoned(parent: string, name: string): Promise<void> {
+  const prefix = `.${name}.partial-`
+  let entries: string[]
+  try {
+    entries = await readdir(parent)
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue
+    const m = /^(\d+)-[0-9a-f]{8}(\.old)?$/.exec(entry.slice(prefix.length))
+    if (!m) continue
+    const pid = Number(m[1])
+    const path = join(parent, entry)
+    const abandoned = pid === process.pid ? !active.has(path.replace(/\.old$/, '')) : !processAlive(pid)
+    if (abandoned) await rm(path, { recursive: true, force: true }).catch(() => {})
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' // alive, owned by someone else
   }
 }
 
@@ -102,6 +151,21 @@ async function syncTree(dir: string): Promise<void> {
     await fh.sync()
     await fh.close()
   }
+  await syncDir(dir)
+}
+
+/** Makes a folder's entries (new files, a rename) durable. Best effort: not possible on Windows. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r')
+    try {
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    // best effort
+  }
 }
 
 function readme([negative, positive]: [string, string], question: string): string {
@@ -132,7 +196,8 @@ tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras mo
 ## Files
 - \`model.json\`, \`weights.bin\`: the model
 - \`metadata.json\`: task, labels, preprocessing, base model, strategy, seed, accuracy per iteration
-- \`labels.csv\`: every label given (image id, label, value, time)
+- \`labels.csv\`: every label given (image id, label, value, time, and whether the model was fitted on it:
+  answers in a batch not yet finished are listed but not trained on)
 - \`session.jsonl\`: the full session log (see Curator's README)
 `
 }

@@ -329,8 +329,8 @@ describe('exportModel', () => {
     expect(meta.task.labels).toEqual(['even', 'odd'])
     expect(meta.iterations.map((i: { iteration: number }) => i.iteration)).toEqual([0, 1])
     const csv = readFileSync(join(out, 'labels.csv'), 'utf8').trim().split('\n')
-    expect(csv[0]).toBe('id,label,value,time')
-    expect(csv.slice(1).map((row) => row.split(',').slice(0, 3).join(','))).toEqual(st.labels.map((l) => `${l.id},${l.value ? 'odd' : 'even'},${l.value}`))
+    expect(csv[0]).toBe('id,label,value,time,trained')
+    expect(csv.slice(1).map((row) => row.split(',').slice(0, 3).join(',') + ',' + row.split(',')[4])).toEqual(st.labels.map((l) => `${l.id},${l.value ? 'odd' : 'even'},${l.value},true`))
     expect(readFileSync(join(out, 'session.jsonl'), 'utf8')).toBe(readFileSync(join(st.dir, 'session.jsonl'), 'utf8'))
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toMatch(/loadLayersModel/)
 

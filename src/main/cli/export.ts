@@ -1,0 +1,54 @@
+// `curator export --session DIR --out DIR [--force]`: writes a session's model folder, as the
+// studio's Export model… does: the session is opened in a studio over an engine thread and the
+// folder written by exportModelFolder (temporary folder, then rename).
+import { existsSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { CuratorError } from '../../shared/errors'
+import { startEngine } from '../engine/client'
+import { configureExports } from '../export/configure'
+import { defaultDataDir } from '../paths'
+import { LOG_FILE } from '../session/log'
+import { Studio } from '../studio/studio'
+import { VERSION } from '../version'
+import { progressPrinter } from './output'
+
+export interface ExportArgs {
+  session?: string
+  out?: string
+  force: boolean
+  json: boolean
+}
+
+export const EXPORT_USAGE = 'curator export --session DIR --out DIR [--force] [--json]'
+
+export async function exportCommand(a: ExportArgs): Promise<void> {
+  if (!a.session) throw new CuratorError('NO_SESSION', `Which session? Usage: ${EXPORT_USAGE}`)
+  if (!a.out) throw new CuratorError('BAD_ARGUMENT', `Where to? Give the folder to create with --out. Usage: ${EXPORT_USAGE}`)
+  const session = resolve(a.session)
+  if (!existsSync(join(session, LOG_FILE))) throw new CuratorError('NO_SESSION', `${session} holds no Curator session (no ${LOG_FILE})`)
+  const out = resolve(a.out)
+  // Refuse early, before the session is opened; exportModelFolder checks again.
+  if (!a.force && (await stat(out).then(() => true, () => false))) throw new CuratorError('EXISTS', `${out} already exists; choose another folder or use --force`)
+
+  const progress = progressPrinter()
+  const engine = startEngine(progress)
+  const studio = new Studio(configureExports({ dataDir: defaultDataDir(), engine, version: VERSION }))
+  try {
+    const state = await studio.openSession(session)
+    for (const w of state.warnings) process.stderr.write(`warning: ${w}\n`)
+    const last = state.history.at(-1)
+    const r = await studio.exportModel(out, a.force)
+    const summary = { dir: r.dir, files: r.files, session: state.id, labels: state.labels.length, iteration: last?.iteration ?? null, testAccuracy: last?.testAccuracy ?? null }
+    if (a.json) {
+      console.log(JSON.stringify({ export: summary }))
+      return
+    }
+    const acc = summary.testAccuracy === null ? '' : `, held-out accuracy ${summary.testAccuracy.toFixed(4)}`
+    console.log(`Exported session ${summary.session} (${summary.labels} labels, iteration ${summary.iteration}${acc}) to ${r.dir}`)
+    for (const f of r.files) console.log(`  ${f}`)
+  } finally {
+    await studio.close().catch(() => {})
+    await engine.terminate()
+  }
+}
