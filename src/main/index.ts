@@ -1,5 +1,6 @@
 // The Electron shell: app lifecycle, one window, IPC. Everything else is plain Node.
-import { app, BrowserWindow, dialog, ipcMain, Menu, shell } from 'electron'
+// The security checklist lives in electron/security.ts; this file only wires it up.
+import { app, BrowserWindow, dialog, ipcMain, Menu, screen, session, shell } from 'electron'
 import { join } from 'node:path'
 import { channel } from '../shared/contract'
 import { startEngine } from './engine/client'
@@ -8,25 +9,50 @@ import { Studio } from './studio/studio'
 import { VERSION } from './version'
 import { registerStudioHandlers } from './electron/ipc'
 import { menuTemplate } from './electron/menu'
-import { denyPermissions, hardenContents, isAllowedExternal, windowOptions } from './electron/security'
-import { loadBounds, saveBounds } from './electron/window-state'
+import { appPaths } from './electron/paths'
+import { blockRemoteRequests, denyPermissions, hardenContents, isAllowedExternal, loadRenderer, rendererTarget, windowOptions } from './electron/security'
+import { fitBounds, loadBounds, saveBounds } from './electron/window-state'
 
-const devUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined
+// A profile folder of its own (the Electron smoke test, a second profile). It also gives that
+// profile its own single-instance lock, so set it before asking for the lock.
+if (process.env.CURATOR_USER_DATA_DIR) app.setPath('userData', process.env.CURATOR_USER_DATA_DIR)
+
+const paths = appPaths(__dirname)
+/** The one page the window ever loads: the built file, or the loopback dev server when unpackaged. */
+const target = rendererTarget({ packaged: app.isPackaged, devUrl: process.env.ELECTRON_RENDERER_URL, rendererIndex: paths.rendererIndex })
+const openExternal = (url: string): void => {
+  if (isAllowedExternal(url)) void shell.openExternal(url)
+}
 let win: BrowserWindow | null = null
 
+app.enableSandbox()
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
+  // A second launch focuses this one.
   app.on('second-instance', () => {
-    if (win?.isMinimized()) win.restore()
-    win?.focus()
+    if (!win) return
+    if (win.isMinimized()) win.restore()
+    win.show()
+    win.focus()
   })
-  app.whenReady().then(start)
+  // Every web contents, ours or not: no navigation away, no popups, no <webview>.
+  app.on('web-contents-created', (_event, contents) => hardenContents(contents, target, openExternal))
   app.on('window-all-closed', () => app.quit())
+  app
+    .whenReady()
+    .then(start)
+    .catch((err: unknown) => {
+      dialog.showErrorBox('Curator could not start', (err as Error)?.stack ?? String(err))
+      app.exit(1)
+    })
 }
 
 async function start(): Promise<void> {
   const userData = app.getPath('userData')
+  denyPermissions(session.defaultSession)
+  blockRemoteRequests(session.defaultSession, target)
+
   const engine = startEngine((p) => studio.emit('progress', p))
   const studio: Studio = new Studio(
     configureExports({
@@ -36,26 +62,36 @@ async function start(): Promise<void> {
       version: VERSION,
       desktop: true,
       pickFolder: async (purpose) => {
-        const r = await dialog.showOpenDialog(win!, { title: purpose === 'dataset' ? 'Choose a dataset folder' : purpose === 'session' ? 'Open a session folder' : 'Export the model into…', properties: ['openDirectory', 'createDirectory'] })
+        const title = purpose === 'dataset' ? 'Choose a dataset folder' : purpose === 'session' ? 'Open a session folder' : 'Export the model into…'
+        const options: Electron.OpenDialogOptions = { title, properties: ['openDirectory', 'createDirectory'] }
+        const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
         return r.canceled ? null : (r.filePaths[0] ?? null)
       }
     })
   )
   studio.on((event, payload) => win?.webContents.send(channel(event), payload))
-  registerStudioHandlers(ipcMain, studio, () => win?.webContents ?? null, devUrl)
-  denyPermissions((await import('electron')).session.defaultSession)
-  const openExternal = (url: string) => void (isAllowedExternal(url) && shell.openExternal(url))
+  registerStudioHandlers(ipcMain, studio, () => win?.webContents ?? null, target)
 
-  const bounds = loadBounds(userData)
-  win = new BrowserWindow(windowOptions(join(__dirname, '../preload/index.js'), bounds))
-  hardenContents(win.webContents, devUrl, openExternal)
-  win.once('ready-to-show', () => win?.show())
-  win.on('close', () => win && saveBounds(userData, win.getBounds()))
+  // Remembered size and position, unless the display it was on is gone.
+  const displays = [screen.getPrimaryDisplay(), ...screen.getAllDisplays()]
+  const bounds = fitBounds(
+    loadBounds(userData),
+    displays.map((d) => d.workArea)
+  )
+  win = new BrowserWindow(windowOptions(paths.preload, bounds, process.platform === 'linux' ? paths.icon : undefined))
+  win.once('ready-to-show', () => {
+    // maximize() would show the window early, so it waits for the first paint too.
+    if (bounds.maximized) win?.maximize()
+    win?.show()
+  })
+  win.on('close', () => {
+    if (win) saveBounds(userData, { ...win.getNormalBounds(), maximized: win.isMaximized() })
+  })
   win.on('closed', () => (win = null))
+
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(menuTemplate((command) => studio.emit('menu', command), { isMac: process.platform === 'darwin', dev: !app.isPackaged, quit: () => app.quit() }))
   )
   app.on('before-quit', () => void studio.close().then(() => engine.terminate()))
-  if (devUrl) await win.loadURL(devUrl)
-  else await win.loadFile(join(__dirname, '../renderer/index.html'))
+  await loadRenderer(win, target)
 }

@@ -140,6 +140,8 @@ export interface SessionSummary {
 export interface AppInfo {
   version: string
   backend: string
+  /** Why Curator is not on native TensorFlow (e.g. tfjs-node not installed), or null. */
+  backendNotice: string | null
   /** True where native dialogs exist (the desktop app). */
   desktop: boolean
   dataDir: string

@@ -57,9 +57,11 @@ export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
   }
 }
 
-/** Fills the start form with a small MNIST subset and starts a session. */
-export async function startSession(page: Page, opts: { poolLimit: number; testLimit: number; strategy?: string }): Promise<void> {
+/** Fills the start form with a small MNIST subset (or another dataset) and starts a session. */
+export async function startSession(page: Page, opts: { poolLimit: number; testLimit: number; strategy?: string; dataset?: string; positiveClasses?: string }): Promise<void> {
   await page.getByTestId('view-start').waitFor()
+  if (opts.dataset !== undefined) await page.getByTestId('field-dataset').fill(opts.dataset)
+  if (opts.positiveClasses !== undefined) await page.getByTestId('field-positive-classes').fill(opts.positiveClasses)
   await page.locator('details.advanced summary').click()
   await page.getByTestId('field-pool-limit').fill(String(opts.poolLimit))
   await page.getByTestId('field-test-limit').fill(String(opts.testLimit))

@@ -38,6 +38,7 @@ export function iteration(i: number, labels: number, extra: Partial<IterationDto
 export const INFO: AppInfo = {
   version: '0.1.0',
   backend: 'wasm',
+  backendNotice: null,
   desktop: false,
   dataDir: '/tmp/curator-data',
   defaults: DEFAULT_CONFIG,

@@ -3,12 +3,11 @@ import * as tf from '@tensorflow/tfjs'
 import { availableParallelism, cpus } from 'node:os'
 import { DEFAULT_CONFIG } from '../../shared/contract'
 import { headOf, toInputBuffer } from '../data/dataset'
-import { initBackend } from '../engine/backend'
 import { buildBaseModel } from '../engine/base-model'
 import { featurizeAll } from '../engine/features'
 import { prepare, disposePrepared } from '../engine/setup'
 import { simulate } from '../engine/simulate'
-import { progressPrinter } from './output'
+import { progressPrinter, startBackend } from './output'
 import { loadModel } from '../engine/model-io'
 
 export interface BenchArgs {
@@ -26,7 +25,7 @@ const percentile = (xs: number[], q: number) => {
 const r2 = (x: number) => Math.round(x * 100) / 100
 
 export async function benchCommand(a: BenchArgs): Promise<void> {
-  const backend = await initBackend()
+  const backend = await startBackend()
   const log = (s: string) => !a.json && console.error(s)
   const config = { ...DEFAULT_CONFIG, strategy: 'uncertainty' as const }
 

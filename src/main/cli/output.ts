@@ -1,4 +1,13 @@
 import { Progress, formatProgress } from '../../shared/progress'
+import { backendNotice, initBackend } from '../engine/backend'
+
+/** Loads the TF.js backend and says on stderr which one runs, and why when it is not native. */
+export async function startBackend(): Promise<string> {
+  const name = await initBackend()
+  const notice = backendNotice()
+  process.stderr.write(`TF.js backend: ${name}${notice ? ` (${notice})` : ''}\n`)
+  return name
+}
 
 /** Prints progress on one stderr line, at most once a second, and ends the line when done. */
 export function progressPrinter(): (p: Progress) => void {

@@ -1,11 +1,10 @@
 import { loadMnist } from '../data/mnist'
-import { initBackend } from '../engine/backend'
 import { pretrain, writeBaseModel, PREPROCESSING } from '../engine/pretrain'
 import { defaultBaseDir } from '../engine/base'
-import { progressPrinter } from './output'
+import { progressPrinter, startBackend } from './output'
 
 export async function pretrainCommand(opts: { epochs: number; seed: number; out?: string; limit?: number }): Promise<void> {
-  const backend = await initBackend()
+  const backend = await startBackend()
   const ds = loadMnist({ pool: opts.limit })
   const out = opts.out ?? defaultBaseDir()
   console.error(`Pretraining the digit CNN on ${ds.pool.count} MNIST images, ${opts.epochs} epochs, seed ${opts.seed}, backend ${backend}`)

@@ -1,11 +1,11 @@
-import { DEFAULT_CONFIG, SessionConfig, STRATEGIES, StrategyName, FITS, FitName } from '../../shared/contract'
+import { DEFAULT_CONFIG, DEFAULT_TASK, SessionConfig, STRATEGIES, StrategyName, FITS, FitName, TaskConfig } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
-import { initBackend } from '../engine/backend'
+import { loadDataset } from '../data/load'
 import { prepare, disposePrepared } from '../engine/setup'
 import type { IterationRecord } from '../engine/loop'
 import { simulate, SimulateSummary } from '../engine/simulate'
 import { recordSimulation } from '../session/replay'
-import { progressPrinter } from './output'
+import { progressPrinter, startBackend } from './output'
 
 export interface SimulateArgs {
   strategies: StrategyName[]
@@ -46,18 +46,64 @@ export function parseSeeds(v: string | undefined): number[] {
   return seeds
 }
 
-export function configFor(a: SimulateArgs, strategy: StrategyName, seed: number): SessionConfig {
-  const task = { ...DEFAULT_CONFIG.task }
-  if (a.positive) task.positiveClasses = a.positive
-  if (a.labels) {
-    task.negative = { name: a.labels[0], key: a.labels[0][0].toLowerCase() }
-    task.positive = { name: a.labels[1], key: a.labels[1][0].toLowerCase() }
-    task.question = `${a.labels[1]} or ${a.labels[0]}?`
+/**
+ * --positive: each entry is a class name of the dataset or an index into its class list
+ * (a name wins when it is both, as MNIST's digits are).
+ */
+export function resolvePositive(positive: string[], classNames: string[] | null, dataset: string): string[] {
+  if (!classNames) throw new CuratorError('BAD_ARGUMENT', `--positive: the dataset ${dataset} has no ground-truth classes (a folder needs one subfolder per class)`)
+  const list = classNames.map((c, i) => `${i}=${c}`).join(', ')
+  const out: string[] = []
+  for (const raw of positive) {
+    const p = raw.trim()
+    if (!p) throw new CuratorError('BAD_ARGUMENT', `--positive has an empty entry in "${positive.join(',')}"`)
+    const name = classNames.includes(p) ? p : /^\d+$/.test(p) && Number(p) < classNames.length ? classNames[Number(p)] : null
+    if (name === null) throw new CuratorError('BAD_ARGUMENT', `--positive: "${p}" is neither a class name nor a class index of ${dataset}; its classes are ${list}`)
+    if (!out.includes(name)) out.push(name)
   }
+  if (out.length === classNames.length) throw new CuratorError('BAD_ARGUMENT', `--positive: every class of ${dataset} is positive, so nothing is negative; leave at least one of ${list} out`)
+  return out
+}
+
+/** Keys the labelling view uses for something else (the renderer's RESERVED_KEYS). */
+const RESERVED_KEYS = ['s', 'g', '?', '0', '1', ' ']
+
+/** A one-character key for an answer: the first usable letter or digit of its name. */
+function keyFor(name: string, taken: string[]): string {
+  const ok = (k: string) => /^[\p{L}\p{N}]$/u.test(k) && !RESERVED_KEYS.includes(k) && !taken.includes(k)
+  return [...name.toLowerCase()].find(ok) ?? [...'abcdefhijklmnopqrtuvwxyz'].find(ok)!
+}
+
+/**
+ * The task of a simulated run: --positive (default: odd digits, MNIST's task) decides the
+ * ground truth, --labels NEG,POS names the answers. Another dataset's classes need --positive.
+ */
+export function taskFor(a: Pick<SimulateArgs, 'positive' | 'labels' | 'dataset'>, classNames: string[] | null): TaskConfig {
+  if (!classNames) throw new CuratorError('BAD_ARGUMENT', `simulate answers from ground truth, and the dataset ${a.dataset} has none: put its images in one subfolder per class`)
+  const defaults = DEFAULT_TASK.positiveClasses!
+  let positiveClasses: string[]
+  if (a.positive) positiveClasses = resolvePositive(a.positive, classNames, a.dataset)
+  else if (defaults.every((c) => classNames.includes(c))) positiveClasses = [...defaults]
+  else throw new CuratorError('BAD_ARGUMENT', `Give --positive CLASSES: the default (odd digits ${defaults.join(',')}) does not fit ${a.dataset}, whose classes are ${classNames.map((c, i) => `${i}=${c}`).join(', ')}`)
+  const isDefault = positiveClasses.length === defaults.length && positiveClasses.every((c) => defaults.includes(c))
+  if (a.labels) {
+    const [neg, pos] = a.labels.map((l) => l.trim())
+    if (!neg || !pos) throw new CuratorError('BAD_ARGUMENT', `--labels must be NEGATIVE,POSITIVE, got "${a.labels.join(',')}"`)
+    if (neg === pos) throw new CuratorError('BAD_ARGUMENT', `--labels needs two different names, got "${neg}" twice`)
+    if (neg.length > 64 || pos.length > 64) throw new CuratorError('BAD_ARGUMENT', '--labels: names of at most 64 characters')
+    const negKey = keyFor(neg, [])
+    return { question: `${pos} or ${neg}?`, negative: { name: neg, key: negKey }, positive: { name: pos, key: keyFor(pos, [negKey]) }, positiveClasses }
+  }
+  if (isDefault) return { ...DEFAULT_TASK, positiveClasses }
+  const question = `Is it ${positiveClasses.join(' or ')}?`
+  return { question: question.length <= 500 ? question : `${question.slice(0, 496)}...?`, negative: { name: 'no', key: 'n' }, positive: { name: 'yes', key: 'y' }, positiveClasses }
+}
+
+export function configFor(a: SimulateArgs, strategy: StrategyName, seed: number, classNames: string[] | null = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']): SessionConfig {
   return {
     ...DEFAULT_CONFIG,
     dataset: a.dataset,
-    task,
+    task: taskFor(a, classNames),
     strategy,
     // The faithful seed-window comparison trains the way the original did.
     fit: a.fit ?? (strategy === 'seed-window' ? 'original' : 'converge'),
@@ -70,14 +116,17 @@ export function configFor(a: SimulateArgs, strategy: StrategyName, seed: number)
 }
 
 export async function simulateCommand(a: SimulateArgs): Promise<void> {
-  const backend = await initBackend()
+  const backend = await startBackend()
   const results: { strategy: StrategyName; seed: number; summary: SimulateSummary }[] = []
   const many = a.strategies.length * a.seeds.length > 1
   if (a.session !== undefined && many) throw new CuratorError('BAD_ARGUMENT', '--session records one run: give a single --strategy and a single --seed')
   for (const strategy of a.strategies) {
     for (const seed of a.seeds) {
-      const config = configFor(a, strategy, seed)
-      const p = await prepare(config, { backend, onProgress: progressPrinter() })
+      // The dataset first: --positive names its classes, and its split follows the seed.
+      const dataset = await loadDataset(a.dataset, { pool: a.poolLimit, test: a.testLimit, seed, onProgress: progressPrinter() })
+      if (dataset.skipped?.length) console.error(`Skipped ${dataset.skipped.length} file${dataset.skipped.length === 1 ? '' : 's'} of ${a.dataset}: ${dataset.skipped.slice(0, 5).map((f) => `${f.path} (${f.reason})`).join('; ')}${dataset.skipped.length > 5 ? '; ...' : ''}`)
+      const config = configFor(a, strategy, seed, dataset.classNames)
+      const p = await prepare(config, { backend, onProgress: progressPrinter(), dataset })
       const onIteration = (r: IterationRecord) => {
         if (!a.json && many) return
         const line = { strategy, seed, iteration: r.iteration, labels: r.labels, testAccuracy: r.testAccuracy, labelledAccuracy: r.labelledAccuracy, headWeights: r.headWeights, headBias: r.headBias, iterationMs: round(r.iterationMs, 3), asked: r.next.ids }

@@ -20,13 +20,33 @@ export interface ImageSet {
   names?: string[]
 }
 
+/** A file of a folder dataset that was not used, and why. */
+export interface SkippedFile {
+  /** Relative to the dataset folder, with '/' separators. */
+  path: string
+  reason: string
+}
+
 export interface Dataset {
-  /** 'mnist', 'idx:PATH' or 'folder:PATH'. */
+  /** 'mnist', 'idx:PATH' or 'folder:PATH', with the options that shaped the data
+   *  (e.g. 'folder:PATH?maxSide=256&testFraction=0.2&splitSeed=1'); loadDataset(id) gives the same data. */
   id: string
   hash: string
   classNames: string[] | null
   pool: ImageSet
   test: ImageSet | null
+  /** Folder datasets: files that were not used (not images, corrupt, too small, symlink loops). */
+  skipped?: SkippedFile[]
+  /** Folder datasets: images whose longer side exceeded this were downscaled to it. */
+  maxSide?: number
+  /** When the test split was drawn from the ground truth: the fraction of each class held out and the seed. */
+  split?: { testFraction: number; seed: number }
+  /**
+   * When the test split was drawn here and no pool/test limits apply: the pool and the test split
+   * are rows `pool` and `test` of one set of `count` images with this hash. Features are cached
+   * for that whole set, so another split seed reuses them.
+   */
+  source?: { count: number; hash: string; pool: Int32Array; test: Int32Array }
 }
 
 export function uniformImageSet(count: number, height: number, width: number, channels: number, pixels: Uint8Array, classes: Int32Array | null): ImageSet {
@@ -125,5 +145,41 @@ export function headOf(set: ImageSet, n: number): ImageSet {
     channels: set.channels.subarray(0, count),
     classes: set.classes ? set.classes.subarray(0, count) : null,
     names: set.names?.slice(0, count)
+  }
+}
+
+/** A compact copy of some images of a set, in the order given. */
+export function pickImages(set: ImageSet, indices: ArrayLike<number>): ImageSet {
+  const n = indices.length
+  let size = 0
+  for (let k = 0; k < n; k++) {
+    const i = indices[k]
+    size += set.widths[i] * set.heights[i] * set.channels[i]
+  }
+  const pixels = new Uint8Array(size)
+  const offsets = new Float64Array(n)
+  const widths = new Uint16Array(n)
+  const heights = new Uint16Array(n)
+  const channels = new Uint8Array(n)
+  let o = 0
+  for (let k = 0; k < n; k++) {
+    const i = indices[k]
+    const p = imagePixels(set, i)
+    pixels.set(p, o)
+    offsets[k] = o
+    o += p.length
+    widths[k] = set.widths[i]
+    heights[k] = set.heights[i]
+    channels[k] = set.channels[i]
+  }
+  return {
+    count: n,
+    pixels,
+    offsets,
+    widths,
+    heights,
+    channels,
+    classes: set.classes ? Int32Array.from({ length: n }, (_, k) => set.classes![indices[k]]) : null,
+    names: set.names ? Array.from({ length: n }, (_, k) => set.names![indices[k]]) : undefined
   }
 }

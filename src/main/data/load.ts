@@ -1,16 +1,45 @@
 // Turns a dataset spec ('mnist', 'idx:PATH', 'folder:PATH') into a Dataset.
 import { CuratorError } from '../../shared/errors'
+import type { Progress } from '../../shared/progress'
 import type { Dataset } from './dataset'
-import { loadIdxDataset, loadMnist } from './mnist'
+import { loadFolderDataset } from './folder'
+import { idxFilesOf, loadIdxDataset, loadMnist } from './mnist'
+import { formatSpec, parseSpecOptions } from './spec'
+import { TEST_FRACTION } from './split'
 
 export interface LoadLimits {
   pool?: number
   test?: number
+  /** Seed of the held-out split drawn for sets without one (a spec's splitSeed wins). */
   seed?: number
+  /** Folder datasets: longest side kept (default 256; a spec's maxSide wins). */
+  maxSide?: number
+  /** Where decoded folders are cached (`<cacheDir>/datasets`); null: no cache. Default: the user cache folder. */
+  cacheDir?: string | null
+  /** Folder datasets: progress of scanning and decoding (task 'scan'). */
+  onProgress?: (p: Progress) => void
+  /** Checked between images; true cancels the load with a CANCELLED error. */
+  shouldStop?: () => boolean
 }
 
 export async function loadDataset(spec: string, limits: LoadLimits = {}): Promise<Dataset> {
   if (spec === 'mnist') return loadMnist(limits)
-  if (spec.startsWith('idx:')) return loadIdxDataset(spec.slice(4), spec, limits)
+  if (spec.startsWith('idx:')) {
+    const { path, options } = parseSpecOptions(spec.slice(4), 'idx')
+    if (options.maxSide !== undefined) throw new CuratorError('BAD_ARGUMENT', 'maxSide applies to folder datasets, not idx')
+    const split = { testFraction: options.testFraction ?? TEST_FRACTION, seed: options.splitSeed ?? limits.seed ?? 1 }
+    const ds = loadIdxDataset(idxFilesOf(path), spec, { pool: limits.pool, test: limits.test, split })
+    // The id records the split when one was drawn here (the set had no test files).
+    return { ...ds, id: formatSpec('idx', path, ds.split ? { testFraction: ds.split.testFraction, splitSeed: ds.split.seed } : {}) }
+  }
+  if (spec.startsWith('folder:')) {
+    const { path, options } = parseSpecOptions(spec.slice(7), 'folder')
+    return loadFolderDataset(path, {
+      ...limits,
+      maxSide: options.maxSide ?? limits.maxSide,
+      testFraction: options.testFraction,
+      seed: options.splitSeed ?? limits.seed
+    })
+  }
   throw new CuratorError('BAD_ARGUMENT', `Unknown dataset "${spec}": use mnist, idx:PATH or folder:PATH`)
 }

@@ -1,16 +1,18 @@
-// One ipcMain.handle per contract method; every call is checked for its sender and arguments.
-import type { IpcMain, WebContents } from 'electron'
-import { channel, METHODS } from '../../shared/contract'
-import { CuratorError, toErrorDto } from '../../shared/errors'
-import type { Studio } from '../studio/studio'
+// One ipcMain.handle per contract method; every call is checked for its sender and arguments
+// before it reaches the studio.
+import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron'
+import { channel, METHODS, StudioApi } from '../../shared/contract'
+import { CuratorError, ErrorDto, toErrorDto } from '../../shared/errors'
 import { dispatch } from '../studio/validate'
-import { isTrustedSender } from './security'
+import { isTrustedSender, RendererTarget } from './security'
 
-export function registerStudioHandlers(ipc: IpcMain, studio: Studio, appContents: () => WebContents | null, devUrl?: string): void {
+export type IpcReply = { ok: true; result: unknown } | { ok: false; error: ErrorDto }
+
+export function registerStudioHandlers(ipc: Pick<IpcMain, 'handle'>, studio: StudioApi, appContents: () => Pick<WebContents, 'mainFrame'> | null, target: RendererTarget): void {
   for (const method of METHODS) {
-    ipc.handle(channel(method), async (event, ...args) => {
+    ipc.handle(channel(method), async (event: Pick<IpcMainInvokeEvent, 'senderFrame'>, ...args: unknown[]): Promise<IpcReply> => {
       try {
-        if (!isTrustedSender(event.senderFrame, appContents(), devUrl)) throw new CuratorError('FORBIDDEN', 'IPC from a frame that is not the app')
+        if (!isTrustedSender(event.senderFrame, appContents(), target)) throw new CuratorError('FORBIDDEN', 'IPC from a frame that is not the app')
         return { ok: true, result: await dispatch(studio, method, args) }
       } catch (err) {
         // Errors cross IPC as data, so their code survives.

@@ -1,10 +1,12 @@
 // Chooses the fastest TF.js backend that loads here and patches the one gap of the wasm backend.
 import * as tf from '@tensorflow/tfjs'
+import { createRequire } from 'node:module'
 import util from 'node:util'
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
 
 let chosen: Promise<BackendName> | undefined
+let notice: string | null = null
 
 /** Loads tfjs-node if installed, else wasm, else plain CPU. Idempotent. */
 export function initBackend(prefer?: BackendName): Promise<BackendName> {
@@ -12,9 +14,20 @@ export function initBackend(prefer?: BackendName): Promise<BackendName> {
   return chosen
 }
 
+/**
+ * Why this thread is not on native TensorFlow, e.g. "tfjs-node not installed; using
+ * WebAssembly", for the UI and the CLI to show. Null until a backend is chosen, when
+ * tfjs-node loaded, and when a backend was asked for by name (CURATOR_BACKEND).
+ * Per thread: the engine worker's notice is the one the app runs on.
+ */
+export function backendNotice(): string | null {
+  return notice
+}
+
 async function pick(prefer?: BackendName): Promise<BackendName> {
   const order: BackendName[] = prefer ? [prefer] : ['tensorflow', 'wasm', 'cpu']
   const failures: string[] = []
+  let nativeFailure: unknown = null
   for (const name of order) {
     try {
       if (name === 'tensorflow') loadTfjsNode()
@@ -24,23 +37,49 @@ async function pick(prefer?: BackendName): Promise<BackendName> {
       }
       if (await tf.setBackend(name)) {
         await tf.ready()
+        if (name !== 'tensorflow' && nativeFailure !== null) notice = fallbackNotice(nativeFailure, name)
         return name
       }
       failures.push(`${name}: setBackend refused`)
+      if (name === 'tensorflow') nativeFailure = new Error('tfjs-node loaded but TF.js refused its backend')
     } catch (err) {
       failures.push(`${name}: ${(err as Error).message.split('\n')[0]}`)
+      if (name === 'tensorflow') nativeFailure = err
     }
   }
   throw new Error(`No TF.js backend could be loaded (${failures.join('; ')})`)
 }
 
-function loadTfjsNode(): void {
-  // tfjs-node 4.22 still calls util.isNullOrUndefined, which Node >= 23 removed.
-  const u = util as unknown as Record<string, unknown>
-  u.isNullOrUndefined ??= (v: unknown) => v === null || v === undefined
+const TFJS_NODE = '@tensorflow/tfjs-node'
+
+/** The notice for falling back from tfjs-node (which failed with `err`) to `used`. */
+export function fallbackNotice(err: unknown, used: BackendName): string {
+  const using = used === 'wasm' ? 'using WebAssembly' : used === 'cpu' ? 'using plain JavaScript (slow)' : `using ${used}`
+  const e = err as { code?: unknown; message?: unknown } | null
+  const message = String(e?.message ?? err).split('\n')[0]
+  // Only the package itself missing counts as "not installed"; a missing dependency of it is a broken install.
+  if (e?.code === 'MODULE_NOT_FOUND' && message.includes(`'${TFJS_NODE}'`)) return `tfjs-node not installed; ${using}`
+  return `tfjs-node failed to load (${message}); ${using}`
+}
+
+/**
+ * tfjs-node 4.22 still calls util.isNullOrUndefined, which Node >= 23 (and so the Node in
+ * current Electron) removed. Puts it back on the shared `util` object; idempotent.
+ */
+export function shimNodeUtil(u: object = util): void {
+  const target = u as Record<string, unknown>
+  if (typeof target.isNullOrUndefined !== 'function') target.isNullOrUndefined = (v: unknown) => v === null || v === undefined
+}
+
+/** Requires tfjs-node with the shim already in place. `load` is the require to use (tests pass their own). */
+export function loadTfjsNode(load: (id: string) => unknown = nodeRequire()): void {
+  shimNodeUtil()
+  load(TFJS_NODE)
+}
+
+function nodeRequire(): (id: string) => unknown {
   // A plain require keeps bundlers from resolving the optional native package.
-  const req = module.require.bind(module)
-  req('@tensorflow/tfjs-node')
+  return typeof module !== 'undefined' && typeof module.require === 'function' ? module.require.bind(module) : createRequire(import.meta.url)
 }
 
 /**

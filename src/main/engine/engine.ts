@@ -5,7 +5,7 @@ import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
 import { Dataset, imagePixels } from '../data/dataset'
 import { loadDataset } from '../data/load'
-import { initBackend } from './backend'
+import { backendNotice, initBackend } from './backend'
 import { Answer } from './learner'
 import { coldStartBatches, iterate, IterationRecord, LoopConfig } from './loop'
 import { modelFiles } from './model-io'
@@ -26,8 +26,8 @@ export class Engine implements EngineMethods {
     this.cancelled = true
   }
 
-  backend(): Promise<string> {
-    return initBackend()
+  async backend(): Promise<{ name: string; notice: string | null }> {
+    return { name: await initBackend(), notice: backendNotice() }
   }
 
   async open(config: SessionConfig, cacheDir?: string): Promise<OpenedSession> {

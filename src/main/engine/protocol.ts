@@ -25,7 +25,7 @@ export interface ImageDto {
 
 /** Every engine method: arguments and result. */
 export interface EngineMethods {
-  backend(): Promise<string>
+  backend(): Promise<{ name: string; notice: string | null }>
   open(config: SessionConfig, cacheDir?: string): Promise<OpenedSession>
   iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord>
   images(ids: number[], of?: SessionConfig): Promise<ImageDto[]>

@@ -1,13 +1,12 @@
 // Everything a transfer session needs before its first query: data, base, cached features.
-import { homedir } from 'node:os'
-import { join } from 'node:path'
 import type { SessionConfig } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
+import { defaultCacheDir } from '../data/cache-dir'
 import { Dataset, ImageSet } from '../data/dataset'
 import { loadDataset } from '../data/load'
 import { readBaseMetadata, defaultBaseDir } from './base'
-import { cachedFeatures, featurizeAll, FeatureMatrix } from './features'
+import { CacheKey, cachedFeatures, featureCachePath, featurizeAll, FeatureMatrix, readFeatureCache, writeFeatureCache } from './features'
 import { Learner } from './learner'
 import { loadModel, readModelFiles, hashModelFiles, ModelFiles } from './model-io'
 import type { BaseMetadata } from './pretrain'
@@ -30,11 +29,11 @@ export interface PrepareOptions {
   baseDir?: string
   onProgress?: (p: Progress) => void
   shouldStop?: () => boolean
+  /** The dataset of config.dataset, when the caller loaded it already (with the same limits and seed). */
+  dataset?: Dataset
 }
 
-export function defaultCacheDir(): string {
-  return process.env.CURATOR_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'curator')
-}
+export { defaultCacheDir }
 
 /** 1 for images whose true class is in positiveClasses, 0 for other known classes, -1 unknown. */
 export function truthOf(set: ImageSet | null, classNames: string[] | null, positiveClasses: string[] | null): Int8Array | null {
@@ -46,24 +45,55 @@ export function truthOf(set: ImageSet | null, classNames: string[] | null, posit
 }
 
 export async function prepare(config: SessionConfig, opts: PrepareOptions): Promise<Prepared> {
-  const dataset = await loadDataset(config.dataset, { pool: config.poolLimit, test: config.testLimit, seed: config.seed })
+  const cacheDir = opts.cacheDir ?? defaultCacheDir()
+  const dataset = opts.dataset ?? (await loadDataset(config.dataset, { pool: config.poolLimit, test: config.testLimit, seed: config.seed, cacheDir, onProgress: opts.onProgress, shouldStop: opts.shouldStop }))
   const dir = opts.baseDir ?? defaultBaseDir()
   const files = readModelFiles(dir)
   const meta = readBaseMetadata(dir)
   const hash = hashModelFiles(files)
   const base = await loadModel(files)
   const { layers, splitIndex } = splitPoint(base, config.unfreeze)
-  const cacheDir = opts.cacheDir ?? defaultCacheDir()
-  const parts: Record<string, ImageSet> = dataset.test ? { pool: dataset.pool, test: dataset.test } : { pool: dataset.pool }
-  const { features, cached } = await cachedFeatures(cacheDir, { baseHash: hash, datasetHash: dataset.hash, split: layers[splitIndex].name }, parts, (sets) =>
-    featurizeAll(files, config.unfreeze, sets, { backend: opts.backend, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
-  )
-  const poolFeatures = features.pool
-  const testFeatures = features.test ?? null
+  const featurise = (sets: ImageSet[]) => featurizeAll(files, config.unfreeze, sets, { backend: opts.backend, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
+  const key = { baseHash: hash, datasetHash: dataset.hash, split: layers[splitIndex].name }
+  const { poolFeatures, testFeatures, cached } = dataset.source ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurise) : await partFeatures(cacheDir, key, dataset, featurise)
   const poolTruth = truthOf(dataset.pool, dataset.classNames, config.task.positiveClasses)
   const testTruth = truthOf(dataset.test, dataset.classNames, config.task.positiveClasses)
   const learner = new Learner({ base, unfreeze: config.unfreeze, fit: config.fit, seed: config.seed, pool: poolFeatures, test: testFeatures, poolTruth, testTruth })
   return { dataset, base: { dir, files, meta, hash }, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached }
+}
+
+type Featurise = (sets: ImageSet[]) => Promise<FeatureMatrix[]>
+type SplitFeatures = { poolFeatures: FeatureMatrix; testFeatures: FeatureMatrix | null; cached: boolean }
+
+/** Features cached per part (pool, test), keyed by the dataset's hash. */
+async function partFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, featurise: Featurise): Promise<SplitFeatures> {
+  const parts: Record<string, ImageSet> = dataset.test ? { pool: dataset.pool, test: dataset.test } : { pool: dataset.pool }
+  const { features, cached } = await cachedFeatures(cacheDir, key, parts, featurise)
+  return { poolFeatures: features.pool, testFeatures: features.test ?? null, cached }
+}
+
+/**
+ * A split drawn from one set (dataset.source): the features of the whole set are cached under
+ * its hash (part 'all'), so every split seed reads the same cache entry.
+ */
+async function splitFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, featurise: Featurise): Promise<SplitFeatures> {
+  const src = dataset.source!
+  const path = featureCachePath(cacheDir, { ...key, part: 'all' })
+  const hit = await readFeatureCache(path)
+  if (hit && hit.count === src.count) return { poolFeatures: rows(hit, src.pool), testFeatures: dataset.test ? rows(hit, src.test) : null, cached: true }
+  const [poolFeatures, testFeatures = null] = await featurise(dataset.test ? [dataset.pool, dataset.test] : [dataset.pool])
+  const dim = poolFeatures.dim
+  const all: FeatureMatrix = { count: src.count, dim, data: new Float32Array(src.count * dim) }
+  src.pool.forEach((i, k) => all.data.set(poolFeatures.data.subarray(k * dim, (k + 1) * dim), i * dim))
+  if (testFeatures) src.test.forEach((i, k) => all.data.set(testFeatures.data.subarray(k * dim, (k + 1) * dim), i * dim))
+  await writeFeatureCache(path, all)
+  return { poolFeatures, testFeatures, cached: false }
+}
+
+function rows(m: FeatureMatrix, idx: Int32Array): FeatureMatrix {
+  const out = new Float32Array(idx.length * m.dim)
+  idx.forEach((i, k) => out.set(m.data.subarray(i * m.dim, (i + 1) * m.dim), k * m.dim))
+  return { count: idx.length, dim: m.dim, data: out }
 }
 
 export function disposePrepared(p: Prepared): void {

@@ -90,9 +90,11 @@ export class Studio implements StudioApi {
 
   async info(): Promise<AppInfo> {
     const meta = readBaseMetadata(defaultBaseDir())
+    const backend = await this.opts.engine.backend()
     return {
       version: this.opts.version,
-      backend: await this.opts.engine.backend(),
+      backend: backend.name,
+      backendNotice: backend.notice,
       desktop: !!this.opts.desktop,
       dataDir: this.opts.dataDir,
       defaults: DEFAULT_CONFIG,

@@ -1,0 +1,118 @@
+// Decodes one PNG or JPEG file into grey or RGB bytes with sharp (libvips).
+//
+// Why sharp: it installs from the npm registry with prebuilt libvips binaries for every
+// platform Electron runs on (no download at install time, no compiler), is actively
+// maintained, decodes PNG (8 and 16 bit, grey, palette, alpha) and JPEG (including CMYK and
+// EXIF orientation) in native code off the JS thread, and resizes with proper filtering.
+import type { Sharp } from 'sharp'
+import { MIN_SIDE } from './dataset'
+
+type SharpFactory = (input: Uint8Array, options: { failOn: 'error' }) => Sharp
+let sharpModule: Promise<SharpFactory> | undefined
+/** Loaded on first use, so MNIST-only runs never load libvips. */
+function loadSharp(): Promise<SharpFactory> {
+  sharpModule ??= import('sharp').then((m) => {
+    // libvips' operation cache helps repeated work on one image; every file here is decoded once.
+    m.default.cache(false)
+    return m.default as unknown as SharpFactory
+  })
+  return sharpModule
+}
+
+/** Longest image side kept by default: larger images are downscaled to it. */
+export const DEFAULT_MAX_SIDE = 256
+
+/**
+ * Transparent pixels are composited onto white: what an image viewer or a browser shows on a
+ * page, so the labeller sees what the model sees (logos, icons and scans are dark on light).
+ */
+export const ALPHA_BACKGROUND = { r: 255, g: 255, b: 255 }
+
+export type Decoded =
+  | { ok: true; width: number; height: number; channels: 1 | 3; pixels: Uint8Array; downscaledFrom: [number, number] | null }
+  | { ok: false; reason: string }
+
+export type ImageKind = 'png' | 'jpeg'
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+
+/** The format by its first bytes, or null when it is neither PNG nor JPEG. */
+export function sniffImage(bytes: Uint8Array): ImageKind | null {
+  if (bytes.length >= 8 && PNG_MAGIC.every((b, i) => bytes[i] === b)) return 'png'
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg'
+  return null
+}
+
+/** Extensions scanned as images. */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg']
+
+/** The size an image of width x height gets: its longer side at most maxSide, aspect kept. */
+export function fitSize(width: number, height: number, maxSide: number): [number, number] {
+  const longer = Math.max(width, height)
+  if (longer <= maxSide) return [width, height]
+  const s = maxSide / longer
+  return width >= height ? [maxSide, Math.max(1, Math.round(height * s))] : [Math.max(1, Math.round(width * s)), maxSide]
+}
+
+/**
+ * Grey images (1 channel) stay grey, everything else becomes RGB (3 channels): alpha is
+ * flattened onto white, CMYK and other colour spaces are converted to sRGB, EXIF orientation
+ * is applied, 16-bit samples become 8-bit. An RGB image whose three channels are equal
+ * everywhere is stored as grey: the base sees the same input, with a third of the memory.
+ */
+export async function decodeImage(bytes: Uint8Array, maxSide: number): Promise<Decoded> {
+  if (bytes.length === 0) return { ok: false, reason: 'empty file' }
+  const kind = sniffImage(bytes)
+  if (!kind) return { ok: false, reason: 'not a PNG or JPEG image (its first bytes are neither)' }
+  const sharp = await loadSharp()
+  try {
+    const img = sharp(bytes, { failOn: 'error' })
+    const meta = await img.metadata()
+    const width = meta.autoOrient?.width ?? meta.width
+    const height = meta.autoOrient?.height ?? meta.height
+    if (!width || !height) return { ok: false, reason: `cannot read the ${kind.toUpperCase()} header` }
+    if (width < MIN_SIDE || height < MIN_SIDE) return { ok: false, reason: `too small: ${width}x${height}, the base network needs at least ${MIN_SIDE}x${MIN_SIDE}` }
+    const [tw, th] = fitSize(width, height, maxSide)
+    if (tw < MIN_SIDE || th < MIN_SIDE) return { ok: false, reason: `too narrow: ${width}x${height} would be ${tw}x${th} at the maximum side ${maxSide}, below ${MIN_SIDE}x${MIN_SIDE}` }
+    const grey = meta.space === 'b-w' || meta.space === 'grey16'
+    let p = img.autoOrient()
+    if (meta.hasAlpha) p = p.flatten({ background: ALPHA_BACKGROUND })
+    if (tw !== width || th !== height) p = p.resize(tw, th, { fit: 'fill' })
+    p = p.toColourspace(grey ? 'b-w' : 'srgb')
+    const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+    if (info.width !== tw || info.height !== th) return { ok: false, reason: `decoded to ${info.width}x${info.height}, expected ${tw}x${th}` }
+    const downscaledFrom: [number, number] | null = tw !== width || th !== height ? [width, height] : null
+    const pixels = toGreyOrRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), tw * th, info.channels)
+    if (!pixels) return { ok: false, reason: `decoded to ${info.channels} channels` }
+    return { ok: true, width: tw, height: th, channels: pixels.length === tw * th ? 1 : 3, pixels, downscaledFrom }
+  } catch (err) {
+    return { ok: false, reason: `corrupt or unreadable ${kind.toUpperCase()}: ${firstLine((err as Error).message)}` }
+  }
+}
+
+/** 1 or 3 channels; RGB with equal channels becomes grey; extra channels (alpha) are dropped. */
+function toGreyOrRgb(data: Uint8Array, plane: number, channels: number): Uint8Array | null {
+  if (channels === 1) return data
+  if (channels === 2) return Uint8Array.from({ length: plane }, (_, p) => data[2 * p])
+  if (channels < 3) return null
+  let grey = true
+  for (let p = 0; p < plane && grey; p++) {
+    const o = p * channels
+    grey = data[o] === data[o + 1] && data[o] === data[o + 2]
+  }
+  if (grey) {
+    const out = new Uint8Array(plane)
+    for (let p = 0; p < plane; p++) out[p] = data[p * channels]
+    return out
+  }
+  if (channels === 3) return data
+  const out = new Uint8Array(plane * 3)
+  for (let p = 0; p < plane; p++) {
+    out[3 * p] = data[p * channels]
+    out[3 * p + 1] = data[p * channels + 1]
+    out[3 * p + 2] = data[p * channels + 2]
+  }
+  return out
+}
+
+const firstLine = (s: string) => s.split('\n')[0].trim()
