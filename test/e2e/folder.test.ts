@@ -2,9 +2,11 @@
 // grey/RGB/RGBA, several sizes, bad files), check the images are shown at their sizes, and
 // label one batch by keyboard.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadDataset } from '../../src/main/data/load'
+import { readSessionLog } from '../../src/main/session/log'
+import { derive } from '../../src/main/studio/derive'
 import type { Dataset } from '../../src/main/data/dataset'
 import { tempDir } from '../helpers/tmp'
 import { ImageFolder, writeImageFolder } from '../main/data/image-folder'
@@ -72,15 +74,25 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
     for (let k = 0; k < (await tiles.count()); k++) {
       const tile = (await tiles.nth(k).boundingBox())!
       const shown = (await tiles.nth(k).locator('canvas').boundingBox())!
-      console.log('DBG', tile, shown)
+      expect(shown.x).toBeGreaterThanOrEqual(tile.x)
+      expect(shown.y).toBeGreaterThanOrEqual(tile.y)
+      expect(shown.x + shown.width).toBeLessThanOrEqual(tile.x + tile.width + 0.5)
+      expect(shown.y + shown.height).toBeLessThanOrEqual(tile.y + tile.height + 0.5)
     }
     mkdirSync(shots, { recursive: true })
     await page.screenshot({ path: join(shots, 'folder-labelling.png') })
+
+    // The session records the dataset as typed and, in the dataset id, what shaped it:
+    // the maximum side and the seeded split.
+    const dir = join(s.dataDir, 'sessions', readdirSync(join(s.dataDir, 'sessions'))[0])
+    const start = derive((await readSessionLog(dir)).events).start
+    expect(start.config.dataset).toBe(`folder:${f.root}`)
+    expect(start.dataset.id).toBe(`folder:${f.root}?maxSide=256&testFraction=0.2&splitSeed=1`)
+    expect(start.dataset.hash).toBe(ds.hash)
+    expect([start.dataset.poolSize, start.dataset.testSize]).toEqual([ds.pool.count, ds.test!.count])
   })
 
-  // Enable once the studio reports a dataset's skipped files (e.g. as a SessionState warning):
-  // the engine has them (Dataset.skipped) but OpenedSession and SessionState do not carry them yet.
-  it.skip('tells the user how many files were skipped', async () => {
+  it('tells the user how many files were skipped', async () => {
     const text = await s.page.getByTestId('warnings').textContent()
     expect(text).toMatch(new RegExp(`${Object.keys(f.bad).length} files? (were )?skipped`))
   })

@@ -34,11 +34,11 @@ describe.skipIf(!haveChromium)('studio in Chromium (browser mode)', () => {
       for (let k = 0; k < batch; k++) await page.keyboard.press(k % 2 ? 'e' : 'o')
       await expect.poll(iteration, { timeout: 30_000 }).toBe(b)
       await expect.poll(() => page.getByTestId('status-labels').textContent()).toBe(String(b * batch))
-      const after = { acc: await chart('chart-accuracy'), weights: await chart('chart-weights'), hist: await chart('chart-histogram') }
-      expect(after.acc).not.toBe(before.acc)
-      expect(after.weights).not.toBe(before.weights)
-      expect(after.hist).not.toBe(before.hist)
-      before = after
+      // The charts redraw in idle slots after the answer: poll until each has new data.
+      await expect.poll(() => chart('chart-accuracy')).not.toBe(before.acc)
+      await expect.poll(() => chart('chart-weights')).not.toBe(before.weights)
+      await expect.poll(() => chart('chart-histogram')).not.toBe(before.hist)
+      before = { acc: await chart('chart-accuracy'), weights: await chart('chart-weights'), hist: await chart('chart-histogram') }
     }
     // The model's guess stays hidden while labelling.
     expect(await page.getByTestId('guess').count()).toBe(0)

@@ -47,6 +47,7 @@ export class Engine implements EngineMethods {
       dataset: { id: p.dataset.id, hash: p.dataset.hash, classNames: p.dataset.classNames },
       base: { id: p.base.meta.id, hash: p.base.hash, classNames: p.base.meta.classNames, testAccuracy: p.base.meta.testAccuracy },
       featuresCached: p.featuresCached,
+      skipped: p.dataset.skipped ?? [],
       openMs: performance.now() - t0
     }
   }

@@ -13,6 +13,8 @@ export interface OpenedSession {
   base: { id: string; hash: string; classNames: string[]; testAccuracy: number }
   featuresCached: boolean
   openMs: number
+  /** Files of a dataset folder that could not be used, with why. */
+  skipped: { path: string; reason: string }[]
 }
 
 export interface ImageDto {

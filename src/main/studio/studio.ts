@@ -140,7 +140,7 @@ export class Studio implements StudioApi {
         app: `curator ${this.opts.version}`
       }
       const log = await createSessionLog(target, start)
-      this.session = { dir: target, log, events: [start], d: derive([start]), opened, warnings: [], speculation: null }
+      this.session = { dir: target, log, events: [start], d: derive([start]), opened, warnings: skippedWarning(opened), speculation: null }
       await this.advance()
       return this.snapshot()
     })
@@ -157,7 +157,7 @@ export class Studio implements StudioApi {
       const d = derive(events)
       if (opened.dataset.hash !== d.start.dataset.hash) warnings.push(`the dataset changed since this session was recorded (hash ${d.start.dataset.hash}, now ${opened.dataset.hash})`)
       if (opened.base.hash !== d.start.base.hash) warnings.push(`the base model changed since this session was recorded (hash ${d.start.base.hash}, now ${opened.base.hash})`)
-      this.session = { dir: target, log, events, d, opened, warnings: [...warnings, ...d.warnings], speculation: null }
+      this.session = { dir: target, log, events, d, opened, warnings: [...warnings, ...d.warnings, ...skippedWarning(opened)], speculation: null }
       await this.advance()
       return this.snapshot()
     })
@@ -340,6 +340,14 @@ export class Studio implements StudioApi {
     this.session = null
     this.images.clear()
   }
+}
+
+/** One line naming the dataset files that were skipped (the first few, and how many). */
+function skippedWarning(opened: OpenedSession): string[] {
+  const s = opened.skipped
+  if (!s.length) return []
+  const shown = s.slice(0, 5).map((f) => `${f.path} (${f.reason})`).join(', ')
+  return [`${s.length} file${s.length === 1 ? ' was' : 's were'} skipped in the dataset folder: ${shown}${s.length > 5 ? `, and ${s.length - 5} more` : ''}`]
 }
 
 function queryItem(images: Map<number, ImageDto>, q: { ids: number[]; p: number[]; scores: number[] }, id: number): QueryItem {
