@@ -121,10 +121,10 @@ export class Studio implements StudioApi {
     return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
   }
 
-  newSession(config: SessionConfig, dir?: string): Promise<SessionState> {
+  newSession(config: SessionConfig): Promise<SessionState> {
     return this.serial(async () => {
       const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`
-      const target = resolve(dir ?? join(this.sessionsDir, id))
+      const target = join(this.sessionsDir, id)
       // Open the new session fully before letting go of the current one: a bad dataset keeps it.
       const opened = await this.opts.engine.open(config, this.opts.cacheDir)
       await this.closeSession()

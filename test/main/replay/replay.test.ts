@@ -177,10 +177,11 @@ describe('verified replay', () => {
   })
 
   it('rebuilds a studio session with undo (across and within a batch) and a skip', async () => {
-    const dir = join(tmp.dir, 'studio-undo')
     const studio = new Studio(configureExports({ dataDir: join(tmp.dir, 'data'), engine: inProcessEngine(), version: 'test', cacheDir }))
+    let dir = ''
     try {
-      let s = await studio.newSession(replayConfig({ strategy: 'uncertainty', batchSize: 3, seed: 7 }), dir)
+      let s = await studio.newSession(replayConfig({ strategy: 'uncertainty', batchSize: 3, seed: 7 }))
+      dir = s.dir
       for (const q of s.queue) await studio.label(q.id, (q.id % 2) as 0 | 1, 400)
       s = (await studio.state())!
       expect(s.history).toHaveLength(2)
