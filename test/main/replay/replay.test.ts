@@ -54,7 +54,7 @@ beforeAll(async () => {
   cacheDir = cachePath(tmp.dir)
   process.env.CURATOR_CACHE_DIR = cacheDir
   expect(await initBackend()).toBe('wasm')
-  baseDir = await makeBase(join(tmp.dir, 'base'))
+  baseDir = await makeBase()
   sim = join(tmp.dir, 'sim')
   simId = (await recordSimulated(sim, replayConfig({ strategy: 'diverse', batchSize: 4 }), 24, cacheDir)).id
 })

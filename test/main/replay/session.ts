@@ -2,31 +2,16 @@
 // temp folder, a temp features cache, and an in-process engine for a real Studio.
 import { join } from 'node:path'
 import { DEFAULT_CONFIG, SessionConfig } from '../../../src/shared/contract'
-import { loadMnist } from '../../../src/main/data/mnist'
-import { initBackend } from '../../../src/main/engine/backend'
 import type { EngineClient } from '../../../src/main/engine/client'
 import { Engine } from '../../../src/main/engine/engine'
-import { pretrain, PREPROCESSING, writeBaseModel } from '../../../src/main/engine/pretrain'
 import { disposePrepared, prepare } from '../../../src/main/engine/setup'
+import { initBackend } from '../../../src/main/engine/backend'
 import { recordSimulation } from '../../../src/main/session/replay'
+import { testBaseModel } from '../../helpers/studio'
 
-/** Pretrains the base into `dir` and points CURATOR_BASE_MODEL at it. */
-export async function makeBase(dir: string): Promise<string> {
-  const backend = await initBackend()
-  const ds = loadMnist({ pool: 1000, test: 200 })
-  const r = await pretrain(ds.pool, ds.test!, { epochs: 1, seed: 1 })
-  await writeBaseModel(dir, r.model, {
-    id: 'replay-test-cnn',
-    description: 'Test base: 1 epoch on 1,000 MNIST images',
-    architecture: 'the original digit CNN',
-    classNames: ds.classNames!,
-    dataset: { id: ds.id, hash: ds.hash, trainImages: ds.pool.count, testImages: ds.test!.count },
-    preprocessing: PREPROCESSING,
-    training: { epochs: 1, seed: 1, batchSize: 128, optimizer: 'adam lr 0.001', backend, imagesPerSec: Math.round(r.imagesPerSec), seconds: Math.round(r.seconds) },
-    testAccuracy: r.testAccuracy,
-    createdAt: new Date().toISOString()
-  })
-  r.model.dispose()
+/** The shared small test base (test/helpers/studio.ts), with CURATOR_BASE_MODEL pointed at it. */
+export async function makeBase(): Promise<string> {
+  const dir = await testBaseModel()
   process.env.CURATOR_BASE_MODEL = dir
   return dir
 }
