@@ -111,12 +111,10 @@ export class Learner {
 
   evaluate(): Evaluation {
     const { poolTruth, testTruth } = this.opts
-    const accuracy = (p: Float32Array, truth: ArrayLike<number>, rows?: number[]) => {
+    const accuracy = (p: Float32Array, truth: ArrayLike<number>) => {
       let right = 0
       let n = 0
-      const count = rows ? rows.length : p.length
-      for (let k = 0; k < count; k++) {
-        const i = rows ? rows[k] : k
+      for (let i = 0; i < p.length; i++) {
         if (truth[i] < 0) continue
         n++
         if (p[i] >= 0.5 === (truth[i] === 1)) right++
