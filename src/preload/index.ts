@@ -29,6 +29,7 @@ const studio: StudioBridge = {
   exportModel: call('exportModel'),
   pickFolder: call('pickFolder'),
   cancel: call('cancel'),
+  pretrainBase: call('pretrainBase'),
   on(event, listener) {
     if (!EVENTS.includes(event)) throw new Error(`Unknown event ${String(event)}`)
     const wrapped = (_e: IpcRendererEvent, payload: unknown) => listener(payload as never)

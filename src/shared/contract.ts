@@ -188,6 +188,24 @@ export interface StudioApi {
   /** Native folder picker on desktop; null in browser mode or when cancelled. */
   pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null>
   cancel(task: string): Promise<void>
+  /**
+   * Trains a new base digit CNN on MNIST (progress task 'pretrain', cancelled with
+   * cancel('pretrain')) and makes it the base of new sessions. `limit`: train and test on the
+   * first N MNIST images only (quick runs).
+   */
+  pretrainBase(options: PretrainOptions): Promise<PretrainedBase>
+}
+
+export interface PretrainOptions {
+  epochs: number
+  seed: number
+  limit?: number
+}
+
+export interface PretrainedBase {
+  dir: string
+  testAccuracy: number
+  hash: string
 }
 
 /** Events the main process pushes to the renderer. */
@@ -224,7 +242,8 @@ export const METHODS = [
   'exportGif',
   'exportModel',
   'pickFolder',
-  'cancel'
+  'cancel',
+  'pretrainBase'
 ] as const satisfies readonly MethodName[]
 
 // Compile-time check that METHODS lists every method of StudioApi.

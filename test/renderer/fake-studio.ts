@@ -1,6 +1,6 @@
 // A small in-memory studio implementing the client interface, for store and component
 // tests (the stores and views are what is under test, not this).
-import { DEFAULT_CONFIG, type AppInfo, type EventName, type ExportResult, type HistogramDto, type IterationDto, type LabelDto, type LabelValue, type QueryItem, type ReplayDto, type SessionConfig, type SessionState, type SessionSummary, type StudioEvents } from '../../src/shared/contract'
+import { DEFAULT_CONFIG, type AppInfo, type EventName, type ExportResult, type HistogramDto, type IterationDto, type LabelDto, type LabelValue, type PretrainedBase, type PretrainOptions, type QueryItem, type ReplayDto, type SessionConfig, type SessionState, type SessionSummary, type StudioEvents } from '../../src/shared/contract'
 import { ApiError, type Listener, type StudioClient } from '../../src/renderer/src/api/client'
 import type { ErrorCode } from '../../src/shared/errors'
 
@@ -289,6 +289,15 @@ export class FakeStudio implements StudioClient {
 
   async cancel(task: string): Promise<void> {
     this.record('cancel', [task])
+  }
+
+  /** What pretrainBase resolves with; info() then reports this base. */
+  pretrained: PretrainedBase = { dir: '/tmp/curator-data/models/mnist-cnn-1', testAccuracy: 0.975, hash: 'def' }
+
+  async pretrainBase(options: PretrainOptions): Promise<PretrainedBase> {
+    this.record('pretrainBase', [options])
+    this.info_ = { ...this.info_, base: { ...this.info_.base, hash: this.pretrained.hash, testAccuracy: this.pretrained.testAccuracy } }
+    return this.pretrained
   }
 }
 

@@ -43,6 +43,7 @@ export function startEngine(onProgress: (p: Progress) => void): EngineClient {
     iterate: call('iterate'),
     images: call('images'),
     exportModel: call('exportModel'),
+    pretrain: call('pretrain'),
     close: call('close'),
     cancel: () => worker.postMessage({ cancel: true }),
     terminate: async () => {

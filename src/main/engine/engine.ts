@@ -9,10 +9,16 @@ import { backendNotice, initBackend } from './backend'
 import { Answer } from './learner'
 import { coldStartBatches, iterate, IterationRecord, LoopConfig } from './loop'
 import { modelFiles } from './model-io'
-import type { EngineMethods, ImageDto, OpenedSession } from './protocol'
+import type { EngineMethods, ImageDto, OpenedSession, PretrainedBase, PretrainRequest } from './protocol'
 import { prepare, disposePrepared, Prepared } from './setup'
-import { writeFile } from 'node:fs/promises'
+import { loadMnist } from '../data/mnist'
+import { baseMetadata, pretrain, writeBaseModel } from './pretrain'
+import { randomBytes } from 'node:crypto'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+
+/** Progress updates sent while pretraining, at most this often (the last one always goes). */
+const PRETRAIN_PROGRESS_MS = 200
 
 export class Engine implements EngineMethods {
   private prepared: Prepared | null = null
@@ -30,12 +36,12 @@ export class Engine implements EngineMethods {
     return { name: await initBackend(), notice: backendNotice() }
   }
 
-  async open(config: SessionConfig, cacheDir?: string): Promise<OpenedSession> {
+  async open(config: SessionConfig, cacheDir?: string, baseDir?: string): Promise<OpenedSession> {
     const t0 = performance.now()
     const backend = await initBackend()
     this.cancelled = false
     // Prepare the new session before dropping the current one, which survives a failure.
-    const p = await prepare(config, { backend, cacheDir, onProgress: this.onProgress, shouldStop: () => this.cancelled })
+    const p = await prepare(config, { backend, cacheDir, baseDir, onProgress: this.onProgress, shouldStop: () => this.cancelled })
     this.close()
     this.prepared = p
     this.openKey = JSON.stringify([config.dataset, config.poolLimit, config.testLimit, config.seed])
@@ -72,6 +78,36 @@ export class Engine implements EngineMethods {
     await writeFile(join(dir, 'model.json'), JSON.stringify(files.modelJson))
     await writeFile(join(dir, 'weights.bin'), files.weights)
     return { files: ['model.json', 'weights.bin'] }
+  }
+
+  /** Trains a new base CNN on MNIST and writes it to <dataDir>/models/mnist-cnn-<timestamp>. */
+  async pretrain(options: PretrainRequest): Promise<PretrainedBase> {
+    const backend = await initBackend()
+    this.cancelled = false
+    const ds = loadMnist({ pool: options.limit, test: options.limit })
+    let last = -Infinity
+    const onProgress = (p: Progress) => {
+      const now = performance.now()
+      if (now - last < PRETRAIN_PROGRESS_MS && p.done < p.total) return
+      last = now
+      this.onProgress(p)
+    }
+    const r = await pretrain(ds.pool, ds.test!, { epochs: options.epochs, seed: options.seed, onProgress, shouldStop: () => this.cancelled })
+    const models = join(options.dataDir, 'models')
+    const dir = join(models, `mnist-cnn-${new Date().toISOString().replace(/[-:]/g, '').replace('.', '-').replace('Z', '')}`)
+    // Written in a private folder and renamed into place: no half-written base is ever seen.
+    const tmp = join(models, `.partial-${process.pid}-${randomBytes(4).toString('hex')}`)
+    try {
+      await mkdir(models, { recursive: true })
+      const meta = await writeBaseModel(tmp, r.model, baseMetadata(ds, r, { epochs: options.epochs, seed: options.seed, backend }))
+      await rename(tmp, dir)
+      return { dir, testAccuracy: meta.testAccuracy, hash: meta.hash }
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true })
+      throw err
+    } finally {
+      r.model.dispose()
+    }
   }
 
   private other: { key: string; dataset: Dataset } | null = null

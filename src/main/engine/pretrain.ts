@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ImageSet, groupBySize, toInputBuffer } from '../data/dataset'
+import { CuratorError } from '../../shared/errors'
+import { Dataset, ImageSet, groupBySize, toInputBuffer } from '../data/dataset'
 import { buildBaseModel } from './base-model'
 import { Rng } from './rng'
 import { saveModel } from './model-io'
@@ -23,6 +24,7 @@ export interface PretrainOptions {
   batchSize?: number
   learningRate?: number
   onProgress?: (p: Progress) => void
+  /** Checked before every batch; true stops training with a CANCELLED error. */
   shouldStop?: () => boolean
 }
 
@@ -51,7 +53,14 @@ export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOp
     for (const group of groupBySize(train)) {
       rng.shuffle(group)
       for (let b = 0; b < group.length; b += batchSize) {
-        if (opts.shouldStop?.()) throw new Error('cancelled')
+        if (opts.shouldStop) {
+          // Let a pending cancel message reach this thread: training alone never yields to the event loop.
+          await new Promise((r) => setImmediate(r))
+          if (opts.shouldStop()) {
+            model.dispose()
+            throw new CuratorError('CANCELLED', 'Pretraining was cancelled')
+          }
+        }
         const idx = group.subarray(b, b + batchSize)
         const { data, height, width } = toInputBuffer(train, idx)
         const x = tf.tensor4d(data, [idx.length, height, width, 3])
@@ -97,6 +106,21 @@ export interface BaseMetadata {
   testAccuracy: number
   hash: string
   createdAt: string
+}
+
+/** The metadata of a base trained by pretrain() on `ds` (the CLI's and the studio's, alike). */
+export function baseMetadata(ds: Dataset, r: PretrainResult, training: { epochs: number; seed: number; backend: string }): Omit<BaseMetadata, 'hash' | 'params'> {
+  return {
+    id: 'mnist-digits-cnn',
+    description: `The original demo's digit CNN, trained on ${ds.pool.count.toLocaleString('en')} MNIST training images`,
+    architecture: '3x conv16, maxpool, 3x conv32, global max pool, dense128 tanh, dense10 softmax',
+    classNames: ds.classNames!,
+    dataset: { id: ds.id, hash: ds.hash, trainImages: ds.pool.count, testImages: ds.test!.count },
+    preprocessing: PREPROCESSING,
+    training: { epochs: training.epochs, seed: training.seed, batchSize: 128, optimizer: 'adam lr 0.001, x0.7 per epoch', backend: training.backend, imagesPerSec: Math.round(r.imagesPerSec), seconds: Math.round(r.seconds) },
+    testAccuracy: r.testAccuracy,
+    createdAt: new Date().toISOString()
+  }
 }
 
 export async function writeBaseModel(dir: string, model: tf.LayersModel, meta: Omit<BaseMetadata, 'hash' | 'params'>): Promise<BaseMetadata> {

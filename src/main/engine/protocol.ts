@@ -25,13 +25,30 @@ export interface ImageDto {
   pixelsBase64: string
 }
 
+export interface PretrainRequest {
+  epochs: number
+  seed: number
+  /** Train (and test) on the first N MNIST images only: quick runs. */
+  limit?: number
+  /** The new base goes to <dataDir>/models/mnist-cnn-<timestamp>. */
+  dataDir: string
+}
+
+export interface PretrainedBase {
+  dir: string
+  testAccuracy: number
+  hash: string
+}
+
 /** Every engine method: arguments and result. */
 export interface EngineMethods {
   backend(): Promise<{ name: string; notice: string | null }>
-  open(config: SessionConfig, cacheDir?: string): Promise<OpenedSession>
+  open(config: SessionConfig, cacheDir?: string, baseDir?: string): Promise<OpenedSession>
   iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord>
   images(ids: number[], of?: SessionConfig): Promise<ImageDto[]>
   exportModel(dir: string): Promise<{ files: string[] }>
+  /** Trains a new base digit CNN on MNIST (progress task 'pretrain', cancellable) and writes it. */
+  pretrain(options: PretrainRequest): Promise<PretrainedBase>
   close(): void
 }
 

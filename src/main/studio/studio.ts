@@ -1,7 +1,8 @@
 // The studio: one service object behind every binding (Electron IPC, WebSocket, tests).
 // It owns the open session: its log on disk, the derived state and the engine thread.
 import { randomBytes } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
   AppInfo,
@@ -9,6 +10,8 @@ import {
   ExportResult,
   IterationDto,
   LabelValue,
+  PretrainedBase,
+  PretrainOptions,
   QueryItem,
   ReplayDto,
   SessionConfig,
@@ -77,6 +80,22 @@ export class Studio implements StudioApi {
     return join(this.opts.dataDir, 'sessions')
   }
 
+  /** Remembers the base model chosen for new sessions: {"dir": ...}. */
+  get baseFile(): string {
+    return join(this.opts.dataDir, 'base.json')
+  }
+
+  /** The base of new sessions: the one chosen last (base.json), else the shipped one. */
+  baseDir(): string {
+    try {
+      const { dir } = JSON.parse(readFileSync(this.baseFile, 'utf8')) as { dir?: unknown }
+      if (typeof dir === 'string' && existsSync(join(dir, 'metadata.json'))) return dir
+    } catch {
+      // No choice recorded (or an unreadable one): the shipped base.
+    }
+    return defaultBaseDir()
+  }
+
   get current(): Open | null {
     return this.session
   }
@@ -89,7 +108,7 @@ export class Studio implements StudioApi {
   }
 
   async info(): Promise<AppInfo> {
-    const meta = readBaseMetadata(defaultBaseDir())
+    const meta = readBaseMetadata(this.baseDir())
     const backend = await this.opts.engine.backend()
     return {
       version: this.opts.version,
@@ -126,7 +145,7 @@ export class Studio implements StudioApi {
       const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`
       const target = join(this.sessionsDir, id)
       // Open the new session fully before letting go of the current one: a bad dataset keeps it.
-      const opened = await this.opts.engine.open(config, this.opts.cacheDir)
+      const opened = await this.opts.engine.open(config, this.opts.cacheDir, this.baseDir())
       await this.closeSession()
       const start: SessionEvent = {
         v: FORMAT_VERSION,
@@ -151,7 +170,8 @@ export class Studio implements StudioApi {
       const target = resolve(dir)
       if (this.session?.dir === target) return this.snapshot()
       // Open the new session fully before letting go of the current one: a bad folder keeps it.
-      const opened = await this.opts.engine.open(derive((await readSessionLog(target)).events).start.config, this.opts.cacheDir)
+      // On the chosen base: a session recorded on another one gets the warning below.
+      const opened = await this.opts.engine.open(derive((await readSessionLog(target)).events).start.config, this.opts.cacheDir, this.baseDir())
       await this.closeSession()
       const { log, events, warnings } = await openSessionLog(target)
       const d = derive(events)
@@ -231,8 +251,21 @@ export class Studio implements StudioApi {
     return this.opts.pickFolder ? this.opts.pickFolder(purpose) : null
   }
 
-  async cancel(): Promise<void> {
+  /** The engine runs one piece of long work at a time: whichever task is named, that one stops. */
+  async cancel(_task?: string): Promise<void> {
     this.opts.engine.cancel()
+  }
+
+  /** Trains a new base on MNIST (progress task 'pretrain') and makes it the base of new sessions. */
+  pretrainBase(options: PretrainOptions): Promise<PretrainedBase> {
+    return this.serial(async () => {
+      const base = await this.opts.engine.pretrain({ ...options, dataDir: this.opts.dataDir })
+      await mkdir(this.opts.dataDir, { recursive: true })
+      const tmp = `${this.baseFile}.partial-${process.pid}`
+      await writeFile(tmp, JSON.stringify({ dir: base.dir }, null, 2) + '\n')
+      await rename(tmp, this.baseFile)
+      return base
+    })
   }
 
   async close(): Promise<void> {
@@ -308,7 +341,7 @@ export class Studio implements StudioApi {
   }
 
   private async baseClassNames(): Promise<string[]> {
-    return this.session?.opened.base.classNames ?? readBaseMetadata(defaultBaseDir()).classNames
+    return this.session?.opened.base.classNames ?? readBaseMetadata(this.baseDir()).classNames
   }
 
   private snapshot(): SessionState {

@@ -1,6 +1,6 @@
 // Every call that crosses a process boundary is checked here before it reaches the studio,
 // so a malformed payload gets a typed BAD_ARGUMENT error, never a crash.
-import { FITS, MethodName, METHODS, SessionConfig, STRATEGIES, StudioApi } from '../../shared/contract'
+import { FITS, MethodName, METHODS, PretrainOptions, SessionConfig, STRATEGIES, StudioApi } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 
 const bad = (msg: string): never => {
@@ -40,6 +40,14 @@ export function validateConfig(x: unknown): SessionConfig {
   return config
 }
 
+export function validatePretrainOptions(x: unknown): PretrainOptions {
+  if (!isObj(x)) bad('pretrain options must be an object')
+  const o = x as Record<string, unknown>
+  const options: PretrainOptions = { epochs: int(o.epochs, 'epochs', 1, 50), seed: int(o.seed, 'seed', 0, 2 ** 31 - 1) }
+  if (o.limit !== undefined && o.limit !== null) options.limit = int(o.limit, 'limit', 128, 60000)
+  return options
+}
+
 const optional = <T>(x: unknown, check: (x: unknown) => T): T | undefined => (x === undefined || x === null ? undefined : check(x))
 
 const validators: { [M in MethodName]: (a: unknown[]) => Parameters<StudioApi[M]> } = {
@@ -55,7 +63,8 @@ const validators: { [M in MethodName]: (a: unknown[]) => Parameters<StudioApi[M]
   exportGif: (a) => [str(a[0], 'session folder'), optional(a[1], (x) => str(x, 'output file'))],
   exportModel: (a) => [optional(a[0], (x) => str(x, 'output folder')), optional(a[1], (x) => (typeof x === 'boolean' ? x : bad('force must be true or false')))],
   pickFolder: (a) => [oneOf(a[0], ['dataset', 'session', 'export'] as const, 'purpose')],
-  cancel: (a) => [str(a[0], 'task', 200)]
+  cancel: (a) => [str(a[0], 'task', 200)],
+  pretrainBase: (a) => [validatePretrainOptions(a[0])]
 }
 
 /** Checks a method name and its arguments; returns the arguments in their typed form. */

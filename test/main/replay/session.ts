@@ -34,10 +34,11 @@ export function inProcessEngine(): EngineClient {
   const e = new Engine()
   return {
     backend: () => e.backend(),
-    open: (config, cacheDir) => e.open(config, cacheDir),
+    open: (config, cacheDir, baseDir) => e.open(config, cacheDir, baseDir),
     iterate: (batches, skipped) => e.iterate(batches, skipped),
     images: async (ids) => e.images(ids),
     exportModel: (dir) => e.exportModel(dir),
+    pretrain: (options) => e.pretrain(options),
     close: async () => e.close(),
     cancel: () => e.cancel(),
     terminate: async () => e.close()

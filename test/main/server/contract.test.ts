@@ -154,6 +154,15 @@ describe('every method of the contract over the WebSocket', () => {
     await call('openSession', sessionDir)
   })
 
+  it('pretrainBase trains a new base (pretrain progress streams) and info reports it', async () => {
+    const from = client.events.length
+    const r = await call<{ dir: string; testAccuracy: number; hash: string }>('pretrainBase', { epochs: 1, seed: 3, limit: 128 })
+    expect(r.dir.startsWith(join(ts.dataDir, 'models'))).toBe(true)
+    expect(existsSync(join(r.dir, 'model.json'))).toBe(true)
+    expect(await client.event<Progress>('progress', (p) => p.task === 'pretrain' && p.done === p.total, from)).toMatchObject({ total: 128 })
+    expect((await call<AppInfo>('info')).base).toMatchObject({ hash: r.hash, testAccuracy: r.testAccuracy })
+  })
+
   it('covered every method in METHODS', () => {
     expect([...called].sort()).toEqual([...METHODS].sort())
   })
@@ -259,6 +268,12 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     expectBad(await client.request('pickFolder', ['desktop']), /purpose must be one of/)
     expectBad(await client.request('cancel', []), /task must be a non-empty string/)
     expectBad(await client.request('cancel', ['x'.repeat(201)]), /task/)
+    expectBad(await client.request('pretrainBase', []), /pretrain options must be an object/)
+    expectBad(await client.request('pretrainBase', [{ epochs: 0, seed: 1 }]), /epochs must be an integer from 1 to 50/)
+    expectBad(await client.request('pretrainBase', [{ epochs: 51, seed: 1 }]), /epochs/)
+    expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: -1 }]), /seed/)
+    expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: 1, limit: 127 }]), /limit must be an integer from 128 to 60000/)
+    expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: 1, limit: 60001 }]), /limit/)
   })
 
   it('afterwards the connection works and nothing reached the session', async () => {

@@ -2,10 +2,11 @@
 // toasts, and which view is on screen. `init()` wires the pushed events to the stores.
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
-import type { AppInfo, MenuCommand, SessionSummary } from '../../../shared/contract'
+import type { AppInfo, MenuCommand, PretrainOptions, SessionSummary } from '../../../shared/contract'
 import type { ErrorDto } from '../../../shared/errors'
 import type { Progress } from '../../../shared/progress'
 import { toApiError, useApi } from '../api/client'
+import { pct } from '../lib/format'
 import { useReplayStore } from './replay'
 import { useSessionStore } from './session'
 
@@ -37,6 +38,8 @@ export const useAppStore = defineStore('app', () => {
   const progressMap = shallowRef(new Map<string, ProgressEntry>())
   const toasts = ref<Toast[]>([])
   const ready = ref(false)
+  /** A new base model is being trained (pretrainBase). */
+  const pretraining = ref(false)
   /** The modal on screen, if any; views ignore their shortcuts while one is open. */
   const dialog = ref<Dialog | null>(null)
   let toastSeq = 1
@@ -176,6 +179,25 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
+  /** Trains a new base model; on success `info` shows it. Returns whether it succeeded. */
+  async function pretrainBase(options: PretrainOptions): Promise<boolean> {
+    if (pretraining.value) return false
+    pretraining.value = true
+    try {
+      const r = await useApi().pretrainBase(options)
+      info.value = await useApi().info()
+      notify(`The new base model is ready: test accuracy ${pct(r.testAccuracy)}. New sessions use it.`)
+      return true
+    } catch (err) {
+      reportError(err)
+      return false
+    } finally {
+      pretraining.value = false
+      // A cancelled or failed run leaves its last progress behind.
+      clearProgress('pretrain')
+    }
+  }
+
   async function pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null> {
     try {
       return await useApi().pickFolder(purpose)
@@ -242,6 +264,7 @@ export const useAppStore = defineStore('app', () => {
     progress,
     toasts,
     ready,
+    pretraining,
     dialog,
     desktop,
     go,
@@ -255,6 +278,7 @@ export const useAppStore = defineStore('app', () => {
     onProgress,
     clearProgress,
     cancel,
+    pretrainBase,
     pickFolder,
     refreshSessions,
     init,
