@@ -1,7 +1,7 @@
 // The studio: one service object behind every binding (Electron IPC, WebSocket, tests).
 // It owns the open session: its log on disk, the derived state and the engine thread.
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
@@ -96,6 +96,20 @@ export class Studio implements StudioApi {
     return defaultBaseDir()
   }
 
+  /** The base a session was recorded on, if it is still here (shipped or retrained); else the chosen one. */
+  private baseWithHash(hash: string): string {
+    const models = join(this.opts.dataDir, 'models')
+    const retrained = existsSync(models) ? readdirSync(models).filter((n) => !n.startsWith('.')).map((n) => join(models, n)) : []
+    for (const dir of [this.baseDir(), defaultBaseDir(), ...retrained]) {
+      try {
+        if (readBaseMetadata(dir).hash === hash) return dir
+      } catch {
+        // Not a base model folder.
+      }
+    }
+    return this.baseDir()
+  }
+
   get current(): Open | null {
     return this.session
   }
@@ -171,7 +185,8 @@ export class Studio implements StudioApi {
       if (this.session?.dir === target) return this.snapshot()
       // Open the new session fully before letting go of the current one: a bad folder keeps it.
       // On the chosen base: a session recorded on another one gets the warning below.
-      const opened = await this.opts.engine.open(derive((await readSessionLog(target)).events).start.config, this.opts.cacheDir, this.baseDir())
+      const { start } = derive((await readSessionLog(target)).events)
+      const opened = await this.opts.engine.open(start.config, this.opts.cacheDir, this.baseWithHash(start.base.hash))
       await this.closeSession()
       const { log, events, warnings } = await openSessionLog(target)
       const d = derive(events)

@@ -20,6 +20,15 @@ const models = () => (existsSync(modelsDir()) ? readdirSync(modelsDir()).sort() 
 const startEvent = (dir: string): SessionEvent => JSON.parse(readFileSync(join(dir, 'session.jsonl'), 'utf8').split('\n')[0])
 
 describe('pretrainBase', () => {
+  let older: { dir: string; hash: string } | undefined
+
+  it('records a session on the shipped base first (reopened after the retraining below)', async () => {
+    const s = await ts.studio.newSession(testConfig())
+    const start = startEvent(s.dir)
+    older = { dir: s.dir, hash: start.type === 'start' ? start.base.hash : '' }
+    await ts.studio.close()
+  })
+
   it('trains a base with pretrain progress, writes it under the data folder, and new sessions use it', async () => {
     const before = await ts.studio.info()
     const progress: Progress[] = []
@@ -53,6 +62,11 @@ describe('pretrainBase', () => {
     await ts.studio.close()
     const reopened = await ts.studio.openSession(s.dir)
     expect(reopened.warnings.filter((w) => /base model/.test(w))).toEqual([])
+    // A session recorded on the shipped base reopens on that base, not the new one.
+    await ts.studio.close()
+    const old = await ts.studio.openSession(older!.dir)
+    expect(old.warnings.filter((w) => /base model/.test(w))).toEqual([])
+    expect(older!.hash).not.toBe(r.hash)
   })
 
   it('cancel("pretrain") after the first progress event rejects with CANCELLED and leaves no folder', async () => {
