@@ -1,5 +1,5 @@
 // The shipped base model: where it lives and what it is.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { CuratorError } from '../../shared/errors'
 import type { BaseMetadata } from './pretrain'
@@ -23,4 +23,22 @@ export function readBaseMetadata(dir: string): BaseMetadata {
   } catch (err) {
     throw new CuratorError('NOT_FOUND', `No base model metadata in ${dir}: ${(err as Error).message}`)
   }
+}
+
+/** Base models retrained into a data folder (<dataDir>/models/*, from the start screen). */
+export function retrainedBases(dataDir: string): string[] {
+  const models = join(dataDir, 'models')
+  return existsSync(models) ? readdirSync(models).filter((n) => !n.startsWith('.')).map((n) => join(models, n)) : []
+}
+
+/** The first folder holding the base model with this hash, or null. */
+export function findBase(hash: string, dirs: string[]): string | null {
+  for (const dir of dirs) {
+    try {
+      if (readBaseMetadata(dir).hash === hash) return dir
+    } catch {
+      // Not a base model folder.
+    }
+  }
+  return null
 }

@@ -7,6 +7,8 @@ import type { LabelValue, SessionConfig, StrategyName } from '../../shared/contr
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
 import { initBackend } from '../engine/backend'
+import { defaultBaseDir, findBase, retrainedBases } from '../engine/base'
+import { defaultDataDir } from '../paths'
 import type { Answer } from '../engine/learner'
 import { coldStartBatches, iterate, IterationRecord, LoopConfig } from '../engine/loop'
 import { disposePrepared, prepare, Prepared } from '../engine/setup'
@@ -121,7 +123,9 @@ async function load(dir: string, config: (c: SessionConfig) => SessionConfig, op
   const d = derive(events)
   const cfg = config(d.start.config)
   const backend = await initBackend()
-  const p = await prepare(cfg, { backend, cacheDir: opts.cacheDir, baseDir: opts.baseDir, onProgress: opts.onProgress })
+  // The base it was recorded on, if it is here (shipped, or retrained into the data folder).
+  const baseDir = opts.baseDir ?? findBase(d.start.base.hash, [defaultBaseDir(), ...retrainedBases(defaultDataDir())]) ?? undefined
+  const p = await prepare(cfg, { backend, cacheDir: opts.cacheDir, baseDir, onProgress: opts.onProgress })
   const drift: string[] = []
   if (p.dataset.hash !== d.start.dataset.hash) drift.push(`the dataset differs from the recorded one (hash ${d.start.dataset.hash}, now ${p.dataset.hash})`)
   if (p.base.hash !== d.start.base.hash) drift.push(`the base model differs from the recorded one (hash ${d.start.base.hash}, now ${p.base.hash})`)

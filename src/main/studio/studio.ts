@@ -1,7 +1,7 @@
 // The studio: one service object behind every binding (Electron IPC, WebSocket, tests).
 // It owns the open session: its log on disk, the derived state and the engine thread.
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
@@ -26,7 +26,7 @@ import type { EngineClient } from '../engine/client'
 import type { Answer } from '../engine/learner'
 import type { IterationRecord } from '../engine/loop'
 import type { ImageDto, OpenedSession } from '../engine/protocol'
-import { readBaseMetadata, defaultBaseDir } from '../engine/base'
+import { readBaseMetadata, defaultBaseDir, findBase, retrainedBases } from '../engine/base'
 import { eventTime, FORMAT_VERSION, SessionEvent, TrainEvent } from '../session/events'
 import { createSessionLog, openSessionLog, readSessionLog, SessionLog } from '../session/log'
 import { batchComplete, derive, Derived, engineBatches, skippedIds } from './derive'
@@ -98,16 +98,7 @@ export class Studio implements StudioApi {
 
   /** The base a session was recorded on, if it is still here (shipped or retrained); else the chosen one. */
   private baseWithHash(hash: string): string {
-    const models = join(this.opts.dataDir, 'models')
-    const retrained = existsSync(models) ? readdirSync(models).filter((n) => !n.startsWith('.')).map((n) => join(models, n)) : []
-    for (const dir of [this.baseDir(), defaultBaseDir(), ...retrained]) {
-      try {
-        if (readBaseMetadata(dir).hash === hash) return dir
-      } catch {
-        // Not a base model folder.
-      }
-    }
-    return this.baseDir()
+    return findBase(hash, [this.baseDir(), defaultBaseDir(), ...retrainedBases(this.opts.dataDir)]) ?? this.baseDir()
   }
 
   get current(): Open | null {
