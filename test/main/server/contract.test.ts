@@ -2,7 +2,8 @@
 // thread, a real ws client. Every method of the contract round-trips; bad payloads get a typed
 // BAD_ARGUMENT answer and the connection stays usable.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { inflateRawSync } from 'node:zlib'
 import { join } from 'node:path'
 import { DEFAULT_CONFIG, METHODS, MethodName, STRATEGIES } from '../../../src/shared/contract'
 import type { AppInfo, ExportResult, ReplayDto, SessionState, SessionSummary, WsResponse } from '../../../src/shared/contract'
@@ -126,7 +127,22 @@ describe('every method of the contract over the WebSocket', () => {
     expect(again).toMatchObject({ ok: false, error: { code: 'EXISTS' } })
     expect(await call<ExportResult>('exportModel', out, true)).toEqual(r)
     // No path: the default folder under the data folder.
-    expect((await call<ExportResult>('exportModel', null, false)).dir).toBe(join(ts.dataDir, 'exports', state.id))
+    const served = await call<ExportResult>('exportModel', null, false)
+    expect(served.dir).toBe(join(ts.dataDir, 'exports', state.id))
+    // Browser mode offers that folder as one download: a zip of its six files.
+    expect(r.downloadUrl).toBeUndefined() // outside the served exports folder: no link
+    expect(served.downloadUrl).toMatch(new RegExp(`^/files/exports/${state.id}\\.zip\\?token=`))
+    const res = await fetch(new URL(served.downloadUrl!, server.url))
+    expect(res.headers.get('content-type')).toBe('application/zip')
+    const zip = Buffer.from(await res.arrayBuffer())
+    expect(zip.subarray(0, 4)).toEqual(Buffer.from([0x50, 0x4b, 0x03, 0x04]))
+    for (const f of served.files) expect(zip.includes(Buffer.from(`${state.id}/${f}`))).toBe(true)
+    // The first entry (README.md, names are sorted) inflates back to the file on disk.
+    const nameLength = zip.readUInt16LE(26)
+    const packed = zip.subarray(30 + nameLength, 30 + nameLength + zip.readUInt32LE(18))
+    expect(inflateRawSync(packed).toString('utf8')).toBe(readFileSync(join(served.dir, 'README.md'), 'utf8'))
+    // Without the token: refused.
+    expect((await fetch(new URL(served.downloadUrl!.replace(/\?token=.*/, ''), server.url))).status).toBe(403)
   })
 
   it('exportGif answers with a result or a typed error, never a dropped connection', async () => {
