@@ -1,25 +1,20 @@
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
-import { createPinia, setActivePinia, type Pinia } from 'pinia'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, type VueWrapper } from '@vue/test-utils'
+import { describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
-import App from '../../src/renderer/src/App.vue'
-import { setApi } from '../../src/renderer/src/api/client'
 import { useAppStore } from '../../src/renderer/src/stores/app'
 import { useSessionStore } from '../../src/renderer/src/stores/session'
 import { DEFAULT_CONFIG, type SessionConfig } from '../../src/shared/contract'
+import { useAppMount } from './mount-app'
 import { FakeStudio } from './fake-studio'
 
 vi.mock('vue-chartjs', () => import('./chart-stub'))
 
 let fake: FakeStudio
-let pinia: Pinia
-let wrapper: VueWrapper | null = null
+const mountApp = useAppMount()
 
 async function mountLabelling(config: SessionConfig = DEFAULT_CONFIG, opts: ConstructorParameters<typeof FakeStudio>[0] = {}) {
   fake = new FakeStudio(opts)
-  setApi(fake)
-  wrapper = mount(App, { global: { plugins: [pinia] }, attachTo: document.body })
-  await flushPromises()
+  const wrapper = await mountApp(fake)
   await useSessionStore().start(config)
   await flushPromises()
   expect(wrapper.find('[data-testid="view-label"]').exists()).toBe(true)
@@ -36,15 +31,6 @@ const tiles = (w: VueWrapper) => w.findAll('[data-testid="query-image"]')
 const activeId = (w: VueWrapper) => w.find('[data-testid="query-image"][data-active="true"]').attributes('data-id')
 const labelCalls = () => fake.callsOf('label').map(([id, v]) => [id, v])
 
-beforeEach(() => {
-  pinia = createPinia()
-  setActivePinia(pinia)
-})
-afterEach(() => {
-  wrapper?.unmount()
-  wrapper = null
-  document.body.innerHTML = ''
-})
 
 describe('labelling view: keyboard', () => {
   it('shows the batch as canvases with the first image active, the question and the status', async () => {

@@ -1,24 +1,19 @@
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
-import { createPinia, setActivePinia, type Pinia } from 'pinia'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, type VueWrapper } from '@vue/test-utils'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
-import App from '../../src/renderer/src/App.vue'
-import { setApi } from '../../src/renderer/src/api/client'
 import { STEP_MS, useReplayStore } from '../../src/renderer/src/stores/replay'
+import { useAppMount } from './mount-app'
 import { FakeStudio, replayDto } from './fake-studio'
 
 vi.mock('vue-chartjs', () => import('./chart-stub'))
 
 let fake: FakeStudio
-let pinia: Pinia
-let wrapper: VueWrapper | null = null
+const mountApp = useAppMount()
 
 async function mountPlayer(steps = 4) {
   fake = new FakeStudio()
   fake.replayDto = replayDto(steps)
-  setApi(fake)
-  wrapper = mount(App, { global: { plugins: [pinia] }, attachTo: document.body })
-  await flushPromises()
+  const wrapper = await mountApp(fake)
   await useReplayStore().open('/tmp/sessions/sess-r')
   await flushPromises()
   expect(wrapper.find('[data-testid="view-replay"]').exists()).toBe(true)
@@ -31,14 +26,7 @@ const accuracyPoints = (w: VueWrapper) => (JSON.parse(w.find('[data-testid="char
 /** Charts are rebuilt in idle time after a step. */
 const chartsShow = (w: VueWrapper, points: number) => vi.waitFor(() => expect(accuracyPoints(w)).toBe(points))
 
-beforeEach(() => {
-  pinia = createPinia()
-  setActivePinia(pinia)
-})
 afterEach(() => {
-  wrapper?.unmount()
-  wrapper = null
-  document.body.innerHTML = ''
   vi.useRealTimers()
 })
 

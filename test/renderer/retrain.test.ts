@@ -1,25 +1,19 @@
 // Retraining the base model from the start screen: the form, the store call, progress with
 // Cancel, and the info card afterwards.
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
-import { createPinia, setActivePinia, type Pinia } from 'pinia'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import App from '../../src/renderer/src/App.vue'
-import { setApi } from '../../src/renderer/src/api/client'
+import { flushPromises, type VueWrapper } from '@vue/test-utils'
+import { describe, expect, it, vi } from 'vitest'
 import { useAppStore } from '../../src/renderer/src/stores/app'
+import { useAppMount } from './mount-app'
 import { FakeStudio } from './fake-studio'
 
 vi.mock('vue-chartjs', () => import('./chart-stub'))
 
 let fake: FakeStudio
-let pinia: Pinia
-let wrapper: VueWrapper | null = null
+const mountApp = useAppMount()
 
 async function mountStart() {
   fake = new FakeStudio()
-  setApi(fake)
-  wrapper = mount(App, { global: { plugins: [pinia] }, attachTo: document.body })
-  await flushPromises()
-  return wrapper
+  return mountApp(fake)
 }
 
 const $ = (w: VueWrapper, id: string) => w.find(`[data-testid="${id}"]`)
@@ -30,15 +24,6 @@ async function openForm(w: VueWrapper) {
   expect($(w, 'retrain-form').exists()).toBe(true)
 }
 
-beforeEach(() => {
-  pinia = createPinia()
-  setActivePinia(pinia)
-})
-afterEach(() => {
-  wrapper?.unmount()
-  wrapper = null
-  document.body.innerHTML = ''
-})
 
 describe('retraining the base model', () => {
   it('starts with the defaults (6 epochs, seed 1, all images), then shows the new base', async () => {

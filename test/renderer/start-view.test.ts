@@ -1,16 +1,13 @@
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
-import { createPinia, setActivePinia, type Pinia } from 'pinia'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import App from '../../src/renderer/src/App.vue'
-import { setApi } from '../../src/renderer/src/api/client'
+import { flushPromises, type VueWrapper } from '@vue/test-utils'
+import { describe, expect, it, vi } from 'vitest'
 import { DEFAULT_CONFIG, type SessionConfig } from '../../src/shared/contract'
+import { useAppMount } from './mount-app'
 import { FakeStudio, INFO, replayDto } from './fake-studio'
 
 vi.mock('vue-chartjs', () => import('./chart-stub'))
 
 let fake: FakeStudio
-let pinia: Pinia
-let wrapper: VueWrapper | null = null
+const mountApp = useAppMount()
 
 async function mountStart(desktop = false) {
   fake = new FakeStudio()
@@ -20,24 +17,13 @@ async function mountStart(desktop = false) {
     { id: 'sess-b', dir: '/data/sess-b', createdAt: '2020-01-01T00:00:00Z', dataset: 'idx:/x', strategy: 'random', labels: 0, lastAccuracy: null }
   ]
   fake.replayDto = replayDto(3)
-  setApi(fake)
-  wrapper = mount(App, { global: { plugins: [pinia] }, attachTo: document.body })
-  await flushPromises()
+  const wrapper = await mountApp(fake)
   expect(wrapper.find('[data-testid="view-start"]').exists()).toBe(true)
   return wrapper
 }
 
 const field = (w: VueWrapper, id: string) => w.find(`[data-testid="field-${id}"]`)
 
-beforeEach(() => {
-  pinia = createPinia()
-  setActivePinia(pinia)
-})
-afterEach(() => {
-  wrapper?.unmount()
-  wrapper = null
-  document.body.innerHTML = ''
-})
 
 describe('start screen', () => {
   it('prefills the form with the studio’s defaults', async () => {
