@@ -3,6 +3,7 @@
 // folder and must reproduce the studio's P and the session's held-out accuracy. Also: the CLI
 // (`curator export`, `curator predict`) and its errors, a real full disk, and exports killed
 // with SIGKILL at seeded moments.
+import { Rng } from '../../../src/main/engine/rng'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -42,16 +43,6 @@ let recomputedAccuracy: number | null
 let recordedAccuracy: number
 let plain: PlainResult
 
-/** mulberry32: a tiny seeded PRNG; rand(n) is an integer in [0, n). */
-function prng(seed: number): (n: number) => number {
-  let s = seed >>> 0
-  return (n) => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0)
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
-  }
-}
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   expect(a.length).toBe(b.length)
@@ -275,7 +266,8 @@ describe('curator export', () => {
     const parent = join(tmp.dir, 'kills')
     const target = join(parent, 'model')
     mkdirSync(parent)
-    const rand = prng(20261128)
+    const rng = new Rng(20261128)
+    const rand = (n: number) => rng.int(n)
     const isPartial = (n: string) => n.startsWith('.model.partial-') && !n.endsWith('.old')
     const outcomes: { run: number; mode: string; force: boolean; killed: boolean; partialSeen: boolean; target: string; hidden: number }[] = []
     for (let k = 0; k < KILLS; k++) {

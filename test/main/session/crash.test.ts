@@ -1,6 +1,7 @@
 // Write-ahead safety: a real child process labels continuously (label-writer.ts) and is killed
 // with SIGKILL at seeded random moments. After every kill, each label it acknowledged must be
 // in the log, and the session must open.
+import { Rng } from '../../../src/main/engine/rng'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
@@ -15,16 +16,6 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const SCRIPT = path.join(here, 'label-writer.ts')
 const ROOT = path.resolve(here, '../../..') // so `--import tsx` resolves from the repo
 
-/** mulberry32: a tiny seeded PRNG. */
-function prng(seed: number): (n: number) => number {
-  let s = seed >>> 0
-  return (n) => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0)
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
-  }
-}
 
 interface Run {
   ready: number | null
@@ -85,7 +76,8 @@ afterAll(async () => {
 })
 
 it(`keeps every acknowledged label through ${KILLS} SIGKILLs`, async () => {
-  const rand = prng(20250101)
+  const rng = new Rng(20250101)
+  const rand = (n: number) => rng.int(n)
   const log = await createSessionLog(dir, startEvent())
   await log.close()
   const acked = new Set<number>()

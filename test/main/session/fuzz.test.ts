@@ -1,6 +1,7 @@
 // Seeded fuzz test of the log reader: build a valid log, damage it, and check that the reader
 // never throws (except BAD_DATA when no valid start comes first) and never loses an original
 // line that survived intact, complete and in a legal position.
+import { Rng } from '../../../src/main/engine/rng'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
@@ -13,18 +14,6 @@ import { labelEvent, queryEvent, skipEvent, startEvent, trainEvent, undoEvent } 
 
 const CASES = 400
 
-/** mulberry32: a tiny seeded PRNG. */
-function prng(seed: number): { next: () => number; int: (n: number) => number } {
-  let s = seed >>> 0
-  const next = (): number => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0)
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return { next, int: (n) => Math.floor(next() * n) }
-}
-type Rng = ReturnType<typeof prng>
 
 function validLog(rng: Rng): string[] {
   const events: SessionEvent[] = [startEvent({ id: `fuzz-${rng.int(1e6)}` })]
@@ -135,7 +124,7 @@ it(`never throws and never loses an intact valid line (${CASES} seeded cases)`, 
   let badData = 0
   let kept = 0
   for (let c = 0; c < CASES; c++) {
-    const rng = prng(1000 + c)
+    const rng = new Rng(1000 + c)
     const original = validLog(rng)
     const startLine = original[0]
     let bytes: Buffer = Buffer.from(original.map((l) => l + '\n').join(''))
