@@ -123,6 +123,9 @@ function connect(ws: WebSocket, studio: Studio, linkFor: (dir: string) => string
     if (EVENTS.includes(event)) send({ event, payload })
   })
   ws.on('close', off)
+  // A malformed frame (bad UTF-8, over maxPayload, reserved bits or opcodes, a bad close code):
+  // ws has already sent the matching close code (1002, 1007, 1009); only this connection ends.
+  ws.on('error', () => ws.terminate())
   ws.on('message', async (raw) => {
     let id = -1
     try {

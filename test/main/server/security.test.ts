@@ -12,7 +12,7 @@ import type { AppInfo } from '../../../src/shared/contract'
 import { serve, RunningServer } from '../../../src/main/server/server'
 import { tempDir } from '../../helpers/tmp'
 import { startTestStudio, testBaseModel, TestStudio } from '../../helpers/studio'
-import { get, upgradeStatus, WsClient } from './ws-client'
+import { frame, get, rawWebSocket, upgradeStatus, WsClient } from './ws-client'
 
 const SECRET = 'top secret: outside the served folders'
 
@@ -277,6 +277,39 @@ describe('browser mode survives hostile requests (server in a child process)', (
       })
     }
     await expectAlive()
+  })
+
+  // Every way a client can break RFC 6455, and the close code the server must answer with.
+  const closeWith = (code: number, reason: Buffer): Buffer => Buffer.concat([Buffer.from([code >> 8, code & 255]), reason])
+  const HOSTILE_FRAMES: [string, number, () => Buffer[]][] = [
+    ['invalid UTF-8 in a text frame', 1007, () => [frame(0x1, Buffer.from([0x7b, 0xc3, 0x28, 0x7d]))]],
+    ['a 2 MiB text message (over the 1 MiB limit), as from pasting a huge string', 1009, () => [frame(0x1, JSON.stringify({ id: 1, method: 'openSession', args: ['x'.repeat(2 << 20)] }))]],
+    ['a frame length of 2^63 - 1', 1009, () => [frame(0x2, '', { length: (1n << 63n) - 1n })]],
+    ['a reserved data opcode (0x3)', 1002, () => [frame(0x3, 'x')]],
+    ['a reserved control opcode (0xB)', 1002, () => [frame(0xb, 'x')]],
+    ['RSV1 set without a negotiated extension', 1002, () => [frame(0x1, '{}', { rsv: 4 })]],
+    ['RSV2 set', 1002, () => [frame(0x1, '{}', { rsv: 2 })]],
+    ['RSV3 set', 1002, () => [frame(0x1, '{}', { rsv: 1 })]],
+    ['an unmasked client frame', 1002, () => [frame(0x1, '{}', { masked: false })]],
+    ['a close code that may not be sent (1005)', 1002, () => [frame(0x8, closeWith(1005, Buffer.alloc(0)))]],
+    ['a close code out of range (999)', 1002, () => [frame(0x8, closeWith(999, Buffer.alloc(0)))]],
+    ['a one-byte close payload', 1002, () => [frame(0x8, Buffer.from([3]))]],
+    ['invalid UTF-8 in a close reason', 1007, () => [frame(0x8, closeWith(1000, Buffer.from([0xff, 0xfe])))]],
+    ['a fragmented ping', 1002, () => [frame(0x9, 'x', { fin: false })]],
+    ['a ping over 125 bytes', 1002, () => [frame(0x9, 'x'.repeat(126))]],
+    ['a continuation with no message to continue', 1002, () => [frame(0x0, '{}')]],
+    ['a new text frame inside a fragmented message', 1002, () => [frame(0x1, '{"id":', { fin: false }), frame(0x1, '1}')]]
+  ]
+
+  it.each(HOSTILE_FRAMES)('a WebSocket frame with %s closes that connection (code %i), and the server keeps serving', async (_what, code, bytes) => {
+    expect(await rawWebSocket(port, token, bytes())).toBe(code)
+    await expectAlive()
+    const c = await WsClient.connect(port, token)
+    try {
+      expect(await c.call('state')).toBeNull()
+    } finally {
+      await c.close()
+    }
   })
 
   it('the API still works in the child (sanity check of the harness)', async () => {

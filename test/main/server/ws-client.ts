@@ -2,6 +2,7 @@
 // browser-mode tests. Raw requests (node:http, node:net) send paths and headers exactly as
 // given, which a browser or the ws client would normalise.
 import http from 'node:http'
+import net from 'node:net'
 import { WebSocket } from 'ws'
 import type { EventName, MethodName, WsEvent, WsResponse } from '../../../src/shared/contract'
 
@@ -137,5 +138,83 @@ export function get(port: number, path: string, headers: Record<string, string> 
     })
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer to GET ${path} within ${timeoutMs} ms`)))
     req.on('error', fail)
+  })
+}
+
+/** One WebSocket frame, built byte by byte so a test can break any rule of RFC 6455. */
+export function frame(opcode: number, payload: Buffer | string, o: { fin?: boolean; rsv?: number; masked?: boolean; length?: bigint } = {}): Buffer {
+  const body = Buffer.from(payload)
+  const fin = o.fin ?? true
+  const len = o.length ?? BigInt(body.length)
+  const head = [(fin ? 0x80 : 0) | ((o.rsv ?? 0) << 4) | opcode]
+  const maskBit = o.masked === false ? 0 : 0x80
+  const ext: number[] = []
+  if (len < 126n) head.push(maskBit | Number(len))
+  else if (len < 65536n) head.push(maskBit | 126, Number(len >> 8n), Number(len & 255n))
+  else {
+    head.push(maskBit | 127)
+    for (let i = 7; i >= 0; i--) ext.push(Number((len >> BigInt(8 * i)) & 255n))
+  }
+  if (o.masked === false) return Buffer.concat([Buffer.from([...head, ...ext]), body])
+  const mask = Buffer.from([0x37, 0xfa, 0x21, 0x3d])
+  const masked = Buffer.from(body.map((b, i) => b ^ mask[i % 4]))
+  return Buffer.concat([Buffer.from([...head, ...ext]), mask, masked])
+}
+
+/**
+ * Upgrades a raw TCP connection to /api, writes the given bytes, and resolves with the close
+ * code of the server's close frame (null when the server sent none before the socket ended).
+ */
+export function rawWebSocket(port: number, token: string, bytes: Buffer[], timeoutMs = 10_000): Promise<number | null> {
+  return new Promise((ok, fail) => {
+    const s = net.connect(port, '127.0.0.1')
+    let buf = Buffer.alloc(0)
+    let upgraded = false
+    const timer = setTimeout(() => {
+      s.destroy()
+      fail(new Error(`no close frame within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const done = (code: number | null) => {
+      clearTimeout(timer)
+      s.destroy()
+      ok(code)
+    }
+    s.on('connect', () => {
+      s.write(
+        `GET /api?token=${encodeURIComponent(token)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: http://127.0.0.1:${port}\r\n` +
+          'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
+      )
+    })
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d])
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n')
+        if (end < 0) return
+        if (!buf.subarray(0, end).toString().startsWith('HTTP/1.1 101')) return fail(new Error(`upgrade refused: ${buf.subarray(0, end)}`))
+        upgraded = true
+        buf = buf.subarray(end + 4)
+        for (const b of bytes) s.write(b)
+      }
+      // Server frames are unmasked; skip anything before the close frame (e.g. events).
+      while (buf.length >= 2) {
+        const op = buf[0] & 0x0f
+        let len = buf[1] & 0x7f
+        let at = 2
+        if (len === 126) {
+          if (buf.length < 4) return
+          len = buf.readUInt16BE(2)
+          at = 4
+        } else if (len === 127) {
+          if (buf.length < 10) return
+          len = Number(buf.readBigUInt64BE(2))
+          at = 10
+        }
+        if (buf.length < at + len) return
+        if (op === 0x8) return done(len >= 2 ? buf.readUInt16BE(at) : null)
+        buf = buf.subarray(at + len)
+      }
+    })
+    s.on('error', () => done(null))
+    s.on('close', () => done(null))
   })
 }
