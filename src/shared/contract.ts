@@ -67,6 +67,8 @@ export type LabelValue = 0 | 1
 /** One image the model asks about. Pixels are base64 so every transport carries the same bytes. */
 export interface QueryItem {
   id: number
+  /** Folder datasets: the file's path relative to the dataset folder (absent for MNIST and IDX sets). */
+  key?: string
   width: number
   height: number
   /** 1 (grey) or 3 (RGB). */
@@ -101,6 +103,8 @@ export interface IterationDto {
 
 export interface LabelDto {
   id: number
+  /** Folder datasets: the file key. */
+  key?: string
   value: LabelValue
   iteration: number
   responseMs: number

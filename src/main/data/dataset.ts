@@ -16,7 +16,7 @@ export interface ImageSet {
   channels: Uint8Array
   /** Ground-truth class index per image, or -1 where unknown; null when the set has none. */
   classes: Int32Array | null
-  /** A human name per image (file path), when the images came from files. */
+  /** Folder datasets: each image's key, its path relative to the dataset folder ('/' separators). */
   names?: string[]
 }
 
@@ -61,6 +61,9 @@ export function uniformImageSet(count: number, height: number, width: number, ch
     classes
   }
 }
+
+/** An image's file key (its path in the dataset folder), or undefined for datasets without files. */
+export const imageKey = (set: ImageSet, i: number): string | undefined => set.names?.[i]
 
 /** The pixels of one image, without copying. */
 export function imagePixels(set: ImageSet, i: number): Uint8Array {

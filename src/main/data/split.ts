@@ -1,4 +1,5 @@
 // The held-out evaluation split of a dataset that comes without one: seeded and stratified.
+import { createHash } from 'node:crypto'
 import { Rng } from '../engine/rng'
 import { Dataset, ImageSet, hashImageSets, headOf, pickImages } from './dataset'
 
@@ -9,8 +10,11 @@ export const TEST_FRACTION = 0.2
  * Indices of the pool and of the test split: about `fraction` of each class's images (rounded)
  * go to the test split, chosen by a seeded shuffle; a class always keeps at least one image in
  * the pool. Images of unknown class (-1) stay in the pool. Both lists are in index order.
+ * With file names (folder datasets), each class is ordered by a seeded hash of the name instead
+ * of a shuffle, so adding or removing a file moves at most one other image between the splits:
+ * labels given on a folder stay in its pool when the folder changes.
  */
-export function stratifiedSplit(classes: ArrayLike<number>, fraction: number, seed: number): { pool: Int32Array; test: Int32Array } {
+export function stratifiedSplit(classes: ArrayLike<number>, fraction: number, seed: number, names?: string[]): { pool: Int32Array; test: Int32Array } {
   const byClass = new Map<number, number[]>()
   for (let i = 0; i < classes.length; i++) {
     const c = classes[i]
@@ -24,7 +28,10 @@ export function stratifiedSplit(classes: ArrayLike<number>, fraction: number, se
   for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
     const list = byClass.get(c)!
     const k = Math.min(list.length - 1, Math.round(list.length * fraction))
-    rng.shuffle(list)
+    if (names) {
+      const rank = new Map(list.map((i) => [i, createHash('sha256').update(`${seed}\0${names[i]}`).digest('hex')]))
+      list.sort((a, b) => (rank.get(a)! < rank.get(b)! ? -1 : 1))
+    } else rng.shuffle(list)
     for (let j = 0; j < k; j++) inTest[list[j]] = 1
   }
   const pool: number[] = []
@@ -43,7 +50,7 @@ export function splitDataset(
   split: { testFraction: number; seed: number }
 ): Pick<Dataset, 'pool' | 'test' | 'hash' | 'split' | 'source'> {
   if (!all.classes) throw new Error('splitDataset: the set has no ground truth')
-  const idx = stratifiedSplit(all.classes, split.testFraction, split.seed)
+  const idx = stratifiedSplit(all.classes, split.testFraction, split.seed, all.names)
   let pool = pickImages(all, idx.pool)
   let test = pickImages(all, idx.test)
   const limited = (limits.pool !== undefined && limits.pool < pool.count) || (limits.test !== undefined && limits.test < test.count)

@@ -3,7 +3,7 @@
 import type { SessionConfig } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
-import { Dataset, imagePixels } from '../data/dataset'
+import { Dataset, imageKey, imagePixels } from '../data/dataset'
 import { loadDataset } from '../data/load'
 import { backendNotice, initBackend } from './backend'
 import { Answer } from './learner'
@@ -60,7 +60,20 @@ export class Engine implements EngineMethods {
 
   async iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord> {
     const p = this.need()
-    return iterate(p.learner, this.loop!, batches, skipped)
+    const rec = await iterate(p.learner, this.loop!, batches, skipped)
+    const names = p.dataset.pool.names
+    return names ? { ...rec, next: { ...rec.next, keys: rec.next.ids.map((id) => names[id]) } } : rec
+  }
+
+  async locate(keys: string[]): Promise<({ id: number } | { id: null; reason: string })[]> {
+    const { pool, test } = this.need().dataset
+    const inPool = new Map((pool.names ?? []).map((k, i) => [k, i]))
+    const inTest = new Set(test?.names ?? [])
+    return keys.map((k) => {
+      const id = inPool.get(k)
+      if (id !== undefined) return { id }
+      return { id: null, reason: inTest.has(k) ? 'now in the held-out split' : 'no longer in the folder (or unreadable)' }
+    })
   }
 
   /** Pool images of the open session, or of another session's dataset (the replay player). */
@@ -68,7 +81,7 @@ export class Engine implements EngineMethods {
     const set = of ? (await this.datasetOf(of)).pool : this.need().dataset.pool
     return ids.map((id) => {
       if (!Number.isInteger(id) || id < 0 || id >= set.count) throw new CuratorError('BAD_ARGUMENT', `No image ${id} in a pool of ${set.count}`)
-      return { id, width: set.widths[id], height: set.heights[id], channels: set.channels[id], pixelsBase64: Buffer.from(imagePixels(set, id)).toString('base64') }
+      return { id, ...(set.names ? { key: imageKey(set, id) } : {}), width: set.widths[id], height: set.heights[id], channels: set.channels[id], pixelsBase64: Buffer.from(imagePixels(set, id)).toString('base64') }
     })
   }
 

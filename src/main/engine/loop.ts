@@ -15,7 +15,8 @@ export interface IterationRecord extends Evaluation {
   labels: number
   /** Fit + score the pool + evaluate + pick the next batch. */
   iterationMs: number
-  next: { ids: number[]; scores: number[]; p: number[] }
+  /** keys: folder datasets' file keys of the ids (added by the engine, which knows the dataset). */
+  next: { ids: number[]; scores: number[]; p: number[]; keys?: string[] }
 }
 
 export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer[][], skipped: number[]): Promise<IterationRecord> {

@@ -19,6 +19,8 @@ export interface OpenedSession {
 
 export interface ImageDto {
   id: number
+  /** Folder datasets: the file's path relative to the folder (absent for MNIST and IDX sets). */
+  key?: string
   width: number
   height: number
   channels: number
@@ -46,6 +48,8 @@ export interface EngineMethods {
   open(config: SessionConfig, cacheDir?: string, baseDir?: string): Promise<OpenedSession>
   iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord>
   images(ids: number[], of?: SessionConfig): Promise<ImageDto[]>
+  /** Where the open dataset holds images with these file keys: a pool id, or null with why not. */
+  locate(keys: string[]): Promise<({ id: number } | { id: null; reason: string })[]>
   exportModel(dir: string): Promise<{ files: string[] }>
   /** Trains a new base digit CNN on MNIST (progress task 'pretrain', cancellable) and writes it. */
   pretrain(options: PretrainRequest): Promise<PretrainedBase>

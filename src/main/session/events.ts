@@ -37,6 +37,8 @@ export interface QueryEvent extends EventBase {
   type: 'query'
   iteration: number
   ids: number[]
+  /** Folder datasets: each asked image's file key (path relative to the folder), per id. */
+  keys?: string[]
   scores: number[]
   p: number[]
   strategy: string
@@ -45,6 +47,8 @@ export interface QueryEvent extends EventBase {
 export interface LabelEvent extends EventBase {
   type: 'label'
   id: number
+  /** Folder datasets: the image's file key. */
+  key?: string
   value: LabelValue
   iteration: number
   responseMs: number
@@ -53,7 +57,21 @@ export interface LabelEvent extends EventBase {
 export interface SkipEvent extends EventBase {
   type: 'skip'
   id: number
+  key?: string
   iteration: number
+}
+
+/**
+ * The folder changed (files added, removed, renamed) and the session was reopened on it: every
+ * image the log names is mapped by its file key to its id in the new folder (`ids`: [old, new]);
+ * the answers of images no longer in the pool are dropped and listed in `missing`. Events after
+ * it use the new ids.
+ */
+export interface RemapEvent extends EventBase {
+  type: 'remap'
+  dataset: StartEvent['dataset']
+  ids: [number, number][]
+  missing: { id: number; key: string; reason: string }[]
 }
 
 /** Takes back the last label of that id. */
@@ -74,7 +92,7 @@ export interface TrainEvent extends EventBase {
   histogram: HistogramDto
 }
 
-export type SessionEvent = StartEvent | QueryEvent | LabelEvent | SkipEvent | UndoEvent | TrainEvent
+export type SessionEvent = StartEvent | QueryEvent | LabelEvent | SkipEvent | UndoEvent | TrainEvent | RemapEvent
 export type EventType = SessionEvent['type']
 
 /** The histogram has 11 bins over P(positive) (see HistogramDto). */
@@ -174,19 +192,29 @@ function histogram(x: unknown, path: string): void {
   if (o.byTruth !== null) arr(o.byTruth, `${path}.byTruth`, (v, p) => arr(v, p, (w, q) => int(w, q), BINS), 2)
 }
 
+/** Event fields that may be absent (file keys: only folder datasets have them). */
+const OPTIONAL_FIELDS = new Set(['keys', 'key'])
+const optional =
+  (check: (x: unknown, path: string) => unknown) =>
+  (x: unknown, path: string): unknown =>
+    x === undefined ? undefined : check(x, path)
+const fileKey = (x: unknown, p: string) => str(x, p, true)
+
+function datasetRecord(x: unknown, p: string): void {
+  const o = obj(x, p)
+  keys(o, p, ['id', 'hash', 'poolSize', 'testSize'])
+  str(o.id, `${p}.id`, true)
+  str(o.hash, `${p}.hash`)
+  int(o.poolSize, `${p}.poolSize`)
+  int(o.testSize, `${p}.testSize`)
+}
+
 // The fields of each event type beyond v, type and at, with their checks.
 const FIELDS: { [T in EventType]: Record<string, (x: unknown, path: string) => unknown> } = {
   start: {
     id: (x, p) => str(x, p, true),
     config,
-    dataset: (x, p) => {
-      const o = obj(x, p)
-      keys(o, p, ['id', 'hash', 'poolSize', 'testSize'])
-      str(o.id, `${p}.id`, true)
-      str(o.hash, `${p}.hash`)
-      int(o.poolSize, `${p}.poolSize`)
-      int(o.testSize, `${p}.testSize`)
-    },
+    dataset: datasetRecord,
     base: (x, p) => {
       const o = obj(x, p)
       keys(o, p, ['id', 'hash'])
@@ -199,12 +227,14 @@ const FIELDS: { [T in EventType]: Record<string, (x: unknown, path: string) => u
   query: {
     iteration: int,
     ids: (x, p) => arr(x, p, (v, q) => int(v, q)),
+    keys: optional((x, p) => arr(x, p, fileKey)),
     scores: (x, p) => arr(x, p, num),
     p: (x, p) => arr(x, p, prob),
     strategy: (x, p) => str(x, p, true)
   },
   label: {
     id: int,
+    key: optional(fileKey),
     value: (x, p) => {
       if (x !== 0 && x !== 1) fail(p, '0 or 1', x)
     },
@@ -213,7 +243,19 @@ const FIELDS: { [T in EventType]: Record<string, (x: unknown, path: string) => u
       if (num(x, p) < 0) fail(p, 'a number >= 0', x)
     }
   },
-  skip: { id: int, iteration: int },
+  skip: { id: int, key: optional(fileKey), iteration: int },
+  remap: {
+    dataset: datasetRecord,
+    ids: (x, p) => arr(x, p, (v, q) => arr(v, q, (w, r) => int(w, r), 2)),
+    missing: (x, p) =>
+      arr(x, p, (v, q) => {
+        const o = obj(v, q)
+        keys(o, q, ['id', 'key', 'reason'])
+        int(o.id, `${q}.id`)
+        str(o.key, `${q}.key`, true)
+        str(o.reason, `${q}.reason`, true)
+      })
+  },
   undo: { id: int },
   train: {
     iteration: int,
@@ -239,7 +281,8 @@ export function validateEvent(x: unknown): SessionEvent {
   }
   const type = o.type as EventType
   const fields = FIELDS[type]
-  keys(o, type, ['v', 'type', 'at', ...Object.keys(fields)])
+  const names = Object.keys(fields)
+  keys(o, type, ['v', 'type', 'at', ...names.filter((k) => !OPTIONAL_FIELDS.has(k))], names.filter((k) => OPTIONAL_FIELDS.has(k)))
   isoTime(o.at, `${type}.at`)
   for (const [k, check] of Object.entries(fields)) check(o[k], `${type}.${k}`)
   if (type === 'query') {
@@ -248,6 +291,7 @@ export function validateEvent(x: unknown): SessionEvent {
     if (q.scores.length !== q.ids.length || q.p.length !== q.ids.length) {
       throw new Error(`query: ids, scores and p must have the same length (${q.ids.length}, ${q.scores.length}, ${q.p.length})`)
     }
+    if (q.keys && q.keys.length !== q.ids.length) throw new Error(`query: ids and keys must have the same length (${q.ids.length}, ${q.keys.length})`)
   }
   return o as unknown as SessionEvent
 }

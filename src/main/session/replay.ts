@@ -63,6 +63,8 @@ export async function recordSimulation(dir: string, p: Prepared, config: Session
   const truth = p.poolTruth
   if (!truth) throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
   const log = await createSessionLog(target, start)
+  const names = p.dataset.pool.names
+  const key = (id: number) => (names ? { key: names[id] } : {})
   try {
     const summary = await simulate(p, {
       strategy: config.strategy,
@@ -70,18 +72,18 @@ export async function recordSimulation(dir: string, p: Prepared, config: Session
       budget: opts.budget,
       onIteration: async (r, answers) => {
         await log.append(trainEvent(r))
-        await log.append({ v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration: r.iteration, ids: r.next.ids, scores: r.next.scores, p: r.next.p, strategy: config.strategy })
+        await log.append({ v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration: r.iteration, ids: r.next.ids, ...(names ? { keys: r.next.ids.map((id) => names[id]) } : {}), scores: r.next.scores, p: r.next.p, strategy: config.strategy })
         // The images simulate answers: the first (budget - labels so far) of the batch; those
         // without ground truth are skipped, as a person would skip them.
         const asked = r.labels < opts.budget ? r.next.ids.slice(0, opts.budget - r.labels) : []
         const labelled: Answer[] = []
         for (const imageId of asked) {
           if (truth[imageId] < 0) {
-            await log.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id: imageId, iteration: r.iteration })
+            await log.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id: imageId, ...key(imageId), iteration: r.iteration })
           } else {
             const value = truth[imageId] as LabelValue
             labelled.push({ id: imageId, value })
-            await log.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id: imageId, value, iteration: r.iteration, responseMs: 0 })
+            await log.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id: imageId, ...key(imageId), value, iteration: r.iteration, responseMs: 0 })
           }
         }
         if (JSON.stringify(labelled) !== JSON.stringify(answers)) {

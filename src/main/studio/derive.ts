@@ -1,11 +1,13 @@
 // A session's state is a pure function of its log: resume, undo and replay all use this fold.
 import type { LabelValue } from '../../shared/contract'
 import type { Answer } from '../engine/learner'
-import type { QueryEvent, SessionEvent, StartEvent, TrainEvent } from '../session/events'
+import type { QueryEvent, RemapEvent, SessionEvent, StartEvent, TrainEvent } from '../session/events'
 
 /** One answer in a batch: a label, or null for a skip. */
 export interface BatchAnswer {
   id: number
+  /** Folder datasets: the image's file key. */
+  key?: string
   value: LabelValue | null
   responseMs: number
   at: string
@@ -14,6 +16,8 @@ export interface BatchAnswer {
 
 export interface Derived {
   start: StartEvent
+  /** The dataset the ids refer to: the start's, or the last remap's. */
+  dataset: StartEvent['dataset']
   /** Completed batches: the query that was asked and the answers given. */
   done: { query: QueryEvent; answers: BatchAnswer[] }[]
   /** One train event per completed fit: iteration 0 (no labels) and one per completed batch. */
@@ -27,7 +31,7 @@ export interface Derived {
 export function derive(events: SessionEvent[]): Derived {
   const [start, ...rest] = events
   if (start?.type !== 'start') throw new Error('a session log must begin with a start event')
-  const d: Derived = { start, done: [], trains: [], current: null, warnings: [] }
+  const d: Derived = { start, dataset: start.dataset, done: [], trains: [], current: null, warnings: [] }
   for (const e of rest) {
     switch (e.type) {
       case 'train':
@@ -53,10 +57,13 @@ export function derive(events: SessionEvent[]): Derived {
           d.warnings.push(`${e.type} of image ${e.id} that was not waiting for an answer`)
           break
         }
-        d.current.answers.push({ id: e.id, value: e.type === 'label' ? e.value : null, responseMs: e.type === 'label' ? e.responseMs : 0, at: e.at, iteration: e.iteration })
+        d.current.answers.push({ id: e.id, ...keyOf(d.current.query, e.id), value: e.type === 'label' ? e.value : null, responseMs: e.type === 'label' ? e.responseMs : 0, at: e.at, iteration: e.iteration })
         break
       case 'undo':
         undo(d, e.id)
+        break
+      case 'remap':
+        remap(d, e)
         break
       case 'start':
         d.warnings.push('a second start event')
@@ -64,6 +71,28 @@ export function derive(events: SessionEvent[]): Derived {
     }
   }
   return d
+}
+
+const keyOf = (q: QueryEvent, id: number): { key?: string } => {
+  const key = q.keys?.[q.ids.indexOf(id)]
+  return key === undefined ? {} : { key }
+}
+
+/** Moves every id to the new folder's; asked images that are gone leave their batch. */
+function remap(d: Derived, e: RemapEvent): void {
+  const to = new Map(e.ids)
+  const moveQuery = (q: QueryEvent): QueryEvent => {
+    const keep = q.ids.map((_, k) => k).filter((k) => to.has(q.ids[k]))
+    const pick = <T>(a: T[]) => keep.map((k) => a[k])
+    return { ...q, ids: keep.map((k) => to.get(q.ids[k])!), scores: pick(q.scores), p: pick(q.p), ...(q.keys ? { keys: pick(q.keys) } : {}) }
+  }
+  const moveBatch = (b: { query: QueryEvent; answers: BatchAnswer[] }) => ({
+    query: moveQuery(b.query),
+    answers: b.answers.filter((a) => to.has(a.id)).map((a) => ({ ...a, id: to.get(a.id)! }))
+  })
+  d.done = d.done.map(moveBatch)
+  if (d.current) d.current = moveBatch(d.current)
+  d.dataset = e.dataset
 }
 
 /** Takes back the last answer; across a batch boundary the model goes back to before that batch. */

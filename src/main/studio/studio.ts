@@ -181,9 +181,9 @@ export class Studio implements StudioApi {
       await this.closeSession()
       const { log, events, warnings } = await openSessionLog(target)
       const d = derive(events)
-      if (opened.dataset.hash !== d.start.dataset.hash) warnings.push(`the dataset changed since this session was recorded (hash ${d.start.dataset.hash}, now ${opened.dataset.hash})`)
       if (opened.base.hash !== d.start.base.hash) warnings.push(`the base model changed since this session was recorded (hash ${d.start.base.hash}, now ${opened.base.hash})`)
       this.session = { dir: target, log, events, d, opened, warnings: [...warnings, ...d.warnings, ...skippedWarning(opened)], speculation: null }
+      if (opened.dataset.hash !== d.dataset.hash) await this.remapChangedDataset()
       await this.advance()
       return this.snapshot()
     })
@@ -193,7 +193,7 @@ export class Studio implements StudioApi {
     const labels = await this.serial(async () => {
       const s = this.need()
       this.expectWaiting(s, id)
-      await this.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id, value, iteration: s.d.done.length, responseMs: Math.max(0, Math.round(responseMs)) })
+      await this.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id, ...queryKey(s, id), value, iteration: s.d.done.length, responseMs: Math.max(0, Math.round(responseMs)) })
       return countLabels(s.d)
     })
     void this.serial(() => this.advance()).catch((err) => this.emit('error', toErrorDto(err)))
@@ -204,7 +204,7 @@ export class Studio implements StudioApi {
     const skipped = await this.serial(async () => {
       const s = this.need()
       this.expectWaiting(s, id)
-      await this.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id, iteration: s.d.done.length })
+      await this.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id, ...queryKey(s, id), iteration: s.d.done.length })
       return skippedIds(s.d).length
     })
     void this.serial(() => this.advance()).catch((err) => this.emit('error', toErrorDto(err)))
@@ -299,6 +299,53 @@ export class Studio implements StudioApi {
     s.d = derive(s.events)
   }
 
+  /**
+   * The dataset changed since the log was written. A folder's images are found again by their
+   * file keys and a remap event moves the log to the new ids; answers of files that are gone
+   * are dropped and reported, never given to another image. Without keys (MNIST, IDX, logs
+   * older than keys) nothing can be matched: the session is opened as it is, with a warning.
+   */
+  private async remapChangedDataset(): Promise<void> {
+    const s = this.need()
+    const { d, opened } = s
+    const changed = `the dataset changed since this session was recorded (hash ${d.dataset.hash}, now ${opened.dataset.hash})`
+    const keyOf = new Map<number, string>()
+    const ids = new Set<number>()
+    for (const b of [...d.done, ...(d.current ? [d.current] : [])]) {
+      b.query.ids.forEach((id, k) => {
+        ids.add(id)
+        const key = b.query.keys?.[k]
+        if (key !== undefined) keyOf.set(id, key)
+      })
+    }
+    if (!ids.size) {
+      s.warnings.push(changed)
+      return
+    }
+    if (keyOf.size < ids.size) {
+      s.warnings.push(`${changed}; the log has no file keys, so its answers may now name other images`)
+      return
+    }
+    const old = [...ids].sort((a, b) => a - b)
+    const found = await this.opts.engine.locate(old.map((id) => keyOf.get(id)!))
+    const map: [number, number][] = []
+    const missing: { id: number; key: string; reason: string }[] = []
+    old.forEach((id, k) => {
+      const f = found[k]
+      if (f.id === null) missing.push({ id, key: keyOf.get(id)!, reason: f.reason })
+      else map.push([id, f.id])
+    })
+    const dataset = { id: opened.dataset.id, hash: opened.dataset.hash, poolSize: opened.poolSize, testSize: opened.testSize }
+    await this.append({ v: FORMAT_VERSION, type: 'remap', at: eventTime(), dataset, ids: map, missing })
+    const answered = new Map([...d.done, ...(d.current ? [d.current] : [])].flatMap((b) => b.answers.map((a) => [a.id, a.value] as const)))
+    const lost = missing.filter((m) => answered.has(m.id))
+    const names = (list: typeof missing) => list.slice(0, 5).map((m) => `${m.key} (${m.reason})`).join(', ') + (list.length > 5 ? `, and ${list.length - 5} more` : '')
+    s.warnings.push(
+      `The folder changed since this session was recorded: ${map.length} asked image${map.length === 1 ? '' : 's'} found again by file name` +
+        (lost.length ? `; ${lost.length} answer${lost.length === 1 ? ' is' : 's are'} for files that are gone and no longer count: ${names(lost)}` : '; no answer was lost')
+    )
+  }
+
   /** After any change: fit when a batch is complete (or none was asked yet), then prefetch. */
   private async advance(): Promise<void> {
     const s = this.need()
@@ -311,7 +358,7 @@ export class Studio implements StudioApi {
       const reuse = spec && last && last.value !== null && spec.key === specKey(s.d, answered.slice(0, -1)) ? (last.value === 1 ? spec.positive : spec.negative) : null
       const rec = reuse ?? (await this.opts.engine.iterate(pending, skippedIds(s.d)))
       await this.append(trainEvent(rec))
-      await this.append({ v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration: rec.iteration, ids: rec.next.ids, scores: rec.next.scores, p: rec.next.p, strategy: s.d.start.config.strategy })
+      await this.append({ v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration: rec.iteration, ids: rec.next.ids, ...(rec.next.keys ? { keys: rec.next.keys } : {}), scores: rec.next.scores, p: rec.next.p, strategy: s.d.start.config.strategy })
       s.speculation = null
     }
     await this.loadImages(s.d.current?.query.ids ?? [])
@@ -365,7 +412,7 @@ export class Studio implements StudioApi {
       testSize: s.opened.testSize,
       baseClassNames: s.opened.base.classNames,
       history: d.trains.map(iterationDto),
-      labels: batchAnswers.flat().flatMap((a) => (a.value === null ? [] : [{ id: a.id, value: a.value, iteration: a.iteration, responseMs: a.responseMs, at: a.at }])),
+      labels: batchAnswers.flat().flatMap((a) => (a.value === null ? [] : [{ id: a.id, ...(a.key === undefined ? {} : { key: a.key }), value: a.value, iteration: a.iteration, responseMs: a.responseMs, at: a.at }])),
       skipped: skippedIds(d),
       queue: c ? c.query.ids.filter((id) => !c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
       next: s.speculation ? { negative: items(s.speculation.negative), positive: items(s.speculation.positive) } : null,
@@ -379,6 +426,13 @@ export class Studio implements StudioApi {
     this.session = null
     this.images.clear()
   }
+}
+
+/** The file key of an image of the current batch, for its label or skip event. */
+function queryKey(s: Open, id: number): { key?: string } {
+  const q = s.d.current?.query
+  const key = q?.keys?.[q.ids.indexOf(id)]
+  return key === undefined ? {} : { key }
 }
 
 /** One line naming the dataset files that were skipped (the first few, and how many). */

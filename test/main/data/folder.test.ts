@@ -161,6 +161,20 @@ describe('the held-out split', () => {
     expect(stratifiedSplit(classes, 0.2, 7)).toEqual({ pool, test })
   })
 
+  it('stratifiedSplit with file names: adding or removing files moves at most one other file between the splits', () => {
+    const names = Array.from({ length: 200 }, (_, i) => `c${i % 2}/img-${i}.png`)
+    const classesOf = (list: string[]) => Int32Array.from(list, (n) => Number(n[1]))
+    const testSet = (list: string[], seed: number) => new Set([...stratifiedSplit(classesOf(list), 0.2, seed, list).test].map((i) => list[i]))
+    const before = testSet(names, 3)
+    expect(before.size).toBe(40)
+    const changed = [...names.filter((_, i) => i !== 10 && i !== 11), 'c0/new a.png', 'c1/new b.png', 'c1/new c.png'].sort()
+    const after = testSet(changed, 3)
+    const moved = [...before].filter((n) => names.indexOf(n) !== 10 && names.indexOf(n) !== 11 && !after.has(n))
+    const movedIn = [...after].filter((n) => !n.includes('new') && !before.has(n))
+    expect(moved.length + movedIn.length).toBeLessThanOrEqual(2)
+    expect(testSet(names, 4)).not.toEqual(before)
+  })
+
   it('testFraction=0 gives no test split, and says so in the id', async () => {
     const ds = await loadDataset(`${spec()}?testFraction=0`, { cacheDir: null })
     expect(ds.test).toBeNull()

@@ -212,6 +212,10 @@ describe('validateEvent', () => {
     }
     expect(validateEvent({ ...trainEvent(0, 0), testAccuracy: null, histogram: { counts: Array(11).fill(0), byTruth: null } })).toBeTruthy()
     expect(validateEvent(startEvent({ config: { ...startEvent().config, task: { ...startEvent().config.task, positiveClasses: null } } }))).toBeTruthy()
+    // File keys of folder datasets, and the remap of a changed folder.
+    const withKeys = [{ ...queryEvent(1, [1, 2]), keys: ['seven/a.png', 'b c/ü.jpg'] }, { ...labelEvent(1), key: 'seven/a.png' }, { ...skipEvent(2), key: 'b c/ü.jpg' }]
+    const remap = { v: 1, type: 'remap', at: startEvent().at, dataset: startEvent().dataset, ids: [[1, 0], [2, 5]], missing: [{ id: 3, key: 'gone.png', reason: 'no longer in the folder' }] }
+    for (const e of [...withKeys, remap]) expect(validateEvent(e)).toBe(e)
   })
 
   const start = startEvent()
@@ -253,7 +257,12 @@ describe('validateEvent', () => {
     ['answer key missing', { ...start, config: { ...start.config, task: { ...start.config.task, positive: { name: 'odd' } } } }, /start\.config\.task\.positive\.key: missing/],
     ['pool size as a string', { ...start, dataset: { ...start.dataset, poolSize: '100' } }, /start\.dataset\.poolSize: expected an integer >= 0, got "100"/],
     ['empty session id', { ...start, id: '' }, /start\.id: expected a non-empty string, got ""/],
-    ['base not an object', { ...start, base: 'cnn' }, /start\.base: expected an object, got "cnn"/]
+    ['base not an object', { ...start, base: 'cnn' }, /start\.base: expected an object, got "cnn"/],
+    ['fewer keys than ids', { ...queryEvent(0, [1, 2]), keys: ['a.png'] }, /query: ids and keys must have the same length \(2, 1\)/],
+    ['an empty file key', { ...labelEvent(1), key: '' }, /label\.key: expected a non-empty string, got ""/],
+    ['a file key not a string', { ...skipEvent(1), key: 7 }, /skip\.key: expected a non-empty string, got 7/],
+    ['remap pair of 3', { v: 1, type: 'remap', at: start.at, dataset: start.dataset, ids: [[1, 2, 3]], missing: [] }, /remap\.ids\[0\]: expected 2 items, got 3/],
+    ['remap missing without a reason', { v: 1, type: 'remap', at: start.at, dataset: start.dataset, ids: [], missing: [{ id: 1, key: 'a.png' }] }, /remap\.missing\[0\]\.reason: missing/]
   ]
   it.each(cases)('rejects %s', (_name, bad, message) => {
     expect(() => validateEvent(bad)).toThrow(message)
