@@ -9,13 +9,15 @@ import { parseFit, parseSeeds, parseStrategies, simulateCommand } from './simula
 import { replayCommand } from './replay'
 import { exportCommand } from './export'
 import { predictCommand } from './predict'
+import { tensorboardCommand } from './tensorboard'
 
 const HELP = `curator - teach a pretrained image model a new task from a handful of labels
 
 Usage: curator <command> [options]
 
 Commands:
-  pretrain   Train the base digit CNN on MNIST        [--epochs 5] [--seed 1] [--out DIR]
+  pretrain   Train the base digit CNN on MNIST        [--epochs 5] [--seed 1] [--out DIR] [--log-every 50]
+             (TensorBoard files in DIR/tensorboard: loss and accuracy per epoch and every N batches)
   simulate   Label from ground truth and report accuracy per iteration
              [--strategy diverse|uncertainty|random|seed-window|all|A,B] [--batch 4]
              [--budget 120] [--seed 1 | 1-5 | 1,2,3] [--unfreeze 0] [--fit converge|original]
@@ -29,6 +31,9 @@ Commands:
              --gif FILE: write the session as an animated GIF, one frame per iteration
              --strategy/--seed: replay the recorded answers in order under another strategy
                        or seed (it cannot ask new images) and report accuracy per iteration
+  tensorboard
+             Rebuild a session's TensorBoard event files from its log (any session)
+             SESSION [--out DIR] [--json]   (default DIR: SESSION/tensorboard)
   bench      Measure iteration latency, the naive baseline, featurising and pretraining
              [--iterations 30] [--naive-subset 2000] [--featurize-images 70000] [--json]
   bench-folder
@@ -57,8 +62,15 @@ const num = (v: unknown, name: string, def: number): number => {
 
 const commands: Record<string, { options: Record<string, { type: 'string' | 'boolean' }>; run: (o: Options, rest: string[]) => Promise<void> }> = {
   pretrain: {
-    options: { epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' } },
-    run: (o) => pretrainCommand({ epochs: num(o.epochs, 'epochs', 5), seed: num(o.seed, 'seed', 1), out: o.out as string | undefined, limit: o.limit ? num(o.limit, 'limit', 0) : undefined })
+    options: { epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' }, 'log-every': { type: 'string' } },
+    run: (o) =>
+      pretrainCommand({
+        epochs: num(o.epochs, 'epochs', 5),
+        seed: num(o.seed, 'seed', 1),
+        out: o.out as string | undefined,
+        limit: o.limit ? num(o.limit, 'limit', 0) : undefined,
+        logEvery: o['log-every'] === undefined ? undefined : positiveInt(o['log-every'], 'log-every')
+      })
   },
   bench: {
     options: { json: { type: 'boolean' }, iterations: { type: 'string' }, 'naive-subset': { type: 'string' }, 'featurize-images': { type: 'string' }, 'pretrain-batches': { type: 'string' } },
@@ -120,6 +132,13 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
     options: { model: { type: 'string' }, json: { type: 'boolean' } },
     run: (o, rest) => predictCommand({ model: o.model as string | undefined, inputs: rest, json: Boolean(o.json) })
   },
+  tensorboard: {
+    options: { out: { type: 'string' }, json: { type: 'boolean' } },
+    run: (o, rest) => {
+      if (rest.length > 1) throw new CuratorError('BAD_ARGUMENT', `tensorboard takes one session folder, got ${rest.length}: ${rest.join(' ')}`)
+      return tensorboardCommand({ session: rest[0], out: o.out as string | undefined, json: Boolean(o.json) })
+    }
+  },
   replay: {
     options: { verify: { type: 'boolean' }, gif: { type: 'string' }, strategy: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
     run: (o, rest) => {
@@ -134,6 +153,12 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
       })
     }
   }
+}
+
+function positiveInt(v: unknown, name: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new CuratorError('BAD_ARGUMENT', `--${name} must be a whole number >= 1, got "${v}"`)
+  return n
 }
 
 function pair(v: string): [string, string] {

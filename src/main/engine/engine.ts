@@ -16,6 +16,7 @@ import { baseMetadata, pretrain, writeBaseModel } from './pretrain'
 import { randomBytes } from 'node:crypto'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { TENSORBOARD_DIR } from '../tensorboard/session'
 
 /** Progress updates sent while pretraining, at most this often (the last one always goes). */
 const PRETRAIN_PROGRESS_MS = 200
@@ -105,11 +106,19 @@ export class Engine implements EngineMethods {
       last = now
       this.onProgress(p)
     }
-    const r = await pretrain(ds.pool, ds.test!, { epochs: options.epochs, seed: options.seed, onProgress, shouldStop: () => this.cancelled })
     const models = join(options.dataDir, 'models')
     const dir = join(models, `mnist-cnn-${new Date().toISOString().replace(/[-:]/g, '').replace('.', '-').replace('Z', '')}`)
     // Written in a private folder and renamed into place: no half-written base is ever seen.
+    // Its TensorBoard files are written there as training goes, and move with it.
     const tmp = join(models, `.partial-${process.pid}-${randomBytes(4).toString('hex')}`)
+    const tensorboard = { dir: join(tmp, TENSORBOARD_DIR) }
+    let r: Awaited<ReturnType<typeof pretrain>>
+    try {
+      r = await pretrain(ds.pool, ds.test!, { epochs: options.epochs, seed: options.seed, onProgress, shouldStop: () => this.cancelled, tensorboard })
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true })
+      throw err
+    }
     try {
       await mkdir(models, { recursive: true })
       const meta = await writeBaseModel(tmp, r.model, baseMetadata(ds, r, { epochs: options.epochs, seed: options.seed, backend }))

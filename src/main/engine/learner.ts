@@ -28,6 +28,8 @@ export interface Answer {
 export interface Evaluation {
   testAccuracy: number | null
   labelledAccuracy: number | null
+  /** Mean log loss of the head on the labels given (null without labels). */
+  loss: number | null
   histogram: HistogramDto
   headWeights: number[]
   headBias: number
@@ -131,6 +133,7 @@ export class Learner {
     }
     const labelledP = Float32Array.from(this.labelled, (a) => this.poolP[a.id])
     return {
+      loss: this.labelled.length ? logLoss(labelledP, this.labelled.map((a) => a.value)) : null,
       testAccuracy: this.testP && testTruth ? accuracy(this.testP, testTruth) : null,
       labelledAccuracy: this.labelled.length ? accuracy(labelledP, this.labelled.map((a) => a.value)) : null,
       histogram: { counts, byTruth: poolTruth ? byTruth : null },
@@ -222,6 +225,16 @@ function logits(t: TransferModel, x: tf.Tensor): tf.Tensor {
   for (const l of t.layers.slice(t.splitIndex + 1)) h = l.apply(h) as tf.Tensor
   const [kernel, bias] = t.head.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val)
   return tf.add(tf.matMul(h as tf.Tensor2D, kernel as tf.Tensor2D), bias)
+}
+
+/** Mean binary cross-entropy, with p clipped as Keras does (1e-7). */
+function logLoss(p: Float32Array, y: number[]): number {
+  let sum = 0
+  for (let i = 0; i < p.length; i++) {
+    const q = Math.min(1 - 1e-7, Math.max(1e-7, p[i]))
+    sum -= y[i] === 1 ? Math.log(q) : Math.log(1 - q)
+  }
+  return sum / p.length
 }
 
 function featureTensor(m: FeatureMatrix, shape: number[]): tf.Tensor {

@@ -8,6 +8,7 @@ import { buildBaseModel } from './base-model'
 import { Rng } from './rng'
 import { saveModel } from './model-io'
 import { Progress, ProgressMeter } from '../../shared/progress'
+import { EventWriter, wallTime } from '../tensorboard/writer'
 
 export const PREPROCESSING = {
   scale: '1/255 (pixels 0..1)',
@@ -26,7 +27,11 @@ export interface PretrainOptions {
   onProgress?: (p: Progress) => void
   /** Checked before every batch; true stops training with a CANCELLED error. */
   shouldStop?: () => boolean
+  /** TensorBoard: loss and accuracy every `every` batches (default TB_EVERY) and per epoch, into `dir`. */
+  tensorboard?: { dir: string; every?: number }
 }
+
+export const TB_EVERY = 50
 
 export interface PretrainResult {
   model: tf.LayersModel
@@ -46,38 +51,57 @@ export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOp
   let loss = 0
   let acc = 0
   const start = performance.now()
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    // Step decay: the last epochs polish with smaller steps.
-    ;(optimizer as unknown as { learningRate: number }).learningRate = learningRate * LR_DECAY ** epoch
-    // Shuffle within each image size, then train batch by batch.
-    for (const group of groupBySize(train)) {
-      rng.shuffle(group)
-      for (let b = 0; b < group.length; b += batchSize) {
-        if (opts.shouldStop) {
-          // Let a pending cancel message reach this thread: training alone never yields to the event loop.
-          await new Promise((r) => setImmediate(r))
-          if (opts.shouldStop()) {
-            model.dispose()
-            throw new CuratorError('CANCELLED', 'Pretraining was cancelled')
+  const board = opts.tensorboard ? new EventWriter(opts.tensorboard.dir) : null
+  const every = opts.tensorboard?.every ?? TB_EVERY
+  let batches = 0
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      let epochLoss = 0
+      let epochAcc = 0
+      let epochImages = 0
+      // Step decay: the last epochs polish with smaller steps.
+      ;(optimizer as unknown as { learningRate: number }).learningRate = learningRate * LR_DECAY ** epoch
+      // Shuffle within each image size, then train batch by batch.
+      for (const group of groupBySize(train)) {
+        rng.shuffle(group)
+        for (let b = 0; b < group.length; b += batchSize) {
+          if (opts.shouldStop) {
+            // Let a pending cancel message reach this thread: training alone never yields to the event loop.
+            await new Promise((r) => setImmediate(r))
+            if (opts.shouldStop()) {
+              model.dispose()
+              throw new CuratorError('CANCELLED', 'Pretraining was cancelled')
+            }
           }
+          const idx = group.subarray(b, b + batchSize)
+          const { data, height, width } = toInputBuffer(train, idx)
+          const x = tf.tensor4d(data, [idx.length, height, width, 3])
+          const y = tf.tensor1d(Array.from(idx, (i) => train.classes![i]), 'float32')
+          const [l, a] = (await model.trainOnBatch(x, y)) as number[]
+          tf.dispose([x, y])
+          batches++
+          epochLoss += l * idx.length
+          epochAcc += a * idx.length
+          epochImages += idx.length
+          if (board && batches % every === 0) board.summary(batches, wallTime(), { tag: 'batch/loss', simpleValue: l }, { tag: 'batch/accuracy', simpleValue: a })
+          // Exponential running averages, as Keras's progress bar shows.
+          const w = done === 0 ? 1 : 0.05
+          loss += w * (l - loss)
+          acc += w * (a - acc)
+          done += idx.length
+          opts.onProgress?.(meter.at(done, { epoch: epoch + 1, loss, accuracy: acc }))
         }
-        const idx = group.subarray(b, b + batchSize)
-        const { data, height, width } = toInputBuffer(train, idx)
-        const x = tf.tensor4d(data, [idx.length, height, width, 3])
-        const y = tf.tensor1d(Array.from(idx, (i) => train.classes![i]), 'float32')
-        const [l, a] = (await model.trainOnBatch(x, y)) as number[]
-        tf.dispose([x, y])
-        // Exponential running averages, as Keras's progress bar shows.
-        const w = done === 0 ? 1 : 0.05
-        loss += w * (l - loss)
-        acc += w * (a - acc)
-        done += idx.length
-        opts.onProgress?.(meter.at(done, { epoch: epoch + 1, loss, accuracy: acc }))
       }
+      // Per epoch: the mean over its images (step = epoch, counted from 1).
+      board?.summary(epoch + 1, wallTime(), { tag: 'epoch/loss', simpleValue: epochLoss / epochImages }, { tag: 'epoch/accuracy', simpleValue: epochAcc / epochImages })
     }
+    const seconds = (performance.now() - start) / 1000
+    const testAccuracy = classAccuracy(model, test)
+    board?.scalar('test/accuracy', epochs, testAccuracy)
+    return { model, testAccuracy, imagesPerSec: done / seconds, seconds }
+  } finally {
+    board?.close()
   }
-  const seconds = (performance.now() - start) / 1000
-  return { model, testAccuracy: classAccuracy(model, test), imagesPerSec: done / seconds, seconds }
 }
 
 /** 10-class accuracy of a classifier on a labelled set. */

@@ -108,7 +108,7 @@ export interface ReplayOptions {
   onProgress?: (p: Progress) => void
 }
 
-interface Loaded {
+export interface Loaded {
   dir: string
   d: Derived
   logWarnings: string[]
@@ -136,11 +136,21 @@ async function load(dir: string, config: (c: SessionConfig) => SessionConfig, op
   return { dir: target, d, logWarnings: [...warnings, ...d.warnings], backend, p, loop, drift }
 }
 
+/** Runs `fn` on a recorded session loaded in process (its dataset, base and learner), then frees it. */
+export async function withRecorded<T>(dir: string, opts: ReplayOptions, fn: (s: Loaded) => Promise<T>): Promise<T> {
+  const s = await load(dir, (c) => c, opts)
+  try {
+    return await fn(s)
+  } finally {
+    disposePrepared(s.p)
+  }
+}
+
 /** The skipped images of the first k completed batches. */
-const skippedOf = (d: Derived, k: number): number[] => d.done.slice(0, k).flatMap((b) => b.answers.filter((a) => a.value === null).map((a) => a.id))
+export const skippedOf = (d: Derived, k: number): number[] => d.done.slice(0, k).flatMap((b) => b.answers.filter((a) => a.value === null).map((a) => a.id))
 
 /** The query recorded right after fit k: batch k's, or the one being answered now. */
-const queryAfter = (d: Derived, k: number): QueryEvent | null => (k < d.done.length ? d.done[k].query : k === d.done.length ? (d.current?.query ?? null) : null)
+export const queryAfter = (d: Derived, k: number): QueryEvent | null => (k < d.done.length ? d.done[k].query : k === d.done.length ? (d.current?.query ?? null) : null)
 
 // ---- verified replay ------------------------------------------------------------------------
 

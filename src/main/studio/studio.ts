@@ -27,9 +27,11 @@ import type { Answer } from '../engine/learner'
 import type { IterationRecord } from '../engine/loop'
 import type { ImageDto, OpenedSession } from '../engine/protocol'
 import { readBaseMetadata, defaultBaseDir, findBase, retrainedBases } from '../engine/base'
-import { eventTime, FORMAT_VERSION, SessionEvent, TrainEvent } from '../session/events'
+import { eventTime, FORMAT_VERSION, QueryEvent, SessionEvent, TrainEvent } from '../session/events'
 import { createSessionLog, openSessionLog, readSessionLog, SessionLog } from '../session/log'
 import { batchComplete, derive, Derived, engineBatches, skippedIds } from './derive'
+import { TENSORBOARD_DIR, writeAsked, writeIteration } from '../tensorboard/session'
+import { EventWriter, RawImage } from '../tensorboard/writer'
 
 export interface StudioOptions {
   dataDir: string
@@ -55,6 +57,8 @@ interface Open {
   warnings: string[]
   /** Prefetched fits for both answers to the last unanswered image of the batch. */
   speculation: { key: string; negative: IterationRecord; positive: IterationRecord } | null
+  /** This run's TensorBoard event file, opened at the first fit; 'failed' after a write error. */
+  board?: EventWriter | 'failed'
 }
 
 
@@ -349,6 +353,7 @@ export class Studio implements StudioApi {
   /** After any change: fit when a batch is complete (or none was asked yet), then prefetch. */
   private async advance(): Promise<void> {
     const s = this.need()
+    let fitted: { train: TrainEvent; query: QueryEvent; loss: number | null } | null = null
     if (!s.d.current || batchComplete(s.d)) {
       const batches = engineBatches(s.d)
       const pending = s.d.current ? [...batches, answersOf(s.d.current.answers)] : batches
@@ -357,13 +362,32 @@ export class Studio implements StudioApi {
       const spec = s.speculation
       const reuse = spec && last && last.value !== null && spec.key === specKey(s.d, answered.slice(0, -1)) ? (last.value === 1 ? spec.positive : spec.negative) : null
       const rec = reuse ?? (await this.opts.engine.iterate(pending, skippedIds(s.d)))
-      await this.append(trainEvent(rec))
-      await this.append({ v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration: rec.iteration, ids: rec.next.ids, ...(rec.next.keys ? { keys: rec.next.keys } : {}), scores: rec.next.scores, p: rec.next.p, strategy: s.d.start.config.strategy })
+      const train = trainEvent(rec)
+      await this.append(train)
+      const query: QueryEvent = { v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration: rec.iteration, ids: rec.next.ids, ...(rec.next.keys ? { keys: rec.next.keys } : {}), scores: rec.next.scores, p: rec.next.p, strategy: s.d.start.config.strategy }
+      await this.append(query)
       s.speculation = null
+      fitted = { train, query, loss: rec.loss }
     }
     await this.loadImages(s.d.current?.query.ids ?? [])
     await this.prefetch()
     this.emit('session', this.snapshot())
+    if (fitted) this.toBoard(s, fitted.train, fitted.loss, fitted.query)
+  }
+
+  /** Appends a fit to the session's TensorBoard file, after the labeller has the next batch. */
+  private toBoard(s: Open, train: TrainEvent, loss: number | null, query: QueryEvent): void {
+    if (s.board === 'failed') return
+    try {
+      s.board ??= new EventWriter(join(s.dir, TENSORBOARD_DIR))
+      writeIteration(s.board, train, loss)
+      writeAsked(s.board, query, query.ids.flatMap((id) => (this.images.has(id) ? [rawImage(this.images.get(id)!)] : [])))
+    } catch (err) {
+      // TensorBoard files are a view: losing them must not stop labelling. Said once.
+      if (s.board instanceof EventWriter) s.board.close()
+      s.board = 'failed'
+      this.emit('error', toErrorDto(new CuratorError('NOT_WRITABLE', `TensorBoard files are no longer written for this session: ${(err as Error).message}`)))
+    }
   }
 
   /** With one image left in the batch, fit for both answers now so the next batch is ready. */
@@ -422,6 +446,7 @@ export class Studio implements StudioApi {
 
   private async closeSession(): Promise<void> {
     if (!this.session) return
+    if (this.session.board instanceof EventWriter) this.session.board.close()
     await this.session.log.close()
     this.session = null
     this.images.clear()
@@ -447,6 +472,8 @@ function queryItem(images: Map<number, ImageDto>, q: { ids: number[]; p: number[
   const k = q.ids.indexOf(id)
   return { ...images.get(id)!, p: q.p[k], score: q.scores[k] }
 }
+
+const rawImage = (i: ImageDto): RawImage => ({ width: i.width, height: i.height, channels: i.channels, pixels: Buffer.from(i.pixelsBase64, 'base64') })
 
 const answersOf = (answers: { id: number; value: LabelValue | null }[]): Answer[] =>
   answers.filter((a) => a.value !== null).map((a) => ({ id: a.id, value: a.value as LabelValue }))

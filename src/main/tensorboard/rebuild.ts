@@ -1,0 +1,66 @@
+// `curator tensorboard SESSION`: rebuilds a session's event files from its log alone, for
+// sessions recorded before Curator wrote them too. The log holds every value but the loss and
+// the pixels; those come from refitting the session in process, as `replay --verify` does.
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { imagePixels, ImageSet } from '../data/dataset'
+import { iterate } from '../engine/loop'
+import type { QueryEvent } from '../session/events'
+import { readSessionLog } from '../session/log'
+import { queryAfter, ReplayOptions, skippedOf, withRecorded } from '../session/replay'
+import { derive, engineBatches } from '../studio/derive'
+import { TENSORBOARD_DIR, writeAsked, writeIteration } from './session'
+import { EventWriter, RawImage, wallTime } from './writer'
+
+export interface RebuildResult {
+  out: string
+  file: string
+  iterations: number
+  images: number
+  warnings: string[]
+}
+
+export const rawImage = (set: ImageSet, id: number): RawImage => ({ width: set.widths[id], height: set.heights[id], channels: set.channels[id], pixels: imagePixels(set, id) })
+
+/** Writes one event file into `out` (default SESSION/tensorboard), replacing the ones Curator wrote there before. */
+export async function rebuildTensorboard(sessionDir: string, out?: string, opts: ReplayOptions = {}): Promise<RebuildResult> {
+  const dir = resolve(sessionDir)
+  const target = resolve(out ?? join(dir, TENSORBOARD_DIR))
+  const { events, warnings } = await readSessionLog(dir)
+  const d = derive(events)
+  // The batch each fit chose (the standing one, after any undo).
+  const queries = d.trains.map((t) => queryAfter(d, t.iteration))
+  const losses: (number | null)[] = d.trains.map(() => null)
+  const images = new Map<QueryEvent, RawImage[]>()
+  try {
+    await withRecorded(dir, opts, async (s) => {
+      warnings.push(...s.drift)
+      const batches = engineBatches(d)
+      for (const [i, t] of d.trains.entries()) {
+        if (t.iteration <= d.done.length) losses[i] = (await iterate(s.p.learner, s.loop, batches.slice(0, t.iteration), skippedOf(d, t.iteration))).loss
+      }
+      for (const q of queries) if (q) images.set(q, q.ids.filter((id) => id < s.p.dataset.pool.count).map((id) => rawImage(s.p.dataset.pool, id)))
+    })
+  } catch (err) {
+    warnings.push(`the loss and the asked images are left out: ${(err as Error).message}`)
+  }
+  // Written aside, then moved in: an interrupted rebuild leaves the earlier files as they were.
+  const tmp = join(target, `.rebuild-${process.pid}`)
+  rmSync(tmp, { recursive: true, force: true })
+  mkdirSync(tmp, { recursive: true })
+  const w = new EventWriter(tmp, { wallTime: wallTime(d.start.at), name: 'rebuilt' })
+  try {
+    for (const [i, t] of d.trains.entries()) {
+      writeIteration(w, t, losses[i])
+      const q = queries[i]
+      if (q && images.has(q)) writeAsked(w, q, images.get(q)!)
+    }
+  } finally {
+    w.close()
+  }
+  for (const f of readdirSync(target)) if (f.startsWith('events.out.tfevents.') && f.endsWith('.curator')) rmSync(join(target, f))
+  const file = join(target, w.path.slice(tmp.length + 1))
+  renameSync(w.path, file)
+  rmSync(tmp, { recursive: true, force: true })
+  return { out: target, file, iterations: d.trains.length, images: images.size, warnings }
+}
