@@ -1,6 +1,9 @@
 // `curator bench`: the figures the README quotes, measured in one run on this machine.
 import * as tf from '@tensorflow/tfjs'
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
+import { resolve } from 'node:path'
 import { DEFAULT_CONFIG } from '../../shared/contract'
 import { headOf, toInputBuffer } from '../data/dataset'
 import { buildBaseModel } from '../engine/base-model'
@@ -16,6 +19,36 @@ export interface BenchArgs {
   naiveSubset: number
   featurizeImages: number
   pretrainBatches: number
+  /** Measure PyTorch on the same network in this run (scripts/torch-reference.py). */
+  reference: boolean
+  referenceSeconds: number
+}
+
+/** What the reference script prints (the fields the bench uses). */
+interface TorchFigures {
+  torch: string
+  threads: number
+  forwardImagesPerSec: number | null
+  trainImagesPerSec: number | null
+  ompWaitPolicy: string
+}
+
+/** Debian's python with python3-torch; another python3 may come first on PATH. */
+const PYTHON = () => process.env.CURATOR_PYTHON ?? '/usr/bin/python3'
+
+function referenceScript(): string | null {
+  const candidates = [resolve(__dirname, '../../scripts/torch-reference.py'), resolve(__dirname, '../../../scripts/torch-reference.py'), resolve('scripts/torch-reference.py')]
+  return candidates.find((f) => existsSync(f)) ?? null
+}
+
+/** PyTorch (2 threads) on the base network, measured now: the other half of a ratio. Null fields say why not. */
+function torchReference(only: 'forward' | 'train', baseDir: string, seconds: number): TorchFigures | { error: string } {
+  const script = referenceScript()
+  if (!script) return { error: 'scripts/torch-reference.py not found' }
+  const r = spawnSync(PYTHON(), [script, '--model', baseDir, '--threads', '2', '--only', only, '--seconds', String(seconds)], { encoding: 'utf8' })
+  if (r.error) return { error: `${PYTHON()}: ${r.error.message}` }
+  if (r.status !== 0) return { error: (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`).slice(0, 200) }
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as TorchFigures
 }
 
 const percentile = (xs: number[], q: number) => {
@@ -65,7 +98,8 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   tf.dispose([xs, ys, sTensor])
   log(`naive iteration: fit ${r2(naiveFitMs)} ms + pool pass ${r2(naivePredictMs)} ms (timed on ${subset.count} images, scaled to ${pool.count})`)
 
-  // 3. Featurising throughput on all cores, without the cache.
+  // 3. Featurising throughput on all cores, without the cache, right after PyTorch's forward pass.
+  const torchForward = a.reference ? torchReference('forward', p.base.dir, a.referenceSeconds) : null
   const all = headOf(pool, Math.min(a.featurizeImages, pool.count))
   const testPart = p.dataset.test ? headOf(p.dataset.test, Math.max(0, a.featurizeImages - all.count)) : null
   t0 = performance.now()
@@ -74,7 +108,8 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   const featurizeImagesPerSec = Math.round(featurized / ((performance.now() - t0) / 1000))
   log(`featurise: ${featurizeImagesPerSec} images/s over ${featurized} images, ${availableParallelism()} threads`)
 
-  // 4. Pretraining throughput (batch 128, steady state after one warm-up batch).
+  // 4. Pretraining throughput (batch 128, steady state after one warm-up batch), right after PyTorch's.
+  const torchTrain = a.reference ? torchReference('train', p.base.dir, a.referenceSeconds) : null
   const model = buildBaseModel(1)
   model.compile({ optimizer: tf.train.adam(0.001), loss: 'sparseCategoricalCrossentropy' })
   const bx = toInputBuffer(pool, Int32Array.from({ length: 128 }, (_, i) => i))
@@ -88,8 +123,11 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   log(`pretrain: ${pretrainImagesPerSec} images/s`)
   disposePrepared(p)
 
+  const torch = torchForward && torchTrain ? mergeTorch(torchForward, torchTrain) : null
+  const ratio = (ours: number, theirs: number | null | undefined) => (theirs ? r2(ours / theirs) : null)
   const result = {
     backend,
+    featurizer: `tfjs-${backend}`,
     machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
     poolSize: pool.count,
     iterationMs,
@@ -99,7 +137,16 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
     speedupAtP95: Math.round(naiveIterationMs / iterationMs.p95),
     featurizeImagesPerSec,
     featurizeImages: featurized,
-    pretrainImagesPerSec
+    pretrainImagesPerSec,
+    pytorch: torch,
+    ratios: torch && !('error' in torch) ? { featurize: ratio(featurizeImagesPerSec, torch.forwardImagesPerSec), train: ratio(pretrainImagesPerSec, torch.trainImagesPerSec) } : null
   }
+  if (torch && 'error' in torch) log(`PyTorch reference not measured: ${torch.error}`)
   console.log(a.json ? JSON.stringify(result) : JSON.stringify(result, null, 2))
+}
+
+function mergeTorch(forward: TorchFigures | { error: string }, train: TorchFigures | { error: string }): TorchFigures | { error: string } {
+  if ('error' in forward) return forward
+  if ('error' in train) return train
+  return { ...forward, trainImagesPerSec: train.trainImagesPerSec, ompWaitPolicy: `forward: ${forward.ompWaitPolicy}; train: ${train.ompWaitPolicy}` }
 }

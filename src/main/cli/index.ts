@@ -36,6 +36,8 @@ Commands:
              SESSION [--out DIR] [--json]   (default DIR: SESSION/tensorboard)
   bench      Measure iteration latency, the naive baseline, featurising and pretraining
              [--iterations 30] [--naive-subset 2000] [--featurize-images 70000] [--json]
+             [--reference torch|none]  also measure PyTorch on the same network in this run
+                       (scripts/torch-reference.py with /usr/bin/python3, or CURATOR_PYTHON)
   bench-folder
              Write MNIST digits as 28x28 PNGs to a temp folder, then measure opening it cold
              (scan + decode + featurise, images/s) and again from the caches (s)
@@ -60,6 +62,12 @@ const num = (v: unknown, name: string, def: number): number => {
   return n
 }
 
+const referenceOption = (v: unknown): boolean => {
+  if (v === undefined || v === 'torch') return true
+  if (v === 'none') return false
+  throw new CuratorError('BAD_ARGUMENT', `--reference must be torch or none, got "${v}"`)
+}
+
 const commands: Record<string, { options: Record<string, { type: 'string' | 'boolean' }>; run: (o: Options, rest: string[]) => Promise<void> }> = {
   pretrain: {
     options: { epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' }, 'log-every': { type: 'string' } },
@@ -73,14 +81,16 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
       })
   },
   bench: {
-    options: { json: { type: 'boolean' }, iterations: { type: 'string' }, 'naive-subset': { type: 'string' }, 'featurize-images': { type: 'string' }, 'pretrain-batches': { type: 'string' } },
+    options: { json: { type: 'boolean' }, iterations: { type: 'string' }, 'naive-subset': { type: 'string' }, 'featurize-images': { type: 'string' }, 'pretrain-batches': { type: 'string' }, reference: { type: 'string' }, 'reference-seconds': { type: 'string' } },
     run: (o) =>
       benchCommand({
         json: Boolean(o.json),
         iterations: num(o.iterations, 'iterations', 30),
         naiveSubset: num(o['naive-subset'], 'naive-subset', 2000),
         featurizeImages: num(o['featurize-images'], 'featurize-images', 70000),
-        pretrainBatches: num(o['pretrain-batches'], 'pretrain-batches', 10)
+        pretrainBatches: num(o['pretrain-batches'], 'pretrain-batches', 10),
+        reference: referenceOption(o.reference),
+        referenceSeconds: num(o['reference-seconds'], 'reference-seconds', 3)
       })
   },
   'bench-folder': {

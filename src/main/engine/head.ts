@@ -91,13 +91,15 @@ function solveSpd(a: Float64Array, b: Float64Array, d: number): Float64Array {
   return out
 }
 
-/** P(positive) for every row of a feature matrix. */
+/** P(positive) for every row of a feature matrix. Hot (every iteration, every pool row): locals only, sigmoid inlined. */
 export function predictLogistic(head: HeadParams, x: Float32Array, dim: number, out: Float32Array = new Float32Array(x.length / dim)): Float32Array {
   const w = head.weights
-  for (let i = 0, base = 0; i < out.length; i++, base += dim) {
-    let z = head.bias
+  const bias = head.bias
+  const n = out.length
+  for (let i = 0, base = 0; i < n; i++, base += dim) {
+    let z = bias
     for (let j = 0; j < dim; j++) z += w[j] * x[base + j]
-    out[i] = sigmoid(z)
+    out[i] = 1 / (1 + Math.exp(-z))
   }
   return out
 }

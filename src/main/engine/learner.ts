@@ -113,30 +113,12 @@ export class Learner {
 
   evaluate(): Evaluation {
     const { poolTruth, testTruth } = this.opts
-    const accuracy = (p: Float32Array, truth: ArrayLike<number>) => {
-      let right = 0
-      let n = 0
-      for (let i = 0; i < p.length; i++) {
-        if (truth[i] < 0) continue
-        n++
-        if (p[i] >= 0.5 === (truth[i] === 1)) right++
-      }
-      return n ? right / n : null
-    }
-    const counts = new Array(11).fill(0)
-    const byTruth: [number[], number[]] = [new Array(11).fill(0), new Array(11).fill(0)]
-    for (let i = 0; i < this.poolP.length; i++) {
-      const bin = Math.min(10, Math.floor(this.poolP[i] * 11))
-      counts[bin]++
-      const t = poolTruth?.[i] ?? -1
-      if (t >= 0) byTruth[t][bin]++
-    }
     const labelledP = Float32Array.from(this.labelled, (a) => this.poolP[a.id])
     return {
       loss: this.labelled.length ? logLoss(labelledP, this.labelled.map((a) => a.value)) : null,
       testAccuracy: this.testP && testTruth ? accuracy(this.testP, testTruth) : null,
-      labelledAccuracy: this.labelled.length ? accuracy(labelledP, this.labelled.map((a) => a.value)) : null,
-      histogram: { counts, byTruth: poolTruth ? byTruth : null },
+      labelledAccuracy: this.labelled.length ? accuracy(labelledP, Int8Array.from(this.labelled, (a) => a.value)) : null,
+      histogram: histogram(this.poolP, poolTruth),
       headWeights: Array.from(this.head.weights),
       headBias: this.head.bias
     }
@@ -217,6 +199,39 @@ export class Learner {
     const n = this.head.weights.length
     tf.tidy(() => this.transfer.head.setWeights([tf.tensor2d(Array.from(this.head.weights), [n, 1]), tf.tensor1d([this.head.bias])]))
   }
+}
+
+/** The share of rows with known truth (>= 0) that p >= 0.5 gets right, or null when none is known. */
+function accuracy(p: Float32Array, truth: Int8Array): number | null {
+  let right = 0
+  let n = 0
+  for (let i = 0; i < p.length; i++) {
+    const t = truth[i]
+    if (t < 0) continue
+    n++
+    if (p[i] >= 0.5 === (t === 1)) right++
+  }
+  return n ? right / n : null
+}
+
+/** 11 bins over P(positive), and the same split by true class when the truth is known. */
+function histogram(p: Float32Array, truth: Int8Array | null): HistogramDto {
+  const counts = new Int32Array(11)
+  const negative = new Int32Array(11)
+  const positive = new Int32Array(11)
+  const n = p.length
+  if (truth) {
+    for (let i = 0; i < n; i++) {
+      const bin = Math.min(10, Math.floor(p[i] * 11))
+      counts[bin]++
+      const t = truth[i]
+      if (t === 1) positive[bin]++
+      else if (t === 0) negative[bin]++
+    }
+  } else {
+    for (let i = 0; i < n; i++) counts[Math.min(10, Math.floor(p[i] * 11))]++
+  }
+  return { counts: Array.from(counts), byTruth: truth ? [Array.from(negative), Array.from(positive)] : null }
 }
 
 /** The suffix's output before the head's sigmoid, for a numerically stable loss. */

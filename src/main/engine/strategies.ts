@@ -41,14 +41,21 @@ export function query(strategy: StrategyName, ctx: QueryContext): Query {
   }
 }
 
-/** The k smallest keys among candidates, ascending (a linear scan keeping a small sorted list). */
-function smallest(n: number, k: number, key: (i: number) => number, ok: (i: number) => boolean): Query {
-  const ids: number[] = []
-  const scores: number[] = []
-  for (let i = 0; i < n; i++) {
-    if (!ok(i)) continue
-    const s = key(i)
-    if (ids.length === k && s >= scores[k - 1]) continue
+/**
+ * The k smallest scores offered, ascending; on equal scores the one offered first wins. A linear
+ * scan keeping a small sorted list: O(n) for the pool with an early exit for most rows.
+ */
+class Smallest {
+  readonly ids: number[] = []
+  readonly scores: number[] = []
+  constructor(private readonly k: number) {}
+  /** The score a new row must beat to get in. */
+  get bar(): number {
+    return this.ids.length < this.k ? Infinity : this.scores[this.k - 1]
+  }
+  offer(i: number, s: number): void {
+    const { ids, scores, k } = this
+    if (k <= 0 || (ids.length === k && s >= scores[k - 1])) return
     let j = Math.min(ids.length, k - 1)
     if (ids.length < k) {
       ids.push(i)
@@ -62,7 +69,16 @@ function smallest(n: number, k: number, key: (i: number) => number, ok: (i: numb
     ids[j] = i
     scores[j] = s
   }
-  return { ids, scores }
+  get query(): Query {
+    return { ids: this.ids, scores: this.scores }
+  }
+}
+
+/** The k smallest keys among candidates, ascending (for the strategies off the hot path). */
+function smallest(n: number, k: number, key: (i: number) => number, ok: (i: number) => boolean): Query {
+  const top = new Smallest(k)
+  for (let i = 0; i < n; i++) if (ok(i)) top.offer(i, key(i))
+  return top.query
 }
 
 /** Seeded random keys in [0,1) for tie-breaks, one per pool image. */
@@ -72,16 +88,37 @@ function randomKeys(n: number, rng: Rng): Float64Array {
   return keys
 }
 
+// random and uncertainty run every iteration over the whole pool: one loop each, no closures, and
+// the seeded key of row i is the i-th draw of the iteration's RNG, drawn for every row (excluded or not).
+
 function random(ctx: QueryContext): Query {
-  const keys = randomKeys(ctx.p.length, iterationRng(ctx.seed, ctx.iteration))
-  return smallest(ctx.p.length, ctx.batchSize, (i) => keys[i], (i) => !ctx.excluded[i])
+  const { excluded } = ctx
+  const n = ctx.p.length
+  const rng = iterationRng(ctx.seed, ctx.iteration)
+  const top = new Smallest(ctx.batchSize)
+  for (let i = 0; i < n; i++) {
+    const key = rng.next()
+    if (!excluded[i]) top.offer(i, key)
+  }
+  return top.query
 }
 
 /** Closest to the decision boundary first; ties (common before any label) broken by a seeded key. */
 function uncertainty(ctx: QueryContext): Query {
-  const keys = randomKeys(ctx.p.length, iterationRng(ctx.seed, ctx.iteration))
-  const q = smallest(ctx.p.length, ctx.batchSize, (i) => Math.abs(ctx.p[i] - 0.5) + keys[i] * 1e-9, (i) => !ctx.excluded[i])
-  return { ids: q.ids, scores: q.ids.map((i) => Math.abs(ctx.p[i] - 0.5)) }
+  const { p, excluded } = ctx
+  const n = p.length
+  const rng = iterationRng(ctx.seed, ctx.iteration)
+  const top = new Smallest(ctx.batchSize)
+  let bar = top.bar
+  for (let i = 0; i < n; i++) {
+    const key = rng.next()
+    if (excluded[i]) continue
+    const s = Math.abs(p[i] - 0.5) + key * 1e-9
+    if (s >= bar) continue
+    top.offer(i, s)
+    bar = top.bar
+  }
+  return { ids: top.ids, scores: top.ids.map((i) => Math.abs(p[i] - 0.5)) }
 }
 
 /**
