@@ -21,7 +21,7 @@ beforeAll(async () => void (await initBackend()))
 afterAll(() => tmp.remove())
 
 describe.skipIf(!hasTorch)('the PyTorch reference network', () => {
-  it.each([28, 40])('gives TF.js's outputs for the shipped base on %i-pixel square images', async (size) => {
+  it.each([28, 40])("gives TF.js's outputs for the shipped base on %i-pixel square images", async (size) => {
     const n = 12
     const rng = new Rng(size)
     const x = Float32Array.from({ length: n * size * size * 3 }, () => rng.next())
