@@ -1,7 +1,8 @@
 // The shipped base model: where it lives and what it is.
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { CuratorError } from '../../shared/errors'
+import { readRegularFile } from '../files/read'
 import type { BaseMetadata } from './pretrain'
 
 /** resources/models/mnist-cnn, found from the source tree, the build output or a packaged app. */
@@ -19,7 +20,7 @@ export function defaultBaseDir(): string {
 
 export function readBaseMetadata(dir: string): BaseMetadata {
   try {
-    return JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'))
+    return JSON.parse(readRegularFile(join(dir, 'metadata.json'), join(dir, 'metadata.json'), { maxBytes: 16 << 20 }).toString('utf8'))
   } catch (err) {
     throw new CuratorError('NOT_FOUND', `No base model metadata in ${dir}: ${(err as Error).message}`)
   }

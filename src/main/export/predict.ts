@@ -2,14 +2,18 @@
 // and scores images with it: PNG or JPEG files (decoded by sharp) or images from IDX files.
 // What `curator predict` runs; it uses the folder alone, never the session or the studio.
 import * as tf from '@tensorflow/tfjs'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { CuratorError } from '../../shared/errors'
 import { MIN_SIDE } from '../data/dataset'
 import { decodeImage } from '../data/decode'
 import { readIdx } from '../data/idx'
-import { loadModel, readModelFiles } from '../engine/model-io'
+import { loadModel, MODEL_LIMITS, readModelFiles } from '../engine/model-io'
+import { containedPath, readRegularFile } from '../files/read'
 import { EXPORT_FORMAT } from './model-folder'
+
+/** An image file is refused above this size before it is read (a 256 x 256 PNG is far smaller). */
+export const MAX_IMAGE_FILE_BYTES = 256 << 20
 
 export interface ExportedModel {
   dir: string
@@ -39,8 +43,9 @@ export async function loadExportedModel(dir: string): Promise<ExportedModel> {
   const metaPath = join(dir, 'metadata.json')
   if (!existsSync(metaPath)) throw new CuratorError('NOT_FOUND', `${dir} is not an exported Curator model: it has no metadata.json`)
   let metadata: Record<string, any>
+  const raw = readRegularFile(containedPath(dir, 'metadata.json', metaPath), metaPath, { maxBytes: MODEL_LIMITS.modelJsonBytes })
   try {
-    metadata = JSON.parse(readFileSync(metaPath, 'utf8'))
+    metadata = JSON.parse(raw.toString('utf8'))
   } catch (err) {
     throw new CuratorError('BAD_DATA', `Cannot read ${metaPath}: ${(err as Error).message}`)
   }
@@ -61,12 +66,7 @@ export async function loadExportedModel(dir: string): Promise<ExportedModel> {
  * white, EXIF orientation applied; downscaled only when the session's dataset was (maxSide).
  */
 export async function decodeImageFile(file: string, maxSide = Infinity): Promise<InputImage> {
-  let bytes: Uint8Array
-  try {
-    bytes = readFileSync(file)
-  } catch (err) {
-    throw new CuratorError('NOT_FOUND', `Cannot read ${file}: ${(err as Error).message}`)
-  }
+  const bytes = readRegularFile(file, file, { maxBytes: MAX_IMAGE_FILE_BYTES })
   const d = await decodeImage(bytes, maxSide)
   if (!d.ok) {
     const idx = bytes.length >= 2 && ((bytes[0] === 0 && bytes[1] === 0) || (bytes[0] === 0x1f && bytes[1] === 0x8b))
@@ -133,6 +133,9 @@ export function predictImages(m: ExportedModel, images: InputImage[], chunk = 25
       part.forEach((i, k) => x.set(inputPixels(images[i], m.scale), k * width * height * 3))
       const out = tf.tidy(() => (m.model.predict(tf.tensor4d(x, [part.length, height, width, 3])) as tf.Tensor).dataSync())
       part.forEach((i, k) => (p[i] = out[k]))
+      // A damaged or foreign model yields NaN (or values outside 0..1): an error, never a label.
+      const wrong = part.find((i) => !(p[i] >= 0 && p[i] <= 1))
+      if (wrong !== undefined) throw new CuratorError('BAD_DATA', `The model in ${m.dir} gives ${p[wrong]} for ${images[wrong].name}, not a probability: its weights are damaged or not this model's`)
     }
   }
   return p
