@@ -141,19 +141,32 @@ export async function writeFeatureCache(path: string, m: FeatureMatrix): Promise
 
 export type CacheKey = { baseHash: string; datasetHash: string; split: string }
 
-/** Features of several parts (pool, test) from the cache; the missing ones computed together and cached. */
+/**
+ * Features of several parts (pool, test) from the cache; a missing part is taken from `shipped`
+ * (features shipped with the base) when it has them, else the missing ones are computed together.
+ * Either way they are written to the cache.
+ */
 export async function cachedFeatures(
   cacheDir: string,
   key: CacheKey,
   parts: Record<string, ImageSet>,
-  compute: (sets: ImageSet[]) => Promise<FeatureMatrix[]>
+  compute: (sets: ImageSet[]) => Promise<FeatureMatrix[]>,
+  shipped?: (part: string) => Promise<FeatureMatrix | null>
 ): Promise<{ features: Record<string, FeatureMatrix>; cached: boolean }> {
   const features: Record<string, FeatureMatrix> = {}
   const missing: string[] = []
   for (const part of Object.keys(parts)) {
-    const hit = await readFeatureCache(featureCachePath(cacheDir, { ...key, part }))
-    if (hit && hit.count === parts[part].count) features[part] = hit
-    else missing.push(part)
+    const path = featureCachePath(cacheDir, { ...key, part })
+    const hit = await readFeatureCache(path)
+    const fits = (m: FeatureMatrix | null | undefined): m is FeatureMatrix => !!m && m.count === parts[part].count
+    if (fits(hit)) features[part] = hit
+    else {
+      const ship = await shipped?.(part)
+      if (fits(ship)) {
+        features[part] = ship
+        await writeFeatureCache(path, ship)
+      } else missing.push(part)
+    }
   }
   if (missing.length) {
     const computed = await compute(missing.map((p) => parts[p]))

@@ -8,6 +8,7 @@ import { loadDataset } from '../data/load'
 import { readBaseMetadata, defaultBaseDir } from './base'
 import { CacheKey, cachedFeatures, featureCachePath, featurizeAll, FeatureMatrix, readFeatureCache, writeFeatureCache } from './features'
 import { Learner } from './learner'
+import { readShippedFeatures } from './shipped-features'
 import { loadModel, readModelFiles, hashModelFiles, ModelFiles } from './model-io'
 import type { BaseMetadata } from './pretrain'
 import { splitPoint } from './transfer'
@@ -31,6 +32,8 @@ export interface PrepareOptions {
   shouldStop?: () => boolean
   /** The dataset of config.dataset, when the caller loaded it already (with the same limits and seed). */
   dataset?: Dataset
+  /** false: never fill the cache from the features shipped with the base (scripts/ship-features.mts). */
+  shipped?: boolean
 }
 
 export { defaultCacheDir }
@@ -55,7 +58,10 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const { layers, splitIndex } = splitPoint(base, config.unfreeze)
   const featurise = (sets: ImageSet[]) => featurizeAll(files, config.unfreeze, sets, { backend: opts.backend, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
   const key = { baseHash: hash, datasetHash: dataset.hash, split: layers[splitIndex].name }
-  const { poolFeatures, testFeatures, cached } = dataset.source ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurise) : await partFeatures(cacheDir, key, dataset, featurise)
+  const shipped = opts.shipped === false ? undefined : (part: string) => readShippedFeatures(dir, { ...key, part })
+  const { poolFeatures, testFeatures, cached } = dataset.source
+    ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurise)
+    : await partFeatures(cacheDir, key, dataset, featurise, shipped)
   const poolTruth = truthOf(dataset.pool, dataset.classNames, config.task.positiveClasses)
   const testTruth = truthOf(dataset.test, dataset.classNames, config.task.positiveClasses)
   const learner = new Learner({ base, unfreeze: config.unfreeze, fit: config.fit, seed: config.seed, pool: poolFeatures, test: testFeatures, poolTruth, testTruth })
@@ -63,12 +69,13 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
 }
 
 type Featurise = (sets: ImageSet[]) => Promise<FeatureMatrix[]>
+type Shipped = (part: string) => Promise<FeatureMatrix | null>
 type SplitFeatures = { poolFeatures: FeatureMatrix; testFeatures: FeatureMatrix | null; cached: boolean }
 
 /** Features cached per part (pool, test), keyed by the dataset's hash. */
-async function partFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, featurise: Featurise): Promise<SplitFeatures> {
+async function partFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, featurise: Featurise, shipped?: Shipped): Promise<SplitFeatures> {
   const parts: Record<string, ImageSet> = dataset.test ? { pool: dataset.pool, test: dataset.test } : { pool: dataset.pool }
-  const { features, cached } = await cachedFeatures(cacheDir, key, parts, featurise)
+  const { features, cached } = await cachedFeatures(cacheDir, key, parts, featurise, shipped)
   return { poolFeatures: features.pool, testFeatures: features.test ?? null, cached }
 }
 
