@@ -3,46 +3,11 @@
 // StudioEvents, so a method one side lacks is a compile error.
 import type { ErrorDto } from './errors'
 import type { Progress } from './progress'
+import type { CallArgs, HistogramDto, LabelValue, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
 
-export const STRATEGIES = ['diverse', 'uncertainty', 'random', 'seed-window'] as const
-export type StrategyName = (typeof STRATEGIES)[number]
-
-/** How the head is fitted after each batch. */
-export const FITS = ['converge', 'original'] as const
-/** converge: L2-regularised logistic regression solved to convergence (Newton).
- *  original: one Adam step (lr 0.1) per iteration, state kept, as the 2019 demo did. */
-export type FitName = (typeof FITS)[number]
-
-export interface AnswerDef {
-  /** Shown on buttons and in the legend, e.g. "odd". */
-  name: string
-  /** The main key for this answer, a single character, e.g. "o". */
-  key: string
-}
-
-export interface TaskConfig {
-  /** The yes/no question, e.g. "Is this digit odd?". */
-  question: string
-  negative: AnswerDef
-  positive: AnswerDef
-  /** Ground-truth class names counted as positive (evaluation and simulated labelling). */
-  positiveClasses: string[] | null
-}
-
-export interface SessionConfig {
-  /** 'mnist', 'idx:PATH' or 'folder:PATH'. */
-  dataset: string
-  task: TaskConfig
-  strategy: StrategyName
-  fit: FitName
-  batchSize: number
-  /** Base layers left trainable, counted from the top (0: only the head trains). */
-  unfreeze: number
-  seed: number
-  /** Use only the first N pool / test images (quick runs and tests). */
-  poolLimit?: number
-  testLimit?: number
-}
+// The data types that cross the boundary are inferred from the schema (src/shared/schema.ts).
+export { FITS, STRATEGIES } from './schema'
+export type { AnswerDef, FitName, HistogramDto, LabelValue, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
 
 export const DEFAULT_TASK: TaskConfig = {
   question: 'Is this digit odd?',
@@ -61,9 +26,6 @@ export const DEFAULT_CONFIG: SessionConfig = {
   seed: 1
 }
 
-/** 0 = negative answer, 1 = positive answer. */
-export type LabelValue = 0 | 1
-
 /** One image the model asks about. Pixels are base64 so every transport carries the same bytes. */
 export interface QueryItem {
   id: number
@@ -78,13 +40,6 @@ export interface QueryItem {
   p: number
   /** The strategy's score (lower = asked first for uncertainty). */
   score: number
-}
-
-export interface HistogramDto {
-  /** 11 equal bins over P(positive) in [0, 1], as the original figure had. */
-  counts: number[]
-  /** When ground truth exists: counts split by true class, [negative[], positive[]]. */
-  byTruth: [number[], number[]] | null
 }
 
 /** The state after one fit: what the charts show. Iteration 0 is the untrained head. */
@@ -200,12 +155,6 @@ export interface StudioApi {
   pretrainBase(options: PretrainOptions): Promise<PretrainedBase>
 }
 
-export interface PretrainOptions {
-  epochs: number
-  seed: number
-  limit?: number
-}
-
 export interface PretrainedBase {
   dir: string
   testAccuracy: number
@@ -250,9 +199,12 @@ export const METHODS = [
   'pretrainBase'
 ] as const satisfies readonly MethodName[]
 
-// Compile-time check that METHODS lists every method of StudioApi.
+// Compile-time checks: METHODS lists every method of StudioApi, and the schema's CALLS parse
+// each method's arguments into exactly its parameter types.
 type Missing = Exclude<MethodName, (typeof METHODS)[number]>
 export const _allMethodsListed: Missing extends never ? true : Missing = true
+type WrongArgs = { [M in MethodName]: CallArgs[M] extends Parameters<StudioApi[M]> ? never : M }[MethodName]
+export const _argsMatchSchema: [WrongArgs] extends [never] ? true : WrongArgs = true
 
 export const EVENTS = ['session', 'progress', 'error', 'menu'] as const satisfies readonly EventName[]
 

@@ -61,7 +61,7 @@ describe('retraining the base model', () => {
     await $(w, 'retrain-form').trigger('submit')
     await flushPromises()
     expect(fake.callsOf('pretrainBase')).toEqual([])
-    expect(w.findAll('.field-error').map((e) => e.text())).toEqual(['A whole number from 1 to 50', 'Empty (all 60,000) or a whole number from 128 to 60,000'])
+    expect(w.findAll('.field-error').map((e) => e.text())).toEqual(['must be a whole number from 1 to 50, got 0', 'must be a whole number from 128 to 60000, got 50'])
   })
 
   it('shows pretrain progress with a Cancel that cancels "pretrain"', async () => {

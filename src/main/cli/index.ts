@@ -1,6 +1,9 @@
 // The `curator` command line: the same engine, studio and files the desktop app uses.
 import { parseArgs } from 'node:util'
+import type { GenericSchema } from 'valibot'
 import { CuratorError } from '../../shared/errors'
+import { CLI_FIELDS, CONFIG_FIELDS, numberFromText } from '../../shared/schema'
+import { cliParse } from './output'
 import { pretrainCommand } from './pretrain'
 import { benchCommand } from './bench'
 import { benchFolderCommand } from './bench-folder'
@@ -55,11 +58,15 @@ Commands:
 Run 'curator <command> --help' for the options of one command.`
 
 type Options = Record<string, string | boolean | undefined>
-const num = (v: unknown, name: string, def: number): number => {
-  if (v === undefined) return def
-  const n = Number(v)
-  if (!Number.isFinite(n)) throw new CuratorError('BAD_ARGUMENT', `--${name} must be a number, got "${v}"`)
-  return n
+const { budget, epochs, pretrainLimit, port, count, seconds } = CLI_FIELDS
+const { batchSize, unfreeze, seed, poolLimit, testLimit } = CONFIG_FIELDS
+
+/** A numeric flag checked by its schema rule, the same one the API, the form and the log use. */
+function flag<S extends GenericSchema<unknown, number>>(o: Options, name: string, schema: S): number | undefined
+function flag<S extends GenericSchema<unknown, number>>(o: Options, name: string, schema: S, def: number): number
+function flag(o: Options, name: string, schema: GenericSchema<unknown, number>, def?: number): number | undefined {
+  const v = o[name]
+  return v === undefined ? def : cliParse(schema, numberFromText(v), `--${name}`)
 }
 
 const referenceOption = (v: unknown): boolean => {
@@ -73,11 +80,11 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
     options: { epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' }, 'log-every': { type: 'string' } },
     run: (o) =>
       pretrainCommand({
-        epochs: num(o.epochs, 'epochs', 5),
-        seed: num(o.seed, 'seed', 1),
+        epochs: flag(o, 'epochs', epochs, 5),
+        seed: flag(o, 'seed', seed, 1),
         out: o.out as string | undefined,
-        limit: o.limit ? num(o.limit, 'limit', 0) : undefined,
-        logEvery: o['log-every'] === undefined ? undefined : positiveInt(o['log-every'], 'log-every')
+        limit: flag(o, 'limit', pretrainLimit),
+        logEvery: flag(o, 'log-every', count)
       })
   },
   bench: {
@@ -85,22 +92,22 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
     run: (o) =>
       benchCommand({
         json: Boolean(o.json),
-        iterations: num(o.iterations, 'iterations', 30),
-        naiveSubset: num(o['naive-subset'], 'naive-subset', 2000),
-        featurizeImages: num(o['featurize-images'], 'featurize-images', 70000),
-        pretrainBatches: num(o['pretrain-batches'], 'pretrain-batches', 10),
+        iterations: flag(o, 'iterations', count, 30),
+        naiveSubset: flag(o, 'naive-subset', count, 2000),
+        featurizeImages: flag(o, 'featurize-images', count, 70000),
+        pretrainBatches: flag(o, 'pretrain-batches', count, 10),
         reference: referenceOption(o.reference),
-        referenceSeconds: num(o['reference-seconds'], 'reference-seconds', 3)
+        referenceSeconds: flag(o, 'reference-seconds', seconds, 3)
       })
   },
   'bench-folder': {
     options: { json: { type: 'boolean' }, images: { type: 'string' } },
-    run: (o) => benchFolderCommand({ json: Boolean(o.json), images: num(o.images, 'images', 10000) })
+    run: (o) => benchFolderCommand({ json: Boolean(o.json), images: flag(o, 'images', count, 10000) })
   },
   serve: {
     options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, session: { type: 'string' } },
     run: async (o) => {
-      const running = await serveCommand({ port: num(o.port, 'port', 0), host: (o.host as string | undefined) ?? '127.0.0.1', dataDir: o['data-dir'] as string | undefined, session: o.session as string | undefined })
+      const running = await serveCommand({ port: flag(o, 'port', port, 0), host: (o.host as string | undefined) ?? '127.0.0.1', dataDir: o['data-dir'] as string | undefined, session: o.session as string | undefined })
       await new Promise<void>((done) => {
         const stop = () => void running.close().then(done)
         process.once('SIGINT', stop)
@@ -118,16 +125,16 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
       simulateCommand({
         strategies: parseStrategies(o.strategy as string | undefined),
         seeds: parseSeeds(o.seed as string | undefined),
-        batch: num(o.batch, 'batch', 4),
-        budget: num(o.budget, 'budget', 120),
-        unfreeze: num(o.unfreeze, 'unfreeze', 0),
+        batch: flag(o, 'batch', batchSize, 4),
+        budget: flag(o, 'budget', budget, 120),
+        unfreeze: flag(o, 'unfreeze', unfreeze, 0),
         fit: parseFit(o.fit as string | undefined),
         json: Boolean(o.json),
         dataset: (o.dataset as string | undefined) ?? 'mnist',
         positive: o.positive ? String(o.positive).split(',') : undefined,
         labels: o.labels ? pair(String(o.labels)) : undefined,
-        poolLimit: o['pool-limit'] ? num(o['pool-limit'], 'pool-limit', 0) : undefined,
-        testLimit: o['test-limit'] ? num(o['test-limit'], 'test-limit', 0) : undefined,
+        poolLimit: flag(o, 'pool-limit', poolLimit),
+        testLimit: flag(o, 'test-limit', testLimit),
         session: o.session as string | undefined
       })
   },
@@ -158,17 +165,11 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
         verify: Boolean(o.verify),
         gif: o.gif as string | undefined,
         strategy: o.strategy as string | undefined,
-        seed: o.seed === undefined ? undefined : num(o.seed, 'seed', 0),
+        seed: flag(o, 'seed', seed),
         json: Boolean(o.json)
       })
     }
   }
-}
-
-function positiveInt(v: unknown, name: string): number {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new CuratorError('BAD_ARGUMENT', `--${name} must be a whole number >= 1, got "${v}"`)
-  return n
 }
 
 function pair(v: string): [string, string] {
@@ -176,6 +177,10 @@ function pair(v: string): [string, string] {
   if (parts.length !== 2 || parts.some((p) => !p)) throw new CuratorError('BAD_ARGUMENT', `--labels must be NEGATIVE,POSITIVE, got "${v}"`)
   return [parts[0], parts[1]]
 }
+
+/** "--budget -5" as "--budget=-5": a negative number is a flag's value, so the schema can refuse it by name. */
+const joinNegativeValues = (args: string[]): string[] =>
+  args.flatMap((a, i) => (/^-\d/.test(a) && /^--[\w-]+$/.test(args[i - 1] ?? '') ? [] : /^--[\w-]+$/.test(a) && /^-\d/.test(args[i + 1] ?? '') ? [`${a}=${args[i + 1]}`] : [a]))
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
@@ -189,7 +194,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   try {
-    const { values, positionals } = parseArgs({ args: rest, options: { ...cmd.options, help: { type: 'boolean' } }, allowPositionals: true })
+    let parsed: ReturnType<typeof parseArgs>
+    try {
+      parsed = parseArgs({ args: joinNegativeValues(rest), options: { ...cmd.options, help: { type: 'boolean' } }, allowPositionals: true })
+    } catch (err) {
+      // Node's own message for an unknown or valueless option, as one line and a usage error.
+      throw new CuratorError('BAD_ARGUMENT', `${(err as Error).message.split(/\n|\. To specify/)[0]} (see curator ${name} --help)`)
+    }
+    const { values, positionals } = parsed
     if (values.help) {
       console.log(HELP)
       return 0

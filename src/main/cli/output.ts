@@ -1,3 +1,6 @@
+import type { GenericSchema, InferOutput } from 'valibot'
+import { CuratorError } from '../../shared/errors'
+import { parse, SchemaError } from '../../shared/schema'
 import { Progress, formatProgress } from '../../shared/progress'
 import { backendNotice, initBackend } from '../engine/backend'
 
@@ -18,5 +21,15 @@ export function progressPrinter(): (p: Progress) => void {
     if (now - last < 1000 && !finished) return
     last = now
     process.stderr.write(`\r${formatProgress(p)}   ${finished ? '\n' : ''}`)
+  }
+}
+
+/** Parses a flag's value with its schema rule; a refusal is a CuratorError, so it prints as one line with exit code 2. */
+export function cliParse<S extends GenericSchema>(schema: S, value: unknown, name: string): InferOutput<S> {
+  try {
+    return parse(schema, value, name)
+  } catch (err) {
+    if (err instanceof SchemaError) throw new CuratorError('BAD_ARGUMENT', err.message, { problems: err.problems })
+    throw err
   }
 }

@@ -1,12 +1,13 @@
 // `curator replay SESSION`: the session's iterations from its log, a verified rebuild
 // (--verify), an animated GIF (--gif) and what-if replays (--strategy / --seed).
-import { STRATEGIES, StrategyName } from '../../shared/contract'
+import type { StrategyName } from '../../shared/contract'
+import { CONFIG_FIELDS } from '../../shared/schema'
 import { CuratorError } from '../../shared/errors'
 import { standingTrains, writeSessionGif } from '../export/gif'
 import { readSessionLog } from '../session/log'
 import { ACCURACY_TOLERANCE, Mismatch, verifyReplay, WEIGHT_TOLERANCE, whatIf } from '../session/replay'
 import { derive } from '../studio/derive'
-import { progressPrinter } from './output'
+import { cliParse, progressPrinter } from './output'
 
 export interface ReplayArgs {
   session: string | undefined
@@ -25,7 +26,7 @@ export const describeMismatch = (m: Mismatch) => `${m.field}: recorded ${shown(m
 
 export async function replayCommand(a: ReplayArgs): Promise<void> {
   if (!a.session) throw new CuratorError('BAD_ARGUMENT', 'Which session? Usage: curator replay SESSION [--verify] [--gif FILE] [--strategy S] [--seed N] [--json]')
-  if (a.strategy !== undefined && !STRATEGIES.includes(a.strategy as StrategyName)) throw new CuratorError('BAD_ARGUMENT', `Unknown strategy "${a.strategy}": use ${STRATEGIES.join(', ')}`)
+  const strategy = a.strategy === undefined ? undefined : cliParse(CONFIG_FIELDS.strategy, a.strategy, '--strategy')
   if (a.seed !== undefined && !Number.isInteger(a.seed)) throw new CuratorError('BAD_ARGUMENT', `--seed must be an integer, got ${a.seed}`)
   const whatIfAsked = a.strategy !== undefined || a.seed !== undefined
   if (!a.verify && !a.gif && !whatIfAsked) return printTable(a.session, a.json)
@@ -34,7 +35,7 @@ export async function replayCommand(a: ReplayArgs): Promise<void> {
     if (a.json) out(JSON.stringify({ gif: r }))
     else out(`Wrote ${r.file}: ${r.frames} frames`)
   }
-  if (whatIfAsked) await printWhatIf(a.session, a.strategy as StrategyName | undefined, a.seed, a.json)
+  if (whatIfAsked) await printWhatIf(a.session, strategy, a.seed, a.json)
   if (a.verify) await verify(a.session, a.json)
 }
 

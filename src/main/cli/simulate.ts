@@ -1,11 +1,12 @@
-import { DEFAULT_CONFIG, DEFAULT_TASK, SessionConfig, STRATEGIES, StrategyName, FITS, FitName, TaskConfig } from '../../shared/contract'
+import { DEFAULT_CONFIG, DEFAULT_TASK, SessionConfig, STRATEGIES, StrategyName, FitName, TaskConfig } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import { loadDataset } from '../data/load'
 import { prepare, disposePrepared } from '../engine/setup'
 import type { IterationRecord } from '../engine/loop'
 import { simulate, SimulateSummary } from '../engine/simulate'
 import { recordSimulation } from '../session/replay'
-import { progressPrinter, startBackend } from './output'
+import { CONFIG_FIELDS, numberFromText, RESERVED_KEYS } from '../../shared/schema'
+import { cliParse, progressPrinter, startBackend } from './output'
 
 export interface SimulateArgs {
   strategies: StrategyName[]
@@ -26,24 +27,22 @@ export interface SimulateArgs {
 
 export function parseStrategies(v: string | undefined): StrategyName[] {
   if (!v) return [DEFAULT_CONFIG.strategy]
-  const list = v === 'all' ? [...STRATEGIES] : v.split(',')
-  for (const s of list) if (!STRATEGIES.includes(s as StrategyName)) throw new CuratorError('BAD_ARGUMENT', `Unknown strategy "${s}": use ${STRATEGIES.join(', ')} or all`)
-  return list as StrategyName[]
+  return v === 'all' ? [...STRATEGIES] : v.split(',').map((s) => cliParse(CONFIG_FIELDS.strategy, s, '--strategy'))
 }
 
 export function parseFit(v: string | undefined): FitName | undefined {
-  if (v === undefined) return undefined
-  if (!FITS.includes(v as FitName)) throw new CuratorError('BAD_ARGUMENT', `Unknown fit "${v}": use ${FITS.join(' or ')}`)
-  return v as FitName
+  return v === undefined ? undefined : cliParse(CONFIG_FIELDS.fit, v, '--fit')
 }
 
 /** "1-5" or "1,2,7". */
 export function parseSeeds(v: string | undefined): number[] {
   if (!v) return [1]
   const range = /^(\d+)-(\d+)$/.exec(v)
-  const seeds = range ? Array.from({ length: +range[2] - +range[1] + 1 }, (_, i) => +range[1] + i) : v.split(',').map(Number)
-  if (!seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new CuratorError('BAD_ARGUMENT', `--seed must be N, N-M or N,M,...; got "${v}"`)
-  return seeds
+  const seed = (x: string) => cliParse(CONFIG_FIELDS.seed, numberFromText(x), '--seed')
+  if (!range) return v.split(',').map(seed)
+  const [from, to] = [seed(range[1]), seed(range[2])]
+  if (to < from || to - from >= 1000) throw new CuratorError('BAD_ARGUMENT', `--seed must be N, N-M (at most 1000 seeds) or N,M,...; got "${v}"`)
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i)
 }
 
 /**
@@ -65,12 +64,10 @@ export function resolvePositive(positive: string[], classNames: string[] | null,
   return out
 }
 
-/** Keys the labelling view uses for something else (the renderer's RESERVED_KEYS). */
-const RESERVED_KEYS = ['s', 'g', '?', '0', '1', ' ']
 
 /** A one-character key for an answer: the first usable letter or digit of its name. */
 function keyFor(name: string, taken: string[]): string {
-  const ok = (k: string) => /^[\p{L}\p{N}]$/u.test(k) && !RESERVED_KEYS.includes(k) && !taken.includes(k)
+  const ok = (k: string) => /^[\p{L}\p{N}]$/u.test(k) && !(RESERVED_KEYS as readonly string[]).includes(k) && !taken.includes(k)
   return [...name.toLowerCase()].find(ok) ?? [...'abcdefhijklmnopqrtuvwxyz'].find(ok)!
 }
 

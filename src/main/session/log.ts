@@ -7,7 +7,7 @@ import { promises as fs, constants as fsConstants } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { CuratorError } from '../../shared/errors'
-import { validateEvent } from './events'
+import { validateEvent, validateLoggedEvent } from './events'
 import type { SessionEvent, StartEvent } from './events'
 
 export const LOG_FILE = 'session.jsonl'
@@ -152,7 +152,7 @@ async function scan(dir: string): Promise<Scan> {
     if (last) needsNewline = true
     let event: SessionEvent
     try {
-      event = validateEvent(json)
+      event = validateLoggedEvent(json)
     } catch (err) {
       warn((err as Error).message)
       continue
@@ -172,7 +172,7 @@ async function scan(dir: string): Promise<Scan> {
     seen.set(text, n)
     events.push(event)
   }
-  if (events.length === 0) throw new CuratorError('BAD_DATA', `${file}: no valid start event`)
+  if (events.length === 0) throw new CuratorError('BAD_DATA', `${file}: no valid start event${warnings.length ? ` (${warnings[0]})` : ''}`)
   const keepBytes = truncatedTail ? bytes.lastIndexOf(0x0a) + 1 : bytes.length
   return { events, warnings, truncatedTail, keepBytes, needsNewline }
 }

@@ -7,13 +7,12 @@ import { inflateRawSync } from 'node:zlib'
 import { join } from 'node:path'
 import { DEFAULT_CONFIG, METHODS, MethodName, STRATEGIES } from '../../../src/shared/contract'
 import type { AppInfo, ExportResult, ReplayDto, SessionState, SessionSummary, WsResponse } from '../../../src/shared/contract'
-import type { ErrorCode } from '../../../src/shared/errors'
+import { ERROR_CODES } from '../../../src/shared/errors'
 import type { Progress } from '../../../src/shared/progress'
 import { serve, RunningServer } from '../../../src/main/server/server'
 import { fakeRenderer, startTestStudio, testConfig, TestStudio } from '../../helpers/studio'
 import { WsClient } from './ws-client'
 
-const ERROR_CODES: ErrorCode[] = ['BAD_ARGUMENT', 'BAD_DATA', 'NOT_FOUND', 'EXISTS', 'NOT_WRITABLE', 'DISK_FULL', 'NO_SESSION', 'CANCELLED', 'FORBIDDEN', 'INTERNAL']
 
 let ts: TestStudio
 let server: RunningServer
@@ -219,35 +218,35 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
   })
 
   it('JSON that is not a request', async () => {
-    expectBad(await client.sendRaw('null'), /unknown method/, -1)
-    expectBad(await client.sendRaw('42'), /unknown method/, -1)
-    expectBad(await client.sendRaw('{"id": 7}', 7), /unknown method/, 7)
-    expectBad(await client.sendRaw('{"id": 8, "method": "info"}', 8), /arguments must be a list/, 8)
+    expectBad(await client.sendRaw('null'), /^method must be a Studio method, got /, -1)
+    expectBad(await client.sendRaw('42'), /^method must be a Studio method, got /, -1)
+    expectBad(await client.sendRaw('{"id": 7}', 7), /^method must be a Studio method, got nothing$/, 7)
+    expectBad(await client.sendRaw('{"id": 8, "method": "info"}', 8), /^info\(\) must be a list of arguments, got nothing$/, 8)
   })
 
   it('an unknown method, or a name from the prototype chain', async () => {
-    for (const m of ['nope', 'constructor', '__proto__', 'toString', 'close', 'emit', 'on', 'serial']) expectBad(await client.request(m, []), /unknown method/)
+    for (const m of ['nope', 'constructor', '__proto__', 'toString', 'close', 'emit', 'on', 'serial']) expectBad(await client.request(m, []), /^method must be a Studio method, got "/)
   })
 
   it('arguments that are not a list, or too many', async () => {
-    expectBad(await client.request('info', {}), /arguments must be a list/)
-    expectBad(await client.request('state', 'x'), /arguments must be a list/)
-    expectBad(await client.request('info', [1]), /takes 0 arguments/)
-    expectBad(await client.request('label', [s.queue[0].id, 1, 10, 'extra']), /takes fewer arguments/)
+    expectBad(await client.request('info', {}), /^info\(\) must be a list of arguments, got an object$/)
+    expectBad(await client.request('state', 'x'), /must be a list of arguments/)
+    expectBad(await client.request('info', [1]), /^info\(\) takes 0 arguments, got 1$/)
+    expectBad(await client.request('label', [s.queue[0].id, 1, 10, 'extra']), /^label\(\) takes 3 arguments, got 4$/)
   })
 
   it('bad label, skip and undo arguments', async () => {
     const id = s.queue[0].id
-    expectBad(await client.request('label', ['x', 1, 10]), /image id/)
+    expectBad(await client.request('label', ['x', 1, 10]), /^image id must be a whole number from 0 to 2147483647, got "x"$/)
     expectBad(await client.request('label', [1.5, 1, 10]), /image id/)
     expectBad(await client.request('label', [-1, 1, 10]), /image id/)
-    expectBad(await client.request('label', [id, 2, 10]), /label must be one of 0, 1/)
-    expectBad(await client.request('label', [id, '1', 10]), /label must be one of/)
-    expectBad(await client.request('label', [id, true, 10]), /label must be one of/)
+    expectBad(await client.request('label', [id, 2, 10]), /^label must be 0 or 1, got 2$/)
+    expectBad(await client.request('label', [id, '1', 10]), /^label must be 0 or 1, got /)
+    expectBad(await client.request('label', [id, true, 10]), /^label must be 0 or 1, got /)
     expectBad(await client.request('label', [id, 1, -5]), /responseMs/)
     expectBad(await client.request('label', [id, 1, 'fast']), /responseMs/)
     expectBad(await client.request('label', [id, 1, null]), /responseMs/)
-    expectBad(await client.request('label', [id, 1]), /responseMs/)
+    expectBad(await client.request('label', [id, 1]), /^responseMs is missing$/)
     expectBad(await client.request('skip', ['7']), /image id/)
     expectBad(await client.request('undo', [1]), /takes 0 arguments/)
     // Valid in form, but not waiting: the studio's own BAD_ARGUMENT.
@@ -258,20 +257,20 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
   it('bad session configs', async () => {
     const cfg = testConfig()
     const { task: _task, ...noTask } = cfg
-    expectBad(await client.request('newSession', [{ ...cfg, strategy: 'nope' }]), /config\.strategy must be one of/)
-    expectBad(await client.request('newSession', [{ ...cfg, batchSize: 0 }]), /config\.batchSize must be an integer from 1/)
+    expectBad(await client.request('newSession', [{ ...cfg, strategy: 'nope' }]), /^config\.strategy must be one of diverse, uncertainty, random, seed-window, got "nope"$/)
+    expectBad(await client.request('newSession', [{ ...cfg, batchSize: 0 }]), /^config\.batchSize must be a whole number from 1 to 64, got 0$/)
     expectBad(await client.request('newSession', [{ ...cfg, batchSize: 2.5 }]), /config\.batchSize/)
-    expectBad(await client.request('newSession', [noTask]), /config\.task must be an object/)
+    expectBad(await client.request('newSession', [noTask]), /^config\.task is missing$/)
     expectBad(await client.request('newSession', [{ ...cfg, fit: 'fast' }]), /config\.fit/)
     expectBad(await client.request('newSession', [{ ...cfg, unfreeze: 9 }]), /config\.unfreeze/)
     expectBad(await client.request('newSession', [{ ...cfg, seed: -1 }]), /config\.seed/)
     expectBad(await client.request('newSession', [{ ...cfg, dataset: '' }]), /config\.dataset/)
     expectBad(await client.request('newSession', [{ ...cfg, poolLimit: 0 }]), /config\.poolLimit/)
-    expectBad(await client.request('newSession', [{ ...cfg, task: { ...cfg.task, positive: { name: 'odd', key: 'e' } } }]), /different keys/)
+    expectBad(await client.request('newSession', [{ ...cfg, task: { ...cfg.task, positive: { name: 'odd', key: 'e' } } }]), /^config\.task\.positive\.key must differ from the negative answer’s key$/)
     expectBad(await client.request('newSession', [{ ...cfg, task: { ...cfg.task, negative: { name: 'even', key: 'ee' } } }]), /config\.task\.negative\.key/)
     expectBad(await client.request('newSession', [{ ...cfg, task: { ...cfg.task, positiveClasses: 'odd' } }]), /positiveClasses/)
-    expectBad(await client.request('newSession', []), /config must be an object/)
-    expectBad(await client.request('newSession', [[cfg]]), /config must be an object/)
+    expectBad(await client.request('newSession', []), /^config is missing$/)
+    expectBad(await client.request('newSession', [[cfg]]), /^config must be an object, got a list$/)
   })
 
   it('bad folder, export, picker and cancel arguments', async () => {
@@ -279,16 +278,16 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     expectBad(await client.request('openSession', [42]), /session folder/)
     expectBad(await client.request('replay', [null]), /session folder/)
     expectBad(await client.request('exportModel', [42]), /output folder/)
-    expectBad(await client.request('exportModel', [join(ts.root, 'x'), 'yes']), /force must be true or false/)
+    expectBad(await client.request('exportModel', [join(ts.root, 'x'), 'yes']), /^force must be true or false, got "yes"$/)
     expectBad(await client.request('exportGif', []), /session folder/)
-    expectBad(await client.request('pickFolder', ['desktop']), /purpose must be one of/)
-    expectBad(await client.request('cancel', []), /task must be a non-empty string/)
+    expectBad(await client.request('pickFolder', ['desktop']), /^purpose must be one of dataset, session, export, got "desktop"$/)
+    expectBad(await client.request('cancel', []), /^task is missing$/)
     expectBad(await client.request('cancel', ['x'.repeat(201)]), /task/)
-    expectBad(await client.request('pretrainBase', []), /pretrain options must be an object/)
-    expectBad(await client.request('pretrainBase', [{ epochs: 0, seed: 1 }]), /epochs must be an integer from 1 to 50/)
+    expectBad(await client.request('pretrainBase', []), /^options is missing$/)
+    expectBad(await client.request('pretrainBase', [{ epochs: 0, seed: 1 }]), /^options\.epochs must be a whole number from 1 to 50, got 0$/)
     expectBad(await client.request('pretrainBase', [{ epochs: 51, seed: 1 }]), /epochs/)
     expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: -1 }]), /seed/)
-    expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: 1, limit: 127 }]), /limit must be an integer from 128 to 60000/)
+    expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: 1, limit: 127 }]), /^options\.limit must be a whole number from 128 to 60000, got 127$/)
     expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: 1, limit: 60001 }]), /limit/)
   })
 

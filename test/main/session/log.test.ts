@@ -75,7 +75,7 @@ describe('session log', () => {
 
   it('rejects bad appends, a second start, and appends after close', async () => {
     const log = await createSessionLog(dir, startEvent())
-    await expect(log.append({ ...labelEvent(1), value: 2 } as never)).rejects.toThrow(/label\.value: expected 0 or 1, got 2/)
+    await expect(log.append({ ...labelEvent(1), value: 2 } as never)).rejects.toThrow('invalid session event: label.value must be 0 or 1, got 2')
     await expect(log.append(startEvent())).rejects.toThrow(/exactly one start/)
     await log.append(labelEvent(2)) // still usable
     await log.close()
@@ -121,14 +121,14 @@ describe('session log', () => {
     expect(r.truncatedTail).toBe(false)
     expect(r.warnings).toEqual([
       'line 3: invalid JSON',
-      'line 4: unsupported format version 7',
+      'line 4: event.v must be format version 1, got 7',
       'line 5: duplicate of line 2',
       'line 6: a second start event (a session has exactly one), ignored',
-      'line 7: unknown event type "relabel"',
+      'line 7: event.type must be one of start, query, label, skip, remap, undo, train, got "relabel"',
       'line 8: empty line',
-      'line 9: label.value: expected 0 or 1, got 2',
+      'line 9: label.value must be 0 or 1, got 2',
       'line 11: duplicate of line 10',
-      'line 12: train.headBias: expected a finite number, got "x"',
+      'line 12: train.headBias must be a finite number, got "x"',
       'line 13: not valid UTF-8'
     ])
 
@@ -195,7 +195,7 @@ describe('session log', () => {
     const bad = JSON.stringify({ ...labelEvent(2), v: 9 })
     await fs.writeFile(file(), events.map(line).join('') + bad)
     const r = await readSessionLog(dir)
-    expect(r).toEqual({ events, warnings: ['line 3: unsupported format version 9'], truncatedTail: false })
+    expect(r).toEqual({ events, warnings: ['line 3: event.v must be format version 1, got 9'], truncatedTail: false })
     const opened = await openSessionLog(dir)
     await opened.log.append(labelEvent(3))
     await opened.log.close()
@@ -208,61 +208,62 @@ describe('session log', () => {
 describe('validateEvent', () => {
   it('accepts every valid event type, returning the same object', () => {
     for (const e of [startEvent(), queryEvent(1, [1]), labelEvent(1), skipEvent(1), undoEvent(1), trainEvent(1, 1)]) {
-      expect(validateEvent(e)).toBe(e)
+      expect(validateEvent(e)).toEqual(e)
     }
     expect(validateEvent({ ...trainEvent(0, 0), testAccuracy: null, histogram: { counts: Array(11).fill(0), byTruth: null } })).toBeTruthy()
     expect(validateEvent(startEvent({ config: { ...startEvent().config, task: { ...startEvent().config.task, positiveClasses: null } } }))).toBeTruthy()
     // File keys of folder datasets, and the remap of a changed folder.
     const withKeys = [{ ...queryEvent(1, [1, 2]), keys: ['seven/a.png', 'b c/ü.jpg'] }, { ...labelEvent(1), key: 'seven/a.png' }, { ...skipEvent(2), key: 'b c/ü.jpg' }]
     const remap = { v: 1, type: 'remap', at: startEvent().at, dataset: startEvent().dataset, ids: [[1, 0], [2, 5]], missing: [{ id: 3, key: 'gone.png', reason: 'no longer in the folder' }] }
-    for (const e of [...withKeys, remap]) expect(validateEvent(e)).toBe(e)
+    for (const e of [...withKeys, remap]) expect(validateEvent(e)).toEqual(e)
   })
 
   const start = startEvent()
   const cases: [string, unknown, RegExp][] = [
-    ['not an object', 'hello', /event: expected an object, got "hello"/],
-    ['null', null, /event: expected an object, got null/],
-    ['an array', [1], /event: expected an object, got an array/],
-    ['missing version', { ...labelEvent(1), v: undefined }, /missing format version/],
-    ['future version', { ...labelEvent(1), v: 2 }, /unsupported format version 2/],
-    ['version as a string', { ...labelEvent(1), v: '1' }, /unsupported format version "1"/],
-    ['missing type', { v: 1, at: start.at }, /missing event type/],
-    ['unknown type', { ...labelEvent(1), type: 'relabel' }, /unknown event type "relabel"/],
-    ['type not a string', { ...labelEvent(1), type: 3 }, /unknown event type 3/],
-    ['missing at', { ...labelEvent(1), at: undefined }, /label\.at: missing/],
-    ['bad at', { ...labelEvent(1), at: 'yesterday' }, /label\.at: expected an ISO timestamp, got "yesterday"/],
-    ['impossible date', { ...labelEvent(1), at: '2025-13-45T99:00:00Z' }, /label\.at/],
-    ['unknown field', { ...labelEvent(1), extra: true }, /label\.extra: unknown field/],
-    ['missing field', { v: 1, type: 'label', at: start.at, id: 1, value: 1, iteration: 0 }, /label\.responseMs: missing/],
-    ['label value 2', { ...labelEvent(1), value: 2 }, /label\.value: expected 0 or 1, got 2/],
-    ['label value true', { ...labelEvent(1), value: true }, /label\.value: expected 0 or 1, got true/],
-    ['negative id', { ...labelEvent(1), id: -1 }, /label\.id: expected an integer >= 0, got -1/],
-    ['fractional id', { ...skipEvent(1), id: 1.5 }, /skip\.id: expected an integer >= 0, got 1\.5/],
-    ['id as a string', { ...undoEvent(1), id: '1' }, /undo\.id: expected an integer >= 0, got "1"/],
-    ['NaN response time', { ...labelEvent(1), responseMs: NaN }, /label\.responseMs: expected a finite number, got NaN/],
-    ['negative response time', { ...labelEvent(1), responseMs: -3 }, /label\.responseMs: expected a number >= 0/],
-    ['infinite head weight', { ...trainEvent(1, 1), headWeights: [1, Infinity] }, /train\.headWeights\[1\]: expected a finite number, got Infinity/],
-    ['accuracy above 1', { ...trainEvent(1, 1), testAccuracy: 1.5 }, /train\.testAccuracy: expected a number in \[0, 1\], got 1\.5/],
-    ['10 histogram bins', { ...trainEvent(1, 1), histogram: { counts: Array(10).fill(0), byTruth: null } }, /train\.histogram\.counts: expected 11 items, got 10/],
-    ['fractional count', { ...trainEvent(1, 1), histogram: { counts: [...Array(10).fill(0), 0.5], byTruth: null } }, /train\.histogram\.counts\[10\]: expected an integer/],
-    ['byTruth of 1 row', { ...trainEvent(1, 1), histogram: { counts: Array(11).fill(0), byTruth: [Array(11).fill(0)] } }, /train\.histogram\.byTruth: expected 2 items, got 1/],
-    ['query lengths differ', { ...queryEvent(0, [1, 2]), p: [0.5] }, /query: ids, scores and p must have the same length \(2, 2, 1\)/],
-    ['query p above 1', { ...queryEvent(0, [1]), p: [2] }, /query\.p\[0\]: expected a number in \[0, 1\]/],
-    ['query ids not an array', { ...queryEvent(0, [1]), ids: 1 }, /query\.ids: expected an array, got 1/],
-    ['unknown strategy', { ...start, config: { ...start.config, strategy: 'bogus' } }, /start\.config\.strategy: expected one of diverse, uncertainty, random, seed-window, got "bogus"/],
-    ['unknown fit', { ...start, config: { ...start.config, fit: 'sgd' } }, /start\.config\.fit: expected one of converge, original/],
-    ['batch size 0', { ...start, config: { ...start.config, batchSize: 0 } }, /start\.config\.batchSize: expected an integer >= 1, got 0/],
-    ['pool limit null', { ...start, config: { ...start.config, poolLimit: null } }, /start\.config\.poolLimit: expected an integer >= 1, got null/],
-    ['missing task', { ...start, config: { ...start.config, task: undefined } }, /start\.config\.task: missing/],
-    ['answer key missing', { ...start, config: { ...start.config, task: { ...start.config.task, positive: { name: 'odd' } } } }, /start\.config\.task\.positive\.key: missing/],
-    ['pool size as a string', { ...start, dataset: { ...start.dataset, poolSize: '100' } }, /start\.dataset\.poolSize: expected an integer >= 0, got "100"/],
-    ['empty session id', { ...start, id: '' }, /start\.id: expected a non-empty string, got ""/],
-    ['base not an object', { ...start, base: 'cnn' }, /start\.base: expected an object, got "cnn"/],
-    ['fewer keys than ids', { ...queryEvent(0, [1, 2]), keys: ['a.png'] }, /query: ids and keys must have the same length \(2, 1\)/],
-    ['an empty file key', { ...labelEvent(1), key: '' }, /label\.key: expected a non-empty string, got ""/],
-    ['a file key not a string', { ...skipEvent(1), key: 7 }, /skip\.key: expected a non-empty string, got 7/],
-    ['remap pair of 3', { v: 1, type: 'remap', at: start.at, dataset: start.dataset, ids: [[1, 2, 3]], missing: [] }, /remap\.ids\[0\]: expected 2 items, got 3/],
-    ['remap missing without a reason', { v: 1, type: 'remap', at: start.at, dataset: start.dataset, ids: [], missing: [{ id: 1, key: 'a.png' }] }, /remap\.missing\[0\]\.reason: missing/]
+    ['not an object', 'hello', /^event must be an object, got "hello"$/],
+    ['null', null, /^event must be an object, got null$/],
+    ['an array', [1], /^event must be an object, got a list$/],
+    ['missing version', { ...labelEvent(1), v: undefined }, /^event\.v is missing \(the format version\)$/],
+    ['future version', { ...labelEvent(1), v: 2 }, /^event\.v must be format version 1, got 2$/],
+    ['version as a string', { ...labelEvent(1), v: '1' }, /^event\.v must be format version 1, got "1"$/],
+    ['missing type', { v: 1, at: start.at }, /^event\.type is missing$/],
+    ['unknown type', { ...labelEvent(1), type: 'relabel' }, /^event\.type must be one of start, query, label, skip, undo, train, got "relabel"$/],
+    ['type not a string', { ...labelEvent(1), type: 3 }, /^event\.type must be one of .*, got 3$/],
+    ['missing at', { ...labelEvent(1), at: undefined }, /^label\.at is missing$/],
+    ['bad at', { ...labelEvent(1), at: 'yesterday' }, /^label\.at must be an ISO timestamp, got "yesterday"$/],
+    ['impossible date', { ...labelEvent(1), at: '2025-13-45T99:00:00Z' }, /^label\.at must be an ISO timestamp/],
+    ['unknown field', { ...labelEvent(1), extra: true }, /^label\.extra is not a known field$/],
+    ['missing field', { v: 1, type: 'label', at: start.at, id: 1, value: 1, iteration: 0 }, /^label\.responseMs is missing$/],
+    ['label value 2', { ...labelEvent(1), value: 2 }, /^label\.value must be 0 or 1, got 2$/],
+    ['label value true', { ...labelEvent(1), value: true }, /^label\.value must be 0 or 1, got true$/],
+    ['negative id', { ...labelEvent(1), id: -1 }, /^label\.id must be a whole number >= 0, got -1$/],
+    ['fractional id', { ...skipEvent(1), id: 1.5 }, /^skip\.id must be a whole number >= 0, got 1\.5$/],
+    ['id as a string', { ...undoEvent(1), id: '1' }, /^undo\.id must be a whole number >= 0, got "1"$/],
+    ['NaN response time', { ...labelEvent(1), responseMs: NaN }, /^label\.responseMs must be a finite number, got NaN$/],
+    ['negative response time', { ...labelEvent(1), responseMs: -3 }, /^label\.responseMs must be a number >= 0, got -3$/],
+    ['infinite head weight', { ...trainEvent(1, 1), headWeights: [1, Infinity] }, /^train\.headWeights\[1\] must be a finite number, got Infinity$/],
+    ['accuracy above 1', { ...trainEvent(1, 1), testAccuracy: 1.5 }, /^train\.testAccuracy must be a number from 0 to 1, got 1\.5$/],
+    ['10 histogram bins', { ...trainEvent(1, 1), histogram: { counts: Array(10).fill(0), byTruth: null } }, /^train\.histogram\.counts must have 11 items, got 10$/],
+    ['fractional count', { ...trainEvent(1, 1), histogram: { counts: [...Array(10).fill(0), 0.5], byTruth: null } }, /^train\.histogram\.counts\[10\] must be a whole number >= 0, got 0\.5$/],
+    ['byTruth of 1 row', { ...trainEvent(1, 1), histogram: { counts: Array(11).fill(0), byTruth: [Array(11).fill(0)] } }, /^train\.histogram\.byTruth\[1\] is missing$/],
+    ['query lengths differ', { ...queryEvent(0, [1, 2]), p: [0.5] }, /^query needs ids, scores and p of the same length, got 2, 2 and 1$/],
+    ['query p above 1', { ...queryEvent(0, [1]), p: [2] }, /^query\.p\[0\] must be a number from 0 to 1, got 2$/],
+    ['query ids not an array', { ...queryEvent(0, [1]), ids: 1 }, /^query\.ids must be a list, got 1$/],
+    ['unknown strategy', { ...start, config: { ...start.config, strategy: 'bogus' } }, /^start\.config\.strategy must be one of diverse, uncertainty, random, seed-window, got "bogus"$/],
+    ['unknown fit', { ...start, config: { ...start.config, fit: 'sgd' } }, /^start\.config\.fit must be one of converge, original, got "sgd"$/],
+    ['batch size 0', { ...start, config: { ...start.config, batchSize: 0 } }, /^start\.config\.batchSize must be a whole number from 1 to 64, got 0$/],
+    ['batch size 1e9', { ...start, config: { ...start.config, batchSize: 1e9 } }, /^start\.config\.batchSize must be a whole number from 1 to 64, got 1000000000$/],
+    ['pool limit null', { ...start, config: { ...start.config, poolLimit: null } }, /^start\.config\.poolLimit must be a whole number from 1 to 100000000, got null$/],
+    ['missing task', { ...start, config: { ...start.config, task: undefined } }, /^start\.config\.task is missing$/],
+    ['answer key missing', { ...start, config: { ...start.config, task: { ...start.config.task, positive: { name: 'odd' } } } }, /^start\.config\.task\.positive\.key is missing$/],
+    ['pool size as a string', { ...start, dataset: { ...start.dataset, poolSize: '100' } }, /^start\.dataset\.poolSize must be a whole number >= 0, got "100"$/],
+    ['empty session id', { ...start, id: '' }, /^start\.id must not be empty$/],
+    ['base not an object', { ...start, base: 'cnn' }, /^start\.base must be an object, got "cnn"$/],
+    ['fewer keys than ids', { ...queryEvent(0, [1, 2]), keys: ['a.png'] }, /^query needs ids, keys, scores and p of the same length, got 2, 1, 2, 2$/],
+    ['an empty file key', { ...labelEvent(1), key: '' }, /^label\.key must not be empty$/],
+    ['a file key not a string', { ...skipEvent(1), key: 7 }, /^skip\.key must be a text, got 7$/],
+    ['remap pair of 3', { v: 1, type: 'remap', at: start.at, dataset: start.dataset, ids: [[1, 2, 3]], missing: [] }, /^remap\.ids\[0\]\[2\] is one item too many$/],
+    ['remap missing without a reason', { v: 1, type: 'remap', at: start.at, dataset: start.dataset, ids: [], missing: [{ id: 1, key: 'a.png' }] }, /^remap\.missing\[0\]\.reason is missing$/]
   ]
   it.each(cases)('rejects %s', (_name, bad, message) => {
     expect(() => validateEvent(bad)).toThrow(message)

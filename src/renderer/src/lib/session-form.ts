@@ -1,5 +1,6 @@
 // The new-session form as plain data, and its validation into a SessionConfig.
-import { FITS, STRATEGIES, type FitName, type SessionConfig, type StrategyName } from '../../../shared/contract'
+import type { FitName, SessionConfig, StrategyName } from '../../../shared/contract'
+import { numberFromText, parse, PretrainOptionsSchema, SchemaError, SessionConfigSchema, type PretrainOptions } from '../../../shared/schema'
 
 export interface SessionForm {
   dataset: string
@@ -22,9 +23,6 @@ export interface SessionForm {
 
 export type FormErrors = Partial<Record<keyof SessionForm, string>>
 
-/** Keys the labelling view already uses for something else. */
-export const RESERVED_KEYS = ['s', 'g', '?', '0', '1', ' ']
-
 export function formFromConfig(c: SessionConfig): SessionForm {
   return {
     dataset: c.dataset,
@@ -46,12 +44,7 @@ export function formFromConfig(c: SessionConfig): SessionForm {
 
 const blank = (v: unknown): boolean => v === '' || v === null || v === undefined
 
-function int(v: number | string, min: number, max: number): number | null {
-  const s = String(v).trim()
-  if (!/^-?\d+$/.test(s)) return null
-  const n = Number(s)
-  return Number.isSafeInteger(n) && n >= min && n <= max ? n : null
-}
+const numberOf = numberFromText
 
 export function parsePositiveClasses(s: string): string[] | null {
   const list = s
@@ -61,54 +54,71 @@ export function parsePositiveClasses(s: string): string[] | null {
   return list.length ? [...new Set(list)] : null
 }
 
+/** The form field that shows a schema path's problem. */
+const FIELD_OF: Record<string, keyof SessionForm> = {
+  dataset: 'dataset',
+  'task.question': 'question',
+  'task.negative.name': 'negativeName',
+  'task.negative.key': 'negativeKey',
+  'task.positive.name': 'positiveName',
+  'task.positive.key': 'positiveKey',
+  'task.positiveClasses': 'positiveClasses',
+  strategy: 'strategy',
+  fit: 'fit',
+  batchSize: 'batchSize',
+  unfreeze: 'unfreeze',
+  seed: 'seed',
+  poolLimit: 'poolLimit',
+  testLimit: 'testLimit'
+}
+
+/** Checks the form with the session-config schema, the same one the API and the log use. */
 export function validateForm(f: SessionForm): { config: SessionConfig | null; errors: FormErrors } {
-  const errors: FormErrors = {}
-  const dataset = f.dataset.trim()
-  if (!dataset) errors.dataset = 'Choose a dataset: mnist, idx:PATH or folder:PATH.'
-  const question = f.question.trim()
-  if (!question) errors.question = 'Ask a yes/no question.'
-  const negName = f.negativeName.trim()
-  const posName = f.positiveName.trim()
-  if (!negName) errors.negativeName = 'Name the negative answer.'
-  if (!posName) errors.positiveName = 'Name the positive answer.'
-  if (negName && negName === posName) errors.positiveName = 'The two answers need different names.'
-  const negKey = f.negativeKey.trim().toLowerCase()
-  const posKey = f.positiveKey.trim().toLowerCase()
-  const keyError = (k: string): string | undefined =>
-    [...k].length !== 1 ? 'One character.' : RESERVED_KEYS.includes(k) ? `“${k.toUpperCase()}” is taken (S skip, G guesses, 0/1 answers, ? help).` : undefined
-  const nk = keyError(negKey)
-  const pk = keyError(posKey)
-  if (nk) errors.negativeKey = nk
-  if (pk) errors.positiveKey = pk
-  if (!nk && !pk && negKey === posKey) errors.positiveKey = 'The two answers need different keys.'
-  if (!(STRATEGIES as readonly string[]).includes(f.strategy)) errors.strategy = 'Pick a strategy.'
-  if (!(FITS as readonly string[]).includes(f.fit)) errors.fit = 'Pick a fit.'
-  const batchSize = int(f.batchSize, 1, 256)
-  if (batchSize === null) errors.batchSize = 'A whole number from 1 to 256.'
-  const unfreeze = int(f.unfreeze, 0, 3)
-  if (unfreeze === null) errors.unfreeze = 'From 0 to 3.'
-  const seed = int(f.seed, 0, 2 ** 31 - 1)
-  if (seed === null) errors.seed = 'A whole number ≥ 0.'
-  const poolLimit = blank(f.poolLimit) ? undefined : int(f.poolLimit, 1, 1e9)
-  if (poolLimit === null) errors.poolLimit = 'Empty, or a whole number ≥ 1.'
-  const testLimit = blank(f.testLimit) ? undefined : int(f.testLimit, 1, 1e9)
-  if (testLimit === null) errors.testLimit = 'Empty, or a whole number ≥ 1.'
-  if (Object.keys(errors).length) return { config: null, errors }
-  const config: SessionConfig = {
-    dataset,
+  const candidate = {
+    dataset: f.dataset,
     task: {
-      question,
-      negative: { name: negName, key: negKey },
-      positive: { name: posName, key: posKey },
+      question: f.question,
+      negative: { name: f.negativeName, key: f.negativeKey.trim() },
+      positive: { name: f.positiveName, key: f.positiveKey.trim() },
       positiveClasses: parsePositiveClasses(f.positiveClasses)
     },
     strategy: f.strategy,
     fit: f.fit,
-    batchSize: batchSize!,
-    unfreeze: unfreeze!,
-    seed: seed!
+    batchSize: numberOf(f.batchSize),
+    unfreeze: numberOf(f.unfreeze),
+    seed: numberOf(f.seed),
+    ...(blank(f.poolLimit) ? {} : { poolLimit: numberOf(f.poolLimit) }),
+    ...(blank(f.testLimit) ? {} : { testLimit: numberOf(f.testLimit) })
   }
-  if (poolLimit !== undefined && poolLimit !== null) config.poolLimit = poolLimit
-  if (testLimit !== undefined && testLimit !== null) config.testLimit = testLimit
-  return { config, errors }
+  try {
+    return { config: parse(SessionConfigSchema, candidate, '', true), errors: {} }
+  } catch (err) {
+    if (!(err instanceof SchemaError)) throw err
+    const errors: FormErrors = {}
+    for (const p of err.problems) {
+      const field = FIELD_OF[p.path.replace(/\[\d+\]$/, '')] ?? 'dataset'
+      errors[field] ??= p.message
+    }
+    return { config: null, errors }
+  }
+}
+
+export interface RetrainForm {
+  epochs: number | string
+  seed: number | string
+  /** Empty: all 60,000 MNIST images. */
+  images: number | string
+}
+
+/** The retrain form, checked with the same schema as the pretrainBase call. */
+export function validateRetrainForm(f: RetrainForm): { options: PretrainOptions | null; errors: Partial<Record<keyof RetrainForm, string>> } {
+  const candidate = { epochs: numberOf(f.epochs), seed: numberOf(f.seed), ...(blank(f.images) ? {} : { limit: numberOf(f.images) }) }
+  try {
+    return { options: parse(PretrainOptionsSchema, candidate, '', true), errors: {} }
+  } catch (err) {
+    if (!(err instanceof SchemaError)) throw err
+    const errors: Partial<Record<keyof RetrainForm, string>> = {}
+    for (const p of err.problems) errors[p.path === 'limit' ? 'images' : (p.path as keyof RetrainForm)] ??= p.message
+    return { options: null, errors }
+  }
 }
