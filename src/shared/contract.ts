@@ -56,6 +56,12 @@ export interface IterationDto {
   iterationMs: number
 }
 
+/** What random picks with this many labels reach on the held-out split (the accuracy chart's baseline). */
+export interface BaselinePoint {
+  labels: number
+  testAccuracy: number
+}
+
 export interface LabelDto {
   id: number
   /** Folder datasets: the file key. */
@@ -84,6 +90,8 @@ export interface SessionState {
   next: { negative: QueryItem[]; positive: QueryItem[] } | null
   /** Problems found when the log was opened (recovered lines, malformed lines). */
   warnings: string[]
+  /** The random baseline at the label counts of history, as far as computed (empty without ground truth). */
+  baseline: BaselinePoint[]
 }
 
 export interface SessionSummary {
@@ -121,6 +129,8 @@ export interface ReplayDto {
   baseClassNames: string[]
   steps: ReplayStep[]
   warnings: string[]
+  /** The random baseline at the steps' label counts (empty without ground truth). */
+  baseline: BaselinePoint[]
 }
 
 export interface ExportResult {
@@ -169,6 +179,8 @@ export interface StudioEvents {
   error: ErrorDto
   /** A desktop menu item was chosen; the renderer carries it out. */
   menu: MenuCommand
+  /** More of the open session's random baseline was computed (after a fit, off the labelling path). */
+  baseline: { sessionId: string; points: BaselinePoint[] }
 }
 
 export type MenuCommand = 'new-session' | 'open-session' | 'export-model' | 'replay' | 'undo' | 'shortcuts' | 'about'
@@ -206,7 +218,7 @@ export const _allMethodsListed: Missing extends never ? true : Missing = true
 type WrongArgs = { [M in MethodName]: CallArgs[M] extends Parameters<StudioApi[M]> ? never : M }[MethodName]
 export const _argsMatchSchema: [WrongArgs] extends [never] ? true : WrongArgs = true
 
-export const EVENTS = ['session', 'progress', 'error', 'menu'] as const satisfies readonly EventName[]
+export const EVENTS = ['session', 'progress', 'error', 'menu', 'baseline'] as const satisfies readonly EventName[]
 
 /** The IPC channel of a method or an event. */
 export const channel = (name: MethodName | EventName): string => `curator:${name}`

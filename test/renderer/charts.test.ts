@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { accuracyChart, accuracyPoints, LABELLED_LABEL, TEST_LABEL } from '../../src/renderer/src/charts/accuracy'
+import { accuracyChart, accuracyPoints, BASELINE_LABEL, LABELLED_LABEL, TEST_LABEL } from '../../src/renderer/src/charts/accuracy'
 import { divergingColor, divergingRgb, NEGATIVE_RGB, POSITIVE_RGB } from '../../src/renderer/src/charts/colors'
 import { niceCeil } from '../../src/renderer/src/charts/common'
 import { HISTOGRAM_LABELS, histogramChart, histogramPeak } from '../../src/renderer/src/charts/histogram'
@@ -24,6 +24,24 @@ describe('accuracy chart', () => {
       { x: 4, y: 0.75 },
       { x: 8, y: 1 }
     ])
+  })
+
+  it('draws the random baseline dashed, only up to the labels the history reached', () => {
+    const history = [iteration(0, 0), iteration(1, 4, { testAccuracy: 0.7 })]
+    const baseline = [
+      { labels: 0, testAccuracy: 0.5 },
+      { labels: 4, testAccuracy: 0.55 },
+      { labels: 8, testAccuracy: 0.6 }
+    ]
+    const c = accuracyChart(history, { baseline })
+    expect(c.data.datasets.map((d) => d.label)).toEqual([TEST_LABEL, LABELLED_LABEL, BASELINE_LABEL])
+    expect(c.data.datasets[2].data).toEqual([
+      { x: 0, y: 0.5 },
+      { x: 4, y: 0.55 }
+    ])
+    expect((c.data.datasets[2] as { borderDash?: number[] }).borderDash).toEqual([5, 4])
+    // Without held-out truth there is nothing to compare it with.
+    expect(accuracyChart([iteration(0, 0, { testAccuracy: null })], { baseline }).data.datasets).toHaveLength(2)
   })
 
   it('skips null test accuracy (no ground truth) and keeps the x axis in labels', () => {

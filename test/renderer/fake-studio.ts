@@ -141,7 +141,8 @@ export class FakeStudio implements StudioClient {
       skipped: [],
       queue: this.batch(config.batchSize),
       next: null,
-      warnings: this.opts.warnings ?? []
+      warnings: this.opts.warnings ?? [],
+      baseline: []
     }
     this.session = s
     this.updateNext()
@@ -311,6 +312,7 @@ export function replayDto(steps = 3): ReplayDto {
       iteration: iteration(i, i * 4),
       asked: i === 0 ? [] : Array.from({ length: 4 }, (_, k) => ({ ...item(id++), answer: k === 3 ? null : ((k % 2) as LabelValue) }))
     })),
+    baseline: [],
     warnings: []
   }
 }

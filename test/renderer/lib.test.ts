@@ -22,6 +22,7 @@ function state(over: Partial<SessionState>): SessionState {
     queue: [],
     next: null,
     warnings: [],
+    baseline: [],
     ...over
   }
 }

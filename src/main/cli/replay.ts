@@ -5,7 +5,7 @@ import { CONFIG_FIELDS } from '../../shared/schema'
 import { CuratorError } from '../../shared/errors'
 import { standingTrains, writeSessionGif } from '../export/gif'
 import { readSessionLog } from '../session/log'
-import { ACCURACY_TOLERANCE, Mismatch, verifyReplay, WEIGHT_TOLERANCE, whatIf } from '../session/replay'
+import { ACCURACY_TOLERANCE, Mismatch, recordedBaseline, verifyReplay, WEIGHT_TOLERANCE, whatIf } from '../session/replay'
 import { derive } from '../studio/derive'
 import { cliParse, progressPrinter } from './output'
 
@@ -31,7 +31,7 @@ export async function replayCommand(a: ReplayArgs): Promise<void> {
   const whatIfAsked = a.strategy !== undefined || a.seed !== undefined
   if (!a.verify && !a.gif && !whatIfAsked) return printTable(a.session, a.json)
   if (a.gif) {
-    const r = await writeSessionGif(a.session, a.gif)
+    const r = await writeSessionGif(a.session, a.gif, await recordedBaseline(a.session))
     if (a.json) out(JSON.stringify({ gif: r }))
     else out(`Wrote ${r.file}: ${r.frames} frames`)
   }

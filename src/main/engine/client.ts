@@ -42,6 +42,7 @@ export function startEngine(onProgress: (p: Progress) => void): EngineClient {
     open: call('open'),
     iterate: call('iterate'),
     images: call('images'),
+    baseline: call('baseline'),
     locate: call('locate'),
     exportModel: call('exportModel'),
     pretrain: call('pretrain'),

@@ -1,6 +1,7 @@
 // The engine behind the studio: one open session's data, features and learner. It runs in
 // the engine thread (engine-worker.ts); the CLI may also use it in-process.
-import type { SessionConfig } from '../../shared/contract'
+import type { BaselinePoint, SessionConfig } from '../../shared/contract'
+import { baselineOf, RandomBaseline } from './baseline'
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
 import { Dataset, imageKey, imagePixels } from '../data/dataset'
@@ -26,6 +27,9 @@ export class Engine implements EngineMethods {
   private openKey = ''
   private loop: LoopConfig | null = null
   private cancelled = false
+  private cacheDir: string | undefined
+  /** The random baseline of the open session, or of the last other session asked about (replay). */
+  private baselines = new Map<string, RandomBaseline | null>()
 
   constructor(private readonly onProgress: (p: Progress) => void = () => {}) {}
 
@@ -45,6 +49,7 @@ export class Engine implements EngineMethods {
     const p = await prepare(config, { backend, cacheDir, baseDir, onProgress: this.onProgress, shouldStop: () => this.cancelled })
     this.close()
     this.prepared = p
+    this.cacheDir = cacheDir
     this.openKey = JSON.stringify([config.dataset, config.poolLimit, config.testLimit, config.seed])
     this.loop = { strategy: config.strategy, batchSize: config.batchSize, coldStartBatches: coldStartBatches(p.base.meta.classNames.length, config.batchSize) }
     return {
@@ -84,6 +89,25 @@ export class Engine implements EngineMethods {
       if (!Number.isInteger(id) || id < 0 || id >= set.count) throw new CuratorError('BAD_ARGUMENT', `No image ${id} in a pool of ${set.count}`)
       return { id, ...(set.names ? { key: imageKey(set, id) } : {}), width: set.widths[id], height: set.heights[id], channels: set.channels[id], pixelsBase64: Buffer.from(imagePixels(set, id)).toString('base64') }
     })
+  }
+
+  /**
+   * The random baseline at these label counts: for the open session, or (replay) for another
+   * session's config and base, whose features come from the cache. Empty without ground truth.
+   */
+  async baseline(counts: number[], of?: { config: SessionConfig; baseDir?: string }): Promise<BaselinePoint[]> {
+    const key = of ? JSON.stringify([of.config.dataset, of.config.poolLimit, of.config.testLimit, of.config.seed, of.config.task.positiveClasses, of.config.unfreeze, of.baseDir]) : 'open'
+    if (!this.baselines.has(key)) {
+      const build = (p: Prepared) => baselineOf(p, (of?.config ?? p.learner.opts).seed)
+      if (!of) this.baselines.set(key, build(this.need()))
+      else {
+        const p = await prepare(of.config, { backend: await initBackend(), cacheDir: this.cacheDir, baseDir: of.baseDir })
+        disposePrepared(p)
+        for (const k of this.baselines.keys()) if (k !== 'open') this.baselines.delete(k)
+        this.baselines.set(key, build(p))
+      }
+    }
+    return this.baselines.get(key)?.at(counts) ?? []
   }
 
   /** Writes the full model (base + head) with the current weights: model.json + weights.bin. */
@@ -144,6 +168,7 @@ export class Engine implements EngineMethods {
   close(): void {
     if (this.prepared) disposePrepared(this.prepared)
     this.prepared = null
+    this.baselines.delete('open')
   }
 
   private need(): Prepared {

@@ -7,7 +7,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 // @ts-expect-error -- gifenc 1.0.3 ships no type declarations; the part used is typed below.
 import * as gifencModule from 'gifenc'
-import type { HistogramDto } from '../../shared/contract'
+import type { BaselinePoint, HistogramDto } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import type { TrainEvent } from '../session/events'
 import { readSessionLog } from '../session/log'
@@ -34,6 +34,8 @@ export interface FrameData {
   testAccuracy: number | null
   headWeights: number[]
   histogram: HistogramDto
+  /** What random picks with as many labels reach (the random baseline), when known. */
+  baseline?: number | null
 }
 
 /** Scales shared by every frame of a session, so frames can be compared by eye. */
@@ -155,7 +157,8 @@ export function renderFrame(f: FrameData, scale: FrameScale): Uint8Array {
   c.text(`Labels: ${f.labels}`, FRAME_WIDTH / 2, 4, 3, BLACK, 'center')
 
   // Upper panel: P(positive) histogram, stacked by true class when the truth is known.
-  c.text(`Held-out accuracy: ${formatAccuracy(f.testAccuracy)}`, centre, 32, 2, BLACK, 'center')
+  const title = f.baseline == null ? `Held-out accuracy: ${formatAccuracy(f.testAccuracy)}` : `Held-out: ${formatAccuracy(f.testAccuracy)}  random: ${formatAccuracy(f.baseline)}`
+  c.text(title, centre, 32, 2, BLACK, 'center')
   const bottom = HIST_TOP + HIST_H
   const maxCount = Math.max(1, scale.maxCount)
   const yAt = (count: number) => bottom - Math.round((Math.min(count, maxCount) / maxCount) * HIST_H)
@@ -260,15 +263,19 @@ export function standingTrains(trains: TrainEvent[]): TrainEvent[] {
   return out
 }
 
-/** Writes the session in `dir` as an animated GIF at `file`, one frame per fit. */
-export async function writeSessionGif(dir: string, file: string): Promise<{ file: string; frames: number }> {
+/**
+ * Writes the session in `dir` as an animated GIF at `file`, one frame per fit; `baseline` (the
+ * random baseline by label count) goes into each frame's title.
+ */
+export async function writeSessionGif(dir: string, file: string, baseline: BaselinePoint[] = []): Promise<{ file: string; frames: number }> {
   const { events } = await readSessionLog(resolve(dir))
   const d = derive(events)
   const trains = standingTrains(d.trains)
   if (trains.length === 0) throw new CuratorError('BAD_DATA', `The session in ${dir} has no fitted iteration to draw yet`)
   const { negative, positive } = d.start.config.task
   const scale = frameScale(trains, [negative.name, positive.name])
-  const bytes = encodeGif(trains.map((t) => renderFrame(t, scale)))
+  const random = new Map(baseline.map((b) => [b.labels, b.testAccuracy]))
+  const bytes = encodeGif(trains.map((t) => renderFrame({ ...t, baseline: random.get(t.labels) ?? null }, scale)))
   const target = resolve(file)
   await writeAtomically(target, bytes)
   return { file: target, frames: trains.length }

@@ -3,7 +3,8 @@
 // answers under another strategy or seed.
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
-import type { LabelValue, SessionConfig, StrategyName } from '../../shared/contract'
+import type { BaselinePoint, LabelValue, SessionConfig, StrategyName } from '../../shared/contract'
+import { baselineOf } from '../engine/baseline'
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
 import { initBackend } from '../engine/backend'
@@ -143,6 +144,15 @@ export async function withRecorded<T>(dir: string, opts: ReplayOptions, fn: (s: 
     return await fn(s)
   } finally {
     disposePrepared(s.p)
+  }
+}
+
+/** The random baseline at a recorded session's label counts; empty without ground truth or its features. */
+export async function recordedBaseline(dir: string, opts: ReplayOptions = {}): Promise<BaselinePoint[]> {
+  try {
+    return await withRecorded(dir, opts, async (s) => baselineOf(s.p, s.d.start.config.seed)?.at(s.d.trains.map((t) => t.labels)) ?? [])
+  } catch {
+    return []
   }
 }
 

@@ -6,6 +6,7 @@ import { mkdir, readdir, rename, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
   AppInfo,
+  BaselinePoint,
   DEFAULT_CONFIG,
   ExportResult,
   IterationDto,
@@ -57,10 +58,16 @@ interface Open {
   warnings: string[]
   /** Prefetched fits for both answers to the last unanswered image of the batch. */
   speculation: { key: string; negative: IterationRecord; positive: IterationRecord } | null
+  /** The random baseline computed so far, by label count. */
+  baseline: BaselinePoint[]
+  baselineBusy?: boolean
   /** This run's TensorBoard event file, opened at the first fit; 'failed' after a write error. */
   board?: EventWriter | 'failed'
 }
 
+
+/** Baseline points per engine call: each is a few ms, so a label never waits behind many. */
+const BASELINE_CHUNK = 4
 
 export class Studio implements StudioApi {
   private session: Open | null = null
@@ -168,7 +175,7 @@ export class Studio implements StudioApi {
         app: `curator ${this.opts.version}`
       }
       const log = await createSessionLog(target, start)
-      this.session = { dir: target, log, events: [start], d: derive([start]), opened, warnings: skippedWarning(opened), speculation: null }
+      this.session = { dir: target, log, events: [start], d: derive([start]), opened, warnings: skippedWarning(opened), speculation: null, baseline: [] }
       await this.advance()
       return this.snapshot()
     })
@@ -186,7 +193,7 @@ export class Studio implements StudioApi {
       const { log, events, warnings } = await openSessionLog(target)
       const d = derive(events)
       if (opened.base.hash !== d.start.base.hash) warnings.push(`the base model changed since this session was recorded (hash ${d.start.base.hash}, now ${opened.base.hash})`)
-      this.session = { dir: target, log, events, d, opened, warnings: [...warnings, ...d.warnings, ...skippedWarning(opened)], speculation: null }
+      this.session = { dir: target, log, events, d, opened, warnings: [...warnings, ...d.warnings, ...skippedWarning(opened)], speculation: null, baseline: [] }
       if (opened.dataset.hash !== d.dataset.hash) await this.remapChangedDataset()
       await this.advance()
       return this.snapshot()
@@ -241,8 +248,16 @@ export class Studio implements StudioApi {
         iteration: iterationDto(t),
         asked: k === 0 ? [] : d.done[k - 1].answers.map((a) => ({ ...queryItem(images, d.done[k - 1].query, a.id), answer: a.value }))
       }))
-      return { session: summarize(target, d), config: d.start.config, baseClassNames: await this.baseClassNames(), steps, warnings: [...warnings, ...d.warnings] }
+      const baseline = await this.baselineOf(target, d)
+      return { session: summarize(target, d), config: d.start.config, baseClassNames: await this.baseClassNames(), steps, warnings: [...warnings, ...d.warnings], baseline }
     })
+  }
+
+  /** The random baseline at a recorded session's label counts; empty where it cannot be had (a view only). */
+  async baselineOf(dir: string, d: Derived): Promise<BaselinePoint[]> {
+    const counts = d.trains.map((t) => t.labels)
+    const of = this.session?.dir === resolve(dir) ? undefined : { config: d.start.config, baseDir: this.baseWithHash(d.start.base.hash) }
+    return this.opts.engine.baseline(counts, of).catch(() => [])
   }
 
   async exportModel(out?: string, force = false): Promise<ExportResult> {
@@ -373,6 +388,31 @@ export class Studio implements StudioApi {
     await this.prefetch()
     this.emit('session', this.snapshot())
     if (fitted) this.toBoard(s, fitted.train, fitted.loss, fitted.query)
+    void this.extendBaseline(s)
+  }
+
+  /**
+   * Computes the baseline at the label counts not yet covered, a few points per engine call and
+   * outside the serial queue, after the labeller has the next batch; pushed as `baseline` events.
+   */
+  private async extendBaseline(s: Open): Promise<void> {
+    if (s.baselineBusy) return
+    s.baselineBusy = true
+    try {
+      for (;;) {
+        const have = new Set(s.baseline.map((b) => b.labels))
+        const missing = [...new Set(s.d.trains.map((t) => t.labels))].filter((n) => !have.has(n)).slice(0, BASELINE_CHUNK)
+        if (!missing.length || this.session !== s) return
+        const points = await this.opts.engine.baseline(missing)
+        if (this.session !== s || !points.length) return
+        s.baseline = [...s.baseline, ...points].sort((a, b) => a.labels - b.labels)
+        this.emit('baseline', { sessionId: s.d.start.id, points: s.baseline })
+      }
+    } catch {
+      // A view only: a failed baseline never disturbs labelling.
+    } finally {
+      s.baselineBusy = false
+    }
   }
 
   /** Appends a fit to the session's TensorBoard file, after the labeller has the next batch. */
@@ -440,7 +480,8 @@ export class Studio implements StudioApi {
       skipped: skippedIds(d),
       queue: c ? c.query.ids.filter((id) => !c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
       next: s.speculation ? { negative: items(s.speculation.negative), positive: items(s.speculation.positive) } : null,
-      warnings: s.warnings
+      warnings: s.warnings,
+      baseline: s.baseline
     }
   }
 

@@ -37,6 +37,7 @@ export function inProcessEngine(): EngineClient {
     open: (config, cacheDir, baseDir) => e.open(config, cacheDir, baseDir),
     iterate: (batches, skipped) => e.iterate(batches, skipped),
     images: async (ids) => e.images(ids),
+    baseline: (counts, of) => e.baseline(counts, of),
     locate: (keys) => e.locate(keys),
     exportModel: (dir) => e.exportModel(dir),
     pretrain: (options) => e.pretrain(options),

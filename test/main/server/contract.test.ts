@@ -34,6 +34,8 @@ afterAll(async () => {
 
 /** Through JSON, as every transport carries it. */
 const wire = <T>(x: T): T => JSON.parse(JSON.stringify(x))
+/** A state without its random baseline, which the studio extends on its own after each fit. */
+const settled = (s: SessionState | null) => (s ? { ...s, baseline: [] } : s)
 
 const expectBad = (r: WsResponse, re: RegExp, id?: number) => {
   expect(r.ok, JSON.stringify(r)).toBe(false)
@@ -71,7 +73,7 @@ describe('every method of the contract over the WebSocket', () => {
     const from = client.events.length
     state = await call<SessionState>('newSession', testConfig())
     sessionDir = state.dir
-    expect(state).toEqual(wire(await ts.studio.state()))
+    expect(settled(state)).toEqual(settled(wire(await ts.studio.state())))
     expect(state.history).toHaveLength(1)
     expect(state.queue).toHaveLength(4)
     for (const q of state.queue) expect(Buffer.from(q.pixelsBase64, 'base64').length).toBe(784)
@@ -88,7 +90,7 @@ describe('every method of the contract over the WebSocket', () => {
     expect(pushed.history[1]).toMatchObject({ iteration: 1, labels: 4 })
     expect(pushed.labels.map((l) => l.id)).toEqual(state.queue.map((q) => q.id))
     expect(pushed.queue).toHaveLength(4)
-    expect(pushed).toEqual(wire(await ts.studio.state()))
+    expect(settled(pushed)).toEqual(settled(wire(await ts.studio.state())))
     state = pushed
   })
 
@@ -100,7 +102,7 @@ describe('every method of the contract over the WebSocket', () => {
     const undone = await call<SessionState>('undo')
     expect(undone.skipped).toEqual([])
     expect(undone.queue).toEqual(state.queue)
-    expect(await call('state')).toEqual(undone)
+    expect(settled(await call('state'))).toEqual(settled(undone))
   })
 
   it('replay returns every iteration with the images asked and the answers given', async () => {
@@ -113,7 +115,7 @@ describe('every method of the contract over the WebSocket', () => {
     expect(r.steps[1].asked.map((a) => [a.id, a.answer])).toEqual(state.labels.map((l) => [l.id, l.value]))
     for (const a of r.steps[1].asked) expect(Buffer.from(a.pixelsBase64, 'base64').length).toBe(784)
     // Replaying the open session leaves it open.
-    expect(await call('state')).toEqual(wire(await ts.studio.state()))
+    expect(settled(await call('state'))).toEqual(settled(wire(await ts.studio.state())))
   })
 
   it('exportModel writes the folder, refuses to overwrite without force, replaces with force', async () => {

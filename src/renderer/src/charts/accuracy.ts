@@ -1,8 +1,8 @@
 // Accuracy against the number of labels: held-out test accuracy (where ground truth
 // exists) and accuracy on the labelled set, one point per iteration.
 import type { ChartData, ChartOptions } from 'chart.js'
-import type { IterationDto } from '../../../shared/contract'
-import { LABELLED_LINE, TEST_LINE } from './colors'
+import type { BaselinePoint, IterationDto } from '../../../shared/contract'
+import { BASELINE_LINE, LABELLED_LINE, TEST_LINE } from './colors'
 import { BASE_OPTIONS, axisStyle, percent } from './common'
 
 export interface Point {
@@ -21,7 +21,11 @@ export const LABELLED_LABEL = 'labelled set'
 export interface AccuracyOptions {
   /** Fix the x axis end (the replay player uses the session's final label count). */
   xMax?: number
+  /** Held-out accuracy of random picks with the same label counts (drawn dashed, up to the history's last count). */
+  baseline?: readonly BaselinePoint[]
 }
+
+export const BASELINE_LABEL = 'random picks'
 
 export function accuracyPoints(history: readonly IterationDto[]): { test: Point[]; labelled: Point[] } {
   const test: Point[] = []
@@ -48,8 +52,11 @@ export function accuracyChart(history: readonly IterationDto[], opts: AccuracyOp
     clip: 6
   })
   const maxLabels = history.reduce((m, h) => Math.max(m, h.labels), 0)
+  const datasets = [line(TEST_LABEL, TEST_LINE, test), line(LABELLED_LABEL, LABELLED_LINE, labelled)]
+  const baseline = (opts.baseline ?? []).filter((b) => b.labels <= maxLabels).map((b) => ({ x: b.labels, y: b.testAccuracy }))
+  if (test.length && baseline.length) datasets.push({ ...line(BASELINE_LABEL, BASELINE_LINE, baseline), borderDash: [5, 4], borderWidth: 1.5, pointRadius: 0 } as ReturnType<typeof line>)
   return {
-    data: { datasets: [line(TEST_LABEL, TEST_LINE, test), line(LABELLED_LABEL, LABELLED_LINE, labelled)] },
+    data: { datasets },
     options: {
       ...BASE_OPTIONS,
       parsing: false,

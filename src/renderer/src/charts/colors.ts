@@ -13,6 +13,7 @@ export const POSITIVE = rgb(POSITIVE_RGB)
 export const NEUTRAL = 'rgb(100, 116, 139)'
 export const TEST_LINE = 'rgb(37, 99, 235)'
 export const LABELLED_LINE = 'rgb(124, 58, 237)'
+export const BASELINE_LINE = 'rgb(148, 163, 184)'
 export const GRID = 'rgba(15, 23, 42, 0.08)'
 export const INK = 'rgb(51, 65, 85)'
 export const BAR_BORDER = 'rgba(15, 23, 42, 0.35)'

@@ -225,6 +225,7 @@ export const useAppStore = defineStore('app', () => {
     for (const off of unsubscribe) off()
     unsubscribe = [
       api.on('session', (s) => session.applyState(s)),
+      api.on('baseline', (b) => session.applyBaseline(b)),
       api.on('progress', (p) => onProgress(p)),
       api.on('error', (e: ErrorDto) => reportError(e)),
       api.on('menu', (c) => {

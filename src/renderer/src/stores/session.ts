@@ -7,7 +7,7 @@
 // yet are played forward on top of it (see lib/batch.ts).
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
-import type { ExportResult, IterationDto, LabelValue, SessionConfig, SessionState } from '../../../shared/contract'
+import type { ExportResult, IterationDto, LabelValue, SessionConfig, SessionState, BaselinePoint } from '../../../shared/contract'
 import { toApiError, useApi } from '../api/client'
 import { confirmOps, prefetchFor, project, reconcile, toSlots, type LocalOp, type Prefetch, type Slot } from '../lib/batch'
 import { useAppStore } from './app'
@@ -44,6 +44,17 @@ export const useSessionStore = defineStore('session', () => {
   const active = computed(() => (activeIndex.value >= 0 ? batch.value[activeIndex.value] : null))
   const task = computed(() => state.value?.config.task ?? null)
   const history = computed<IterationDto[]>(() => state.value?.history ?? [])
+  /** The random baseline: from the state, and extended by `baseline` events as the studio computes it. */
+  const baselineUpdate = shallowRef<{ sessionId: string; points: BaselinePoint[] } | null>(null)
+  const baseline = computed<BaselinePoint[]>(() => {
+    const s = state.value
+    if (!s) return []
+    const pushed = baselineUpdate.value?.sessionId === s.id ? baselineUpdate.value.points : []
+    return pushed.length > s.baseline.length ? pushed : s.baseline
+  })
+  function applyBaseline(update: { sessionId: string; points: BaselinePoint[] }): void {
+    baselineUpdate.value = update
+  }
   const lastIteration = computed(() => history.value[history.value.length - 1] ?? null)
   const lastTestAccuracy = computed(() => {
     for (let i = history.value.length - 1; i >= 0; i--) if (history.value[i].testAccuracy !== null) return history.value[i].testAccuracy
@@ -276,6 +287,8 @@ export const useSessionStore = defineStore('session', () => {
     active,
     task,
     history,
+    baseline,
+    applyBaseline,
     lastIteration,
     lastTestAccuracy,
     labelCount,
