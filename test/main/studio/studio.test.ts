@@ -10,6 +10,7 @@ import { imagePixels } from '../../../src/main/data/dataset'
 import type { SessionEvent } from '../../../src/main/session/events'
 import { expectCuratorErrorAsync } from '../../helpers/errors'
 import { nextEvent, startTestStudio, testConfig, TestStudio } from '../../helpers/studio'
+import { EXPORT_FILES } from '../export/cli'
 
 let ts: TestStudio
 beforeAll(async () => {
@@ -319,7 +320,7 @@ describe('exportModel', () => {
     const out = join(ts.root, 'exports', 'model-a')
     const r = await ts.studio.exportModel(out)
     expect(r.dir).toBe(out)
-    expect(r.files).toEqual(['README.md', 'labels.csv', 'metadata.json', 'model.json', 'session.jsonl', 'weights.bin'])
+    expect(r.files).toEqual(EXPORT_FILES)
     expect(readdirSync(out).sort()).toEqual(r.files)
     // No temporary folder left beside it.
     expect(readdirSync(join(ts.root, 'exports'))).toEqual(['model-a'])
@@ -329,8 +330,8 @@ describe('exportModel', () => {
     expect(meta.task.labels).toEqual(['even', 'odd'])
     expect(meta.iterations.map((i: { iteration: number }) => i.iteration)).toEqual([0, 1])
     const csv = readFileSync(join(out, 'labels.csv'), 'utf8').trim().split('\n')
-    expect(csv[0]).toBe('id,label,value,time,trained')
-    expect(csv.slice(1).map((row) => row.split(',').slice(0, 3).join(',') + ',' + row.split(',')[4])).toEqual(st.labels.map((l) => `${l.id},${l.value ? 'odd' : 'even'},${l.value},true`))
+    expect(csv[0]).toBe('key,id,label,value,time,iteration,responseMs,trained,reasked,changed')
+    expect(csv.slice(1).map((row) => [1, 2, 3, 7].map((c) => row.split(',')[c]).join(','))).toEqual(st.labels.map((l) => `${l.id},${l.value ? 'odd' : 'even'},${l.value},true`))
     expect(readFileSync(join(out, 'session.jsonl'), 'utf8')).toBe(readFileSync(join(st.dir, 'session.jsonl'), 'utf8'))
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toMatch(/loadLayersModel/)
 

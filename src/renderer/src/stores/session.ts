@@ -237,11 +237,11 @@ export const useSessionStore = defineStore('session', () => {
     revealed.value = new Set()
   }
 
-  async function exportModel(out?: string, force?: boolean): Promise<ExportOutcome> {
+  async function exportModel(out?: string, force?: boolean, withImages?: boolean): Promise<ExportOutcome> {
     pending.value = 'export'
     try {
       await chain
-      const result = await useApi().exportModel(out || undefined, force || undefined)
+      const result = await useApi().exportModel(out || undefined, force || undefined, withImages || undefined)
       return { ok: true, result }
     } catch (err) {
       const e = toApiError(err)
