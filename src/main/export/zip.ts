@@ -3,12 +3,23 @@ import { crc32, deflateRawSync } from 'node:zlib'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
-/** Zips the regular files directly inside `dir`, under the folder name `name/`. */
+/** The regular files under `dir` (subfolders included, e.g. an export's images/), as sorted '/' paths. */
+function filesUnder(dir: string, prefix = ''): string[] {
+  return readdirSync(join(dir, prefix))
+    .sort()
+    .flatMap((f) => {
+      const rel = prefix ? `${prefix}/${f}` : f
+      const st = statSync(join(dir, rel))
+      return st.isDirectory() ? filesUnder(dir, rel) : st.isFile() ? [rel] : []
+    })
+}
+
+/** Zips the regular files inside `dir`, under the folder name `name/`. */
 export function zipFolder(dir: string, name: string): Buffer {
   const local: Buffer[] = []
   const central: Buffer[] = []
   let offset = 0
-  const files = readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile()).sort()
+  const files = filesUnder(dir)
   for (const file of files) {
     const data = readFileSync(join(dir, file))
     const packed = deflateRawSync(data)

@@ -129,16 +129,21 @@ describe('every method of the contract over the WebSocket', () => {
     expect(again).toMatchObject({ ok: false, error: { code: 'EXISTS' } })
     expect(await call<ExportResult>('exportModel', out, true)).toEqual(r)
     // No path: the default folder under the data folder.
-    const served = await call<ExportResult>('exportModel', null, false)
+    const served = await call<ExportResult>('exportModel', null, false, true)
+    expect(served.files).toEqual([...EXPORT_FILES, 'images'].sort())
     expect(served.dir).toBe(join(ts.dataDir, 'exports', state.id))
-    // Browser mode offers that folder as one download: a zip of its six files.
+    // Browser mode offers that folder as one download: a zip of its files.
     expect(r.downloadUrl).toBeUndefined() // outside the served exports folder: no link
     expect(served.downloadUrl).toMatch(new RegExp(`^/files/exports/${state.id}\\.zip\\?token=`))
     const res = await fetch(new URL(served.downloadUrl!, server.url))
     expect(res.headers.get('content-type')).toBe('application/zip')
     const zip = Buffer.from(await res.arrayBuffer())
     expect(zip.subarray(0, 4)).toEqual(Buffer.from([0x50, 0x4b, 0x03, 0x04]))
-    for (const f of served.files) expect(zip.includes(Buffer.from(`${state.id}/${f}`))).toBe(true)
+    for (const f of served.files.filter((f) => f !== 'images')) expect(zip.includes(Buffer.from(`${state.id}/${f}`))).toBe(true)
+    // The labelled images too, under images/<answer>/.
+    const rows = readFileSync(join(served.dir, 'labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { label: string; key: string })
+    expect(rows.length).toBeGreaterThan(0)
+    for (const row of rows) expect(zip.includes(Buffer.from(`${state.id}/images/${row.label}/${row.key}.png`))).toBe(true)
     // The first entry (README.md, names are sorted) inflates back to the file on disk.
     const nameLength = zip.readUInt16LE(26)
     const packed = zip.subarray(30 + nameLength, 30 + nameLength + zip.readUInt32LE(18))
@@ -282,6 +287,7 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     expectBad(await client.request('replay', [null]), /session folder/)
     expectBad(await client.request('exportModel', [42]), /output folder/)
     expectBad(await client.request('exportModel', [join(ts.root, 'x'), 'yes']), /^force must be true or false, got "yes"$/)
+    expectBad(await client.request('exportModel', [join(ts.root, 'x'), false, 1]), /^withImages must be true or false, got 1$/)
     expectBad(await client.request('exportGif', []), /session folder/)
     expectBad(await client.request('pickFolder', ['desktop']), /^purpose must be one of dataset, session, export, got "desktop"$/)
     expectBad(await client.request('cancel', []), /^task is missing$/)
