@@ -105,7 +105,7 @@ describe('head weights chart', () => {
 
   it('keeps a fixed axis limit when asked, widening it if a value exceeds it', () => {
     expect((weightsChart([1], 0, DIGITS, { limit: 5 }).options.scales?.y as { max: number }).max).toBe(5)
-    expect((weightsChart([7], 0, DIGITS, { limit: 5 }).options.scales?.y as { max: number }).max).toBe(10)
+    expect((weightsChart([7], 0, DIGITS, { limit: 5 }).options.scales?.y as { max: number }).max).toBe(8)
   })
 })
 
@@ -145,12 +145,17 @@ describe('P(positive) histogram', () => {
 })
 
 describe('niceCeil', () => {
-  it('rounds up to 1, 2, 2.5, 5 x 10^k', () => {
-    expect(niceCeil(0.7)).toBe(1)
-    expect(niceCeil(1.3)).toBe(2)
+  it('rounds up to 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k', () => {
+    expect(niceCeil(0.7)).toBe(0.8)
+    expect(niceCeil(1.3)).toBe(1.5)
     expect(niceCeil(2.2)).toBe(2.5)
-    expect(niceCeil(4)).toBe(5)
-    expect(niceCeil(37)).toBe(50)
+    expect(niceCeil(4)).toBe(4)
+    expect(niceCeil(37)).toBe(40)
     expect(niceCeil(0)).toBe(1)
+  })
+
+  it('never runs an axis to much more than its largest value (max |w| 2.57 -> ±3, not ±5)', () => {
+    expect((weightsChart([2.57, -1], 0.3, DIGITS).options.scales?.y as { max: number }).max).toBe(3)
+    for (let x = 0.011; x < 1000; x *= 1.37) expect(niceCeil(x) / x).toBeLessThan(1.34)
   })
 })

@@ -16,6 +16,13 @@ export const LABELLED_LINE = 'rgb(124, 58, 237)'
 export const BASELINE_LINE = 'rgb(148, 163, 184)'
 export const GRID = 'rgba(15, 23, 42, 0.08)'
 export const INK = 'rgb(51, 65, 85)'
+
+/** A colour of the page's theme (styles.css, light or dark), or the light default outside a page. */
+export function themeColor(name: '--chart-ink' | '--chart-grid'): string {
+  const fallback = name === '--chart-ink' ? INK : GRID
+  if (typeof document === 'undefined' || typeof getComputedStyle !== 'function') return fallback
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback
+}
 export const BAR_BORDER = 'rgba(15, 23, 42, 0.35)'
 
 const mix = (a: Rgb, b: Rgb, t: number): Rgb => [

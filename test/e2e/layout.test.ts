@@ -1,0 +1,76 @@
+// What a newcomer sees at 1024x700 and 1280x800, light and dark: everything needed is in view,
+// the answer buttons are the big ones, the charts have room, and all text passes WCAG AA
+// contrast (an axe-style computation). Screenshots go to test-results/.
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Page } from 'playwright-core'
+import { CHROMIUM, startSession, startStudio, Studio } from './harness'
+import { contrastFailures } from './contrast'
+
+const haveChromium = existsSync(CHROMIUM)
+const shots = resolve(__dirname, '../../test-results')
+
+async function expectContrast(page: Page, what: string): Promise<void> {
+  const r = await contrastFailures(page)
+  expect(r.checked, `${what}: text elements checked`).toBeGreaterThan(10)
+  expect(r.failures, `${what}: text below AA contrast`).toEqual([])
+}
+
+const box = async (page: Page, testId: string) => (await page.getByTestId(testId).first().boundingBox())!
+
+describe.skipIf(!haveChromium)('layout and contrast in Chromium', () => {
+  let s: Studio
+  beforeAll(() => mkdirSync(shots, { recursive: true }))
+  // A studio each: a reload of one with an open session shows that session, not the start screen.
+  beforeEach(async () => {
+    s = await startStudio()
+  })
+  afterEach(async () => {
+    await s?.stop()
+  })
+
+  for (const [width, height] of [
+    [1280, 800],
+    [1024, 700]
+  ]) {
+    for (const scheme of ['light', 'dark'] as const) {
+      it(`${width}x${height} ${scheme}: start and labelling views fit, answer buttons lead, charts have room, contrast passes`, async () => {
+        const page = s.page
+        await page.setViewportSize({ width, height })
+        await page.emulateMedia({ colorScheme: scheme })
+        await page.goto(s.url)
+        await page.getByTestId('view-start').waitFor()
+        await page.getByTestId('base-info').waitFor()
+        // Start is in view without scrolling.
+        const start = await box(page, 'btn-start')
+        expect(start.y + start.height).toBeLessThanOrEqual(height)
+        await page.screenshot({ path: join(shots, `start-${width}x${height}-${scheme}.png`) })
+        await expectContrast(page, `start ${width}x${height} ${scheme}`)
+
+        await startSession(page, { poolLimit: 2000, testLimit: 500 })
+        await page.keyboard.press('o') // one answered tile with its badge
+        await page.getByTestId('btn-guess').click() // guesses shown: their text is checked too
+        await page.waitForTimeout(300)
+        await page.screenshot({ path: join(shots, `label-${width}x${height}-${scheme}.png`) })
+        const negative = await box(page, 'btn-negative')
+        const positive = await box(page, 'btn-positive')
+        for (const id of ['btn-skip', 'btn-undo', 'btn-guess']) {
+          const other = await box(page, id)
+          expect(negative.width, `answer button vs ${id}`).toBeGreaterThan(other.width)
+          expect(positive.width, `answer button vs ${id}`).toBeGreaterThan(other.width)
+        }
+        for (const id of ['btn-negative', 'btn-positive']) {
+          const b = await box(page, id)
+          expect(b.y + b.height, `${id} in view`).toBeLessThanOrEqual(height)
+        }
+        for (const chart of ['chart-accuracy', 'chart-weights', 'chart-histogram']) {
+          const c = (await page.getByTestId(chart).locator('canvas').boundingBox())!
+          expect(c.height, `${chart} canvas height`).toBeGreaterThanOrEqual(90)
+        }
+        await expectContrast(page, `labelling ${width}x${height} ${scheme}`)
+        await page.getByTestId('btn-guess').click()
+      })
+    }
+  }
+})
