@@ -29,6 +29,7 @@ export async function serveCommand(a: ServeArgs): Promise<{ url: string; close()
   if (a.session) {
     const s = await studio.openSession(a.session)
     console.error(`Resumed session ${s.id}: ${s.labels.length} labels, iteration ${s.history.length - 1}`)
+    for (const w of s.warnings) console.error(`Note: ${w}`)
   }
   const server = await serve({ studio, rendererDir: rendererDir(), host: a.host, port: a.port, files: { exports: `${dataDir}/exports` } })
   console.log(`Curator is ready at ${server.url}`)

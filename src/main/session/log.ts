@@ -2,12 +2,15 @@
 // Writing: every append is one line, fsynced before it resolves, so an acknowledged label
 // survives a crash or kill -9. Reading: never throws for bad content; it keeps every valid
 // complete line and reports the rest with line numbers, so a damaged session still opens.
-// There is one writer per folder (the studio or the CLI); the log is not locked.
+// One writer per folder: opening for writing takes session.lock (lock.ts); a second opener
+// gets a read-only log that refuses appends and says who holds the session.
 import { promises as fs, constants as fsConstants } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { CuratorError } from '../../shared/errors'
 import { validateEvent, validateLoggedEvent } from './events'
+import { LockOwner, lockSession, SessionLock, SessionLockedError } from './lock'
+import { VERSION } from '../version'
 import type { SessionEvent, StartEvent } from './events'
 
 export const LOG_FILE = 'session.jsonl'
@@ -16,8 +19,10 @@ export interface SessionLog {
   readonly dir: string
   /** Validates the event, writes it as one line and flushes it to disk before resolving. */
   append(event: SessionEvent): Promise<void>
-  /** Waits for pending appends, then closes the file. */
+  /** Waits for pending appends, then closes the file and releases the lock. */
   close(): Promise<void>
+  /** Set when another process holds the session: this log only refuses appends. */
+  readonly lockedBy?: LockOwner
 }
 
 export interface ReadResult {
@@ -35,6 +40,17 @@ export async function createSessionLog(dir: string, start: StartEvent): Promise<
   const file = logPath(dir)
   await fs.mkdir(dir, { recursive: true })
   if (await exists(file)) throw new CuratorError('EXISTS', `a session log already exists in ${dir}`)
+  const lock = lockSession(dir, `curator ${VERSION}`)
+  try {
+    await writeStart(dir, file, start)
+  } catch (err) {
+    lock.release()
+    throw err
+  }
+  return openForAppend(dir, lock)
+}
+
+async function writeStart(dir: string, file: string, start: StartEvent): Promise<void> {
   // Write the start line to a temporary file and link it into place, so session.jsonl never
   // exists without its start line (a crash here must not leave an unopenable empty log).
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`
@@ -54,7 +70,6 @@ export async function createSessionLog(dir: string, start: StartEvent): Promise<
     await fs.rm(tmp, { force: true })
   }
   await fsyncDir(dir)
-  return openForAppend(dir)
 }
 
 /** Reads a log. Throws only NOT_FOUND (no log) or BAD_DATA (no valid start as the first valid line). */
@@ -63,10 +78,32 @@ export async function readSessionLog(dir: string): Promise<ReadResult> {
   return { events, warnings, truncatedTail }
 }
 
-/** Reads a log, repairs its end so appends start on a fresh line, and opens it for appending. */
+/**
+ * Reads a log, repairs its end so appends start on a fresh line, and opens it for appending.
+ * When another process holds the session the log is read as it is, never repaired, and
+ * `log.lockedBy` names the holder: its appends are refused.
+ */
 export async function openSessionLog(dir: string): Promise<{ log: SessionLog; events: SessionEvent[]; warnings: string[] }> {
-  const s = await scan(dir)
   const file = logPath(dir)
+  if (!(await exists(file))) await scan(dir) // throws the reader's NOT_FOUND
+  // Lock first, then read: what we read is then what no one else appends to.
+  let lock: SessionLock
+  try {
+    lock = lockSession(dir, `curator ${VERSION}`)
+  } catch (err) {
+    if (!(err instanceof SessionLockedError)) throw err
+    const s = await scan(dir)
+    return { log: readOnlyLog(dir, err), events: s.events, warnings: s.warnings }
+  }
+  try {
+    return await repairAndOpen(dir, file, await scan(dir), lock)
+  } catch (err) {
+    lock.release()
+    throw err
+  }
+}
+
+async function repairAndOpen(dir: string, file: string, s: Scan, lock: SessionLock): Promise<{ log: SessionLog; events: SessionEvent[]; warnings: string[] }> {
   if (s.truncatedTail) {
     // Keep the damaged original for inspection before cutting anything off.
     const backup = await backupCopy(file)
@@ -82,7 +119,11 @@ export async function openSessionLog(dir: string): Promise<{ log: SessionLog; ev
       await fh.close()
     }
   }
-  return { log: await openForAppend(dir), events: s.events, warnings: s.warnings }
+  return { log: await openForAppend(dir, lock), events: s.events, warnings: s.warnings }
+}
+
+function readOnlyLog(dir: string, locked: SessionLockedError): SessionLog {
+  return { dir, lockedBy: locked.owner, append: () => Promise.reject(new SessionLockedError(dir, locked.owner)), close: async () => {} }
 }
 
 // --- reading ---
@@ -179,9 +220,15 @@ async function scan(dir: string): Promise<Scan> {
 
 // --- writing ---
 
-async function openForAppend(dir: string): Promise<SessionLog> {
+async function openForAppend(dir: string, lock: SessionLock): Promise<SessionLog> {
   // 'a': every write lands at the current end of the file, whatever happened before.
-  const fh = await fs.open(logPath(dir), 'a')
+  let fh: FileHandle
+  try {
+    fh = await fs.open(logPath(dir), 'a')
+  } catch (err) {
+    lock.release()
+    throw err
+  }
   let queue: Promise<void> = Promise.resolve()
   let broken: Error | null = null
   let closed = false
@@ -219,7 +266,11 @@ async function openForAppend(dir: string): Promise<SessionLog> {
       if (closed) return
       closed = true
       await queue
-      await fh.close()
+      try {
+        await fh.close()
+      } finally {
+        lock.release()
+      }
     }
   }
 }

@@ -30,6 +30,7 @@ import type { ImageDto, OpenedSession } from '../engine/protocol'
 import { readBaseMetadata, defaultBaseDir, findBase, retrainedBases } from '../engine/base'
 import { eventTime, FORMAT_VERSION, QueryEvent, SessionEvent, TrainEvent } from '../session/events'
 import { createSessionLog, openSessionLog, readSessionLog, SessionLog } from '../session/log'
+import { describeOwner } from '../session/lock'
 import { batchComplete, derive, Derived, engineBatches, skippedIds } from './derive'
 import { TENSORBOARD_DIR, writeAsked, writeIteration } from '../tensorboard/session'
 import { EventWriter, RawImage } from '../tensorboard/writer'
@@ -192,9 +193,13 @@ export class Studio implements StudioApi {
       await this.closeSession()
       const { log, events, warnings } = await openSessionLog(target)
       const d = derive(events)
+      if (log.lockedBy) warnings.unshift(`Read-only: ${describeOwner(log.lockedBy)} has this session open for writing, so answers here are not saved; replay and export work`)
       if (opened.base.hash !== d.start.base.hash) warnings.push(`the base model changed since this session was recorded (hash ${d.start.base.hash}, now ${opened.base.hash})`)
       this.session = { dir: target, log, events, d, opened, warnings: [...warnings, ...d.warnings, ...skippedWarning(opened)], speculation: null, baseline: [] }
-      if (opened.dataset.hash !== d.dataset.hash) await this.remapChangedDataset()
+      if (opened.dataset.hash !== d.dataset.hash) {
+        if (log.lockedBy) this.session.warnings.push(`the dataset changed since this session was recorded (hash ${d.dataset.hash}, now ${opened.dataset.hash}); read-only, so it is not remapped`)
+        else await this.remapChangedDataset()
+      }
       await this.advance()
       return this.snapshot()
     })
@@ -369,7 +374,8 @@ export class Studio implements StudioApi {
   private async advance(): Promise<void> {
     const s = this.need()
     let fitted: { train: TrainEvent; query: QueryEvent; loss: number | null } | null = null
-    if (!s.d.current || batchComplete(s.d)) {
+    // Read-only (another process writes this session): show the log as it is, fit nothing.
+    if (!s.log.lockedBy && (!s.d.current || batchComplete(s.d))) {
       const batches = engineBatches(s.d)
       const pending = s.d.current ? [...batches, answersOf(s.d.current.answers)] : batches
       const answered = s.d.current?.answers ?? []
@@ -385,7 +391,7 @@ export class Studio implements StudioApi {
       fitted = { train, query, loss: rec.loss }
     }
     await this.loadImages(s.d.current?.query.ids ?? [])
-    await this.prefetch()
+    if (!s.log.lockedBy) await this.prefetch()
     this.emit('session', this.snapshot())
     if (fitted) this.toBoard(s, fitted.train, fitted.loss, fitted.query)
     void this.extendBaseline(s)

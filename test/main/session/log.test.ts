@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createSessionLog, openSessionLog, readSessionLog } from '../../../src/main/session/log'
+import { LOCK_FILE } from '../../../src/main/session/lock'
 import { validateEvent } from '../../../src/main/session/events'
 import type { SessionEvent } from '../../../src/main/session/events'
 import { CuratorError } from '../../../src/shared/errors'
@@ -166,7 +167,7 @@ describe('session log', () => {
     const names = await fs.readdir(dir)
     const backup = names.find((n) => n.startsWith('session.jsonl.bak-'))
     expect(backup).toBeDefined()
-    expect(names).toHaveLength(2)
+    expect(names.sort()).toEqual([LOCK_FILE, backup, 'session.jsonl'].sort()) // locked while open
     expect(await fs.readFile(path.join(dir, backup!), 'utf8')).toBe(original)
     expect(await fs.readFile(file(), 'utf8')).toBe(events.map(line).join(''))
 
