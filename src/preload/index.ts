@@ -30,6 +30,7 @@ const studio: StudioBridge = {
   pickFolder: call('pickFolder'),
   cancel: call('cancel'),
   pretrainBase: call('pretrainBase'),
+  mistakes: call('mistakes'),
   on(event, listener) {
     if (!EVENTS.includes(event)) throw new Error(`Unknown event ${String(event)}`)
     const wrapped = (_e: IpcRendererEvent, payload: unknown) => listener(payload as never)

@@ -3,11 +3,11 @@
 // StudioEvents, so a method one side lacks is a compile error.
 import type { ErrorDto } from './errors'
 import type { Progress } from './progress'
-import type { CallArgs, HistogramDto, LabelValue, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
+import type { CallArgs, HistogramDto, LabelValue, MistakeCell, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
 
 // The data types that cross the boundary are inferred from the schema (src/shared/schema.ts).
 export { FITS, STRATEGIES } from './schema'
-export type { AnswerDef, FitName, HistogramDto, LabelValue, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
+export type { AnswerDef, FitName, HistogramDto, LabelValue, MistakeCell, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
 
 export const DEFAULT_TASK: TaskConfig = {
   question: 'Is this digit odd?',
@@ -164,6 +164,11 @@ export interface StudioApi {
    * first N MNIST images only (quick runs).
    */
   pretrainBase(options: PretrainOptions): Promise<PretrainedBase>
+  /**
+   * The mistakes view on the held-out split after the latest fit, and the images of one cell
+   * (most confident first, at most `limit`, default 200). Null where there is no ground truth.
+   */
+  mistakes(cell?: MistakeCell, limit?: number): Promise<MistakesDto | null>
 }
 
 export interface PretrainedBase {
@@ -182,6 +187,33 @@ export interface StudioEvents {
   menu: MenuCommand
   /** More of the open session's random baseline was computed (after a fit, off the labelling path). */
   baseline: { sessionId: string; points: BaselinePoint[] }
+}
+
+/** A held-out image in the mistakes view, with the model's P(positive) and its ground truth. */
+export interface HeldOutItem {
+  /** Index in the held-out split. */
+  id: number
+  width: number
+  height: number
+  channels: number
+  pixelsBase64: string
+  p: number
+  truth: LabelValue
+  className: string | null
+}
+
+/** Where the model is wrong on the held-out split, after the latest fit. */
+export interface MistakesDto {
+  iteration: number
+  labels: number
+  /** confusion[truth][predicted], predicted = P(positive) >= 0.5. */
+  confusion: [[number, number], [number, number]]
+  /** Accuracy per ground-truth class (per digit, per subfolder). */
+  perClass: { name: string; positive: boolean; count: number; correct: number }[]
+  /** The cell asked for, its size, and its images, the most confident first (at most `limit`). */
+  cell: MistakeCell | null
+  total: number
+  items: HeldOutItem[]
 }
 
 export type MenuCommand = 'new-session' | 'open-session' | 'export-model' | 'replay' | 'undo' | 'shortcuts' | 'about'
@@ -209,7 +241,8 @@ export const METHODS = [
   'exportModel',
   'pickFolder',
   'cancel',
-  'pretrainBase'
+  'pretrainBase',
+  'mistakes'
 ] as const satisfies readonly MethodName[]
 
 // Compile-time checks: METHODS lists every method of StudioApi, and the schema's CALLS parse

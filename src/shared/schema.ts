@@ -51,7 +51,9 @@ export const LIMITS = {
   answerNameLength: 64,
   classNameLength: 256,
   pathLength: 4096,
-  taskNameLength: 200
+  taskNameLength: 200,
+  /** Images one view call returns (the mistakes view's cell, a page of the pool browser). */
+  viewImages: { min: 1, max: 2000 }
 } as const
 
 /** Keys the labelling view owns (skip, show guess, help, the numeric answers, play in replay). */
@@ -218,6 +220,13 @@ const call = <const A extends readonly Arg[]>(...a: A) => ({
   schema: v.strictTuple(a.map(([, s]) => s) as unknown as { [K in keyof A]: A[K][1] }, must('a list of arguments'))
 })
 
+/** A cell of the mistakes view: a cell of the confusion matrix, or one ground-truth class. */
+export const MistakeCellSchema = v.union(
+  [obj({ truth: LabelValueSchema, predicted: LabelValueSchema }), obj({ className: filled(LIMITS.classNameLength) })],
+  must('{truth, predicted} or {className}')
+)
+export type MistakeCell = v.InferOutput<typeof MistakeCellSchema>
+
 /** The arguments of every StudioApi method, by name (contract.ts checks these against StudioApi). */
 export const CALLS = {
   info: call(),
@@ -237,7 +246,8 @@ export const CALLS = {
   ),
   pickFolder: call(['purpose', oneOf(FOLDER_PURPOSES)]),
   cancel: call(['task', filled(LIMITS.taskNameLength)]),
-  pretrainBase: call(['options', PretrainOptionsSchema])
+  pretrainBase: call(['options', PretrainOptionsSchema]),
+  mistakes: call(['cell', optionalArg(MistakeCellSchema)], ['limit', optionalArg(int(LIMITS.viewImages))])
 }
 export type CallName = keyof typeof CALLS
 export type CallArgs = { [M in CallName]: v.InferOutput<(typeof CALLS)[M]['schema']> }

@@ -1,6 +1,6 @@
 // A small in-memory studio implementing the client interface, for store and component
 // tests (the stores and views are what is under test, not this).
-import { DEFAULT_CONFIG, type AppInfo, type EventName, type ExportResult, type HistogramDto, type IterationDto, type LabelDto, type LabelValue, type PretrainedBase, type PretrainOptions, type QueryItem, type ReplayDto, type SessionConfig, type SessionState, type SessionSummary, type StudioEvents } from '../../src/shared/contract'
+import { DEFAULT_CONFIG, type AppInfo, type EventName, type ExportResult, type HistogramDto, type IterationDto, type LabelDto, type LabelValue, type MistakeCell, type MistakesDto, type PretrainedBase, type PretrainOptions, type QueryItem, type ReplayDto, type SessionConfig, type SessionState, type SessionSummary, type StudioEvents } from '../../src/shared/contract'
 import { ApiError, type Listener, type StudioClient } from '../../src/renderer/src/api/client'
 import type { ErrorCode } from '../../src/shared/errors'
 
@@ -294,6 +294,14 @@ export class FakeStudio implements StudioClient {
 
   /** What pretrainBase resolves with; info() then reports this base. */
   pretrained: PretrainedBase = { dir: '/tmp/curator-data/models/mnist-cnn-1', testAccuracy: 0.975, hash: 'def' }
+
+  /** What mistakes() answers (tests set it); the cell asked for is recorded. */
+  mistakesDto: MistakesDto | null = null
+
+  async mistakes(cell?: MistakeCell, limit?: number): Promise<MistakesDto | null> {
+    this.record('mistakes', [cell, limit])
+    return this.mistakesDto && { ...this.mistakesDto, cell: cell ?? null }
+  }
 
   async pretrainBase(options: PretrainOptions): Promise<PretrainedBase> {
     this.record('pretrainBase', [options])

@@ -43,6 +43,7 @@ export function startEngine(onProgress: (p: Progress) => void): EngineClient {
     iterate: call('iterate'),
     images: call('images'),
     baseline: call('baseline'),
+    mistakes: call('mistakes'),
     locate: call('locate'),
     exportModel: call('exportModel'),
     pretrain: call('pretrain'),

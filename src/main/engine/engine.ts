@@ -1,6 +1,7 @@
 // The engine behind the studio: one open session's data, features and learner. It runs in
 // the engine thread (engine-worker.ts); the CLI may also use it in-process.
-import type { BaselinePoint, SessionConfig } from '../../shared/contract'
+import type { BaselinePoint, MistakeCell, MistakesDto, SessionConfig } from '../../shared/contract'
+import { mistakesOf } from './mistakes'
 import { baselineOf, RandomBaseline } from './baseline'
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
@@ -108,6 +109,17 @@ export class Engine implements EngineMethods {
       }
     }
     return this.baselines.get(key)?.at(counts) ?? []
+  }
+
+  /**
+   * The mistakes view after the fit on `batches` (refitted here: the learner may hold a
+   * speculative fit). Null without held-out ground truth.
+   */
+  async mistakes(batches: Answer[][], at: { iteration: number; labels: number }, cell: MistakeCell | null, limit: number): Promise<MistakesDto | null> {
+    const p = this.need()
+    if (!p.testTruth || !p.dataset.test) return null
+    await p.learner.fit(batches)
+    return mistakesOf({ p: p.learner.testP!, truth: p.testTruth, set: p.dataset.test, classNames: p.dataset.classNames }, at, cell, limit)
   }
 
   /** Writes the full model (base + head) with the current weights: model.json + weights.bin. */

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path'
 import {
   AppInfo,
   BaselinePoint,
+  MistakeCell,
+  MistakesDto,
   DEFAULT_CONFIG,
   ExportResult,
   IterationDto,
@@ -66,6 +68,9 @@ interface Open {
   board?: EventWriter | 'failed'
 }
 
+
+/** Images of a mistakes cell returned when the caller gives no limit. */
+const MISTAKE_IMAGES = 200
 
 /** Baseline points per engine call: each is a few ms, so a label never waits behind many. */
 const BASELINE_CHUNK = 4
@@ -256,6 +261,14 @@ export class Studio implements StudioApi {
       const baseline = await this.baselineOf(target, d)
       return { session: summarize(target, d), config: d.start.config, baseClassNames: await this.baseClassNames(), steps, warnings: [...warnings, ...d.warnings], baseline }
     })
+  }
+
+  /** The mistakes view after the latest standing fit; read outside the serial queue (a view, never in the way of labelling). */
+  async mistakes(cell?: MistakeCell, limit = MISTAKE_IMAGES): Promise<MistakesDto | null> {
+    const s = this.need()
+    const last = s.d.trains.at(-1)
+    if (!last) return null
+    return this.opts.engine.mistakes(engineBatches(s.d).slice(0, last.iteration), { iteration: last.iteration, labels: last.labels }, cell ?? null, limit)
   }
 
   /** The random baseline at a recorded session's label counts; empty where it cannot be had (a view only). */

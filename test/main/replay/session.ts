@@ -38,6 +38,7 @@ export function inProcessEngine(): EngineClient {
     iterate: (batches, skipped) => e.iterate(batches, skipped),
     images: async (ids) => e.images(ids),
     baseline: (counts, of) => e.baseline(counts, of),
+    mistakes: (batches, at, cell, limit) => e.mistakes(batches, at, cell, limit),
     locate: (keys) => e.locate(keys),
     exportModel: (dir) => e.exportModel(dir),
     pretrain: (options) => e.pretrain(options),

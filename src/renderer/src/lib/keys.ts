@@ -2,7 +2,7 @@
 // KeyboardEvent into an action; the legend and the help overlay list the same shortcuts.
 import type { TaskConfig } from '../../../shared/contract'
 
-export type LabelAction = 'positive' | 'negative' | 'undo' | 'skip' | 'help' | 'guess' | 'close'
+export type LabelAction = 'positive' | 'negative' | 'undo' | 'skip' | 'help' | 'guess' | 'mistakes' | 'browse' | 'close'
 export type PlayerAction = 'toggle' | 'back' | 'forward' | 'first' | 'last' | 'help' | 'close'
 
 export interface KeyLike {
@@ -30,6 +30,8 @@ export function labelAction(e: KeyLike, task: Keys): LabelAction | null {
   if (k === 'Backspace') return 'undo'
   if (k === 's') return 'skip'
   if (k === 'g') return 'guess'
+  // After the task's own keys, which win when a task uses these letters.
+  if (k === 'm') return 'mistakes'
   return null
 }
 
@@ -90,6 +92,7 @@ export function labelShortcuts(task: Keys, mac = isMac()): Shortcut[] {
     { keys: ['S'], what: 'skip' },
     { keys: ['⌫', mac ? '⌘Z' : 'Ctrl+Z'], what: 'undo' },
     { keys: ['G'], what: 'show / hide the model’s guesses' },
+    { keys: ['M'], what: 'mistakes view (held-out confusion matrix, per class)' },
     { keys: ['?'], what: 'this help' },
     { keys: ['Esc'], what: 'close help' }
   ]
@@ -100,4 +103,11 @@ export const PLAYER_SHORTCUTS: Shortcut[] = [
   { keys: ['←', '→'], what: 'step back / forward' },
   { keys: ['Home', 'End'], what: 'first / last step' },
   { keys: ['?'], what: 'this help' }
+]
+
+/** The mistakes view: 1-4 open the confusion cells (true negative, false positive, false negative, true positive). */
+export const MISTAKES_SHORTCUTS: Shortcut[] = [
+  { keys: ['1', '2', '3', '4'], what: 'open a confusion cell (TN, FP, FN, TP)' },
+  { keys: ['Tab', 'Enter'], what: 'any cell or class' },
+  { keys: ['Esc'], what: 'close the images, then the view' }
 ]

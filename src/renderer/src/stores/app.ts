@@ -11,7 +11,7 @@ import { useReplayStore } from './replay'
 import { useSessionStore } from './session'
 
 export type View = 'start' | 'label' | 'replay'
-export type Dialog = 'help' | 'export' | 'about'
+export type Dialog = 'help' | 'export' | 'about' | 'mistakes' | 'pool'
 
 export interface Toast {
   id: number
