@@ -1,6 +1,7 @@
 import { flushPromises, type VueWrapper } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
 import { DEFAULT_CONFIG, type SessionConfig } from '../../src/shared/contract'
+import { LIMITS } from '../../src/shared/schema'
 import { useAppMount } from './mount-app'
 import { FakeStudio, INFO, replayDto } from './fake-studio'
 
@@ -147,5 +148,19 @@ describe('start screen', () => {
     await flushPromises()
     expect(w.find('[data-testid="toast"]').text()).toContain('No dataset at /nope')
     expect(w.find('[data-testid="view-start"]').exists()).toBe(true)
+  })
+})
+
+describe('field lengths', () => {
+  it('every free-text field stops at the schema’s limit, so a pasted megabyte never reaches the API', async () => {
+    const w = await mountStart()
+    const want: Record<string, number> = {
+      dataset: LIMITS.pathLength,
+      question: LIMITS.questionLength,
+      'negative-name': LIMITS.answerNameLength,
+      'positive-name': LIMITS.answerNameLength,
+      'open-session': LIMITS.pathLength
+    }
+    for (const [id, max] of Object.entries(want)) expect(field(w, id).attributes('maxlength'), id).toBe(String(max))
   })
 })

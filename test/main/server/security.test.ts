@@ -312,6 +312,19 @@ describe('browser mode survives hostile requests (server in a child process)', (
     }
   })
 
+  it('a 1,000,000-character session path (under the frame limit) is a BAD_ARGUMENT naming the length limit; the connection stays open', async () => {
+    const c = await WsClient.connect(port, token)
+    try {
+      const r = await c.request('openSession', ['/tmp/' + 'x'.repeat(1_000_000)])
+      expect(r.ok).toBe(false)
+      if (!r.ok) expect(r.error.code).toBe('BAD_ARGUMENT')
+      if (!r.ok) expect(r.error.message).toMatch(/at most 4096 characters/)
+      expect(await c.call('state')).toBeNull()
+    } finally {
+      await c.close()
+    }
+  })
+
   it('the API still works in the child (sanity check of the harness)', async () => {
     const c = await WsClient.connect(port, token)
     try {
