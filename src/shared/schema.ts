@@ -294,6 +294,8 @@ const startEntries = (cfg: typeof SessionConfigSchema | typeof LoggedConfigSchem
   dataset: datasetRecord(),
   base: obj({ id: filled(LIMITS.pathLength), hash: v.string(must('a text')) }),
   backend: filled(200),
+  /** The engine that computed the frozen features; absent in logs from before it was recorded: tfjs. */
+  features: v.optional(v.picklist(['tfjs', 'onnxruntime'], must('tfjs or onnxruntime'))),
   /** The Curator version that recorded it ("curator 0.1.0"): replay checks against it. */
   app: filled(200)
 })

@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG } from '../../shared/contract'
 import { headOf, toInputBuffer } from '../data/dataset'
 import { buildBaseModel } from '../engine/base-model'
 import { featurizeAll } from '../engine/features'
+import { defaultFeaturizer, FeaturizerName, onnxRuntimeLoads } from '../engine/featurizer'
 import { prepare, disposePrepared } from '../engine/setup'
 import { simulate } from '../engine/simulate'
 import { progressPrinter, startBackend } from './output'
@@ -102,11 +103,20 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   const torchForward = a.reference ? torchReference('forward', p.base.dir, a.referenceSeconds) : null
   const all = headOf(pool, Math.min(a.featurizeImages, pool.count))
   const testPart = p.dataset.test ? headOf(p.dataset.test, Math.max(0, a.featurizeImages - all.count)) : null
-  t0 = performance.now()
-  await featurizeAll(p.base.files, 0, testPart?.count ? [all, testPart] : [all], { backend, onProgress: a.json ? undefined : progressPrinter(), task: 'featurise (bench)' })
   const featurized = all.count + (testPart?.count ?? 0)
-  const featurizeImagesPerSec = Math.round(featurized / ((performance.now() - t0) / 1000))
-  log(`featurise: ${featurizeImagesPerSec} images/s over ${featurized} images, ${availableParallelism()} threads`)
+  const featurizeWith = async (featurizer: FeaturizerName) => {
+    const t = performance.now()
+    const sets = testPart?.count ? [all, testPart] : [all]
+    await featurizeAll(p.base.files, 0, sets, { backend, featurizer, onProgress: a.json ? undefined : progressPrinter(), task: `featurise (bench, ${featurizer})` })
+    return Math.round(featurized / ((performance.now() - t) / 1000))
+  }
+  const featurizer = defaultFeaturizer(backend)
+  const featurizeImagesPerSec = await featurizeWith(featurizer)
+  log(`featurise: ${featurizeImagesPerSec} images/s over ${featurized} images on ${featurizer}, ${availableParallelism()} threads`)
+  // The other engine too, when there is one, for the comparison.
+  const other: FeaturizerName = featurizer === 'onnxruntime' ? 'tfjs' : 'onnxruntime'
+  const otherImagesPerSec = other === 'tfjs' || onnxRuntimeLoads() ? await featurizeWith(other) : null
+  if (otherImagesPerSec) log(`featurise on ${other}: ${otherImagesPerSec} images/s`)
 
   // 4. Pretraining throughput (batch 128, steady state after one warm-up batch), right after PyTorch's.
   const torchTrain = a.reference ? torchReference('train', p.base.dir, a.referenceSeconds) : null
@@ -127,7 +137,7 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   const ratio = (ours: number, theirs: number | null | undefined) => (theirs ? r2(ours / theirs) : null)
   const result = {
     backend,
-    featurizer: `tfjs-${backend}`,
+    featurizer,
     machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
     poolSize: pool.count,
     iterationMs,
@@ -137,6 +147,7 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
     speedupAtP95: Math.round(naiveIterationMs / iterationMs.p95),
     featurizeImagesPerSec,
     featurizeImages: featurized,
+    featurizeByEngine: { [featurizer]: featurizeImagesPerSec, ...(otherImagesPerSec ? { [other]: otherImagesPerSec } : {}) },
     pretrainImagesPerSec,
     pytorch: torch,
     ratios: torch && !('error' in torch) ? { featurize: ratio(featurizeImagesPerSec, torch.forwardImagesPerSec), train: ratio(pretrainImagesPerSec, torch.trainImagesPerSec) } : null

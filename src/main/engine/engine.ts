@@ -9,6 +9,7 @@ import { Dataset, imageKey, imagePixels } from '../data/dataset'
 import { loadDataset } from '../data/load'
 import { backendNotice, initBackend } from './backend'
 import { Answer } from './learner'
+import type { FeaturizerName } from './featurizer'
 import { coldStartBatches, iterate, IterationRecord, LoopConfig } from './loop'
 import { modelFiles } from './model-io'
 import type { EngineMethods, ImageDto, OpenedSession, PretrainedBase, PretrainRequest } from './protocol'
@@ -42,12 +43,13 @@ export class Engine implements EngineMethods {
     return { name: await initBackend(), notice: backendNotice() }
   }
 
-  async open(config: SessionConfig, cacheDir?: string, baseDir?: string): Promise<OpenedSession> {
+  async open(config: SessionConfig, cacheDir?: string, baseDir?: string, featurizer?: FeaturizerName): Promise<OpenedSession> {
     const t0 = performance.now()
     const backend = await initBackend()
     this.cancelled = false
     // Prepare the new session before dropping the current one, which survives a failure.
-    const p = await prepare(config, { backend, cacheDir, baseDir, onProgress: this.onProgress, shouldStop: () => this.cancelled })
+    // A person is waiting on this machine: featurising threads run below the UI's priority.
+    const p = await prepare(config, { backend, cacheDir, baseDir, featurizer, background: true, onProgress: this.onProgress, shouldStop: () => this.cancelled })
     this.close()
     this.prepared = p
     this.cacheDir = cacheDir
@@ -60,6 +62,7 @@ export class Engine implements EngineMethods {
       dataset: { id: p.dataset.id, hash: p.dataset.hash, classNames: p.dataset.classNames },
       base: { id: p.base.meta.id, hash: p.base.hash, classNames: p.base.meta.classNames, testAccuracy: p.base.meta.testAccuracy },
       featuresCached: p.featuresCached,
+      features: p.featurizer,
       skipped: p.dataset.skipped ?? [],
       openMs: performance.now() - t0
     }

@@ -4,9 +4,11 @@ import { availableParallelism } from 'node:os'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Worker } from 'node:worker_threads'
+import type { FeaturizeInit } from './featurize-worker'
 import { ImageSet, checkImageSizes, groupBySize, imagePixels } from '../data/dataset'
 import type { ModelFiles } from './model-io'
 import { startWorker } from './threads'
+import { defaultFeaturizer, FeaturizerName } from './featurizer'
 import { Progress, ProgressMeter } from '../../shared/progress'
 import { CuratorError } from '../../shared/errors'
 
@@ -18,6 +20,10 @@ export interface FeatureMatrix {
 
 export interface FeaturizeOptions {
   backend: string
+  /** The engine that runs the prefix (default: defaultFeaturizer(backend)). */
+  featurizer?: FeaturizerName
+  /** The featurising threads run at a lower priority (a UI is waiting on this machine's cores). */
+  background?: boolean
   threads?: number
   jobSize?: number
   onProgress?: (p: Progress) => void
@@ -45,7 +51,8 @@ export async function featurizeAll(files: ModelFiles, unfreeze: number, sets: Im
   let dim = 0
   let done = 0
   let next = 0
-  const workers: Worker[] = Array.from({ length: threads }, () => startWorker('featurize-worker', { files, unfreeze, backend: opts.backend }))
+  const init: FeaturizeInit = { files, unfreeze, backend: opts.backend, featurizer: opts.featurizer ?? defaultFeaturizer(opts.backend), background: opts.background }
+  const workers: Worker[] = Array.from({ length: threads }, () => startWorker('featurize-worker', init))
   try {
     await Promise.all(
       workers.map(async (w) => {

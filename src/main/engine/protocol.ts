@@ -4,6 +4,7 @@ import type { ErrorDto } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
 import type { Answer } from './learner'
 import type { IterationRecord } from './loop'
+import type { FeaturizerName } from './featurizer'
 
 export interface OpenedSession {
   backend: string
@@ -12,6 +13,8 @@ export interface OpenedSession {
   dataset: { id: string; hash: string; classNames: string[] | null }
   base: { id: string; hash: string; classNames: string[]; testAccuracy: number }
   featuresCached: boolean
+  /** The engine that computed the frozen features. */
+  features: FeaturizerName
   openMs: number
   /** Files of a dataset folder that could not be used, with why. */
   skipped: { path: string; reason: string }[]
@@ -45,7 +48,8 @@ export interface PretrainedBase {
 /** Every engine method: arguments and result. */
 export interface EngineMethods {
   backend(): Promise<{ name: string; notice: string | null }>
-  open(config: SessionConfig, cacheDir?: string, baseDir?: string): Promise<OpenedSession>
+  /** featurizer: the one a resumed session was recorded with (default: the fastest here). */
+  open(config: SessionConfig, cacheDir?: string, baseDir?: string, featurizer?: FeaturizerName): Promise<OpenedSession>
   iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord>
   images(ids: number[], of?: SessionConfig): Promise<ImageDto[]>
   baseline(counts: number[], of?: { config: SessionConfig; baseDir?: string }): Promise<BaselinePoint[]>

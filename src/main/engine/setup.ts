@@ -8,10 +8,12 @@ import { loadDataset } from '../data/load'
 import { readBaseMetadata, defaultBaseDir } from './base'
 import { CacheKey, cachedFeatures, featureCachePath, featurizeAll, FeatureMatrix, readFeatureCache, writeFeatureCache } from './features'
 import { Learner } from './learner'
-import { readShippedFeatures } from './shipped-features'
+import { hasShippedFeatures, readShippedFeatures } from './shipped-features'
+import { existsSync } from 'node:fs'
 import { loadModel, readModelFiles, hashModelFiles, ModelFiles } from './model-io'
 import type { BaseMetadata } from './pretrain'
 import { splitPoint } from './transfer'
+import { defaultFeaturizer, featureSplitKey, FeaturizerName } from './featurizer'
 
 export interface Prepared {
   dataset: Dataset
@@ -22,6 +24,8 @@ export interface Prepared {
   poolTruth: Int8Array | null
   testTruth: Int8Array | null
   featuresCached: boolean
+  /** The engine that computed the frozen features (recorded in the session's start event). */
+  featurizer: FeaturizerName
 }
 
 export interface PrepareOptions {
@@ -30,6 +34,10 @@ export interface PrepareOptions {
   baseDir?: string
   onProgress?: (p: Progress) => void
   shouldStop?: () => boolean
+  /** Default: defaultFeaturizer(backend). Replay passes the recorded one. */
+  featurizer?: FeaturizerName
+  /** Featurise at a lower thread priority: a UI is waiting on the same cores. */
+  background?: boolean
   /** The dataset of config.dataset, when the caller loaded it already (with the same limits and seed). */
   dataset?: Dataset
   /** false: never fill the cache from the features shipped with the base (scripts/ship-features.mts). */
@@ -56,8 +64,12 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const hash = hashModelFiles(files)
   const base = await loadModel(files)
   const { layers, splitIndex } = splitPoint(base, config.unfreeze)
-  const featurise = (sets: ImageSet[]) => featurizeAll(files, config.unfreeze, sets, { backend: opts.backend, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
-  const key = { baseHash: hash, datasetHash: dataset.hash, split: layers[splitIndex].name }
+  const split = layers[splitIndex].name
+  const featurizer = opts.featurizer ?? ((await tfjsFeaturesAtHand(cacheDir, dir, { baseHash: hash, datasetHash: dataset.hash, split }, dataset, opts.shipped)) ? 'tfjs' : defaultFeaturizer(opts.backend))
+  const featurise = (sets: ImageSet[]) =>
+    featurizeAll(files, config.unfreeze, sets, { backend: opts.backend, featurizer, background: opts.background, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
+  const key = { baseHash: hash, datasetHash: dataset.hash, split: featureSplitKey(split, featurizer) }
+  // The shipped features are TF.js's (key without .ort).
   const shipped = opts.shipped === false ? undefined : (part: string) => readShippedFeatures(dir, { ...key, part })
   const { poolFeatures, testFeatures, cached } = dataset.source
     ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurise)
@@ -65,7 +77,21 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const poolTruth = truthOf(dataset.pool, dataset.classNames, config.task.positiveClasses)
   const testTruth = truthOf(dataset.test, dataset.classNames, config.task.positiveClasses)
   const learner = new Learner({ base, unfreeze: config.unfreeze, fit: config.fit, seed: config.seed, pool: poolFeatures, test: testFeatures, poolTruth, testTruth })
-  return { dataset, base: { dir, files, meta, hash }, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached }
+  return { dataset, base: { dir, files, meta, hash }, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer }
+}
+
+/**
+ * Features already computed beat faster featurising: TF.js's for every part are in the cache or
+ * shipped beside the base (a fresh install's MNIST), so no featurising is needed at all.
+ */
+async function tfjsFeaturesAtHand(cacheDir: string, baseDir: string, key: CacheKey, dataset: Dataset, shipped?: boolean): Promise<boolean> {
+  if (dataset.source) return existsSync(featureCachePath(cacheDir, { ...key, datasetHash: dataset.source.hash, part: 'all' }))
+  const parts = dataset.test ? ['pool', 'test'] : ['pool']
+  for (const part of parts) {
+    if (existsSync(featureCachePath(cacheDir, { ...key, part }))) continue
+    if (shipped === false || !(await hasShippedFeatures(baseDir, { ...key, part }))) return false
+  }
+  return true
 }
 
 type Featurise = (sets: ImageSet[]) => Promise<FeatureMatrix[]>

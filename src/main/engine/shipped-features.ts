@@ -56,6 +56,12 @@ async function readManifest(baseDir: string): Promise<Manifest | null> {
   }
 }
 
+/** Whether features for this key are shipped (the manifest says so; the read still checks them). */
+export async function hasShippedFeatures(baseDir: string, key: CacheKey & { part: string }): Promise<boolean> {
+  const manifest = await readManifest(baseDir)
+  return !!manifest?.entries.some((x) => x.baseHash === key.baseHash && x.datasetHash === key.datasetHash && x.split === key.split && x.part === key.part)
+}
+
 /** The shipped features for this key, or null when none are shipped or they fail their checks. */
 export async function readShippedFeatures(baseDir: string, key: CacheKey & { part: string }): Promise<FeatureMatrix | null> {
   const manifest = await readManifest(baseDir)

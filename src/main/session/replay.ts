@@ -9,6 +9,7 @@ import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
 import { initBackend } from '../engine/backend'
 import { defaultBaseDir, findBase, retrainedBases } from '../engine/base'
+import { FeaturizerName, onnxRuntimeLoads } from '../engine/featurizer'
 import { defaultDataDir } from '../paths'
 import type { Answer } from '../engine/learner'
 import { coldStartBatches, iterate, IterationRecord, LoopConfig } from '../engine/loop'
@@ -59,6 +60,7 @@ export async function recordSimulation(dir: string, p: Prepared, config: Session
     dataset: { id: p.dataset.id, hash: p.dataset.hash, poolSize: p.dataset.pool.count, testSize: p.dataset.test?.count ?? 0 },
     base: { id: p.base.meta.id, hash: p.base.hash },
     backend: opts.backend,
+    features: p.featurizer,
     app: `curator ${VERSION}`
   }
   const truth = p.poolTruth
@@ -114,6 +116,8 @@ export interface Loaded {
   d: Derived
   logWarnings: string[]
   backend: string
+  /** The featurizer the features were computed with here. */
+  features: FeaturizerName
   p: Prepared
   loop: LoopConfig
   /** Problems that make a faithful rebuild unlikely (another dataset or base model). */
@@ -128,13 +132,17 @@ async function load(dir: string, config: (c: SessionConfig) => SessionConfig, op
   const backend = await initBackend()
   // The base it was recorded on, if it is here (shipped, or retrained into the data folder).
   const baseDir = opts.baseDir ?? findBase(d.start.base.hash, [defaultBaseDir(), ...retrainedBases(defaultDataDir())]) ?? undefined
-  const p = await prepare(cfg, { backend, cacheDir: opts.cacheDir, baseDir, onProgress: opts.onProgress })
+  // The features it was recorded on (ONNX Runtime's differ from TF.js's in the last bits).
+  const recorded = d.start.features ?? 'tfjs'
+  const featurizer = recorded === 'onnxruntime' && !onnxRuntimeLoads() ? 'tfjs' : recorded
+  const p = await prepare(cfg, { backend, featurizer, cacheDir: opts.cacheDir, baseDir, onProgress: opts.onProgress })
   const drift: string[] = []
+  if (featurizer !== recorded) drift.push(`recorded on ${recorded} features, which cannot run here; rebuilt on ${featurizer}'s`)
   if (p.dataset.hash !== d.start.dataset.hash) drift.push(`the dataset differs from the recorded one (hash ${d.start.dataset.hash}, now ${p.dataset.hash})`)
   if (p.base.hash !== d.start.base.hash) drift.push(`the base model differs from the recorded one (hash ${d.start.base.hash}, now ${p.base.hash})`)
   if (d.start.app !== `curator ${VERSION}`) drift.push(`recorded by ${d.start.app}, replayed by curator ${VERSION}: the engine may differ`)
   const loop: LoopConfig = { strategy: cfg.strategy, batchSize: cfg.batchSize, coldStartBatches: coldStartBatches(p.base.meta.classNames.length, cfg.batchSize) }
-  return { dir: target, d, logWarnings: [...warnings, ...d.warnings], backend, p, loop, drift }
+  return { dir: target, d, logWarnings: [...warnings, ...d.warnings], backend, features: featurizer, p, loop, drift }
 }
 
 /** Runs `fn` on a recorded session loaded in process (its dataset, base and learner), then frees it. */
@@ -210,7 +218,7 @@ export async function verifyReplay(dir: string, opts: ReplayOptions = {}): Promi
   const s = await load(dir, (c) => c, opts)
   try {
     const { d, p, loop } = s
-    const exact = s.backend === d.start.backend
+    const exact = s.backend === d.start.backend && s.features === (d.start.features ?? 'tfjs')
     const batches = engineBatches(d)
     const iterations: IterationCheck[] = []
     for (const [index, t] of d.trains.entries()) {

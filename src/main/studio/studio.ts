@@ -178,6 +178,7 @@ export class Studio implements StudioApi {
         dataset: { id: opened.dataset.id, hash: opened.dataset.hash, poolSize: opened.poolSize, testSize: opened.testSize },
         base: { id: opened.base.id, hash: opened.base.hash },
         backend: opened.backend,
+        features: opened.features,
         app: `curator ${this.opts.version}`
       }
       const log = await createSessionLog(target, start)
@@ -194,7 +195,7 @@ export class Studio implements StudioApi {
       // Open the new session fully before letting go of the current one: a bad folder keeps it.
       // On the chosen base: a session recorded on another one gets the warning below.
       const { start } = derive((await readSessionLog(target)).events)
-      const opened = await this.opts.engine.open(start.config, this.opts.cacheDir, this.baseWithHash(start.base.hash))
+      const opened = await this.opts.engine.open(start.config, this.opts.cacheDir, this.baseWithHash(start.base.hash), start.features ?? 'tfjs')
       await this.closeSession()
       const { log, events, warnings } = await openSessionLog(target)
       const d = derive(events)

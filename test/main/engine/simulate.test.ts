@@ -7,6 +7,7 @@ import { initBackend } from '../../../src/main/engine/backend'
 import { defaultBaseDir } from '../../../src/main/engine/base'
 import { prepare, disposePrepared, defaultCacheDir, truthOf, Prepared } from '../../../src/main/engine/setup'
 import { simulate } from '../../../src/main/engine/simulate'
+import { featureSplitKey } from '../../../src/main/engine/featurizer'
 import type { IterationRecord } from '../../../src/main/engine/loop'
 import type { Answer } from '../../../src/main/engine/learner'
 import { DEFAULT_CONFIG, SessionConfig, STRATEGIES, StrategyName } from '../../../src/shared/contract'
@@ -68,8 +69,8 @@ describe('prepare', () => {
     expect(Array.from(first.poolTruth!)).toEqual(Array.from(first.dataset.pool.classes!, (c) => c % 2))
     const files = readdirSync(join(cache.dir, 'features'))
     expect(files.sort()).toEqual([
-      `${first.base.hash}-${first.dataset.hash}-classes-pool.f32`,
-      `${first.base.hash}-${first.dataset.hash}-classes-test.f32`
+      `${first.base.hash}-${first.dataset.hash}-${featureSplitKey('classes', first.featurizer)}-pool.f32`,
+      `${first.base.hash}-${first.dataset.hash}-${featureSplitKey('classes', first.featurizer)}-test.f32`
     ])
     const second = await prepare(config({ strategy: 'random', seed: 9 }), { backend: 'wasm' })
     expect(second.featuresCached).toBe(true)
@@ -153,7 +154,7 @@ describe('simulate with the shipped base', () => {
     const p = await prepare(config({ strategy: 'uncertainty', unfreeze: 1, poolLimit: 300, testLimit: 100 }), { backend: 'wasm' })
     expect(p.featuresCached).toBe(false)
     expect(p.poolFeatures.dim).toBe(128)
-    expect(readdirSync(join(cache.dir, 'features')).filter((f) => f.includes(`-${p.dataset.hash}-dense-`))).toHaveLength(2)
+    expect(readdirSync(join(cache.dir, 'features')).filter((f) => f.includes(`-${p.dataset.hash}-${featureSplitKey('dense', p.featurizer)}-`))).toHaveLength(2)
     const { asked, summary } = await run(p, 'uncertainty', 12)
     expect(summary.labels).toBe(12)
     expect(new Set(asked).size).toBe(12)

@@ -34,7 +34,7 @@ export function inProcessEngine(): EngineClient {
   const e = new Engine()
   return {
     backend: () => e.backend(),
-    open: (config, cacheDir, baseDir) => e.open(config, cacheDir, baseDir),
+    open: (config, cacheDir, baseDir, featurizer) => e.open(config, cacheDir, baseDir, featurizer),
     iterate: (batches, skipped) => e.iterate(batches, skipped),
     images: async (ids) => e.images(ids),
     baseline: (counts, of) => e.baseline(counts, of),
