@@ -80,7 +80,12 @@ describe('featurising on ONNX Runtime', () => {
     expect(again.featuresCached).toBe(true)
     expect(Array.from(again.poolFeatures.data)).toEqual(Array.from(ort.poolFeatures.data))
     expect(maxDiff(ort.poolFeatures.data, tfjs.poolFeatures.data)).toBeLessThan(2e-5)
-    for (const p of [ort, tfjs, again]) disposePrepared(p)
+    // Unasked, TF.js's features already at hand win (nothing to compute); with none at hand, the fastest.
+    const unasked = await prepare(config, { backend, cacheDir })
+    expect([unasked.featurizer, unasked.featuresCached]).toEqual(['tfjs', true])
+    const fresh = await prepare(config, { backend, cacheDir: join(tmp.dir, 'fresh-cache'), shipped: false })
+    expect([fresh.featurizer, fresh.featuresCached]).toEqual(['onnxruntime', false])
+    for (const p of [ort, tfjs, again, unasked, fresh]) disposePrepared(p)
   })
 })
 

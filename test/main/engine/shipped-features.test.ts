@@ -47,7 +47,7 @@ describe('the shipped MNIST features', () => {
     const sample = (n: number, of: number) => Int32Array.from(rng.shuffle(Int32Array.from({ length: of }, (_, i) => i)).subarray(0, n))
     const poolIds = sample(300, 60000)
     const testIds = sample(200, 10000)
-    const [pool, test] = await featurizeAll(readModelFiles(baseDir), 0, [pickImages(mnist.pool, poolIds), pickImages(mnist.test!, testIds)], { backend, threads: 1, jobSize: 97 })
+    const [pool, test] = await featurizeAll(readModelFiles(baseDir), 0, [pickImages(mnist.pool, poolIds), pickImages(mnist.test!, testIds)], { backend, featurizer: 'tfjs', threads: 1, jobSize: 97 }) // shipped features are TF.js's
     const shippedPool = (await readShippedFeatures(baseDir, { ...key, part: 'pool' }))!
     const shippedTest = (await readShippedFeatures(baseDir, { ...key, part: 'test' }))!
     const rowsOf = (m: FeatureMatrix, ids: Int32Array) => Float32Array.from(Array.from(ids).flatMap((i) => Array.from(m.data.subarray(i * 10, i * 10 + 10))))
