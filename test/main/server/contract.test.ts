@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { existsSync, readFileSync } from 'node:fs'
 import { inflateRawSync } from 'node:zlib'
 import { join } from 'node:path'
-import { DEFAULT_CONFIG, METHODS, MethodName, STRATEGIES } from '../../../src/shared/contract'
+import { DEFAULT_CONFIG, METHODS, MethodName, MistakesDto, STRATEGIES } from '../../../src/shared/contract'
 import type { AppInfo, ExportResult, ReplayDto, SessionState, SessionSummary, WsResponse } from '../../../src/shared/contract'
 import { ERROR_CODES } from '../../../src/shared/errors'
 import type { Progress } from '../../../src/shared/progress'
@@ -186,6 +186,14 @@ describe('every method of the contract over the WebSocket', () => {
     expect((await call<AppInfo>('info')).base).toMatchObject({ hash: r.hash, testAccuracy: r.testAccuracy })
   })
 
+  it('mistakes answers with the held-out confusion matrix and a cell\'s images', async () => {
+    const m = await call<MistakesDto>('mistakes', { truth: 1, predicted: 1 }, 3)
+    expect(m.confusion.flat().reduce((a, b) => a + b, 0)).toBe(200)
+    expect(m.items.length).toBe(Math.min(3, m.confusion[1][1]))
+    expect(m.cell).toEqual({ truth: 1, predicted: 1 })
+    expect(await call<MistakesDto>('mistakes', null, null)).toMatchObject({ cell: null, items: [] })
+  })
+
   it('covered every method in METHODS', () => {
     expect([...called].sort()).toEqual([...METHODS].sort())
   })
@@ -298,6 +306,9 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: -1 }]), /seed/)
     expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: 1, limit: 127 }]), /^options\.limit must be a whole number from 128 to 60000, got 127$/)
     expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: 1, limit: 60001 }]), /limit/)
+    expectBad(await client.request('mistakes', [{ truth: 2, predicted: 0 }]), /cell/)
+    expectBad(await client.request('mistakes', [{ className: '' }]), /cell/)
+    expectBad(await client.request('mistakes', [null, 0]), /^limit must be a whole number from 1 to 2000, got 0$/)
   })
 
   it('afterwards the connection works and nothing reached the session', async () => {
