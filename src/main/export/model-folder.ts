@@ -5,7 +5,7 @@ import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile }
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import type { ExportResult } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
-import { readModelFiles } from '../engine/model-io'
+import { ModelFiles, readModelFiles } from '../engine/model-io'
 import { PREPROCESSING } from '../engine/pretrain'
 import { accuracyCurvePng, CardData, modelCard } from './card'
 import { idxKeyOf, LabelRow, labelRows, labelsCsv, labelsJsonl } from './labels'
@@ -53,7 +53,8 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
     const trained = rows.filter((r) => r.trained)
     const input = { shape: [null, null, null, 3], layout: 'NHWC float32 [batch, height, width, 3]', preprocessing: PREPROCESSING }
     const output = `P(${task.positive.name}): sigmoid, >= 0.5 means "${task.positive.name}"`
-    const onnx = await writeOnnx(tmp, { labels: names.join(','), input: input.layout, preprocessing: JSON.stringify(PREPROCESSING), output })
+    const model = readModelFiles(tmp)
+    const onnx = await writeOnnx(tmp, model, { labels: names.join(','), input: input.layout, preprocessing: JSON.stringify(PREPROCESSING), output })
     const metadata = {
       format: EXPORT_FORMAT,
       task: { question: task.question, labels: names, output, positiveClasses: task.positiveClasses },
@@ -83,7 +84,7 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
       labels: names,
       positiveClasses: task.positiveClasses,
       dataset: s.d.dataset,
-      base: { ...start.base, unfrozenLayers: start.config.unfreeze, inputShape: PREPROCESSING.inputShape },
+      base: { ...start.base, unfrozenLayers: start.config.unfreeze, inputShape: imageShape(model) },
       strategy: start.config.strategy,
       fit: start.config.fit,
       batchSize: start.config.batchSize,
@@ -190,16 +191,22 @@ async function syncTree(dir: string): Promise<void> {
  * model.onnx beside the TF.js files, built from them (so both hold the same weights). A base
  * with a layer type ONNX export does not cover still exports, without model.onnx, saying why.
  */
-async function writeOnnx(dir: string, metadata: Record<string, string>): Promise<{ written: true } | { written: false; reason: string }> {
+async function writeOnnx(dir: string, model: ModelFiles, metadata: Record<string, string>): Promise<{ written: true } | { written: false; reason: string }> {
   let bytes: Uint8Array
   try {
-    bytes = tfjsToOnnx(readModelFiles(dir), { inputName: 'image', outputName: 'p', metadata, producerVersion: EXPORT_FORMAT })
+    bytes = tfjsToOnnx(model, { inputName: 'image', outputName: 'p', metadata, producerVersion: EXPORT_FORMAT })
   } catch (err) {
     if (err instanceof CuratorError && err.code === 'BAD_DATA') return { written: false, reason: err.message }
     throw err
   }
   await writeFile(join(dir, ONNX_FILE), bytes)
   return { written: true }
+}
+
+/** The model's input shape without the batch axis, from its input layer ([null, null, 3]: any size). */
+function imageShape(model: ModelFiles): (number | null)[] {
+  const top = model.modelJson.modelTopology as { config?: { layers?: { class_name: string; config: { batch_input_shape?: (number | null)[] } }[] } }
+  return top.config?.layers?.find((l) => l.class_name === 'InputLayer')?.config.batch_input_shape?.slice(1) ?? PREPROCESSING.inputShape
 }
 
 /** A folder name from an answer name: no separators, no leading dot, never empty. */
@@ -221,7 +228,12 @@ async function copyImages(studio: Studio, datasetId: string, rows: LabelRow[], d
     const rel = r.key.split('/').some((p) => p === '..' || p === '') || isAbsolute(r.key) ? r.key.replace(/[/\\]/g, '_') : r.key
     const target = folder ? join(base, rel) : join(base, `${rel}.png`)
     await mkdir(dirname(target), { recursive: true })
-    if (folder) await copyFile(join(folder, r.key), target)
+    if (folder) {
+      await copyFile(join(folder, r.key), target).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err
+        throw new CuratorError('NOT_FOUND', `The labelled image ${r.key} is no longer in ${folder}: restore it, or export without the images`)
+      })
+    }
     else {
       const d = dtos[k]
       const channels = d.channels as 1 | 3

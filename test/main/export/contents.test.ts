@@ -4,7 +4,7 @@
 // matched to the dataset's pixels and files) and the model card's numbers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import * as ort from 'onnxruntime-node'
@@ -233,6 +233,12 @@ describe('a folder export', () => {
       expect(readFileSync(join(out, 'images', r.label, r.key)).equals(readFileSync(join(folder.root, r.key)))).toBe(true)
     }
     expect(csvRows(readFileSync(join(out, 'labels.csv'), 'utf8')).map((r) => r.key)).toEqual(rows.map((r) => r.key))
+    // A labelled file deleted since: a clear error naming it, and no half export left.
+    rmSync(join(folder.root, rows[0].key))
+    const again = join(ts.root, 'exported-folder-2')
+    const err = await ts.studio.exportModel(again, false, true).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'NOT_FOUND', message: `The labelled image ${rows[0].key} is no longer in ${folder.root}: restore it, or export without the images` })
+    expect(readdirSync(ts.root).filter((n) => n.includes('exported-folder-2'))).toEqual([])
   }, 300_000)
 })
 

@@ -233,6 +233,16 @@ describe('the other layer types', () => {
     expectCuratorError(() => tfjsToOnnx(dilatedFiles), 'BAD_DATA', /DepthwiseConv2D \(layer "dw"\).*dilation_rate/)
     const elu = { ...files, modelJson: JSON.parse(JSON.stringify(files.modelJson).replace('"activation":"tanh"', '"activation":"gelu"')) }
     expectCuratorError(() => tfjsToOnnx(elu), 'BAD_DATA', /layer "dense".*activation gelu/)
+    const topology = files.modelJson.modelTopology as { config: { layers: { name: string; inbound_nodes: unknown[][][] }[] } }
+    const rewire = (from: string, to: string) => {
+      const copy = JSON.parse(JSON.stringify(files.modelJson))
+      copy.modelTopology.config.layers.find((l: { name: string }) => l.name === from).inbound_nodes[0][0][0] = to
+      return { ...files, modelJson: copy }
+    }
+    expect(topology.config.layers.map((l) => l.name)).toContain('conv12')
+    expectCuratorError(() => tfjsToOnnx(rewire('conv12', 'nowhere')), 'BAD_DATA', /refers to a layer "nowhere" it does not define/)
+    expectCuratorError(() => tfjsToOnnx(rewire('conv11', 'conv12')), 'BAD_DATA', /cycle at "conv1[12]"/)
+    expectCuratorError(() => tfjsToOnnx({ ...files, modelJson: { weightsManifest: [] } }), 'BAD_DATA', /no modelTopology/)
     const truncated = { ...files, weights: files.weights.subarray(0, 1000) }
     expectCuratorError(() => tfjsToOnnx(truncated), 'BAD_DATA', /weight files end before/)
     model.dispose()
