@@ -101,6 +101,25 @@ describe.skipIf(!haveChromium)('walkthrough in Chromium', () => {
     expect(summaries[2]).toMatch(/^P\(odd\) over 2,000 images: /)
   })
 
+  it('the export dialog names its real default folder; the replay GIF shows its folder and downloads', async () => {
+    const page = s.page
+    await page.getByTestId('btn-export').click()
+    const placeholder = await page.getByTestId('field-export-path').getAttribute('placeholder')
+    expect(placeholder).toMatch(new RegExp(`^default: ${s.dataDir}/exports/\\d{8}T\\d{6}-[0-9a-f]+$`))
+    await page.keyboard.press('Escape')
+    await page.getByTestId('btn-replay').click()
+    await page.getByTestId('btn-export-gif').click()
+    await page.getByTestId('gif-result').waitFor()
+    const path = await page.getByTestId('gif-path').textContent()
+    expect(path).toMatch(new RegExp(`^${s.dataDir}/sessions/[^/]+/session\\.gif$`))
+    const href = await page.getByTestId('gif-download').getAttribute('href')
+    const r = await page.request.get(new URL(href!, s.url).href)
+    expect(r.status()).toBe(200)
+    expect((await r.body()).subarray(0, 6).toString('latin1')).toBe('GIF89a')
+    expect((await page.request.get(new URL(href!.replace(/token=[^&]+/, 'token=wrong'), s.url).href)).status()).toBe(403)
+    await page.getByTestId('btn-replay-back').click()
+  })
+
   it('the contrast check finds low-contrast text (it can fail)', async () => {
     const page = s.page
     await page.evaluate(`(() => {

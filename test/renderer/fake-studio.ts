@@ -273,8 +273,7 @@ export class FakeStudio implements StudioClient {
 
   async exportGif(dir: string, out?: string): Promise<ExportResult> {
     this.record('exportGif', out === undefined ? [dir] : [dir, out])
-    const file = `${dir}/replay.gif`
-    return { dir, files: [file] }
+    return { dir, files: ['replay.gif'] } // as the studio: the folder, and the file's name in it
   }
 
   async exportModel(out?: string, force?: boolean, withImages?: boolean): Promise<ExportResult> {

@@ -11,7 +11,7 @@ import { defaultDataDir } from '../paths'
 import { LOG_FILE } from '../session/log'
 import { Studio } from '../studio/studio'
 import { VERSION } from '../version'
-import { progressPrinter } from './output'
+import { printBackend, progressPrinter } from './output'
 
 export interface ExportArgs {
   session?: string
@@ -34,6 +34,7 @@ export async function exportCommand(a: ExportArgs): Promise<void> {
 
   const progress = progressPrinter()
   const engine = startEngine(progress)
+  printBackend(await engine.backend())
   const studio = new Studio(configureExports({ dataDir: defaultDataDir(), engine, version: VERSION }))
   try {
     const state = await studio.openSession(session)

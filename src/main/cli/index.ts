@@ -172,6 +172,16 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
   }
 }
 
+/** One command's lines of HELP: its name line and the indented option lines under it. */
+export function commandHelp(name: string): string {
+  const lines = HELP.split('\n')
+  const start = lines.findIndex((l) => new RegExp(`^  ${name}(\\s|$)`).test(l))
+  let end = start + 1
+  while (end < lines.length && /^ {4,}\S/.test(lines[end])) end++
+  const body = lines.slice(start, end).map((l) => l.replace(/^ {2}/, '')).join('\n')
+  return `Usage: curator ${name} [options]\n\n${body}\n\nRun 'curator help' for every command.`
+}
+
 function pair(v: string): [string, string] {
   const parts = v.split(',')
   if (parts.length !== 2 || parts.some((p) => !p)) throw new CuratorError('BAD_ARGUMENT', `--labels must be NEGATIVE,POSITIVE, got "${v}"`)
@@ -203,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const { values, positionals } = parsed
     if (values.help) {
-      console.log(HELP)
+      console.log(commandHelp(name))
       return 0
     }
     await cmd.run(values as Options, positionals)

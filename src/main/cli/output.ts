@@ -7,9 +7,13 @@ import { backendNotice, initBackend } from '../engine/backend'
 /** Loads the TF.js backend and says on stderr which one runs, and why when it is not native. */
 export async function startBackend(): Promise<string> {
   const name = await initBackend()
-  const notice = backendNotice()
-  process.stderr.write(`TF.js backend: ${name}${notice ? ` (${notice})` : ''}\n`)
+  printBackend({ name, notice: backendNotice() })
   return name
+}
+
+/** The first line of every command: the backend in use (this thread's or the engine thread's). */
+export function printBackend(b: { name: string; notice: string | null }): void {
+  process.stderr.write(`TF.js backend: ${b.name}${b.notice ? ` (${b.notice})` : ''}\n`)
 }
 
 /** Prints progress on one stderr line, at most once a second, and ends the line when done. */

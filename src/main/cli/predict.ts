@@ -1,7 +1,7 @@
 // `curator predict --model DIR IMAGE...`: loads an exported model folder with plain TF.js and
 // prints P(positive) per image, from PNG/JPEG files or idx:FILE[:N] (the first N images).
 import { CuratorError } from '../../shared/errors'
-import { initBackend } from '../engine/backend'
+import { startBackend } from './output'
 import { datasetMaxSide, decodeImageFile, InputImage, loadExportedModel, parseIdxInput, predictImages, readIdxImages } from '../export/predict'
 
 export interface PredictArgs {
@@ -15,7 +15,7 @@ export const PREDICT_USAGE = 'curator predict --model DIR IMAGE... (PNG or JPEG 
 export async function predictCommand(a: PredictArgs): Promise<void> {
   if (!a.model) throw new CuratorError('BAD_ARGUMENT', `Which model? Usage: ${PREDICT_USAGE}`)
   if (!a.inputs.length) throw new CuratorError('BAD_ARGUMENT', `No images given. Usage: ${PREDICT_USAGE}`)
-  await initBackend()
+  await startBackend()
   const m = await loadExportedModel(a.model)
   try {
     const images: InputImage[] = []

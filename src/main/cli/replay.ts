@@ -7,7 +7,7 @@ import { standingTrains, writeSessionGif } from '../export/gif'
 import { readSessionLog } from '../session/log'
 import { ACCURACY_TOLERANCE, Mismatch, recordedBaseline, verifyReplay, WEIGHT_TOLERANCE, whatIf } from '../session/replay'
 import { derive } from '../studio/derive'
-import { cliParse, progressPrinter } from './output'
+import { cliParse, progressPrinter, startBackend } from './output'
 
 export interface ReplayArgs {
   session: string | undefined
@@ -29,6 +29,7 @@ export async function replayCommand(a: ReplayArgs): Promise<void> {
   const strategy = a.strategy === undefined ? undefined : cliParse(CONFIG_FIELDS.strategy, a.strategy, '--strategy')
   if (a.seed !== undefined && !Number.isInteger(a.seed)) throw new CuratorError('BAD_ARGUMENT', `--seed must be an integer, got ${a.seed}`)
   const whatIfAsked = a.strategy !== undefined || a.seed !== undefined
+  await startBackend()
   if (!a.verify && !a.gif && !whatIfAsked) return printTable(a.session, a.json)
   if (a.gif) {
     const r = await writeSessionGif(a.session, a.gif, await recordedBaseline(a.session))

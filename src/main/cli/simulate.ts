@@ -143,12 +143,12 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
       if (a.json) console.log(JSON.stringify({ summary: { strategy, seed, backend, ...summary } }))
     }
   }
-  if (!a.json || many) printTable(results, a.seeds)
+  if (!a.json || many) printTable(results, a.seeds, a.batch)
 }
 
-function printTable(results: { strategy: StrategyName; seed: number; summary: SimulateSummary }[], seeds: number[]): void {
+function printTable(results: { strategy: StrategyName; seed: number; summary: SimulateSummary }[], seeds: number[], batch: number): void {
   const out = (line: string) => process.stdout.write(line + '\n')
-  out(`\nLabels to reach >= 98.5% held-out accuracy (batch, seeds ${seeds.join(',')}):`)
+  out(`\nLabels to reach >= 98.5% held-out accuracy (batch ${batch}, seeds ${seeds.join(',')}):`)
   out(`${'strategy'.padEnd(13)}${seeds.map((s) => `seed ${s}`.padStart(9)).join('')}   median   final acc`)
   for (const strategy of [...new Set(results.map((r) => r.strategy))]) {
     const rows = results.filter((r) => r.strategy === strategy)

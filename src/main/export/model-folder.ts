@@ -308,7 +308,8 @@ ${NODE_EXAMPLE}
 
 ## Load it in TensorFlow.js
 \`\`\`js
-const tf = require('@tensorflow/tfjs')
+// An ES module (a browser <script type="module">, or a .mjs file in Node): top-level await works there.
+import * as tf from '@tensorflow/tfjs'
 // Node: serve this folder over http, or read model.json and weights.bin with tf.io.fromMemory.
 const model = await tf.loadLayersModel('http://localhost:8080/model.json')
 const p = model.predict(tf.zeros([1, 28, 28, 3])) // P(${positive})

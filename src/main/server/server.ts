@@ -83,7 +83,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     if (!allowed.includes(`http://${req.headers.host}`)) return refuse(403, 'Forbidden')
     // Browsers always send Origin: a page from any other site is refused.
     if (origin !== undefined && !allowed.includes(origin)) return refuse(403, 'Forbidden')
-    wss.handleUpgrade(req, socket, head, (ws) => connect(ws, opts.studio, (dir) => downloadUrl(opts.files ?? {}, dir, token)))
+    wss.handleUpgrade(req, socket, head, (ws) => connect(ws, opts.studio, (dir, file) => downloadUrl(opts.files ?? {}, dir, token, file)))
   })
 
   await new Promise<void>((ok, fail) => {
@@ -108,16 +108,21 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   }
 }
 
-/** Browser mode cannot open a folder: exports under a served root get a download link (a zip). */
-function downloadUrl(roots: Record<string, string>, dir: string, token: string): string | undefined {
+/**
+ * Browser mode cannot open a folder: exports under a served root get a download link, a zip of
+ * the folder, or with `file` that one file in it (the replay GIF).
+ */
+function downloadUrl(roots: Record<string, string>, dir: string, token: string, file?: string): string | undefined {
   for (const [name, root] of Object.entries(roots)) {
     const rel = relative(resolve(root), dir)
-    if (rel && !rel.startsWith('..') && !isAbsolute(rel) && !rel.includes(sep)) return `/files/${name}/${encodeURIComponent(rel)}.zip?token=${encodeURIComponent(token)}`
+    if (!rel || rel.startsWith('..') || isAbsolute(rel) || rel.includes(sep)) continue
+    const path = file === undefined ? `${encodeURIComponent(rel)}.zip` : `${encodeURIComponent(rel)}/${encodeURIComponent(file)}`
+    return `/files/${name}/${path}?token=${encodeURIComponent(token)}`
   }
   return undefined
 }
 
-function connect(ws: WebSocket, studio: Studio, linkFor: (dir: string) => string | undefined): void {
+function connect(ws: WebSocket, studio: Studio, linkFor: (dir: string, file?: string) => string | undefined): void {
   const send = (m: WsResponse | WsEvent) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m))
   const off = studio.on((event, payload) => {
     if (EVENTS.includes(event)) send({ event, payload })
@@ -133,6 +138,7 @@ function connect(ws: WebSocket, studio: Studio, linkFor: (dir: string) => string
       id = Number.isInteger(msg?.id) ? msg.id : -1
       const result = await dispatch(studio, msg?.method, msg?.args)
       if (msg.method === 'exportModel') Object.assign(result as ExportResult, { downloadUrl: linkFor((result as ExportResult).dir) })
+      if (msg.method === 'exportGif') Object.assign(result as ExportResult, { downloadUrl: linkFor((result as ExportResult).dir, (result as ExportResult).files[0]) })
       send({ id, ok: true, result })
     } catch (err) {
       send({ id, ok: false, error: err instanceof SyntaxError ? { code: 'BAD_ARGUMENT', message: 'The message is not valid JSON' } : toErrorDto(err) })
