@@ -27,6 +27,20 @@ const field = (w: VueWrapper, id: string) => w.find(`[data-testid="field-${id}"]
 
 
 describe('start screen', () => {
+  it('another dataset gets a neutral task (what the user typed is kept); back to mnist restores the digits', async () => {
+    const w = await mountStart()
+    const value = (id: string) => (field(w, id).element as HTMLInputElement).value
+    await field(w, 'positive-name').setValue('cat')
+    await field(w, 'dataset').setValue('folder:/pets')
+    expect([value('question'), value('negative-name'), value('negative-key'), value('positive-name'), value('positive-key'), value('positive-classes')]).toEqual([
+      'Is this a positive example?', 'no', 'n', 'cat', 'y', ''
+    ])
+    expect(field(w, 'positive-classes').attributes('placeholder')).toMatch(/subfolder names/)
+    expect(w.find('[data-testid="dataset-hint"]').text()).toMatch(/mnist \(built in\), idx:PATH .* folder:PATH .*Browser mode has no folder dialog/)
+    await field(w, 'dataset').setValue('mnist')
+    expect([value('question'), value('negative-name'), value('positive-name'), value('positive-key'), value('positive-classes')]).toEqual(['Is this digit odd?', 'even', 'cat', 'o', '1, 3, 5, 7, 9'])
+  })
+
   it('prefills the form with the studio’s defaults', async () => {
     const w = await mountStart()
     expect((field(w, 'dataset').element as HTMLInputElement).value).toBe('mnist')

@@ -64,7 +64,9 @@ export async function scanFolder(rootPath: string, shouldStop?: () => boolean): 
   try {
     info = await stat(abs)
   } catch (err) {
-    throw new CuratorError('NOT_FOUND', `No folder ${rootPath}: ${(err as Error).message}`)
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'there is no such folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message
+    throw new CuratorError('NOT_FOUND', `folder:${rootPath}: ${why}; folder:PATH takes a folder of PNG/JPEG images`)
   }
   if (!info.isDirectory()) throw new CuratorError('BAD_ARGUMENT', `${rootPath} is not a folder; folder:PATH takes a folder of PNG/JPEG images`)
   const root = await realpath(abs)

@@ -143,7 +143,13 @@ async function scan(dir: string): Promise<Scan> {
   try {
     bytes = await fs.readFile(file)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CuratorError('NOT_FOUND', `no session log in ${dir}`)
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      const folder = await fs.stat(dir).then((s) => s.isDirectory(), () => null)
+      if (folder === null) throw new CuratorError('NOT_FOUND', `There is no folder ${dir}`)
+      if (!folder) throw new CuratorError('BAD_ARGUMENT', `${dir} is a file; open the session's folder`)
+      throw new CuratorError('NOT_FOUND', `${dir} is not a Curator session folder (it has no session.jsonl)`)
+    }
     throw err
   }
   const events: SessionEvent[] = []

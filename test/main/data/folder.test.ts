@@ -292,7 +292,7 @@ describe('bad folders', () => {
   const png = (w = 28, h = 28) => sharp(Buffer.alloc(w * h, 90), { raw: { width: w, height: h, channels: 1 } }).png().toBuffer()
 
   it('a missing folder is NOT_FOUND, a file is BAD_ARGUMENT', async () => {
-    await expectCuratorErrorAsync(() => loadDataset(`folder:${join(tmp.dir, 'nope')}`), 'NOT_FOUND', /No folder .*nope/)
+    await expectCuratorErrorAsync(() => loadDataset(`folder:${join(tmp.dir, 'nope')}`), 'NOT_FOUND', /^folder:.*nope: there is no such folder; folder:PATH takes a folder of PNG\/JPEG images$/)
     const file = join(dir('file'), 'a.png')
     writeFileSync(file, await png())
     await expectCuratorErrorAsync(() => loadDataset(`folder:${file}`), 'BAD_ARGUMENT', /is not a folder/)

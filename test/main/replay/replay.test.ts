@@ -385,6 +385,6 @@ describe('the replay command', () => {
     expect(errors[0]).toMatch(/--session records one run: give a single --strategy and a single --seed/)
     expect(errors[2]).toMatch(/Which session\? Usage: curator replay SESSION/)
     expect(errors[3]).toBe('curator replay: --strategy must be one of diverse, uncertainty, random, seed-window, got "smart"')
-    expect(errors[4]).toMatch(/no session log in/)
+    expect(errors[4]).toMatch(/^curator replay: There is no folder .*no-such-session$/)
   })
 })

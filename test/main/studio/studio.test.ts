@@ -280,8 +280,10 @@ describe('resume', () => {
     const before = (await ts.studio.state())!
     const empty = join(ts.root, 'empty-folder')
     mkdirSync(empty, { recursive: true })
-    await expectCuratorErrorAsync(() => ts.studio.openSession(empty), 'NOT_FOUND', /no session log/)
-    await expectCuratorErrorAsync(() => ts.studio.openSession(join(ts.root, 'no-such-folder')), 'NOT_FOUND', /no session log/)
+    await expectCuratorErrorAsync(() => ts.studio.openSession(empty), 'NOT_FOUND', /empty-folder is not a Curator session folder \(it has no session\.jsonl\)$/)
+    await expectCuratorErrorAsync(() => ts.studio.openSession(join(ts.root, 'no-such-folder')), 'NOT_FOUND', /^There is no folder .*no-such-folder$/)
+    writeFileSync(join(ts.root, 'a-file'), 'x')
+    await expectCuratorErrorAsync(() => ts.studio.openSession(join(ts.root, 'a-file')), 'BAD_ARGUMENT', /a-file is a file; open the session's folder$/)
     // A mistyped folder must not cost the user the session they are working in.
     const after = await ts.studio.state()
     expect(after && durable(after)).toEqual(durable(before))
