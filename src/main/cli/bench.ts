@@ -12,6 +12,7 @@ import { defaultFeaturizer, FeaturizerName, onnxRuntimeLoads } from '../engine/f
 import { prepare, disposePrepared } from '../engine/setup'
 import { simulate } from '../engine/simulate'
 import { progressPrinter, startBackend } from './output'
+import { largePoolBench, servingMemory } from './bench-scale'
 import { loadModel } from '../engine/model-io'
 
 export interface BenchArgs {
@@ -23,6 +24,10 @@ export interface BenchArgs {
   /** Measure PyTorch on the same network in this run (scripts/torch-reference.py). */
   reference: boolean
   referenceSeconds: number
+  /** Also featurise and iterate on a pool of this many shifted MNIST images (0: not). */
+  largePool: number
+  /** Measure a `curator serve` process's memory with the default session open. */
+  serveMemory: boolean
 }
 
 /** What the reference script prints (the fields the bench uses). */
@@ -131,6 +136,11 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   const pretrainImagesPerSec = Math.round((a.pretrainBatches * 128) / ((performance.now() - t0) / 1000))
   tf.dispose([px, py])
   log(`pretrain: ${pretrainImagesPerSec} images/s`)
+  // 5. Memory of a real serving process with the default 70k pool, and 6. a pool of a million.
+  const serve = a.serveMemory ? await servingMemory(process.argv[1]) : null
+  if (serve) log('error' in serve ? `serve memory not measured: ${serve.error}` : `curator serve with the ${serve.poolSize} pool open: peak ${serve.peakRssMb} MB, now ${serve.rssMb} MB`)
+  const large = a.largePool > 0 ? await largePoolBench(p, a.largePool, a.iterations, backend, a.json ? undefined : progressPrinter()) : null
+  if (large) log(`pool of ${large.poolSize}: iteration p50 ${large.iterationMs.p50} ms, p95 ${large.iterationMs.p95} ms; peak ${large.peakRssMb} MB`)
   disposePrepared(p)
 
   const torch = torchForward && torchTrain ? mergeTorch(torchForward, torchTrain) : null
@@ -149,6 +159,8 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
     featurizeImages: featurized,
     featurizeByEngine: { [featurizer]: featurizeImagesPerSec, ...(otherImagesPerSec ? { [other]: otherImagesPerSec } : {}) },
     pretrainImagesPerSec,
+    serveMemory: serve,
+    largePool: large,
     pytorch: torch,
     ratios: torch && !('error' in torch) ? { featurize: ratio(featurizeImagesPerSec, torch.forwardImagesPerSec), train: ratio(pretrainImagesPerSec, torch.trainImagesPerSec) } : null
   }

@@ -41,6 +41,8 @@ Commands:
              [--iterations 30] [--naive-subset 2000] [--featurize-images 70000] [--json]
              [--reference torch|none]  also measure PyTorch on the same network in this run
                        (scripts/torch-reference.py with /usr/bin/python3, or CURATOR_PYTHON)
+             [--large-pool N]  also featurise (cached) and iterate on N shifted MNIST images
+             [--serve-memory yes|no]  memory of a curator serve process with the 70k pool open
   bench-folder
              Write MNIST digits as 28x28 PNGs to a temp folder, then measure opening it cold
              (scan + decode + featurise, images/s) and again from the caches (s)
@@ -69,6 +71,12 @@ function flag(o: Options, name: string, schema: GenericSchema<unknown, number>, 
   return v === undefined ? def : cliParse(schema, numberFromText(v), `--${name}`)
 }
 
+const yesNo = (v: unknown, name: string): boolean => {
+  if (v === undefined || v === 'yes') return true
+  if (v === 'no') return false
+  throw new CuratorError('BAD_ARGUMENT', `--${name} must be yes or no, got "${v}"`)
+}
+
 const referenceOption = (v: unknown): boolean => {
   if (v === undefined || v === 'torch') return true
   if (v === 'none') return false
@@ -88,7 +96,7 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
       })
   },
   bench: {
-    options: { json: { type: 'boolean' }, iterations: { type: 'string' }, 'naive-subset': { type: 'string' }, 'featurize-images': { type: 'string' }, 'pretrain-batches': { type: 'string' }, reference: { type: 'string' }, 'reference-seconds': { type: 'string' } },
+    options: { json: { type: 'boolean' }, iterations: { type: 'string' }, 'naive-subset': { type: 'string' }, 'featurize-images': { type: 'string' }, 'pretrain-batches': { type: 'string' }, reference: { type: 'string' }, 'reference-seconds': { type: 'string' }, 'large-pool': { type: 'string' }, 'serve-memory': { type: 'string' } },
     run: (o) =>
       benchCommand({
         json: Boolean(o.json),
@@ -97,7 +105,9 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
         featurizeImages: flag(o, 'featurize-images', count, 70000),
         pretrainBatches: flag(o, 'pretrain-batches', count, 10),
         reference: referenceOption(o.reference),
-        referenceSeconds: flag(o, 'reference-seconds', seconds, 3)
+        referenceSeconds: flag(o, 'reference-seconds', seconds, 3),
+        largePool: flag(o, 'large-pool', count, 0),
+        serveMemory: yesNo(o['serve-memory'], 'serve-memory')
       })
   },
   'bench-folder': {

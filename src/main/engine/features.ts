@@ -39,15 +39,56 @@ export async function featurize(files: ModelFiles, unfreeze: number, set: ImageS
 /** Several sets (pool and test) through one pool of threads: starting threads is not free. */
 export async function featurizeAll(files: ModelFiles, unfreeze: number, sets: ImageSet[], opts: FeaturizeOptions): Promise<FeatureMatrix[]> {
   sets.forEach((s, k) => checkImageSizes(s, `set ${k + 1}`))
-  const total = sets.reduce((n, s) => n + s.count, 0)
-  const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), Math.ceil(total / 64)))
   const jobSize = opts.jobSize ?? 256
-  const jobs: { set: number; idx: Int32Array }[] = []
-  sets.forEach((set, s) => {
-    for (const group of groupBySize(set)) for (let b = 0; b < group.length; b += jobSize) jobs.push({ set: s, idx: group.subarray(b, b + jobSize) })
-  })
-  const meter = new ProgressMeter(opts.task ?? 'featurise', total)
   const out: (Float32Array | undefined)[] = sets.map(() => undefined)
+  const jobs: Job[] = []
+  sets.forEach((set, s) => {
+    for (const group of groupBySize(set)) {
+      for (let b = 0; b < group.length; b += jobSize) {
+        const idx = group.subarray(b, b + jobSize)
+        jobs.push({
+          count: idx.length,
+          images: () => subset(set, idx),
+          place: (features, dim) => {
+            const target = (out[s] ??= new Float32Array(set.count * dim))
+            for (let k = 0; k < idx.length; k++) target.set(features.subarray(k * dim, (k + 1) * dim), idx[k] * dim)
+          }
+        })
+      }
+    }
+  })
+  const dim = await runJobs(files, unfreeze, jobs, opts)
+  return sets.map((set, s) => ({ count: set.count, dim, data: out[s] ?? new Float32Array(0) }))
+}
+
+/**
+ * `count` images made on demand, `make(start, n)` giving images start..start+n-1 (of one size):
+ * only the features are held, so memory stays bounded for pools of any size.
+ */
+export async function featurizeGenerated(files: ModelFiles, unfreeze: number, count: number, make: (start: number, n: number) => ImageSet, opts: FeaturizeOptions): Promise<FeatureMatrix> {
+  const jobSize = opts.jobSize ?? 256
+  let out: Float32Array | undefined
+  const jobs: Job[] = []
+  for (let start = 0; start < count; start += jobSize) {
+    const n = Math.min(jobSize, count - start)
+    jobs.push({ count: n, images: () => make(start, n), place: (features, dim) => (out ??= new Float32Array(count * dim)).set(features, start * dim) })
+  }
+  const dim = await runJobs(files, unfreeze, jobs, opts)
+  return { count, dim, data: out ?? new Float32Array(0) }
+}
+
+/** Images to run, made when a thread is free, and where their features go. */
+interface Job {
+  count: number
+  images: () => ImageSet
+  place: (features: Float32Array, dim: number) => void
+}
+
+/** Runs the jobs on a pool of featurising threads; returns the feature dimension. */
+async function runJobs(files: ModelFiles, unfreeze: number, jobs: Job[], opts: FeaturizeOptions): Promise<number> {
+  const total = jobs.reduce((n, j) => n + j.count, 0)
+  const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), Math.ceil(total / 64)))
+  const meter = new ProgressMeter(opts.task ?? 'featurise', total)
   let dim = 0
   let done = 0
   let next = 0
@@ -58,13 +99,12 @@ export async function featurizeAll(files: ModelFiles, unfreeze: number, sets: Im
       workers.map(async (w) => {
         while (next < jobs.length) {
           if (opts.shouldStop?.()) throw new CuratorError('CANCELLED', 'Featurising was cancelled')
-          const { set, idx } = jobs[next++]
-          const features = await runJob(w, subset(sets[set], idx))
-          dim ||= features.length / idx.length
-          if (features.length !== idx.length * dim) throw new CuratorError('BAD_DATA', 'Images of different sizes give features of different sizes at this split point; use --unfreeze 2 or less')
-          const target = (out[set] ??= new Float32Array(sets[set].count * dim))
-          for (let k = 0; k < idx.length; k++) target.set(features.subarray(k * dim, (k + 1) * dim), idx[k] * dim)
-          done += idx.length
+          const job = jobs[next++]
+          const features = await runJob(w, job.images())
+          dim ||= features.length / job.count
+          if (features.length !== job.count * dim) throw new CuratorError('BAD_DATA', 'Images of different sizes give features of different sizes at this split point; use --unfreeze 2 or less')
+          job.place(features, dim)
+          done += job.count
           opts.onProgress?.(meter.at(done))
         }
       })
@@ -72,7 +112,7 @@ export async function featurizeAll(files: ModelFiles, unfreeze: number, sets: Im
   } finally {
     await Promise.all(workers.map((w) => w.terminate()))
   }
-  return sets.map((set, s) => ({ count: set.count, dim, data: out[s] ?? new Float32Array(0) }))
+  return dim
 }
 
 let jobCounter = 0
