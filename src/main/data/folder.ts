@@ -3,7 +3,8 @@
 // class. Files that cannot be used are skipped and listed, never fatal, unless nothing usable
 // is left. The decoded images are cached, keyed by the file list, so a second open only
 // lists the folder and reads one file.
-import { open, readdir, readFile, realpath, rename, stat, unlink, mkdir } from 'node:fs/promises'
+import { open, readdir, readFile, realpath, stat } from 'node:fs/promises'
+import { writeFileAtomic } from '../files/safe'
 import { createHash } from 'node:crypto'
 import { extname, join, resolve } from 'node:path'
 import { CuratorError } from '../../shared/errors'
@@ -264,28 +265,14 @@ export async function readFolderCache(path: string): Promise<DecodedFolder | nul
   }
 }
 
-/** Writes the cache entry atomically (a temp file renamed into place). Failures are ignored: it is only a cache. */
+/** Writes the cache entry atomically (src/main/files/safe.ts). Failures are ignored: it is only a cache. */
 export async function writeFolderCache(path: string, d: DecodedFolder): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
-  try {
-    await mkdir(join(path, '..'), { recursive: true })
-    const { pixels, ...rest } = d
-    const json = Buffer.from(JSON.stringify({ ...rest, pixelBytes: pixels.length }), 'utf8')
-    const head = Buffer.alloc(12)
-    head.write(CACHE_MAGIC, 0, 'latin1')
-    head.writeUInt32LE(json.length, 8)
-    const fh = await open(tmp, 'w')
-    try {
-      await fh.write(head)
-      await fh.write(json)
-      for (let o = 0; o < pixels.length; o += 1 << 30) await fh.write(pixels.subarray(o, Math.min(pixels.length, o + (1 << 30))))
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, path)
-  } catch {
-    await unlink(tmp).catch(() => {})
-  }
+  const { pixels, ...rest } = d
+  const json = Buffer.from(JSON.stringify({ ...rest, pixelBytes: pixels.length }), 'utf8')
+  const head = Buffer.alloc(12)
+  head.write(CACHE_MAGIC, 0, 'latin1')
+  head.writeUInt32LE(json.length, 8)
+  await writeFileAtomic(path, [head, json, pixels]).catch(() => {})
 }
 
 // ---- the dataset ----------------------------------------------------------------------------

@@ -16,10 +16,10 @@ import type { EngineMethods, ImageDto, OpenedSession, PretrainedBase, PretrainRe
 import { prepare, disposePrepared, Prepared } from './setup'
 import { loadMnist } from '../data/mnist'
 import { baseMetadata, pretrain, writeBaseModel } from './pretrain'
-import { randomBytes } from 'node:crypto'
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TENSORBOARD_DIR } from '../tensorboard/session'
+import { writeFolderAtomic } from '../files/safe'
 
 /** Progress updates sent while pretraining, at most this often (the last one always goes). */
 const PRETRAIN_PROGRESS_MS = 200
@@ -149,26 +149,18 @@ export class Engine implements EngineMethods {
     const dir = join(models, `mnist-cnn-${new Date().toISOString().replace(/[-:]/g, '').replace('.', '-').replace('Z', '')}`)
     // Written in a private folder and renamed into place: no half-written base is ever seen.
     // Its TensorBoard files are written there as training goes, and move with it.
-    const tmp = join(models, `.partial-${process.pid}-${randomBytes(4).toString('hex')}`)
-    const tensorboard = { dir: join(tmp, TENSORBOARD_DIR) }
-    let r: Awaited<ReturnType<typeof pretrain>>
-    try {
-      r = await pretrain(ds.pool, ds.test!, { epochs: options.epochs, seed: options.seed, onProgress, shouldStop: () => this.cancelled, tensorboard })
-    } catch (err) {
-      await rm(tmp, { recursive: true, force: true })
-      throw err
-    }
-    try {
-      await mkdir(models, { recursive: true })
-      const meta = await writeBaseModel(tmp, r.model, baseMetadata(ds, r, { epochs: options.epochs, seed: options.seed, backend }))
-      await rename(tmp, dir)
-      return { dir, testAccuracy: meta.testAccuracy, hash: meta.hash }
-    } catch (err) {
-      await rm(tmp, { recursive: true, force: true })
-      throw err
-    } finally {
-      r.model.dispose()
-    }
+    let base: PretrainedBase | null = null
+    await writeFolderAtomic(dir, async (tmp) => {
+      const tensorboard = { dir: join(tmp, TENSORBOARD_DIR) }
+      const r = await pretrain(ds.pool, ds.test!, { epochs: options.epochs, seed: options.seed, onProgress, shouldStop: () => this.cancelled, tensorboard })
+      try {
+        const meta = await writeBaseModel(tmp, r.model, baseMetadata(ds, r, { epochs: options.epochs, seed: options.seed, backend }))
+        base = { dir, testAccuracy: meta.testAccuracy, hash: meta.hash }
+      } finally {
+        r.model.dispose()
+      }
+    })
+    return base!
   }
 
   private other: { key: string; dataset: Dataset } | null = null

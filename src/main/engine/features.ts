@@ -1,7 +1,8 @@
 // The frozen part never changes: compute its output for every image once, on every core,
 // and keep it on disk keyed by (base hash, dataset hash, split point).
 import { availableParallelism } from 'node:os'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../files/safe'
 import { join } from 'node:path'
 import type { Worker } from 'node:worker_threads'
 import type { FeaturizeInit } from './featurize-worker'
@@ -176,14 +177,11 @@ export async function readFeatureCache(path: string): Promise<FeatureMatrix | nu
 }
 
 export async function writeFeatureCache(path: string, m: FeatureMatrix): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true })
   const header = Buffer.alloc(16)
   header.write(MAGIC, 0, 'latin1')
   header.writeUInt32LE(m.count, 8)
   header.writeUInt32LE(m.dim, 12)
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, Buffer.concat([header, new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength)]))
-  await rename(tmp, path)
+  await writeFileAtomic(path, [header, new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength)])
 }
 
 export type CacheKey = { baseHash: string; datasetHash: string; split: string }

@@ -5,7 +5,8 @@
 // They are the canonical features for that key on every backend, so replay --verify, which
 // reads the same cache, stays exact.
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../files/safe'
 import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import type { CacheKey, FeatureMatrix } from './features'
@@ -86,13 +87,11 @@ export async function writeShippedFeatures(baseDir: string, key: CacheKey, parts
   const written: ShippedEntry[] = []
   for (const [part, m] of Object.entries(parts)) {
     const file = `${key.datasetHash}-${key.split}-${part}.f32.gz`
-    await writeFile(join(dir, file), gzipSync(shuffle(bytesOf(m)), { level: 9 }))
+    await writeFileAtomic(join(dir, file), gzipSync(shuffle(bytesOf(m)), { level: 9 }))
     const entry: ShippedEntry = { ...key, part, count: m.count, dim: m.dim, sha256: sha256(bytesOf(m)), file, backend }
     manifest.entries = manifest.entries.filter((x) => x.file !== file).concat(entry)
     written.push(entry)
   }
-  const tmp = join(dir, `${MANIFEST}.tmp`)
-  await writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n')
-  await rename(tmp, join(dir, MANIFEST))
+  await writeFileAtomic(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n')
   return written
 }

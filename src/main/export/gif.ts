@@ -1,10 +1,9 @@
 // The session as an animated GIF, in the spirit of the original demo's final figure: one
 // 432x288 frame per fit with the P(positive) histogram (accuracy in its title) above and
 // the head weights as a colour strip below. Drawn in plain JS into an RGBA buffer with a
-// built-in bitmap font, encoded by gifenc, written to a temporary file and renamed.
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, rename, rm } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+// built-in bitmap font, encoded by gifenc, written atomically (src/main/files/safe.ts).
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
 // @ts-expect-error -- gifenc 1.0.3 ships no type declarations; the part used is typed below.
 import * as gifencModule from 'gifenc'
 import type { BaselinePoint, HistogramDto } from '../../shared/contract'
@@ -13,6 +12,7 @@ import type { TrainEvent } from '../session/events'
 import { readSessionLog } from '../session/log'
 import { derive } from '../studio/derive'
 import { drawText, textWidth } from './font'
+import { writeFileAtomic } from '../files/safe'
 
 export type Rgb = [number, number, number]
 interface GifEncoder {
@@ -287,24 +287,6 @@ export async function writeSessionGif(dir: string, file: string, baseline: Basel
 }
 
 async function writeAtomically(target: string, bytes: Uint8Array): Promise<void> {
-  const where = dirname(target)
-  const tmp = `${target}.partial-${process.pid}-${randomBytes(4).toString('hex')}`
-  try {
-    await mkdir(where, { recursive: true })
-    const fh = await open(tmp, 'wx')
-    try {
-      await fh.writeFile(bytes)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, target)
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => {})
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOSPC') throw new CuratorError('DISK_FULL', `The disk is full: cannot write ${target}`)
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new CuratorError('NOT_WRITABLE', `Cannot write ${target}: permission denied`)
-    if (code === 'EISDIR') throw new CuratorError('BAD_ARGUMENT', `${target} is a folder; give a file name for the GIF`)
-    throw err
-  }
+  if ((await stat(target).catch(() => null))?.isDirectory()) throw new CuratorError('BAD_ARGUMENT', `${target} is a folder; give a file name for the GIF`)
+  await writeFileAtomic(target, bytes)
 }

@@ -1,8 +1,7 @@
-// Exports the trained model as a folder TF.js loads: written to a temporary sibling folder,
-// flushed, then renamed into place, so an interrupted export never leaves a half folder.
-import { randomBytes } from 'node:crypto'
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
+// Exports the trained model as a folder TF.js loads, written atomically (src/main/files/safe.ts):
+// an interrupted export never leaves a half folder.
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import type { ExportResult } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import { ModelFiles, readModelFiles } from '../engine/model-io'
@@ -15,6 +14,7 @@ import sharp from 'sharp'
 import { LOG_FILE } from '../session/log'
 import type { Studio } from '../studio/studio'
 import { engineBatches } from '../studio/derive'
+import { diskError, exists, writeFolderAtomic } from '../files/safe'
 
 export const EXPORT_FORMAT = 'curator-model/1'
 export const ONNX_FILE = 'model.onnx'
@@ -23,134 +23,76 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
   const s = studio.current
   if (!s) throw new CuratorError('NO_SESSION', 'Open a session before exporting its model')
   const target = resolve(out ?? join(studio.opts.dataDir, 'exports', s.d.start.id))
-  const exists = await stat(target).then(() => true, () => false)
-  if (exists && !force) throw new CuratorError('EXISTS', `${target} already exists; choose another folder or use --force`)
-  // --force replaces an earlier export, never the session itself or any other folder.
-  if (exists && (contains(target, s.dir) || !(await isModelExport(target)))) {
-    throw new CuratorError('EXISTS', `${target} exists and is not an earlier Curator model export; refusing to replace it`)
-  }
-  const parent = dirname(target)
-  try {
-    await mkdir(parent, { recursive: true })
-  } catch (err) {
-    throw writeError(err, parent)
-  }
-  // Hidden, beside the target (same filesystem, so the rename is atomic), stamped with our pid
-  // so a later export can tell an abandoned one (its process was killed) from a running one.
-  await removeAbandoned(parent, basename(target))
-  const tmp = join(parent, `.${basename(target)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`)
-  active.add(tmp)
-  try {
-    await mkdir(tmp)
-    // The engine's current model is the last completed fit; make sure it matches the log.
-    await studio.opts.engine.iterate(engineBatches(s.d), [])
-    await studio.opts.engine.exportModel(tmp)
-    const { start, trains, done, current } = s.d
-    const task = start.config.task
-    const names: [string, string] = [task.negative.name, task.positive.name]
-    // The model is fitted on completed batches; answers in an unfinished batch are listed, not trained on.
-    const rows = labelRows(done.flatMap((b) => b.answers), current?.answers ?? [], s.events, names, idxKeyOf(s.d.dataset.id))
-    const trained = rows.filter((r) => r.trained)
-    const input = { shape: [null, null, null, 3], layout: 'NHWC float32 [batch, height, width, 3]', preprocessing: PREPROCESSING }
-    const output = `P(${task.positive.name}): sigmoid, >= 0.5 means "${task.positive.name}"`
-    const model = readModelFiles(tmp)
-    const onnx = await writeOnnx(tmp, model, { labels: names.join(','), input: input.layout, preprocessing: JSON.stringify(PREPROCESSING), output })
-    const metadata = {
-      format: EXPORT_FORMAT,
-      task: { question: task.question, labels: names, output, positiveClasses: task.positiveClasses },
-      input,
-      base: { ...start.base, classNames: s.opened.base.classNames, unfrozenLayers: start.config.unfreeze },
-      dataset: s.d.dataset,
-      strategy: start.config.strategy,
-      fit: start.config.fit,
-      seed: start.config.seed,
-      batchSize: start.config.batchSize,
-      labels: trained.length,
-      pendingLabels: rows.length - trained.length,
-      iterations: trains.map((t) => ({ iteration: t.iteration, labels: t.labels, testAccuracy: t.testAccuracy, labelledAccuracy: t.labelledAccuracy })),
-      onnx: onnx.written ? { file: ONNX_FILE, opset: ONNX_OPSET, input: 'image', output: 'p' } : { file: null, reason: onnx.reason },
-      session: start.id,
-      backend: s.opened.backend,
-      exportedAt: new Date().toISOString()
-    }
-    await writeFile(join(tmp, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n')
-    await writeFile(join(tmp, 'labels.csv'), labelsCsv(rows))
-    await writeFile(join(tmp, 'labels.jsonl'), labelsJsonl(rows))
-    if (withImages) await copyImages(studio, s.d.dataset.id, rows, join(tmp, 'images'))
-    await writeFile(join(tmp, 'accuracy.png'), await accuracyCurvePng(trains))
-    await copyFile(join(s.dir, LOG_FILE), join(tmp, LOG_FILE))
-    const card: CardData = {
-      question: task.question,
-      labels: names,
-      positiveClasses: task.positiveClasses,
-      dataset: s.d.dataset,
-      base: { ...start.base, unfrozenLayers: start.config.unfreeze, inputShape: imageShape(model) },
-      strategy: start.config.strategy,
-      fit: start.config.fit,
-      batchSize: start.config.batchSize,
-      seed: start.config.seed,
-      trained: [trained.filter((r) => r.value === 0).length, trained.filter((r) => r.value === 1).length],
-      pending: rows.length - trained.length,
-      testAccuracy: trains.at(-1)?.testAccuracy ?? null,
-      iterations: trains.length,
-      onnx
-    }
-    await writeFile(join(tmp, 'README.md'), readme(card, withImages))
-    await syncTree(tmp)
-    if (exists) {
-      const old = `${tmp}.old`
-      await rename(target, old)
-      await rename(tmp, target)
-      await rm(old, { recursive: true, force: true })
-    } else {
-      await rename(tmp, target)
-    }
-    await syncDir(parent)
-    return { dir: target, files: (await readdir(target)).sort() }
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => {})
-    // A full disk met in the engine thread arrives as DISK_FULL with the bare system message.
-    if (err instanceof CuratorError && err.code === 'DISK_FULL') throw writeError({ code: 'ENOSPC', message: err.message }, target)
-    throw err instanceof CuratorError ? err : writeError(err, target)
-  } finally {
-    active.delete(tmp)
-  }
-}
-
-/** Temporary folders of exports running in this process (never removed as abandoned). */
-const active = new Set<string>()
-
-/**
- * Removes the hidden temporary folders (`.NAME.partial-PID-HEX`, and `….old`, an earlier export
- * being replaced) that an export to the same target left when its process was killed: those
- * whose process is gone. Best effort: a folder it cannot remove stays hidden and harmless.
- */
-async function removeAbandoned(parent: string, name: string): Promise<void> {
-  const prefix = `.${name}.partial-`
-  let entries: string[]
-  try {
-    entries = await readdir(parent)
-  } catch {
-    return
-  }
-  for (const entry of entries) {
-    if (!entry.startsWith(prefix)) continue
-    const m = /^(\d+)-[0-9a-f]{8}(\.old)?$/.exec(entry.slice(prefix.length))
-    if (!m) continue
-    const pid = Number(m[1])
-    const path = join(parent, entry)
-    const abandoned = pid === process.pid ? !active.has(path.replace(/\.old$/, '')) : !processAlive(pid)
-    if (abandoned) await rm(path, { recursive: true, force: true }).catch(() => {})
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' // alive, owned by someone else
-  }
+  if (!force && (await exists(target))) throw new CuratorError('EXISTS', `${target} already exists; choose another folder or use --force`, { path: target })
+  let files: string[] = []
+  await writeFolderAtomic(
+    target,
+    async (tmp) => {
+      try {
+        // The engine's current model is the last completed fit; make sure it matches the log.
+        await studio.opts.engine.iterate(engineBatches(s.d), [])
+        await studio.opts.engine.exportModel(tmp)
+      } catch (err) {
+        // A full disk met in the engine thread arrives as DISK_FULL with the bare system message.
+        throw err instanceof CuratorError && err.code === 'DISK_FULL' ? diskError({ code: 'ENOSPC' }, target) : err
+      }
+      const { start, trains, done, current } = s.d
+      const task = start.config.task
+      const names: [string, string] = [task.negative.name, task.positive.name]
+      // The model is fitted on completed batches; answers in an unfinished batch are listed, not trained on.
+      const rows = labelRows(done.flatMap((b) => b.answers), current?.answers ?? [], s.events, names, idxKeyOf(s.d.dataset.id))
+      const trained = rows.filter((r) => r.trained)
+      const input = { shape: [null, null, null, 3], layout: 'NHWC float32 [batch, height, width, 3]', preprocessing: PREPROCESSING }
+      const output = `P(${task.positive.name}): sigmoid, >= 0.5 means "${task.positive.name}"`
+      const model = readModelFiles(tmp)
+      const onnx = await writeOnnx(tmp, model, { labels: names.join(','), input: input.layout, preprocessing: JSON.stringify(PREPROCESSING), output })
+      const metadata = {
+        format: EXPORT_FORMAT,
+        task: { question: task.question, labels: names, output, positiveClasses: task.positiveClasses },
+        input,
+        base: { ...start.base, classNames: s.opened.base.classNames, unfrozenLayers: start.config.unfreeze },
+        dataset: s.d.dataset,
+        strategy: start.config.strategy,
+        fit: start.config.fit,
+        seed: start.config.seed,
+        batchSize: start.config.batchSize,
+        labels: trained.length,
+        pendingLabels: rows.length - trained.length,
+        iterations: trains.map((t) => ({ iteration: t.iteration, labels: t.labels, testAccuracy: t.testAccuracy, labelledAccuracy: t.labelledAccuracy })),
+        onnx: onnx.written ? { file: ONNX_FILE, opset: ONNX_OPSET, input: 'image', output: 'p' } : { file: null, reason: onnx.reason },
+        session: start.id,
+        backend: s.opened.backend,
+        exportedAt: new Date().toISOString()
+      }
+      await writeFile(join(tmp, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n')
+      await writeFile(join(tmp, 'labels.csv'), labelsCsv(rows))
+      await writeFile(join(tmp, 'labels.jsonl'), labelsJsonl(rows))
+      if (withImages) await copyImages(studio, s.d.dataset.id, rows, join(tmp, 'images'))
+      await writeFile(join(tmp, 'accuracy.png'), await accuracyCurvePng(trains))
+      await copyFile(join(s.dir, LOG_FILE), join(tmp, LOG_FILE))
+      const card: CardData = {
+        question: task.question,
+        labels: names,
+        positiveClasses: task.positiveClasses,
+        dataset: s.d.dataset,
+        base: { ...start.base, unfrozenLayers: start.config.unfreeze, inputShape: imageShape(model) },
+        strategy: start.config.strategy,
+        fit: start.config.fit,
+        batchSize: start.config.batchSize,
+        seed: start.config.seed,
+        trained: [trained.filter((r) => r.value === 0).length, trained.filter((r) => r.value === 1).length],
+        pending: rows.length - trained.length,
+        testAccuracy: trains.at(-1)?.testAccuracy ?? null,
+        iterations: trains.length,
+        onnx
+      }
+      await writeFile(join(tmp, 'README.md'), readme(card, withImages))
+      files = (await readdir(tmp)).sort()
+    },
+    // --force replaces an earlier export, never the session itself or any other folder.
+    { replace: async (dir) => !contains(dir, s.dir) && (await isModelExport(dir)), ours: 'an earlier Curator model export' }
+  )
+  return { dir: target, files }
 }
 
 const contains = (outer: string, inner: string) => {
@@ -164,27 +106,6 @@ async function isModelExport(dir: string): Promise<boolean> {
   } catch {
     return false
   }
-}
-
-function writeError(err: unknown, where: string): CuratorError {
-  const code = (err as NodeJS.ErrnoException).code
-  if (code === 'ENOTDIR' || code === 'EEXIST') return new CuratorError('NOT_WRITABLE', `Cannot export to ${where}: part of that path is a file, not a folder`)
-  if (code === 'ENOSPC') return new CuratorError('DISK_FULL', `The disk is full: cannot write ${where}. Nothing was exported; free some space and try again.`)
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new CuratorError('NOT_WRITABLE', `Cannot write to ${where}: permission denied`)
-  return new CuratorError('INTERNAL', `Export to ${where} failed: ${(err as Error).message}`)
-}
-
-async function syncTree(dir: string): Promise<void> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) {
-      await syncTree(join(dir, entry.name))
-      continue
-    }
-    const fh = await open(join(dir, entry.name), 'r')
-    await fh.sync()
-    await fh.close()
-  }
-  await syncDir(dir)
 }
 
 /**
@@ -240,20 +161,6 @@ async function copyImages(studio: Studio, datasetId: string, rows: LabelRow[], d
       const image = sharp(Buffer.from(d.pixelsBase64, 'base64'), { raw: { width: d.width, height: d.height, channels } })
       await (channels === 1 ? image.toColourspace('b-w') : image).png().toFile(target)
     }
-  }
-}
-
-/** Makes a folder's entries (new files, a rename) durable. Best effort: not possible on Windows. */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r')
-    try {
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-  } catch {
-    // best effort
   }
 }
 

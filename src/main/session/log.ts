@@ -5,9 +5,10 @@
 // One writer per folder: opening for writing takes session.lock (lock.ts); a second opener
 // gets a read-only log that refuses appends and says who holds the session.
 import { promises as fs, constants as fsConstants } from 'node:fs'
-import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { CuratorError } from '../../shared/errors'
+import type { FileHandle } from 'node:fs/promises'
+import { diskError, exists, syncFile, writeAll, writeFileAtomic } from '../files/safe'
 import { validateEvent, validateLoggedEvent } from './events'
 import { LockOwner, lockSession, SessionLock, SessionLockedError } from './lock'
 import { VERSION } from '../version'
@@ -51,25 +52,14 @@ export async function createSessionLog(dir: string, start: StartEvent): Promise<
 }
 
 async function writeStart(dir: string, file: string, start: StartEvent): Promise<void> {
-  // Write the start line to a temporary file and link it into place, so session.jsonl never
-  // exists without its start line (a crash here must not leave an unopenable empty log).
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`
+  // Written whole and linked into place (never replacing a log), so session.jsonl never exists
+  // without its start line: a crash here must not leave an unopenable empty log.
   try {
-    await fs.writeFile(tmp, JSON.stringify(start) + '\n', { flag: 'wx' })
-    await fsyncFile(tmp)
-    try {
-      await fs.link(tmp, file) // atomic, and fails if the file appeared meanwhile
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code === 'EEXIST') throw new CuratorError('EXISTS', `a session log already exists in ${dir}`)
-      // Some filesystems (FAT, some network shares) have no hard links: fall back to a rename.
-      if (await exists(file)) throw new CuratorError('EXISTS', `a session log already exists in ${dir}`)
-      await fs.rename(tmp, file)
-    }
-  } finally {
-    await fs.rm(tmp, { force: true })
+    await writeFileAtomic(file, JSON.stringify(start) + '\n', { replace: 'never' })
+  } catch (err) {
+    if (err instanceof CuratorError && err.code === 'EXISTS') throw new CuratorError('EXISTS', `a session log already exists in ${dir}`, { path: file })
+    throw err
   }
-  await fsyncDir(dir)
 }
 
 /** Reads a log. Throws only NOT_FOUND (no log) or BAD_DATA (no valid start as the first valid line). */
@@ -247,8 +237,8 @@ async function openForAppend(dir: string, lock: SessionLock): Promise<SessionLog
       await writeAll(fh, line)
       await fh.datasync()
     } catch (err) {
-      broken = err as Error
-      throw err
+      broken = diskError(err, logPath(dir))
+      throw broken
     }
   }
 
@@ -281,51 +271,16 @@ async function openForAppend(dir: string, lock: SessionLock): Promise<SessionLog
   }
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  // write() may write fewer bytes than asked; loop until the whole line is out.
-  for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off)).bytesWritten
-}
-
 async function backupCopy(file: string): Promise<string> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   for (let i = 0; ; i++) {
     const backup = `${file}.bak-${stamp}${i ? `-${i}` : ''}`
     try {
       await fs.copyFile(file, backup, fsConstants.COPYFILE_EXCL)
-      await fsyncFile(backup)
+      await syncFile(backup)
       return backup
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
     }
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false
-  )
-}
-
-async function fsyncFile(file: string): Promise<void> {
-  const fh = await fs.open(file, 'r+')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-}
-
-/** Makes a new directory entry durable. Not possible on every platform (Windows), hence best effort. */
-async function fsyncDir(dir: string): Promise<void> {
-  try {
-    const fh = await fs.open(dir, 'r')
-    try {
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-  } catch {
-    // best effort
   }
 }

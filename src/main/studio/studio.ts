@@ -2,7 +2,8 @@
 // It owns the open session: its log on disk, the derived state and the engine thread.
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, readdir, rename, writeFile } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
+import { writeFileAtomic } from '../files/safe'
 import { join, resolve } from 'node:path'
 import {
   AppInfo,
@@ -304,10 +305,7 @@ export class Studio implements StudioApi {
   pretrainBase(options: PretrainOptions): Promise<PretrainedBase> {
     return this.serial(async () => {
       const base = await this.opts.engine.pretrain({ ...options, dataDir: this.opts.dataDir })
-      await mkdir(this.opts.dataDir, { recursive: true })
-      const tmp = `${this.baseFile}.partial-${process.pid}`
-      await writeFile(tmp, JSON.stringify({ dir: base.dir }, null, 2) + '\n')
-      await rename(tmp, this.baseFile)
+      await writeFileAtomic(this.baseFile, JSON.stringify({ dir: base.dir }, null, 2) + '\n')
       return base
     })
   }

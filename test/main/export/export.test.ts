@@ -229,7 +229,7 @@ describe('curator export', () => {
     for (const target of [join(file, 'model'), join(file, 'deeper', 'model')]) {
       const r = await runCli(['export', '--session', sessionDir, '--out', target], env)
       expect(r.code).toBe(2)
-      expect(r.stderr).toMatch(/^curator export: Cannot export to .*a-regular-file.*: part of that path is a file, not a folder/)
+      expect(r.stderr).toMatch(/^curator export: Cannot write .*a-regular-file.*: part of that path is a file, not a folder/)
       await expectCuratorErrorAsync(() => studio.exportModel(target), 'NOT_WRITABLE', /part of that path is a file, not a folder/)
     }
     expect(readFileSync(file, 'utf8')).toBe('not a folder')
@@ -257,7 +257,7 @@ describe('curator export', () => {
     const script = 'mount -t tmpfs -o size=64k none "$0" || exit 99; "$@"; rc=$?; echo "LEFT:$(ls -A "$0" | tr "\\n" " ")"; exit $rc'
     const r = await runCli(['export', '--session', sessionDir, '--out', join(small, 'model')], env, ['unshare', '-m', 'sh', '-c', script, small])
     expect(r.code, r.stderr).toBe(2)
-    expect(r.stderr).toMatch(/^curator export: The disk is full: cannot write .*small-disk\/model\. Nothing was exported; free some space and try again\./m)
+    expect(r.stderr).toMatch(/^curator export: The disk is full: cannot write .*small-disk\/model\. Nothing was written; free some space and try again\./m)
     expect(r.stdout.trim()).toBe('LEFT:')
   })
 

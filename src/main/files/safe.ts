@@ -1,0 +1,228 @@
+// Filesystem safety in one place: atomic writes of files and folders (a hidden temporary
+// sibling, fsync, rename, fsync of the folder), "refuse to replace what is not ours", and the
+// mapping of disk errors to the error codes the user sees (DISK_FULL, NOT_WRITABLE, EXISTS).
+// The session log, model and GIF export, base models and the caches all write through it.
+import { randomBytes } from 'node:crypto'
+import { link, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { CuratorError } from '../../shared/errors'
+
+type Errno = NodeJS.ErrnoException
+
+/**
+ * A filesystem error as the CuratorError the user sees, naming `target`. Codes: ENOSPC/EDQUOT
+ * DISK_FULL; EACCES/EPERM/EROFS and a file where a folder must be NOT_WRITABLE; EEXIST EXISTS;
+ * ENOENT NOT_FOUND. A CuratorError passes through; anything else is INTERNAL.
+ */
+export function diskError(err: unknown, target: string): CuratorError {
+  if (err instanceof CuratorError) return err
+  const e = err as Errno
+  switch (e?.code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new CuratorError('DISK_FULL', `The disk is full: cannot write ${target}. Nothing was written; free some space and try again.`, { path: target })
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new CuratorError('NOT_WRITABLE', `Cannot write ${target}: permission denied`, { path: target })
+    case 'ENOTDIR':
+      return new CuratorError('NOT_WRITABLE', `Cannot write ${target}: part of that path is a file, not a folder`, { path: target })
+    case 'EISDIR':
+      return new CuratorError('NOT_WRITABLE', `Cannot write ${target}: it is a folder`, { path: target })
+    case 'EEXIST':
+      return new CuratorError('EXISTS', `${target} already exists`, { path: target })
+    case 'ENOENT':
+      return new CuratorError('NOT_FOUND', `${target} does not exist`, { path: target })
+    default:
+      return new CuratorError('INTERNAL', `Writing ${target} failed: ${e?.message ?? String(err)}`, { path: target })
+  }
+}
+
+export const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false
+  )
+
+/** Creates a folder and its parents; a file in the way (mkdir says EEXIST) is NOT_WRITABLE. */
+export async function makeFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true })
+  } catch (err) {
+    throw diskError((err as Errno).code === 'EEXIST' ? Object.assign(err as Errno, { code: 'ENOTDIR' }) : err, dir)
+  }
+}
+
+/** Flushes a file's data to disk. */
+export async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Makes a folder's entries (a new file, a rename) durable. Best effort: not possible on Windows. */
+export async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r')
+    try {
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    // best effort
+  }
+}
+
+/** Flushes every file of a folder (recursively), then the folder itself. */
+export async function syncTree(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) await syncTree(path)
+    else if (entry.isFile()) await syncFile(path)
+  }
+  await syncDir(dir)
+}
+
+/**
+ * Whether an existing target may be replaced: 'never' (refuse with EXISTS), 'always', or a check
+ * that says whether what is there is ours to replace (an earlier export, a GIF we wrote).
+ */
+export type ReplacePolicy = 'never' | 'always' | ((path: string) => Promise<boolean>)
+
+/** The hidden temporary sibling of `target`: same folder (so the rename is atomic), stamped with our pid. */
+const tempFor = (target: string) => join(dirname(target), `.${basename(target)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`)
+
+async function mayReplace(target: string, replace: ReplacePolicy, what: string): Promise<boolean> {
+  if (!(await exists(target))) return false
+  if (replace === 'never') throw new CuratorError('EXISTS', `${target} already exists`, { path: target })
+  if (replace !== 'always' && !(await replace(target))) {
+    throw new CuratorError('EXISTS', `${target} exists and is not ${what}; refusing to replace it`, { path: target })
+  }
+  return true
+}
+
+export interface WriteOptions {
+  /** Default 'always' for files. 'never' is race-free: the file is linked into place, which fails if it appeared meanwhile. */
+  replace?: ReplacePolicy
+  /** How a refusal names what may be replaced ("an earlier Curator export"). */
+  ours?: string
+}
+
+/**
+ * Writes `data` to `target` atomically: a reader sees the old file or the whole new one, never a
+ * part, and after a crash the file is either absent or complete. Parent folders are created.
+ */
+export async function writeFileAtomic(target: string, data: Uint8Array | string | readonly Uint8Array[], opts: WriteOptions = {}): Promise<void> {
+  const replace = opts.replace ?? 'always'
+  const tmp = tempFor(target)
+  try {
+    await makeFolder(dirname(target))
+    await mayReplace(target, replace, opts.ours ?? 'ours')
+    const fh = await open(tmp, 'wx')
+    try {
+      // Chunks are written one by one, so a large cache is never copied into one buffer.
+      if (Array.isArray(data)) for (const chunk of data) await writeAll(fh, chunk)
+      else await fh.writeFile(data as Uint8Array | string)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    if (replace === 'never') await linkIntoPlace(tmp, target)
+    else await rename(tmp, target)
+    await syncDir(dirname(target))
+  } catch (err) {
+    throw diskError(err, target)
+  } finally {
+    await rm(tmp, { force: true }).catch(() => {})
+  }
+}
+
+/** write() may write fewer bytes than asked: loop until the whole buffer is out. */
+export async function writeAll(fh: FileHandle, buf: Uint8Array): Promise<void> {
+  for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, Math.min(buf.length - off, 1 << 30))).bytesWritten
+}
+
+/** link() is atomic and refuses an existing target; filesystems without hard links (FAT, some shares) fall back to a checked rename. */
+async function linkIntoPlace(tmp: string, target: string): Promise<void> {
+  try {
+    await link(tmp, target)
+  } catch (err) {
+    if ((err as Errno).code === 'EEXIST' || (await exists(target))) throw diskError(Object.assign(new Error('exists'), { code: 'EEXIST' }), target)
+    await rename(tmp, target)
+  }
+}
+
+/** Temporary folders of folder writes running in this process (never removed as abandoned). */
+const active = new Set<string>()
+
+/**
+ * Writes a folder atomically: `fill` writes into a hidden temporary sibling, which is flushed and
+ * renamed into place (an existing target is swapped out first, if the policy allows). An
+ * interrupted write never leaves a half folder; temporary folders a killed process left behind
+ * are removed by the next write to the same target.
+ */
+export async function writeFolderAtomic(target: string, fill: (tmp: string) => Promise<void>, opts: WriteOptions = {}): Promise<void> {
+  const replace = opts.replace ?? 'never'
+  const parent = dirname(target)
+  await makeFolder(parent)
+  const replacing = await mayReplace(target, replace, opts.ours ?? 'ours')
+  await removeAbandoned(parent, basename(target))
+  const tmp = tempFor(target)
+  active.add(tmp)
+  try {
+    await mkdir(tmp)
+    await fill(tmp)
+    await syncTree(tmp)
+    if (replacing) {
+      const old = `${tmp}.old`
+      await rename(target, old)
+      await rename(tmp, target)
+      await rm(old, { recursive: true, force: true })
+    } else {
+      await rename(tmp, target)
+    }
+    await syncDir(parent)
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {})
+    throw diskError(err, target)
+  } finally {
+    active.delete(tmp)
+  }
+}
+
+/**
+ * Removes the hidden temporary folders (`.NAME.partial-PID-HEX`, and `….old`, an earlier folder
+ * being replaced) that a write to the same target left when its process was killed: those whose
+ * process is gone. Best effort: one it cannot remove stays hidden and harmless.
+ */
+async function removeAbandoned(parent: string, name: string): Promise<void> {
+  const prefix = `.${name}.partial-`
+  let entries: string[]
+  try {
+    entries = await readdir(parent)
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue
+    const m = /^(\d+)-[0-9a-f]{8}(\.old)?$/.exec(entry.slice(prefix.length))
+    if (!m) continue
+    const pid = Number(m[1])
+    const path = join(parent, entry)
+    const abandoned = pid === process.pid ? !active.has(path.replace(/\.old$/, '')) : !processAlive(pid)
+    if (abandoned) await rm(path, { recursive: true, force: true }).catch(() => {})
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as Errno).code === 'EPERM' // alive, owned by someone else
+  }
+}
