@@ -203,7 +203,7 @@ describe('curator export', () => {
 
     writeFileSync(join(target, 'marker.txt'), 'an earlier export')
     const again = await runCli(['export', '--session', sessionDir, '--out', target], env)
-    expect(again.code).toBe(2)
+    expect(again.code, again.stderr + again.stdout).toBe(2)
     expect(again.stderr).toMatch(/^curator export: .*cli\/model already exists; choose another folder or use --force/)
     expect(readFileSync(join(target, 'marker.txt'), 'utf8')).toBe('an earlier export')
 
@@ -229,7 +229,7 @@ describe('curator export', () => {
     for (const target of [join(file, 'model'), join(file, 'deeper', 'model')]) {
       const r = await runCli(['export', '--session', sessionDir, '--out', target], env)
       expect(r.code).toBe(2)
-      expect(r.stderr).toMatch(/^curator export: Cannot write .*a-regular-file.*: part of that path is a file, not a folder/)
+      expect(r.stderr).toMatch(/^curator export: Cannot write .*a-regular-file.*: part of that path is a file, not a folder/m)
       await expectCuratorErrorAsync(() => studio.exportModel(target), 'NOT_WRITABLE', /part of that path is a file, not a folder/)
     }
     expect(readFileSync(file, 'utf8')).toBe('not a folder')
