@@ -1,6 +1,6 @@
 // The held-out evaluation split of a dataset that comes without one: seeded and stratified.
 import { createHash } from 'node:crypto'
-import { Rng } from '../engine/rng'
+import { Rng } from '../util/rng'
 import { Dataset, ImageSet, hashImageSets, headOf, pickImages } from './dataset'
 
 /** The share of each class held out for evaluation. */

@@ -5,7 +5,7 @@ import type { BaselinePoint } from '../../shared/contract'
 import type { FeatureMatrix } from './features'
 import type { Prepared } from './setup'
 import { fitLogistic, predictLogistic } from './head'
-import { Rng } from './rng'
+import { Rng } from '../util/rng'
 
 /** Random orders averaged per point: one order alone is as noisy as one random session. */
 export const BASELINE_RUNS = 5

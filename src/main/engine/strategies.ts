@@ -1,6 +1,6 @@
 // Which unlabelled images to ask about next. Every choice is seeded; asked images never repeat.
 import type { StrategyName } from '../../shared/contract'
-import { Rng } from './rng'
+import { Rng } from '../util/rng'
 
 export interface QueryContext {
   /** P(positive) for every pool image under the current head. */

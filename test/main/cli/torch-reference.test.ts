@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { initBackend } from '../../../src/main/engine/backend'
 import { loadModel, readModelFiles } from '../../../src/main/engine/model-io'
-import { Rng } from '../../../src/main/engine/rng'
+import { Rng } from '../../../src/main/util/rng'
 import { tempDir } from '../../helpers/tmp'
 
 const root = resolve(__dirname, '../../..')

@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend, backendName, conv2dFilterGradient, conv2dInputGradient } from '../../../src/main/engine/backend'
-import { Rng } from '../../../src/main/engine/rng'
+import { Rng } from '../../../src/main/util/rng'
 
 type Pad = 'valid' | 'same' | number
 

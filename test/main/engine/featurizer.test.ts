@@ -12,7 +12,7 @@ import { prepare, disposePrepared } from '../../../src/main/engine/setup'
 import { loadMnist } from '../../../src/main/data/mnist'
 import { pickImages, uniformImageSet, type ImageSet } from '../../../src/main/data/dataset'
 import { DEFAULT_CONFIG } from '../../../src/shared/contract'
-import { Rng } from '../../../src/main/engine/rng'
+import { Rng } from '../../../src/main/util/rng'
 import { tempDir } from '../../helpers/tmp'
 import { recordSimulation, verifyReplay } from '../../../src/main/session/replay'
 

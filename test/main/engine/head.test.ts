@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { fitLogistic, predictLogistic, sigmoid, L2, BIAS_L2, HeadParams } from '../../../src/main/engine/head'
-import { Rng } from '../../../src/main/engine/rng'
+import { Rng } from '../../../src/main/util/rng'
 
 /** Standard normal by Box-Muller, from the seeded RNG. */
 const gauss = (rng: Rng) => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next())

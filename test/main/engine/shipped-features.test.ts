@@ -12,7 +12,7 @@ import { hashModelFiles, loadModel, readModelFiles } from '../../../src/main/eng
 import { readShippedFeatures, SHIPPED_FEATURES_DIR, type ShippedEntry } from '../../../src/main/engine/shipped-features'
 import { splitPoint } from '../../../src/main/engine/transfer'
 import { prepare, disposePrepared } from '../../../src/main/engine/setup'
-import { Rng } from '../../../src/main/engine/rng'
+import { Rng } from '../../../src/main/util/rng'
 import type { Progress } from '../../../src/shared/progress'
 import { tempDir } from '../../helpers/tmp'
 

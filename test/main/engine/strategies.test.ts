@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { query, QueryContext, iterationRng } from '../../../src/main/engine/strategies'
 import { STRATEGIES, StrategyName } from '../../../src/shared/contract'
-import { Rng } from '../../../src/main/engine/rng'
+import { Rng } from '../../../src/main/util/rng'
 
 const N = 500
 

@@ -3,7 +3,7 @@
 // folder and must reproduce the studio's P and the session's held-out accuracy. Also: the CLI
 // (`curator export`, `curator predict`) and its errors, a real full disk, and exports killed
 // with SIGKILL at seeded moments.
-import { Rng } from '../../../src/main/engine/rng'
+import { Rng } from '../../../src/main/util/rng'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -1,7 +1,7 @@
 // Write-ahead safety: a real child process labels continuously (label-writer.ts) and is killed
 // with SIGKILL at seeded random moments. After every kill, each label it acknowledged must be
 // in the log, and the session must open.
-import { Rng } from '../../../src/main/engine/rng'
+import { Rng } from '../../../src/main/util/rng'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'

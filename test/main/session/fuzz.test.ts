@@ -1,7 +1,7 @@
 // Seeded fuzz test of the log reader: build a valid log, damage it, and check that the reader
 // never throws (except BAD_DATA when no valid start comes first) and never loses an original
 // line that survived intact, complete and in a legal position.
-import { Rng } from '../../../src/main/engine/rng'
+import { Rng } from '../../../src/main/util/rng'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'

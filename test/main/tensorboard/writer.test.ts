@@ -5,7 +5,7 @@ import { buf as crc32c } from 'crc-32/crc32c'
 import { histogramFromBins, histogramOf } from '../../../src/main/tensorboard/histogram'
 import { maskedCrc32c } from '../../../src/main/tensorboard/record'
 import { EventWriter, FILE_VERSION } from '../../../src/main/tensorboard/writer'
-import { Rng } from '../../../src/main/engine/rng'
+import { Rng } from '../../../src/main/util/rng'
 import { tempDir } from '../../helpers/tmp'
 import { decodeFile, eventFiles, mask, readRecords } from './decode'
 
