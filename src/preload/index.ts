@@ -31,6 +31,8 @@ const studio: StudioBridge = {
   cancel: call('cancel'),
   pretrainBase: call('pretrainBase'),
   mistakes: call('mistakes'),
+  pool: call('pool'),
+  choose: call('choose'),
   on(event, listener) {
     if (!EVENTS.includes(event)) throw new Error(`Unknown event ${String(event)}`)
     const wrapped = (_e: IpcRendererEvent, payload: unknown) => listener(payload as never)

@@ -3,11 +3,12 @@
 // StudioEvents, so a method one side lacks is a compile error.
 import type { ErrorDto } from './errors'
 import type { Progress } from './progress'
-import type { CallArgs, HistogramDto, LabelValue, MistakeCell, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
+import type { CallArgs, HistogramDto, LabelValue, MistakeCell, PoolQuery, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
 
 // The data types that cross the boundary are inferred from the schema (src/shared/schema.ts).
 export { FITS, STRATEGIES } from './schema'
-export type { AnswerDef, FitName, HistogramDto, LabelValue, MistakeCell, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
+export { POOL_FILTERS, POOL_SORTS } from './schema'
+export type { AnswerDef, FitName, HistogramDto, LabelValue, MistakeCell, PoolQuery, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
 
 export const DEFAULT_TASK: TaskConfig = {
   question: 'Is this digit odd?',
@@ -169,6 +170,14 @@ export interface StudioApi {
    * (most confident first, at most `limit`, default 200). Null where there is no ground truth.
    */
   mistakes(cell?: MistakeCell, limit?: number): Promise<MistakesDto | null>
+  /** A page of the pool browser, under the latest fit. */
+  pool(query: PoolQuery): Promise<PoolPage>
+  /**
+   * Answers an image the labeller picked (pool browser): logged as a query of one image with
+   * strategy 'chosen' and its label, then fitted like any batch. Only between batches: with
+   * part of the batch on screen answered, a BAD_ARGUMENT says to finish it first.
+   */
+  choose(id: number, value: LabelValue, responseMs: number): Promise<SessionState>
 }
 
 export interface PretrainedBase {
@@ -216,6 +225,27 @@ export interface MistakesDto {
   items: HeldOutItem[]
 }
 
+/** One pool image in the pool browser. */
+export interface PoolItem {
+  id: number
+  width: number
+  height: number
+  channels: number
+  pixelsBase64: string
+  /** P(positive) under the latest fit. */
+  p: number
+  /** The base model's class for it (its top output), where the features are the base's outputs. */
+  baseClass: string | null
+  answer: LabelValue | 'skipped' | null
+}
+
+export interface PoolPage {
+  query: PoolQuery
+  /** Images that pass the filter. */
+  total: number
+  items: PoolItem[]
+}
+
 export type MenuCommand = 'new-session' | 'open-session' | 'export-model' | 'replay' | 'undo' | 'shortcuts' | 'about'
 
 export type MethodName = keyof StudioApi
@@ -242,7 +272,9 @@ export const METHODS = [
   'pickFolder',
   'cancel',
   'pretrainBase',
-  'mistakes'
+  'mistakes',
+  'pool',
+  'choose'
 ] as const satisfies readonly MethodName[]
 
 // Compile-time checks: METHODS lists every method of StudioApi, and the schema's CALLS parse

@@ -227,6 +227,17 @@ export const MistakeCellSchema = v.union(
 )
 export type MistakeCell = v.InferOutput<typeof MistakeCellSchema>
 
+export const POOL_SORTS = ['p', 'uncertainty', 'class'] as const
+export const POOL_FILTERS = ['all', 'unanswered', 'labelled', 'skipped'] as const
+/** A page of the pool browser: sorted (P high to low, closest to 0.5 first, base class), filtered by answer state. */
+export const PoolQuerySchema = obj({
+  sort: oneOf(POOL_SORTS),
+  filter: oneOf(POOL_FILTERS),
+  offset: int(LIMITS.imageId),
+  limit: int(LIMITS.viewImages)
+})
+export type PoolQuery = v.InferOutput<typeof PoolQuerySchema>
+
 /** The arguments of every StudioApi method, by name (contract.ts checks these against StudioApi). */
 export const CALLS = {
   info: call(),
@@ -247,7 +258,9 @@ export const CALLS = {
   pickFolder: call(['purpose', oneOf(FOLDER_PURPOSES)]),
   cancel: call(['task', filled(LIMITS.taskNameLength)]),
   pretrainBase: call(['options', PretrainOptionsSchema]),
-  mistakes: call(['cell', optionalArg(MistakeCellSchema)], ['limit', optionalArg(int(LIMITS.viewImages))])
+  mistakes: call(['cell', optionalArg(MistakeCellSchema)], ['limit', optionalArg(int(LIMITS.viewImages))]),
+  pool: call(['query', PoolQuerySchema]),
+  choose: call(['image id', imageId], ['label', LabelValueSchema], ['responseMs', nonNegative()])
 }
 export type CallName = keyof typeof CALLS
 export type CallArgs = { [M in CallName]: v.InferOutput<(typeof CALLS)[M]['schema']> }

@@ -1,6 +1,6 @@
 // A small in-memory studio implementing the client interface, for store and component
 // tests (the stores and views are what is under test, not this).
-import { DEFAULT_CONFIG, type AppInfo, type EventName, type ExportResult, type HistogramDto, type IterationDto, type LabelDto, type LabelValue, type MistakeCell, type MistakesDto, type PretrainedBase, type PretrainOptions, type QueryItem, type ReplayDto, type SessionConfig, type SessionState, type SessionSummary, type StudioEvents } from '../../src/shared/contract'
+import { DEFAULT_CONFIG, type AppInfo, type EventName, type ExportResult, type HistogramDto, type IterationDto, type LabelDto, type LabelValue, type MistakeCell, type MistakesDto, type PoolPage, type PoolQuery, type PretrainedBase, type PretrainOptions, type QueryItem, type ReplayDto, type SessionConfig, type SessionState, type SessionSummary, type StudioEvents } from '../../src/shared/contract'
 import { ApiError, type Listener, type StudioClient } from '../../src/renderer/src/api/client'
 import type { ErrorCode } from '../../src/shared/errors'
 
@@ -300,6 +300,25 @@ export class FakeStudio implements StudioClient {
   async mistakes(cell?: MistakeCell, limit?: number): Promise<MistakesDto | null> {
     this.record('mistakes', [cell, limit])
     return this.mistakesDto && { ...this.mistakesDto, cell: cell ?? null }
+  }
+
+  /** The pool the fake browses: ids 0..poolSize-1 with P = id / poolSize (sort 'p' reverses). */
+  async pool(query: PoolQuery): Promise<PoolPage> {
+    this.record('pool', [query])
+    const n = this.session?.poolSize ?? 0
+    const answered = new Map(this.chosen.map(([id, v]) => [id, v] as const))
+    const all = Array.from({ length: n }, (_, i) => (query.sort === 'p' ? n - 1 - i : i))
+    const ids = all.filter((id) => query.filter === 'all' || (query.filter === 'unanswered') === !answered.has(id))
+    const items = ids.slice(query.offset, query.offset + query.limit).map((id) => ({ ...item(id, id / n), baseClass: String(id % 10), answer: answered.get(id) ?? null }))
+    return { query, total: ids.length, items }
+  }
+
+  chosen: [number, LabelValue][] = []
+
+  async choose(id: number, value: LabelValue, responseMs: number): Promise<SessionState> {
+    this.record('choose', [id, value, responseMs])
+    this.chosen.push([id, value])
+    return this.snapshot()
   }
 
   async pretrainBase(options: PretrainOptions): Promise<PretrainedBase> {

@@ -44,6 +44,8 @@ export function startEngine(onProgress: (p: Progress) => void): EngineClient {
     images: call('images'),
     baseline: call('baseline'),
     mistakes: call('mistakes'),
+    pool: call('pool'),
+    chosen: call('chosen'),
     locate: call('locate'),
     exportModel: call('exportModel'),
     pretrain: call('pretrain'),

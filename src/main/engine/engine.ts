@@ -1,6 +1,7 @@
 // The engine behind the studio: one open session's data, features and learner. It runs in
 // the engine thread (engine-worker.ts); the CLI may also use it in-process.
-import type { BaselinePoint, MistakeCell, MistakesDto, SessionConfig } from '../../shared/contract'
+import type { BaselinePoint, MistakeCell, MistakesDto, PoolItem, PoolPage, PoolQuery, SessionConfig } from '../../shared/contract'
+import { baseClasses, poolPage, sortedOrder } from './pool-view'
 import { mistakesOf } from './mistakes'
 import { baselineOf, RandomBaseline } from './baseline'
 import { CuratorError } from '../../shared/errors'
@@ -53,6 +54,8 @@ export class Engine implements EngineMethods {
     this.close()
     this.prepared = p
     this.cacheDir = cacheDir
+    this.view = null
+    this.classOf = undefined
     this.openKey = JSON.stringify([config.dataset, config.poolLimit, config.testLimit, config.seed])
     this.loop = { strategy: config.strategy, batchSize: config.batchSize, coldStartBatches: coldStartBatches(p.base.meta.classNames.length, config.batchSize) }
     return {
@@ -121,8 +124,50 @@ export class Engine implements EngineMethods {
   async mistakes(batches: Answer[][], at: { iteration: number; labels: number }, cell: MistakeCell | null, limit: number): Promise<MistakesDto | null> {
     const p = this.need()
     if (!p.testTruth || !p.dataset.test) return null
-    await p.learner.fit(batches)
-    return mistakesOf({ p: p.learner.testP!, truth: p.testTruth, set: p.dataset.test, classNames: p.dataset.classNames }, at, cell, limit)
+    const view = await this.viewFit(batches)
+    return mistakesOf({ p: view.testP!, truth: p.testTruth, set: p.dataset.test, classNames: p.dataset.classNames }, at, cell, limit)
+  }
+
+  /** A page of the pool browser under the fit on `batches`; `answers` are the answers given (id, 0 | 1 | 'skipped'). */
+  async pool(batches: Answer[][], answers: [number, PoolItem['answer']][], q: PoolQuery): Promise<PoolPage> {
+    const p = this.need()
+    const view = await this.viewFit(batches)
+    this.classOf ??= baseClasses(p.poolFeatures, p.base.meta.classNames.length)
+    let order = view.orders.get(q.sort)
+    if (!order) {
+      try {
+        order = sortedOrder(q.sort, view.poolP, this.classOf)
+      } catch (err) {
+        throw new CuratorError('BAD_ARGUMENT', (err as Error).message)
+      }
+      view.orders.set(q.sort, order)
+    }
+    return poolPage({ set: p.dataset.pool, p: view.poolP, features: p.poolFeatures, classNames: p.base.meta.classNames, answers: new Map(answers) }, order, this.classOf, q)
+  }
+
+  /** P(positive) under the fit on `batches` and the file keys (folders) of pool images the labeller chose. */
+  async chosen(batches: Answer[][], ids: number[]): Promise<{ p: number[]; keys?: string[] }> {
+    const p = this.need()
+    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= p.dataset.pool.count) throw new CuratorError('BAD_ARGUMENT', `No image ${id} in a pool of ${p.dataset.pool.count}`)
+    const view = await this.viewFit(batches)
+    const names = p.dataset.pool.names
+    return { p: ids.map((id) => view.poolP[id]), ...(names ? { keys: ids.map((id) => names[id]) } : {}) }
+  }
+
+  /**
+   * P under the standing fit, for the views: kept apart from the learner, which also makes
+   * speculative fits for the next batch. Refitted only when the answers change.
+   */
+  private view: { key: string; poolP: Float32Array; testP: Float32Array | null; orders: Map<string, Int32Array> } | null = null
+  private classOf: Int32Array | null | undefined
+  private async viewFit(batches: Answer[][]) {
+    const p = this.need()
+    const key = JSON.stringify(batches)
+    if (this.view?.key !== key) {
+      await p.learner.fit(batches)
+      this.view = { key, poolP: p.learner.poolP.slice(), testP: p.learner.testP?.slice() ?? null, orders: new Map() }
+    }
+    return this.view
   }
 
   /** Writes the full model (base + head) with the current weights: model.json + weights.bin. */

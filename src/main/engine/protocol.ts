@@ -1,5 +1,5 @@
 // The messages between the studio (main thread) and the engine thread.
-import type { BaselinePoint, MistakeCell, MistakesDto, SessionConfig } from '../../shared/contract'
+import type { BaselinePoint, MistakeCell, MistakesDto, PoolItem, PoolPage, PoolQuery, SessionConfig } from '../../shared/contract'
 import type { ErrorDto } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
 import type { Answer } from './learner'
@@ -54,6 +54,8 @@ export interface EngineMethods {
   images(ids: number[], of?: SessionConfig): Promise<ImageDto[]>
   baseline(counts: number[], of?: { config: SessionConfig; baseDir?: string }): Promise<BaselinePoint[]>
   mistakes(batches: Answer[][], at: { iteration: number; labels: number }, cell: MistakeCell | null, limit: number): Promise<MistakesDto | null>
+  pool(batches: Answer[][], answers: [number, PoolItem['answer']][], q: PoolQuery): Promise<PoolPage>
+  chosen(batches: Answer[][], ids: number[]): Promise<{ p: number[]; keys?: string[] }>
   /** Where the open dataset holds images with these file keys: a pool id, or null with why not. */
   locate(keys: string[]): Promise<({ id: number } | { id: null; reason: string })[]>
   exportModel(dir: string): Promise<{ files: string[] }>

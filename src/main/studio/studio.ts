@@ -10,6 +10,9 @@ import {
   BaselinePoint,
   MistakeCell,
   MistakesDto,
+  PoolItem,
+  PoolPage,
+  PoolQuery,
   DEFAULT_CONFIG,
   ExportResult,
   IterationDto,
@@ -69,6 +72,9 @@ interface Open {
   board?: EventWriter | 'failed'
 }
 
+
+/** The strategy recorded for an image the labeller picked in the pool browser. */
+export const CHOSEN = 'chosen'
 
 /** Images of a mistakes cell returned when the caller gives no limit. */
 const MISTAKE_IMAGES = 200
@@ -270,7 +276,30 @@ export class Studio implements StudioApi {
     const s = this.need()
     const last = s.d.trains.at(-1)
     if (!last) return null
-    return this.opts.engine.mistakes(engineBatches(s.d).slice(0, last.iteration), { iteration: last.iteration, labels: last.labels }, cell ?? null, limit)
+    return this.opts.engine.mistakes(standingBatches(s.d), { iteration: last.iteration, labels: last.labels }, cell ?? null, limit)
+  }
+
+  /** A page of the pool browser under the latest standing fit (a view: outside the serial queue). */
+  async pool(query: PoolQuery): Promise<PoolPage> {
+    const s = this.need()
+    const answers: [number, PoolItem['answer']][] = [...s.d.done, ...(s.d.current ? [s.d.current] : [])].flatMap((b) => b.answers.map((a) => [a.id, a.value ?? 'skipped'] as [number, PoolItem['answer']]))
+    return this.opts.engine.pool(standingBatches(s.d), answers, query)
+  }
+
+  choose(id: number, value: LabelValue, responseMs: number): Promise<SessionState> {
+    return this.serial(async () => {
+      const s = this.need()
+      const c = s.d.current
+      if (c && c.answers.length > 0) throw new CuratorError('BAD_ARGUMENT', `Finish the batch on screen first (${c.answers.length} of ${c.query.ids.length} answered), then choose images`)
+      if ([...s.d.done.flatMap((b) => b.answers)].some((a) => a.id === id)) throw new CuratorError('BAD_ARGUMENT', `Image ${id} is answered already`)
+      const { p, keys } = await this.opts.engine.chosen(standingBatches(s.d), [id])
+      // A query of one image the labeller picked, then its answer: a batch like any other.
+      const iteration = s.d.done.length
+      await this.append({ v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration, ids: [id], ...(keys ? { keys } : {}), scores: [0], p, strategy: CHOSEN })
+      await this.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id, ...queryKey(s, id), value, iteration, responseMs: Math.max(0, Math.round(responseMs)) })
+      await this.advance()
+      return this.snapshot()
+    })
   }
 
   /** The random baseline at a recorded session's label counts; empty where it cannot be had (a view only). */
@@ -533,6 +562,9 @@ function queryItem(images: Map<number, ImageDto>, q: { ids: number[]; p: number[
 }
 
 const rawImage = (i: ImageDto): RawImage => ({ width: i.width, height: i.height, channels: i.channels, pixels: Buffer.from(i.pixelsBase64, 'base64') })
+
+/** The answers of the batches the latest standing fit was made on. */
+const standingBatches = (d: Derived): Answer[][] => engineBatches(d).slice(0, d.trains.at(-1)?.iteration ?? 0)
 
 const answersOf = (answers: { id: number; value: LabelValue | null }[]): Answer[] =>
   answers.filter((a) => a.value !== null).map((a) => ({ id: a.id, value: a.value as LabelValue }))

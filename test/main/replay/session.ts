@@ -39,6 +39,8 @@ export function inProcessEngine(): EngineClient {
     images: async (ids) => e.images(ids),
     baseline: (counts, of) => e.baseline(counts, of),
     mistakes: (batches, at, cell, limit) => e.mistakes(batches, at, cell, limit),
+    pool: (batches, answers, q) => e.pool(batches, answers, q),
+    chosen: (batches, ids) => e.chosen(batches, ids),
     locate: (keys) => e.locate(keys),
     exportModel: (dir) => e.exportModel(dir),
     pretrain: (options) => e.pretrain(options),

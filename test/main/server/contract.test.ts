@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { existsSync, readFileSync } from 'node:fs'
 import { inflateRawSync } from 'node:zlib'
 import { join } from 'node:path'
-import { DEFAULT_CONFIG, METHODS, MethodName, MistakesDto, STRATEGIES } from '../../../src/shared/contract'
+import { DEFAULT_CONFIG, METHODS, MethodName, MistakesDto, PoolPage, STRATEGIES } from '../../../src/shared/contract'
 import type { AppInfo, ExportResult, ReplayDto, SessionState, SessionSummary, WsResponse } from '../../../src/shared/contract'
 import { ERROR_CODES } from '../../../src/shared/errors'
 import type { Progress } from '../../../src/shared/progress'
@@ -194,6 +194,15 @@ describe('every method of the contract over the WebSocket', () => {
     expect(await call<MistakesDto>('mistakes', null, null)).toMatchObject({ cell: null, items: [] })
   })
 
+  it('pool pages the pool; choose answers an image from it as a chosen query', async () => {
+    const page = await call<PoolPage>('pool', { sort: 'uncertainty', filter: 'unanswered', offset: 0, limit: 3 })
+    expect(page.items).toHaveLength(3)
+    const before = await call<SessionState>('state')
+    const after = await call<SessionState>('choose', page.items[2].id, 1, 120)
+    expect(after.history).toHaveLength(before.history.length + 1)
+    expect(after.labels.at(-1)).toMatchObject({ id: page.items[2].id, value: 1, responseMs: 120 })
+  })
+
   it('covered every method in METHODS', () => {
     expect([...called].sort()).toEqual([...METHODS].sort())
   })
@@ -309,6 +318,9 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     expectBad(await client.request('mistakes', [{ truth: 2, predicted: 0 }]), /cell/)
     expectBad(await client.request('mistakes', [{ className: '' }]), /cell/)
     expectBad(await client.request('mistakes', [null, 0]), /^limit must be a whole number from 1 to 2000, got 0$/)
+    expectBad(await client.request('pool', [{ sort: 'size', filter: 'all', offset: 0, limit: 10 }]), /sort must be one of p, uncertainty, class/)
+    expectBad(await client.request('pool', [{ sort: 'p', filter: 'all', offset: -1, limit: 10 }]), /offset/)
+    expectBad(await client.request('choose', [1, 2, 0]), /label must be 0 or 1/)
   })
 
   it('afterwards the connection works and nothing reached the session', async () => {

@@ -32,6 +32,7 @@ export function labelAction(e: KeyLike, task: Keys): LabelAction | null {
   if (k === 'g') return 'guess'
   // After the task's own keys, which win when a task uses these letters.
   if (k === 'm') return 'mistakes'
+  if (k === 'b') return 'browse'
   return null
 }
 
@@ -93,6 +94,7 @@ export function labelShortcuts(task: Keys, mac = isMac()): Shortcut[] {
     { keys: ['⌫', mac ? '⌘Z' : 'Ctrl+Z'], what: 'undo' },
     { keys: ['G'], what: 'show / hide the model’s guesses' },
     { keys: ['M'], what: 'mistakes view (held-out confusion matrix, per class)' },
+    { keys: ['B'], what: 'pool browser: label any image you choose' },
     { keys: ['?'], what: 'this help' },
     { keys: ['Esc'], what: 'close help' }
   ]
