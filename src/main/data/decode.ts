@@ -43,6 +43,17 @@ export function sniffImage(bytes: Uint8Array): ImageKind | null {
   return null
 }
 
+/** An image file is refused above this size before it is read (a 256 x 256 PNG is far smaller). */
+export const MAX_IMAGE_FILE_BYTES = 256 << 20
+
+/** Why a file of this size, starting with these bytes, is not a usable image; null when it may be one. */
+export function notAnImage(head: Uint8Array, size: number): string | null {
+  if (size === 0) return 'empty file'
+  if (!sniffImage(head)) return 'not a PNG or JPEG image (its first bytes are neither)'
+  if (size > MAX_IMAGE_FILE_BYTES) return `${size} bytes, over the ${MAX_IMAGE_FILE_BYTES >> 20} MiB limit for one image`
+  return null
+}
+
 /** Extensions scanned as images. */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg']
 
@@ -61,9 +72,9 @@ export function fitSize(width: number, height: number, maxSide: number): [number
  * everywhere is stored as grey: the base sees the same input, with a third of the memory.
  */
 export async function decodeImage(bytes: Uint8Array, maxSide: number): Promise<Decoded> {
-  if (bytes.length === 0) return { ok: false, reason: 'empty file' }
-  const kind = sniffImage(bytes)
-  if (!kind) return { ok: false, reason: 'not a PNG or JPEG image (its first bytes are neither)' }
+  const problem = notAnImage(bytes, bytes.length)
+  if (problem) return { ok: false, reason: problem }
+  const kind = sniffImage(bytes)!
   const sharp = await loadSharp()
   try {
     const img = sharp(bytes, { failOn: 'error' })

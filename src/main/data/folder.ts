@@ -11,7 +11,8 @@ import { CuratorError } from '../../shared/errors'
 import { Progress, ProgressMeter } from '../../shared/progress'
 import { defaultCacheDir } from './cache-dir'
 import { Dataset, ImageSet, SkippedFile, hashImageSets, headOf } from './dataset'
-import { DEFAULT_MAX_SIDE, IMAGE_EXTENSIONS, decodeImage } from './decode'
+import { DEFAULT_MAX_SIDE, IMAGE_EXTENSIONS, decodeImage, notAnImage } from './decode'
+import { isInside, readHead } from '../files/read'
 import { formatSpec } from './spec'
 import { TEST_FRACTION, splitDataset } from './split'
 
@@ -52,14 +53,18 @@ export interface FolderScan {
   skipped: SkippedFile[]
 }
 
+/** Files and folders a dataset scan looks at before it refuses (a link to / would be millions). */
+export const MAX_FOLDER_ENTRIES = 500_000
+
 const cancelled = () => new CuratorError('CANCELLED', 'Opening the folder was cancelled')
 
 /**
  * Lists the PNG/JPEG files under root (by extension), recursively, in name order. Hidden
- * entries (names starting with '.') are ignored. Symbolic links are followed, but a folder
- * whose real path was already scanned is skipped (and listed), so link loops end.
+ * entries (names starting with '.') are ignored. Symbolic links are followed only while they
+ * stay inside the root, and a folder whose real path was already scanned is skipped (and
+ * listed), so link loops end. More than `maxEntries` entries is an error, not a long scan.
  */
-export async function scanFolder(rootPath: string, shouldStop?: () => boolean): Promise<FolderScan> {
+export async function scanFolder(rootPath: string, shouldStop?: () => boolean, maxEntries = MAX_FOLDER_ENTRIES): Promise<FolderScan> {
   const abs = resolve(rootPath)
   let info
   try {
@@ -74,6 +79,7 @@ export async function scanFolder(rootPath: string, shouldStop?: () => boolean): 
   const visited = new Set<string>([root])
   const found: Omit<FolderFile, 'size' | 'mtimeMs'>[] = []
   const skipped: SkippedFile[] = []
+  let entriesSeen = 0
 
   const walk = async (dir: string, prefix: string, folder: string | null): Promise<void> => {
     if (shouldStop?.()) throw cancelled()
@@ -86,14 +92,27 @@ export async function scanFolder(rootPath: string, shouldStop?: () => boolean): 
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     const dirs: { abs: string; rel: string; name: string; link: boolean }[] = []
+    entriesSeen += entries.length
+    if (entriesSeen > maxEntries) {
+      throw new CuratorError('BAD_DATA', `${rootPath} holds more than ${maxEntries.toLocaleString('en-US')} files and folders: choose a folder with only the dataset's images`)
+    }
     for (const e of entries) {
       if (e.name.startsWith('.')) continue
       const path = join(dir, e.name)
       const rel = prefix ? `${prefix}/${e.name}` : e.name
+      // Node decodes a name that is not UTF-8 with U+FFFD: that name no longer opens the file.
+      if (e.name.includes('\uFFFD')) {
+        skipped.push({ path: rel, reason: 'the file name is not valid UTF-8; rename it' })
+        continue
+      }
       let isDir = e.isDirectory()
       let isFile = e.isFile()
       if (e.isSymbolicLink()) {
         try {
+          if (!isInside(root, await realpath(path))) {
+            skipped.push({ path: rel, reason: 'a symbolic link out of the dataset folder (not followed)' })
+            continue
+          }
           const s = await stat(path)
           isDir = s.isDirectory()
           isFile = s.isFile()
@@ -103,7 +122,7 @@ export async function scanFolder(rootPath: string, shouldStop?: () => boolean): 
         }
       }
       if (isDir) dirs.push({ abs: path, rel, name: e.name, link: e.isSymbolicLink() })
-      else if (!isFile) skipped.push({ path: rel, reason: 'not a regular file' })
+      else if (!isFile) skipped.push({ path: rel, reason: 'not a regular file (a FIFO, socket or device)' })
       else if (IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase())) found.push({ path: rel, abs: path, folder })
       else skipped.push({ path: rel, reason: `not a PNG or JPEG file (${extname(e.name) || 'no extension'})` })
     }
@@ -175,9 +194,9 @@ export async function decodeFolder(scan: FolderScan, maxSide: number, opts: Pick
       if (opts.shouldStop?.()) throw cancelled()
       let bytes: Buffer | null = null
       try {
-        bytes = await readFile(f.abs)
+        bytes = await readImageFile(f.abs)
       } catch (err) {
-        results[i] = { reason: `cannot read: ${(err as Error).message}` }
+        results[i] = { reason: err instanceof CuratorError ? err.message : `cannot read: ${(err as Error).message}` }
       }
       if (bytes) {
         const d = await decodeImage(bytes, maxSide)
@@ -212,6 +231,19 @@ export async function decodeFolder(scan: FolderScan, maxSide: number, opts: Pick
     o += p.length
   }
   return out
+}
+
+/**
+ * A file's bytes, but only once its first bytes say PNG or JPEG and it is a regular file under
+ * the size limit: a 1 GiB file named .png is refused after reading 8 bytes, not 1 GiB.
+ */
+async function readImageFile(abs: string): Promise<Buffer> {
+  const { head, size } = readHead(abs, 8, 'the file')
+  const problem = notAnImage(head, size)
+  if (problem) throw new CuratorError('BAD_DATA', problem)
+  const bytes = await readFile(abs)
+  if (bytes.length !== size) throw new CuratorError('BAD_DATA', 'it changed while being read')
+  return bytes
 }
 
 // ---- the decoded-folder cache ---------------------------------------------------------------

@@ -1,7 +1,9 @@
 // The frozen part never changes: compute its output for every image once, on every core,
 // and keep it on disk keyed by (base hash, dataset hash, split point).
 import { availableParallelism } from 'node:os'
-import { readFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { buf as crc32c } from 'crc-32/crc32c'
 import { writeFileAtomic } from '../files/safe'
 import { join } from 'node:path'
 import type { Worker } from 'node:worker_threads'
@@ -154,34 +156,46 @@ function subset(set: ImageSet, idx: Int32Array): ImageSet {
   return { count: idx.length, pixels, offsets, widths: pick(set.widths), heights: pick(set.heights), channels: pick(set.channels), classes: null }
 }
 
-const MAGIC = 'CURFEAT1'
+// A 24-byte header: magic, count, dim, CRC32C of the rows, 4 reserved bytes; then float32 rows.
+const MAGIC = 'CURFEAT2'
+const HEADER = 24
 
 export function featureCachePath(cacheDir: string, key: { baseHash: string; datasetHash: string; split: string; part: string }): string {
   return join(cacheDir, 'features', `${key.baseHash}-${key.datasetHash}-${key.split}-${key.part}.f32`)
 }
 
+/** The cached matrix, or null when it is missing, torn, damaged (checksum) or of another format. */
 export async function readFeatureCache(path: string): Promise<FeatureMatrix | null> {
   let buf: Buffer
   try {
-    buf = await readFile(path)
+    const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+    try {
+      if (!(await fh.stat()).isFile()) return null
+      buf = await fh.readFile()
+    } finally {
+      await fh.close()
+    }
   } catch {
     return null
   }
-  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== MAGIC) return null
+  if (buf.length < HEADER || buf.toString('latin1', 0, 8) !== MAGIC) return null
   const count = buf.readUInt32LE(8)
   const dim = buf.readUInt32LE(12)
-  if (buf.length !== 16 + count * dim * 4) return null // a torn write: recompute
+  if (buf.length !== HEADER + count * dim * 4) return null // a torn write: recompute
+  if (crc32c(buf.subarray(HEADER)) >>> 0 !== buf.readUInt32LE(16)) return null // damaged: recompute
   const data = new Float32Array(count * dim)
-  new Uint8Array(data.buffer).set(buf.subarray(16))
+  new Uint8Array(data.buffer).set(buf.subarray(HEADER))
   return { count, dim, data }
 }
 
 export async function writeFeatureCache(path: string, m: FeatureMatrix): Promise<void> {
-  const header = Buffer.alloc(16)
+  const rows = new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength)
+  const header = Buffer.alloc(HEADER)
   header.write(MAGIC, 0, 'latin1')
   header.writeUInt32LE(m.count, 8)
   header.writeUInt32LE(m.dim, 12)
-  await writeFileAtomic(path, [header, new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength)])
+  header.writeUInt32LE(crc32c(rows) >>> 0, 16)
+  await writeFileAtomic(path, [header, rows])
 }
 
 export type CacheKey = { baseHash: string; datasetHash: string; split: string }
@@ -196,14 +210,16 @@ export async function cachedFeatures(
   key: CacheKey,
   parts: Record<string, ImageSet>,
   compute: (sets: ImageSet[]) => Promise<FeatureMatrix[]>,
-  shipped?: (part: string) => Promise<FeatureMatrix | null>
+  shipped?: (part: string) => Promise<FeatureMatrix | null>,
+  /** The feature dimension the split layer gives, when fixed: an entry of another dimension is rebuilt. */
+  dim?: number
 ): Promise<{ features: Record<string, FeatureMatrix>; cached: boolean }> {
   const features: Record<string, FeatureMatrix> = {}
   const missing: string[] = []
   for (const part of Object.keys(parts)) {
     const path = featureCachePath(cacheDir, { ...key, part })
     const hit = await readFeatureCache(path)
-    const fits = (m: FeatureMatrix | null | undefined): m is FeatureMatrix => !!m && m.count === parts[part].count
+    const fits = (m: FeatureMatrix | null | undefined): m is FeatureMatrix => !!m && m.count === parts[part].count && (dim === undefined || m.dim === dim)
     if (fits(hit)) features[part] = hit
     else {
       const ship = await shipped?.(part)

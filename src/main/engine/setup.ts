@@ -70,10 +70,13 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
     featurizeAll(files, config.unfreeze, sets, { backend: opts.backend, featurizer, background: opts.background, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
   const key = { baseHash: hash, datasetHash: dataset.hash, split: featureSplitKey(split, featurizer) }
   // The shipped features are TF.js's (key without .ort).
+  // A cache entry of another width than the split layer gives is damaged or foreign: rebuilt.
+  const shape = layers[splitIndex].outputShape as (number | null)[]
+  const dim = shape.slice(1).every((d) => typeof d === 'number') ? (shape.slice(1) as number[]).reduce((a, b) => a * b, 1) : undefined
   const shipped = opts.shipped === false ? undefined : (part: string) => readShippedFeatures(dir, { ...key, part })
   const { poolFeatures, testFeatures, cached } = dataset.source
-    ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurise)
-    : await partFeatures(cacheDir, key, dataset, featurise, shipped)
+    ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurise, dim)
+    : await partFeatures(cacheDir, key, dataset, featurise, shipped, dim)
   const poolTruth = truthOf(dataset.pool, dataset.classNames, config.task.positiveClasses)
   const testTruth = truthOf(dataset.test, dataset.classNames, config.task.positiveClasses)
   const learner = new Learner({ base, unfreeze: config.unfreeze, fit: config.fit, seed: config.seed, pool: poolFeatures, test: testFeatures, poolTruth, testTruth })
@@ -99,9 +102,9 @@ type Shipped = (part: string) => Promise<FeatureMatrix | null>
 type SplitFeatures = { poolFeatures: FeatureMatrix; testFeatures: FeatureMatrix | null; cached: boolean }
 
 /** Features cached per part (pool, test), keyed by the dataset's hash. */
-async function partFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, featurise: Featurise, shipped?: Shipped): Promise<SplitFeatures> {
+async function partFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, featurise: Featurise, shipped?: Shipped, dim?: number): Promise<SplitFeatures> {
   const parts: Record<string, ImageSet> = dataset.test ? { pool: dataset.pool, test: dataset.test } : { pool: dataset.pool }
-  const { features, cached } = await cachedFeatures(cacheDir, key, parts, featurise, shipped)
+  const { features, cached } = await cachedFeatures(cacheDir, key, parts, featurise, shipped, dim)
   return { poolFeatures: features.pool, testFeatures: features.test ?? null, cached }
 }
 
@@ -109,11 +112,11 @@ async function partFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, f
  * A split drawn from one set (dataset.source): the features of the whole set are cached under
  * its hash (part 'all'), so every split seed reads the same cache entry.
  */
-async function splitFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, featurise: Featurise): Promise<SplitFeatures> {
+async function splitFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, featurise: Featurise, expectedDim?: number): Promise<SplitFeatures> {
   const src = dataset.source!
   const path = featureCachePath(cacheDir, { ...key, part: 'all' })
   const hit = await readFeatureCache(path)
-  if (hit && hit.count === src.count) return { poolFeatures: rows(hit, src.pool), testFeatures: dataset.test ? rows(hit, src.test) : null, cached: true }
+  if (hit && hit.count === src.count && (expectedDim === undefined || hit.dim === expectedDim)) return { poolFeatures: rows(hit, src.pool), testFeatures: dataset.test ? rows(hit, src.test) : null, cached: true }
   const [poolFeatures, testFeatures = null] = await featurise(dataset.test ? [dataset.pool, dataset.test] : [dataset.pool])
   const dim = poolFeatures.dim
   const all: FeatureMatrix = { count: src.count, dim, data: new Float32Array(src.count * dim) }

@@ -6,14 +6,11 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { CuratorError } from '../../shared/errors'
 import { MIN_SIDE } from '../data/dataset'
-import { decodeImage } from '../data/decode'
+import { decodeImage, MAX_IMAGE_FILE_BYTES } from '../data/decode'
 import { readIdx } from '../data/idx'
 import { loadModel, MODEL_LIMITS, readModelFiles } from '../engine/model-io'
 import { containedPath, readRegularFile } from '../files/read'
 import { EXPORT_FORMAT } from './model-folder'
-
-/** An image file is refused above this size before it is read (a 256 x 256 PNG is far smaller). */
-export const MAX_IMAGE_FILE_BYTES = 256 << 20
 
 export interface ExportedModel {
   dir: string

@@ -131,7 +131,14 @@ async function scan(dir: string): Promise<Scan> {
   const file = logPath(dir)
   let bytes: Buffer
   try {
-    bytes = await fs.readFile(file)
+    // Non-blocking: a FIFO named session.jsonl opens at once and is refused, instead of hanging.
+    const fh = await fs.open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0))
+    try {
+      if (!(await fh.stat()).isFile()) throw new CuratorError('BAD_DATA', `${file} is not a regular file`)
+      bytes = await fh.readFile()
+    } finally {
+      await fh.close()
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') {

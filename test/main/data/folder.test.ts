@@ -359,12 +359,13 @@ describe('bad folders', () => {
     const scan = await scanFolder(d)
     expect(scan.files.map((x) => x.path)).toEqual(['a/deep/1.png', 'b/2.png'])
     expect(scan.skipped.map((s) => s.path).sort()).toEqual(['a/deep/up', 'b/self', 'b/to-a', 'c-link-to-b'])
-    // A link to a folder outside is followed, and its name is the class.
+    // A link out of the dataset folder is not followed (a link to / would scan the machine).
     const outside = dir('outside')
     writeFileSync(join(outside, '3.png'), await png())
     symlinkSync(outside, join(d, 'linked'))
     const ds = await loadDataset(`folder:${d}`, { cacheDir: null })
-    expect(ds.classNames).toEqual(['a', 'b', 'linked'])
+    expect(ds.classNames).toEqual(['a', 'b'])
+    expect(ds.skipped?.find((s) => s.path === 'linked')?.reason).toBe('a symbolic link out of the dataset folder (not followed)')
   })
 
   it('bad spec options are BAD_ARGUMENT; a "?" that is part of a real path stays in it', async () => {

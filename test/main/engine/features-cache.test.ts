@@ -1,5 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest'
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { cachedFeatures as cachedParts, featureCachePath, readFeatureCache, writeFeatureCache, FeatureMatrix } from '../../../src/main/engine/features'
 import type { ImageSet } from '../../../src/main/data/dataset'
 import { tempDir } from '../../helpers/tmp'
@@ -47,7 +48,7 @@ describe('cachedFeatures', () => {
     expect(c.calls).toBe(1)
     const path = featureCachePath(dir, key)
     expect(existsSync(path)).toBe(true)
-    expect(statSync(path).size).toBe(16 + 37 * 10 * 4)
+    expect(statSync(path).size).toBe(24 + 37 * 10 * 4)
     const second = await cachedFeatures(dir, key, c.fn)
     expect(c.calls).toBe(1)
     expect(second.cached).toBe(true)
@@ -86,12 +87,12 @@ describe('cachedFeatures', () => {
     const c = counter(m)
     await cachedFeatures(dir, key, c.fn)
     const path = featureCachePath(dir, key)
-    truncateSync(path, 16 + 20 * 8 * 4 - 4)
+    truncateSync(path, 24 + 20 * 8 * 4 - 4)
     expect(await readFeatureCache(path)).toBeNull()
     const r = await cachedFeatures(dir, key, c.fn)
     expect(r.cached).toBe(false)
     expect(c.calls).toBe(2)
-    expect(statSync(path).size).toBe(16 + 20 * 8 * 4)
+    expect(statSync(path).size).toBe(24 + 20 * 8 * 4)
     expect((await cachedFeatures(dir, key, c.fn)).cached).toBe(true)
   })
 
@@ -109,6 +110,47 @@ describe('cachedFeatures', () => {
       expect((await cachedFeatures(dir, key, c.fn)).cached).toBe(false)
       expect(c.calls).toBe(1)
     }
+  })
+
+  it('a damaged entry (one flipped bit, same size) fails its checksum and is rebuilt, never used', async () => {
+    const dir = join(tmp.dir, 'flipped')
+    const m = matrix(20, 8)
+    const path = featureCachePath(dir, key)
+    await writeFeatureCache(path, m)
+    for (const at of [24, 24 + 300, statSync(path).size - 1]) {
+      const bytes = readFileSync(path)
+      bytes[at] ^= 0x10
+      writeFileSync(path, bytes)
+      expect(await readFeatureCache(path)).toBeNull()
+      const c = counter(m)
+      const r = await cachedFeatures(dir, key, c.fn)
+      expect(r.cached).toBe(false)
+      expect(c.calls).toBe(1)
+      expect(Array.from((await readFeatureCache(path))!.data)).toEqual(Array.from(m.data))
+    }
+  })
+
+  it('an entry of another dimension than the split layer gives is rebuilt', async () => {
+    const dir = join(tmp.dir, 'dim')
+    const { part, ...rest } = key
+    const wrong = matrix(20, 8) // the same bytes read as 20 x 8 ...
+    await writeFeatureCache(featureCachePath(dir, key), wrong)
+    const right = matrix(20, 10)
+    let calls = 0
+    const compute = async () => (calls++, [right])
+    const r = await cachedParts(dir, rest, { [part]: { count: 20 } as ImageSet }, compute, undefined, 10)
+    expect(r.cached).toBe(false)
+    expect(calls).toBe(1)
+    expect(r.features[part].dim).toBe(10)
+    expect((await cachedParts(dir, rest, { [part]: { count: 20 } as ImageSet }, compute, undefined, 10)).cached).toBe(true)
+  })
+
+  it('a FIFO in place of an entry is a miss, not a hang', async () => {
+    const dir = join(tmp.dir, 'fifo')
+    const path = featureCachePath(dir, key)
+    mkdirSync(dirname(path), { recursive: true })
+    execFileSync('mkfifo', [path])
+    expect(await readFeatureCache(path)).toBeNull()
   })
 
   it('writes only the view it is given (a subarray of a bigger buffer)', async () => {
