@@ -87,6 +87,8 @@ export interface SessionState {
   skipped: number[]
   /** The current batch, unanswered items only, in order. */
   queue: QueryItem[]
+  /** The current batch's answered (labelled or skipped) items, in order: a reload shows them with their badges. */
+  answered: QueryItem[]
   /** Prefetched next batches for the two answers to the last queued item, so answering never waits. */
   next: { negative: QueryItem[]; positive: QueryItem[] } | null
   /** Problems found when the log was opened (recovered lines, malformed lines). */

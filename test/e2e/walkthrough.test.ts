@@ -76,6 +76,18 @@ describe.skipIf(!haveChromium)('walkthrough in Chromium', () => {
     expect(await page.locator('[data-testid="query-image"][data-answer]:not([data-answer=""])').count()).toBe(2)
   })
 
+  it('a reload mid-batch keeps the answered tiles, with their badges', async () => {
+    const page = s.page
+    const answered = () => page.locator('[data-testid="query-image"][data-answer]:not([data-answer=""])')
+    const before = await answered().evaluateAll((els) => els.map((e) => [e.getAttribute('data-id'), e.getAttribute('data-answer')]))
+    await page.reload()
+    await page.getByTestId('view-label').waitFor()
+    await page.getByTestId('query-image').first().waitFor()
+    expect(await answered().evaluateAll((els) => els.map((e) => [e.getAttribute('data-id'), e.getAttribute('data-answer')]))).toEqual(before)
+    expect(await page.locator('.answer-chip').allTextContents()).toEqual(['odd', 'skipped'])
+    expect(await page.locator('[data-testid="query-image"][data-active="true"]').count()).toBe(1)
+  })
+
   it('guesses read one way: the digits shown sit on the side of 0.5 the answer names', async () => {
     const page = s.page
     for (const k of ['o', 'e']) await page.keyboard.press(k) // completes the batch: the model trains

@@ -140,6 +140,7 @@ export class FakeStudio implements StudioClient {
       labels: [],
       skipped: [],
       queue: this.batch(config.batchSize),
+      answered: [],
       next: null,
       warnings: this.opts.warnings ?? [],
       baseline: []
@@ -157,7 +158,7 @@ export class FakeStudio implements StudioClient {
 
   snapshot(): SessionState {
     const s = this.session!
-    return structuredClone({ ...s, queue: s.queue.slice(), labels: s.labels.slice(), skipped: s.skipped.slice(), history: s.history.slice() })
+    return structuredClone({ ...s, queue: s.queue.slice(), answered: s.answered.slice(), labels: s.labels.slice(), skipped: s.skipped.slice(), history: s.history.slice() })
   }
 
   /** Fits after a complete batch and pushes the new state, as the studio does. */
@@ -168,6 +169,7 @@ export class FakeStudio implements StudioClient {
     s.history = [...s.history, iteration(it, s.labels.length)]
     if (s.queue.length === 0) {
       s.queue = s.next && last ? (last.value === 1 ? s.next.positive : s.next.negative).slice() : this.batch(s.config.batchSize)
+      s.answered = []
       s.next = null
     }
     this.updateNext()
@@ -213,7 +215,7 @@ export class FakeStudio implements StudioClient {
     this.promotePrefetch()
     const i = s.queue.findIndex((q) => q.id === id)
     if (i < 0) throw new ApiError('BAD_ARGUMENT', `Image ${id} is not in the queue`)
-    s.queue.splice(i, 1)
+    s.answered.push(...s.queue.splice(i, 1))
     const l: LabelDto = { id, value, iteration: s.history.length - 1, responseMs, at: new Date(0).toISOString() }
     s.labels.push(l)
     this.updateNext()
@@ -227,6 +229,7 @@ export class FakeStudio implements StudioClient {
     const i = s.queue.findIndex((q) => q.id === id)
     if (i < 0) throw new ApiError('BAD_ARGUMENT', `Image ${id} is not in the queue`)
     const [it] = s.queue.splice(i, 1)
+    s.answered.push(it)
     s.skipped.push(it.id)
     this.updateNext()
     return { skipped: s.skipped.length }
@@ -238,6 +241,7 @@ export class FakeStudio implements StudioClient {
     const last = s.labels[s.labels.length - 1]
     if (s.queue.length === 0 && s.next && last) {
       s.queue = (last.value === 1 ? s.next.positive : s.next.negative).slice()
+      s.answered = []
       s.next = null
     }
   }
@@ -255,7 +259,11 @@ export class FakeStudio implements StudioClient {
       // The label's batch was already fitted: roll the model back to before it.
       s.history = s.history.slice(0, l.iteration + 1)
       s.queue = [back]
-    } else s.queue = [back, ...s.queue.filter((q) => q.id !== l.id)]
+      s.answered = []
+    } else {
+      s.queue = [back, ...s.queue.filter((q) => q.id !== l.id)]
+      s.answered = s.answered.filter((q) => q.id !== l.id)
+    }
     s.next = null
     return this.snapshot()
   }

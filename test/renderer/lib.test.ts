@@ -20,6 +20,7 @@ function state(over: Partial<SessionState>): SessionState {
     labels: [],
     skipped: [],
     queue: [],
+    answered: [],
     next: null,
     warnings: [],
     baseline: [],

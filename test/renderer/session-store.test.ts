@@ -33,6 +33,20 @@ describe('session store', () => {
     expect(s.labelCount).toBe(0)
   })
 
+  it('a reload mid-batch shows the answered tiles with their answers, the next one active', async () => {
+    const { s } = await started()
+    s.answer(1)
+    s.skip()
+    await s.settled()
+    setActivePinia(createPinia()) // the page reloads: a fresh store, the same studio
+    const app = useAppStore()
+    await app.init()
+    const reloaded = useSessionStore()
+    expect(ids(reloaded)).toEqual([1, 2, 3, 4])
+    expect(answers(reloaded)).toEqual([1, 'skipped', null, null])
+    expect(reloaded.activeIndex).toBe(2)
+  })
+
   it('records an answer at once, moves on, then calls api.label with the response time', async () => {
     const { s } = await started()
     expect(s.answer(1)).toBe(true)
@@ -201,7 +215,7 @@ describe('session store', () => {
     const { s } = await started()
     s.answer(1)
     await s.settled()
-    const other = { ...fake.snapshot(), id: 'sess-2', queue: fake.batch(2), labels: [] }
+    const other = { ...fake.snapshot(), id: 'sess-2', queue: fake.batch(2), answered: [], labels: [] }
     fake.emit('session', other)
     expect(s.state?.id).toBe('sess-2')
     expect(answers(s)).toEqual([null, null])

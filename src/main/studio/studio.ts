@@ -526,6 +526,7 @@ export class Studio implements StudioApi {
       labels: batchAnswers.flat().flatMap((a) => (a.value === null ? [] : [{ id: a.id, ...(a.key === undefined ? {} : { key: a.key }), value: a.value, iteration: a.iteration, responseMs: a.responseMs, at: a.at }])),
       skipped: skippedIds(d),
       queue: c ? c.query.ids.filter((id) => !c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
+      answered: c ? c.query.ids.filter((id) => c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
       next: s.speculation ? { negative: items(s.speculation.negative), positive: items(s.speculation.positive) } : null,
       warnings: s.warnings,
       baseline: s.baseline

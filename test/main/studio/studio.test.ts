@@ -33,7 +33,7 @@ async function answer(items: QueryItem[], values: (0 | 1)[] | ((q: QueryItem) =>
   return (await ts.studio.state())!
 }
 /** The parts of a state that must survive closing and reopening. */
-const durable = (s: SessionState) => ({ id: s.id, dir: s.dir, config: s.config, history: s.history, labels: s.labels, skipped: s.skipped, queue: s.queue, next: s.next, poolSize: s.poolSize, testSize: s.testSize })
+const durable = (s: SessionState) => ({ id: s.id, dir: s.dir, config: s.config, history: s.history, labels: s.labels, skipped: s.skipped, queue: s.queue, answered: s.answered, next: s.next, poolSize: s.poolSize, testSize: s.testSize })
 
 describe('before any session', () => {
   it('state() is null and labelling says there is no session', async () => {
@@ -120,6 +120,19 @@ describe('labelling', () => {
     await expectCuratorErrorAsync(() => ts.studio.skip(s.queue[0].id), 'BAD_ARGUMENT', /not waiting/)
     // Nothing of that reached the log.
     expect(readLog(s.dir).filter((e) => e.type === 'label' || e.type === 'skip')).toHaveLength(1)
+  })
+
+  it('a state mid-batch holds the answered items of the batch, in order, apart from the queue', async () => {
+    const s = await fresh()
+    const [a, b, ...rest] = s.queue
+    await ts.studio.label(a.id, 1, 10)
+    await ts.studio.skip(b.id)
+    const mid = (await ts.studio.state())!
+    expect(mid.answered.map((q) => q.id)).toEqual([a.id, b.id])
+    expect(mid.answered[0].pixelsBase64).toBe(a.pixelsBase64)
+    expect(mid.queue.map((q) => q.id)).toEqual(rest.map((q) => q.id))
+    const done = await answer(mid.queue)
+    expect(done.answered).toEqual([]) // a new batch: nothing answered yet
   })
 
   it('skip takes an image out of the batch without a label, and it is never asked again', async () => {

@@ -33,6 +33,12 @@ export interface Projection {
 
 export const toSlots = (items: readonly QueryItem[]): Slot[] => items.map((item) => ({ item, answer: null }))
 
+/** The whole current batch of a state, as a reload or resume shows it: answered items with their answers first. */
+export function batchOf(state: SessionState): Slot[] {
+  const labelOf = new Map(state.labels.map((l) => [l.id, l.value]))
+  return [...state.answered.map((item): Slot => ({ item, answer: labelOf.get(item.id) ?? 'skipped' })), ...toSlots(state.queue)]
+}
+
 export const prefetchFor = (next: Prefetch, value: LabelValue): QueryItem[] => (value === 1 ? next.positive : next.negative)
 
 /** Drops the local answers a server state already records (and no longer asks). */

@@ -9,7 +9,7 @@ import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { ExportResult, IterationDto, LabelValue, SessionConfig, SessionState, BaselinePoint } from '../../../shared/contract'
 import { toApiError, useApi } from '../api/client'
-import { confirmOps, prefetchFor, project, reconcile, toSlots, type LocalOp, type Prefetch, type Slot } from '../lib/batch'
+import { batchOf, confirmOps, prefetchFor, project, reconcile, toSlots, type LocalOp, type Prefetch, type Slot } from '../lib/batch'
 import { useAppStore } from './app'
 
 export type Pending = 'new' | 'open' | 'undo' | 'export' | null
@@ -87,7 +87,8 @@ export const useSessionStore = defineStore('session', () => {
     ops.value = []
     previous = null
     prefetch = null
-    batch.value = []
+    // The answered part of the batch stays on screen (with its badges) after a reload or resume.
+    batch.value = batchOf(s)
     revealed.value = new Set()
     applyState(s)
   }
