@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs'
 import { loadModel, readModelFiles, hashModelFiles, ModelFiles } from './model-io'
 import type { BaseMetadata } from './pretrain'
 import { splitPoint } from './transfer'
+import { onnxUnsupported } from '../export/onnx'
 import { defaultFeaturizer, featureSplitKey, FeaturizerName } from './featurizer'
 
 export interface Prepared {
@@ -65,7 +66,9 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const base = await loadModel(files)
   const { layers, splitIndex } = splitPoint(base, config.unfreeze)
   const split = layers[splitIndex].name
-  const featurizer = opts.featurizer ?? ((await tfjsFeaturesAtHand(cacheDir, dir, { baseHash: hash, datasetHash: dataset.hash, split }, dataset, opts.shipped)) ? 'tfjs' : defaultFeaturizer(opts.backend))
+  // ONNX Runtime only for a prefix the ONNX export covers (a base with other layer types featurises on TF.js).
+  const atHand = await tfjsFeaturesAtHand(cacheDir, dir, { baseHash: hash, datasetHash: dataset.hash, split }, dataset, opts.shipped)
+  const featurizer = opts.featurizer ?? (atHand || onnxUnsupported(files, split) ? 'tfjs' : defaultFeaturizer(opts.backend))
   const featurise = (sets: ImageSet[]) =>
     featurizeAll(files, config.unfreeze, sets, { backend: opts.backend, featurizer, background: opts.background, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
   const key = { baseHash: hash, datasetHash: dataset.hash, split: featureSplitKey(split, featurizer) }

@@ -1,20 +1,21 @@
-// Exports the trained model as a folder TF.js loads, written atomically (src/main/files/safe.ts):
-// an interrupted export never leaves a half folder.
+// Exports the trained model as a folder: ONNX and TF.js files, metadata, the labelled dataset,
+// a model card and the session log, written atomically (src/main/files/safe.ts): an interrupted
+// export never leaves a half folder.
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import sharp from 'sharp'
 import type { ExportResult } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
+import { parseSpecOptions } from '../data/spec'
 import { ModelFiles, readModelFiles } from '../engine/model-io'
 import { PREPROCESSING } from '../engine/pretrain'
-import { accuracyCurvePng, CardData, modelCard } from './card'
-import { idxKeyOf, LabelRow, labelRows, labelsCsv, labelsJsonl } from './labels'
-import { ONNX_OPSET, tfjsToOnnx } from './onnx'
-import { parseSpecOptions } from '../data/spec'
-import sharp from 'sharp'
 import { LOG_FILE } from '../session/log'
 import type { Studio } from '../studio/studio'
 import { engineBatches } from '../studio/derive'
 import { diskError, exists, writeFolderAtomic } from '../files/safe'
+import { accuracyCurvePng, CardData, modelCard } from './card'
+import { idxKeyOf, LabelRow, labelRows, labelsCsv, labelsJsonl } from './labels'
+import { ONNX_OPSET, tfjsToOnnx } from './onnx'
 
 export const EXPORT_FORMAT = 'curator-model/1'
 export const ONNX_FILE = 'model.onnx'

@@ -47,6 +47,17 @@ export function notExportable(type: string, layer: string, why = ''): CuratorErr
   return new CuratorError('BAD_DATA', `Layer type ${type} (layer "${layer}") is not exportable to ONNX${why ? `: ${why}` : ''}`)
 }
 
+/** Why the model (or its prefix up to `upTo`) cannot be written as ONNX, or null when it can. */
+export function onnxUnsupported(model: LayersModelData, upTo?: string): string | null {
+  try {
+    tfjsToOnnx(model, { upTo })
+    return null
+  } catch (err) {
+    if (err instanceof CuratorError && err.code === 'BAD_DATA') return err.message
+    throw err
+  }
+}
+
 /** The ONNX model's bytes (a serialized ModelProto). */
 export function tfjsToOnnx(model: LayersModelData, opts: OnnxOptions = {}): Uint8Array {
   const { layers, inputs, outputs } = topology(model.modelJson)

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import * as ort from 'onnxruntime-node'
 import * as tf from '@tensorflow/tfjs'
+import { onnx } from 'onnx-proto'
 import type { SessionState } from '../../../src/shared/contract'
 import { readIdx } from '../../../src/main/data/idx'
 import { loadDataset } from '../../../src/main/data/load'
@@ -164,6 +165,10 @@ describe('an MNIST export', () => {
     expect(d).toBeLessThan(1e-4)
     const correct = Array.from(p).filter((v, i) => (v >= 0.5 ? 1 : 0) === ds.test!.classes![i] % 2).length
     expect(correct / 200).toBeCloseTo(state.history.at(-1)!.testAccuracy!, 10)
+    // The file states its input layout, preprocessing and labels.
+    const props = Object.fromEntries(onnx.ModelProto.decode(readFileSync(join(out, 'model.onnx'))).metadataProps.map((m) => [m.key, m.value]))
+    expect(props).toMatchObject({ labels: 'even,odd', input: 'NHWC float32 [batch, height, width, 3]', output: 'P(odd): sigmoid, >= 0.5 means "odd"' })
+    expect(JSON.parse(props.preprocessing)).toMatchObject({ scale: '1/255 (pixels 0..1)', channels: 'grey repeated into RGB' })
   })
 
   it('the model card states the session\'s numbers', () => {
@@ -267,6 +272,16 @@ describe('a base with a layer type ONNX export does not cover', () => {
       rmSync(join(ts.dataDir, 'base.json'))
     }
   }, 300_000)
+})
+
+describe('the Wilson interval', () => {
+  it('gives the textbook 95 % intervals', () => {
+    // Wilson (1927); e.g. Newcombe (1998), Table I: 0/10 -> 0 to 0.2775, 10/10 -> 0.7225 to 1, 5/10 -> 0.2366 to 0.7634.
+    const round = ([a, b]: [number, number]) => [Number(a.toFixed(4)), Number(b.toFixed(4))]
+    expect(round(wilson(0, 10))).toEqual([0, 0.2775])
+    expect(round(wilson(10, 10))).toEqual([0.7225, 1])
+    expect(round(wilson(5, 10))).toEqual([0.2366, 0.7634])
+  })
 })
 
 describe('the label rows', () => {
