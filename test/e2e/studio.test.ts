@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import WebSocket from 'ws'
 import { readSessionLog } from '../../src/main/session/log'
-import { derive } from '../../src/main/studio/derive'
+import { derive } from '../../src/main/session/derive'
 import { CHROMIUM, startSession, startStudio, Studio } from './harness'
 
 const haveChromium = existsSync(CHROMIUM)

@@ -6,7 +6,7 @@ import { CuratorError } from '../../shared/errors'
 import { standingTrains, writeSessionGif } from '../export/gif'
 import { readSessionLog } from '../session/log'
 import { ACCURACY_TOLERANCE, Mismatch, recordedBaseline, verifyReplay, WEIGHT_TOLERANCE, whatIf } from '../session/replay'
-import { derive } from '../studio/derive'
+import { derive } from '../session/derive'
 import { cliParse, progressPrinter, startBackend } from './output'
 
 export interface ReplayArgs {

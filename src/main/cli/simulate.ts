@@ -4,7 +4,7 @@ import { loadDataset } from '../data/load'
 import { prepare, disposePrepared } from '../engine/setup'
 import type { IterationRecord } from '../engine/loop'
 import { simulate, SimulateSummary } from '../engine/simulate'
-import { recordSimulation } from '../session/replay'
+import { recordSimulation } from '../session/record'
 import { CONFIG_FIELDS, numberFromText, RESERVED_KEYS } from '../../shared/schema'
 import { cliParse, progressPrinter, startBackend } from './output'
 

@@ -2,7 +2,7 @@ import { basename, dirname, join } from 'node:path'
 import type { ExportResult } from '../../shared/contract'
 import type { Studio, StudioOptions } from '../studio/studio'
 import { readSessionLog } from '../session/log'
-import { derive } from '../studio/derive'
+import { derive } from '../session/derive'
 import { writeSessionGif } from './gif'
 import { exportModelFolder } from './model-folder'
 

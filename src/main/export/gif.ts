@@ -10,7 +10,7 @@ import type { BaselinePoint, HistogramDto } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import type { TrainEvent } from '../session/events'
 import { readSessionLog } from '../session/log'
-import { derive } from '../studio/derive'
+import { derive } from '../session/derive'
 import { drawText, textWidth } from './font'
 import { writeFileAtomic } from '../files/safe'
 

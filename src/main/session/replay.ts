@@ -1,25 +1,20 @@
-// Sessions beyond the studio: record a simulated run as a session, rebuild a session's model
-// from its log alone and check it against what was recorded, and replay the recorded
-// answers under another strategy or seed.
-import { randomBytes } from 'node:crypto'
-import { resolve } from 'node:path'
-import type { BaselinePoint, LabelValue, SessionConfig, StrategyName } from '../../shared/contract'
+// Rebuilding a recorded session in process: its model from the log alone, checked against what
+// was recorded (--verify), and the recorded answers replayed under another strategy or seed.
+// Recording a simulated run is record.ts.
+import { dirname, resolve } from 'node:path'
+import type { BaselinePoint, SessionConfig, StrategyName } from '../../shared/contract'
 import { baselineOf } from '../engine/baseline'
-import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
 import { initBackend } from '../engine/backend'
 import { defaultBaseDir, findBase, retrainedBases } from '../engine/base'
 import { FeaturizerName, onnxRuntimeLoads } from '../engine/featurizer'
 import { defaultDataDir } from '../paths'
-import type { Answer } from '../engine/learner'
 import { coldStartBatches, iterate, IterationRecord, LoopConfig } from '../engine/loop'
 import { disposePrepared, prepare, Prepared } from '../engine/setup'
-import { simulate, SimulateSummary } from '../engine/simulate'
-import { derive, Derived, engineBatches } from '../studio/derive'
-import { trainEvent } from '../studio/studio'
-import { eventTime, FORMAT_VERSION, QueryEvent, StartEvent, TrainEvent } from './events'
+import { derive, Derived, engineBatches } from './derive'
+import type { QueryEvent, TrainEvent } from './events'
 import { VERSION } from '../version'
-import { createSessionLog, readSessionLog } from './log'
+import { readSessionLog } from './log'
 
 /** Across backends, head weights and bias must agree within this (absolute). */
 export const WEIGHT_TOLERANCE = 1e-4
@@ -29,77 +24,6 @@ export const ACCURACY_TOLERANCE = 1e-3
 export const WHAT_IF_NOTE =
   'What-if replays the recorded answers in order; it cannot ask new images. Labels exist only for the images that were asked, ' +
   'so every iteration is fitted on the same answers as the recording; the other strategy only decides which images it would have asked next.'
-
-
-// ---- recording a simulated run ------------------------------------------------------------
-
-export interface RecordOptions {
-  /** Stop after this many labels (as `curator simulate --budget`). */
-  budget: number
-  /** The backend the run uses (recorded in the start event). */
-  backend: string
-  /** Called after each fit with the answers about to be given (as simulate's onIteration). */
-  onIteration?: (r: IterationRecord, answers: Answer[]) => void | Promise<void>
-}
-
-/**
- * Runs `simulate` on a prepared session and records it in `dir` exactly as the studio records
- * a labelled one: start; train 0; query 0; then per batch the answers (label events with
- * responseMs 0, skip events for images without ground truth), train, query. Refuses a folder
- * that already holds a session. Opens with Studio.openSession, replays and verifies.
- */
-export async function recordSimulation(dir: string, p: Prepared, config: SessionConfig, opts: RecordOptions): Promise<{ dir: string; id: string; summary: SimulateSummary }> {
-  const target = resolve(dir)
-  const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`
-  const start: StartEvent = {
-    v: FORMAT_VERSION,
-    type: 'start',
-    at: eventTime(),
-    id,
-    config,
-    dataset: { id: p.dataset.id, hash: p.dataset.hash, poolSize: p.dataset.pool.count, testSize: p.dataset.test?.count ?? 0 },
-    base: { id: p.base.meta.id, hash: p.base.hash },
-    backend: opts.backend,
-    features: p.featurizer,
-    app: `curator ${VERSION}`
-  }
-  const truth = p.poolTruth
-  if (!truth) throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
-  const log = await createSessionLog(target, start)
-  const names = p.dataset.pool.names
-  const key = (id: number) => (names ? { key: names[id] } : {})
-  try {
-    const summary = await simulate(p, {
-      strategy: config.strategy,
-      batchSize: config.batchSize,
-      budget: opts.budget,
-      onIteration: async (r, answers) => {
-        await log.append(trainEvent(r))
-        await log.append({ v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration: r.iteration, ids: r.next.ids, ...(names ? { keys: r.next.ids.map((id) => names[id]) } : {}), scores: r.next.scores, p: r.next.p, strategy: config.strategy })
-        // The images simulate answers: the first (budget - labels so far) of the batch; those
-        // without ground truth are skipped, as a person would skip them.
-        const asked = r.labels < opts.budget ? r.next.ids.slice(0, opts.budget - r.labels) : []
-        const labelled: Answer[] = []
-        for (const imageId of asked) {
-          if (truth[imageId] < 0) {
-            await log.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id: imageId, ...key(imageId), iteration: r.iteration })
-          } else {
-            const value = truth[imageId] as LabelValue
-            labelled.push({ id: imageId, value })
-            await log.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id: imageId, ...key(imageId), value, iteration: r.iteration, responseMs: 0 })
-          }
-        }
-        if (JSON.stringify(labelled) !== JSON.stringify(answers)) {
-          throw new CuratorError('INTERNAL', `The recorded answers of iteration ${r.iteration} differ from the simulated ones`)
-        }
-        await opts.onIteration?.(r, answers)
-      }
-    })
-    return { dir: target, id, summary }
-  } finally {
-    await log.close()
-  }
-}
 
 // ---- the engine, in process, for a recorded session -----------------------------------------
 
@@ -131,7 +55,10 @@ async function load(dir: string, config: (c: SessionConfig) => SessionConfig, op
   const cfg = config(d.start.config)
   const backend = await initBackend()
   // The base it was recorded on, if it is here (shipped, or retrained into the data folder).
-  const baseDir = opts.baseDir ?? findBase(d.start.base.hash, [defaultBaseDir(), ...retrainedBases(defaultDataDir())]) ?? undefined
+  // A session in <data folder>/sessions/<id> finds the bases retrained into that data folder
+  // (a desktop session verifies on its own retrained base), then the CLI's default one.
+  const dataDirs = [...new Set([dirname(dirname(target)), defaultDataDir()])]
+  const baseDir = opts.baseDir ?? findBase(d.start.base.hash, [defaultBaseDir(), ...dataDirs.flatMap(retrainedBases)]) ?? undefined
   // The features it was recorded on (ONNX Runtime's differ from TF.js's in the last bits).
   const recorded = d.start.features ?? 'tfjs'
   const featurizer = recorded === 'onnxruntime' && !onnxRuntimeLoads() ? 'tfjs' : recorded

@@ -15,7 +15,6 @@ import {
   PoolQuery,
   DEFAULT_CONFIG,
   ExportResult,
-  IterationDto,
   LabelValue,
   PretrainedBase,
   PretrainOptions,
@@ -37,7 +36,8 @@ import { readBaseMetadata, defaultBaseDir, findBase, retrainedBases } from '../e
 import { eventTime, FORMAT_VERSION, QueryEvent, SessionEvent, TrainEvent } from '../session/events'
 import { createSessionLog, openSessionLog, readSessionLog, SessionLog } from '../session/log'
 import { describeOwner } from '../session/lock'
-import { batchComplete, derive, Derived, engineBatches, skippedIds } from './derive'
+import { batchComplete, derive, Derived, engineBatches, skippedIds } from '../session/derive'
+import { iterationDto, queryEvent, summarize, trainEvent } from '../session/build'
 import { TENSORBOARD_DIR, writeAsked, writeIteration } from '../tensorboard/session'
 import { EventWriter, RawImage } from '../tensorboard/writer'
 
@@ -426,7 +426,7 @@ export class Studio implements StudioApi {
       const rec = reuse ?? (await this.opts.engine.iterate(pending, skippedIds(s.d)))
       const train = trainEvent(rec)
       await this.append(train)
-      const query: QueryEvent = { v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration: rec.iteration, ids: rec.next.ids, ...(rec.next.keys ? { keys: rec.next.keys } : {}), scores: rec.next.scores, p: rec.next.p, strategy: s.d.start.config.strategy }
+      const query = queryEvent(rec, s.d.start.config.strategy)
       await this.append(query)
       s.speculation = null
       fitted = { train, query, loss: rec.loss }
@@ -575,41 +575,3 @@ const specKey = (d: Derived, answered = d.current?.answers ?? []) => JSON.string
 
 const countLabels = (d: Derived) => [...d.done.flatMap((b) => b.answers), ...(d.current?.answers ?? [])].filter((a) => a.value !== null).length
 
-export function trainEvent(r: IterationRecord): TrainEvent {
-  return {
-    v: FORMAT_VERSION,
-    type: 'train',
-    at: eventTime(),
-    iteration: r.iteration,
-    labels: r.labels,
-    headWeights: r.headWeights,
-    headBias: r.headBias,
-    testAccuracy: r.testAccuracy,
-    labelledAccuracy: r.labelledAccuracy,
-    iterationMs: Math.round(r.iterationMs * 1000) / 1000,
-    histogram: r.histogram
-  }
-}
-
-export const iterationDto = (t: TrainEvent): IterationDto => ({
-  iteration: t.iteration,
-  labels: t.labels,
-  testAccuracy: t.testAccuracy,
-  labelledAccuracy: t.labelledAccuracy,
-  headWeights: t.headWeights,
-  headBias: t.headBias,
-  histogram: t.histogram,
-  iterationMs: t.iterationMs
-})
-
-export function summarize(dir: string, d: Derived): SessionSummary {
-  return {
-    id: d.start.id,
-    dir,
-    createdAt: d.start.at,
-    dataset: d.start.config.dataset,
-    strategy: d.start.config.strategy,
-    labels: countLabels(d),
-    lastAccuracy: d.trains.at(-1)?.testAccuracy ?? null
-  }
-}

@@ -8,7 +8,7 @@ import { iterate } from '../engine/loop'
 import type { QueryEvent } from '../session/events'
 import { readSessionLog } from '../session/log'
 import { queryAfter, ReplayOptions, skippedOf, withRecorded } from '../session/replay'
-import { derive, engineBatches } from '../studio/derive'
+import { derive, engineBatches } from '../session/derive'
 import { TENSORBOARD_DIR, writeAsked, writeIteration } from './session'
 import { EventWriter, RawImage, wallTime } from './writer'
 

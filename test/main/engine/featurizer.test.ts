@@ -14,7 +14,8 @@ import { pickImages, uniformImageSet, type ImageSet } from '../../../src/main/da
 import { DEFAULT_CONFIG } from '../../../src/shared/contract'
 import { Rng } from '../../../src/main/util/rng'
 import { tempDir } from '../../helpers/tmp'
-import { recordSimulation, verifyReplay } from '../../../src/main/session/replay'
+import { recordSimulation } from '../../../src/main/session/record'
+import { verifyReplay } from '../../../src/main/session/replay'
 
 const files = readModelFiles(defaultBaseDir())
 const mnist = loadMnist({ pool: 300, test: 100 })

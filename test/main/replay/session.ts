@@ -6,7 +6,7 @@ import type { EngineClient } from '../../../src/main/engine/client'
 import { Engine } from '../../../src/main/engine/engine'
 import { disposePrepared, prepare } from '../../../src/main/engine/setup'
 import { initBackend } from '../../../src/main/engine/backend'
-import { recordSimulation } from '../../../src/main/session/replay'
+import { recordSimulation } from '../../../src/main/session/record'
 import { testBaseModel } from '../../helpers/studio'
 
 /** The shared small test base (test/helpers/studio.ts), with CURATOR_BASE_MODEL pointed at it. */

@@ -1,7 +1,7 @@
 // A session's state is a pure function of its log: resume, undo and replay all use this fold.
 import type { LabelValue } from '../../shared/contract'
 import type { Answer } from '../engine/learner'
-import type { QueryEvent, RemapEvent, SessionEvent, StartEvent, TrainEvent } from '../session/events'
+import type { QueryEvent, RemapEvent, SessionEvent, StartEvent, TrainEvent } from './events'
 
 /** One answer in a batch: a label, or null for a skip. */
 export interface BatchAnswer {

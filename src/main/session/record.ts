@@ -1,0 +1,82 @@
+// Recording a simulated run as a session: the same log the studio writes for a labelled one,
+// so it opens, replays, verifies and exports like any other (rebuilding it is replay.ts).
+import { randomBytes } from 'node:crypto'
+import { resolve } from 'node:path'
+import type { LabelValue, SessionConfig } from '../../shared/contract'
+import { CuratorError } from '../../shared/errors'
+import type { Answer } from '../engine/learner'
+import type { IterationRecord } from '../engine/loop'
+import type { Prepared } from '../engine/setup'
+import { simulate, SimulateSummary } from '../engine/simulate'
+import { VERSION } from '../version'
+import { queryEvent, trainEvent } from './build'
+import { eventTime, FORMAT_VERSION, StartEvent } from './events'
+import { createSessionLog } from './log'
+
+export interface RecordOptions {
+  /** Stop after this many labels (as `curator simulate --budget`). */
+  budget: number
+  /** The backend the run uses (recorded in the start event). */
+  backend: string
+  /** Called after each fit with the answers about to be given (as simulate's onIteration). */
+  onIteration?: (r: IterationRecord, answers: Answer[]) => void | Promise<void>
+}
+
+/**
+ * Runs `simulate` on a prepared session and records it in `dir` exactly as the studio records
+ * a labelled one: start; train 0; query 0; then per batch the answers (label events with
+ * responseMs 0, skip events for images without ground truth), train, query. Refuses a folder
+ * that already holds a session. Opens with Studio.openSession, replays and verifies.
+ */
+export async function recordSimulation(dir: string, p: Prepared, config: SessionConfig, opts: RecordOptions): Promise<{ dir: string; id: string; summary: SimulateSummary }> {
+  const target = resolve(dir)
+  const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`
+  const start: StartEvent = {
+    v: FORMAT_VERSION,
+    type: 'start',
+    at: eventTime(),
+    id,
+    config,
+    dataset: { id: p.dataset.id, hash: p.dataset.hash, poolSize: p.dataset.pool.count, testSize: p.dataset.test?.count ?? 0 },
+    base: { id: p.base.meta.id, hash: p.base.hash },
+    backend: opts.backend,
+    features: p.featurizer,
+    app: `curator ${VERSION}`
+  }
+  const truth = p.poolTruth
+  if (!truth) throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
+  const log = await createSessionLog(target, start)
+  const names = p.dataset.pool.names
+  const key = (id: number) => (names ? { key: names[id] } : {})
+  try {
+    const summary = await simulate(p, {
+      strategy: config.strategy,
+      batchSize: config.batchSize,
+      budget: opts.budget,
+      onIteration: async (r, answers) => {
+        await log.append(trainEvent(r))
+        await log.append(queryEvent(names ? { ...r, next: { ...r.next, keys: r.next.ids.map((id) => names[id]) } } : r, config.strategy))
+        // The images simulate answers: the first (budget - labels so far) of the batch; those
+        // without ground truth are skipped, as a person would skip them.
+        const asked = r.labels < opts.budget ? r.next.ids.slice(0, opts.budget - r.labels) : []
+        const labelled: Answer[] = []
+        for (const imageId of asked) {
+          if (truth[imageId] < 0) {
+            await log.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id: imageId, ...key(imageId), iteration: r.iteration })
+          } else {
+            const value = truth[imageId] as LabelValue
+            labelled.push({ id: imageId, value })
+            await log.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id: imageId, ...key(imageId), value, iteration: r.iteration, responseMs: 0 })
+          }
+        }
+        if (JSON.stringify(labelled) !== JSON.stringify(answers)) {
+          throw new CuratorError('INTERNAL', `The recorded answers of iteration ${r.iteration} differ from the simulated ones`)
+        }
+        await opts.onIteration?.(r, answers)
+      }
+    })
+    return { dir: target, id, summary }
+  } finally {
+    await log.close()
+  }
+}
