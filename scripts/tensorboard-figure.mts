@@ -3,12 +3,12 @@
 // Usage: node --import tsx scripts/tensorboard-figure.mts <tensorboard dir> <out.png>
 import { writeFileSync } from 'node:fs'
 import { chromium } from 'playwright-core'
-import { byTag, decodeFile, eventFiles } from '../test/main/tensorboard/decode'
+import { byTag, decodeFile, DecodedValue, eventFiles } from '../test/main/tensorboard/decode'
 
 const [dir, out] = process.argv.slice(2)
 if (!dir || !out) throw new Error('usage: tensorboard-figure.mts <tensorboard dir> <out.png>')
 const tags = byTag(eventFiles(dir).flatMap(decodeFile))
-const series = (tag: string) => [...(tags.get(tag) ?? new Map())].map(([step, v]) => [step, v.simple_value as number] as const)
+const series = (tag: string) => [...(tags.get(tag) ?? new Map<number, DecodedValue>())].map(([step, v]) => [step, v.simple_value as number] as const)
 
 const W = 300
 const H = 170
@@ -31,7 +31,7 @@ function line(title: string, lines: { tag: string; colour: string }[], yMax?: nu
 
 // TensorBoard's "offset" histogram view: one ridge per step, later steps lower and darker.
 function ridges(tag: string, title: string): string {
-  const steps = [...(tags.get(tag) ?? new Map())]
+  const steps = [...(tags.get(tag) ?? new Map<number, DecodedValue>())]
   const rowH = 14
   const h = pad.t + steps.length * rowH + 60
   const x = (v: number) => pad.l + v * (W - pad.l - pad.r)
@@ -50,7 +50,7 @@ function ridges(tag: string, title: string): string {
     <text x="${x(0)}" y="${h - 6}">P = 0</text><text x="${x(1)}" y="${h - 6}" text-anchor="end">P = 1</text></svg>`
 }
 
-const asked = [...(tags.get('asked') ?? new Map())]
+const asked = [...(tags.get('asked') ?? new Map<number, DecodedValue>())]
 const lastAsked = [asked.at(-1)![0], asked.at(-1)![1].image!] as const
 const html = `<!doctype html><body style="margin:0;font:11px sans-serif;background:#fff;color:#333">
   <div style="display:flex;gap:10px;padding:10px;align-items:flex-start">
