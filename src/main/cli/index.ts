@@ -28,10 +28,12 @@ Commands:
              [--pool-limit N] [--test-limit N] [--json]
              [--session DIR]  record the run as a session (one strategy and one seed only)
   replay     Show a session's iterations, rebuild and verify them, export a GIF, replay what-ifs
-             SESSION [--verify] [--gif FILE] [--strategy S] [--seed N] [--json]
+             SESSION [--verify] [--gif FILE [--force]] [--strategy S] [--seed N] [--json]
              --verify: rebuild the model from the log and compare every iteration; exits
                        non-zero naming the first iteration that differs
-             --gif FILE: write the session as an animated GIF, one frame per iteration
+             --gif FILE: write the session as an animated GIF, one frame per iteration; an
+                       existing file is replaced only if Curator wrote it (--force: any file
+                       outside a session folder)
              --strategy/--seed: replay the recorded answers in order under another strategy
                        or seed (it cannot ask new images) and report accuracy per iteration
   tensorboard
@@ -167,13 +169,14 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
     }
   },
   replay: {
-    options: { verify: { type: 'boolean' }, gif: { type: 'string' }, strategy: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
+    options: { verify: { type: 'boolean' }, gif: { type: 'string' }, force: { type: 'boolean' }, strategy: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
     run: (o, rest) => {
       if (rest.length > 1) throw new CuratorError('BAD_ARGUMENT', `replay takes one session folder, got ${rest.length}: ${rest.join(' ')}`)
       return replayCommand({
         session: rest[0],
         verify: Boolean(o.verify),
         gif: o.gif as string | undefined,
+        force: Boolean(o.force),
         strategy: o.strategy as string | undefined,
         seed: flag(o, 'seed', seed),
         json: Boolean(o.json)

@@ -13,6 +13,8 @@ export interface ReplayArgs {
   session: string | undefined
   verify: boolean
   gif?: string
+  /** Replace an existing --gif file that Curator did not write (never inside a session folder). */
+  force?: boolean
   strategy?: string
   seed?: number
   json: boolean
@@ -25,14 +27,14 @@ const shown = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringif
 export const describeMismatch = (m: Mismatch) => `${m.field}: recorded ${shown(m.recorded)}, recomputed ${shown(m.recomputed)}`
 
 export async function replayCommand(a: ReplayArgs): Promise<void> {
-  if (!a.session) throw new CuratorError('BAD_ARGUMENT', 'Which session? Usage: curator replay SESSION [--verify] [--gif FILE] [--strategy S] [--seed N] [--json]')
+  if (!a.session) throw new CuratorError('BAD_ARGUMENT', 'Which session? Usage: curator replay SESSION [--verify] [--gif FILE [--force]] [--strategy S] [--seed N] [--json]')
   const strategy = a.strategy === undefined ? undefined : cliParse(CONFIG_FIELDS.strategy, a.strategy, '--strategy')
   if (a.seed !== undefined && !Number.isInteger(a.seed)) throw new CuratorError('BAD_ARGUMENT', `--seed must be an integer, got ${a.seed}`)
   const whatIfAsked = a.strategy !== undefined || a.seed !== undefined
   await startBackend()
   if (!a.verify && !a.gif && !whatIfAsked) return printTable(a.session, a.json)
   if (a.gif) {
-    const r = await writeSessionGif(a.session, a.gif, await recordedBaseline(a.session))
+    const r = await writeSessionGif(a.session, a.gif, await recordedBaseline(a.session), a.force)
     if (a.json) out(JSON.stringify({ gif: r }))
     else out(`Wrote ${r.file}: ${r.frames} frames`)
   }

@@ -2,17 +2,19 @@
 // 432x288 frame per fit with the P(positive) histogram (accuracy in its title) above and
 // the head weights as a colour strip below. Drawn in plain JS into an RGBA buffer with a
 // built-in bitmap font, encoded by gifenc, written atomically (src/main/files/safe.ts).
+import { existsSync, readSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { dirname, extname, join, resolve } from 'node:path'
 // @ts-expect-error -- gifenc 1.0.3 ships no type declarations; the part used is typed below.
 import * as gifencModule from 'gifenc'
 import type { BaselinePoint, HistogramDto } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import type { TrainEvent } from '../session/events'
-import { readSessionLog } from '../session/log'
+import { LOG_FILE, readSessionLog } from '../session/log'
 import { derive } from '../session/derive'
 import { drawText, textWidth } from './font'
 import { writeFileAtomic } from '../files/safe'
+import { withRegularFile } from '../files/read'
 
 export type Rgb = [number, number, number]
 interface GifEncoder {
@@ -254,7 +256,31 @@ export function encodeGif(frames: Uint8Array[], delays = frameDelays(frames.leng
     gif.writeFrame(toIndexed(rgba), FRAME_WIDTH, FRAME_HEIGHT, i === 0 ? { palette: PALETTE, delay: delays[i], repeat: 0 } : { delay: delays[i] })
   })
   gif.finish()
-  return gif.bytes()
+  return signGif(gif.bytes())
+}
+
+/** A GIF comment extension before the trailer marks a GIF Curator wrote, so it may be replaced. */
+const SIGNATURE = Buffer.from('Written by Curator: a session replay')
+const COMMENT = Buffer.concat([Buffer.from([0x21, 0xfe, SIGNATURE.length]), SIGNATURE, Buffer.from([0x00])])
+
+function signGif(bytes: Uint8Array): Uint8Array {
+  return Buffer.concat([bytes.subarray(0, bytes.length - 1), COMMENT, Buffer.from([0x3b])])
+}
+
+/** Whether `path` is a GIF Curator wrote (its signature comment just before the trailer). Reads 6 + 64 bytes. */
+export function isCuratorGif(path: string): boolean {
+  try {
+    return withRegularFile(path, path, (fd, size) => {
+      if (size < 6 + COMMENT.length + 1) return false
+      const head = Buffer.alloc(6)
+      const tail = Buffer.alloc(COMMENT.length + 1)
+      readSync(fd, head, 0, 6, 0)
+      readSync(fd, tail, 0, tail.length, size - tail.length)
+      return head.toString('latin1') === 'GIF89a' && tail.equals(Buffer.concat([COMMENT, Buffer.from([0x3b])]))
+    })
+  } catch {
+    return false
+  }
 }
 
 /** The fits the session's history shows: the train events that stand (undone ones excluded); of
@@ -270,23 +296,26 @@ export function standingTrains(trains: TrainEvent[]): TrainEvent[] {
 
 /**
  * Writes the session in `dir` as an animated GIF at `file`, one frame per fit; `baseline` (the
- * random baseline by label count) goes into each frame's title.
+ * random baseline by label count) goes into each frame's title. An existing file is replaced only
+ * when it is a GIF Curator wrote, or with `force`; inside a session folder only a `.gif` is ever
+ * written, and never over anything but a Curator GIF, force or not.
  */
-export async function writeSessionGif(dir: string, file: string, baseline: BaselinePoint[] = []): Promise<{ file: string; frames: number }> {
+export async function writeSessionGif(dir: string, file: string, baseline: BaselinePoint[] = [], force = false): Promise<{ file: string; frames: number }> {
   const { events } = await readSessionLog(resolve(dir))
   const d = derive(events)
   const trains = standingTrains(d.trains)
   if (trains.length === 0) throw new CuratorError('BAD_DATA', `The session in ${dir} has no fitted iteration to draw yet`)
+  const target = resolve(file)
+  const inSession = existsSync(join(dirname(target), LOG_FILE))
+  if (inSession && extname(target).toLowerCase() !== '.gif') {
+    throw new CuratorError('FORBIDDEN', `${target} is inside a session folder: only a .gif is written there, never over the session's own files`, { path: target })
+  }
+  if ((await stat(target).catch(() => null))?.isDirectory()) throw new CuratorError('BAD_ARGUMENT', `${target} is a folder; give a file name for the GIF`)
   const { negative, positive } = d.start.config.task
   const scale = frameScale(trains, [negative.name, positive.name])
   const random = new Map(baseline.map((b) => [b.labels, b.testAccuracy]))
   const bytes = encodeGif(trains.map((t) => renderFrame({ ...t, baseline: random.get(t.labels) ?? null }, scale)))
-  const target = resolve(file)
-  await writeAtomically(target, bytes)
+  const replace = force && !inSession ? 'always' : async (p: string) => isCuratorGif(p)
+  await writeFileAtomic(target, bytes, { replace, ours: inSession ? 'a GIF Curator wrote (it is in a session folder: choose another name)' : 'a GIF Curator wrote (--force replaces it)' })
   return { file: target, frames: trains.length }
-}
-
-async function writeAtomically(target: string, bytes: Uint8Array): Promise<void> {
-  if ((await stat(target).catch(() => null))?.isDirectory()) throw new CuratorError('BAD_ARGUMENT', `${target} is a folder; give a file name for the GIF`)
-  await writeFileAtomic(target, bytes)
 }
