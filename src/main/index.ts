@@ -62,7 +62,8 @@ async function start(): Promise<void> {
       version: VERSION,
       desktop: true,
       pickFolder: async (purpose) => {
-        const title = purpose === 'dataset' ? 'Choose a dataset folder' : purpose === 'session' ? 'Open a session folder' : 'Export the model into…'
+        const titles = { dataset: 'Choose a dataset folder', session: 'Open a session folder', export: 'Export the model into…', base: 'Choose a base model folder (TF.js model.json)' }
+        const title = titles[purpose]
         const options: Electron.OpenDialogOptions = { title, properties: ['openDirectory', 'createDirectory'] }
         const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
         return r.canceled ? null : (r.filePaths[0] ?? null)

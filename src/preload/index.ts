@@ -33,6 +33,7 @@ const studio: StudioBridge = {
   mistakes: call('mistakes'),
   pool: call('pool'),
   choose: call('choose'),
+  chooseBase: call('chooseBase'),
   on(event, listener) {
     if (!EVENTS.includes(event)) throw new Error(`Unknown event ${String(event)}`)
     const wrapped = (_e: IpcRendererEvent, payload: unknown) => listener(payload as never)

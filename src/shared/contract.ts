@@ -4,6 +4,7 @@
 import type { ErrorDto } from './errors'
 import type { Progress } from './progress'
 import type { CallArgs, HistogramDto, LabelValue, MistakeCell, PoolQuery, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
+import type { BaseSpecFile, InputSpec } from './base-spec'
 
 // The data types that cross the boundary are inferred from the schema (src/shared/schema.ts).
 export { FITS, STRATEGIES } from './schema'
@@ -117,7 +118,20 @@ export interface AppInfo {
   dataDir: string
   defaults: SessionConfig
   strategies: readonly StrategyName[]
-  base: { id: string; hash: string; testAccuracy: number; classNames: string[] }
+  /** The base of new sessions: the digit CNN, or a model folder the user chose (custom). */
+  base: BaseDto
+}
+
+export interface BaseDto {
+  id: string
+  hash: string
+  /** Held-out accuracy of a base Curator trained; null for one brought by the user. */
+  testAccuracy: number | null
+  classNames: string[]
+  dir: string
+  featureLayer: string
+  input: InputSpec
+  custom: boolean
 }
 
 export interface ReplayStep {
@@ -159,7 +173,7 @@ export interface StudioApi {
   /** `withImages`: also copy the labelled images into images/<answer>/. */
   exportModel(out?: string, force?: boolean, withImages?: boolean): Promise<ExportResult>
   /** Native folder picker on desktop; null in browser mode or when cancelled. */
-  pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null>
+  pickFolder(purpose: 'dataset' | 'session' | 'export' | 'base'): Promise<string | null>
   cancel(task: string): Promise<void>
   /**
    * Trains a new base digit CNN on MNIST (progress task 'pretrain', cancelled with
@@ -180,6 +194,12 @@ export interface StudioApi {
    * part of the batch on screen answered, a BAD_ARGUMENT says to finish it first.
    */
   choose(id: number, value: LabelValue, responseMs: number): Promise<SessionState>
+  /**
+   * Makes a TF.js layers model folder the base of new sessions (null: the shipped digit CNN).
+   * `spec` (feature layer, input size, fit, value range) is saved as curator-base.json in that
+   * folder first. Refused with a clear error when the folder is not a usable base.
+   */
+  chooseBase(dir: string | null, spec?: BaseSpecFile): Promise<BaseDto>
 }
 
 export interface PretrainedBase {
@@ -276,7 +296,8 @@ export const METHODS = [
   'pretrainBase',
   'mistakes',
   'pool',
-  'choose'
+  'choose',
+  'chooseBase'
 ] as const satisfies readonly MethodName[]
 
 // Compile-time checks: METHODS lists every method of StudioApi, and the schema's CALLS parse

@@ -7,6 +7,7 @@
 // CALLS (one line per method); an event gets its own section below and a line in EVENT_SCHEMAS.
 // Messages read "<path> <message>", e.g. "config.batchSize must be a whole number from 1 to 64, got 65".
 import * as v from 'valibot'
+import { BaseSpecSchema } from './base-spec'
 
 // ---------------------------------------------------------------- error codes
 
@@ -70,7 +71,7 @@ export type StrategyName = (typeof STRATEGIES)[number]
 export const FITS = ['converge', 'original'] as const
 export type FitName = (typeof FITS)[number]
 
-export const FOLDER_PURPOSES = ['dataset', 'session', 'export'] as const
+export const FOLDER_PURPOSES = ['dataset', 'session', 'export', 'base'] as const
 
 // ---------------------------------------------------------------- messages
 
@@ -260,7 +261,9 @@ export const CALLS = {
   pretrainBase: call(['options', PretrainOptionsSchema]),
   mistakes: call(['cell', optionalArg(MistakeCellSchema)], ['limit', optionalArg(int(LIMITS.viewImages))]),
   pool: call(['query', PoolQuerySchema]),
-  choose: call(['image id', imageId], ['label', LabelValueSchema], ['responseMs', nonNegative()])
+  choose: call(['image id', imageId], ['label', LabelValueSchema], ['responseMs', nonNegative()]),
+  /** A base model folder (null: the shipped digit CNN) and what to save in its curator-base.json. */
+  chooseBase: call(['base model folder', v.nullable(folder)], ['base spec', optionalArg(BaseSpecSchema)])
 }
 export type CallName = keyof typeof CALLS
 export type CallArgs = { [M in CallName]: v.InferOutput<(typeof CALLS)[M]['schema']> }

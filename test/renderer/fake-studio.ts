@@ -1,6 +1,7 @@
 // A small in-memory studio implementing the client interface, for store and component
 // tests (the stores and views are what is under test, not this).
-import { DEFAULT_CONFIG, type AppInfo, type EventName, type ExportResult, type HistogramDto, type IterationDto, type LabelDto, type LabelValue, type MistakeCell, type MistakesDto, type PoolPage, type PoolQuery, type PretrainedBase, type PretrainOptions, type QueryItem, type ReplayDto, type SessionConfig, type SessionState, type SessionSummary, type StudioEvents } from '../../src/shared/contract'
+import type { BaseSpecFile } from '../../src/shared/base-spec'
+import { DEFAULT_CONFIG, type AppInfo, type BaseDto, type EventName, type ExportResult, type HistogramDto, type IterationDto, type LabelDto, type LabelValue, type MistakeCell, type MistakesDto, type PoolPage, type PoolQuery, type PretrainedBase, type PretrainOptions, type QueryItem, type ReplayDto, type SessionConfig, type SessionState, type SessionSummary, type StudioEvents } from '../../src/shared/contract'
 import { ApiError, type Listener, type StudioClient } from '../../src/renderer/src/api/client'
 import type { ErrorCode } from '../../src/shared/errors'
 
@@ -43,7 +44,16 @@ export const INFO: AppInfo = {
   dataDir: '/tmp/curator-data',
   defaults: DEFAULT_CONFIG,
   strategies: ['diverse', 'uncertainty', 'random', 'seed-window'],
-  base: { id: 'mnist-cnn', hash: 'abc', testAccuracy: 0.99, classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] }
+  base: {
+    id: 'mnist-cnn',
+    hash: 'abc',
+    testAccuracy: 0.99,
+    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    dir: '/tmp/models/mnist-cnn',
+    featureLayer: 'classes',
+    input: { size: [28, 28], channels: 3, fit: 'pad', range: [0, 1], mean: [0], std: [1] },
+    custom: false
+  }
 }
 
 export interface Call {
@@ -290,7 +300,7 @@ export class FakeStudio implements StudioClient {
     return { dir, files: [`${dir}/model.json`, `${dir}/metadata.json`] }
   }
 
-  async pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null> {
+  async pickFolder(purpose: 'dataset' | 'session' | 'export' | 'base'): Promise<string | null> {
     this.record('pickFolder', [purpose])
     return `/picked/${purpose}`
   }
@@ -333,6 +343,23 @@ export class FakeStudio implements StudioClient {
     this.record('pretrainBase', [options])
     this.info_ = { ...this.info_, base: { ...this.info_.base, hash: this.pretrained.hash, testAccuracy: this.pretrained.testAccuracy } }
     return this.pretrained
+  }
+
+  /** chooseBase: the folder becomes the base (a custom one, 1,280 features, 224x224 cropped). */
+  async chooseBase(dir: string | null, spec?: BaseSpecFile): Promise<BaseDto> {
+    this.record('chooseBase', spec === undefined ? [dir] : [dir, spec])
+    const custom: BaseDto = {
+      id: dir === null ? 'mnist-cnn' : (spec?.name ?? dir.split('/').pop()!),
+      hash: 'ccc',
+      testAccuracy: null,
+      classNames: [],
+      dir: dir ?? '/tmp/models/mnist-cnn',
+      featureLayer: spec?.featureLayer ?? 'flatten_1',
+      input: { size: spec?.input?.size ?? [224, 224], channels: 3, fit: spec?.input?.fit ?? 'pad', range: spec?.input?.range ?? [0, 1], mean: [0], std: [1] },
+      custom: dir !== null
+    }
+    this.info_ = { ...this.info_, base: custom }
+    return custom
   }
 }
 

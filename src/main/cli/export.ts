@@ -19,9 +19,11 @@ export interface ExportArgs {
   force: boolean
   withImages?: boolean
   json: boolean
+  /** The session's base model folder, when it is not the shipped one or the chosen one. */
+  base?: string
 }
 
-export const EXPORT_USAGE = 'curator export --session DIR --out DIR [--force] [--with-images] [--json]'
+export const EXPORT_USAGE = 'curator export --session DIR --out DIR [--force] [--with-images] [--json] [--base DIR]'
 
 export async function exportCommand(a: ExportArgs): Promise<void> {
   if (!a.session) throw new CuratorError('NO_SESSION', `Which session? Usage: ${EXPORT_USAGE}`)
@@ -35,7 +37,7 @@ export async function exportCommand(a: ExportArgs): Promise<void> {
   const progress = progressPrinter()
   const engine = startEngine(progress)
   printBackend(await engine.backend())
-  const studio = new Studio(configureExports({ dataDir: defaultDataDir(), engine, version: VERSION }))
+  const studio = new Studio(configureExports({ dataDir: defaultDataDir(), engine, version: VERSION, baseDir: a.base }))
   try {
     const state = await studio.openSession(session)
     for (const w of state.warnings) process.stderr.write(`warning: ${w}\n`)

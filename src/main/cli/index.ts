@@ -27,6 +27,7 @@ Commands:
              [--dataset mnist|idx:PATH|folder:PATH] [--positive 1,3,5,7,9] [--labels even,odd]
              [--pool-limit N] [--test-limit N] [--json]
              [--session DIR]  record the run as a session (one strategy and one seed only)
+             [--base DIR]     a TF.js layers model folder as the frozen base (see curator-base.json)
   replay     Show a session's iterations, rebuild and verify them, export a GIF, replay what-ifs
              SESSION [--verify] [--gif FILE [--force]] [--strategy S] [--seed N] [--json]
              --verify: rebuild the model from the log and compare every iteration; exits
@@ -50,10 +51,11 @@ Commands:
              (scan + decode + featurise, images/s) and again from the caches (s)
              [--images 10000] [--json]
   serve      Browser mode: serve the studio on this machine
-             [--port 0] [--host 127.0.0.1] [--data-dir DIR] [--session DIR]
+             [--port 0] [--host 127.0.0.1] [--data-dir DIR] [--session DIR] [--base DIR]
   export     Write a session's model folder (ONNX + TF.js model, metadata, labels, log, README with a model card)
-             --session DIR --out DIR [--force] [--with-images] [--json]
+             --session DIR --out DIR [--force] [--with-images] [--json] [--base DIR]
              --force: replace an earlier export in --out; --with-images: copy the labelled images into images/<answer>/
+             --base DIR: where the session's base model is, if not in the data folder
   predict    Load an exported model folder and print P(positive) per image
              --model DIR IMAGE... [--json]   IMAGE: a PNG or JPEG file, or idx:FILE[:N]
                        (the first N images of an IDX images file)
@@ -117,9 +119,9 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
     run: (o) => benchFolderCommand({ json: Boolean(o.json), images: flag(o, 'images', count, 10000) })
   },
   serve: {
-    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, session: { type: 'string' } },
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, session: { type: 'string' }, base: { type: 'string' } },
     run: async (o) => {
-      const running = await serveCommand({ port: flag(o, 'port', port, 0), host: (o.host as string | undefined) ?? '127.0.0.1', dataDir: o['data-dir'] as string | undefined, session: o.session as string | undefined })
+      const running = await serveCommand({ port: flag(o, 'port', port, 0), host: (o.host as string | undefined) ?? '127.0.0.1', dataDir: o['data-dir'] as string | undefined, session: o.session as string | undefined, base: o.base as string | undefined })
       await new Promise<void>((done) => {
         const stop = () => void running.close().then(done)
         process.once('SIGINT', stop)
@@ -131,7 +133,7 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
     options: {
       strategy: { type: 'string' }, batch: { type: 'string' }, budget: { type: 'string' }, seed: { type: 'string' }, unfreeze: { type: 'string' },
       fit: { type: 'string' }, json: { type: 'boolean' }, dataset: { type: 'string' }, positive: { type: 'string' }, labels: { type: 'string' },
-      'pool-limit': { type: 'string' }, 'test-limit': { type: 'string' }, session: { type: 'string' }
+      'pool-limit': { type: 'string' }, 'test-limit': { type: 'string' }, session: { type: 'string' }, base: { type: 'string' }
     },
     run: (o) =>
       simulateCommand({
@@ -147,14 +149,15 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
         labels: o.labels ? pair(String(o.labels)) : undefined,
         poolLimit: flag(o, 'pool-limit', poolLimit),
         testLimit: flag(o, 'test-limit', testLimit),
-        session: o.session as string | undefined
+        session: o.session as string | undefined,
+        base: o.base as string | undefined
       })
   },
   export: {
-    options: { session: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, 'with-images': { type: 'boolean' }, json: { type: 'boolean' } },
+    options: { session: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, 'with-images': { type: 'boolean' }, json: { type: 'boolean' }, base: { type: 'string' } },
     run: (o, rest) => {
       if (rest.length) throw new CuratorError('BAD_ARGUMENT', `export takes no positional arguments, got: ${rest.join(' ')}`)
-      return exportCommand({ session: o.session as string | undefined, out: o.out as string | undefined, force: Boolean(o.force), withImages: Boolean(o['with-images']), json: Boolean(o.json) })
+      return exportCommand({ session: o.session as string | undefined, out: o.out as string | undefined, force: Boolean(o.force), withImages: Boolean(o['with-images']), json: Boolean(o.json), base: o.base as string | undefined })
     }
   },
   predict: {

@@ -2,7 +2,7 @@
 // prints P(positive) per image, from PNG/JPEG files or idx:FILE[:N] (the first N images).
 import { CuratorError } from '../../shared/errors'
 import { startBackend } from './output'
-import { datasetMaxSide, decodeImageFile, InputImage, loadExportedModel, parseIdxInput, predictImages, readIdxImages } from '../export/predict'
+import { datasetMaxSide, decodeImageFile, InputImage, loadExportedModel, parseIdxInput, predictImages, readIdxImages, resizeOf } from '../export/predict'
 
 export interface PredictArgs {
   model?: string
@@ -22,7 +22,7 @@ export async function predictCommand(a: PredictArgs): Promise<void> {
     for (const input of a.inputs) {
       const idx = parseIdxInput(input)
       if (idx) images.push(...readIdxImages(idx.file, idx.limit))
-      else images.push(await decodeImageFile(input, datasetMaxSide(m.metadata)))
+      else images.push(await decodeImageFile(input, datasetMaxSide(m.metadata), resizeOf(m.input)))
     }
     if (!images.length) throw new CuratorError('BAD_ARGUMENT', `No images in ${a.inputs.join(' ')}`)
     const p = predictImages(m, images)

@@ -1,3 +1,4 @@
+import { readBase } from '../engine/base'
 import { startEngine } from '../engine/client'
 import { serve } from '../server/server'
 import { Studio } from '../studio/studio'
@@ -12,11 +13,14 @@ export interface ServeArgs {
   dataDir?: string
   session?: string
   open?: boolean
+  /** A base model folder for new sessions (instead of the one chosen on the start screen). */
+  base?: string
 }
 
 /** Browser mode: the whole studio in any browser, on loopback. Runs until interrupted. */
 export async function serveCommand(a: ServeArgs): Promise<{ url: string; close(): Promise<void> }> {
   const dataDir = a.dataDir ?? defaultDataDir()
+  if (a.base) readBase(a.base) // a bad --base is a clear error now, not at the first session
   let last = 0
   const engine = startEngine((p) => {
     studio.emit('progress', p)
@@ -25,7 +29,7 @@ export async function serveCommand(a: ServeArgs): Promise<{ url: string; close()
       process.stderr.write(`${formatProgress(p)}\n`)
     }
   })
-  const studio: Studio = new Studio(configureExports({ dataDir, engine, version: VERSION }))
+  const studio: Studio = new Studio(configureExports({ dataDir, engine, version: VERSION, baseDir: a.base }))
   if (a.session) {
     const s = await studio.openSession(a.session)
     console.error(`Resumed session ${s.id}: ${s.labels.length} labels, iteration ${s.history.length - 1}`)

@@ -2,6 +2,7 @@ import { DEFAULT_CONFIG, DEFAULT_TASK, SessionConfig, STRATEGIES, StrategyName, 
 import { CuratorError } from '../../shared/errors'
 import { loadDataset } from '../data/load'
 import { prepare, disposePrepared } from '../engine/setup'
+import { defaultBaseDir, readBase } from '../engine/base'
 import type { IterationRecord } from '../engine/loop'
 import { simulate, SimulateSummary } from '../engine/simulate'
 import { recordSimulation } from '../session/record'
@@ -23,6 +24,8 @@ export interface SimulateArgs {
   testLimit?: number
   /** Record the run as a session in this folder (one strategy and one seed only). */
   session?: string
+  /** A base model folder instead of the shipped digit CNN. */
+  base?: string
 }
 
 export function parseStrategies(v: string | undefined): StrategyName[] {
@@ -117,13 +120,16 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
   const results: { strategy: StrategyName; seed: number; summary: SimulateSummary }[] = []
   const many = a.strategies.length * a.seeds.length > 1
   if (a.session !== undefined && many) throw new CuratorError('BAD_ARGUMENT', '--session records one run: give a single --strategy and a single --seed')
+  const baseDir = a.base ?? defaultBaseDir()
+  const base = readBase(baseDir)
+  if (a.base) console.error(`Base ${base.id}: features from layer ${base.featureLayer}, input ${base.input.size ? base.input.size.join('x') : 'any size'} (${base.input.fit})`)
   for (const strategy of a.strategies) {
     for (const seed of a.seeds) {
       // The dataset first: --positive names its classes, and its split follows the seed.
-      const dataset = await loadDataset(a.dataset, { pool: a.poolLimit, test: a.testLimit, seed, onProgress: progressPrinter() })
+      const dataset = await loadDataset(a.dataset, { pool: a.poolLimit, test: a.testLimit, seed, input: base.input, onProgress: progressPrinter() })
       if (dataset.skipped?.length) console.error(`Skipped ${dataset.skipped.length} file${dataset.skipped.length === 1 ? '' : 's'} of ${a.dataset}: ${dataset.skipped.slice(0, 5).map((f) => `${f.path} (${f.reason})`).join('; ')}${dataset.skipped.length > 5 ? '; ...' : ''}`)
       const config = configFor(a, strategy, seed, dataset.classNames)
-      const p = await prepare(config, { backend, onProgress: progressPrinter(), dataset })
+      const p = await prepare(config, { backend, baseDir, onProgress: progressPrinter(), dataset })
       const onIteration = (r: IterationRecord) => {
         if (!a.json && many) return
         const line = { strategy, seed, iteration: r.iteration, labels: r.labels, testAccuracy: r.testAccuracy, labelledAccuracy: r.labelledAccuracy, headWeights: r.headWeights, headBias: r.headBias, iterationMs: round(r.iterationMs, 3), asked: r.next.ids }

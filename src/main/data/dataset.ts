@@ -1,5 +1,6 @@
 // The in-memory form of every dataset: images of any size, grey or RGB, with optional ground truth.
 import { createHash } from 'node:crypto'
+import type { InputSpec } from '../../shared/base-spec'
 import { CuratorError } from '../../shared/errors'
 
 /** Six valid 3x3 convolutions and a 2x2 pool need at least 20 pixels a side. */
@@ -94,31 +95,38 @@ export function groupBySize(set: ImageSet, indices?: ArrayLike<number>): Int32Ar
   return [...groups.values()].map((g) => Int32Array.from(g))
 }
 
-/** Scales to 0..1 and repeats grey into 3 channels: the base model's input. */
-export function toInputBuffer(set: ImageSet, indices: ArrayLike<number>): { data: Float32Array; height: number; width: number } {
+/** The digit CNN's preprocessing: RGB (grey repeated), pixels scaled to 0..1. */
+export const UNIT_RANGE: Pick<InputSpec, 'channels' | 'range' | 'mean' | 'std'> = { channels: 3, range: [0, 1], mean: [0], std: [1] }
+
+/**
+ * The base's input for some images of one size: pixel values mapped onto the base's range and
+ * normalised, grey repeated into RGB (or colour turned grey, for a one-channel base).
+ */
+export function toInputBuffer(set: ImageSet, indices: ArrayLike<number>, spec: Pick<InputSpec, 'channels' | 'range' | 'mean' | 'std'> = UNIT_RANGE): { data: Float32Array; height: number; width: number; channels: number } {
   const height = set.heights[indices[0]]
   const width = set.widths[indices[0]]
   for (let k = 1; k < indices.length; k++) {
     if (set.heights[indices[k]] !== height || set.widths[indices[k]] !== width) throw new Error('toInputBuffer: a batch must hold images of one size')
   }
   const plane = height * width
-  const data = new Float32Array(indices.length * plane * 3)
+  const out = spec.channels
+  // x -> (lo + (x / 255) (hi - lo) - mean) / std, in this order: the digit base's x / 255 stays exact.
+  const [lo, hi] = spec.range
+  const mean = Array.from({ length: out }, (_, c) => spec.mean[c] ?? spec.mean[0])
+  const std = Array.from({ length: out }, (_, c) => spec.std[c] ?? spec.std[0])
+  const value = (x: number, c: number) => ((x / 255) * (hi - lo) + lo - mean[c]) / std[c]
+  const data = new Float32Array(indices.length * plane * out)
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k]
     const src = imagePixels(set, i)
-    const dst = k * plane * 3
-    if (set.channels[i] === 1) {
-      for (let p = 0; p < plane; p++) {
-        const v = src[p] / 255
-        data[dst + 3 * p] = v
-        data[dst + 3 * p + 1] = v
-        data[dst + 3 * p + 2] = v
-      }
-    } else {
-      for (let p = 0; p < plane * 3; p++) data[dst + p] = src[p] / 255
+    const dst = k * plane * out
+    const grey = set.channels[i] === 1
+    for (let p = 0; p < plane; p++) {
+      if (out === 1) data[dst + p] = value(grey ? src[p] : 0.299 * src[3 * p] + 0.587 * src[3 * p + 1] + 0.114 * src[3 * p + 2], 0)
+      else for (let c = 0; c < 3; c++) data[dst + 3 * p + c] = value(grey ? src[p] : src[3 * p + c], c)
     }
   }
-  return { data, height, width }
+  return { data, height, width, channels: out }
 }
 
 export function hashImageSets(...sets: (ImageSet | null)[]): string {

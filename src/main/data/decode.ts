@@ -5,6 +5,7 @@
 // maintained, decodes PNG (8 and 16 bit, grey, palette, alpha) and JPEG (including CMYK and
 // EXIF orientation) in native code off the JS thread, and resizes with proper filtering.
 import type { Sharp } from 'sharp'
+import type { InputFit } from '../../shared/base-spec'
 import { MIN_SIDE } from './dataset'
 
 type SharpFactory = (input: Uint8Array, options: { failOn: 'error' }) => Sharp
@@ -31,6 +32,9 @@ export const ALPHA_BACKGROUND = { r: 255, g: 255, b: 255 }
 export type Decoded =
   | { ok: true; width: number; height: number; channels: 1 | 3; pixels: Uint8Array; downscaledFrom: [number, number] | null }
   | { ok: false; reason: string }
+
+/** The base's input size and how images are brought to it (see InputFit); null: each image at its own size. */
+export type Resize = { size: [number, number]; fit: Exclude<InputFit, 'none'> } | null
 
 export type ImageKind = 'png' | 'jpeg'
 
@@ -71,7 +75,7 @@ export function fitSize(width: number, height: number, maxSide: number): [number
  * is applied, 16-bit samples become 8-bit. An RGB image whose three channels are equal
  * everywhere is stored as grey: the base sees the same input, with a third of the memory.
  */
-export async function decodeImage(bytes: Uint8Array, maxSide: number): Promise<Decoded> {
+export async function decodeImage(bytes: Uint8Array, maxSide: number, resize: Resize = null): Promise<Decoded> {
   const problem = notAnImage(bytes, bytes.length)
   if (problem) return { ok: false, reason: problem }
   const kind = sniffImage(bytes)!
@@ -83,22 +87,68 @@ export async function decodeImage(bytes: Uint8Array, maxSide: number): Promise<D
     const height = meta.autoOrient?.height ?? meta.height
     if (!width || !height) return { ok: false, reason: `cannot read the ${kind.toUpperCase()} header` }
     if (width < MIN_SIDE || height < MIN_SIDE) return { ok: false, reason: `too small: ${width}x${height}, the base network needs at least ${MIN_SIDE}x${MIN_SIDE}` }
-    const [tw, th] = fitSize(width, height, maxSide)
-    if (tw < MIN_SIDE || th < MIN_SIDE) return { ok: false, reason: `too narrow: ${width}x${height} would be ${tw}x${th} at the maximum side ${maxSide}, below ${MIN_SIDE}x${MIN_SIDE}` }
+    // Pad: scaled to fit inside the input size here, the background added below; crop and fill: the exact size.
+    const [tw, th] = resize ? (resize.fit === 'pad' ? insideSize(width, height, resize.size) : [resize.size[1], resize.size[0]]) : fitSize(width, height, maxSide)
+    if (!resize && (tw < MIN_SIDE || th < MIN_SIDE)) return { ok: false, reason: `too narrow: ${width}x${height} would be ${tw}x${th} at the maximum side ${maxSide}, below ${MIN_SIDE}x${MIN_SIDE}` }
     const grey = meta.space === 'b-w' || meta.space === 'grey16'
     let p = img.autoOrient()
     if (meta.hasAlpha) p = p.flatten({ background: ALPHA_BACKGROUND })
-    if (tw !== width || th !== height) p = p.resize(tw, th, { fit: 'fill' })
+    if (tw !== width || th !== height) p = p.resize(tw, th, { fit: resize?.fit === 'crop' ? 'cover' : 'fill', position: 'centre' })
     p = p.toColourspace(grey ? 'b-w' : 'srgb')
     const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
     if (info.width !== tw || info.height !== th) return { ok: false, reason: `decoded to ${info.width}x${info.height}, expected ${tw}x${th}` }
     const downscaledFrom: [number, number] | null = tw !== width || th !== height ? [width, height] : null
-    const pixels = toGreyOrRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), tw * th, info.channels)
+    let pixels = toGreyOrRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), tw * th, info.channels)
     if (!pixels) return { ok: false, reason: `decoded to ${info.channels} channels` }
-    return { ok: true, width: tw, height: th, channels: pixels.length === tw * th ? 1 : 3, pixels, downscaledFrom }
+    const channels = pixels.length === tw * th ? 1 : 3
+    if (resize?.fit === 'pad' && (tw !== resize.size[1] || th !== resize.size[0])) {
+      pixels = padToSize(pixels, tw, th, channels, resize.size)
+      return { ok: true, width: resize.size[1], height: resize.size[0], channels, pixels, downscaledFrom }
+    }
+    return { ok: true, width: tw, height: th, channels, pixels, downscaledFrom }
   } catch (err) {
     return { ok: false, reason: `corrupt or unreadable ${kind.toUpperCase()}: ${firstLine((err as Error).message)}` }
   }
+}
+
+/** The largest size with the image's aspect ratio inside [height, width] (at least 1 pixel a side). */
+export function insideSize(width: number, height: number, [h, w]: [number, number]): [number, number] {
+  const s = Math.min(w / width, h / height)
+  return [Math.min(w, Math.max(1, Math.round(width * s))), Math.min(h, Math.max(1, Math.round(height * s)))]
+}
+
+/** The median of an image's border pixels, per channel: its background colour. */
+export function borderColour(pixels: Uint8Array, width: number, height: number, channels: number): number[] {
+  return Array.from({ length: channels }, (_, c) => {
+    const counts = new Uint32Array(256)
+    let n = 0
+    const add = (x: number, y: number) => {
+      counts[pixels[(y * width + x) * channels + c]]++
+      n++
+    }
+    for (let x = 0; x < width; x++) {
+      add(x, 0)
+      if (height > 1) add(x, height - 1)
+    }
+    for (let y = 1; y < height - 1; y++) {
+      add(0, y)
+      if (width > 1) add(width - 1, y)
+    }
+    let seen = 0
+    for (let v = 0; v < 256; v++) if ((seen += counts[v]) * 2 >= n) return v
+    return 0
+  })
+}
+
+/** Centres the image in [height, width], the rest filled with its background colour. */
+function padToSize(pixels: Uint8Array, width: number, height: number, channels: number, [h, w]: [number, number]): Uint8Array {
+  const bg = borderColour(pixels, width, height, channels)
+  const out = new Uint8Array(w * h * channels)
+  for (let p = 0; p < w * h; p++) for (let c = 0; c < channels; c++) out[p * channels + c] = bg[c]
+  const left = Math.floor((w - width) / 2)
+  const top = Math.floor((h - height) / 2)
+  for (let y = 0; y < height; y++) out.set(pixels.subarray(y * width * channels, (y + 1) * width * channels), ((top + y) * w + left) * channels)
+  return out
 }
 
 /** 1 or 3 channels; RGB with equal channels becomes grey; extra channels (alpha) are dropped. */

@@ -11,7 +11,7 @@ import { CuratorError } from '../../shared/errors'
 import { Progress, ProgressMeter } from '../../shared/progress'
 import { defaultCacheDir } from './cache-dir'
 import { Dataset, ImageSet, SkippedFile, hashImageSets, headOf } from './dataset'
-import { DEFAULT_MAX_SIDE, IMAGE_EXTENSIONS, decodeImage, notAnImage } from './decode'
+import { DEFAULT_MAX_SIDE, IMAGE_EXTENSIONS, Resize, decodeImage, notAnImage } from './decode'
 import { isInside, readHead } from '../files/read'
 import { formatSpec } from './spec'
 import { TEST_FRACTION, splitDataset } from './split'
@@ -26,6 +26,8 @@ export interface FolderOptions {
   testFraction?: number
   /** Longest side kept; larger images are downscaled (default 256). */
   maxSide?: number
+  /** Bring every image to the base's input size instead (aspect kept: padded or centre-cropped). */
+  resize?: Resize
   /** Cache folder (decoded images go to `<cacheDir>/datasets`); null: no cache. */
   cacheDir?: string | null
   /** Scanning and decoding progress, task 'scan' (at most every 100 ms, and once at the end). */
@@ -174,7 +176,7 @@ export interface DecodedFolder {
 }
 
 /** Reads and decodes every file, `concurrency` at a time; unreadable ones are skipped and listed. */
-export async function decodeFolder(scan: FolderScan, maxSide: number, opts: Pick<FolderOptions, 'onProgress' | 'shouldStop' | 'concurrency'> = {}): Promise<DecodedFolder> {
+export async function decodeFolder(scan: FolderScan, maxSide: number, opts: Pick<FolderOptions, 'onProgress' | 'shouldStop' | 'concurrency' | 'resize'> = {}): Promise<DecodedFolder> {
   const n = scan.files.length
   const results: ({ width: number; height: number; channels: number; pixels: Uint8Array } | { reason: string })[] = new Array(n)
   const meter = new ProgressMeter('scan', n)
@@ -199,7 +201,7 @@ export async function decodeFolder(scan: FolderScan, maxSide: number, opts: Pick
         results[i] = { reason: err instanceof CuratorError ? err.message : `cannot read: ${(err as Error).message}` }
       }
       if (bytes) {
-        const d = await decodeImage(bytes, maxSide)
+        const d = await decodeImage(bytes, maxSide, opts.resize ?? null)
         if (d.ok && d.downscaledFrom) downscaled++
         results[i] = d.ok ? d : { reason: d.reason }
       }
@@ -253,9 +255,9 @@ const CACHE_MAGIC = 'CURDSET1'
 const DECODE_VERSION = 1
 
 /** The cache file of a scan: keyed by the real root, every file's path, size and mtime, and maxSide. */
-export function folderCachePath(cacheDir: string, scan: FolderScan, maxSide: number): string {
+export function folderCachePath(cacheDir: string, scan: FolderScan, maxSide: number, resize: Resize = null): string {
   const h = createHash('sha256')
-  h.update(JSON.stringify({ v: DECODE_VERSION, root: scan.root, maxSide }))
+  h.update(JSON.stringify({ v: DECODE_VERSION, root: scan.root, maxSide, ...(resize ? { resize } : {}) }))
   for (const f of scan.files) h.update(`\n${f.path}\0${f.size}\0${f.mtimeMs}`)
   return join(cacheDir, 'datasets', `${h.digest('hex').slice(0, 32)}.bin`)
 }
@@ -324,7 +326,7 @@ export async function loadFolderDataset(path: string, opts: FolderOptions = {}):
     throw new CuratorError('BAD_DATA', `No PNG or JPEG images in ${path}: ${scan.skipped.length} other file${scan.skipped.length === 1 ? '' : 's'} skipped (${listReasons(scan.skipped)})`)
   }
   const cacheDir = opts.cacheDir === null ? null : (opts.cacheDir ?? defaultCacheDir())
-  const cachePath = cacheDir ? folderCachePath(cacheDir, scan, maxSide) : null
+  const cachePath = cacheDir ? folderCachePath(cacheDir, scan, maxSide, opts.resize) : null
   let decoded = cachePath ? await readFolderCache(cachePath) : null
   if (!decoded || decoded.names.length + decoded.skipped.length !== scan.files.length) {
     decoded = await decodeFolder(scan, maxSide, opts)

@@ -1,6 +1,7 @@
 // Turns a dataset spec ('mnist', 'idx:PATH', 'folder:PATH') into a Dataset.
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
+import type { InputSpec } from '../../shared/base-spec'
 import type { Dataset } from './dataset'
 import { loadFolderDataset } from './folder'
 import { idxFilesOf, loadIdxDataset, loadMnist } from './mnist'
@@ -16,6 +17,8 @@ export interface LoadLimits {
   maxSide?: number
   /** Where decoded folders are cached (`<cacheDir>/datasets`); null: no cache. Default: the user cache folder. */
   cacheDir?: string | null
+  /** The base's input: folder images are brought to its size as they are decoded. */
+  input?: Pick<InputSpec, 'size' | 'fit'>
   /** Folder datasets: progress of scanning and decoding (task 'scan'). */
   onProgress?: (p: Progress) => void
   /** Checked between images; true cancels the load with a CANCELLED error. */
@@ -34,8 +37,10 @@ export async function loadDataset(spec: string, limits: LoadLimits = {}): Promis
   }
   if (spec.startsWith('folder:')) {
     const { path, options } = parseSpecOptions(spec.slice(7), 'folder')
+    const { input, ...rest } = limits
     return loadFolderDataset(path, {
-      ...limits,
+      ...rest,
+      resize: input?.size && input.fit !== 'none' ? { size: input.size, fit: input.fit } : null,
       maxSide: options.maxSide ?? limits.maxSide,
       testFraction: options.testFraction,
       seed: options.splitSeed ?? limits.seed

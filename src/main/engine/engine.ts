@@ -11,7 +11,7 @@ import { loadDataset } from '../data/load'
 import { backendNotice, initBackend } from './backend'
 import { Answer } from './learner'
 import type { FeaturizerName } from './featurizer'
-import { coldStartBatches, iterate, IterationRecord, LoopConfig } from './loop'
+import { coldStartBatches, coldStartClasses, iterate, IterationRecord, LoopConfig } from './loop'
 import { modelFiles } from './model-io'
 import type { EngineMethods, ImageDto, OpenedSession, PretrainedBase, PretrainRequest } from './protocol'
 import { prepare, disposePrepared, Prepared } from './setup'
@@ -57,13 +57,13 @@ export class Engine implements EngineMethods {
     this.view = null
     this.classOf = undefined
     this.openKey = JSON.stringify([config.dataset, config.poolLimit, config.testLimit, config.seed])
-    this.loop = { strategy: config.strategy, batchSize: config.batchSize, coldStartBatches: coldStartBatches(p.base.meta.classNames.length, config.batchSize) }
+    this.loop = { strategy: config.strategy, batchSize: config.batchSize, coldStartBatches: coldStartBatches(coldStartClasses(p.base), config.batchSize) }
     return {
       backend,
       poolSize: p.dataset.pool.count,
       testSize: p.dataset.test?.count ?? 0,
       dataset: { id: p.dataset.id, hash: p.dataset.hash, classNames: p.dataset.classNames },
-      base: { id: p.base.meta.id, hash: p.base.hash, classNames: p.base.meta.classNames, testAccuracy: p.base.meta.testAccuracy },
+      base: { id: p.base.id, hash: p.base.hash, classNames: p.base.classNames, testAccuracy: p.base.testAccuracy, dir: p.base.dir, featureLayer: p.base.featureLayer, input: p.base.input },
       featuresCached: p.featuresCached,
       features: p.featurizer,
       skipped: p.dataset.skipped ?? [],
@@ -132,7 +132,7 @@ export class Engine implements EngineMethods {
   async pool(batches: Answer[][], answers: [number, PoolItem['answer']][], q: PoolQuery): Promise<PoolPage> {
     const p = this.need()
     const view = await this.viewFit(batches)
-    this.classOf ??= baseClasses(p.poolFeatures, p.base.meta.classNames.length)
+    this.classOf ??= baseClasses(p.poolFeatures, p.base.classNames.length)
     let order = view.orders.get(q.sort)
     if (!order) {
       try {
@@ -142,7 +142,7 @@ export class Engine implements EngineMethods {
       }
       view.orders.set(q.sort, order)
     }
-    return poolPage({ set: p.dataset.pool, p: view.poolP, features: p.poolFeatures, classNames: p.base.meta.classNames, answers: new Map(answers) }, order, this.classOf, q)
+    return poolPage({ set: p.dataset.pool, p: view.poolP, features: p.poolFeatures, classNames: p.base.classNames, answers: new Map(answers) }, order, this.classOf, q)
   }
 
   /** P(positive) under the fit on `batches` and the file keys (folders) of pool images the labeller chose. */

@@ -7,11 +7,11 @@ import { buf as crc32c } from 'crc-32/crc32c'
 import { writeFileAtomic } from '../files/safe'
 import { join } from 'node:path'
 import type { Worker } from 'node:worker_threads'
-import type { FeaturizeInit } from './featurize-worker'
 import { ImageSet, checkImageSizes, groupBySize, imagePixels } from '../data/dataset'
 import type { ModelFiles } from './model-io'
 import { startWorker } from './threads'
 import { defaultFeaturizer, FeaturizerName } from './featurizer'
+import type { FeaturizeInit } from './featurize-worker'
 import { Progress, ProgressMeter } from '../../shared/progress'
 import { CuratorError } from '../../shared/errors'
 
@@ -27,6 +27,8 @@ export interface FeaturizeOptions {
   featurizer?: FeaturizerName
   /** The featurising threads run at a lower priority (a UI is waiting on this machine's cores). */
   background?: boolean
+  /** Feature layer and input preprocessing of the base (default: the digit CNN's output, pixels 0..1). */
+  cut?: BaseCut
   threads?: number
   jobSize?: number
   onProgress?: (p: Progress) => void
@@ -38,6 +40,9 @@ export interface FeaturizeOptions {
 export async function featurize(files: ModelFiles, unfreeze: number, set: ImageSet, opts: FeaturizeOptions): Promise<FeatureMatrix> {
   return (await featurizeAll(files, unfreeze, [set], opts))[0]
 }
+
+/** Which part of which base the threads run: the layer the head sits on and the input it takes. */
+export type BaseCut = Pick<FeaturizeInit, 'featureLayer' | 'input'>
 
 /** Several sets (pool and test) through one pool of threads: starting threads is not free. */
 export async function featurizeAll(files: ModelFiles, unfreeze: number, sets: ImageSet[], opts: FeaturizeOptions): Promise<FeatureMatrix[]> {
@@ -95,7 +100,7 @@ async function runJobs(files: ModelFiles, unfreeze: number, jobs: Job[], opts: F
   let dim = 0
   let done = 0
   let next = 0
-  const init: FeaturizeInit = { files, unfreeze, backend: opts.backend, featurizer: opts.featurizer ?? defaultFeaturizer(opts.backend), background: opts.background }
+  const init: FeaturizeInit = { files, unfreeze, backend: opts.backend, featurizer: opts.featurizer ?? defaultFeaturizer(opts.backend), background: opts.background, ...opts.cut }
   const workers: Worker[] = Array.from({ length: threads }, () => startWorker('featurize-worker', init))
   try {
     await Promise.all(

@@ -9,12 +9,16 @@ import { loadModel, ModelFiles } from './model-io'
 import { prefixModel, splitPoint } from './transfer'
 import { ImageSet, toInputBuffer } from '../data/dataset'
 import { tfjsToOnnx } from '../export/onnx'
+import type { InputSpec } from '../../shared/base-spec'
 
 export interface FeaturizeInit {
   files: ModelFiles
   unfreeze: number
   backend?: string
   featurizer: FeaturizerName
+  featureLayer?: string
+  /** The base's input; images of another size (MNIST, IDX) are resized to it here. */
+  input?: InputSpec
   /** Run below normal priority (Linux: this thread's nice value), so the UI's processes come first. */
   background?: boolean
 }
@@ -33,7 +37,7 @@ const ready: Promise<Run> = (async () => {
   await initBackend(init.backend as never)
   const base = await loadModel(init.files)
   if (init.featurizer === 'onnxruntime') {
-    const { layers, splitIndex } = splitPoint(base, init.unfreeze)
+    const { layers, splitIndex } = splitPoint(base, init.unfreeze, init.featureLayer)
     const upTo = layers[splitIndex].name
     base.dispose()
     const ort = requireOrt()
@@ -48,7 +52,7 @@ const ready: Promise<Run> = (async () => {
       return out[session.outputNames[0]].data as Float32Array
     }
   }
-  const prefix = prefixModel(base, init.unfreeze)
+  const prefix = prefixModel(base, init.unfreeze, init.featureLayer)
   return async (x, shape) => {
     const out = tf.tidy(() => prefix.predict(tf.tensor4d(x, shape)) as tf.Tensor)
     const features = (await out.data()) as Float32Array
@@ -61,8 +65,16 @@ parentPort!.on('message', async ({ job, set }: FeaturizeJob) => {
   try {
     const run = await ready
     const all = Int32Array.from({ length: set.count }, (_, i) => i)
-    const { data, height, width } = toInputBuffer(set, all)
-    const features = await run(data, [set.count, height, width, 3])
+    const { data, height, width, channels } = toInputBuffer(set, all, init.input)
+    const size = init.input?.size
+    if (size && (size[0] !== height || size[1] !== width)) {
+      // MNIST or IDX images of another size than the base's input (folder images arrive resized).
+      const resized = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(data, [set.count, height, width, channels]), size, true).dataSync() as Float32Array)
+      const features = await run(resized, [set.count, size[0], size[1], channels])
+      parentPort!.postMessage({ job, features }, [features.buffer as ArrayBuffer])
+      return
+    }
+    const features = await run(data, [set.count, height, width, channels])
     parentPort!.postMessage({ job, features }, [features.buffer as ArrayBuffer])
   } catch (err) {
     parentPort!.postMessage({ job, error: (err as Error).message })

@@ -11,6 +11,8 @@ import { buildTransfer, TransferModel } from './transfer'
 export interface LearnerOptions {
   base: tf.LayersModel
   unfreeze: number
+  /** The base layer the head sits on (default: the base's output). */
+  featureLayer?: string
   fit: FitName
   seed: number
   pool: FeatureMatrix
@@ -56,7 +58,7 @@ export class Learner {
   private testTensor: tf.Tensor | null = null
 
   constructor(readonly opts: LearnerOptions) {
-    this.transfer = buildTransfer(opts.base, opts.unfreeze, opts.seed)
+    this.transfer = buildTransfer(opts.base, opts.unfreeze, opts.seed, opts.featureLayer)
     this.initialWeights = this.transfer.suffix.getWeights().map((w) => w.clone())
     this.poolP = new Float32Array(opts.pool.count)
     this.testP = opts.test ? new Float32Array(opts.test.count) : null
@@ -237,7 +239,7 @@ function histogram(p: Float32Array, truth: Int8Array | null): HistogramDto {
 /** The suffix's output before the head's sigmoid, for a numerically stable loss. */
 function logits(t: TransferModel, x: tf.Tensor): tf.Tensor {
   let h = x
-  for (const l of t.layers.slice(t.splitIndex + 1)) h = l.apply(h) as tf.Tensor
+  for (const l of t.layers.slice(t.splitIndex + 1, t.top + 1)) h = l.apply(h) as tf.Tensor
   const [kernel, bias] = t.head.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val)
   return tf.add(tf.matMul(h as tf.Tensor2D, kernel as tf.Tensor2D), bias)
 }

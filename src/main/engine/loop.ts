@@ -39,3 +39,6 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
 }
 
 export const coldStartBatches = (baseClasses: number, batchSize: number) => Math.ceil(baseClasses / batchSize)
+
+/** What `diverse` covers first: the base's classes, or (a base without class outputs) about ten picks. */
+export const coldStartClasses = (base: { classNames: string[] }) => base.classNames.length || 10

@@ -1,4 +1,5 @@
 // The messages between the studio (main thread) and the engine thread.
+import type { InputSpec } from '../../shared/base-spec'
 import type { BaselinePoint, MistakeCell, MistakesDto, PoolItem, PoolPage, PoolQuery, SessionConfig } from '../../shared/contract'
 import type { ErrorDto } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
@@ -11,7 +12,7 @@ export interface OpenedSession {
   poolSize: number
   testSize: number
   dataset: { id: string; hash: string; classNames: string[] | null }
-  base: { id: string; hash: string; classNames: string[]; testAccuracy: number }
+  base: { id: string; hash: string; classNames: string[]; testAccuracy: number | null; dir: string; featureLayer: string; input: InputSpec }
   featuresCached: boolean
   /** The engine that computed the frozen features. */
   features: FeaturizerName

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 // Everything a transfer session needs before its first query: data, base, cached features.
 import type { SessionConfig } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
@@ -5,20 +6,19 @@ import type { Progress } from '../../shared/progress'
 import { defaultCacheDir } from '../data/cache-dir'
 import { Dataset, ImageSet } from '../data/dataset'
 import { loadDataset } from '../data/load'
-import { readBaseMetadata, defaultBaseDir } from './base'
+import { BaseInfo, defaultBaseDir, readBase } from './base'
 import { CacheKey, cachedFeatures, featureCachePath, featurizeAll, FeatureMatrix, readFeatureCache, writeFeatureCache } from './features'
 import { Learner } from './learner'
 import { hasShippedFeatures, readShippedFeatures } from './shipped-features'
 import { existsSync } from 'node:fs'
-import { loadModel, readModelFiles, hashModelFiles, ModelFiles } from './model-io'
-import type { BaseMetadata } from './pretrain'
+import { loadModel } from './model-io'
 import { splitPoint } from './transfer'
 import { onnxUnsupported } from '../export/onnx'
 import { defaultFeaturizer, featureSplitKey, FeaturizerName } from './featurizer'
 
 export interface Prepared {
   dataset: Dataset
-  base: { dir: string; files: ModelFiles; meta: BaseMetadata; hash: string }
+  base: BaseInfo
   learner: Learner
   poolFeatures: FeatureMatrix
   testFeatures: FeatureMatrix | null
@@ -58,32 +58,40 @@ export function truthOf(set: ImageSet | null, classNames: string[] | null, posit
 
 export async function prepare(config: SessionConfig, opts: PrepareOptions): Promise<Prepared> {
   const cacheDir = opts.cacheDir ?? defaultCacheDir()
-  const dataset = opts.dataset ?? (await loadDataset(config.dataset, { pool: config.poolLimit, test: config.testLimit, seed: config.seed, cacheDir, onProgress: opts.onProgress, shouldStop: opts.shouldStop }))
-  const dir = opts.baseDir ?? defaultBaseDir()
-  const files = readModelFiles(dir)
-  const meta = readBaseMetadata(dir)
-  const hash = hashModelFiles(files)
-  const base = await loadModel(files)
-  const { layers, splitIndex } = splitPoint(base, config.unfreeze)
+  const info = readBase(opts.baseDir ?? defaultBaseDir())
+  // Images are brought to the base's input size as they are decoded (folders; MNIST and IDX in the featuriser).
+  const dataset = opts.dataset ?? (await loadDataset(config.dataset, { pool: config.poolLimit, test: config.testLimit, seed: config.seed, cacheDir, input: info.input, onProgress: opts.onProgress, shouldStop: opts.shouldStop }))
+  const base = await loadModel(info.files)
+  const { layers, splitIndex } = splitPoint(base, config.unfreeze, info.featureLayer)
   const split = layers[splitIndex].name
+  const cut = { featureLayer: info.featureLayer, input: info.input }
+  // Keyed by the input spec too: the same model under another preprocessing gives other features.
+  const baseHash = inputHash(info)
   // ONNX Runtime only for a prefix the ONNX export covers (a base with other layer types featurises on TF.js).
-  const atHand = await tfjsFeaturesAtHand(cacheDir, dir, { baseHash: hash, datasetHash: dataset.hash, split }, dataset, opts.shipped)
-  const featurizer = opts.featurizer ?? (atHand || onnxUnsupported(files, split) ? 'tfjs' : defaultFeaturizer(opts.backend))
+  const atHand = await tfjsFeaturesAtHand(cacheDir, info.dir, { baseHash, datasetHash: dataset.hash, split }, dataset, opts.shipped)
+  const featurizer = opts.featurizer ?? (atHand || !info.meta || onnxUnsupported(info.files, split) ? 'tfjs' : defaultFeaturizer(opts.backend))
   const featurise = (sets: ImageSet[]) =>
-    featurizeAll(files, config.unfreeze, sets, { backend: opts.backend, featurizer, background: opts.background, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
-  const key = { baseHash: hash, datasetHash: dataset.hash, split: featureSplitKey(split, featurizer) }
+    featurizeAll(info.files, config.unfreeze, sets, { backend: opts.backend, featurizer, background: opts.background, cut, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
+  const key = { baseHash, datasetHash: dataset.hash, split: featureSplitKey(split, featurizer) }
   // The shipped features are TF.js's (key without .ort).
   // A cache entry of another width than the split layer gives is damaged or foreign: rebuilt.
   const shape = layers[splitIndex].outputShape as (number | null)[]
   const dim = shape.slice(1).every((d) => typeof d === 'number') ? (shape.slice(1) as number[]).reduce((a, b) => a * b, 1) : undefined
-  const shipped = opts.shipped === false ? undefined : (part: string) => readShippedFeatures(dir, { ...key, part })
+  const shipped = opts.shipped === false ? undefined : (part: string) => readShippedFeatures(info.dir, { ...key, part })
   const { poolFeatures, testFeatures, cached } = dataset.source
     ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurise, dim)
     : await partFeatures(cacheDir, key, dataset, featurise, shipped, dim)
   const poolTruth = truthOf(dataset.pool, dataset.classNames, config.task.positiveClasses)
   const testTruth = truthOf(dataset.test, dataset.classNames, config.task.positiveClasses)
-  const learner = new Learner({ base, unfreeze: config.unfreeze, fit: config.fit, seed: config.seed, pool: poolFeatures, test: testFeatures, poolTruth, testTruth })
-  return { dataset, base: { dir, files, meta, hash }, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer }
+  const learner = new Learner({ base, unfreeze: config.unfreeze, featureLayer: info.featureLayer, fit: config.fit, seed: config.seed, pool: poolFeatures, test: testFeatures, poolTruth, testTruth })
+  return { dataset, base: info, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer }
+}
+
+/** The base hash for the feature cache: the model's own for the digit CNN's defaults, else with the input spec. */
+function inputHash(b: BaseInfo): string {
+  const s = b.input
+  const plain = s.channels === 3 && s.range[0] === 0 && s.range[1] === 1 && s.mean.every((m) => m === 0) && s.std.every((d) => d === 1)
+  return plain ? b.hash : createHash('sha256').update(b.hash).update(JSON.stringify(s)).digest('hex').slice(0, 16)
 }
 
 /**

@@ -1,7 +1,7 @@
 // A simulated labeller: answers every query from ground truth, as a person would.
 import { CuratorError } from '../../shared/errors'
 import type { Answer } from './learner'
-import { coldStartBatches, iterate, IterationRecord, LoopConfig } from './loop'
+import { coldStartBatches, coldStartClasses, iterate, IterationRecord, LoopConfig } from './loop'
 import type { Prepared } from './setup'
 
 export interface SimulateOptions extends Omit<LoopConfig, 'coldStartBatches'> {
@@ -20,7 +20,7 @@ export interface SimulateSummary {
 export async function simulate(p: Prepared, opts: SimulateOptions): Promise<SimulateSummary> {
   const truth = p.poolTruth
   if (!truth) throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
-  const cfg: LoopConfig = { ...opts, coldStartBatches: coldStartBatches(p.base.meta.classNames.length, opts.batchSize) }
+  const cfg: LoopConfig = { ...opts, coldStartBatches: coldStartBatches(coldStartClasses(p.base), opts.batchSize) }
   const batches: Answer[][] = []
   const skipped: number[] = []
   let labels = 0

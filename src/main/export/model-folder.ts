@@ -8,6 +8,7 @@ import type { ExportResult } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import { parseSpecOptions } from '../data/spec'
 import { ModelFiles, readModelFiles } from '../engine/model-io'
+import { describeInput, InputSpec } from '../../shared/base-spec'
 import { PREPROCESSING } from '../engine/pretrain'
 import { LOG_FILE } from '../session/log'
 import type { Studio } from '../studio/studio'
@@ -43,15 +44,15 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
       // The model is fitted on completed batches; answers in an unfinished batch are listed, not trained on.
       const rows = labelRows(done.flatMap((b) => b.answers), current?.answers ?? [], s.events, names, idxKeyOf(s.d.dataset.id))
       const trained = rows.filter((r) => r.trained)
-      const input = { shape: [null, null, null, 3], layout: 'NHWC float32 [batch, height, width, 3]', preprocessing: PREPROCESSING }
+      const input = inputMetadata(s.opened.base.input)
       const output = `P(${task.positive.name}): sigmoid, >= 0.5 means "${task.positive.name}"`
       const model = readModelFiles(tmp)
-      const onnx = await writeOnnx(tmp, model, { labels: names.join(','), input: input.layout, preprocessing: JSON.stringify(PREPROCESSING), output })
+      const onnx = await writeOnnx(tmp, model, { labels: names.join(','), input: input.layout, preprocessing: JSON.stringify(input.spec), output })
       const metadata = {
         format: EXPORT_FORMAT,
         task: { question: task.question, labels: names, output, positiveClasses: task.positiveClasses },
         input,
-        base: { ...start.base, classNames: s.opened.base.classNames, unfrozenLayers: start.config.unfreeze },
+        base: { ...start.base, classNames: s.opened.base.classNames, featureLayer: s.opened.base.featureLayer, unfrozenLayers: start.config.unfreeze },
         dataset: s.d.dataset,
         strategy: start.config.strategy,
         fit: start.config.fit,
@@ -87,7 +88,7 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
         iterations: trains.length,
         onnx
       }
-      await writeFile(join(tmp, 'README.md'), readme(card, withImages))
+      await writeFile(join(tmp, 'README.md'), readme(card, withImages, s.opened.base.input))
       files = (await readdir(tmp)).sort()
     },
     // --force replaces an earlier export, never the session itself or any other folder.
@@ -106,6 +107,21 @@ async function isModelExport(dir: string): Promise<boolean> {
     return JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8')).format === EXPORT_FORMAT
   } catch {
     return false
+  }
+}
+
+/**
+ * The input the model takes: its shape, the spec `curator predict` applies (spec), in words
+ * (description), and for the digit CNN the older fields (preprocessing) earlier readers check.
+ */
+function inputMetadata(spec: InputSpec) {
+  const digit = spec.channels === 3 && spec.range[0] === 0 && spec.range[1] === 1 && spec.mean.every((m) => m === 0) && spec.std.every((d) => d === 1)
+  return {
+    shape: [null, spec.size?.[0] ?? null, spec.size?.[1] ?? null, spec.channels],
+    layout: `NHWC float32 [batch, ${spec.size ? spec.size.join(', ') : 'height, width'}, ${spec.channels}]`,
+    spec,
+    description: describeInput(spec),
+    ...(digit ? { preprocessing: PREPROCESSING } : {})
   }
 }
 
@@ -183,7 +199,21 @@ async function main() {
 }
 main()`
 
-function readme(card: CardData, withImages: boolean): string {
+/** The README's words for the model's input: size, layout, value range, how images were resized. */
+function inputText(input: InputSpec): string {
+  const size = input.size ? `Images of ${input.size[1]}x${input.size[0]} pixels` : 'Images of any size'
+  const range = input.range[0] === 0 && input.range[1] === 1 ? 'pixels scaled to 0..1' : `pixels 0..255 mapped to ${input.range[0]}..${input.range[1]}`
+  const norm = input.mean.some((m) => m !== 0) || input.std.some((d) => d !== 1) ? `, then (x - mean) / std with mean [${input.mean}] and std [${input.std}] per channel` : ''
+  const resized =
+    input.size && input.fit !== 'fill'
+      ? ` Curator brought every image to ${input.size[1]}x${input.size[0]} keeping its aspect ratio, ${input.fit === 'pad' ? 'padded with its background colour (the median of its border)' : 'cropped to the centre'}; do the same.`
+      : ''
+  return `${size} as a float32 tensor [batch, ${input.size ? input.size.join(', ') : 'height, width'}, ${input.channels}] (NHWC, TensorFlow's layout, in
+both files), ${range}${norm}, ${input.channels === 3 ? 'grey images repeated into 3 channels' : 'colour images turned grey'}, transparency flattened
+onto white.${resized}`
+}
+
+function readme(card: CardData, withImages: boolean, input: InputSpec): string {
   const [negative, positive] = card.labels
   return `# A Curator model: "${card.question}"
 
@@ -193,9 +223,8 @@ TensorFlow.js layers format (\`model.json\`). Its single output is P(${positive}
 
 ${modelCard(card)}
 ## Input
-Images of any size as a float32 tensor [batch, height, width, 3] (NHWC, TensorFlow's layout, in
-both files), pixels scaled to 0..1, grey images repeated into 3 channels, transparency flattened
-onto white. See \`metadata.json\` for the exact preprocessing.
+${inputText(input)}
+See \`metadata.json\` for the exact preprocessing (\`input.spec\`, \`input.description\`).
 
 ## Load model.onnx in Python
 \`\`\`python
@@ -220,7 +249,7 @@ ${NODE_EXAMPLE}
 import * as tf from '@tensorflow/tfjs'
 // Node: serve this folder over http, or read model.json and weights.bin with tf.io.fromMemory.
 const model = await tf.loadLayersModel('http://localhost:8080/model.json')
-const p = model.predict(tf.zeros([1, 28, 28, 3])) // P(${positive})
+const p = model.predict(tf.zeros([1, ${(input.size ?? [28, 28]).join(', ')}, ${input.channels}])) // P(${positive})
 \`\`\`
 
 ## Convert to Keras

@@ -4,9 +4,11 @@
 import * as tf from '@tensorflow/tfjs'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import * as v from 'valibot'
+import { InputSpec, InputSpecSchema, resolveInput } from '../../shared/base-spec'
 import { CuratorError } from '../../shared/errors'
-import { MIN_SIDE } from '../data/dataset'
-import { decodeImage, MAX_IMAGE_FILE_BYTES } from '../data/decode'
+import { MIN_SIDE, toInputBuffer, uniformImageSet } from '../data/dataset'
+import { decodeImage, MAX_IMAGE_FILE_BYTES, Resize } from '../data/decode'
 import { readIdx } from '../data/idx'
 import { loadModel, MODEL_LIMITS, readModelFiles } from '../engine/model-io'
 import { containedPath, readRegularFile } from '../files/read'
@@ -17,8 +19,8 @@ export interface ExportedModel {
   model: tf.LayersModel
   /** [negative, positive] label names. */
   labels: [string, string]
-  /** Pixel scale: the model takes value * scale. */
-  scale: number
+  /** What the model takes: size, channels, value range and normalisation (metadata.json's input.spec). */
+  input: InputSpec
   metadata: Record<string, unknown>
 }
 
@@ -49,12 +51,21 @@ export async function loadExportedModel(dir: string): Promise<ExportedModel> {
   if (metadata.format !== EXPORT_FORMAT) throw new CuratorError('BAD_DATA', `${metaPath}: format ${JSON.stringify(metadata.format)}, expected "${EXPORT_FORMAT}"`)
   const labels = metadata.task?.labels
   if (!Array.isArray(labels) || labels.length !== 2 || !labels.every((l) => typeof l === 'string')) throw new CuratorError('BAD_DATA', `${metaPath}: task.labels must be [negative, positive]`)
-  const pre = metadata.input?.preprocessing ?? {}
-  // The preprocessing this loader implements; anything else is refused rather than guessed.
-  if (typeof pre.scale !== 'string' || !pre.scale.startsWith('1/255')) throw new CuratorError('BAD_DATA', `${metaPath}: unsupported pixel scale ${JSON.stringify(pre.scale)} (this Curator knows "1/255")`)
-  if (typeof pre.channels !== 'string' || !/grey repeated into RGB/i.test(pre.channels)) throw new CuratorError('BAD_DATA', `${metaPath}: unsupported channel handling ${JSON.stringify(pre.channels)}`)
+  let input: InputSpec
+  if (metadata.input?.spec !== undefined) {
+    const r = v.safeParse(InputSpecSchema, metadata.input.spec)
+    if (!r.success) throw new CuratorError('BAD_DATA', `${metaPath}: input.spec.${v.getDotPath(r.issues[0]) ?? ''}: ${r.issues[0].message}`)
+    input = resolveInput(r.output, null)
+  } else {
+    // An export from before input specs: the digit CNN's preprocessing, images at their own size.
+    const pre = metadata.input?.preprocessing ?? {}
+    // The preprocessing this loader implements; anything else is refused rather than guessed.
+    if (typeof pre.scale !== 'string' || !pre.scale.startsWith('1/255')) throw new CuratorError('BAD_DATA', `${metaPath}: unsupported pixel scale ${JSON.stringify(pre.scale)} (this Curator knows "1/255")`)
+    if (typeof pre.channels !== 'string' || !/grey repeated into RGB/i.test(pre.channels)) throw new CuratorError('BAD_DATA', `${metaPath}: unsupported channel handling ${JSON.stringify(pre.channels)}`)
+    input = resolveInput({ size: null }, null)
+  }
   const model = await loadModel(readModelFiles(dir))
-  return { dir, model, labels: labels as [string, string], scale: 1 / 255, metadata }
+  return { dir, model, labels: labels as [string, string], input, metadata }
 }
 
 /**
@@ -62,15 +73,18 @@ export async function loadExportedModel(dir: string): Promise<ExportedModel> {
  * seen as the studio saw it: grey stays grey (repeated into RGB later), alpha flattened onto
  * white, EXIF orientation applied; downscaled only when the session's dataset was (maxSide).
  */
-export async function decodeImageFile(file: string, maxSide = Infinity): Promise<InputImage> {
+export async function decodeImageFile(file: string, maxSide = Infinity, resize: Resize = null): Promise<InputImage> {
   const bytes = readRegularFile(file, file, { maxBytes: MAX_IMAGE_FILE_BYTES })
-  const d = await decodeImage(bytes, maxSide)
+  const d = await decodeImage(bytes, maxSide, resize)
   if (!d.ok) {
     const idx = bytes.length >= 2 && ((bytes[0] === 0 && bytes[1] === 0) || (bytes[0] === 0x1f && bytes[1] === 0x8b))
     throw new CuratorError('BAD_DATA', `Cannot use ${file}: ${d.reason}${idx ? ` (an IDX file? write idx:${file})` : ''}`)
   }
   return { name: file, source: file, width: d.width, height: d.height, channels: d.channels, pixels: d.pixels }
 }
+
+/** How images are brought to the model's input size, as the session's folder images were. */
+export const resizeOf = (s: InputSpec): Resize => (s.size && s.fit !== 'none' ? { size: s.size, fit: s.fit } : null)
 
 /** The longest side the session's dataset downscaled its images to (folder datasets), if any. */
 export function datasetMaxSide(metadata: Record<string, unknown>): number {
@@ -102,13 +116,9 @@ export function readIdxImages(file: string, limit: number | null): InputImage[] 
   return Array.from({ length: n }, (_, i) => ({ name: `${file}[${i}]`, source: file, index: i, width, height, channels, pixels: data.subarray(i * size, (i + 1) * size) }))
 }
 
-/** The model's input for one image: [h, w, 3] floats, value * scale, grey repeated into RGB. */
-export function inputPixels(img: InputImage, scale: number): Float32Array {
-  const n = img.width * img.height
-  const out = new Float32Array(n * 3)
-  if (img.channels === 3) for (let i = 0; i < n * 3; i++) out[i] = img.pixels[i] * scale
-  else for (let i = 0; i < n; i++) out.fill(img.pixels[i] * scale, i * 3, i * 3 + 3)
-  return out
+/** The model's input for one image: [h, w, channels] floats, preprocessed as the session's were. */
+export function inputPixels(img: InputImage, spec: InputSpec): Float32Array {
+  return toInputBuffer(uniformImageSet(1, img.height, img.width, img.channels, img.pixels, null), [0], spec).data
 }
 
 /** P(positive) for each image; images of one size are scored together, in chunks. */
@@ -126,9 +136,16 @@ export function predictImages(m: ExportedModel, images: InputImage[], chunk = 25
     const { width, height } = images[rows[0]]
     for (let s = 0; s < rows.length; s += chunk) {
       const part = rows.slice(s, s + chunk)
-      const x = new Float32Array(part.length * width * height * 3)
-      part.forEach((i, k) => x.set(inputPixels(images[i], m.scale), k * width * height * 3))
-      const out = tf.tidy(() => (m.model.predict(tf.tensor4d(x, [part.length, height, width, 3])) as tf.Tensor).dataSync())
+      const c = m.input.channels
+      const x = new Float32Array(part.length * width * height * c)
+      part.forEach((i, k) => x.set(inputPixels(images[i], m.input), k * width * height * c))
+      const size = m.input.size
+      const out = tf.tidy(() => {
+        // IDX images of another size than the model's input (files were resized as they were decoded).
+        let t: tf.Tensor4D = tf.tensor4d(x, [part.length, height, width, c])
+        if (size && (size[0] !== height || size[1] !== width)) t = tf.image.resizeBilinear(t, size, true)
+        return (m.model.predict(t) as tf.Tensor).dataSync()
+      })
       part.forEach((i, k) => (p[i] = out[k]))
       // A damaged or foreign model yields NaN (or values outside 0..1): an error, never a label.
       const wrong = part.find((i) => !(p[i] >= 0 && p[i] <= 1))

@@ -38,7 +38,7 @@ export async function recordSimulation(dir: string, p: Prepared, config: Session
     id,
     config,
     dataset: { id: p.dataset.id, hash: p.dataset.hash, poolSize: p.dataset.pool.count, testSize: p.dataset.test?.count ?? 0 },
-    base: { id: p.base.meta.id, hash: p.base.hash },
+    base: { id: p.base.id, hash: p.base.hash },
     backend: opts.backend,
     features: p.featurizer,
     app: `curator ${VERSION}`

@@ -13,6 +13,7 @@ import {
   PoolItem,
   PoolPage,
   PoolQuery,
+  BaseDto,
   DEFAULT_CONFIG,
   ExportResult,
   LabelValue,
@@ -32,7 +33,8 @@ import type { EngineClient } from '../engine/client'
 import type { Answer } from '../engine/learner'
 import type { IterationRecord } from '../engine/loop'
 import type { ImageDto, OpenedSession } from '../engine/protocol'
-import { readBaseMetadata, defaultBaseDir, findBase, retrainedBases } from '../engine/base'
+import { BaseInfo, defaultBaseDir, findBase, readBase, readBaseSpec, retrainedBases } from '../engine/base'
+import { BASE_SPEC_FILE, BaseSpecFile } from '../../shared/base-spec'
 import { eventTime, FORMAT_VERSION, QueryEvent, SessionEvent, TrainEvent } from '../session/events'
 import { createSessionLog, openSessionLog, readSessionLog, SessionLog } from '../session/log'
 import { describeOwner } from '../session/lock'
@@ -47,6 +49,8 @@ export interface StudioOptions {
   version: string
   desktop?: boolean
   cacheDir?: string
+  /** The base of new sessions, over the one chosen on the start screen (`--base DIR`). */
+  baseDir?: string
   /** Native folder picker (desktop only). */
   pickFolder?: StudioApi['pickFolder']
   /** Writes the model folder (the export feature); absent until configured. */
@@ -111,9 +115,10 @@ export class Studio implements StudioApi {
 
   /** The base of new sessions: the one chosen last (base.json), else the shipped one. */
   baseDir(): string {
+    if (this.opts.baseDir) return this.opts.baseDir
     try {
       const { dir } = JSON.parse(readFileSync(this.baseFile, 'utf8')) as { dir?: unknown }
-      if (typeof dir === 'string' && existsSync(join(dir, 'metadata.json'))) return dir
+      if (typeof dir === 'string' && existsSync(join(dir, 'model.json'))) return dir
     } catch {
       // No choice recorded (or an unreadable one): the shipped base.
     }
@@ -137,7 +142,7 @@ export class Studio implements StudioApi {
   }
 
   async info(): Promise<AppInfo> {
-    const meta = readBaseMetadata(this.baseDir())
+    const base = readBase(this.baseDir())
     const backend = await this.opts.engine.backend()
     return {
       version: this.opts.version,
@@ -147,7 +152,7 @@ export class Studio implements StudioApi {
       dataDir: this.opts.dataDir,
       defaults: DEFAULT_CONFIG,
       strategies: STRATEGIES,
-      base: { id: meta.id, hash: meta.hash, testAccuracy: meta.testAccuracy, classNames: meta.classNames }
+      base: baseDto(base)
     }
   }
 
@@ -339,6 +344,18 @@ export class Studio implements StudioApi {
     })
   }
 
+  chooseBase(dir: string | null, spec?: BaseSpecFile): Promise<BaseDto> {
+    return this.serial(async () => {
+      const target = dir === null ? defaultBaseDir() : resolve(dir)
+      if (!existsSync(join(target, 'model.json'))) throw new CuratorError('NOT_FOUND', `No model.json in ${target}: choose a TF.js layers model folder`)
+      // Merged into what is there and written whole: a failed write keeps the old spec.
+      if (spec) await writeFileAtomic(join(target, BASE_SPEC_FILE), JSON.stringify({ ...(readBaseSpec(target) ?? {}), ...spec }, null, 2) + '\n')
+      const base = readBase(target) // refuses graph models, unknown feature layers, bad specs
+      await writeFileAtomic(this.baseFile, JSON.stringify({ dir: target }, null, 2) + '\n')
+      return baseDto(base)
+    })
+  }
+
   async close(): Promise<void> {
     await this.serial(() => this.closeSession())
   }
@@ -505,7 +522,7 @@ export class Studio implements StudioApi {
   }
 
   private async baseClassNames(): Promise<string[]> {
-    return this.session?.opened.base.classNames ?? readBaseMetadata(this.baseDir()).classNames
+    return this.session?.opened.base.classNames ?? readBase(this.baseDir()).classNames
   }
 
   private snapshot(): SessionState {
@@ -541,6 +558,8 @@ export class Studio implements StudioApi {
     this.images.clear()
   }
 }
+
+const baseDto = (b: BaseInfo): BaseDto => ({ id: b.id, hash: b.hash, testAccuracy: b.testAccuracy, classNames: b.classNames, dir: b.dir, featureLayer: b.featureLayer, input: b.input, custom: !b.meta })
 
 /** The file key of an image of the current batch, for its label or skip event. */
 function queryKey(s: Open, id: number): { key?: string } {

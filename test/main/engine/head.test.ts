@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { fitLogistic, predictLogistic, sigmoid, L2, BIAS_L2, HeadParams } from '../../../src/main/engine/head'
+import { fitLogistic, fitLogisticDual, fitLogisticPrimal, predictLogistic, sigmoid, L2, BIAS_L2, HeadParams } from '../../../src/main/engine/head'
 import { Rng } from '../../../src/main/util/rng'
 
 /** Standard normal by Box-Muller, from the seeded RNG. */
@@ -194,5 +194,34 @@ describe('predictLogistic', () => {
     expect(sigmoid(0)).toBe(0.5)
     expect(sigmoid(800)).toBe(1)
     expect(sigmoid(-800)).toBe(0)
+  })
+})
+
+describe('the dual (Woodbury) fit for wide features', () => {
+  it('finds the primal optimum at 1,280 features with 40 labels: gradient ~ 0, same weights, deterministic', () => {
+    const dim = 1280
+    const { x, y, rows } = blobs(40, dim, 3, 1, 11)
+    const dual = fitLogisticDual(x, dim, rows, y)
+    // The optimality condition of the very objective the primal solves.
+    const g = gradient(x, dim, rows, y, dual.weights, dual.bias, L2)
+    expect(Math.max(...g.map(Math.abs))).toBeLessThan(1e-9)
+    expect(fitLogistic(x, dim, rows, y)).toEqual(dual) // fitLogistic picks the dual here
+    expect(fitLogisticDual(x, dim, rows, y)).toEqual(dual)
+  })
+
+  it('agrees with the primal Newton fit where both are cheap (200 features, 30 labels, some saturating)', () => {
+    const dim = 200
+    const { x, y, rows } = blobs(30, dim, 8, 0.5, 5)
+    const dual = fitLogisticDual(x, dim, rows, y)
+    const primal = fitLogisticPrimal(x, dim, rows, y)
+    for (let j = 0; j < dim; j++) expect(Math.abs(dual.weights[j] - primal.weights[j])).toBeLessThan(1e-8)
+    expect(Math.abs(dual.bias - primal.bias)).toBeLessThan(1e-8)
+  })
+
+  it('narrow features, or more labels than features, keep the primal fit bit for bit', () => {
+    const { x, y, rows } = blobs(12, 10, 2, 1, 3)
+    expect(fitLogistic(x, 10, rows, y)).toEqual(fitLogisticPrimal(x, 10, rows, y))
+    const wide = blobs(120, 100, 2, 1, 4)
+    expect(fitLogistic(wide.x, 100, wide.rows, wide.y)).toEqual(fitLogisticPrimal(wide.x, 100, wide.rows, wide.y))
   })
 })

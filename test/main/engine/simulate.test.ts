@@ -62,7 +62,7 @@ describe('prepare', () => {
     expect(first.poolFeatures).toMatchObject({ count: 1000, dim: 10 })
     expect(first.testFeatures).toMatchObject({ count: 300, dim: 10 })
     expect(first.base.dir).toBe(defaultBaseDir())
-    expect(first.base.hash).toBe(first.base.meta.hash)
+    expect(first.base.hash).toBe(first.base.meta!.hash)
     // Softmax outputs: every row sums to 1.
     for (const i of [0, 500, 999]) expect(first.poolFeatures.data.subarray(i * 10, i * 10 + 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4)
     // Ground truth: odd digits are positive.

@@ -82,7 +82,7 @@ beforeAll(async () => {
   const q = await prepare(d.start.config, { backend, cacheDir })
   try {
     const c = d.start.config
-    const r = await iterate(q.learner, { strategy: c.strategy, batchSize: c.batchSize, coldStartBatches: coldStartBatches(q.base.meta.classNames.length, c.batchSize) }, engineBatches(d), skippedIds(d))
+    const r = await iterate(q.learner, { strategy: c.strategy, batchSize: c.batchSize, coldStartBatches: coldStartBatches(q.base.classNames.length, c.batchSize) }, engineBatches(d), skippedIds(d))
     studioP = Float32Array.from(q.learner.testP!)
     recomputedAccuracy = r.testAccuracy
   } finally {
