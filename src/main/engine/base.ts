@@ -101,7 +101,10 @@ export function readBase(dir: string): BaseInfo {
     const m = readBaseMetadata(dir) as Partial<BaseMetadata>
     if (Array.isArray(m.classNames) && m.preprocessing) meta = m as BaseMetadata
   }
-  const spec = readBaseSpec(dir) ?? (meta ? DIGIT_BASE_SPEC : {})
+  // A Curator-trained digit CNN's defaults, with what its curator-base.json says on top.
+  const file = readBaseSpec(dir) ?? {}
+  const defaults = meta ? DIGIT_BASE_SPEC : {}
+  const spec: BaseSpecFile = { ...defaults, ...file, input: { ...defaults.input, ...file.input } }
   const byName = new Map(layers.map((l, i) => [l.name, i]))
   let top = layers.length - 1
   if (spec.featureLayer !== undefined) {
@@ -122,7 +125,7 @@ export function readBase(dir: string): BaseInfo {
     dir,
     files,
     hash: hashModelFiles(files),
-    id: meta?.id ?? spec.name ?? basename(resolve(dir)),
+    id: spec.name ?? meta?.id ?? basename(resolve(dir)),
     classNames: isOutput ? (spec.classNames ?? meta?.classNames ?? []) : (spec.classNames ?? []),
     testAccuracy: meta?.testAccuracy ?? null,
     featureLayer: layers[top].name,

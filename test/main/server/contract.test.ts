@@ -2,7 +2,7 @@
 // thread, a real ws client. Every method of the contract round-trips; bad payloads get a typed
 // BAD_ARGUMENT answer and the connection stays usable.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { existsSync, readFileSync } from 'node:fs'
+import { cpSync, existsSync, readFileSync } from 'node:fs'
 import { inflateRawSync } from 'node:zlib'
 import { join } from 'node:path'
 import { DEFAULT_CONFIG, METHODS, MethodName, MistakesDto, PoolPage, STRATEGIES } from '../../../src/shared/contract'
@@ -203,6 +203,19 @@ describe('every method of the contract over the WebSocket', () => {
     expect(after.labels.at(-1)).toMatchObject({ id: page.items[2].id, value: 1, responseMs: 120 })
   })
 
+  it('chooseBase makes a model folder the base of new sessions (null: the shipped one) and says why a folder is not one', async () => {
+    const shipped = (await call<AppInfo>('info')).base // the base retrained above
+    const copy = join(ts.root, 'my base')
+    cpSync(shipped.dir, copy, { recursive: true })
+    const chosen = await call<AppInfo['base']>('chooseBase', copy, { name: 'the same digits' })
+    expect(chosen).toMatchObject({ id: 'the same digits', hash: shipped.hash, featureLayer: 'classes' })
+    await expect(client.call('chooseBase', join(ts.root, 'no-model-here'))).rejects.toMatchObject({ dto: { code: 'NOT_FOUND' } })
+    expect((await call<AppInfo>('info')).base.id).toBe('the same digits')
+    expect(JSON.parse(readFileSync(join(copy, 'curator-base.json'), 'utf8'))).toEqual({ name: 'the same digits' })
+    // null: back to the default base (here the test's digit CNN, CURATOR_BASE_MODEL).
+    expect(await call<AppInfo['base']>('chooseBase', null)).toMatchObject({ id: 'test-digits-cnn', featureLayer: 'classes', custom: false })
+  })
+
   it('covered every method in METHODS', () => {
     expect([...called].sort()).toEqual([...METHODS].sort())
   })
@@ -306,10 +319,12 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     expectBad(await client.request('exportModel', [join(ts.root, 'x'), 'yes']), /^force must be true or false, got "yes"$/)
     expectBad(await client.request('exportModel', [join(ts.root, 'x'), false, 1]), /^withImages must be true or false, got 1$/)
     expectBad(await client.request('exportGif', []), /session folder/)
-    expectBad(await client.request('pickFolder', ['desktop']), /^purpose must be one of dataset, session, export, got "desktop"$/)
+    expectBad(await client.request('pickFolder', ['desktop']), /^purpose must be one of dataset, session, export, base, got "desktop"$/)
     expectBad(await client.request('cancel', []), /^task is missing$/)
     expectBad(await client.request('cancel', ['x'.repeat(201)]), /task/)
     expectBad(await client.request('pretrainBase', []), /^options is missing$/)
+    expectBad(await client.request('chooseBase', [7]), /^base model folder /)
+    expectBad(await client.request('chooseBase', ['/tmp', { input: { fit: 'sideways' } }]), /^base spec\.input\.fit /)
     expectBad(await client.request('pretrainBase', [{ epochs: 0, seed: 1 }]), /^options\.epochs must be a whole number from 1 to 50, got 0$/)
     expectBad(await client.request('pretrainBase', [{ epochs: 51, seed: 1 }]), /epochs/)
     expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: -1 }]), /seed/)

@@ -3,6 +3,7 @@
 import type { HistogramDto, IterationDto } from '../../../shared/contract'
 import { pct } from '../lib/format'
 import type { AnswerNames } from './histogram'
+import { shownWeights } from './weights'
 
 const signed = (v: number) => `${v < 0 ? '−' : '+'}${Math.abs(v).toFixed(2)}`
 const count = (n: number, what: string) => `${n.toLocaleString('en')} ${what}${n === 1 ? '' : 's'}`
@@ -23,14 +24,16 @@ export function accuracySummary(history: readonly IterationDto[]): string {
 }
 
 export function weightsSummary(weights: readonly number[], bias: number, classNames: readonly string[]): string {
-  const named = weights.map((w, i) => ({ name: classNames[i] ?? String(i), w }))
+  const shown = shownWeights(weights, classNames)
+  const named = shown.values.map((w, i) => ({ name: shown.labels[i], w }))
   if (!named.length) return 'Head weights: none yet.'
+  const of = named.length < weights.length ? ` (the ${named.length} largest of ${weights.length})` : ''
   const list = (xs: typeof named) => xs.map((x) => `${x.name} ${signed(x.w)}`).join(', ')
   const pos = named.filter((x) => x.w > 0).sort((a, b) => b.w - a.w)
   const neg = named.filter((x) => x.w < 0).sort((a, b) => a.w - b.w)
   const zero = named.length - pos.length - neg.length
   return (
-    `Head weights: positive ${pos.length ? list(pos) : 'none'}; negative ${neg.length ? list(neg) : 'none'}` +
+    `Head weights${of}: positive ${pos.length ? list(pos) : 'none'}; negative ${neg.length ? list(neg) : 'none'}` +
     (zero ? `; ${zero} at zero` : '') +
     `; bias ${signed(bias)}.`
   )

@@ -24,14 +24,32 @@ export function weightLabels(count: number, classNames: readonly string[]): stri
   return [...Array.from({ length: count }, (_, i) => classNames[i] ?? String(i)), BIAS_LABEL]
 }
 
+/** Beyond this many weights (a wide base's features) the chart shows the largest ones only. */
+export const MAX_BARS = 20
+
+/**
+ * The bars shown: every weight when there are few (or they are named classes), else the
+ * MAX_BARS largest by magnitude, in feature order, labelled "f123" by their feature index.
+ */
+export function shownWeights(weights: readonly number[], classNames: readonly string[]): { values: number[]; labels: string[] } {
+  if (weights.length <= MAX_BARS || classNames.length >= weights.length) return { values: [...weights], labels: weightLabels(weights.length, classNames).slice(0, -1) }
+  const top = weights
+    .map((_, i) => i)
+    .sort((a, b) => Math.abs(weights[b]) - Math.abs(weights[a]) || a - b)
+    .slice(0, MAX_BARS)
+    .sort((a, b) => a - b)
+  return { values: top.map((i) => weights[i]), labels: top.map((i) => `f${i}`) }
+}
+
 export function weightsChart(weights: readonly number[], bias: number, classNames: readonly string[], opts: WeightsOptions = {}): WeightsChart {
-  const values = [...weights, bias]
+  const shown = shownWeights(weights, classNames)
+  const values = [...shown.values, bias]
   const scale = values.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0)
   const limit = niceCeil(Math.max(scale, opts.limit ?? 0))
   return {
     scale,
     data: {
-      labels: weightLabels(weights.length, classNames),
+      labels: [...shown.labels, BIAS_LABEL],
       datasets: [
         {
           label: 'head weight',

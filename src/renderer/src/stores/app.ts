@@ -9,6 +9,7 @@ import { toApiError, useApi } from '../api/client'
 import { pct } from '../lib/format'
 import { useReplayStore } from './replay'
 import { useSessionStore } from './session'
+import type { BaseSpecFile } from '../../../shared/base-spec'
 
 export type View = 'start' | 'label' | 'replay'
 export type Dialog = 'help' | 'export' | 'about' | 'mistakes' | 'pool'
@@ -198,7 +199,20 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
-  async function pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null> {
+  /** Makes a model folder (null: the shipped digit CNN) the base of new sessions; returns whether it worked. */
+  async function chooseBase(dir: string | null, spec?: BaseSpecFile): Promise<boolean> {
+    try {
+      const base = await useApi().chooseBase(dir, spec)
+      if (info.value) info.value = { ...info.value, base }
+      notify(`New sessions use the base ${base.id} (features from ${base.featureLayer}).`)
+      return true
+    } catch (err) {
+      reportError(err)
+      return false
+    }
+  }
+
+  async function pickFolder(purpose: 'dataset' | 'session' | 'export' | 'base'): Promise<string | null> {
     try {
       return await useApi().pickFolder(purpose)
     } catch (err) {
@@ -280,6 +294,7 @@ export const useAppStore = defineStore('app', () => {
     clearProgress,
     cancel,
     pretrainBase,
+    chooseBase,
     pickFolder,
     refreshSessions,
     init,

@@ -1,0 +1,141 @@
+// Bring your own base, with a real pretrained network: the MobileNetV2 that nsfwjs ships, written
+// out as a plain TF.js model folder. Its pooled 1,280-wide layer is the default feature layer; a
+// session on a folder of grey shapes runs, and its export is the whole model plain TF.js loads,
+// predicting through the same preprocessing.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import { readBase } from '../../../src/main/engine/base'
+import { splitPoint } from '../../../src/main/engine/transfer'
+import { initBackend } from '../../../src/main/engine/backend'
+import { disposePrepared, prepare } from '../../../src/main/engine/setup'
+import { simulate } from '../../../src/main/engine/simulate'
+import { decodeImageFile, loadExportedModel, predictImages, resizeOf } from '../../../src/main/export/predict'
+import { parseSpecOptions } from '../../../src/main/data/spec'
+import { DEFAULT_CONFIG, type SessionConfig } from '../../../src/shared/contract'
+import { expectCuratorError, expectCuratorErrorAsync } from '../../helpers/errors'
+import { MOBILENET, writeMobileNetV2 } from '../../helpers/mobilenet'
+import { writeShapeFolder } from '../../helpers/shapes'
+import { startTestStudio, TestStudio } from '../../helpers/studio'
+import { tempDir } from '../../helpers/tmp'
+
+let tmp: { dir: string; remove: () => void }
+let mobilenet: string
+let shapes: string
+beforeAll(async () => {
+  tmp = tempDir('curator-custom-base-')
+  mobilenet = writeMobileNetV2(join(tmp.dir, 'mobilenet_v2'))
+  shapes = await writeShapeFolder(join(tmp.dir, 'shapes'), 10, 64, 3)
+}, 120_000)
+afterAll(() => tmp?.remove())
+
+const config = (over: Partial<SessionConfig> = {}): SessionConfig => ({
+  ...DEFAULT_CONFIG,
+  dataset: `folder:${shapes}`,
+  task: { question: 'Circle or triangle?', negative: { name: 'no', key: 'n' }, positive: { name: 'yes', key: 'y' }, positiveClasses: ['circle', 'triangle'] },
+  batchSize: 4,
+  ...over
+})
+
+describe('reading a base folder', () => {
+  it('MobileNetV2: the default feature layer is the pooled output before its classifier, input 224x224 from the model', () => {
+    const b = readBase(mobilenet)
+    expect(b).toMatchObject({ featureLayer: MOBILENET.pooled, classNames: [], testAccuracy: null, meta: null, id: 'mobilenet_v2' })
+    expect(b.input).toEqual({ size: [224, 224], channels: 3, fit: 'pad', range: [0, 1], mean: [0], std: [1] })
+  })
+
+  it('curator-base.json names the layer, the classes and the preprocessing; bad ones are clear errors', () => {
+    const dir = join(tmp.dir, 'spec')
+    mkdirSync(dir)
+    const copy = (f: string) => writeFileSync(join(dir, f), readFileSync(join(mobilenet, f)))
+    copy('model.json')
+    for (const f of (JSON.parse(readFileSync(join(mobilenet, 'model.json'), 'utf8')).weightsManifest as { paths: string[] }[]).flatMap((g) => g.paths)) copy(f)
+    const spec = (s: unknown) => writeFileSync(join(dir, 'curator-base.json'), JSON.stringify(s))
+    spec({ name: 'nsfw classifier', featureLayer: MOBILENET.classifier, classNames: ['drawing', 'hentai', 'neutral', 'porn', 'sexy'], input: { fit: 'crop', range: [-1, 1] } })
+    expect(readBase(dir)).toMatchObject({ id: 'nsfw classifier', featureLayer: 'dense_3', classNames: ['drawing', 'hentai', 'neutral', 'porn', 'sexy'], input: { size: [224, 224], fit: 'crop', range: [-1, 1] } })
+    spec({ featureLayer: 'no_such_layer' })
+    expectCuratorError(() => readBase(dir), 'BAD_ARGUMENT', /No layer "no_such_layer" in .*; its last layers are .*dense_3/)
+    spec({ input: { fit: 'sideways' } })
+    expectCuratorError(() => readBase(dir), 'BAD_DATA', /curator-base\.json: input\.fit: /)
+    writeFileSync(join(dir, 'curator-base.json'), '{ not json')
+    expectCuratorError(() => readBase(dir), 'BAD_DATA', /curator-base\.json is not valid JSON/)
+    writeFileSync(join(dir, 'curator-base.json'), '{}')
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }))
+    expectCuratorError(() => readBase(dir), 'BAD_DATA', /graph model; Curator needs a layers model/)
+  })
+})
+
+describe('a session on MobileNetV2 features', () => {
+  it('featurises the folder at 224x224 into 1,280-wide features, fits in the dual and simulates', async () => {
+    const backend = await initBackend()
+    const p = await prepare(config(), { backend, baseDir: mobilenet, cacheDir: join(tmp.dir, 'cache') })
+    try {
+      expect(p.poolFeatures.dim).toBe(MOBILENET.width)
+      expect(p.dataset.pool.widths[0]).toBe(224)
+      const records: { labels: number; headWeights: number[] }[] = []
+      const s = await simulate(p, { strategy: 'diverse', batchSize: 4, budget: 12, onIteration: (r) => void records.push(r) })
+      expect(s.labels).toBe(12)
+      expect(records.at(-1)!.headWeights).toHaveLength(MOBILENET.width)
+      expect(s.finalTestAccuracy).not.toBeNull()
+    } finally {
+      disposePrepared(p)
+    }
+  }, 300_000)
+})
+
+describe('unfreezing layers of a base that is not a chain', () => {
+  it('is refused where an unfrozen layer takes two inputs (a residual add), allowed above it', () => {
+    const x = tf.input({ shape: [4] })
+    const a = tf.layers.dense({ units: 4, name: 'a' }).apply(x) as tf.SymbolicTensor
+    const b = tf.layers.dense({ units: 4, name: 'b' }).apply(a) as tf.SymbolicTensor
+    const sum = tf.layers.add({ name: 'sum' }).apply([a, b]) as tf.SymbolicTensor
+    const out = tf.layers.dense({ units: 3, name: 'out' }).apply(sum) as tf.SymbolicTensor
+    const model = tf.model({ inputs: x, outputs: out })
+    expect(splitPoint(model, 1).splitIndex).toBe(2)
+    expectCuratorError(() => splitPoint(model, 2), 'BAD_ARGUMENT', /layer sum of this base does not simply follow b; use --unfreeze 0/)
+    expectCuratorError(() => splitPoint(model, 0, 'nope'), 'BAD_ARGUMENT', /no layer "nope"/)
+    model.dispose()
+  })
+})
+
+describe('the studio on a custom base, and its export', () => {
+  let ts: TestStudio
+  beforeAll(async () => {
+    ts = await startTestStudio()
+  })
+  afterAll(async () => {
+    await ts?.close()
+  })
+
+  it('chooseBase makes it the base of new sessions; the export loads in plain TF.js and predicts the labelled files as the session did', async () => {
+    const base = await ts.studio.chooseBase(mobilenet, { name: 'MobileNetV2', input: { fit: 'pad' } })
+    expect(base).toMatchObject({ id: 'MobileNetV2', featureLayer: MOBILENET.pooled, custom: true })
+    expect(JSON.parse(readFileSync(join(mobilenet, 'curator-base.json'), 'utf8'))).toMatchObject({ name: 'MobileNetV2', input: { fit: 'pad' } })
+    expect((await ts.studio.info()).base.id).toBe('MobileNetV2')
+    await expectCuratorErrorAsync(() => ts.studio.chooseBase(join(tmp.dir, 'nothing here')), 'NOT_FOUND', /No model\.json/)
+
+    let s = await ts.studio.newSession(config())
+    for (let batch = 0; batch < 3; batch++) {
+      for (const q of s.queue) await ts.studio.label(q.id, /^(circle|triangle)\//.test(q.key!) ? 1 : 0, 30)
+      s = (await ts.studio.state())!
+    }
+    expect(s.history.at(-1)!.headWeights).toHaveLength(MOBILENET.width)
+    const out = join(tmp.dir, 'export')
+    const r = await ts.studio.exportModel(out)
+    expect(r.files).toEqual(expect.arrayContaining(['model.json', 'metadata.json', 'labels.csv', 'README.md']))
+    const meta = JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8'))
+    expect(meta.input).toMatchObject({ shape: [null, 224, 224, 3], spec: { size: [224, 224], fit: 'pad', range: [0, 1] } })
+    expect(meta.base.featureLayer).toBe(MOBILENET.pooled)
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('224x224')
+
+    // The exported model, through the predict path (same decoding, resizing and scaling), on the labelled files.
+    const m = await loadExportedModel(out)
+    const root = parseSpecOptions(s.config.dataset.slice(7), 'folder').path
+    const images = await Promise.all(s.labels.map((l) => decodeImageFile(join(root, l.key!), Infinity, resizeOf(m.input))))
+    const p = predictImages(m, images)
+    const agree = s.labels.filter((l, i) => (p[i] >= 0.5 ? 1 : 0) === l.value).length / s.labels.length
+    expect(agree).toBeCloseTo(s.history.at(-1)!.labelledAccuracy!, 6)
+    m.model.dispose()
+  }, 600_000)
+})
