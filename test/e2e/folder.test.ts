@@ -1,6 +1,7 @@
 // A folder of images in the real browser: start a session on a generated folder (PNG and JPEG,
-// grey/RGB/RGBA, several sizes, bad files), check the images are shown at their sizes, and
-// label one batch by keyboard.
+// grey/RGB/RGBA, several sizes, bad files), check the images arrive at the base's input size
+// (28x28 for the digit CNN) with their file keys, and label one batch by keyboard; then the same
+// with a custom base (the real MobileNetV2 fixture, `serve --base DIR`) on a folder of grey shapes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -9,6 +10,9 @@ import { readSessionLog } from '../../src/main/session/log'
 import { derive } from '../../src/main/session/derive'
 import type { Dataset } from '../../src/main/data/dataset'
 import { tempDir } from '../helpers/tmp'
+import { writeMobileNetV2 } from '../helpers/mobilenet'
+import { writeShapeFolder } from '../helpers/shapes'
+import { defaultBaseDir, readBase } from '../../src/main/engine/base'
 import { ImageFolder, writeImageFolder } from '../main/data/image-folder'
 import { CHROMIUM, startSession, startStudio, Studio } from './harness'
 
@@ -25,7 +29,7 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
   beforeAll(async () => {
     f = await writeImageFolder(tmp.dir)
     // What the studio will load: the same spec and seed (1), so pool ids match.
-    ds = await loadDataset(`folder:${f.root}`, { seed: 1, cacheDir: null })
+    ds = await loadDataset(`folder:${f.root}`, { seed: 1, cacheDir: null, input: readBase(defaultBaseDir()).input })
     s = await startStudio()
     await s.page.goto(s.url)
     await startSession(s.page, { poolLimit: 1000, testLimit: 1000, dataset: `folder:${f.root}`, positiveClasses: 'seven' })
@@ -47,7 +51,9 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
       const canvas = tile.locator('canvas')
       const intrinsic = await canvas.evaluate(canvasSize)
       expect(intrinsic).toEqual([ds.pool.widths[id], ds.pool.heights[id]])
-      expect(f.sizes).toContain(`${intrinsic[0]}x${intrinsic[1]}`)
+      // Every image, whatever its size in the folder, at the digit CNN's input size.
+      expect(intrinsic).toEqual([28, 28])
+      expect(await tile.getByTestId('image-key').textContent()).toBe(ds.pool.names![id])
       const shown = (await canvas.boundingBox())!
       // Never tiny, never beyond the tile box (280 px at most), the aspect ratio kept.
       expect(Math.max(shown.width, shown.height)).toBeGreaterThanOrEqual(100)
@@ -60,8 +66,8 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
     const page = s.page
     const iteration = async () => Number(await page.getByTestId('status-iteration').textContent())
     expect(await iteration()).toBe(0)
-    // The default answer keys: o (odd -> positive here), e (negative).
-    for (let k = 0; k < 4; k++) await page.keyboard.press(k % 2 ? 'e' : 'o')
+    // Another dataset than MNIST gets the neutral task: y (positive), n (negative).
+    for (let k = 0; k < 4; k++) await page.keyboard.press(k % 2 ? 'n' : 'y')
     await expect.poll(iteration, { timeout: 60_000 }).toBe(1)
     await expect.poll(() => page.getByTestId('status-labels').textContent()).toBe('4')
     await page.getByTestId('query-image').first().waitFor()
@@ -96,6 +102,42 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
     const text = await s.page.getByTestId('warnings').textContent()
     expect(text).toMatch(new RegExp(`${Object.keys(f.bad).length} files? (were )?skipped`))
   })
+})
+
+describe.skipIf(!haveChromium)('a custom base (MobileNetV2, serve --base) on a folder in Chromium', () => {
+  let s: Studio
+  const tmp = tempDir('curator-e2e-base-')
+  beforeAll(async () => {
+    const base = writeMobileNetV2(join(tmp.dir, 'mobilenet_v2'))
+    const shapes = await writeShapeFolder(join(tmp.dir, 'shapes'), 8, 64, 5)
+    s = await startStudio(['--base', base])
+    await s.page.goto(s.url)
+    await s.page.getByTestId('base-info').waitFor()
+    expect(await s.page.getByTestId('base-info').textContent()).toMatch(/mobilenet_v2.*flatten_1/s)
+    expect(await s.page.getByTestId('base-input').textContent()).toMatch(/224x224/)
+    await startSession(s.page, { poolLimit: 1000, testLimit: 1000, dataset: `folder:${shapes}`, positiveClasses: 'circle,triangle' })
+  }, 300_000)
+  afterAll(async () => {
+    await s?.stop()
+    tmp.remove()
+  })
+
+  it('asks 224x224 images with their keys, labels a batch, retrains on 1,280 features and charts the largest weights', async () => {
+    const page = s.page
+    const tiles = page.getByTestId('query-image')
+    for (let k = 0; k < (await tiles.count()); k++) {
+      expect(await tiles.nth(k).locator('canvas').evaluate(canvasSize)).toEqual([224, 224])
+      expect(await tiles.nth(k).getByTestId('image-key').textContent()).toMatch(/^(circle|cross|square|triangle)\/.+\.png$/)
+    }
+    const keys = await page.getByTestId('image-key').allTextContents()
+    for (const key of keys) await page.keyboard.press(/^(circle|triangle)\//.test(key) ? 'y' : 'n')
+    await expect.poll(async () => Number(await page.getByTestId('status-iteration').textContent()), { timeout: 120_000 }).toBe(1)
+    await page.getByTestId('query-image').first().waitFor()
+    // The 20 largest of 1,280 weights, and the bias.
+    await expect.poll(async () => JSON.parse((await page.getByTestId('chart-weights').getAttribute('data-chart')) ?? '[]').length).toBe(21)
+    mkdirSync(shots, { recursive: true })
+    await page.screenshot({ path: join(shots, 'custom-base-labelling.png') })
+  }, 300_000)
 })
 
 if (!haveChromium) console.warn(`Skipped the browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH).`)
