@@ -70,6 +70,23 @@ describe.skipIf(!haveChromium)('layout and contrast in Chromium', () => {
         }
         await expectContrast(page, `labelling ${width}x${height} ${scheme}`)
         await page.getByTestId('btn-guess').click()
+
+        // Replay with the GIF written: the notice must not squeeze the charts or clip a title.
+        await page.getByTestId('btn-replay').click()
+        await page.getByTestId('btn-export-gif').click()
+        await page.getByTestId('gif-result').waitFor()
+        await page.waitForTimeout(300)
+        await page.screenshot({ path: join(shots, `replay-${width}x${height}-${scheme}.png`) })
+        for (const chart of ['chart-accuracy', 'chart-weights', 'chart-histogram']) {
+          const c = (await page.getByTestId(chart).locator('canvas').boundingBox())!
+          expect(c.height, `replay ${chart} canvas height`).toBeGreaterThanOrEqual(90)
+          const title = page.getByTestId(chart).locator('.chart-title')
+          const clipped = await title.evaluate((e) => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)
+          expect(clipped, `${chart} title clipped`).toBe(false)
+        }
+        const gif = await box(page, 'gif-result')
+        expect(gif.y + gif.height).toBeLessThanOrEqual(height)
+        await expectContrast(page, `replay ${width}x${height} ${scheme}`)
       })
     }
   }
