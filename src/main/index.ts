@@ -4,7 +4,6 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, screen, session, shell } fro
 import { join } from 'node:path'
 import { channel } from '../shared/contract'
 import { startEngine } from './engine/client'
-import { configureExports } from './export/configure'
 import { Studio } from './studio/studio'
 import { VERSION } from './version'
 import { registerStudioHandlers } from './electron/ipc'
@@ -55,7 +54,7 @@ async function start(): Promise<void> {
 
   const engine = startEngine((p) => studio.emit('progress', p))
   const studio: Studio = new Studio(
-    configureExports({
+    {
       dataDir: userData,
       cacheDir: join(userData, 'cache'),
       engine,
@@ -68,7 +67,7 @@ async function start(): Promise<void> {
         const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
         return r.canceled ? null : (r.filePaths[0] ?? null)
       }
-    })
+    }
   )
   studio.on((event, payload) => win?.webContents.send(channel(event), payload))
   registerStudioHandlers(ipcMain, studio, () => win?.webContents ?? null, target)

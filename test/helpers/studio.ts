@@ -8,7 +8,6 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_CONFIG, SessionConfig, StudioEvents } from '../../src/shared/contract'
 import { startEngine, EngineClient } from '../../src/main/engine/client'
-import { configureExports } from '../../src/main/export/configure'
 import { Studio, StudioOptions } from '../../src/main/studio/studio'
 import { tempDir } from './tmp'
 
@@ -86,7 +85,7 @@ export async function startTestStudio(over: Partial<StudioOptions> = {}): Promis
   const dataDir = join(tmp.dir, 'data')
   const cacheDir = join(tmp.dir, 'cache')
   const engine = startEngine((p) => studio.emit('progress', p))
-  const studio: Studio = new Studio(configureExports({ dataDir, engine, version: 'test', cacheDir, ...over }))
+  const studio: Studio = new Studio({ dataDir, engine, version: 'test', cacheDir, ...over })
   return {
     studio,
     engine,

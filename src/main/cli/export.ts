@@ -6,7 +6,6 @@ import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { CuratorError } from '../../shared/errors'
 import { startEngine } from '../engine/client'
-import { configureExports } from '../export/configure'
 import { defaultDataDir } from '../paths'
 import { LOG_FILE } from '../session/log'
 import { Studio } from '../studio/studio'
@@ -37,7 +36,7 @@ export async function exportCommand(a: ExportArgs): Promise<void> {
   const progress = progressPrinter()
   const engine = startEngine(progress)
   printBackend(await engine.backend())
-  const studio = new Studio(configureExports({ dataDir: defaultDataDir(), engine, version: VERSION, baseDir: a.base }))
+  const studio = new Studio({ dataDir: defaultDataDir(), engine, version: VERSION, baseDir: a.base })
   try {
     const state = await studio.openSession(session)
     for (const w of state.warnings) process.stderr.write(`warning: ${w}\n`)

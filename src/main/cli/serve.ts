@@ -5,7 +5,6 @@ import { Studio } from '../studio/studio'
 import { defaultDataDir, rendererDir } from '../paths'
 import { VERSION } from '../version'
 import { formatProgress } from '../../shared/progress'
-import { configureExports } from '../export/configure'
 
 export interface ServeArgs {
   port: number
@@ -29,7 +28,7 @@ export async function serveCommand(a: ServeArgs): Promise<{ url: string; close()
       process.stderr.write(`${formatProgress(p)}\n`)
     }
   })
-  const studio: Studio = new Studio(configureExports({ dataDir, engine, version: VERSION, baseDir: a.base }))
+  const studio: Studio = new Studio({ dataDir, engine, version: VERSION, baseDir: a.base })
   if (a.session) {
     const s = await studio.openSession(a.session)
     console.error(`Resumed session ${s.id}: ${s.labels.length} labels, iteration ${s.history.length - 1}`)

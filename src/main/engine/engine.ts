@@ -170,9 +170,14 @@ export class Engine implements EngineMethods {
     return this.view
   }
 
-  /** Writes the full model (base + head) with the current weights: model.json + weights.bin. */
-  async exportModel(dir: string): Promise<{ files: string[] }> {
-    const files = await modelFiles(this.need().learner.fullModel)
+  /**
+   * Writes the full model (base + head) fitted on exactly these committed batches: model.json +
+   * weights.bin. Refitted here, because the learner may hold a speculative (prefetch) fit.
+   */
+  async exportModel(dir: string, batches: Answer[][]): Promise<{ files: string[] }> {
+    const p = this.need()
+    await p.learner.fit(batches)
+    const files = await modelFiles(p.learner.fullModel)
     await writeFile(join(dir, 'model.json'), JSON.stringify(files.modelJson))
     await writeFile(join(dir, 'weights.bin'), files.weights)
     return { files: ['model.json', 'weights.bin'] }

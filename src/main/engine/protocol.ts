@@ -59,7 +59,8 @@ export interface EngineMethods {
   chosen(batches: Answer[][], ids: number[]): Promise<{ p: number[]; keys?: string[] }>
   /** Where the open dataset holds images with these file keys: a pool id, or null with why not. */
   locate(keys: string[]): Promise<({ id: number } | { id: null; reason: string })[]>
-  exportModel(dir: string): Promise<{ files: string[] }>
+  /** The committed head only: fitted on `batches`, never a prefetch's speculative weights. */
+  exportModel(dir: string, batches: Answer[][]): Promise<{ files: string[] }>
   /** Trains a new base digit CNN on MNIST (progress task 'pretrain', cancellable) and writes it. */
   pretrain(options: PretrainRequest): Promise<PretrainedBase>
   close(): void

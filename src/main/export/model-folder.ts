@@ -2,7 +2,7 @@
 // a model card and the session log, written atomically (src/main/files/safe.ts): an interrupted
 // export never leaves a half folder.
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { dirname, isAbsolute, join, relative } from 'node:path'
 import sharp from 'sharp'
 import type { ExportResult } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
@@ -11,7 +11,9 @@ import { ModelFiles, readModelFiles } from '../engine/model-io'
 import { describeInput, InputSpec } from '../../shared/base-spec'
 import { PREPROCESSING } from '../engine/pretrain'
 import { LOG_FILE } from '../session/log'
-import type { Studio } from '../studio/studio'
+import type { EngineMethods, OpenedSession } from '../engine/protocol'
+import type { Derived } from '../session/derive'
+import type { SessionEvent } from '../session/events'
 import { engineBatches } from '../session/derive'
 import { diskError, exists, writeFolderAtomic } from '../files/safe'
 import { accuracyCurvePng, CardData, modelCard } from './card'
@@ -21,19 +23,28 @@ import { ONNX_OPSET, tfjsToOnnx } from './onnx'
 export const EXPORT_FORMAT = 'curator-model/1'
 export const ONNX_FILE = 'model.onnx'
 
-export async function exportModelFolder(studio: Studio, out: string | undefined, force: boolean, withImages = false): Promise<ExportResult> {
-  const s = studio.current
-  if (!s) throw new CuratorError('NO_SESSION', 'Open a session before exporting its model')
-  const target = resolve(out ?? join(studio.opts.dataDir, 'exports', s.d.start.id))
+/** What a model export needs, as plain data: the session and the engine that holds its model. */
+export interface ModelExportInput {
+  /** The folder to write (absolute). */
+  target: string
+  /** Replace an earlier Curator export there. */
+  force: boolean
+  /** Copy the labelled images into images/<answer>/. */
+  withImages: boolean
+  session: { dir: string; events: SessionEvent[]; d: Derived; base: Pick<OpenedSession['base'], 'classNames' | 'featureLayer' | 'input'>; backend: string }
+  /** exportModel writes the committed head's full model; images gives pool pixels (IDX and MNIST). */
+  engine: Pick<EngineMethods, 'exportModel' | 'images'>
+}
+
+export async function exportModelFolder(x: ModelExportInput): Promise<ExportResult> {
+  const { target, force, withImages, session: s } = x
   if (!force && (await exists(target))) throw new CuratorError('EXISTS', `${target} already exists; choose another folder or use --force`, { path: target })
   let files: string[] = []
   await writeFolderAtomic(
     target,
     async (tmp) => {
       try {
-        // The engine's current model is the last completed fit; make sure it matches the log.
-        await studio.opts.engine.iterate(engineBatches(s.d), [])
-        await studio.opts.engine.exportModel(tmp)
+        await x.engine.exportModel(tmp, engineBatches(s.d))
       } catch (err) {
         // A full disk met in the engine thread arrives as DISK_FULL with the bare system message.
         throw err instanceof CuratorError && err.code === 'DISK_FULL' ? diskError({ code: 'ENOSPC' }, target) : err
@@ -44,7 +55,7 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
       // The model is fitted on completed batches; answers in an unfinished batch are listed, not trained on.
       const rows = labelRows(done.flatMap((b) => b.answers), current?.answers ?? [], s.events, names, idxKeyOf(s.d.dataset.id))
       const trained = rows.filter((r) => r.trained)
-      const input = inputMetadata(s.opened.base.input)
+      const input = inputMetadata(s.base.input)
       const output = `P(${task.positive.name}): sigmoid, >= 0.5 means "${task.positive.name}"`
       const model = readModelFiles(tmp)
       const onnx = await writeOnnx(tmp, model, { labels: names.join(','), input: input.layout, preprocessing: JSON.stringify(input.spec), output })
@@ -52,7 +63,7 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
         format: EXPORT_FORMAT,
         task: { question: task.question, labels: names, output, positiveClasses: task.positiveClasses },
         input,
-        base: { ...start.base, classNames: s.opened.base.classNames, featureLayer: s.opened.base.featureLayer, unfrozenLayers: start.config.unfreeze },
+        base: { ...start.base, classNames: s.base.classNames, featureLayer: s.base.featureLayer, unfrozenLayers: start.config.unfreeze },
         dataset: s.d.dataset,
         strategy: start.config.strategy,
         fit: start.config.fit,
@@ -63,13 +74,13 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
         iterations: trains.map((t) => ({ iteration: t.iteration, labels: t.labels, testAccuracy: t.testAccuracy, labelledAccuracy: t.labelledAccuracy })),
         onnx: onnx.written ? { file: ONNX_FILE, opset: ONNX_OPSET, input: 'image', output: 'p' } : { file: null, reason: onnx.reason },
         session: start.id,
-        backend: s.opened.backend,
+        backend: s.backend,
         exportedAt: new Date().toISOString()
       }
       await writeFile(join(tmp, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n')
       await writeFile(join(tmp, 'labels.csv'), labelsCsv(rows))
       await writeFile(join(tmp, 'labels.jsonl'), labelsJsonl(rows))
-      if (withImages) await copyImages(studio, s.d.dataset.id, rows, join(tmp, 'images'))
+      if (withImages) await copyImages(x.engine, s.d.dataset.id, rows, join(tmp, 'images'))
       await writeFile(join(tmp, 'accuracy.png'), await accuracyCurvePng(trains))
       await copyFile(join(s.dir, LOG_FILE), join(tmp, LOG_FILE))
       const card: CardData = {
@@ -88,7 +99,7 @@ export async function exportModelFolder(studio: Studio, out: string | undefined,
         iterations: trains.length,
         onnx
       }
-      await writeFile(join(tmp, 'README.md'), readme(card, withImages, s.opened.base.input))
+      await writeFile(join(tmp, 'README.md'), readme(card, withImages, s.base.input))
       files = (await readdir(tmp)).sort()
     },
     // --force replaces an earlier export, never the session itself or any other folder.
@@ -154,12 +165,12 @@ const folderName = (name: string) => name.replace(/[/\\:*?"<>|\x00-\x1f]/g, '_')
  * images/<answer>/…: a folder dataset's labelled files copied as they are (under their path in
  * the folder); IDX and MNIST images written as PNG, named by their key (index in the file).
  */
-async function copyImages(studio: Studio, datasetId: string, rows: LabelRow[], dir: string): Promise<void> {
+async function copyImages(engine: ModelExportInput['engine'], datasetId: string, rows: LabelRow[], dir: string): Promise<void> {
   const names = [...new Set(rows.map((r) => r.label))]
   const folders = new Map(names.map((n) => [n, folderName(n)]))
   if (new Set(folders.values()).size !== folders.size) rows.forEach((r) => folders.set(r.label, `${folderName(r.label)}-${r.value}`))
   const folder = datasetId.startsWith('folder:') ? parseSpecOptions(datasetId.slice(7), 'folder').path : null
-  const dtos = folder ? [] : await studio.opts.engine.images(rows.map((r) => r.id))
+  const dtos = folder ? [] : await engine.images(rows.map((r) => r.id))
   for (const [k, r] of rows.entries()) {
     const base = join(dir, folders.get(r.label)!)
     // A key never leaves its answer's folder: a hostile log's "../x" is flattened.

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { writeFileAtomic } from '../files/safe'
-import { join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import {
   AppInfo,
   BaselinePoint,
@@ -42,6 +42,8 @@ import { batchComplete, derive, Derived, engineBatches, skippedIds } from '../se
 import { iterationDto, queryEvent, summarize, trainEvent } from '../session/build'
 import { TENSORBOARD_DIR, writeAsked, writeIteration } from '../tensorboard/session'
 import { EventWriter, RawImage } from '../tensorboard/writer'
+import { writeSessionGif } from '../export/gif'
+import { exportModelFolder } from '../export/model-folder'
 
 export interface StudioOptions {
   dataDir: string
@@ -53,9 +55,6 @@ export interface StudioOptions {
   baseDir?: string
   /** Native folder picker (desktop only). */
   pickFolder?: StudioApi['pickFolder']
-  /** Writes the model folder (the export feature); absent until configured. */
-  exportModel?: (studio: Studio, out: string | undefined, force: boolean, withImages: boolean) => Promise<ExportResult>
-  exportGif?: (studio: Studio, dir: string, out: string | undefined) => Promise<ExportResult>
 }
 
 type Emit = <E extends keyof StudioEvents>(event: E, payload: StudioEvents[E]) => void
@@ -315,15 +314,21 @@ export class Studio implements StudioApi {
   }
 
   async exportModel(out?: string, force = false, withImages = false): Promise<ExportResult> {
-    const exportModel = this.opts.exportModel
-    if (!exportModel) throw new CuratorError('INTERNAL', 'Model export is not available in this build')
-    return this.serial(() => exportModel(this, out, force, withImages))
+    return this.serial(() => {
+      const s = this.need('Open a session before exporting its model')
+      const target = resolve(out ?? join(this.opts.dataDir, 'exports', s.d.start.id))
+      const session = { dir: s.dir, events: s.events, d: s.d, base: s.opened.base, backend: s.opened.backend }
+      return exportModelFolder({ target, force, withImages, session, engine: this.opts.engine })
+    })
   }
 
+  /** Writes the session in `dir` as an animated GIF: `out`, or session.gif in the session folder. */
   async exportGif(dir: string, out?: string): Promise<ExportResult> {
-    const exportGif = this.opts.exportGif
-    if (!exportGif) throw new CuratorError('INTERNAL', 'GIF export is not available in this build')
-    return this.serial(() => exportGif(this, dir, out))
+    return this.serial(async () => {
+      const baseline = await this.baselineOf(dir, derive((await readSessionLog(dir)).events))
+      const r = await writeSessionGif(dir, out ?? join(dir, 'session.gif'), baseline)
+      return { dir: dirname(r.file), files: [basename(r.file)] }
+    })
   }
 
   async pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null> {
@@ -362,8 +367,8 @@ export class Studio implements StudioApi {
 
   // ---- internals -------------------------------------------------------------------------
 
-  private need(): Open {
-    if (!this.session) throw new CuratorError('NO_SESSION', 'No session is open: start or open one first')
+  private need(why = 'No session is open: start or open one first'): Open {
+    if (!this.session) throw new CuratorError('NO_SESSION', why)
     return this.session
   }
 

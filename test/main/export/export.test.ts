@@ -15,7 +15,6 @@ import { startEngine, EngineClient } from '../../../src/main/engine/client'
 import { coldStartBatches, iterate } from '../../../src/main/engine/loop'
 import { loadModel, readModelFiles } from '../../../src/main/engine/model-io'
 import { disposePrepared, prepare } from '../../../src/main/engine/setup'
-import { configureExports } from '../../../src/main/export/configure'
 import { readSessionLog } from '../../../src/main/session/log'
 import { recordSimulation } from '../../../src/main/session/record'
 import { derive, engineBatches, skippedIds } from '../../../src/main/session/derive'
@@ -91,7 +90,7 @@ beforeAll(async () => {
 
   // Open it in a studio over a real engine thread and export, as Export model… does.
   engine = startEngine(() => {})
-  studio = new Studio(configureExports({ dataDir: join(tmp.dir, 'data'), engine, version: 'test', cacheDir }))
+  studio = new Studio({ dataDir: join(tmp.dir, 'data'), engine, version: 'test', cacheDir })
   await studio.openSession(sessionDir)
   exported = await studio.exportModel(out)
 
@@ -246,7 +245,7 @@ describe('curator export', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/empty holds no Curator session \(no session\.jsonl\)/)
     expect(existsSync(join(tmp.dir, 'x'))).toBe(false)
-    const bare = new Studio(configureExports({ dataDir: join(tmp.dir, 'data'), engine, version: 'test' }))
+    const bare = new Studio({ dataDir: join(tmp.dir, 'data'), engine, version: 'test' })
     await expectCuratorErrorAsync(() => bare.exportModel(join(tmp.dir, 'x')), 'NO_SESSION', /Open a session before exporting/)
   })
 

@@ -6,7 +6,6 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { initBackend } from '../../../src/main/engine/backend'
-import { configureExports } from '../../../src/main/export/configure'
 import { frameScale, renderFrame, writeSessionGif } from '../../../src/main/export/gif'
 import { main } from '../../../src/main/cli/index'
 import type { SessionEvent, TrainEvent } from '../../../src/main/session/events'
@@ -177,7 +176,7 @@ describe('verified replay', () => {
   })
 
   it('rebuilds a studio session with undo (across and within a batch) and a skip', async () => {
-    const studio = new Studio(configureExports({ dataDir: join(tmp.dir, 'data'), engine: inProcessEngine(), version: 'test', cacheDir }))
+    const studio = new Studio({ dataDir: join(tmp.dir, 'data'), engine: inProcessEngine(), version: 'test', cacheDir })
     let dir = ''
     try {
       let s = await studio.newSession(replayConfig({ strategy: 'uncertainty', batchSize: 3, seed: 7 }))
@@ -297,7 +296,7 @@ describe('the animated GIF of a session', () => {
 
   it('is the studio export too: session.gif in the session folder by default', async () => {
     const dir = copy(sim, 'gif-export')
-    const opts = configureExports({ dataDir: join(tmp.dir, 'data'), engine: inProcessEngine(), version: 'test' })
+    const opts = { dataDir: join(tmp.dir, 'data'), engine: inProcessEngine(), version: 'test' }
     const studio = new Studio(opts)
     const r = await studio.exportGif(dir)
     expect(r).toEqual({ dir, files: ['session.gif'] })

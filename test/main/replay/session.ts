@@ -42,7 +42,7 @@ export function inProcessEngine(): EngineClient {
     pool: (batches, answers, q) => e.pool(batches, answers, q),
     chosen: (batches, ids) => e.chosen(batches, ids),
     locate: (keys) => e.locate(keys),
-    exportModel: (dir) => e.exportModel(dir),
+    exportModel: (dir, batches) => e.exportModel(dir, batches),
     pretrain: (options) => e.pretrain(options),
     close: async () => e.close(),
     cancel: () => e.cancel(),

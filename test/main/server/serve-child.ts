@@ -3,7 +3,6 @@
 // (ROOT holds renderer/index.html; the parent removes ROOT). Prints {"port","token"} when ready.
 import { join } from 'node:path'
 import { startEngine } from '../../../src/main/engine/client'
-import { configureExports } from '../../../src/main/export/configure'
 import { serve } from '../../../src/main/server/server'
 import { Studio } from '../../../src/main/studio/studio'
 import { testBaseModel } from '../../helpers/studio'
@@ -13,7 +12,7 @@ async function main(): Promise<void> {
   process.env.CURATOR_BASE_MODEL = await testBaseModel()
   const engine = startEngine(() => {})
   const dataDir = join(root, 'data')
-  const studio = new Studio(configureExports({ dataDir, engine, version: 'test', cacheDir: join(root, 'cache') }))
+  const studio = new Studio({ dataDir, engine, version: 'test', cacheDir: join(root, 'cache') })
   const server = await serve({ studio, rendererDir: join(root, 'renderer'), files: { exports: join(dataDir, 'exports') } })
   process.stdout.write(JSON.stringify({ port: server.port, token: server.token }) + '\n')
   process.once('SIGTERM', () => {
