@@ -157,13 +157,13 @@ describe('replay store', () => {
     expect(fake.callsOf('state').length).toBe(before + 1)
   })
 
-  it('exports a GIF and keeps its path', async () => {
+  it('exports a GIF and keeps the folder and the file name, as the studio returns them', async () => {
     fake.replayDto = replayDto(2)
     const r = useReplayStore()
     await r.open('/tmp/s')
     await r.exportGif()
     expect(fake.callsOf('exportGif')).toEqual([['/tmp/s']])
-    expect(r.gif?.files).toEqual(['/tmp/s/replay.gif'])
+    expect(r.gif?.files).toEqual(['replay.gif'])
   })
 
   it('reports a session that cannot be replayed', async () => {
