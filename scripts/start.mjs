@@ -18,7 +18,12 @@ if (electronPath && existsSync(electronPath)) {
   const child = spawn(electronPath, ['.'], { stdio: 'inherit' })
   child.on('exit', (code) => process.exit(code ?? 0))
 } else {
-  console.log('Electron\'s binary is not installed (it is downloaded from GitHub at install time), so Curator starts in browser mode.')
+  console.log(
+    "Electron's binary is not installed: its install script downloads it from GitHub, and it was skipped\n" +
+      '(ELECTRON_SKIP_BINARY_DOWNLOAD, no network, or npm not running the script: see allowScripts in package.json).\n' +
+      'To fetch it now: node node_modules/electron/install.js   then run npm start again.\n' +
+      'Starting browser mode instead.'
+  )
   const child = spawn(process.execPath, ['bin/curator.js', 'serve', ...process.argv.slice(2)], { stdio: ['inherit', 'pipe', 'inherit'] })
   child.stdout.on('data', (chunk) => {
     process.stdout.write(chunk)
