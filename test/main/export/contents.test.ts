@@ -168,7 +168,7 @@ describe('an MNIST export', () => {
     // The file states its input layout, preprocessing and labels.
     const props = Object.fromEntries(onnx.ModelProto.decode(readFileSync(join(out, 'model.onnx'))).metadataProps.map((m) => [m.key, m.value]))
     expect(props).toMatchObject({ labels: 'even,odd', input: 'NHWC float32 [batch, 28, 28, 3]', output: 'P(odd): sigmoid, >= 0.5 means "odd"' })
-    expect(JSON.parse(props.preprocessing)).toMatchObject({ scale: '1/255 (pixels 0..1)', channels: 'grey repeated into RGB' })
+    expect(JSON.parse(props.preprocessing)).toMatchObject({ size: [28, 28], channels: 3, range: [0, 1] })
   })
 
   it('the model card states the session\'s numbers', () => {
