@@ -232,7 +232,14 @@ export async function main(argv: string[]): Promise<number> {
       console.log(commandHelp(name))
       return 0
     }
-    await cmd.run(values as Options, positionals)
+    // Hold the process until the command is done: the engine thread is unref'd while idle, so a command
+    // awaiting other work between engine calls would otherwise end with exit 0 and nothing done.
+    const hold = setInterval(() => {}, 1 << 30)
+    try {
+      await cmd.run(values as Options, positionals)
+    } finally {
+      clearInterval(hold)
+    }
     return 0
   } catch (err) {
     console.error(`curator ${name}: ${(err as Error).message}`)
