@@ -72,6 +72,11 @@ export function imagePixels(set: ImageSet, i: number): Uint8Array {
   return set.pixels.subarray(set.offsets[i], set.offsets[i] + size)
 }
 
+/** One image as it crosses to the renderer: its size and its pixels in base64. */
+export function encodeImage(set: ImageSet, i: number): { width: number; height: number; channels: number; pixelsBase64: string } {
+  return { width: set.widths[i], height: set.heights[i], channels: set.channels[i], pixelsBase64: Buffer.from(imagePixels(set, i)).toString('base64') }
+}
+
 /** Refuses images the base network cannot take (it would fail deep inside the backend). */
 export function checkImageSizes(set: ImageSet, what: string): void {
   for (let i = 0; i < set.count; i++) {

@@ -6,7 +6,7 @@ import { mistakesOf } from './mistakes'
 import { baselineOf, RandomBaseline } from './baseline'
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
-import { Dataset, imageKey, imagePixels } from '../data/dataset'
+import { Dataset, encodeImage, imageKey } from '../data/dataset'
 import { loadDataset } from '../data/load'
 import { backendNotice, initBackend } from './backend'
 import { Answer } from './learner'
@@ -94,7 +94,7 @@ export class Engine implements EngineMethods {
     const set = of ? (await this.datasetOf(of)).pool : this.need().dataset.pool
     return ids.map((id) => {
       if (!Number.isInteger(id) || id < 0 || id >= set.count) throw new CuratorError('BAD_ARGUMENT', `No image ${id} in a pool of ${set.count}`)
-      return { id, ...(set.names ? { key: imageKey(set, id) } : {}), width: set.widths[id], height: set.heights[id], channels: set.channels[id], pixelsBase64: Buffer.from(imagePixels(set, id)).toString('base64') }
+      return { id, ...(set.names ? { key: imageKey(set, id) } : {}), ...encodeImage(set, id) }
     })
   }
 

@@ -1,7 +1,7 @@
 // The mistakes view, as a pure function of the held-out P(positive) and the ground truth: the
 // binary confusion matrix, accuracy per ground-truth class, and the images of one cell.
 import type { HeldOutItem, LabelValue, MistakeCell, MistakesDto } from '../../shared/contract'
-import { imagePixels, ImageSet } from '../data/dataset'
+import { encodeImage, ImageSet } from '../data/dataset'
 
 export interface HeldOut {
   /** P(positive) per held-out image under the latest fit. */
@@ -43,10 +43,7 @@ export function mistakesOf(h: HeldOut, at: { iteration: number; labels: number }
   inCell.sort((a, b) => wrong(a) - wrong(b) || confidence(h.p[b]) - confidence(h.p[a]) || a - b)
   const items: HeldOutItem[] = inCell.slice(0, limit).map((id) => ({
     id,
-    width: h.set.widths[id],
-    height: h.set.heights[id],
-    channels: h.set.channels[id],
-    pixelsBase64: Buffer.from(imagePixels(h.set, id)).toString('base64'),
+    ...encodeImage(h.set, id),
     p: h.p[id],
     truth: h.truth[id] as LabelValue,
     className: names[h.set.classes?.[id] ?? -1] ?? null

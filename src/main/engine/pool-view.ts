@@ -2,7 +2,7 @@
 // class, filtered by answer state, sliced. Orders are cached per fit and sort, so scrolling
 // through 60,000 images only slices.
 import type { PoolItem, PoolPage, PoolQuery } from '../../shared/contract'
-import { imagePixels, ImageSet } from '../data/dataset'
+import { encodeImage, ImageSet } from '../data/dataset'
 import type { FeatureMatrix } from './features'
 
 export interface PoolViewInput {
@@ -45,10 +45,7 @@ export function poolPage(v: PoolViewInput, order: Int32Array, classOf: Int32Arra
   const page = ids.subarray(q.offset, q.offset + q.limit)
   const items: PoolItem[] = Array.from(page, (id) => ({
     id,
-    width: v.set.widths[id],
-    height: v.set.heights[id],
-    channels: v.set.channels[id],
-    pixelsBase64: Buffer.from(imagePixels(v.set, id)).toString('base64'),
+    ...encodeImage(v.set, id),
     p: v.p[id],
     baseClass: classOf ? (v.classNames[classOf[id]] ?? null) : null,
     answer: v.answers.get(id) ?? null
