@@ -62,7 +62,9 @@ export async function startSession(page: Page, opts: { poolLimit: number; testLi
   await page.getByTestId('view-start').waitFor()
   if (opts.dataset !== undefined) await page.getByTestId('field-dataset').fill(opts.dataset)
   if (opts.positiveClasses !== undefined) await page.getByTestId('field-positive-classes').fill(opts.positiveClasses)
-  await page.locator('details.advanced summary').click()
+  // Open "Advanced" as a person would, and look that it is open: a re-render can replace the section.
+  const advanced = page.getByTestId('view-start').locator('details.advanced').first()
+  for (let i = 0; i < 3 && !(await advanced.evaluate((d) => (d as unknown as { open: boolean }).open)); i++) await advanced.locator('summary').click()
   await page.getByTestId('field-pool-limit').fill(String(opts.poolLimit))
   await page.getByTestId('field-test-limit').fill(String(opts.testLimit))
   if (opts.strategy) await page.getByTestId('field-strategy').selectOption(opts.strategy)

@@ -1,6 +1,6 @@
 // The views beside labelling, in Chromium: the random baseline on the accuracy chart, the pool
 // browser answered by keyboard (chosen queries in the log), and the mistakes view opened from a
-// cell. Screenshots go to docs/ for the README.
+// cell. Screenshots go to test-results/, or to docs/ for the README with CURATOR_DOCS_SCREENSHOTS=1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -9,7 +9,7 @@ import { readSessionLog } from '../../src/main/session/log'
 import { CHROMIUM, startSession, startStudio, Studio } from './harness'
 
 const haveChromium = existsSync(CHROMIUM)
-const docs = resolve(__dirname, '../../docs')
+const docs = resolve(__dirname, process.env.CURATOR_DOCS_SCREENSHOTS === '1' ? '../../docs' : '../../test-results')
 
 describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
   let s: Studio
