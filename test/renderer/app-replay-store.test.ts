@@ -6,6 +6,7 @@ import { STEP_MS, useReplayStore } from '../../src/renderer/src/stores/replay'
 import { useSessionStore } from '../../src/renderer/src/stores/session'
 import { DEFAULT_CONFIG } from '../../src/shared/contract'
 import { FakeStudio, replayDto } from './fake-studio'
+import { runMenuCommand, startStudio, stopStudio } from '../../src/renderer/src/wiring'
 
 let fake: FakeStudio
 
@@ -15,7 +16,7 @@ beforeEach(() => {
   setApi(fake)
 })
 afterEach(() => {
-  useAppStore().dispose()
+  stopStudio()
   vi.useRealTimers()
 })
 
@@ -23,7 +24,7 @@ describe('app store', () => {
   it('init loads info and recent sessions and subscribes to every event', async () => {
     fake.sessions = [{ id: 'a', dir: '/a', createdAt: '2020-01-01T00:00:00Z', dataset: 'mnist', strategy: 'diverse', labels: 12, lastAccuracy: 0.9 }]
     const app = useAppStore()
-    await app.init()
+    await startStudio()
     expect(app.info?.backend).toBe('wasm')
     expect(app.sessions.map((s) => s.id)).toEqual(['a'])
     for (const e of ['session', 'progress', 'error', 'menu'] as const) expect(fake.listenerCount(e)).toBe(1)
@@ -33,14 +34,14 @@ describe('app store', () => {
   it('init picks up a session already open on the server', async () => {
     fake.makeSession()
     const app = useAppStore()
-    await app.init()
+    await startStudio()
     expect(app.view).toBe('label')
     expect(useSessionStore().batch).toHaveLength(4)
   })
 
   it('shows error events as toasts, and cancellation as information', async () => {
     const app = useAppStore()
-    await app.init()
+    await startStudio()
     fake.emit('error', { code: 'INTERNAL', message: 'The engine worker stopped' })
     fake.emit('error', { code: 'CANCELLED', message: 'Featurising cancelled' })
     expect(app.toasts.map((t) => [t.kind, t.message])).toEqual([
@@ -65,7 +66,7 @@ describe('app store', () => {
   it('tracks progress per task, clears finished work, and cancels through the api', async () => {
     vi.useFakeTimers()
     const app = useAppStore()
-    await app.init()
+    await startStudio()
     fake.emit('progress', { task: 'featurise pool', done: 10, total: 100, rate: 50, etaSeconds: 1.8 })
     fake.emit('progress', { task: 'featurise pool', done: 40, total: 100, rate: 50, etaSeconds: 1.2 })
     expect(app.progress).toHaveLength(1)
@@ -79,7 +80,7 @@ describe('app store', () => {
 
   it('carries out desktop menu commands', async () => {
     const app = useAppStore()
-    await app.init()
+    await startStudio()
     fake.emit('menu', 'about')
     expect(app.dialog).toBe('about')
     fake.emit('menu', 'export-model')
@@ -88,14 +89,14 @@ describe('app store', () => {
     await useSessionStore().start(DEFAULT_CONFIG)
     app.closeDialog()
     useSessionStore().answer(1)
-    await app.onMenu('undo')
+    await runMenuCommand('undo')
     expect(fake.callsOf('undo')).toHaveLength(1)
-    await app.onMenu('export-model')
+    await runMenuCommand('export-model')
     expect(app.dialog).toBe('export')
-    await app.onMenu('new-session')
+    await runMenuCommand('new-session')
     expect(app.view).toBe('start')
     expect(app.dialog).toBeNull()
-    await app.onMenu('open-session')
+    await runMenuCommand('open-session')
     expect(fake.callsOf('pickFolder')).toEqual([['session']])
     expect(fake.callsOf('openSession')).toEqual([['/picked/session']])
   })

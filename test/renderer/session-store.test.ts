@@ -5,6 +5,7 @@ import { useAppStore } from '../../src/renderer/src/stores/app'
 import { useSessionStore } from '../../src/renderer/src/stores/session'
 import { DEFAULT_CONFIG } from '../../src/shared/contract'
 import { FakeStudio } from './fake-studio'
+import { startStudio } from '../../src/renderer/src/wiring'
 
 let fake: FakeStudio
 
@@ -12,7 +13,7 @@ async function started(opts: ConstructorParameters<typeof FakeStudio>[0] = {}) {
   fake = new FakeStudio(opts)
   setApi(fake)
   const app = useAppStore()
-  await app.init()
+  await startStudio()
   const s = useSessionStore()
   expect(await s.start(DEFAULT_CONFIG)).toBe(true)
   return { s, app }
@@ -39,8 +40,7 @@ describe('session store', () => {
     s.skip()
     await s.settled()
     setActivePinia(createPinia()) // the page reloads: a fresh store, the same studio
-    const app = useAppStore()
-    await app.init()
+    await startStudio()
     const reloaded = useSessionStore()
     expect(ids(reloaded)).toEqual([1, 2, 3, 4])
     expect(answers(reloaded)).toEqual([1, 'skipped', null, null])

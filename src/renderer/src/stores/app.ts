@@ -1,14 +1,12 @@
 // App-wide state: what the studio is (info), recent sessions, progress of long work,
-// toasts, and which view is on screen. `init()` wires the pushed events to the stores.
+// toasts, and which view is on screen. It imports no other store; ../wiring.ts connects
+// pushed events and menu commands to the stores.
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
-import type { AppInfo, MenuCommand, PretrainOptions, SessionSummary } from '../../../shared/contract'
-import type { ErrorDto } from '../../../shared/errors'
+import type { AppInfo, PretrainOptions, SessionSummary } from '../../../shared/contract'
 import type { Progress } from '../../../shared/progress'
 import { toApiError, useApi } from '../api/client'
 import { pct } from '../lib/format'
-import { useReplayStore } from './replay'
-import { useSessionStore } from './session'
 import type { BaseSpecFile } from '../../../shared/base-spec'
 
 export type View = 'start' | 'label' | 'replay'
@@ -45,7 +43,6 @@ export const useAppStore = defineStore('app', () => {
   const dialog = ref<Dialog | null>(null)
   let toastSeq = 1
   let helpKeyAt = -Infinity
-  let unsubscribe: (() => void)[] = []
   const toastTimers = new Map<number, ReturnType<typeof setTimeout>>()
 
   const progress = computed(() => [...progressMap.value.values()])
@@ -70,43 +67,9 @@ export const useAppStore = defineStore('app', () => {
     dialog.value = dialog.value === 'help' ? null : 'help'
   }
 
-  /** A desktop menu item: the renderer owns the flow. */
-  async function onMenu(command: MenuCommand): Promise<void> {
-    const session = useSessionStore()
-    switch (command) {
-      case 'new-session':
-        closeDialog()
-        go('start')
-        await refreshSessions()
-        return
-      case 'open-session': {
-        const dir = await pickFolder('session')
-        if (dir) await session.open(dir)
-        return
-      }
-      case 'export-model':
-        if (!session.state) return notify('Open a session first: there is no model to export yet.')
-        go('label')
-        openDialog('export')
-        return
-      case 'replay':
-        if (session.state) await useReplayStore().open(session.state.dir, view.value === 'replay' ? 'label' : view.value)
-        else {
-          go('start')
-          notify('Choose a recent session and press Replay.')
-        }
-        return
-      case 'undo':
-        if (dialog.value === null) await session.undo()
-        return
-      case 'shortcuts':
-        // The same key press may already have toggled the help in the page.
-        if (performance.now() - helpKeyAt > 300) openDialog('help')
-        return
-      case 'about':
-        openDialog('about')
-        return
-    }
+  /** The desktop menu's Shortcuts item; the same key press may already have toggled the help in the page. */
+  function showHelpFromMenu(): void {
+    if (performance.now() - helpKeyAt > 300) openDialog('help')
   }
 
   function pushToast(kind: Toast['kind'], message: string, code?: string): void {
@@ -232,43 +195,10 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
-  /** Subscribes to pushed events, loads info and recent sessions, and picks up a session already open on the server. */
-  async function init(): Promise<void> {
-    const api = useApi()
-    const session = useSessionStore()
-    for (const off of unsubscribe) off()
-    unsubscribe = [
-      api.on('session', (s) => session.applyState(s)),
-      api.on('baseline', (b) => session.applyBaseline(b)),
-      api.on('progress', (p) => onProgress(p)),
-      api.on('error', (e: ErrorDto) => reportError(e)),
-      api.on('menu', (c) => {
-        void onMenu(c)
-      }),
-      api.onReconnect(() => {
-        void session.resync()
-      })
-    ]
-    try {
-      const [i, current] = await Promise.all([api.info(), api.state()])
-      info.value = i
-      if (current) {
-        session.adopt(current)
-        if (view.value === 'start') go('label')
-      }
-    } catch (err) {
-      reportError(err)
-    }
-    ready.value = true
-    await refreshSessions()
-  }
-
+  /** Clears toast timers when the app unmounts. */
   function dispose(): void {
-    for (const off of unsubscribe) off()
-    unsubscribe = []
     for (const t of toastTimers.values()) clearTimeout(t)
     toastTimers.clear()
-    useReplayStore().pause()
   }
 
   return {
@@ -286,7 +216,7 @@ export const useAppStore = defineStore('app', () => {
     openDialog,
     closeDialog,
     toggleHelp,
-    onMenu,
+    showHelpFromMenu,
     reportError,
     notify,
     dismissToast,
@@ -297,7 +227,6 @@ export const useAppStore = defineStore('app', () => {
     chooseBase,
     pickFolder,
     refreshSessions,
-    init,
     dispose
   }
 })
