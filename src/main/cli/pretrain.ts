@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { loadMnist } from '../data/mnist'
 import { baseMetadata, pretrain, writeBaseModel } from '../engine/pretrain'
 import { defaultBaseDir } from '../engine/base'
-import { TENSORBOARD_DIR } from '../tensorboard/session'
+import { TENSORBOARD_DIR } from '../tensorboard/writer'
 import { progressPrinter, startBackend } from './output'
 
 export async function pretrainCommand(opts: { epochs: number; seed: number; out?: string; limit?: number; logEvery?: number }): Promise<void> {

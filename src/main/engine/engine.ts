@@ -19,7 +19,7 @@ import { loadMnist } from '../data/mnist'
 import { baseMetadata, pretrain, writeBaseModel } from './pretrain'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { TENSORBOARD_DIR } from '../tensorboard/session'
+import { TENSORBOARD_DIR } from '../tensorboard/writer'
 import { writeFolderAtomic } from '../files/safe'
 
 /** Progress updates sent while pretraining, at most this often (the last one always goes). */

@@ -8,7 +8,7 @@ import { FeaturizerName, requireOrt } from './featurizer'
 import { loadModel, ModelFiles } from './model-io'
 import { prefixModel, splitPoint } from './transfer'
 import { ImageSet, toInputBuffer } from '../data/dataset'
-import { tfjsToOnnx } from '../export/onnx'
+import { tfjsToOnnx } from '../onnx/convert'
 import type { InputSpec } from '../../shared/base-spec'
 
 export interface FeaturizeInit {

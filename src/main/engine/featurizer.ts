@@ -1,5 +1,5 @@
 // Which engine computes the frozen features. On WebAssembly, ONNX Runtime's native CPU kernels
-// (onnxruntime-node, the base exported to ONNX by export/onnx.ts) run the convolutions about
+// (onnxruntime-node, the base exported to ONNX by onnx/convert.ts) run the convolutions about
 // twice as fast as TF.js's 128-bit wasm SIMD, with the same results to ~1e-6. With native
 // TensorFlow (tfjs-node) TF.js itself is native, so it stays. Features are cached and recorded
 // per featurizer, so a session always replays on the features it was recorded with.

@@ -13,7 +13,7 @@ import { hasShippedFeatures, readShippedFeatures } from './shipped-features'
 import { existsSync } from 'node:fs'
 import { loadModel } from './model-io'
 import { splitPoint } from './transfer'
-import { onnxUnsupported } from '../export/onnx'
+import { onnxUnsupported } from '../onnx/convert'
 import { defaultFeaturizer, featureSplitKey, FeaturizerName } from './featurizer'
 
 export interface Prepared {

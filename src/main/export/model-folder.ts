@@ -18,7 +18,7 @@ import { engineBatches } from '../session/derive'
 import { diskError, exists, writeFolderAtomic } from '../files/safe'
 import { accuracyCurvePng, CardData, modelCard } from './card'
 import { idxKeyOf, LabelRow, labelRows, labelsCsv, labelsJsonl } from './labels'
-import { ONNX_OPSET, tfjsToOnnx } from './onnx'
+import { ONNX_OPSET, tfjsToOnnx } from '../onnx/convert'
 
 export const EXPORT_FORMAT = 'curator-model/1'
 export const ONNX_FILE = 'model.onnx'
@@ -159,6 +159,7 @@ function imageShape(model: ModelFiles): (number | null)[] {
 }
 
 /** A folder name from an answer name: no separators, no leading dot, never empty. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what a file name must not hold
 const folderName = (name: string) => name.replace(/[/\\:*?"<>|\x00-\x1f]/g, '_').replace(/^\.+/, '_') || '_'
 
 /**

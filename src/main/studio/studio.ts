@@ -40,8 +40,8 @@ import { createSessionLog, openSessionLog, readSessionLog, SessionLog } from '..
 import { describeOwner } from '../session/lock'
 import { batchComplete, derive, Derived, engineBatches, skippedIds } from '../session/derive'
 import { iterationDto, queryEvent, summarize, trainEvent } from '../session/build'
-import { TENSORBOARD_DIR, writeAsked, writeIteration } from '../tensorboard/session'
-import { EventWriter, RawImage } from '../tensorboard/writer'
+import { writeAsked, writeIteration } from '../tensorboard/session'
+import { EventWriter, RawImage, TENSORBOARD_DIR } from '../tensorboard/writer'
 import { writeSessionGif } from '../export/gif'
 import { exportModelFolder } from '../export/model-folder'
 

@@ -9,8 +9,8 @@ import type { QueryEvent } from '../session/events'
 import { readSessionLog } from '../session/log'
 import { queryAfter, ReplayOptions, skippedOf, withRecorded } from '../session/replay'
 import { derive, engineBatches } from '../session/derive'
-import { TENSORBOARD_DIR, writeAsked, writeIteration } from './session'
-import { EventWriter, RawImage, wallTime } from './writer'
+import { writeAsked, writeIteration } from './session'
+import { EventWriter, RawImage, TENSORBOARD_DIR, wallTime } from './writer'
 
 export interface RebuildResult {
   out: string

@@ -20,9 +20,6 @@ export const TAGS = {
   asked: 'asked'
 } as const
 
-/** The folder of a session's event files. */
-export const TENSORBOARD_DIR = 'tensorboard'
-
 /** One fit: `loss` is the mean log loss on the labels (null without labels or when unknown). */
 export function writeIteration(w: EventWriter, t: TrainEvent, loss: number | null): void {
   const scalars: SummaryValue[] = [

@@ -7,6 +7,9 @@ import { encodeEvent, EventMessage, HistogramProto, SummaryValue } from './proto
 import { encodePng } from './png'
 import { frameRecord } from './record'
 
+/** The folder, inside a session or pretrain folder, that holds the event files. */
+export const TENSORBOARD_DIR = 'tensorboard'
+
 export const FILE_VERSION = 'brain.Event:2'
 export const EVENT_FILE_PREFIX = 'events.out.tfevents.'
 

@@ -76,7 +76,11 @@ const HOSTILE: [string, () => string, RegExp][] = [
 
 function setUnits(x: any, units: number): void {
   if (Array.isArray(x)) return x.forEach((y) => setUnits(y, units))
-  if (x && typeof x === 'object') for (const k of Object.keys(x)) k === 'units' ? (x[k] = units) : setUnits(x[k], units)
+  if (x && typeof x === 'object')
+    for (const k of Object.keys(x)) {
+      if (k === 'units') x[k] = units
+      else setUnits(x[k], units)
+    }
 }
 
 describe('loading a hostile model folder', () => {

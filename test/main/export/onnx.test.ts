@@ -16,7 +16,7 @@ import { defaultBaseDir } from '../../../src/main/engine/base'
 import { loadModel, modelFiles, ModelFiles, readModelFiles } from '../../../src/main/engine/model-io'
 import { Rng } from '../../../src/main/util/rng'
 import { buildTransfer } from '../../../src/main/engine/transfer'
-import { ONNX_OPSET, tfjsToOnnx } from '../../../src/main/export/onnx'
+import { ONNX_OPSET, tfjsToOnnx } from '../../../src/main/onnx/convert'
 import { expectCuratorError } from '../../helpers/errors'
 import { ROOT } from './cli'
 
