@@ -50,7 +50,11 @@ const boundaryZones = [
     from: ['./src/renderer/src/wiring.ts', './src/renderer/src/views', './src/renderer/src/components', './src/renderer/src/App.vue'],
     message: 'stores import no views, components or the wiring module'
   },
-  { target: './src/renderer/src/stores/session.ts', from: ['./src/renderer/src/stores/replay.ts'], message: 'the session store does not import the replay store' }
+  {
+    target: './src/renderer/src/stores/session.ts',
+    from: ['./src/renderer/src/stores/replay.ts'],
+    message: 'the session store does not import the replay store'
+  }
 ]
 
 export default tseslint.config(
@@ -65,7 +69,9 @@ export default tseslint.config(
   {
     plugins: { 'import-x': importX },
     settings: {
-      'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['tsconfig.node.json', 'tsconfig.web.json'], noWarnOnMultipleProjects: true })],
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({ project: ['tsconfig.node.json', 'tsconfig.web.json'], noWarnOnMultipleProjects: true })
+      ],
       'import-x/extensions': ['.ts', '.mts', '.js', '.mjs', '.vue'],
       // Vue files are linted with their own parser; cycles through them are not followed.
       'import-x/ignore': ['\\.vue$']

@@ -20,28 +20,65 @@ const root = mkdtempSync(join(tmpdir(), 'curator-bench-base-'))
 try {
   const data = await writeShapeFolder(join(root, 'shapes'), perClass, 64, 1)
   const mobilenet = writeMobileNetV2(join(root, 'mobilenet_v2'))
-  const bases: Record<string, string[]> = { 'digit CNN (shipped)': [], 'MobileNetV2 (nsfwjs, flatten_1, 1,280 wide)': ['--base', mobilenet] }
+  const bases: Record<string, string[]> = {
+    'digit CNN (shipped)': [],
+    'MobileNetV2 (nsfwjs, flatten_1, 1,280 wide)': ['--base', mobilenet]
+  }
   const out: Record<string, { seed: number; testAccuracy: number | null; labelsTo95: number | null; seconds: number }[]> = {}
   for (const [name, extra] of Object.entries(bases)) {
     out[name] = []
     for (const seed of seeds) {
       const t0 = performance.now()
-      const lines = execFileSync(process.execPath, ['bin/curator.js', 'simulate', '--dataset', `folder:${data}`, '--positive', 'circle,triangle', '--budget', String(budget), '--seed', String(seed), '--json', ...extra], {
-        encoding: 'utf8',
-        env: { ...process.env, CURATOR_CACHE_DIR: join(root, 'cache') },
-        stdio: ['ignore', 'pipe', 'ignore'],
-        maxBuffer: 1 << 28
-      })
+      const lines = execFileSync(
+        process.execPath,
+        [
+          'bin/curator.js',
+          'simulate',
+          '--dataset',
+          `folder:${data}`,
+          '--positive',
+          'circle,triangle',
+          '--budget',
+          String(budget),
+          '--seed',
+          String(seed),
+          '--json',
+          ...extra
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, CURATOR_CACHE_DIR: join(root, 'cache') },
+          stdio: ['ignore', 'pipe', 'ignore'],
+          maxBuffer: 1 << 28
+        }
+      )
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l))
       const summary = lines.find((l) => l.summary).summary
       const first95 = lines.find((l) => l.testAccuracy !== undefined && l.testAccuracy >= 0.95)
-      out[name].push({ seed, testAccuracy: summary.finalTestAccuracy, labelsTo95: first95?.labels ?? null, seconds: Math.round((performance.now() - t0) / 100) / 10 })
+      out[name].push({
+        seed,
+        testAccuracy: summary.finalTestAccuracy,
+        labelsTo95: first95?.labels ?? null,
+        seconds: Math.round((performance.now() - t0) / 100) / 10
+      })
     }
   }
   const mean = (r: { testAccuracy: number | null }[]) => r.reduce((s, x) => s + (x.testAccuracy ?? NaN), 0) / r.length
-  console.log(JSON.stringify({ images: perClass * 4, task: 'circle or triangle vs cross or square', budget, seeds, bases: Object.fromEntries(Object.entries(out).map(([k, r]) => [k, { runs: r, mean: mean(r) }])) }, null, 2))
+  console.log(
+    JSON.stringify(
+      {
+        images: perClass * 4,
+        task: 'circle or triangle vs cross or square',
+        budget,
+        seeds,
+        bases: Object.fromEntries(Object.entries(out).map(([k, r]) => [k, { runs: r, mean: mean(r) }]))
+      },
+      null,
+      2
+    )
+  )
 } finally {
   rmSync(root, { recursive: true, force: true })
 }

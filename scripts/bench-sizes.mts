@@ -40,17 +40,46 @@ try {
       const cls = join(dir, String(set.classes![i]))
       mkdirSync(cls, { recursive: true })
       const img = sharp(imagePixels(set, i), { raw: { width: 28, height: 28, channels: 1 } }).resize(digit, digit)
-      const canvas = w === digit && h === digit ? img : sharp(await img.raw().toBuffer(), { raw: { width: digit, height: digit, channels: 1 } }).extend({ left: (w - digit) / 2, right: (w - digit) / 2, top: (h - digit) / 2, bottom: (h - digit) / 2, background: '#000' })
+      const canvas =
+        w === digit && h === digit
+          ? img
+          : sharp(await img.raw().toBuffer(), { raw: { width: digit, height: digit, channels: 1 } }).extend({
+              left: (w - digit) / 2,
+              right: (w - digit) / 2,
+              top: (h - digit) / 2,
+              bottom: (h - digit) / 2,
+              background: '#000'
+            })
       writeFileSync(join(cls, `${String(i).padStart(5, '0')}.png`), await canvas.toColourspace('b-w').png().toBuffer())
     }
     results[name] = []
     for (const seed of seeds) {
-      const out = execFileSync(process.execPath, ['bin/curator.js', 'simulate', '--dataset', `folder:${dir}`, '--positive', '1,3,5,7,9', '--budget', String(budget), '--seed', String(seed), '--json'], {
-        encoding: 'utf8',
-        env: { ...process.env, CURATOR_CACHE_DIR: join(root, 'cache') },
-        stdio: ['ignore', 'pipe', 'ignore']
-      })
-      const summary = out.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.summary)!.summary
+      const out = execFileSync(
+        process.execPath,
+        [
+          'bin/curator.js',
+          'simulate',
+          '--dataset',
+          `folder:${dir}`,
+          '--positive',
+          '1,3,5,7,9',
+          '--budget',
+          String(budget),
+          '--seed',
+          String(seed),
+          '--json'
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, CURATOR_CACHE_DIR: join(root, 'cache') },
+          stdio: ['ignore', 'pipe', 'ignore']
+        }
+      )
+      const summary = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .find((l) => l.summary)!.summary
       results[name].push({ seed, testAccuracy: summary.finalTestAccuracy })
     }
   }
@@ -59,5 +88,10 @@ try {
 }
 const mean = (r: { testAccuracy: number | null }[]) => r.reduce((s, x) => s + (x.testAccuracy ?? NaN), 0) / r.length
 const ref = mean(results['28px'])
-const rows = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { perSeed: r.map((x) => x.testAccuracy), mean: mean(r), gapPoints: Math.round((mean(r) - ref) * 1000) / 10 }]))
+const rows = Object.fromEntries(
+  Object.entries(results).map(([k, r]) => [
+    k,
+    { perSeed: r.map((x) => x.testAccuracy), mean: mean(r), gapPoints: Math.round((mean(r) - ref) * 1000) / 10 }
+  ])
+)
 console.log(JSON.stringify({ images, budget, seeds, folders: rows }, null, 2))

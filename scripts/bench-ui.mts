@@ -51,10 +51,25 @@ try {
   const result = {
     browser: await s.browser.version(),
     presses: paints.length,
-    keyToPaintMs: { p50: q(paints, 0.5), p95: q(paints, 0.95), max: max(paints), note: 'the page held to 60 Hz by a rAF loop: each paint waits for the next vsync' },
+    keyToPaintMs: {
+      p50: q(paints, 0.5),
+      p95: q(paints, 0.95),
+      max: max(paints),
+      note: 'the page held to 60 Hz by a rAF loop: each paint waits for the next vsync'
+    },
     keyToPaintIdleMs: { presses: idlePaints.length, p50: q(idlePaints, 0.5), p95: q(idlePaints, 0.95), max: max(idlePaints) },
-    featurise: { pool, seconds: featuriseSeconds, frames: duringFeaturise.length, longestFrameMs: max(duringFeaturise), framesOver100ms: duringFeaturise.filter((f) => f > 100).length },
-    labelling: { frames: duringLabelling.length, longestFrameMs: max(duringLabelling), framesOver100ms: duringLabelling.filter((f) => f > 100).length }
+    featurise: {
+      pool,
+      seconds: featuriseSeconds,
+      frames: duringFeaturise.length,
+      longestFrameMs: max(duringFeaturise),
+      framesOver100ms: duringFeaturise.filter((f) => f > 100).length
+    },
+    labelling: {
+      frames: duringLabelling.length,
+      longestFrameMs: max(duringLabelling),
+      framesOver100ms: duringLabelling.filter((f) => f > 100).length
+    }
   }
   console.log(JSON.stringify(result, null, process.argv.includes('--json') ? 0 : 2))
 } finally {

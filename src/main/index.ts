@@ -9,7 +9,15 @@ import { VERSION } from './version'
 import { registerStudioHandlers } from './electron/ipc'
 import { menuTemplate } from './electron/menu'
 import { appPaths } from './electron/paths'
-import { blockRemoteRequests, denyPermissions, hardenContents, isAllowedExternal, loadRenderer, rendererTarget, windowOptions } from './electron/security'
+import {
+  blockRemoteRequests,
+  denyPermissions,
+  hardenContents,
+  isAllowedExternal,
+  loadRenderer,
+  rendererTarget,
+  windowOptions
+} from './electron/security'
 import { fitBounds, loadBounds, saveBounds } from './electron/window-state'
 
 // A profile folder of its own (the Electron smoke test, a second profile). It also gives that
@@ -53,22 +61,25 @@ async function start(): Promise<void> {
   blockRemoteRequests(session.defaultSession, target)
 
   const engine = startEngine((p) => studio.emit('progress', p))
-  const studio: Studio = new Studio(
-    {
-      dataDir: userData,
-      cacheDir: join(userData, 'cache'),
-      engine,
-      version: VERSION,
-      desktop: true,
-      pickFolder: async (purpose) => {
-        const titles = { dataset: 'Choose a dataset folder', session: 'Open a session folder', export: 'Export the model into…', base: 'Choose a base model folder (TF.js model.json)' }
-        const title = titles[purpose]
-        const options: Electron.OpenDialogOptions = { title, properties: ['openDirectory', 'createDirectory'] }
-        const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
-        return r.canceled ? null : (r.filePaths[0] ?? null)
+  const studio: Studio = new Studio({
+    dataDir: userData,
+    cacheDir: join(userData, 'cache'),
+    engine,
+    version: VERSION,
+    desktop: true,
+    pickFolder: async (purpose) => {
+      const titles = {
+        dataset: 'Choose a dataset folder',
+        session: 'Open a session folder',
+        export: 'Export the model into…',
+        base: 'Choose a base model folder (TF.js model.json)'
       }
+      const title = titles[purpose]
+      const options: Electron.OpenDialogOptions = { title, properties: ['openDirectory', 'createDirectory'] }
+      const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
+      return r.canceled ? null : (r.filePaths[0] ?? null)
     }
-  )
+  })
   studio.on((event, payload) => win?.webContents.send(channel(event), payload))
   registerStudioHandlers(ipcMain, studio, () => win?.webContents ?? null, target)
 
@@ -90,7 +101,13 @@ async function start(): Promise<void> {
   win.on('closed', () => (win = null))
 
   Menu.setApplicationMenu(
-    Menu.buildFromTemplate(menuTemplate((command) => studio.emit('menu', command), { isMac: process.platform === 'darwin', dev: !app.isPackaged, quit: () => app.quit() }))
+    Menu.buildFromTemplate(
+      menuTemplate((command) => studio.emit('menu', command), {
+        isMac: process.platform === 'darwin',
+        dev: !app.isPackaged,
+        quit: () => app.quit()
+      })
+    )
   )
   app.on('before-quit', () => void studio.close().then(() => engine.terminate()))
   await loadRenderer(win, target)

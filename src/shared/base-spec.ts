@@ -27,7 +27,12 @@ export const InputSpecSchema = v.strictObject({
   range: v.optional(v.tuple([v.pipe(v.number(), v.finite()), v.pipe(v.number(), v.finite())])),
   /** ... then (x - mean) / std per channel (one value: every channel). */
   mean: v.optional(perChannel),
-  std: v.optional(v.pipe(perChannel, v.check((a) => a.every((s) => s > 0), 'std must be > 0')))
+  std: v.optional(
+    v.pipe(
+      perChannel,
+      v.check((a) => a.every((s) => s > 0), 'std must be > 0')
+    )
+  )
 })
 
 export const BaseSpecSchema = v.strictObject({
@@ -57,12 +62,21 @@ export interface InputSpec {
 export function resolveInput(spec: InputSpecFile | undefined, modelSize: [number, number] | null): InputSpec {
   const size = spec?.size === undefined ? modelSize : spec.size
   const fit = size === null ? 'none' : (spec?.fit ?? 'pad')
-  return { size: fit === 'none' ? null : size, channels: spec?.channels ?? 3, fit, range: spec?.range ?? [0, 1], mean: spec?.mean ?? [0], std: spec?.std ?? [1] }
+  return {
+    size: fit === 'none' ? null : size,
+    channels: spec?.channels ?? 3,
+    fit,
+    range: spec?.range ?? [0, 1],
+    mean: spec?.mean ?? [0],
+    std: spec?.std ?? [1]
+  }
 }
 
 /** One line saying what the input spec does: for metadata, READMEs and the start screen. */
 export function describeInput(s: InputSpec): string {
-  const size = s.size ? `${s.size[1]}x${s.size[0]} (${s.fit === 'pad' ? 'aspect kept, padded with the background colour' : s.fit === 'crop' ? 'aspect kept, centre-cropped' : 'stretched'})` : 'any size'
+  const size = s.size
+    ? `${s.size[1]}x${s.size[0]} (${s.fit === 'pad' ? 'aspect kept, padded with the background colour' : s.fit === 'crop' ? 'aspect kept, centre-cropped' : 'stretched'})`
+    : 'any size'
   const norm = s.mean.some((m) => m !== 0) || s.std.some((d) => d !== 1) ? `, then (x - [${s.mean}]) / [${s.std}]` : ''
   return `${size}, ${s.channels === 3 ? 'RGB (grey repeated)' : 'grey'}, pixels 0..255 mapped to ${s.range[0]}..${s.range[1]}${norm}`
 }

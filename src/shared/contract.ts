@@ -3,13 +3,34 @@
 // StudioEvents, so a method one side lacks is a compile error.
 import type { ErrorDto } from './errors'
 import type { Progress } from './progress'
-import type { CallArgs, HistogramDto, LabelValue, MistakeCell, PoolQuery, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
+import type {
+  CallArgs,
+  HistogramDto,
+  LabelValue,
+  MistakeCell,
+  PoolQuery,
+  PretrainOptions,
+  SessionConfig,
+  StrategyName,
+  TaskConfig
+} from './schema'
 import type { BaseSpecFile, InputSpec } from './base-spec'
 
 // The data types that cross the boundary are inferred from the schema (src/shared/schema.ts).
 export { FITS, STRATEGIES } from './schema'
 export { POOL_FILTERS, POOL_SORTS } from './schema'
-export type { AnswerDef, FitName, HistogramDto, LabelValue, MistakeCell, PoolQuery, PretrainOptions, SessionConfig, StrategyName, TaskConfig } from './schema'
+export type {
+  AnswerDef,
+  FitName,
+  HistogramDto,
+  LabelValue,
+  MistakeCell,
+  PoolQuery,
+  PretrainOptions,
+  SessionConfig,
+  StrategyName,
+  TaskConfig
+} from './schema'
 
 export const DEFAULT_TASK: TaskConfig = {
   question: 'Is this digit odd?',

@@ -19,11 +19,13 @@ export class CuratorError extends Error {
 export const isErrorCode = (c: unknown): c is ErrorCode => typeof c === 'string' && (ERROR_CODES as readonly string[]).includes(c)
 
 export function toErrorDto(err: unknown): ErrorDto {
-  if (err instanceof CuratorError) return err.details ? { code: err.code, message: err.message, details: err.details } : { code: err.code, message: err.message }
+  if (err instanceof CuratorError)
+    return err.details ? { code: err.code, message: err.message, details: err.details } : { code: err.code, message: err.message }
   if (err instanceof SchemaError) return { code: 'BAD_ARGUMENT', message: err.message, details: { problems: err.problems } }
   const e = err as { code?: string; message?: string } | undefined
   if (e?.code === 'ENOSPC') return { code: 'DISK_FULL', message: `The disk is full: ${e.message}` }
-  if (e?.code === 'EACCES' || e?.code === 'EPERM' || e?.code === 'EROFS') return { code: 'NOT_WRITABLE', message: e.message ?? 'not writable' }
+  if (e?.code === 'EACCES' || e?.code === 'EPERM' || e?.code === 'EROFS')
+    return { code: 'NOT_WRITABLE', message: e.message ?? 'not writable' }
   if (e?.code === 'ENOENT') return { code: 'NOT_FOUND', message: e.message ?? 'not found' }
   return { code: 'INTERNAL', message: e?.message ?? String(err) }
 }

@@ -13,7 +13,11 @@ export interface Progress {
 
 export function formatProgress(p: Progress): string {
   const pct = p.total ? ((100 * p.done) / p.total).toFixed(1) : '0.0'
-  const detail = p.detail ? Object.entries(p.detail).map(([k, v]) => ` ${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join('') : ''
+  const detail = p.detail
+    ? Object.entries(p.detail)
+        .map(([k, v]) => ` ${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
+        .join('')
+    : ''
   return `${p.task}: ${p.done}/${p.total} (${pct}%) ${p.rate.toFixed(0)}/s ETA ${formatSeconds(p.etaSeconds)}${detail}`
 }
 

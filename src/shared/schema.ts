@@ -101,15 +101,23 @@ const count = (min = 0) => whole(`a whole number >= ${min}`, min)
 const finite = () => v.pipe(v.number(must('a finite number')), v.finite(must('a finite number')))
 const nonNegative = () => v.pipe(finite(), v.minValue(0, must('a number >= 0')))
 const probability = () => v.pipe(finite(), v.minValue(0, must('a number from 0 to 1')), v.maxValue(1, must('a number from 0 to 1')))
-const text = (max: number) => v.pipe(v.string(must('a text')), v.maxLength(max, (i) => `must be at most ${max} characters, got ${(i.input as string).length}`))
+const text = (max: number) =>
+  v.pipe(
+    v.string(must('a text')),
+    v.maxLength(max, (i) => `must be at most ${max} characters, got ${(i.input as string).length}`)
+  )
 /** Trimmed, not empty, at most `max` characters. */
 const filled = (max: number) => v.pipe(text(max), v.trim(), v.nonEmpty('must not be empty'))
 const list = <S extends v.GenericSchema>(item: S) => v.array(item, must('a list'))
 const fixedList = <S extends v.GenericSchema>(item: S, n: number) =>
-  v.pipe(list(item), v.length(n, (i) => `must have ${n} items, got ${(i.input as unknown[]).length}`))
+  v.pipe(
+    list(item),
+    v.length(n, (i) => `must have ${n} items, got ${(i.input as unknown[]).length}`)
+  )
 const isRecord = (x: unknown): boolean => typeof x === 'object' && x !== null && !Array.isArray(x)
 /** A strict object (unknown keys refused); valibot alone would take an array for an object. */
-const obj = <E extends v.ObjectEntries>(entries: E) => v.pipe(v.custom<object>(isRecord, must('an object')), v.strictObject(entries, must('an object')))
+const obj = <E extends v.ObjectEntries>(entries: E) =>
+  v.pipe(v.custom<object>(isRecord, must('an object')), v.strictObject(entries, must('an object')))
 const oneOf = <T extends readonly (string | number)[]>(options: T) => v.picklist(options, must(`one of ${options.join(', ')}`))
 /** null or undefined becomes undefined: an optional argument as JSON may carry null. */
 const optionalArg = <S extends v.GenericSchema>(s: S) =>
@@ -134,7 +142,10 @@ const answerKey = (reservedAllowed: boolean) =>
     v.string(must('one character')),
     v.toLowerCase(),
     v.check((k) => [...k].length === 1, must('one character')),
-    v.check((k) => reservedAllowed || !(RESERVED_KEYS as readonly string[]).includes(k), (i) => `must not be a key the studio uses (${shownKeys}), got ${shown(i.input)}`)
+    v.check(
+      (k) => reservedAllowed || !(RESERVED_KEYS as readonly string[]).includes(k),
+      (i) => `must not be a key the studio uses (${shownKeys}), got ${shown(i.input)}`
+    )
   )
 
 const answer = (reservedAllowed: boolean) => obj({ name: filled(LIMITS.answerNameLength), key: answerKey(reservedAllowed) })
@@ -283,7 +294,8 @@ export const CLI_FIELDS = {
 }
 
 /** A number typed as text (a CLI flag, a form field) as a number; anything else unchanged, so the schema names it. */
-export const numberFromText = (x: unknown): unknown => (typeof x === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(x) ? Number(x) : x)
+export const numberFromText = (x: unknown): unknown =>
+  typeof x === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(x) ? Number(x) : x
 
 // ---------------------------------------------------------------- log events
 
@@ -339,7 +351,13 @@ const QueryEventSchema = v.pipe(
 )
 
 // --- label: one answer
-const LabelEventSchema = eventOf('label', { id: count(0), key: v.optional(fileKey()), value: LabelValueSchema, iteration: count(0), responseMs: nonNegative() })
+const LabelEventSchema = eventOf('label', {
+  id: count(0),
+  key: v.optional(fileKey()),
+  value: LabelValueSchema,
+  iteration: count(0),
+  responseMs: nonNegative()
+})
 
 // --- skip
 const SkipEventSchema = eventOf('skip', { id: count(0), key: v.optional(fileKey()), iteration: count(0) })
@@ -440,17 +458,24 @@ export function parse<S extends v.GenericSchema>(schema: S, input: unknown, root
 
 /** Checks one StudioApi call's method and arguments; the arguments come back in their typed form. */
 export function parseCall(method: unknown, args: unknown): { method: CallName; args: unknown[] } {
-  if (typeof method !== 'string' || !Object.hasOwn(CALLS, method)) throw new SchemaError([{ path: 'method', message: `must be a Studio method, got ${shown(method)}` }])
+  if (typeof method !== 'string' || !Object.hasOwn(CALLS, method))
+    throw new SchemaError([{ path: 'method', message: `must be a Studio method, got ${shown(method)}` }])
   const m = method as CallName
   if (!Array.isArray(args)) throw new SchemaError([{ path: `${m}()`, message: must('a list of arguments')({ input: args } as AnyIssue) }])
   const { names, schema } = CALLS[m]
-  if (args.length > names.length) throw new SchemaError([{ path: `${m}()`, message: `takes ${names.length} argument${names.length === 1 ? '' : 's'}, got ${args.length}` }])
+  if (args.length > names.length)
+    throw new SchemaError([
+      { path: `${m}()`, message: `takes ${names.length} argument${names.length === 1 ? '' : 's'}, got ${args.length}` }
+    ])
   const r = v.safeParse(schema, args, { abortEarly: true, abortPipeEarly: true })
   if (r.success) return { method: m, args: r.output as unknown[] }
   const problems = r.issues.map((i) => {
     const [first, ...rest] = i.path ?? []
     const name = names[(first as { key: number } | undefined)?.key ?? 0] ?? m
-    return { path: pathOf(name, { ...i, path: rest } as AnyIssue), message: messageOf({ ...i, path: rest.length ? rest : i.path } as AnyIssue) }
+    return {
+      path: pathOf(name, { ...i, path: rest } as AnyIssue),
+      message: messageOf({ ...i, path: rest.length ? rest : i.path } as AnyIssue)
+    }
   })
   throw new SchemaError(problems)
 }
@@ -468,7 +493,10 @@ export function parseEvent(x: unknown, logged = false): SessionEvent {
   if (o.v === undefined) fail('event.v', 'is missing (the format version)')
   if (o.v !== FORMAT_VERSION) fail('event.v', `must be format version ${FORMAT_VERSION}, got ${shown(o.v)}`)
   if (typeof o.type !== 'string' || !Object.hasOwn(EVENT_SCHEMAS, o.type)) {
-    fail('event.type', o.type === undefined ? 'is missing' : `must be one of ${Object.keys(EVENT_SCHEMAS).join(', ')}, got ${shown(o.type)}`)
+    fail(
+      'event.type',
+      o.type === undefined ? 'is missing' : `must be one of ${Object.keys(EVENT_SCHEMAS).join(', ')}, got ${shown(o.type)}`
+    )
   }
   const type = o.type as EventType
   return parse((logged ? LOGGED_EVENT_SCHEMAS : EVENT_SCHEMAS)[type], x, type) as SessionEvent

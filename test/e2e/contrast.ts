@@ -74,6 +74,8 @@ const SCRIPT = `(() => {
   return { checked, failures, incomplete }
 })()`
 
-export async function contrastFailures(page: Page): Promise<{ checked: number; failures: ContrastFailure[]; incomplete: { text: string; selector: string }[] }> {
+export async function contrastFailures(
+  page: Page
+): Promise<{ checked: number; failures: ContrastFailure[]; incomplete: { text: string; selector: string }[] }> {
   return page.evaluate(SCRIPT)
 }

@@ -38,7 +38,10 @@ describe.skipIf(!haveChromium)('the export dialog in Chromium (browser mode)', (
 
     const exports = join(s.dataDir, 'exports')
     const dir = join(exports, readdirSync(exports).filter((n) => !n.startsWith('.'))[0])
-    const rows = readFileSync(join(dir, 'labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string; label: string })
+    const rows = readFileSync(join(dir, 'labels.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { key: string; label: string })
     expect(rows).toHaveLength(batch)
     for (const r of rows) expect(existsSync(join(dir, 'images', r.label, `${r.key}.png`))).toBe(true)
     // The download (a zip) holds them too.

@@ -28,7 +28,8 @@ function curator(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number
   return new Promise((ok) => child.once('close', (code) => ok({ code, stdout, stderr })))
 }
 
-const PAGE = '<!doctype html><meta charset="utf-8"><title>Curator export in the browser</title><script src="/tf.min.js"></script><p>model test page</p>\n'
+const PAGE =
+  '<!doctype html><meta charset="utf-8"><title>Curator export in the browser</title><script src="/tf.min.js"></script><p>model test page</p>\n'
 
 /** Serves the page, TF.js and the files directly inside the export folder, nothing else. */
 function serveExport(exportDir: string): Promise<{ server: Server; url: string }> {
@@ -48,7 +49,9 @@ function serveExport(exportDir: string): Promise<{ server: Server; url: string }
     if (m && files.has(m[1])) return send(join(exportDir, m[1]), m[1].endsWith('.json') ? 'application/json' : 'application/octet-stream')
     res.writeHead(404).end('not found')
   })
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })))
+  return new Promise((ok) =>
+    server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))
+  )
 }
 
 describe.skipIf(!haveChromium)('an exported model in Chromium', () => {
@@ -62,11 +65,17 @@ describe.skipIf(!haveChromium)('an exported model in Chromium', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'curator-e2e-export-'))
     // The shipped base model, the e2e features cache.
-    const env: NodeJS.ProcessEnv = { ...process.env, CURATOR_CACHE_DIR: process.env.CURATOR_CACHE_DIR ?? join(tmpdir(), 'curator-e2e-cache') }
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CURATOR_CACHE_DIR: process.env.CURATOR_CACHE_DIR ?? join(tmpdir(), 'curator-e2e-cache')
+    }
     delete env.CURATOR_BASE_MODEL
     const session = join(tmp, 'session')
     out = join(tmp, 'export')
-    const sim = await curator(['simulate', '--session', session, '--pool-limit', '1000', '--test-limit', '500', '--budget', '24', '--json'], env)
+    const sim = await curator(
+      ['simulate', '--session', session, '--pool-limit', '1000', '--test-limit', '500', '--budget', '24', '--json'],
+      env
+    )
     expect(sim.code, sim.stderr).toBe(0)
     const exp = await curator(['export', '--session', session, '--out', out], env)
     expect(exp.code, exp.stderr).toBe(0)
@@ -77,7 +86,18 @@ describe.skipIf(!haveChromium)('an exported model in Chromium', () => {
       .split('\n')
       .map((l) => (JSON.parse(l) as { p: number }).p)
     ;({ server, url } = await serveExport(out))
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync'
+      ]
+    })
   })
 
   afterAll(async () => {

@@ -39,7 +39,15 @@ export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync'
+    ]
   })
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
   return {
@@ -58,13 +66,17 @@ export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
 }
 
 /** Fills the start form with a small MNIST subset (or another dataset) and starts a session. */
-export async function startSession(page: Page, opts: { poolLimit: number; testLimit: number; strategy?: string; dataset?: string; positiveClasses?: string }): Promise<void> {
+export async function startSession(
+  page: Page,
+  opts: { poolLimit: number; testLimit: number; strategy?: string; dataset?: string; positiveClasses?: string }
+): Promise<void> {
   await page.getByTestId('view-start').waitFor()
   if (opts.dataset !== undefined) await page.getByTestId('field-dataset').fill(opts.dataset)
   if (opts.positiveClasses !== undefined) await page.getByTestId('field-positive-classes').fill(opts.positiveClasses)
   // Open "Advanced" as a person would, and look that it is open: a re-render can replace the section.
   const advanced = page.getByTestId('view-start').locator('details.advanced').first()
-  for (let i = 0; i < 3 && !(await advanced.evaluate((d) => (d as unknown as { open: boolean }).open)); i++) await advanced.locator('summary').click()
+  for (let i = 0; i < 3 && !(await advanced.evaluate((d) => (d as unknown as { open: boolean }).open)); i++)
+    await advanced.locator('summary').click()
   await page.getByTestId('field-pool-limit').fill(String(opts.poolLimit))
   await page.getByTestId('field-test-limit').fill(String(opts.testLimit))
   if (opts.strategy) await page.getByTestId('field-strategy').selectOption(opts.strategy)

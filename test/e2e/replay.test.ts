@@ -13,11 +13,15 @@ describe.skipIf(!existsSync(CHROMIUM))('replay player in Chromium', () => {
   let sessionDir: string
   beforeAll(async () => {
     sessionDir = join(mkdtempSync(join(tmpdir(), 'curator-replay-e2e-')), 'recorded')
-    execFileSync(process.execPath, [join(ROOT, 'bin/curator.js'), 'simulate', '--pool-limit', '2000', '--test-limit', '500', '--budget', '16', '--session', sessionDir], {
-      cwd: ROOT,
-      env: { ...process.env, CURATOR_CACHE_DIR: process.env.CURATOR_CACHE_DIR ?? join(tmpdir(), 'curator-e2e-cache') },
-      stdio: 'ignore'
-    })
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'bin/curator.js'), 'simulate', '--pool-limit', '2000', '--test-limit', '500', '--budget', '16', '--session', sessionDir],
+      {
+        cwd: ROOT,
+        env: { ...process.env, CURATOR_CACHE_DIR: process.env.CURATOR_CACHE_DIR ?? join(tmpdir(), 'curator-e2e-cache') },
+        stdio: 'ignore'
+      }
+    )
     s = await startStudio()
   })
   afterAll(async () => {

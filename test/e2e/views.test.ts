@@ -29,13 +29,15 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     const digits = loadMnist({ pool: 3000, test: 1 }).pool.classes!
     const truthKey = (id: string | null) => (digits[Number(id)] % 2 === 1 ? 'o' : 'e')
     for (let b = 1; b <= 3; b++) {
-      for (let k = 0; k < 4; k++) await page.keyboard.press(truthKey(await page.locator('[data-testid="query-image"][data-active="true"]').getAttribute('data-id')))
+      for (let k = 0; k < 4; k++)
+        await page.keyboard.press(truthKey(await page.locator('[data-testid="query-image"][data-active="true"]').getAttribute('data-id')))
       await expect.poll(labels, { timeout: 30_000 }).toBe(String(4 * b))
       await expect.poll(() => page.getByTestId('status-iteration').textContent(), { timeout: 30_000 }).toBe(String(b))
     }
 
     // The baseline: a third, dashed line on the accuracy chart, one point per label count.
-    const series = async () => JSON.parse((await page.getByTestId('chart-accuracy').getAttribute('data-chart')) ?? '[]') as [number, number][][]
+    const series = async () =>
+      JSON.parse((await page.getByTestId('chart-accuracy').getAttribute('data-chart')) ?? '[]') as [number, number][][]
     await expect.poll(async () => (await series())[2]?.map(([x]) => x), { timeout: 30_000 }).toEqual([0, 4, 8, 12])
     const [test, , random] = await series()
     expect(random.every(([, y]) => y > 0 && y <= 1)).toBe(true)
@@ -63,7 +65,10 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     await page.getByTestId('pool-filter').selectOption('all')
     await page.locator('[data-testid="pool-tile"][data-index="0"][data-id]:not([data-id=""])').waitFor()
     await page.waitForTimeout(300)
-    await page.getByTestId('pool-browser').locator('.dialog').screenshot({ path: join(docs, 'pool-browser.png') })
+    await page
+      .getByTestId('pool-browser')
+      .locator('.dialog')
+      .screenshot({ path: join(docs, 'pool-browser.png') })
     await page.keyboard.press('Escape')
     await expect.poll(() => page.getByTestId('pool-browser').count()).toBe(0)
 
@@ -80,7 +85,9 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     // The mistakes view, opened from a cell by click and by key.
     await page.getByTestId('btn-mistakes').click()
     await page.getByTestId('confusion').waitFor()
-    const counts = await page.getByTestId('mistake-cell').evaluateAll((els) => els.map((e) => Number(e.querySelector('strong')!.textContent!.replace(/,/g, ''))))
+    const counts = await page
+      .getByTestId('mistake-cell')
+      .evaluateAll((els) => els.map((e) => Number(e.querySelector('strong')!.textContent!.replace(/,/g, ''))))
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1000)
     const wrong = counts[1] >= counts[2] ? 't0p1' : 't1p0'
     await page.locator(`[data-testid="mistake-cell"][data-cell="${wrong}"]`).click()
@@ -91,7 +98,10 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     const ps = (await images.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-p'))))).map((p) => Math.abs(p - 0.5))
     expect(ps).toEqual([...ps].sort((a, b) => b - a))
     await page.waitForTimeout(200)
-    await page.getByTestId('mistakes-view').locator('.dialog').screenshot({ path: join(docs, 'mistakes.png') })
+    await page
+      .getByTestId('mistakes-view')
+      .locator('.dialog')
+      .screenshot({ path: join(docs, 'mistakes.png') })
     await page.keyboard.press('4')
     await expect.poll(() => page.getByTestId('mistake-images').getAttribute('data-cell')).toBe('t1p1')
     await page.keyboard.press('Escape')

@@ -83,7 +83,9 @@ describe.skipIf(!haveChromium)('walkthrough in Chromium', () => {
     await page.reload()
     await page.getByTestId('view-label').waitFor()
     await page.getByTestId('query-image').first().waitFor()
-    expect(await answered().evaluateAll((els) => els.map((e) => [e.getAttribute('data-id'), e.getAttribute('data-answer')]))).toEqual(before)
+    expect(await answered().evaluateAll((els) => els.map((e) => [e.getAttribute('data-id'), e.getAttribute('data-answer')]))).toEqual(
+      before
+    )
     expect(await page.locator('.answer-chip').allTextContents()).toEqual(['odd', 'skipped'])
     expect(await page.locator('[data-testid="query-image"][data-active="true"]').count()).toBe(1)
   })

@@ -24,7 +24,9 @@ function findElectron(): { path: string } | { reason: string } {
     // The electron package exports its binary's path, and throws when the binary was never downloaded.
     path = createRequire(join(ROOT, 'package.json'))('electron') as string
   } catch (err) {
-    return { reason: `the electron package has no binary (${(err as Error).message.split('\n')[0]}; installs with ELECTRON_SKIP_BINARY_DOWNLOAD=1 skip it). Set ELECTRON_EXEC_PATH to an Electron binary to run this test` }
+    return {
+      reason: `the electron package has no binary (${(err as Error).message.split('\n')[0]}; installs with ELECTRON_SKIP_BINARY_DOWNLOAD=1 skip it). Set ELECTRON_EXEC_PATH to an Electron binary to run this test`
+    }
   }
   return existsSync(path) ? { path } : { reason: `the electron package points at ${path}, which does not exist` }
 }
@@ -32,7 +34,8 @@ function findElectron(): { path: string } | { reason: string } {
 function skipReason(): string | null {
   const found = findElectron()
   if ('reason' in found) return found.reason
-  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return 'there is no display (DISPLAY/WAYLAND_DISPLAY unset); run under xvfb-run'
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY)
+    return 'there is no display (DISPLAY/WAYLAND_DISPLAY unset); run under xvfb-run'
   return null
 }
 
@@ -45,8 +48,13 @@ describe.skipIf(reason !== null)('Curator in Electron (smoke)', () => {
   let userData = ''
   const env = (): Record<string, string> => {
     const e: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'ELECTRON_RENDERER_URL' && k !== 'ELECTRON_RUN_AS_NODE') e[k] = v
-    return { ...e, CURATOR_USER_DATA_DIR: userData, CURATOR_CACHE_DIR: process.env.CURATOR_CACHE_DIR ?? join(tmpdir(), 'curator-electron-cache') }
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && k !== 'ELECTRON_RENDERER_URL' && k !== 'ELECTRON_RUN_AS_NODE') e[k] = v
+    return {
+      ...e,
+      CURATOR_USER_DATA_DIR: userData,
+      CURATOR_CACHE_DIR: process.env.CURATOR_CACHE_DIR ?? join(tmpdir(), 'curator-electron-cache')
+    }
   }
   // Chromium refuses to start as root without --no-sandbox (containers, CI); the page stays sandboxed (webPreferences.sandbox).
   const args = (): string[] => [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), ROOT]
@@ -54,7 +62,13 @@ describe.skipIf(reason !== null)('Curator in Electron (smoke)', () => {
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`)
     userData = mkdtempSync(join(tmpdir(), 'curator-electron-'))
-    app = await electron.launch({ executablePath: (findElectron() as { path: string }).path, args: args(), cwd: ROOT, env: env(), timeout: 60_000 })
+    app = await electron.launch({
+      executablePath: (findElectron() as { path: string }).path,
+      args: args(),
+      cwd: ROOT,
+      env: env(),
+      timeout: 60_000
+    })
     page = await app.firstWindow()
   })
   afterAll(async () => {
@@ -74,12 +88,34 @@ describe.skipIf(reason !== null)('Curator in Electron (smoke)', () => {
     // No Node in the page; the bridge is exactly the contract.
     const seen = await page.evaluate(() => {
       const g = globalThis as unknown as Record<string, unknown>
-      return { require: typeof g.require, process: typeof g.process, module: typeof g.module, studio: Object.keys(g.studio as object).sort() }
+      return {
+        require: typeof g.require,
+        process: typeof g.process,
+        module: typeof g.module,
+        studio: Object.keys(g.studio as object).sort()
+      }
     })
     expect(seen).toMatchObject({ require: 'undefined', process: 'undefined', module: 'undefined' })
-    expect(seen.studio).toEqual(['cancel', 'exportGif', 'exportModel', 'info', 'label', 'listSessions', 'newSession', 'on', 'openSession', 'pickFolder', 'replay', 'skip', 'state', 'undo'])
+    expect(seen.studio).toEqual([
+      'cancel',
+      'exportGif',
+      'exportModel',
+      'info',
+      'label',
+      'listSessions',
+      'newSession',
+      'on',
+      'openSession',
+      'pickFolder',
+      'replay',
+      'skip',
+      'state',
+      'undo'
+    ])
     // A window.open is denied.
-    expect(await page.evaluate(() => (globalThis as unknown as { open(url: string): unknown }).open('https://evil.example/') === null)).toBe(true)
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { open(url: string): unknown }).open('https://evil.example/') === null)
+    ).toBe(true)
   })
 
   it('starts a session on a small MNIST subset and labels one batch with key presses', async () => {

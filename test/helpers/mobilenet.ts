@@ -17,7 +17,10 @@ export function writeMobileNetV2(dir = join(tmpdir(), 'curator-test-mobilenet-v2
   if (existsSync(join(dir, 'model.json'))) return dir
   // The package's main file is dist/cjs/index.js; its models sit beside, in dist/models.
   const models = join(dirname(require_.resolve('nsfwjs')), '..', 'models', 'mobilenet_v2')
-  const model = require_(join(models, 'model.min.js')) as { modelTopology: unknown; weightsManifest: { paths: string[]; weights: unknown[] }[] }
+  const model = require_(join(models, 'model.min.js')) as {
+    modelTopology: unknown
+    weightsManifest: { paths: string[]; weights: unknown[] }[]
+  }
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`
   mkdirSync(tmp, { recursive: true })
   const manifest = model.weightsManifest.map((g) => {
@@ -27,7 +30,15 @@ export function writeMobileNetV2(dir = join(tmpdir(), 'curator-test-mobilenet-v2
     })
     return { paths, weights: g.weights }
   })
-  writeFileSync(join(tmp, 'model.json'), JSON.stringify({ format: 'layers-model', generatedBy: 'keras 2.2.4 (nsfwjs MobileNetV2)', modelTopology: model.modelTopology, weightsManifest: manifest }))
+  writeFileSync(
+    join(tmp, 'model.json'),
+    JSON.stringify({
+      format: 'layers-model',
+      generatedBy: 'keras 2.2.4 (nsfwjs MobileNetV2)',
+      modelTopology: model.modelTopology,
+      weightsManifest: manifest
+    })
+  )
   try {
     renameSync(tmp, dir)
   } catch {

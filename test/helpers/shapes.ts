@@ -38,10 +38,18 @@ export async function writeShapeFolder(root: string, perClass: number, size = 64
   for (const kind of SHAPES) {
     mkdirSync(join(root, kind), { recursive: true })
     for (let k = 0; k < perClass; k++) {
-      const raw = await sharp(Buffer.from(shapeSvg(kind, size, rng))).greyscale().raw().toBuffer()
+      const raw = await sharp(Buffer.from(shapeSvg(kind, size, rng)))
+        .greyscale()
+        .raw()
+        .toBuffer()
       // Sensor-like noise, so no two images are clean copies.
       for (let p = 0; p < raw.length; p++) raw[p] = Math.max(0, Math.min(255, raw[p] + Math.round((rng.next() - 0.5) * 24)))
-      writeFileSync(join(root, kind, `${kind}-${String(k).padStart(4, '0')}.png`), await sharp(raw, { raw: { width: size, height: size, channels: 1 } }).png().toBuffer())
+      writeFileSync(
+        join(root, kind, `${kind}-${String(k).padStart(4, '0')}.png`),
+        await sharp(raw, { raw: { width: size, height: size, channels: 1 } })
+          .png()
+          .toBuffer()
+      )
     }
   }
   return root

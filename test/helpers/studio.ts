@@ -12,7 +12,12 @@ import { Studio, StudioOptions } from '../../src/main/studio/studio'
 import { tempDir } from './tmp'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const BASE_SOURCES = ['src/main/engine/pretrain.ts', 'src/main/engine/base-model.ts', 'src/main/engine/model-io.ts', 'src/main/data/mnist.ts']
+const BASE_SOURCES = [
+  'src/main/engine/pretrain.ts',
+  'src/main/engine/base-model.ts',
+  'src/main/engine/model-io.ts',
+  'src/main/data/mnist.ts'
+]
 const BASE_TRAIN_IMAGES = 1000
 const BASE_TEST_IMAGES = 200
 
@@ -49,7 +54,15 @@ async function buildBase(): Promise<string> {
     classNames: ds.classNames!,
     dataset: { id: ds.id, hash: ds.hash, trainImages: ds.pool.count, testImages: ds.test!.count },
     preprocessing: PREPROCESSING,
-    training: { epochs: 1, seed: 1, batchSize: 128, optimizer: 'adam lr 0.001', backend, imagesPerSec: Math.round(r.imagesPerSec), seconds: Math.round(r.seconds) },
+    training: {
+      epochs: 1,
+      seed: 1,
+      batchSize: 128,
+      optimizer: 'adam lr 0.001',
+      backend,
+      imagesPerSec: Math.round(r.imagesPerSec),
+      seconds: Math.round(r.seconds)
+    },
     testAccuracy: r.testAccuracy,
     createdAt: new Date().toISOString()
   })
@@ -64,7 +77,12 @@ async function buildBase(): Promise<string> {
 }
 
 /** A quick MNIST session: 800 pool images, 200 test images. */
-export const testConfig = (over: Partial<SessionConfig> = {}): SessionConfig => ({ ...DEFAULT_CONFIG, poolLimit: 800, testLimit: 200, ...over })
+export const testConfig = (over: Partial<SessionConfig> = {}): SessionConfig => ({
+  ...DEFAULT_CONFIG,
+  poolLimit: 800,
+  testLimit: 200,
+  ...over
+})
 
 export interface TestStudio {
   studio: Studio
@@ -101,7 +119,12 @@ export async function startTestStudio(over: Partial<StudioOptions> = {}): Promis
 }
 
 /** Resolves with the next event of this kind that passes the test (rejects after timeoutMs). */
-export function nextEvent<E extends keyof StudioEvents>(studio: Studio, event: E, test: (p: StudioEvents[E]) => boolean = () => true, timeoutMs = 60_000): Promise<StudioEvents[E]> {
+export function nextEvent<E extends keyof StudioEvents>(
+  studio: Studio,
+  event: E,
+  test: (p: StudioEvents[E]) => boolean = () => true,
+  timeoutMs = 60_000
+): Promise<StudioEvents[E]> {
   return new Promise((ok, fail) => {
     const timer = setTimeout(() => {
       off()

@@ -38,24 +38,92 @@ const row = (name: string, over: Partial<SessionConfig>, path: string, field: ke
 })
 
 const ROWS: Row[] = [
-  row('batch size 65 (the form used to allow 256)', { batchSize: 65 }, 'batchSize', 'batchSize', 'must be a whole number from 1 to 64, got 65', ['--batch', '65']),
+  row(
+    'batch size 65 (the form used to allow 256)',
+    { batchSize: 65 },
+    'batchSize',
+    'batchSize',
+    'must be a whole number from 1 to 64, got 65',
+    ['--batch', '65']
+  ),
   row('batch size 2.5', { batchSize: 2.5 }, 'batchSize', 'batchSize', 'must be a whole number from 1 to 64, got 2.5', ['--batch', '2.5']),
-  row('batch size 1e9', { batchSize: 1e9 }, 'batchSize', 'batchSize', 'must be a whole number from 1 to 64, got 1000000000', ['--batch', '1e9']),
+  row('batch size 1e9', { batchSize: 1e9 }, 'batchSize', 'batchSize', 'must be a whole number from 1 to 64, got 1000000000', [
+    '--batch',
+    '1e9'
+  ]),
   row('batch size 0', { batchSize: 0 }, 'batchSize', 'batchSize', 'must be a whole number from 1 to 64, got 0', ['--batch', '0']),
   row('unfreeze 5', { unfreeze: 5 }, 'unfreeze', 'unfreeze', 'must be a whole number from 0 to 4, got 5', ['--unfreeze', '5']),
   row('negative seed', { seed: -1 }, 'seed', 'seed', 'must be a whole number from 0 to 2147483647, got -1', ['--seed', '-1']),
-  row('seed 2^31', { seed: 2 ** 31 }, 'seed', 'seed', 'must be a whole number from 0 to 2147483647, got 2147483648', ['--seed', '2147483648']),
-  row('pool limit 0', { poolLimit: 0 }, 'poolLimit', 'poolLimit', 'must be a whole number from 1 to 100000000, got 0', ['--pool-limit', '0']),
-  row('test limit 1.5', { testLimit: 1.5 }, 'testLimit', 'testLimit', 'must be a whole number from 1 to 100000000, got 1.5', ['--test-limit', '1.5']),
-  row('unknown strategy', { strategy: 'smart' as never }, 'strategy', 'strategy', 'must be one of diverse, uncertainty, random, seed-window, got "smart"', ['--strategy', 'smart']),
+  row('seed 2^31', { seed: 2 ** 31 }, 'seed', 'seed', 'must be a whole number from 0 to 2147483647, got 2147483648', [
+    '--seed',
+    '2147483648'
+  ]),
+  row('pool limit 0', { poolLimit: 0 }, 'poolLimit', 'poolLimit', 'must be a whole number from 1 to 100000000, got 0', [
+    '--pool-limit',
+    '0'
+  ]),
+  row('test limit 1.5', { testLimit: 1.5 }, 'testLimit', 'testLimit', 'must be a whole number from 1 to 100000000, got 1.5', [
+    '--test-limit',
+    '1.5'
+  ]),
+  row(
+    'unknown strategy',
+    { strategy: 'smart' as never },
+    'strategy',
+    'strategy',
+    'must be one of diverse, uncertainty, random, seed-window, got "smart"',
+    ['--strategy', 'smart']
+  ),
   row('unknown fit', { fit: 'sgd' as never }, 'fit', 'fit', 'must be one of converge, original, got "sgd"', ['--fit', 'sgd']),
-  { ...row('a positive key that Skip owns', { task: { ...task, positive: { name: 'odd', key: 's' } } }, 'task.positive.key', 'positiveKey', 'must not be a key the studio uses (S, G, ?, 0, 1, Space), got "s"'), logTolerates: true },
-  { ...row('a negative key that Guess owns', { task: { ...task, negative: { name: 'even', key: 'G' } } }, 'task.negative.key', 'negativeKey', 'must not be a key the studio uses (S, G, ?, 0, 1, Space), got "g"'), logTolerates: true },
-  row('a key of two characters', { task: { ...task, negative: { name: 'even', key: 'ev' } } }, 'task.negative.key', 'negativeKey', 'must be one character, got "ev"'),
-  row('two answers on one key', { task: { ...task, positive: { name: 'odd', key: 'e' } } }, 'task.positive.key', 'positiveKey', 'must differ from the negative answer’s key'),
-  row('two answers of one name', { task: { ...task, positive: { name: 'even', key: 'o' } } }, 'task.positive.name', 'positiveName', 'must differ from the negative answer'),
+  {
+    ...row(
+      'a positive key that Skip owns',
+      { task: { ...task, positive: { name: 'odd', key: 's' } } },
+      'task.positive.key',
+      'positiveKey',
+      'must not be a key the studio uses (S, G, ?, 0, 1, Space), got "s"'
+    ),
+    logTolerates: true
+  },
+  {
+    ...row(
+      'a negative key that Guess owns',
+      { task: { ...task, negative: { name: 'even', key: 'G' } } },
+      'task.negative.key',
+      'negativeKey',
+      'must not be a key the studio uses (S, G, ?, 0, 1, Space), got "g"'
+    ),
+    logTolerates: true
+  },
+  row(
+    'a key of two characters',
+    { task: { ...task, negative: { name: 'even', key: 'ev' } } },
+    'task.negative.key',
+    'negativeKey',
+    'must be one character, got "ev"'
+  ),
+  row(
+    'two answers on one key',
+    { task: { ...task, positive: { name: 'odd', key: 'e' } } },
+    'task.positive.key',
+    'positiveKey',
+    'must differ from the negative answer’s key'
+  ),
+  row(
+    'two answers of one name',
+    { task: { ...task, positive: { name: 'even', key: 'o' } } },
+    'task.positive.name',
+    'positiveName',
+    'must differ from the negative answer'
+  ),
   row('an empty question', { task: { ...task, question: '  ' } }, 'task.question', 'question', 'must not be empty'),
-  row('a question of 501 characters', { task: { ...task, question: 'x'.repeat(501) } }, 'task.question', 'question', 'must be at most 500 characters, got 501'),
+  row(
+    'a question of 501 characters',
+    { task: { ...task, question: 'x'.repeat(501) } },
+    'task.question',
+    'question',
+    'must be at most 500 characters, got 501'
+  ),
   row('an empty dataset', { dataset: '' }, 'dataset', 'dataset', 'must not be empty')
 ]
 
@@ -118,7 +186,8 @@ describe.each(ROWS)('$name', (r) => {
 })
 
 describe('the CLI as a process', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
 
   it.each([
     [['simulate', '--budget', '-5'], 'curator simulate: --budget must be a whole number from 1 to 1000000, got -5'],

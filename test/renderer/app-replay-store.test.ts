@@ -22,7 +22,9 @@ afterEach(() => {
 
 describe('app store', () => {
   it('init loads info and recent sessions and subscribes to every event', async () => {
-    fake.sessions = [{ id: 'a', dir: '/a', createdAt: '2020-01-01T00:00:00Z', dataset: 'mnist', strategy: 'diverse', labels: 12, lastAccuracy: 0.9 }]
+    fake.sessions = [
+      { id: 'a', dir: '/a', createdAt: '2020-01-01T00:00:00Z', dataset: 'mnist', strategy: 'diverse', labels: 12, lastAccuracy: 0.9 }
+    ]
     const app = useAppStore()
     await startStudio()
     expect(app.info?.backend).toBe('wasm')

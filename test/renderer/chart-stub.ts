@@ -7,7 +7,8 @@ const stub = (type: string) =>
     name: `${type}ChartStub`,
     props: { data: { type: Object, required: true }, options: { type: Object, default: () => ({}) } },
     setup(props) {
-      return () => h('canvas', { 'data-stub-chart': type, 'data-datasets': String((props.data as { datasets: unknown[] }).datasets.length) })
+      return () =>
+        h('canvas', { 'data-stub-chart': type, 'data-datasets': String((props.data as { datasets: unknown[] }).datasets.length) })
     }
   })
 

@@ -11,7 +11,11 @@ const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
 
 describe('accuracy chart', () => {
   it('plots held-out and labelled accuracy against the number of labels', () => {
-    const history = [iteration(0, 0), iteration(1, 4, { labelledAccuracy: 0.75 }), iteration(2, 8, { testAccuracy: 0.8, labelledAccuracy: 1 })]
+    const history = [
+      iteration(0, 0),
+      iteration(1, 4, { labelledAccuracy: 0.75 }),
+      iteration(2, 8, { testAccuracy: 0.8, labelledAccuracy: 1 })
+    ]
     const c = accuracyChart(history)
     expect(c.data.datasets.map((d) => d.label)).toEqual([TEST_LABEL, LABELLED_LABEL])
     expect(c.data.datasets[0].data).toEqual([

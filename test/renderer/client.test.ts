@@ -1,5 +1,15 @@
 import { describe, expect, it, vi } from 'vitest'
-import { ApiError, bridgeClient, createClient, resolveToken, toApiError, wsClient, wsUrl, type SocketLike, type StudioBridge } from '../../src/renderer/src/api/client'
+import {
+  ApiError,
+  bridgeClient,
+  createClient,
+  resolveToken,
+  toApiError,
+  wsClient,
+  wsUrl,
+  type SocketLike,
+  type StudioBridge
+} from '../../src/renderer/src/api/client'
 import { METHODS, type WsRequest } from '../../src/shared/contract'
 import { CuratorError } from '../../src/shared/errors'
 

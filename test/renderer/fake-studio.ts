@@ -1,7 +1,29 @@
 // A small in-memory studio implementing the client interface, for store and component
 // tests (the stores and views are what is under test, not this).
 import type { BaseSpecFile } from '../../src/shared/base-spec'
-import { DEFAULT_CONFIG, type AppInfo, type BaseDto, type EventName, type ExportResult, type HistogramDto, type IterationDto, type LabelDto, type LabelValue, type MistakeCell, type MistakesDto, type PoolPage, type PoolQuery, type PretrainedBase, type PretrainOptions, type QueryItem, type ReplayDto, type SessionConfig, type SessionState, type SessionSummary, type StudioEvents } from '../../src/shared/contract'
+import {
+  DEFAULT_CONFIG,
+  type AppInfo,
+  type BaseDto,
+  type EventName,
+  type ExportResult,
+  type HistogramDto,
+  type IterationDto,
+  type LabelDto,
+  type LabelValue,
+  type MistakeCell,
+  type MistakesDto,
+  type PoolPage,
+  type PoolQuery,
+  type PretrainedBase,
+  type PretrainOptions,
+  type QueryItem,
+  type ReplayDto,
+  type SessionConfig,
+  type SessionState,
+  type SessionSummary,
+  type StudioEvents
+} from '../../src/shared/contract'
 import { ApiError, type Listener, type StudioClient } from '../../src/renderer/src/api/client'
 import type { ErrorCode } from '../../src/shared/errors'
 
@@ -163,12 +185,20 @@ export class FakeStudio implements StudioClient {
   private updateNext(): void {
     const s = this.session
     if (!s) return
-    if (this.opts.prefetch && s.queue.length === 1 && !s.next) s.next = { negative: this.batch(s.config.batchSize), positive: this.batch(s.config.batchSize) }
+    if (this.opts.prefetch && s.queue.length === 1 && !s.next)
+      s.next = { negative: this.batch(s.config.batchSize), positive: this.batch(s.config.batchSize) }
   }
 
   snapshot(): SessionState {
     const s = this.session!
-    return structuredClone({ ...s, queue: s.queue.slice(), answered: s.answered.slice(), labels: s.labels.slice(), skipped: s.skipped.slice(), history: s.history.slice() })
+    return structuredClone({
+      ...s,
+      queue: s.queue.slice(),
+      answered: s.answered.slice(),
+      labels: s.labels.slice(),
+      skipped: s.skipped.slice(),
+      history: s.history.slice()
+    })
   }
 
   /** Fits after a complete batch and pushes the new state, as the studio does. */
@@ -327,7 +357,9 @@ export class FakeStudio implements StudioClient {
     const answered = new Map(this.chosen.map(([id, v]) => [id, v] as const))
     const all = Array.from({ length: n }, (_, i) => (query.sort === 'p' ? n - 1 - i : i))
     const ids = all.filter((id) => query.filter === 'all' || (query.filter === 'unanswered') === !answered.has(id))
-    const items = ids.slice(query.offset, query.offset + query.limit).map((id) => ({ ...item(id, id / n), baseClass: String(id % 10), answer: answered.get(id) ?? null }))
+    const items = ids
+      .slice(query.offset, query.offset + query.limit)
+      .map((id) => ({ ...item(id, id / n), baseClass: String(id % 10), answer: answered.get(id) ?? null }))
     return { query, total: ids.length, items }
   }
 
@@ -355,7 +387,14 @@ export class FakeStudio implements StudioClient {
       classNames: [],
       dir: dir ?? '/tmp/models/mnist-cnn',
       featureLayer: spec?.featureLayer ?? 'flatten_1',
-      input: { size: spec?.input?.size ?? [224, 224], channels: 3, fit: spec?.input?.fit ?? 'pad', range: spec?.input?.range ?? [0, 1], mean: [0], std: [1] },
+      input: {
+        size: spec?.input?.size ?? [224, 224],
+        channels: 3,
+        fit: spec?.input?.fit ?? 'pad',
+        range: spec?.input?.range ?? [0, 1],
+        mean: [0],
+        std: [1]
+      },
       custom: dir !== null
     }
     this.info_ = { ...this.info_, base: custom }
@@ -366,7 +405,15 @@ export class FakeStudio implements StudioClient {
 export function replayDto(steps = 3): ReplayDto {
   let id = 500
   return {
-    session: { id: 'sess-r', dir: '/tmp/sessions/sess-r', createdAt: new Date(0).toISOString(), dataset: 'mnist', strategy: 'diverse', labels: (steps - 1) * 4, lastAccuracy: 0.9 },
+    session: {
+      id: 'sess-r',
+      dir: '/tmp/sessions/sess-r',
+      createdAt: new Date(0).toISOString(),
+      dataset: 'mnist',
+      strategy: 'diverse',
+      labels: (steps - 1) * 4,
+      lastAccuracy: 0.9
+    },
     config: DEFAULT_CONFIG,
     baseClassNames: INFO.base.classNames,
     steps: Array.from({ length: steps }, (_, i) => ({

@@ -31,7 +31,6 @@ const tiles = (w: VueWrapper) => w.findAll('[data-testid="query-image"]')
 const activeId = (w: VueWrapper) => w.find('[data-testid="query-image"][data-active="true"]').attributes('data-id')
 const labelCalls = () => fake.callsOf('label').map(([id, v]) => [id, v])
 
-
 describe('labelling view: keyboard', () => {
   it('shows the batch as canvases with the first image active, the question and the status', async () => {
     const w = await mountLabelling()
@@ -139,7 +138,15 @@ describe('labelling view: keyboard', () => {
   })
 
   it('keys follow the task’s configured letters', async () => {
-    const config: SessionConfig = { ...DEFAULT_CONFIG, task: { question: 'Is it a seven?', negative: { name: 'other', key: 'n' }, positive: { name: 'seven', key: 'y' }, positiveClasses: ['7'] } }
+    const config: SessionConfig = {
+      ...DEFAULT_CONFIG,
+      task: {
+        question: 'Is it a seven?',
+        negative: { name: 'other', key: 'n' },
+        positive: { name: 'seven', key: 'y' },
+        positiveClasses: ['7']
+      }
+    }
     const w = await mountLabelling(config)
     press('o')
     press('e')

@@ -123,7 +123,13 @@ describe('keys', () => {
   })
 
   it('maps the player keys', () => {
-    expect([' ', 'ArrowLeft', 'ArrowRight', 'Home', 'End'].map((key) => playerAction({ key }))).toEqual(['toggle', 'back', 'forward', 'first', 'last'])
+    expect([' ', 'ArrowLeft', 'ArrowRight', 'Home', 'End'].map((key) => playerAction({ key }))).toEqual([
+      'toggle',
+      'back',
+      'forward',
+      'first',
+      'last'
+    ])
     expect(playerAction({ key: ' ', ctrlKey: true })).toBeNull()
   })
 
@@ -160,7 +166,15 @@ describe('new-session form', () => {
   })
 
   it('parses positive classes, limits and keys', () => {
-    const f = { ...formFromConfig(DEFAULT_CONFIG), positiveClasses: ' 1, 3 ,, 3,7 ', poolLimit: '500', testLimit: '', positiveKey: 'Y', negativeKey: 'n', batchSize: '8' }
+    const f = {
+      ...formFromConfig(DEFAULT_CONFIG),
+      positiveClasses: ' 1, 3 ,, 3,7 ',
+      poolLimit: '500',
+      testLimit: '',
+      positiveKey: 'Y',
+      negativeKey: 'n',
+      batchSize: '8'
+    }
     const { config } = validateForm(f)
     expect(config?.task.positiveClasses).toEqual(['1', '3', '7'])
     expect(config?.poolLimit).toBe(500)
@@ -173,7 +187,9 @@ describe('new-session form', () => {
   it('rejects clashing or reserved keys and bad numbers', () => {
     const base = formFromConfig(DEFAULT_CONFIG)
     expect(validateForm({ ...base, positiveKey: 'e' }).errors.positiveKey).toBe('must differ from the negative answer’s key')
-    expect(validateForm({ ...base, positiveKey: 's' }).errors.positiveKey).toBe('must not be a key the studio uses (S, G, ?, 0, 1, Space), got "s"')
+    expect(validateForm({ ...base, positiveKey: 's' }).errors.positiveKey).toBe(
+      'must not be a key the studio uses (S, G, ?, 0, 1, Space), got "s"'
+    )
     expect(validateForm({ ...base, negativeKey: 'ab' }).errors.negativeKey).toBe('must be one character, got "ab"')
     expect(validateForm({ ...base, batchSize: 0 }).errors.batchSize).toBe('must be a whole number from 1 to 64, got 0')
     expect(validateForm({ ...base, batchSize: 65 }).errors.batchSize).toBe('must be a whole number from 1 to 64, got 65')
@@ -183,7 +199,11 @@ describe('new-session form', () => {
     expect(validateForm({ ...base, seed: 'abc' }).errors.seed).toBe('must be a whole number from 0 to 2147483647, got "abc"')
     expect(validateForm({ ...base, poolLimit: '-3' }).errors.poolLimit).toBe('must be a whole number from 1 to 100000000, got -3')
     // Every wrong field at once, one message each.
-    expect(Object.keys(validateForm({ ...base, batchSize: 0, seed: -1, question: ' ' }).errors).sort()).toEqual(['batchSize', 'question', 'seed'])
+    expect(Object.keys(validateForm({ ...base, batchSize: 0, seed: -1, question: ' ' }).errors).sort()).toEqual([
+      'batchSize',
+      'question',
+      'seed'
+    ])
     expect(validateForm({ ...base, dataset: ' ' }).config).toBeNull()
   })
 })

@@ -24,14 +24,32 @@ describe('formatP', () => {
   })
 })
 
-const it0 = (o: Partial<IterationDto>): IterationDto => ({ iteration: 0, labels: 0, testAccuracy: 0.5, labelledAccuracy: null, headWeights: [], headBias: 0, histogram: { counts: [], byTruth: null }, iterationMs: 1, ...o })
+const it0 = (o: Partial<IterationDto>): IterationDto => ({
+  iteration: 0,
+  labels: 0,
+  testAccuracy: 0.5,
+  labelledAccuracy: null,
+  headWeights: [],
+  headBias: 0,
+  histogram: { counts: [], byTruth: null },
+  iterationMs: 1,
+  ...o
+})
 
 describe('chart summaries', () => {
   it('accuracy: the last, the first and the best', () => {
     expect(accuracySummary([])).toBe('Accuracy against labels: no iterations yet.')
-    const h = [it0({}), it0({ iteration: 1, labels: 4, testAccuracy: 0.97 }), it0({ iteration: 2, labels: 8, testAccuracy: 0.95, labelledAccuracy: 1 })]
-    expect(accuracySummary(h)).toBe('Held-out accuracy 95.0% after 8 labels (50.0% at 0 labels, best 97.0% at 4); accuracy on the labels given 100.0%.')
-    expect(accuracySummary([it0({ testAccuracy: null, labels: 1 })])).toBe('Accuracy against labels: no held-out ground truth; 1 label so far.')
+    const h = [
+      it0({}),
+      it0({ iteration: 1, labels: 4, testAccuracy: 0.97 }),
+      it0({ iteration: 2, labels: 8, testAccuracy: 0.95, labelledAccuracy: 1 })
+    ]
+    expect(accuracySummary(h)).toBe(
+      'Held-out accuracy 95.0% after 8 labels (50.0% at 0 labels, best 97.0% at 4); accuracy on the labels given 100.0%.'
+    )
+    expect(accuracySummary([it0({ testAccuracy: null, labels: 1 })])).toBe(
+      'Accuracy against labels: no held-out ground truth; 1 label so far.'
+    )
   })
   it('weights: positive and negative by size, with the class names, and the bias', () => {
     expect(weightsSummary([0.5, -2.57, 0, 1.25], -0.1, ['zero', 'one', 'two', 'three'])).toBe(
@@ -40,7 +58,18 @@ describe('chart summaries', () => {
   })
   it('histogram: the two end bins and the middle, and the true classes', () => {
     const counts = [50, 0, 0, 0, 0, 10, 0, 0, 0, 0, 40]
-    expect(histogramSummary({ counts, byTruth: [[50, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 40]] }, task)).toBe(
+    expect(
+      histogramSummary(
+        {
+          counts,
+          byTruth: [
+            [50, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 40]
+          ]
+        },
+        task
+      )
+    ).toBe(
       'P(odd) over 100 images: 50 images (50%) below 0.09, 40 images (40%) at 0.91 or above, 10 images (10%) in between; by true class 55 even images, 45 odd images.'
     )
     expect(histogramSummary(null, task)).toBe('P(odd) over the pool: no images scored yet.')

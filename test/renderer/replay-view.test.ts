@@ -20,9 +20,11 @@ async function mountPlayer(steps = 4) {
   return wrapper
 }
 
-const press = (key: string, target: EventTarget = window) => target.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true }))
+const press = (key: string, target: EventTarget = window) =>
+  target.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true }))
 const position = (w: VueWrapper) => w.find('[data-testid="player-position"]').text()
-const accuracyPoints = (w: VueWrapper) => (JSON.parse(w.find('[data-testid="chart-accuracy"]').attributes('data-chart')!) as unknown[][])[0].length
+const accuracyPoints = (w: VueWrapper) =>
+  (JSON.parse(w.find('[data-testid="chart-accuracy"]').attributes('data-chart')!) as unknown[][])[0].length
 /** Charts are rebuilt in idle time after a step. */
 const chartsShow = (w: VueWrapper, points: number) => vi.waitFor(() => expect(accuracyPoints(w)).toBe(points))
 

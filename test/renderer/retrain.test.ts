@@ -24,7 +24,6 @@ async function openForm(w: VueWrapper) {
   expect($(w, 'retrain-form').exists()).toBe(true)
 }
 
-
 describe('retraining the base model', () => {
   it('starts with the defaults (6 epochs, seed 1, all images), then shows the new base', async () => {
     const w = await mountStart()
@@ -39,7 +38,12 @@ describe('retraining the base model', () => {
     expect(fake.callsOf('info')).toHaveLength(2)
     expect($(w, 'base-info').text()).toContain('97.5%')
     expect($(w, 'retrain-form').exists()).toBe(false)
-    expect(w.findAll('[data-testid="toast"]').map((t) => t.text()).join()).toMatch(/97\.5%/)
+    expect(
+      w
+        .findAll('[data-testid="toast"]')
+        .map((t) => t.text())
+        .join()
+    ).toMatch(/97\.5%/)
   })
 
   it('passes the epochs, seed and image limit typed in', async () => {
@@ -61,12 +65,22 @@ describe('retraining the base model', () => {
     await $(w, 'retrain-form').trigger('submit')
     await flushPromises()
     expect(fake.callsOf('pretrainBase')).toEqual([])
-    expect(w.findAll('.field-error').map((e) => e.text())).toEqual(['must be a whole number from 1 to 50, got 0', 'must be a whole number from 128 to 60000, got 50'])
+    expect(w.findAll('.field-error').map((e) => e.text())).toEqual([
+      'must be a whole number from 1 to 50, got 0',
+      'must be a whole number from 128 to 60000, got 50'
+    ])
   })
 
   it('shows pretrain progress with a Cancel that cancels "pretrain"', async () => {
     const w = await mountStart()
-    fake.emit('progress', { task: 'pretrain', done: 1280, total: 360000, rate: 900, etaSeconds: 398, detail: { epoch: 1, loss: 0.5, accuracy: 0.8 } })
+    fake.emit('progress', {
+      task: 'pretrain',
+      done: 1280,
+      total: 360000,
+      rate: 900,
+      etaSeconds: 398,
+      detail: { epoch: 1, loss: 0.5, accuracy: 0.8 }
+    })
     await flushPromises()
     const bar = w.find('[data-testid="progress"][data-task="pretrain"]')
     expect(bar.exists()).toBe(true)

@@ -14,8 +14,24 @@ async function mountStart(desktop = false) {
   fake = new FakeStudio()
   fake.info_ = { ...INFO, desktop }
   fake.sessions = [
-    { id: 'sess-a', dir: '/data/sess-a', createdAt: new Date().toISOString(), dataset: 'mnist', strategy: 'uncertainty', labels: 24, lastAccuracy: 0.93 },
-    { id: 'sess-b', dir: '/data/sess-b', createdAt: '2020-01-01T00:00:00Z', dataset: 'idx:/x', strategy: 'random', labels: 0, lastAccuracy: null }
+    {
+      id: 'sess-a',
+      dir: '/data/sess-a',
+      createdAt: new Date().toISOString(),
+      dataset: 'mnist',
+      strategy: 'uncertainty',
+      labels: 24,
+      lastAccuracy: 0.93
+    },
+    {
+      id: 'sess-b',
+      dir: '/data/sess-b',
+      createdAt: '2020-01-01T00:00:00Z',
+      dataset: 'idx:/x',
+      strategy: 'random',
+      labels: 0,
+      lastAccuracy: null
+    }
   ]
   fake.replayDto = replayDto(3)
   const wrapper = await mountApp(fake)
@@ -25,20 +41,32 @@ async function mountStart(desktop = false) {
 
 const field = (w: VueWrapper, id: string) => w.find(`[data-testid="field-${id}"]`)
 
-
 describe('start screen', () => {
   it('another dataset gets a neutral task (what the user typed is kept); back to mnist restores the digits', async () => {
     const w = await mountStart()
     const value = (id: string) => (field(w, id).element as HTMLInputElement).value
     await field(w, 'positive-name').setValue('cat')
     await field(w, 'dataset').setValue('folder:/pets')
-    expect([value('question'), value('negative-name'), value('negative-key'), value('positive-name'), value('positive-key'), value('positive-classes')]).toEqual([
-      'Is this a positive example?', 'no', 'n', 'cat', 'y', ''
-    ])
+    expect([
+      value('question'),
+      value('negative-name'),
+      value('negative-key'),
+      value('positive-name'),
+      value('positive-key'),
+      value('positive-classes')
+    ]).toEqual(['Is this a positive example?', 'no', 'n', 'cat', 'y', ''])
     expect(field(w, 'positive-classes').attributes('placeholder')).toMatch(/subfolder names/)
-    expect(w.find('[data-testid="dataset-hint"]').text()).toMatch(/mnist \(built in\), idx:PATH .* folder:PATH .*Browser mode has no folder dialog/)
+    expect(w.find('[data-testid="dataset-hint"]').text()).toMatch(
+      /mnist \(built in\), idx:PATH .* folder:PATH .*Browser mode has no folder dialog/
+    )
     await field(w, 'dataset').setValue('mnist')
-    expect([value('question'), value('negative-name'), value('positive-name'), value('positive-key'), value('positive-classes')]).toEqual(['Is this digit odd?', 'even', 'cat', 'o', '1, 3, 5, 7, 9'])
+    expect([value('question'), value('negative-name'), value('positive-name'), value('positive-key'), value('positive-classes')]).toEqual([
+      'Is this digit odd?',
+      'even',
+      'cat',
+      'o',
+      '1, 3, 5, 7, 9'
+    ])
   })
 
   it('prefills the form with the studio’s defaults', async () => {
@@ -48,9 +76,21 @@ describe('start screen', () => {
     expect((field(w, 'positive-key').element as HTMLInputElement).value).toBe('o')
     expect((field(w, 'negative-name').element as HTMLInputElement).value).toBe('even')
     expect((field(w, 'positive-classes').element as HTMLInputElement).value).toBe('1, 3, 5, 7, 9')
-    expect(field(w, 'strategy').findAll('option').map((o) => o.text())).toEqual(['diverse', 'uncertainty', 'random', 'seed-window'])
-    expect(field(w, 'fit').findAll('option').map((o) => o.text())).toEqual(['converge', 'original'])
-    expect(field(w, 'unfreeze').findAll('option').map((o) => o.element.getAttribute('value'))).toEqual(['0', '1', '2', '3', '4'])
+    expect(
+      field(w, 'strategy')
+        .findAll('option')
+        .map((o) => o.text())
+    ).toEqual(['diverse', 'uncertainty', 'random', 'seed-window'])
+    expect(
+      field(w, 'fit')
+        .findAll('option')
+        .map((o) => o.text())
+    ).toEqual(['converge', 'original'])
+    expect(
+      field(w, 'unfreeze')
+        .findAll('option')
+        .map((o) => o.element.getAttribute('value'))
+    ).toEqual(['0', '1', '2', '3', '4'])
   })
 
   it('starts a session with the config typed in, then shows the labelling view', async () => {
@@ -73,7 +113,12 @@ describe('start screen', () => {
     const [[config]] = fake.callsOf('newSession') as [[SessionConfig]]
     expect(config).toEqual({
       dataset: 'mnist',
-      task: { question: 'Is it a seven?', negative: { name: 'other', key: 'n' }, positive: { name: 'seven', key: 'y' }, positiveClasses: ['7'] },
+      task: {
+        question: 'Is it a seven?',
+        negative: { name: 'other', key: 'n' },
+        positive: { name: 'seven', key: 'y' },
+        positiveClasses: ['7']
+      },
       strategy: 'uncertainty',
       fit: 'original',
       batchSize: 8,

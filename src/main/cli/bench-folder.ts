@@ -21,7 +21,8 @@ const r2 = (x: number) => Math.round(x * 100) / 100
 const seconds = (t0: number) => (performance.now() - t0) / 1000
 
 export async function benchFolderCommand(a: BenchFolderArgs): Promise<void> {
-  if (!Number.isInteger(a.images) || a.images < 10 || a.images > 60000) throw new CuratorError('BAD_ARGUMENT', `--images must be a whole number from 10 to 60000 (MNIST's training set), got ${a.images}`)
+  if (!Number.isInteger(a.images) || a.images < 10 || a.images > 60000)
+    throw new CuratorError('BAD_ARGUMENT', `--images must be a whole number from 10 to 60000 (MNIST's training set), got ${a.images}`)
   const log = (s: string) => !a.json && console.error(s)
   const progress = a.json ? undefined : progressPrinter()
   const backend = await initBackend()
@@ -65,7 +66,9 @@ export async function benchFolderCommand(a: BenchFolderArgs): Promise<void> {
     t0 = performance.now()
     disposePrepared(await prepare(config, { backend, cacheDir: join(root, 'cache-featurise'), dataset: decoded }))
     const featuriseSeconds = seconds(t0)
-    log(`cold open: ${count} images in ${r2(coldSeconds)} s (${Math.round(count / coldSeconds)} images/s); alone: scan + decode ${r2(decodeSeconds)} s (${Math.round(count / decodeSeconds)} images/s), featurise ${r2(featuriseSeconds)} s (${Math.round(count / featuriseSeconds)} images/s)`)
+    log(
+      `cold open: ${count} images in ${r2(coldSeconds)} s (${Math.round(count / coldSeconds)} images/s); alone: scan + decode ${r2(decodeSeconds)} s (${Math.round(count / decodeSeconds)} images/s), featurise ${r2(featuriseSeconds)} s (${Math.round(count / featuriseSeconds)} images/s)`
+    )
 
     // 3. Cached: the decoded folder and the features come from the caches.
     t0 = performance.now()

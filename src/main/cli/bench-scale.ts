@@ -22,7 +22,9 @@ for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) if (dx || dy) 
 /** Image i of the large pool: MNIST pool image i mod N, shifted by SHIFTS[floor(i / N) mod 25]. */
 export function shiftedImages(source: ImageSet): (start: number, n: number) => ImageSet {
   const [w, h, c] = [source.widths[0], source.heights[0], source.channels[0]]
-  for (let i = 0; i < source.count; i++) if (source.widths[i] !== w || source.heights[i] !== h || source.channels[i] !== c) throw new Error('The large pool needs images of one size')
+  for (let i = 0; i < source.count; i++)
+    if (source.widths[i] !== w || source.heights[i] !== h || source.channels[i] !== c)
+      throw new Error('The large pool needs images of one size')
   const size = w * h * c
   const make = (start: number, n: number) => {
     const pixels = new Uint8Array(n * size)
@@ -82,25 +84,50 @@ export interface LargePoolFigures {
 }
 
 /** Featurises `count` shifted MNIST images (cached on disk like any pool) and iterates on them. */
-export async function largePoolBench(p: Prepared, count: number, iterations: number, backend: string, onProgress?: Parameters<typeof featurizeGenerated>[4]['onProgress']): Promise<LargePoolFigures> {
+export async function largePoolBench(
+  p: Prepared,
+  count: number,
+  iterations: number,
+  backend: string,
+  onProgress?: Parameters<typeof featurizeGenerated>[4]['onProgress']
+): Promise<LargePoolFigures> {
   const rssBeforeMb = resetPeakRss()
   const source = p.dataset.pool
   const make = shiftedImages(source)
   const featurizer = defaultFeaturizer(backend)
-  const path = featureCachePath(defaultCacheDir(), { baseHash: p.base.hash, datasetHash: `${p.dataset.hash}-shifted${count}`, split: featureSplitKey('classes', featurizer), part: 'pool' })
+  const path = featureCachePath(defaultCacheDir(), {
+    baseHash: p.base.hash,
+    datasetHash: `${p.dataset.hash}-shifted${count}`,
+    split: featureSplitKey('classes', featurizer),
+    part: 'pool'
+  })
   let features: FeatureMatrix | null = await readFeatureCache(path)
   let rate: number | null = null
   const cached = features?.count === count
   if (!cached) {
     const t0 = performance.now()
-    features = await featurizeGenerated(p.base.files, 0, count, make, { backend, featurizer, onProgress, task: `featurise ${count} shifted images` })
+    features = await featurizeGenerated(p.base.files, 0, count, make, {
+      backend,
+      featurizer,
+      onProgress,
+      task: `featurise ${count} shifted images`
+    })
     rate = Math.round(count / ((performance.now() - t0) / 1000))
     await writeFeatureCache(path, features)
   }
   // A shifted image keeps its source's class.
   const sourceTruth = p.poolTruth!
   const poolTruth = Int8Array.from({ length: count }, (_, i) => sourceTruth[i % source.count])
-  const learner = new Learner({ base: await loadModel(p.base.files), unfreeze: 0, fit: 'converge', seed: 1, pool: features!, test: p.testFeatures, poolTruth, testTruth: p.testTruth })
+  const learner = new Learner({
+    base: await loadModel(p.base.files),
+    unfreeze: 0,
+    fit: 'converge',
+    seed: 1,
+    pool: features!,
+    test: p.testFeatures,
+    poolTruth,
+    testTruth: p.testTruth
+  })
   const cfg = { strategy: 'uncertainty' as const, batchSize: 4, coldStartBatches: 0 }
   const batches: Answer[][] = []
   const times: number[] = []
@@ -143,7 +170,9 @@ export async function servingMemory(cli: string): Promise<ServeMemory | { error:
       })
       child.once('exit', (code) => fail(new Error(`curator serve exited with code ${code}`)))
     })
-    const ws = new WebSocket(`ws://${url.host}/api?token=${encodeURIComponent(url.searchParams.get('token')!)}`, { headers: { Origin: url.origin } })
+    const ws = new WebSocket(`ws://${url.host}/api?token=${encodeURIComponent(url.searchParams.get('token')!)}`, {
+      headers: { Origin: url.origin }
+    })
     await new Promise((ok, fail) => (ws.once('open', ok), ws.once('error', fail)))
     const t0 = performance.now()
     const reply = await new Promise<{ ok: boolean; result?: { poolSize: number }; error?: { message: string } }>((ok) => {
@@ -158,7 +187,12 @@ export async function servingMemory(cli: string): Promise<ServeMemory | { error:
     if (!reply.ok) return { error: `newSession failed: ${reply.error?.message}` }
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
     const rss = /VmRSS:\s+(\d+) kB/.exec(status)
-    return { poolSize: reply.result!.poolSize, peakRssMb: peakRssMb(child.pid!), rssMb: rss ? Math.round(Number(rss[1]) / 1024) : null, openMs }
+    return {
+      poolSize: reply.result!.poolSize,
+      peakRssMb: peakRssMb(child.pid!),
+      rssMb: rss ? Math.round(Number(rss[1]) / 1024) : null,
+      openMs
+    }
   } catch (err) {
     return { error: (err as Error).message }
   } finally {

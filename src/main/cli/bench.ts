@@ -43,7 +43,11 @@ interface TorchFigures {
 const PYTHON = () => process.env.CURATOR_PYTHON ?? '/usr/bin/python3'
 
 function referenceScript(): string | null {
-  const candidates = [resolve(__dirname, '../../scripts/torch-reference.py'), resolve(__dirname, '../../../scripts/torch-reference.py'), resolve('scripts/torch-reference.py')]
+  const candidates = [
+    resolve(__dirname, '../../scripts/torch-reference.py'),
+    resolve(__dirname, '../../../scripts/torch-reference.py'),
+    resolve('scripts/torch-reference.py')
+  ]
   return candidates.find((f) => existsSync(f)) ?? null
 }
 
@@ -51,7 +55,9 @@ function referenceScript(): string | null {
 function torchReference(only: 'forward' | 'train', baseDir: string, seconds: number): TorchFigures | { error: string } {
   const script = referenceScript()
   if (!script) return { error: 'scripts/torch-reference.py not found' }
-  const r = spawnSync(PYTHON(), [script, '--model', baseDir, '--threads', '2', '--only', only, '--seconds', String(seconds)], { encoding: 'utf8' })
+  const r = spawnSync(PYTHON(), [script, '--model', baseDir, '--threads', '2', '--only', only, '--seconds', String(seconds)], {
+    encoding: 'utf8'
+  })
   if (r.error) return { error: `${PYTHON()}: ${r.error.message}` }
   if (r.status !== 0) return { error: (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`).slice(0, 200) }
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as TorchFigures
@@ -72,7 +78,12 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   log('Preparing the MNIST pool (features are cached after the first run)...')
   const p = await prepare(config, { backend, onProgress: a.json ? undefined : progressPrinter() })
   const times: number[] = []
-  await simulate(p, { strategy: config.strategy, batchSize: config.batchSize, budget: a.iterations * config.batchSize, onIteration: (r) => void (r.iteration > 0 && times.push(r.iterationMs)) })
+  await simulate(p, {
+    strategy: config.strategy,
+    batchSize: config.batchSize,
+    budget: a.iterations * config.batchSize,
+    onIteration: (r) => void (r.iteration > 0 && times.push(r.iterationMs))
+  })
   const iterationMs = { p50: r2(percentile(times, 0.5)), p95: r2(percentile(times, 0.95)), n: times.length }
   log(`iteration: p50 ${iterationMs.p50} ms, p95 ${iterationMs.p95} ms over ${times.length} iterations`)
 
@@ -93,7 +104,10 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   await full.fit(xs, ys, { epochs: 1, batchSize: 128, verbose: 0 })
   const naiveFitMs = performance.now() - t0
   const subset = headOf(pool, a.naiveSubset)
-  const sx = toInputBuffer(subset, Int32Array.from({ length: subset.count }, (_, i) => i))
+  const sx = toInputBuffer(
+    subset,
+    Int32Array.from({ length: subset.count }, (_, i) => i)
+  )
   const sTensor = tf.tensor4d(sx.data, [subset.count, 28, 28, 3])
   tf.tidy(() => (full.predict(sTensor.slice(0, 128), { batchSize: 128 }) as tf.Tensor).dataSync()) // warm-up
   t0 = performance.now()
@@ -102,7 +116,9 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   const naivePredictMs = (subsetPredictMs * pool.count) / subset.count
   const naiveIterationMs = naiveFitMs + naivePredictMs
   tf.dispose([xs, ys, sTensor])
-  log(`naive iteration: fit ${r2(naiveFitMs)} ms + pool pass ${r2(naivePredictMs)} ms (timed on ${subset.count} images, scaled to ${pool.count})`)
+  log(
+    `naive iteration: fit ${r2(naiveFitMs)} ms + pool pass ${r2(naivePredictMs)} ms (timed on ${subset.count} images, scaled to ${pool.count})`
+  )
 
   // 3. Featurising throughput on all cores, without the cache, right after PyTorch's forward pass.
   const torchForward = a.reference ? torchReference('forward', p.base.dir, a.referenceSeconds) : null
@@ -112,7 +128,12 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   const featurizeWith = async (featurizer: FeaturizerName) => {
     const t = performance.now()
     const sets = testPart?.count ? [all, testPart] : [all]
-    await featurizeAll(p.base.files, 0, sets, { backend, featurizer, onProgress: a.json ? undefined : progressPrinter(), task: `featurise (bench, ${featurizer})` })
+    await featurizeAll(p.base.files, 0, sets, {
+      backend,
+      featurizer,
+      onProgress: a.json ? undefined : progressPrinter(),
+      task: `featurise (bench, ${featurizer})`
+    })
     return Math.round(featurized / ((performance.now() - t) / 1000))
   }
   const featurizer = defaultFeaturizer(backend)
@@ -127,9 +148,15 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   const torchTrain = a.reference ? torchReference('train', p.base.dir, a.referenceSeconds) : null
   const model = buildBaseModel(1)
   model.compile({ optimizer: tf.train.adam(0.001), loss: 'sparseCategoricalCrossentropy' })
-  const bx = toInputBuffer(pool, Int32Array.from({ length: 128 }, (_, i) => i))
+  const bx = toInputBuffer(
+    pool,
+    Int32Array.from({ length: 128 }, (_, i) => i)
+  )
   const px = tf.tensor4d(bx.data, [128, 28, 28, 3])
-  const py = tf.tensor1d(Array.from({ length: 128 }, (_, i) => pool.classes![i]), 'float32')
+  const py = tf.tensor1d(
+    Array.from({ length: 128 }, (_, i) => pool.classes![i]),
+    'float32'
+  )
   await model.trainOnBatch(px, py)
   t0 = performance.now()
   for (let b = 0; b < a.pretrainBatches; b++) await model.trainOnBatch(px, py)
@@ -138,9 +165,15 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   log(`pretrain: ${pretrainImagesPerSec} images/s`)
   // 5. Memory of a real serving process with the default 70k pool, and 6. a pool of a million.
   const serve = a.serveMemory ? await servingMemory(process.argv[1]) : null
-  if (serve) log('error' in serve ? `serve memory not measured: ${serve.error}` : `curator serve with the ${serve.poolSize} pool open: peak ${serve.peakRssMb} MB, now ${serve.rssMb} MB`)
+  if (serve)
+    log(
+      'error' in serve
+        ? `serve memory not measured: ${serve.error}`
+        : `curator serve with the ${serve.poolSize} pool open: peak ${serve.peakRssMb} MB, now ${serve.rssMb} MB`
+    )
   const large = a.largePool > 0 ? await largePoolBench(p, a.largePool, a.iterations, backend, a.json ? undefined : progressPrinter()) : null
-  if (large) log(`pool of ${large.poolSize}: iteration p50 ${large.iterationMs.p50} ms, p95 ${large.iterationMs.p95} ms; peak ${large.peakRssMb} MB`)
+  if (large)
+    log(`pool of ${large.poolSize}: iteration p50 ${large.iterationMs.p50} ms, p95 ${large.iterationMs.p95} ms; peak ${large.peakRssMb} MB`)
   disposePrepared(p)
 
   const torch = torchForward && torchTrain ? mergeTorch(torchForward, torchTrain) : null
@@ -152,7 +185,13 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
     poolSize: pool.count,
     iterationMs,
     naiveIterationMs: Math.round(naiveIterationMs),
-    naive: { fitMs: r2(naiveFitMs), poolPassMs: Math.round(naivePredictMs), measuredOn: subset.count, scaledTo: pool.count, note: `pool pass timed on ${subset.count} images and scaled to ${pool.count}` },
+    naive: {
+      fitMs: r2(naiveFitMs),
+      poolPassMs: Math.round(naivePredictMs),
+      measuredOn: subset.count,
+      scaledTo: pool.count,
+      note: `pool pass timed on ${subset.count} images and scaled to ${pool.count}`
+    },
     speedup: Math.round(naiveIterationMs / iterationMs.p50),
     speedupAtP95: Math.round(naiveIterationMs / iterationMs.p95),
     featurizeImagesPerSec,
@@ -162,7 +201,13 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
     serveMemory: serve,
     largePool: large,
     pytorch: torch,
-    ratios: torch && !('error' in torch) ? { featurize: ratio(featurizeImagesPerSec, torch.forwardImagesPerSec), train: ratio(pretrainImagesPerSec, torch.trainImagesPerSec) } : null
+    ratios:
+      torch && !('error' in torch)
+        ? {
+            featurize: ratio(featurizeImagesPerSec, torch.forwardImagesPerSec),
+            train: ratio(pretrainImagesPerSec, torch.trainImagesPerSec)
+          }
+        : null
   }
   if (torch && 'error' in torch) log(`PyTorch reference not measured: ${torch.error}`)
   console.log(a.json ? JSON.stringify(result) : JSON.stringify(result, null, 2))
@@ -171,5 +216,9 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
 function mergeTorch(forward: TorchFigures | { error: string }, train: TorchFigures | { error: string }): TorchFigures | { error: string } {
   if ('error' in forward) return forward
   if ('error' in train) return train
-  return { ...forward, trainImagesPerSec: train.trainImagesPerSec, ompWaitPolicy: `forward: ${forward.ompWaitPolicy}; train: ${train.ompWaitPolicy}` }
+  return {
+    ...forward,
+    trainImagesPerSec: train.trainImagesPerSec,
+    ompWaitPolicy: `forward: ${forward.ompWaitPolicy}; train: ${train.ompWaitPolicy}`
+  }
 }

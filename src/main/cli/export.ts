@@ -31,7 +31,14 @@ export async function exportCommand(a: ExportArgs): Promise<void> {
   if (!existsSync(join(session, LOG_FILE))) throw new CuratorError('NO_SESSION', `${session} holds no Curator session (no ${LOG_FILE})`)
   const out = resolve(a.out)
   // Refuse early, before the session is opened; exportModelFolder checks again.
-  if (!a.force && (await stat(out).then(() => true, () => false))) throw new CuratorError('EXISTS', `${out} already exists; choose another folder or use --force`)
+  if (
+    !a.force &&
+    (await stat(out).then(
+      () => true,
+      () => false
+    ))
+  )
+    throw new CuratorError('EXISTS', `${out} already exists; choose another folder or use --force`)
 
   const progress = progressPrinter()
   const engine = startEngine(progress)
@@ -42,7 +49,14 @@ export async function exportCommand(a: ExportArgs): Promise<void> {
     for (const w of state.warnings) process.stderr.write(`warning: ${w}\n`)
     const last = state.history.at(-1)
     const r = await studio.exportModel(out, a.force, a.withImages ?? false)
-    const summary = { dir: r.dir, files: r.files, session: state.id, labels: state.labels.length, iteration: last?.iteration ?? null, testAccuracy: last?.testAccuracy ?? null }
+    const summary = {
+      dir: r.dir,
+      files: r.files,
+      session: state.id,
+      labels: state.labels.length,
+      iteration: last?.iteration ?? null,
+      testAccuracy: last?.testAccuracy ?? null
+    }
     if (a.json) {
       console.log(JSON.stringify({ export: summary }))
       return

@@ -87,9 +87,18 @@ const referenceOption = (v: unknown): boolean => {
   throw new CuratorError('BAD_ARGUMENT', `--reference must be torch or none, got "${v}"`)
 }
 
-const commands: Record<string, { options: Record<string, { type: 'string' | 'boolean' }>; run: (o: Options, rest: string[]) => Promise<void> }> = {
+const commands: Record<
+  string,
+  { options: Record<string, { type: 'string' | 'boolean' }>; run: (o: Options, rest: string[]) => Promise<void> }
+> = {
   pretrain: {
-    options: { epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' }, 'log-every': { type: 'string' } },
+    options: {
+      epochs: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      limit: { type: 'string' },
+      'log-every': { type: 'string' }
+    },
     run: (o) =>
       pretrainCommand({
         epochs: flag(o, 'epochs', epochs, 5),
@@ -100,7 +109,17 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
       })
   },
   bench: {
-    options: { json: { type: 'boolean' }, iterations: { type: 'string' }, 'naive-subset': { type: 'string' }, 'featurize-images': { type: 'string' }, 'pretrain-batches': { type: 'string' }, reference: { type: 'string' }, 'reference-seconds': { type: 'string' }, 'large-pool': { type: 'string' }, 'serve-memory': { type: 'string' } },
+    options: {
+      json: { type: 'boolean' },
+      iterations: { type: 'string' },
+      'naive-subset': { type: 'string' },
+      'featurize-images': { type: 'string' },
+      'pretrain-batches': { type: 'string' },
+      reference: { type: 'string' },
+      'reference-seconds': { type: 'string' },
+      'large-pool': { type: 'string' },
+      'serve-memory': { type: 'string' }
+    },
     run: (o) =>
       benchCommand({
         json: Boolean(o.json),
@@ -119,9 +138,21 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
     run: (o) => benchFolderCommand({ json: Boolean(o.json), images: flag(o, 'images', count, 10000) })
   },
   serve: {
-    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, session: { type: 'string' }, base: { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      session: { type: 'string' },
+      base: { type: 'string' }
+    },
     run: async (o) => {
-      const running = await serveCommand({ port: flag(o, 'port', port, 0), host: (o.host as string | undefined) ?? '127.0.0.1', dataDir: o['data-dir'] as string | undefined, session: o.session as string | undefined, base: o.base as string | undefined })
+      const running = await serveCommand({
+        port: flag(o, 'port', port, 0),
+        host: (o.host as string | undefined) ?? '127.0.0.1',
+        dataDir: o['data-dir'] as string | undefined,
+        session: o.session as string | undefined,
+        base: o.base as string | undefined
+      })
       await new Promise<void>((done) => {
         const stop = () => void running.close().then(done)
         process.once('SIGINT', stop)
@@ -131,9 +162,20 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
   },
   simulate: {
     options: {
-      strategy: { type: 'string' }, batch: { type: 'string' }, budget: { type: 'string' }, seed: { type: 'string' }, unfreeze: { type: 'string' },
-      fit: { type: 'string' }, json: { type: 'boolean' }, dataset: { type: 'string' }, positive: { type: 'string' }, labels: { type: 'string' },
-      'pool-limit': { type: 'string' }, 'test-limit': { type: 'string' }, session: { type: 'string' }, base: { type: 'string' }
+      strategy: { type: 'string' },
+      batch: { type: 'string' },
+      budget: { type: 'string' },
+      seed: { type: 'string' },
+      unfreeze: { type: 'string' },
+      fit: { type: 'string' },
+      json: { type: 'boolean' },
+      dataset: { type: 'string' },
+      positive: { type: 'string' },
+      labels: { type: 'string' },
+      'pool-limit': { type: 'string' },
+      'test-limit': { type: 'string' },
+      session: { type: 'string' },
+      base: { type: 'string' }
     },
     run: (o) =>
       simulateCommand({
@@ -154,10 +196,24 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
       })
   },
   export: {
-    options: { session: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, 'with-images': { type: 'boolean' }, json: { type: 'boolean' }, base: { type: 'string' } },
+    options: {
+      session: { type: 'string' },
+      out: { type: 'string' },
+      force: { type: 'boolean' },
+      'with-images': { type: 'boolean' },
+      json: { type: 'boolean' },
+      base: { type: 'string' }
+    },
     run: (o, rest) => {
       if (rest.length) throw new CuratorError('BAD_ARGUMENT', `export takes no positional arguments, got: ${rest.join(' ')}`)
-      return exportCommand({ session: o.session as string | undefined, out: o.out as string | undefined, force: Boolean(o.force), withImages: Boolean(o['with-images']), json: Boolean(o.json), base: o.base as string | undefined })
+      return exportCommand({
+        session: o.session as string | undefined,
+        out: o.out as string | undefined,
+        force: Boolean(o.force),
+        withImages: Boolean(o['with-images']),
+        json: Boolean(o.json),
+        base: o.base as string | undefined
+      })
     }
   },
   predict: {
@@ -167,12 +223,20 @@ const commands: Record<string, { options: Record<string, { type: 'string' | 'boo
   tensorboard: {
     options: { out: { type: 'string' }, json: { type: 'boolean' } },
     run: (o, rest) => {
-      if (rest.length > 1) throw new CuratorError('BAD_ARGUMENT', `tensorboard takes one session folder, got ${rest.length}: ${rest.join(' ')}`)
+      if (rest.length > 1)
+        throw new CuratorError('BAD_ARGUMENT', `tensorboard takes one session folder, got ${rest.length}: ${rest.join(' ')}`)
       return tensorboardCommand({ session: rest[0], out: o.out as string | undefined, json: Boolean(o.json) })
     }
   },
   replay: {
-    options: { verify: { type: 'boolean' }, gif: { type: 'string' }, force: { type: 'boolean' }, strategy: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      verify: { type: 'boolean' },
+      gif: { type: 'string' },
+      force: { type: 'boolean' },
+      strategy: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' }
+    },
     run: (o, rest) => {
       if (rest.length > 1) throw new CuratorError('BAD_ARGUMENT', `replay takes one session folder, got ${rest.length}: ${rest.join(' ')}`)
       return replayCommand({
@@ -194,7 +258,10 @@ export function commandHelp(name: string): string {
   const start = lines.findIndex((l) => new RegExp(`^  ${name}(\\s|$)`).test(l))
   let end = start + 1
   while (end < lines.length && /^ {4,}\S/.test(lines[end])) end++
-  const body = lines.slice(start, end).map((l) => l.replace(/^ {2}/, '')).join('\n')
+  const body = lines
+    .slice(start, end)
+    .map((l) => l.replace(/^ {2}/, ''))
+    .join('\n')
   return `Usage: curator ${name} [options]\n\n${body}\n\nRun 'curator help' for every command.`
 }
 
@@ -206,7 +273,13 @@ function pair(v: string): [string, string] {
 
 /** "--budget -5" as "--budget=-5": a negative number is a flag's value, so the schema can refuse it by name. */
 const joinNegativeValues = (args: string[]): string[] =>
-  args.flatMap((a, i) => (/^-\d/.test(a) && /^--[\w-]+$/.test(args[i - 1] ?? '') ? [] : /^--[\w-]+$/.test(a) && /^-\d/.test(args[i + 1] ?? '') ? [`${a}=${args[i + 1]}`] : [a]))
+  args.flatMap((a, i) =>
+    /^-\d/.test(a) && /^--[\w-]+$/.test(args[i - 1] ?? '')
+      ? []
+      : /^--[\w-]+$/.test(a) && /^-\d/.test(args[i + 1] ?? '')
+        ? [`${a}=${args[i + 1]}`]
+        : [a]
+  )
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv

@@ -2,7 +2,16 @@
 // prints P(positive) per image, from PNG/JPEG files or idx:FILE[:N] (the first N images).
 import { CuratorError } from '../../shared/errors'
 import { startBackend } from './output'
-import { datasetMaxSide, decodeImageFile, InputImage, loadExportedModel, parseIdxInput, predictImages, readIdxImages, resizeOf } from '../export/predict'
+import {
+  datasetMaxSide,
+  decodeImageFile,
+  InputImage,
+  loadExportedModel,
+  parseIdxInput,
+  predictImages,
+  readIdxImages,
+  resizeOf
+} from '../export/predict'
 
 export interface PredictArgs {
   model?: string

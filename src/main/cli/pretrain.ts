@@ -5,7 +5,13 @@ import { defaultBaseDir } from '../engine/base'
 import { TENSORBOARD_DIR } from '../tensorboard/writer'
 import { progressPrinter, startBackend } from './output'
 
-export async function pretrainCommand(opts: { epochs: number; seed: number; out?: string; limit?: number; logEvery?: number }): Promise<void> {
+export async function pretrainCommand(opts: {
+  epochs: number
+  seed: number
+  out?: string
+  limit?: number
+  logEvery?: number
+}): Promise<void> {
   const backend = await startBackend()
   const ds = loadMnist({ pool: opts.limit })
   const out = opts.out ?? defaultBaseDir()
@@ -14,5 +20,14 @@ export async function pretrainCommand(opts: { epochs: number; seed: number; out?
   console.error(`TensorBoard: tensorboard --logdir ${tensorboard.dir}`)
   const r = await pretrain(ds.pool, ds.test!, { epochs: opts.epochs, seed: opts.seed, onProgress: progressPrinter(), tensorboard })
   const meta = await writeBaseModel(out, r.model, baseMetadata(ds, r, { epochs: opts.epochs, seed: opts.seed, backend }))
-  console.log(JSON.stringify({ out, testAccuracy: r.testAccuracy, imagesPerSec: Math.round(r.imagesPerSec), seconds: Math.round(r.seconds), hash: meta.hash, backend }))
+  console.log(
+    JSON.stringify({
+      out,
+      testAccuracy: r.testAccuracy,
+      imagesPerSec: Math.round(r.imagesPerSec),
+      seconds: Math.round(r.seconds),
+      hash: meta.hash,
+      backend
+    })
+  )
 }

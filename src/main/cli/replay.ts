@@ -27,7 +27,11 @@ const shown = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringif
 export const describeMismatch = (m: Mismatch) => `${m.field}: recorded ${shown(m.recorded)}, recomputed ${shown(m.recomputed)}`
 
 export async function replayCommand(a: ReplayArgs): Promise<void> {
-  if (!a.session) throw new CuratorError('BAD_ARGUMENT', 'Which session? Usage: curator replay SESSION [--verify] [--gif FILE [--force]] [--strategy S] [--seed N] [--json]')
+  if (!a.session)
+    throw new CuratorError(
+      'BAD_ARGUMENT',
+      'Which session? Usage: curator replay SESSION [--verify] [--gif FILE [--force]] [--strategy S] [--seed N] [--json]'
+    )
   const strategy = a.strategy === undefined ? undefined : cliParse(CONFIG_FIELDS.strategy, a.strategy, '--strategy')
   if (a.seed !== undefined && !Number.isInteger(a.seed)) throw new CuratorError('BAD_ARGUMENT', `--seed must be an integer, got ${a.seed}`)
   const whatIfAsked = a.strategy !== undefined || a.seed !== undefined
@@ -52,19 +56,36 @@ async function printTable(dir: string, json: boolean): Promise<void> {
   if (json) {
     for (const t of trains) {
       const answers = answersOf(t.iteration).map((x) => ({ id: x.id, value: x.value }))
-      out(JSON.stringify({ iteration: t.iteration, labels: t.labels, testAccuracy: t.testAccuracy, labelledAccuracy: t.labelledAccuracy, headWeights: t.headWeights, headBias: t.headBias, iterationMs: t.iterationMs, answers }))
+      out(
+        JSON.stringify({
+          iteration: t.iteration,
+          labels: t.labels,
+          testAccuracy: t.testAccuracy,
+          labelledAccuracy: t.labelledAccuracy,
+          headWeights: t.headWeights,
+          headBias: t.headBias,
+          iterationMs: t.iterationMs,
+          answers
+        })
+      )
     }
     return
   }
   const [neg, pos] = [c.task.negative.name, c.task.positive.name]
-  out(`Session ${d.start.id}: ${c.dataset}, strategy ${c.strategy}, fit ${c.fit}, batch ${c.batchSize}, seed ${c.seed}, recorded on ${d.start.backend}`)
-  out(`${'iter'.padStart(4)}  ${'labels'.padStart(6)}  test acc  lab. acc     bias  head weights${''.padEnd(54)}  then asked (answer: ${neg[0]} ${neg}, ${pos[0]} ${pos}, - skipped)`)
+  out(
+    `Session ${d.start.id}: ${c.dataset}, strategy ${c.strategy}, fit ${c.fit}, batch ${c.batchSize}, seed ${c.seed}, recorded on ${d.start.backend}`
+  )
+  out(
+    `${'iter'.padStart(4)}  ${'labels'.padStart(6)}  test acc  lab. acc     bias  head weights${''.padEnd(54)}  then asked (answer: ${neg[0]} ${neg}, ${pos[0]} ${pos}, - skipped)`
+  )
   for (const t of trains) {
     const answers = answersOf(t.iteration)
       .map((x) => `${x.id}${x.value === null ? '-' : x.value === 1 ? pos[0] : neg[0]}`)
       .join(' ')
     const weights = t.headWeights.map((w) => w.toFixed(2).padStart(5)).join(' ')
-    out(`${String(t.iteration).padStart(4)}  ${String(t.labels).padStart(6)}    ${acc(t.testAccuracy)}    ${acc(t.labelledAccuracy)}  ${t.headBias.toFixed(3).padStart(7)}  ${weights.padEnd(66)}  ${answers}`)
+    out(
+      `${String(t.iteration).padStart(4)}  ${String(t.labels).padStart(6)}    ${acc(t.testAccuracy)}    ${acc(t.labelledAccuracy)}  ${t.headBias.toFixed(3).padStart(7)}  ${weights.padEnd(66)}  ${answers}`
+    )
   }
 }
 
@@ -73,7 +94,19 @@ async function verify(dir: string, json: boolean): Promise<void> {
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`)
   if (json) {
     for (const it of r.iterations) out(JSON.stringify({ iteration: it.iteration, ok: it.ok, mismatches: it.mismatches }))
-    out(JSON.stringify({ verify: { ok: r.ok, mode: r.mode, backend: r.backend, recordedBackend: r.recordedBackend, tolerance: r.tolerance, iterations: r.iterations.length, firstMismatch: r.firstMismatch } }))
+    out(
+      JSON.stringify({
+        verify: {
+          ok: r.ok,
+          mode: r.mode,
+          backend: r.backend,
+          recordedBackend: r.recordedBackend,
+          tolerance: r.tolerance,
+          iterations: r.iterations.length,
+          firstMismatch: r.firstMismatch
+        }
+      })
+    )
   } else {
     out(
       r.mode === 'exact'
@@ -82,11 +115,16 @@ async function verify(dir: string, json: boolean): Promise<void> {
     )
     for (const it of r.iterations) {
       const head = `iteration ${String(it.iteration).padStart(3)}  labels ${String(it.labels).padStart(4)}  ${it.ok ? 'OK' : 'MISMATCH'}`
-      const detail = it.mismatches.length ? `  ${it.mismatches.slice(0, 3).map(describeMismatch).join('; ')}${it.mismatches.length > 3 ? `; and ${it.mismatches.length - 3} more` : ''}` : ''
+      const detail = it.mismatches.length
+        ? `  ${it.mismatches.slice(0, 3).map(describeMismatch).join('; ')}${it.mismatches.length > 3 ? `; and ${it.mismatches.length - 3} more` : ''}`
+        : ''
       out(head + (it.ok && detail ? `  (differs within tolerance:${detail})` : detail))
     }
     if (r.ok) out(`Verified: all ${r.iterations.length} iterations match${r.mode === 'exact' ? ' exactly' : ' within tolerance'}.`)
-    else out('A difference means the log was edited, or the data, base model, engine code or its settings differ from those that recorded the session.')
+    else
+      out(
+        'A difference means the log was edited, or the data, base model, engine code or its settings differ from those that recorded the session.'
+      )
   }
   if (!r.ok) {
     const m = r.firstMismatch!
@@ -102,10 +140,14 @@ async function printWhatIf(dir: string, strategy: StrategyName | undefined, seed
     for (const it of r.iterations) out(JSON.stringify(it))
     return
   }
-  out(`What-if: strategy ${r.strategy}, seed ${r.seed} (recorded: strategy ${r.recorded.strategy}, seed ${r.recorded.seed}; fit ${r.fit}, backend ${r.backend})`)
+  out(
+    `What-if: strategy ${r.strategy}, seed ${r.seed} (recorded: strategy ${r.recorded.strategy}, seed ${r.recorded.seed}; fit ${r.fit}, backend ${r.backend})`
+  )
   out(`Note: ${r.note}`)
   out(`${'iter'.padStart(4)}  ${'labels'.padStart(6)}  test acc  recorded  lab. acc  would ask next (answered in the recording)`)
   for (const it of r.iterations) {
-    out(`${String(it.iteration).padStart(4)}  ${String(it.labels).padStart(6)}    ${acc(it.testAccuracy)}    ${acc(it.recordedTestAccuracy)}    ${acc(it.labelledAccuracy)}  ${it.wouldAsk.join(' ')} (${it.wouldAskAnswered}/${it.wouldAsk.length})`)
+    out(
+      `${String(it.iteration).padStart(4)}  ${String(it.labels).padStart(6)}    ${acc(it.testAccuracy)}    ${acc(it.recordedTestAccuracy)}    ${acc(it.labelledAccuracy)}  ${it.wouldAsk.join(' ')} (${it.wouldAskAnswered}/${it.wouldAsk.length})`
+    )
   }
 }

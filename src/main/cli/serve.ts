@@ -34,9 +34,16 @@ export async function serveCommand(a: ServeArgs): Promise<{ url: string; close()
     console.error(`Resumed session ${s.id}: ${s.labels.length} labels, iteration ${s.history.length - 1}`)
     for (const w of s.warnings) console.error(`Note: ${w}`)
   }
-  const server = await serve({ studio, rendererDir: rendererDir(), host: a.host, port: a.port, files: { exports: `${dataDir}/exports`, sessions: `${dataDir}/sessions` } })
+  const server = await serve({
+    studio,
+    rendererDir: rendererDir(),
+    host: a.host,
+    port: a.port,
+    files: { exports: `${dataDir}/exports`, sessions: `${dataDir}/sessions` }
+  })
   console.log(`Curator is ready at ${server.url}`)
-  if (a.host !== '127.0.0.1' && a.host !== 'localhost' && a.host !== '::1') console.error(`Warning: listening on ${a.host}, reachable from other machines (the token still guards the API)`)
+  if (a.host !== '127.0.0.1' && a.host !== 'localhost' && a.host !== '::1')
+    console.error(`Warning: listening on ${a.host}, reachable from other machines (the token still guards the API)`)
   const close = async () => {
     await server.close()
     await studio.close()

@@ -44,7 +44,8 @@ export function parseSeeds(v: string | undefined): number[] {
   const seed = (x: string) => cliParse(CONFIG_FIELDS.seed, numberFromText(x), '--seed')
   if (!range) return v.split(',').map(seed)
   const [from, to] = [seed(range[1]), seed(range[2])]
-  if (to < from || to - from >= 1000) throw new CuratorError('BAD_ARGUMENT', `--seed must be N, N-M (at most 1000 seeds) or N,M,...; got "${v}"`)
+  if (to < from || to - from >= 1000)
+    throw new CuratorError('BAD_ARGUMENT', `--seed must be N, N-M (at most 1000 seeds) or N,M,...; got "${v}"`)
   return Array.from({ length: to - from + 1 }, (_, i) => from + i)
 }
 
@@ -53,20 +54,31 @@ export function parseSeeds(v: string | undefined): number[] {
  * (a name wins when it is both, as MNIST's digits are).
  */
 export function resolvePositive(positive: string[], classNames: string[] | null, dataset: string): string[] {
-  if (!classNames) throw new CuratorError('BAD_ARGUMENT', `--positive: the dataset ${dataset} has no ground-truth classes (a folder needs one subfolder per class)`)
+  if (!classNames)
+    throw new CuratorError(
+      'BAD_ARGUMENT',
+      `--positive: the dataset ${dataset} has no ground-truth classes (a folder needs one subfolder per class)`
+    )
   const list = classNames.map((c, i) => `${i}=${c}`).join(', ')
   const out: string[] = []
   for (const raw of positive) {
     const p = raw.trim()
     if (!p) throw new CuratorError('BAD_ARGUMENT', `--positive has an empty entry in "${positive.join(',')}"`)
     const name = classNames.includes(p) ? p : /^\d+$/.test(p) && Number(p) < classNames.length ? classNames[Number(p)] : null
-    if (name === null) throw new CuratorError('BAD_ARGUMENT', `--positive: "${p}" is neither a class name nor a class index of ${dataset}; its classes are ${list}`)
+    if (name === null)
+      throw new CuratorError(
+        'BAD_ARGUMENT',
+        `--positive: "${p}" is neither a class name nor a class index of ${dataset}; its classes are ${list}`
+      )
     if (!out.includes(name)) out.push(name)
   }
-  if (out.length === classNames.length) throw new CuratorError('BAD_ARGUMENT', `--positive: every class of ${dataset} is positive, so nothing is negative; leave at least one of ${list} out`)
+  if (out.length === classNames.length)
+    throw new CuratorError(
+      'BAD_ARGUMENT',
+      `--positive: every class of ${dataset} is positive, so nothing is negative; leave at least one of ${list} out`
+    )
   return out
 }
-
 
 /** A one-character key for an answer: the first usable letter or digit of its name. */
 function keyFor(name: string, taken: string[]): string {
@@ -79,12 +91,20 @@ function keyFor(name: string, taken: string[]): string {
  * ground truth, --labels NEG,POS names the answers. Another dataset's classes need --positive.
  */
 export function taskFor(a: Pick<SimulateArgs, 'positive' | 'labels' | 'dataset'>, classNames: string[] | null): TaskConfig {
-  if (!classNames) throw new CuratorError('BAD_ARGUMENT', `simulate answers from ground truth, and the dataset ${a.dataset} has none: put its images in one subfolder per class`)
+  if (!classNames)
+    throw new CuratorError(
+      'BAD_ARGUMENT',
+      `simulate answers from ground truth, and the dataset ${a.dataset} has none: put its images in one subfolder per class`
+    )
   const defaults = DEFAULT_TASK.positiveClasses!
   let positiveClasses: string[]
   if (a.positive) positiveClasses = resolvePositive(a.positive, classNames, a.dataset)
   else if (defaults.every((c) => classNames.includes(c))) positiveClasses = [...defaults]
-  else throw new CuratorError('BAD_ARGUMENT', `Give --positive CLASSES: the default (odd digits ${defaults.join(',')}) does not fit ${a.dataset}, whose classes are ${classNames.map((c, i) => `${i}=${c}`).join(', ')}`)
+  else
+    throw new CuratorError(
+      'BAD_ARGUMENT',
+      `Give --positive CLASSES: the default (odd digits ${defaults.join(',')}) does not fit ${a.dataset}, whose classes are ${classNames.map((c, i) => `${i}=${c}`).join(', ')}`
+    )
   const isDefault = positiveClasses.length === defaults.length && positiveClasses.every((c) => defaults.includes(c))
   if (a.labels) {
     const [neg, pos] = a.labels.map((l) => l.trim())
@@ -92,14 +112,29 @@ export function taskFor(a: Pick<SimulateArgs, 'positive' | 'labels' | 'dataset'>
     if (neg === pos) throw new CuratorError('BAD_ARGUMENT', `--labels needs two different names, got "${neg}" twice`)
     if (neg.length > 64 || pos.length > 64) throw new CuratorError('BAD_ARGUMENT', '--labels: names of at most 64 characters')
     const negKey = keyFor(neg, [])
-    return { question: `${pos} or ${neg}?`, negative: { name: neg, key: negKey }, positive: { name: pos, key: keyFor(pos, [negKey]) }, positiveClasses }
+    return {
+      question: `${pos} or ${neg}?`,
+      negative: { name: neg, key: negKey },
+      positive: { name: pos, key: keyFor(pos, [negKey]) },
+      positiveClasses
+    }
   }
   if (isDefault) return { ...DEFAULT_TASK, positiveClasses }
   const question = `Is it ${positiveClasses.join(' or ')}?`
-  return { question: question.length <= 500 ? question : `${question.slice(0, 496)}...?`, negative: { name: 'no', key: 'n' }, positive: { name: 'yes', key: 'y' }, positiveClasses }
+  return {
+    question: question.length <= 500 ? question : `${question.slice(0, 496)}...?`,
+    negative: { name: 'no', key: 'n' },
+    positive: { name: 'yes', key: 'y' },
+    positiveClasses
+  }
 }
 
-export function configFor(a: SimulateArgs, strategy: StrategyName, seed: number, classNames: string[] | null = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']): SessionConfig {
+export function configFor(
+  a: SimulateArgs,
+  strategy: StrategyName,
+  seed: number,
+  classNames: string[] | null = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
+): SessionConfig {
   return {
     ...DEFAULT_CONFIG,
     dataset: a.dataset,
@@ -119,21 +154,52 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
   const backend = await startBackend()
   const results: { strategy: StrategyName; seed: number; summary: SimulateSummary }[] = []
   const many = a.strategies.length * a.seeds.length > 1
-  if (a.session !== undefined && many) throw new CuratorError('BAD_ARGUMENT', '--session records one run: give a single --strategy and a single --seed')
+  if (a.session !== undefined && many)
+    throw new CuratorError('BAD_ARGUMENT', '--session records one run: give a single --strategy and a single --seed')
   const baseDir = a.base ?? defaultBaseDir()
   const base = readBase(baseDir)
-  if (a.base) console.error(`Base ${base.id}: features from layer ${base.featureLayer}, input ${base.input.size ? base.input.size.join('x') : 'any size'} (${base.input.fit})`)
+  if (a.base)
+    console.error(
+      `Base ${base.id}: features from layer ${base.featureLayer}, input ${base.input.size ? base.input.size.join('x') : 'any size'} (${base.input.fit})`
+    )
   for (const strategy of a.strategies) {
     for (const seed of a.seeds) {
       // The dataset first: --positive names its classes, and its split follows the seed.
-      const dataset = await loadDataset(a.dataset, { pool: a.poolLimit, test: a.testLimit, seed, input: base.input, onProgress: progressPrinter() })
-      if (dataset.skipped?.length) console.error(`Skipped ${dataset.skipped.length} file${dataset.skipped.length === 1 ? '' : 's'} of ${a.dataset}: ${dataset.skipped.slice(0, 5).map((f) => `${f.path} (${f.reason})`).join('; ')}${dataset.skipped.length > 5 ? '; ...' : ''}`)
+      const dataset = await loadDataset(a.dataset, {
+        pool: a.poolLimit,
+        test: a.testLimit,
+        seed,
+        input: base.input,
+        onProgress: progressPrinter()
+      })
+      if (dataset.skipped?.length)
+        console.error(
+          `Skipped ${dataset.skipped.length} file${dataset.skipped.length === 1 ? '' : 's'} of ${a.dataset}: ${dataset.skipped
+            .slice(0, 5)
+            .map((f) => `${f.path} (${f.reason})`)
+            .join('; ')}${dataset.skipped.length > 5 ? '; ...' : ''}`
+        )
       const config = configFor(a, strategy, seed, dataset.classNames)
       const p = await prepare(config, { backend, baseDir, onProgress: progressPrinter(), dataset })
       const onIteration = (r: IterationRecord) => {
         if (!a.json && many) return
-        const line = { strategy, seed, iteration: r.iteration, labels: r.labels, testAccuracy: r.testAccuracy, labelledAccuracy: r.labelledAccuracy, headWeights: r.headWeights, headBias: r.headBias, iterationMs: round(r.iterationMs, 3), asked: r.next.ids }
-        console.log(a.json ? JSON.stringify(line) : `iter ${String(r.iteration).padStart(3)}  labels ${String(r.labels).padStart(4)}  test acc ${fmt(r.testAccuracy)}  ${r.iterationMs.toFixed(1)} ms  weights ${r.headWeights.map((w) => w.toFixed(2)).join(' ')}`)
+        const line = {
+          strategy,
+          seed,
+          iteration: r.iteration,
+          labels: r.labels,
+          testAccuracy: r.testAccuracy,
+          labelledAccuracy: r.labelledAccuracy,
+          headWeights: r.headWeights,
+          headBias: r.headBias,
+          iterationMs: round(r.iterationMs, 3),
+          asked: r.next.ids
+        }
+        console.log(
+          a.json
+            ? JSON.stringify(line)
+            : `iter ${String(r.iteration).padStart(3)}  labels ${String(r.labels).padStart(4)}  test acc ${fmt(r.testAccuracy)}  ${r.iterationMs.toFixed(1)} ms  weights ${r.headWeights.map((w) => w.toFixed(2)).join(' ')}`
+        )
       }
       let summary: SimulateSummary
       try {
@@ -160,7 +226,9 @@ function printTable(results: { strategy: StrategyName; seed: number; summary: Si
     const rows = results.filter((r) => r.strategy === strategy)
     const counts = rows.map((r) => r.summary.labelsTo985)
     const finals = rows.map((r) => r.summary.finalTestAccuracy ?? NaN)
-    out(`${strategy.padEnd(13)}${counts.map((c) => String(c ?? '-').padStart(9)).join('')}   ${String(median(counts) ?? '-').padStart(6)}   ${(finals.reduce((s, x) => s + x, 0) / finals.length).toFixed(4)}`)
+    out(
+      `${strategy.padEnd(13)}${counts.map((c) => String(c ?? '-').padStart(9)).join('')}   ${String(median(counts) ?? '-').padStart(6)}   ${(finals.reduce((s, x) => s + x, 0) / finals.length).toFixed(4)}`
+    )
   }
 }
 

@@ -9,5 +9,8 @@ export async function tensorboardCommand(a: { session?: string; out?: string; js
   const r = await rebuildTensorboard(a.session, a.out, { onProgress: progressPrinter() })
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`)
   if (a.json) process.stdout.write(JSON.stringify(r) + '\n')
-  else process.stdout.write(`Wrote ${r.file}: ${r.iterations} iterations, ${r.images} image summaries\nView it with: tensorboard --logdir ${r.out}\n`)
+  else
+    process.stdout.write(
+      `Wrote ${r.file}: ${r.iterations} iterations, ${r.images} image summaries\nView it with: tensorboard --logdir ${r.out}\n`
+    )
 }

@@ -50,7 +50,14 @@ export interface Dataset {
   source?: { count: number; hash: string; pool: Int32Array; test: Int32Array }
 }
 
-export function uniformImageSet(count: number, height: number, width: number, channels: number, pixels: Uint8Array, classes: Int32Array | null): ImageSet {
+export function uniformImageSet(
+  count: number,
+  height: number,
+  width: number,
+  channels: number,
+  pixels: Uint8Array,
+  classes: Int32Array | null
+): ImageSet {
   const size = height * width * channels
   return {
     count,
@@ -74,14 +81,22 @@ export function imagePixels(set: ImageSet, i: number): Uint8Array {
 
 /** One image as it crosses to the renderer: its size and its pixels in base64. */
 export function encodeImage(set: ImageSet, i: number): { width: number; height: number; channels: number; pixelsBase64: string } {
-  return { width: set.widths[i], height: set.heights[i], channels: set.channels[i], pixelsBase64: Buffer.from(imagePixels(set, i)).toString('base64') }
+  return {
+    width: set.widths[i],
+    height: set.heights[i],
+    channels: set.channels[i],
+    pixelsBase64: Buffer.from(imagePixels(set, i)).toString('base64')
+  }
 }
 
 /** Refuses images the base network cannot take (it would fail deep inside the backend). */
 export function checkImageSizes(set: ImageSet, what: string): void {
   for (let i = 0; i < set.count; i++) {
     if (set.heights[i] < MIN_SIDE || set.widths[i] < MIN_SIDE) {
-      throw new CuratorError('BAD_DATA', `${what}: image ${set.names?.[i] ?? i} is ${set.widths[i]}x${set.heights[i]}; the base network needs at least ${MIN_SIDE}x${MIN_SIDE}`)
+      throw new CuratorError(
+        'BAD_DATA',
+        `${what}: image ${set.names?.[i] ?? i} is ${set.widths[i]}x${set.heights[i]}; the base network needs at least ${MIN_SIDE}x${MIN_SIDE}`
+      )
     }
   }
 }
@@ -107,11 +122,16 @@ export const UNIT_RANGE: Pick<InputSpec, 'channels' | 'range' | 'mean' | 'std'> 
  * The base's input for some images of one size: pixel values mapped onto the base's range and
  * normalised, grey repeated into RGB (or colour turned grey, for a one-channel base).
  */
-export function toInputBuffer(set: ImageSet, indices: ArrayLike<number>, spec: Pick<InputSpec, 'channels' | 'range' | 'mean' | 'std'> = UNIT_RANGE): { data: Float32Array; height: number; width: number; channels: number } {
+export function toInputBuffer(
+  set: ImageSet,
+  indices: ArrayLike<number>,
+  spec: Pick<InputSpec, 'channels' | 'range' | 'mean' | 'std'> = UNIT_RANGE
+): { data: Float32Array; height: number; width: number; channels: number } {
   const height = set.heights[indices[0]]
   const width = set.widths[indices[0]]
   for (let k = 1; k < indices.length; k++) {
-    if (set.heights[indices[k]] !== height || set.widths[indices[k]] !== width) throw new Error('toInputBuffer: a batch must hold images of one size')
+    if (set.heights[indices[k]] !== height || set.widths[indices[k]] !== width)
+      throw new Error('toInputBuffer: a batch must hold images of one size')
   }
   const plane = height * width
   const out = spec.channels

@@ -86,17 +86,27 @@ export async function decodeImage(bytes: Uint8Array, maxSide: number, resize: Re
     const width = meta.autoOrient?.width ?? meta.width
     const height = meta.autoOrient?.height ?? meta.height
     if (!width || !height) return { ok: false, reason: `cannot read the ${kind.toUpperCase()} header` }
-    if (width < MIN_SIDE || height < MIN_SIDE) return { ok: false, reason: `too small: ${width}x${height}, the base network needs at least ${MIN_SIDE}x${MIN_SIDE}` }
+    if (width < MIN_SIDE || height < MIN_SIDE)
+      return { ok: false, reason: `too small: ${width}x${height}, the base network needs at least ${MIN_SIDE}x${MIN_SIDE}` }
     // Pad: scaled to fit inside the input size here, the background added below; crop and fill: the exact size.
-    const [tw, th] = resize ? (resize.fit === 'pad' ? insideSize(width, height, resize.size) : [resize.size[1], resize.size[0]]) : fitSize(width, height, maxSide)
-    if (!resize && (tw < MIN_SIDE || th < MIN_SIDE)) return { ok: false, reason: `too narrow: ${width}x${height} would be ${tw}x${th} at the maximum side ${maxSide}, below ${MIN_SIDE}x${MIN_SIDE}` }
+    const [tw, th] = resize
+      ? resize.fit === 'pad'
+        ? insideSize(width, height, resize.size)
+        : [resize.size[1], resize.size[0]]
+      : fitSize(width, height, maxSide)
+    if (!resize && (tw < MIN_SIDE || th < MIN_SIDE))
+      return {
+        ok: false,
+        reason: `too narrow: ${width}x${height} would be ${tw}x${th} at the maximum side ${maxSide}, below ${MIN_SIDE}x${MIN_SIDE}`
+      }
     const grey = meta.space === 'b-w' || meta.space === 'grey16'
     let p = img.autoOrient()
     if (meta.hasAlpha) p = p.flatten({ background: ALPHA_BACKGROUND })
     if (tw !== width || th !== height) p = p.resize(tw, th, { fit: resize?.fit === 'crop' ? 'cover' : 'fill', position: 'centre' })
     p = p.toColourspace(grey ? 'b-w' : 'srgb')
     const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
-    if (info.width !== tw || info.height !== th) return { ok: false, reason: `decoded to ${info.width}x${info.height}, expected ${tw}x${th}` }
+    if (info.width !== tw || info.height !== th)
+      return { ok: false, reason: `decoded to ${info.width}x${info.height}, expected ${tw}x${th}` }
     const downscaledFrom: [number, number] | null = tw !== width || th !== height ? [width, height] : null
     let pixels = toGreyOrRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), tw * th, info.channels)
     if (!pixels) return { ok: false, reason: `decoded to ${info.channels} channels` }
@@ -147,7 +157,8 @@ function padToSize(pixels: Uint8Array, width: number, height: number, channels: 
   for (let p = 0; p < w * h; p++) for (let c = 0; c < channels; c++) out[p * channels + c] = bg[c]
   const left = Math.floor((w - width) / 2)
   const top = Math.floor((h - height) / 2)
-  for (let y = 0; y < height; y++) out.set(pixels.subarray(y * width * channels, (y + 1) * width * channels), ((top + y) * w + left) * channels)
+  for (let y = 0; y < height; y++)
+    out.set(pixels.subarray(y * width * channels, (y + 1) * width * channels), ((top + y) * w + left) * channels)
   return out
 }
 

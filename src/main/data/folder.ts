@@ -73,10 +73,16 @@ export async function scanFolder(rootPath: string, shouldStop?: () => boolean, m
     info = await stat(abs)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'there is no such folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message
+    const why =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? 'there is no such folder'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : (err as Error).message
     throw new CuratorError('NOT_FOUND', `folder:${rootPath}: ${why}; folder:PATH takes a folder of PNG/JPEG images`)
   }
-  if (!info.isDirectory()) throw new CuratorError('BAD_ARGUMENT', `${rootPath} is not a folder; folder:PATH takes a folder of PNG/JPEG images`)
+  if (!info.isDirectory())
+    throw new CuratorError('BAD_ARGUMENT', `${rootPath} is not a folder; folder:PATH takes a folder of PNG/JPEG images`)
   const root = await realpath(abs)
   const visited = new Set<string>([root])
   const found: Omit<FolderFile, 'size' | 'mtimeMs'>[] = []
@@ -96,7 +102,10 @@ export async function scanFolder(rootPath: string, shouldStop?: () => boolean, m
     const dirs: { abs: string; rel: string; name: string; link: boolean }[] = []
     entriesSeen += entries.length
     if (entriesSeen > maxEntries) {
-      throw new CuratorError('BAD_DATA', `${rootPath} holds more than ${maxEntries.toLocaleString('en-US')} files and folders: choose a folder with only the dataset's images`)
+      throw new CuratorError(
+        'BAD_DATA',
+        `${rootPath} holds more than ${maxEntries.toLocaleString('en-US')} files and folders: choose a folder with only the dataset's images`
+      )
     }
     for (const e of entries) {
       if (e.name.startsWith('.')) continue
@@ -176,7 +185,11 @@ export interface DecodedFolder {
 }
 
 /** Reads and decodes every file, `concurrency` at a time; unreadable ones are skipped and listed. */
-export async function decodeFolder(scan: FolderScan, maxSide: number, opts: Pick<FolderOptions, 'onProgress' | 'shouldStop' | 'concurrency' | 'resize'> = {}): Promise<DecodedFolder> {
+export async function decodeFolder(
+  scan: FolderScan,
+  maxSide: number,
+  opts: Pick<FolderOptions, 'onProgress' | 'shouldStop' | 'concurrency' | 'resize'> = {}
+): Promise<DecodedFolder> {
   const n = scan.files.length
   const results: ({ width: number; height: number; channels: number; pixels: Uint8Array } | { reason: string })[] = new Array(n)
   const meter = new ProgressMeter('scan', n)
@@ -209,7 +222,16 @@ export async function decodeFolder(scan: FolderScan, maxSide: number, opts: Pick
       report()
     }
   )
-  const out: DecodedFolder = { names: [], folders: [], widths: [], heights: [], channels: [], pixels: new Uint8Array(0), skipped: [], downscaled }
+  const out: DecodedFolder = {
+    names: [],
+    folders: [],
+    widths: [],
+    heights: [],
+    channels: [],
+    pixels: new Uint8Array(0),
+    skipped: [],
+    downscaled
+  }
   let total = 0
   const kept: Uint8Array[] = []
   results.forEach((r, i) => {
@@ -291,7 +313,16 @@ export async function readFolderCache(path: string): Promise<DecodedFolder | nul
       if (bytesRead === 0) return null
       o += bytesRead
     }
-    return { names: meta.names, folders: meta.folders, widths: meta.widths, heights: meta.heights, channels: meta.channels, skipped: meta.skipped, downscaled: meta.downscaled, pixels }
+    return {
+      names: meta.names,
+      folders: meta.folders,
+      widths: meta.widths,
+      heights: meta.heights,
+      channels: meta.channels,
+      skipped: meta.skipped,
+      downscaled: meta.downscaled,
+      pixels
+    }
   } catch {
     return null
   } finally {
@@ -322,8 +353,15 @@ export async function loadFolderDataset(path: string, opts: FolderOptions = {}):
   const maxSide = opts.maxSide ?? DEFAULT_MAX_SIDE
   const scan = await scanFolder(path, opts.shouldStop)
   if (!scan.files.length) {
-    if (!scan.skipped.length) throw new CuratorError('BAD_DATA', `The folder ${path} is empty: put PNG or JPEG images in it (in one subfolder per class, if you know the classes)`)
-    throw new CuratorError('BAD_DATA', `No PNG or JPEG images in ${path}: ${scan.skipped.length} other file${scan.skipped.length === 1 ? '' : 's'} skipped (${listReasons(scan.skipped)})`)
+    if (!scan.skipped.length)
+      throw new CuratorError(
+        'BAD_DATA',
+        `The folder ${path} is empty: put PNG or JPEG images in it (in one subfolder per class, if you know the classes)`
+      )
+    throw new CuratorError(
+      'BAD_DATA',
+      `No PNG or JPEG images in ${path}: ${scan.skipped.length} other file${scan.skipped.length === 1 ? '' : 's'} skipped (${listReasons(scan.skipped)})`
+    )
   }
   const cacheDir = opts.cacheDir === null ? null : (opts.cacheDir ?? defaultCacheDir())
   const cachePath = cacheDir ? folderCachePath(cacheDir, scan, maxSide, opts.resize) : null
@@ -334,7 +372,11 @@ export async function loadFolderDataset(path: string, opts: FolderOptions = {}):
   }
   const skipped = [...scan.skipped, ...decoded.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   const n = decoded.names.length
-  if (!n) throw new CuratorError('BAD_DATA', `None of the ${scan.files.length} image files in ${path} could be read (${listReasons(decoded.skipped)})`)
+  if (!n)
+    throw new CuratorError(
+      'BAD_DATA',
+      `None of the ${scan.files.length} image files in ${path} could be read (${listReasons(decoded.skipped)})`
+    )
 
   const folderNames = [...new Set(decoded.folders.filter((f): f is string => f !== null))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   if (folderNames.length === 1) {
@@ -361,11 +403,21 @@ export async function loadFolderDataset(path: string, opts: FolderOptions = {}):
   const testFraction = opts.testFraction ?? TEST_FRACTION
   if (all.classes && testFraction > 0) {
     const split = { testFraction, seed: opts.seed ?? 1 }
-    return { id: formatSpec('folder', path, { maxSide, testFraction, splitSeed: split.seed }), ...common, ...splitDataset(all, opts, split) }
+    return {
+      id: formatSpec('folder', path, { maxSide, testFraction, splitSeed: split.seed }),
+      ...common,
+      ...splitDataset(all, opts, split)
+    }
   }
   // No ground truth, or no test split asked for (testFraction=0, recorded so the id repeats it).
   const pool = opts.pool ? headOf(all, opts.pool) : all
-  return { id: formatSpec('folder', path, all.classes ? { maxSide, testFraction } : { maxSide }), ...common, pool, test: null, hash: hashImageSets(pool) }
+  return {
+    id: formatSpec('folder', path, all.classes ? { maxSide, testFraction } : { maxSide }),
+    ...common,
+    pool,
+    test: null,
+    hash: hashImageSets(pool)
+  }
 }
 
 /** Runs fn over items with at most `limit` running at once; the first error stops the rest. */

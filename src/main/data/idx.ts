@@ -31,7 +31,11 @@ function idxHeader(buf: Uint8Array, name: string): { dims: number[]; headerBytes
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false))
   const totalBytes = headerBytes + dims.reduce((a, b) => a * b, 1)
-  if (totalBytes > MAX_IDX_BYTES) throw new CuratorError('BAD_DATA', `${name}: declares ${dims.join('x')} = ${totalBytes} bytes, over the ${MAX_IDX_BYTES >> 20} MiB limit`)
+  if (totalBytes > MAX_IDX_BYTES)
+    throw new CuratorError(
+      'BAD_DATA',
+      `${name}: declares ${dims.join('x')} = ${totalBytes} bytes, over the ${MAX_IDX_BYTES >> 20} MiB limit`
+    )
   return { dims, headerBytes, totalBytes }
 }
 
@@ -66,7 +70,10 @@ function gunzipIdx(bytes: Uint8Array, name: string): Uint8Array {
     return gunzipSync(bytes, { maxOutputLength: Math.max(1, totalBytes) })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-      throw new CuratorError('BAD_DATA', `${name}: inflates to more than the ${totalBytes} bytes its header declares (a damaged file or a gzip bomb)`)
+      throw new CuratorError(
+        'BAD_DATA',
+        `${name}: inflates to more than the ${totalBytes} bytes its header declares (a damaged file or a gzip bomb)`
+      )
     }
     throw new CuratorError('BAD_DATA', `${name}: corrupt gzip data (${(err as Error).message})`)
   }
@@ -77,8 +84,10 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX file'): IdxArray {
   const { dims, headerBytes, totalBytes } = idxHeader(buf, name)
   const expected = totalBytes - headerBytes
   const actual = buf.length - headerBytes
-  if (actual < expected) throw new CuratorError('BAD_DATA', `${name}: truncated data, ${actual} of ${expected} bytes (dims ${dims.join('x')})`)
-  if (actual > expected) throw new CuratorError('BAD_DATA', `${name}: ${actual - expected} bytes past the end of the declared data (dims ${dims.join('x')})`)
+  if (actual < expected)
+    throw new CuratorError('BAD_DATA', `${name}: truncated data, ${actual} of ${expected} bytes (dims ${dims.join('x')})`)
+  if (actual > expected)
+    throw new CuratorError('BAD_DATA', `${name}: ${actual - expected} bytes past the end of the declared data (dims ${dims.join('x')})`)
   return { dims, data: buf.subarray(headerBytes) }
 }
 
@@ -92,15 +101,23 @@ export function readIdx(path: string): IdxArray {
     const { dims, headerBytes, totalBytes } = idxHeader(head, path)
     const actual = size - headerBytes
     const expected = totalBytes - headerBytes
-    if (actual < expected) throw new CuratorError('BAD_DATA', `${path}: truncated data, ${actual} of ${expected} bytes (dims ${dims.join('x')})`)
-    if (actual > expected) throw new CuratorError('BAD_DATA', `${path}: ${actual - expected} bytes past the end of the declared data (dims ${dims.join('x')})`)
-  } else if (size > MAX_IDX_BYTES) throw new CuratorError('BAD_DATA', `${path}: ${size} bytes of gzip, over the ${MAX_IDX_BYTES >> 20} MiB limit`)
+    if (actual < expected)
+      throw new CuratorError('BAD_DATA', `${path}: truncated data, ${actual} of ${expected} bytes (dims ${dims.join('x')})`)
+    if (actual > expected)
+      throw new CuratorError('BAD_DATA', `${path}: ${actual - expected} bytes past the end of the declared data (dims ${dims.join('x')})`)
+  } else if (size > MAX_IDX_BYTES)
+    throw new CuratorError('BAD_DATA', `${path}: ${size} bytes of gzip, over the ${MAX_IDX_BYTES >> 20} MiB limit`)
   return parseIdx(readRegularFile(path, path, { exactBytes: size }), path)
 }
 
 /** Checks an images file and a labels file belong together and returns them as one set. */
-export function pairIdx(images: IdxArray, labels: IdxArray, name: string): { count: number; height: number; width: number; pixels: Uint8Array; labels: Uint8Array } {
-  if (images.dims.length !== 3) throw new CuratorError('BAD_DATA', `${name}: images must have 3 dimensions (count x rows x cols), got ${images.dims.length}`)
+export function pairIdx(
+  images: IdxArray,
+  labels: IdxArray,
+  name: string
+): { count: number; height: number; width: number; pixels: Uint8Array; labels: Uint8Array } {
+  if (images.dims.length !== 3)
+    throw new CuratorError('BAD_DATA', `${name}: images must have 3 dimensions (count x rows x cols), got ${images.dims.length}`)
   if (labels.dims.length !== 1) throw new CuratorError('BAD_DATA', `${name}: labels must have 1 dimension, got ${labels.dims.length}`)
   const [count, height, width] = images.dims
   if (count === 0) throw new CuratorError('BAD_DATA', `${name}: the images file holds 0 images`)

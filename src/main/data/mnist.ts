@@ -25,16 +25,23 @@ export interface IdxFiles {
 /** Finds the train and test files of an MNIST-format set in a folder (raw or .gz). */
 export function findIdxFiles(dir: string): IdxFiles {
   const find = (...stems: string[]) => {
-    for (const stem of stems) for (const ext of ['', '.gz']) {
-      const p = join(dir, stem + ext)
-      if (existsSync(p)) return p
-    }
+    for (const stem of stems)
+      for (const ext of ['', '.gz']) {
+        const p = join(dir, stem + ext)
+        if (existsSync(p)) return p
+      }
     return undefined
   }
   const trainImages = find('train-images-idx3-ubyte', 'train-images.idx3-ubyte')
   const trainLabels = find('train-labels-idx1-ubyte', 'train-labels.idx1-ubyte')
-  if (!trainImages || !trainLabels) throw new CuratorError('NOT_FOUND', `${dir}: no train-images-idx3-ubyte and train-labels-idx1-ubyte (raw or .gz)`)
-  return { trainImages, trainLabels, testImages: find('t10k-images-idx3-ubyte', 't10k-images.idx3-ubyte'), testLabels: find('t10k-labels-idx1-ubyte', 't10k-labels.idx1-ubyte') }
+  if (!trainImages || !trainLabels)
+    throw new CuratorError('NOT_FOUND', `${dir}: no train-images-idx3-ubyte and train-labels-idx1-ubyte (raw or .gz)`)
+  return {
+    trainImages,
+    trainLabels,
+    testImages: find('t10k-images-idx3-ubyte', 't10k-images.idx3-ubyte'),
+    testLabels: find('t10k-labels-idx1-ubyte', 't10k-labels.idx1-ubyte')
+  }
 }
 
 /**
@@ -53,16 +60,30 @@ export function idxFilesOf(path: string): IdxFiles {
   if (!existsSync(path) && path.includes(',')) {
     const parts = path.split(',')
     if ((parts.length !== 2 && parts.length !== 4) || parts.some((p) => !p.trim()))
-      throw new CuratorError('BAD_ARGUMENT', `idx:${path}: give a folder, or the files IMAGES,LABELS or IMAGES,LABELS,TEST_IMAGES,TEST_LABELS (${parts.length} comma-separated parts given)`)
+      throw new CuratorError(
+        'BAD_ARGUMENT',
+        `idx:${path}: give a folder, or the files IMAGES,LABELS or IMAGES,LABELS,TEST_IMAGES,TEST_LABELS (${parts.length} comma-separated parts given)`
+      )
     const [trainImages, trainLabels, testImages, testLabels] = parts.map((p) => p.trim())
     for (const f of parts.map((p) => p.trim())) {
       if (!existsSync(f)) throw new CuratorError('NOT_FOUND', `idx: no file ${f}`)
-      if (isDir(f)) throw new CuratorError('BAD_ARGUMENT', `idx: ${f} is a folder; the comma-separated form takes files (IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS])`)
+      if (isDir(f))
+        throw new CuratorError(
+          'BAD_ARGUMENT',
+          `idx: ${f} is a folder; the comma-separated form takes files (IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS])`
+        )
     }
     return { trainImages, trainLabels, testImages, testLabels }
   }
-  if (existsSync(path)) throw new CuratorError('BAD_ARGUMENT', `idx:${path} is one file; give the folder holding the IDX files, or IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]`)
-  throw new CuratorError('NOT_FOUND', `${path}: no such folder, so no train-images-idx3-ubyte and train-labels-idx1-ubyte (raw or .gz); give a folder holding them, or IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]`)
+  if (existsSync(path))
+    throw new CuratorError(
+      'BAD_ARGUMENT',
+      `idx:${path} is one file; give the folder holding the IDX files, or IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]`
+    )
+  throw new CuratorError(
+    'NOT_FOUND',
+    `${path}: no such folder, so no train-images-idx3-ubyte and train-labels-idx1-ubyte (raw or .gz); give a folder holding them, or IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]`
+  )
 }
 
 export function readIdxSet(imagesPath: string, labelsPath: string): ImageSet {

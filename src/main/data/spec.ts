@@ -24,16 +24,20 @@ export function parseSpecOptions(rest: string, kind: string): { path: string; op
   const options: SpecOptions = {}
   for (const pair of rest.slice(q + 1).split('&')) {
     const [key, value] = pair.split('=')
-    if (!(KEYS as readonly string[]).includes(key)) throw new CuratorError('BAD_ARGUMENT', `Unknown ${kind} dataset option "${key}": use ${KEYS.join(', ')}`)
+    if (!(KEYS as readonly string[]).includes(key))
+      throw new CuratorError('BAD_ARGUMENT', `Unknown ${kind} dataset option "${key}": use ${KEYS.join(', ')}`)
     const n = Number(value)
     if (key === 'maxSide') {
-      if (!Number.isInteger(n) || n < MIN_SIDE || n > 4096) throw new CuratorError('BAD_ARGUMENT', `maxSide must be a whole number from ${MIN_SIDE} to 4096, got "${value}"`)
+      if (!Number.isInteger(n) || n < MIN_SIDE || n > 4096)
+        throw new CuratorError('BAD_ARGUMENT', `maxSide must be a whole number from ${MIN_SIDE} to 4096, got "${value}"`)
       options.maxSide = n
     } else if (key === 'testFraction') {
-      if (value === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new CuratorError('BAD_ARGUMENT', `testFraction must be a number from 0 to below 1, got "${value}"`)
+      if (value === '' || !Number.isFinite(n) || n < 0 || n >= 1)
+        throw new CuratorError('BAD_ARGUMENT', `testFraction must be a number from 0 to below 1, got "${value}"`)
       options.testFraction = n
     } else {
-      if (value === '' || !Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new CuratorError('BAD_ARGUMENT', `splitSeed must be a whole number >= 0, got "${value}"`)
+      if (value === '' || !Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1)
+        throw new CuratorError('BAD_ARGUMENT', `splitSeed must be a whole number >= 0, got "${value}"`)
       options.splitSeed = n
     }
   }

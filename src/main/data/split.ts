@@ -14,7 +14,12 @@ export const TEST_FRACTION = 0.2
  * of a shuffle, so adding or removing a file moves at most one other image between the splits:
  * labels given on a folder stay in its pool when the folder changes.
  */
-export function stratifiedSplit(classes: ArrayLike<number>, fraction: number, seed: number, names?: string[]): { pool: Int32Array; test: Int32Array } {
+export function stratifiedSplit(
+  classes: ArrayLike<number>,
+  fraction: number,
+  seed: number,
+  names?: string[]
+): { pool: Int32Array; test: Int32Array } {
   const byClass = new Map<number, number[]>()
   for (let i = 0; i < classes.length; i++) {
     const c = classes[i]

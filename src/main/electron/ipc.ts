@@ -8,11 +8,17 @@ import { isTrustedSender, RendererTarget } from './security'
 
 export type IpcReply = { ok: true; result: unknown } | { ok: false; error: ErrorDto }
 
-export function registerStudioHandlers(ipc: Pick<IpcMain, 'handle'>, studio: StudioApi, appContents: () => Pick<WebContents, 'mainFrame'> | null, target: RendererTarget): void {
+export function registerStudioHandlers(
+  ipc: Pick<IpcMain, 'handle'>,
+  studio: StudioApi,
+  appContents: () => Pick<WebContents, 'mainFrame'> | null,
+  target: RendererTarget
+): void {
   for (const method of METHODS) {
     ipc.handle(channel(method), async (event: Pick<IpcMainInvokeEvent, 'senderFrame'>, ...args: unknown[]): Promise<IpcReply> => {
       try {
-        if (!isTrustedSender(event.senderFrame, appContents(), target)) throw new CuratorError('FORBIDDEN', 'IPC from a frame that is not the app')
+        if (!isTrustedSender(event.senderFrame, appContents(), target))
+          throw new CuratorError('FORBIDDEN', 'IPC from a frame that is not the app')
         return { ok: true, result: await dispatch(studio, method, args) }
       } catch (err) {
         // Errors cross IPC as data, so their code survives.

@@ -11,7 +11,12 @@ export interface MenuOptions {
 }
 
 export function menuTemplate(send: (c: MenuCommand) => void, opts: MenuOptions): MenuItemConstructorOptions[] {
-  const item = (label: string, command: MenuCommand, accelerator?: string, extra: MenuItemConstructorOptions = {}): MenuItemConstructorOptions => ({
+  const item = (
+    label: string,
+    command: MenuCommand,
+    accelerator?: string,
+    extra: MenuItemConstructorOptions = {}
+  ): MenuItemConstructorOptions => ({
     id: command,
     label,
     ...(accelerator ? { accelerator } : {}),

@@ -7,7 +7,11 @@ import { fileURLToPath } from 'node:url'
 // ---- the window ----------------------------------------------------------------------------
 
 /** The options of the one window: isolated, sandboxed, no Node in the page, hidden until ready. */
-export function windowOptions(preload: string, bounds: { width: number; height: number; x?: number; y?: number }, icon?: string): BrowserWindowConstructorOptions {
+export function windowOptions(
+  preload: string,
+  bounds: { width: number; height: number; x?: number; y?: number },
+  icon?: string
+): BrowserWindowConstructorOptions {
   return {
     width: bounds.width,
     height: bounds.height,
@@ -145,7 +149,11 @@ export function isAllowedExternal(url: string): boolean {
 type FrameLike = Pick<WebFrameMain, 'url' | 'processId' | 'routingId'> & { parent: unknown }
 
 /** IPC is answered only for the app's own top frame showing the app's own page. */
-export function isTrustedSender(frame: FrameLike | null | undefined, appContents: Pick<WebContents, 'mainFrame'> | null, target: RendererTarget): boolean {
+export function isTrustedSender(
+  frame: FrameLike | null | undefined,
+  appContents: Pick<WebContents, 'mainFrame'> | null,
+  target: RendererTarget
+): boolean {
   if (!frame || !appContents) return false
   const main = appContents.mainFrame
   if (!main || frame.parent) return false
@@ -159,7 +167,11 @@ export function isTrustedSender(frame: FrameLike | null | undefined, appContents
  * No navigation away from the app, no popups (allow-listed links go to the browser instead),
  * no <webview>. Applied to every web contents the app creates (app 'web-contents-created').
  */
-export function hardenContents(contents: Pick<WebContents, 'on' | 'setWindowOpenHandler'>, target: RendererTarget, openExternal: (url: string) => void): void {
+export function hardenContents(
+  contents: Pick<WebContents, 'on' | 'setWindowOpenHandler'>,
+  target: RendererTarget,
+  openExternal: (url: string) => void
+): void {
   const guard = (event: { preventDefault(): void; url?: string }, url?: string) => {
     const to = event.url ?? url ?? ''
     // devtools: only for the DevTools window's own frames (development); pages cannot navigate there.
@@ -176,7 +188,9 @@ export function hardenContents(contents: Pick<WebContents, 'on' | 'setWindowOpen
 }
 
 /** Camera, microphone, notifications, geolocation, USB, HID, serial...: all refused, asked or checked. */
-export function denyPermissions(session: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler' | 'on'>): void {
+export function denyPermissions(
+  session: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler' | 'on'>
+): void {
   session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
   session.setPermissionCheckHandler(() => false)
   session.setDevicePermissionHandler(() => false)

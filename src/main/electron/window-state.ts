@@ -27,7 +27,12 @@ export function loadBounds(dir: string): Bounds {
     const b = JSON.parse(readFileSync(join(dir, FILE), 'utf8'))
     if ([b.width, b.height].every((n) => Number.isInteger(n) && n >= 400 && n <= 10000)) {
       const placed = Number.isInteger(b.x) && Number.isInteger(b.y)
-      return { width: b.width, height: b.height, ...(placed ? { x: b.x, y: b.y } : {}), ...(b.maximized === true ? { maximized: true } : {}) }
+      return {
+        width: b.width,
+        height: b.height,
+        ...(placed ? { x: b.x, y: b.y } : {}),
+        ...(b.maximized === true ? { maximized: true } : {})
+      }
     }
   } catch {
     // First launch or an unreadable file: defaults.

@@ -79,7 +79,9 @@ export function loadTfjsNode(load: (id: string) => unknown = nodeRequire()): voi
 
 function nodeRequire(): (id: string) => unknown {
   // A plain require keeps bundlers from resolving the optional native package.
-  return typeof module !== 'undefined' && typeof module.require === 'function' ? module.require.bind(module) : createRequire(import.meta.url)
+  return typeof module !== 'undefined' && typeof module.require === 'function'
+    ? module.require.bind(module)
+    : createRequire(import.meta.url)
 }
 
 /**
@@ -95,7 +97,12 @@ export function conv2dFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShap
     if (pad !== 'valid') {
       const [top, left] = pad === 'same' ? [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2)] : [pad, pad]
       const [bottom, right] = pad === 'same' ? [kh - 1 - top, kw - 1 - left] : [pad, pad]
-      xp = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]])
+      xp = tf.pad(x, [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0]
+      ])
     }
     const input = tf.transpose(xp, [3, 1, 2, 0]) // [Cin, H, W, N]
     const filter = tf.transpose(dy, [1, 2, 0, 3]) // [Ho, Wo, N, Cout]
@@ -115,7 +122,12 @@ export function conv2dInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, pad: '
     const [kh, kw] = filter.shape
     const [top, left] = pad === 'valid' ? [0, 0] : pad === 'same' ? [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2)] : [pad, pad]
     const [bottom, right] = pad === 'valid' ? [0, 0] : pad === 'same' ? [kh - 1 - top, kw - 1 - left] : [pad, pad]
-    const padded = tf.pad(dy, [[0, 0], [kh - 1 - top, kh - 1 - bottom], [kw - 1 - left, kw - 1 - right], [0, 0]])
+    const padded = tf.pad(dy, [
+      [0, 0],
+      [kh - 1 - top, kh - 1 - bottom],
+      [kw - 1 - left, kw - 1 - right],
+      [0, 0]
+    ])
     const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2])
     return tf.conv2d(padded, flipped as tf.Tensor4D, 1, 'valid')
   })
@@ -131,7 +143,10 @@ function registerWasmConv2DGradient(): void {
     gradFunc: (dy, saved, attrs) => {
       const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D]
       const { strides, pad, dataFormat, dilations } = attrs as unknown as {
-        strides: [number, number] | number; pad: 'valid' | 'same' | number; dataFormat: 'NHWC' | 'NCHW'; dilations: number | number[]
+        strides: [number, number] | number
+        pad: 'valid' | 'same' | number
+        dataFormat: 'NHWC' | 'NCHW'
+        dilations: number | number[]
       }
       const ones = (v: number | number[]) => (Array.isArray(v) ? v.every((s) => s === 1) : v === 1)
       if (!ones(strides) || !ones(dilations) || dataFormat !== 'NHWC') {

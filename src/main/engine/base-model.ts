@@ -19,6 +19,8 @@ export function buildBaseModel(seed: number, classes = 10): tf.LayersModel {
   x = conv(32, 'conv23').apply(x) as tf.SymbolicTensor
   x = tf.layers.globalMaxPooling2d({ name: 'global_maxpool' }).apply(x) as tf.SymbolicTensor
   x = tf.layers.dense({ units: 128, activation: 'tanh', kernelInitializer: init(), name: 'dense' }).apply(x) as tf.SymbolicTensor
-  const out = tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init(), name: 'classes' }).apply(x) as tf.SymbolicTensor
+  const out = tf.layers
+    .dense({ units: classes, activation: 'softmax', kernelInitializer: init(), name: 'classes' })
+    .apply(x) as tf.SymbolicTensor
   return tf.model({ inputs: input, outputs: out, name: 'curator_base' })
 }

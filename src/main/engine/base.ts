@@ -64,11 +64,16 @@ interface TopologyLayer {
 /** The layers of a layers-format model.json, in order (functional and sequential models). */
 function topologyLayers(modelJson: Record<string, unknown>, dir: string): TopologyLayer[] {
   if (modelJson.format === 'graph-model' || (modelJson.modelTopology as { node?: unknown })?.node) {
-    throw new CuratorError('BAD_DATA', `${dir} holds a TF.js graph model; Curator needs a layers model (tensorflowjs_converter --output_format=tfjs_layers_model)`)
+    throw new CuratorError(
+      'BAD_DATA',
+      `${dir} holds a TF.js graph model; Curator needs a layers model (tensorflowjs_converter --output_format=tfjs_layers_model)`
+    )
   }
-  const t = modelJson.modelTopology as { model_config?: { config?: { layers?: TopologyLayer[] } }; config?: { layers?: TopologyLayer[] } } | undefined
+  const t = modelJson.modelTopology as
+    { model_config?: { config?: { layers?: TopologyLayer[] } }; config?: { layers?: TopologyLayer[] } } | undefined
   const layers = t?.model_config?.config?.layers ?? t?.config?.layers
-  if (!Array.isArray(layers) || !layers.length) throw new CuratorError('BAD_DATA', `${dir}/model.json has no layers: not a TF.js layers model`)
+  if (!Array.isArray(layers) || !layers.length)
+    throw new CuratorError('BAD_DATA', `${dir}/model.json has no layers: not a TF.js layers model`)
   return layers
 }
 
@@ -138,7 +143,11 @@ export function readBase(dir: string): BaseInfo {
 /** Base models retrained into a data folder (<dataDir>/models/*, from the start screen). */
 export function retrainedBases(dataDir: string): string[] {
   const models = join(dataDir, 'models')
-  return existsSync(models) ? readdirSync(models).filter((n) => !n.startsWith('.')).map((n) => join(models, n)) : []
+  return existsSync(models)
+    ? readdirSync(models)
+        .filter((n) => !n.startsWith('.'))
+        .map((n) => join(models, n))
+    : []
 }
 
 /** The first folder holding the base model with this hash, or null. */

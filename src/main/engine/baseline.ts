@@ -26,7 +26,9 @@ export class RandomBaseline {
   constructor(private readonly input: BaselineInput) {
     const candidates = Int32Array.from(Array.from(input.poolTruth).flatMap((t, i) => (t >= 0 ? [i] : [])))
     // Seeded apart from the session's own choices, so the baseline never mirrors them.
-    this.orders = Array.from({ length: BASELINE_RUNS }, (_, r) => new Rng(input.seed * 7919 + 104729 + r).shuffle(Int32Array.from(candidates)))
+    this.orders = Array.from({ length: BASELINE_RUNS }, (_, r) =>
+      new Rng(input.seed * 7919 + 104729 + r).shuffle(Int32Array.from(candidates))
+    )
     this.testP = new Float32Array(input.test.count)
   }
 
@@ -42,7 +44,12 @@ export class RandomBaseline {
     let sum = 0
     for (const order of this.orders) {
       const rows = order.subarray(0, Math.min(labels, order.length))
-      const head = fitLogistic(pool.data as Float32Array, pool.dim, rows, Array.from(rows, (i) => poolTruth[i]))
+      const head = fitLogistic(
+        pool.data as Float32Array,
+        pool.dim,
+        rows,
+        Array.from(rows, (i) => poolTruth[i])
+      )
       predictLogistic(head, test.data as Float32Array, test.dim, this.testP)
       let right = 0
       let n = 0
@@ -61,5 +68,7 @@ export class RandomBaseline {
 
 /** The baseline of a prepared session, or null where there is no ground truth to simulate from. */
 export function baselineOf(p: Prepared, seed: number): RandomBaseline | null {
-  return p.poolTruth && p.testTruth && p.testFeatures ? new RandomBaseline({ pool: p.poolFeatures, test: p.testFeatures, poolTruth: p.poolTruth, testTruth: p.testTruth, seed }) : null
+  return p.poolTruth && p.testTruth && p.testFeatures
+    ? new RandomBaseline({ pool: p.poolFeatures, test: p.testFeatures, poolTruth: p.poolTruth, testTruth: p.testTruth, seed })
+    : null
 }

@@ -5,7 +5,9 @@ import type { Progress } from '../../shared/progress'
 import type { EngineMethods, EngineReply } from './protocol'
 import { startWorker } from './threads'
 
-export type EngineClient = { [M in keyof EngineMethods]: (...args: Parameters<EngineMethods[M]>) => Promise<Awaited<ReturnType<EngineMethods[M]>>> } & {
+export type EngineClient = {
+  [M in keyof EngineMethods]: (...args: Parameters<EngineMethods[M]>) => Promise<Awaited<ReturnType<EngineMethods[M]>>>
+} & {
   cancel(): void
   terminate(): Promise<void>
 }

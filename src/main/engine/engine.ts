@@ -50,20 +50,40 @@ export class Engine implements EngineMethods {
     this.cancelled = false
     // Prepare the new session before dropping the current one, which survives a failure.
     // A person is waiting on this machine: featurising threads run below the UI's priority.
-    const p = await prepare(config, { backend, cacheDir, baseDir, featurizer, background: true, onProgress: this.onProgress, shouldStop: () => this.cancelled })
+    const p = await prepare(config, {
+      backend,
+      cacheDir,
+      baseDir,
+      featurizer,
+      background: true,
+      onProgress: this.onProgress,
+      shouldStop: () => this.cancelled
+    })
     this.close()
     this.prepared = p
     this.cacheDir = cacheDir
     this.view = null
     this.classOf = undefined
     this.openKey = JSON.stringify([config.dataset, config.poolLimit, config.testLimit, config.seed])
-    this.loop = { strategy: config.strategy, batchSize: config.batchSize, coldStartBatches: coldStartBatches(coldStartClasses(p.base), config.batchSize) }
+    this.loop = {
+      strategy: config.strategy,
+      batchSize: config.batchSize,
+      coldStartBatches: coldStartBatches(coldStartClasses(p.base), config.batchSize)
+    }
     return {
       backend,
       poolSize: p.dataset.pool.count,
       testSize: p.dataset.test?.count ?? 0,
       dataset: { id: p.dataset.id, hash: p.dataset.hash, classNames: p.dataset.classNames },
-      base: { id: p.base.id, hash: p.base.hash, classNames: p.base.classNames, testAccuracy: p.base.testAccuracy, dir: p.base.dir, featureLayer: p.base.featureLayer, input: p.base.input },
+      base: {
+        id: p.base.id,
+        hash: p.base.hash,
+        classNames: p.base.classNames,
+        testAccuracy: p.base.testAccuracy,
+        dir: p.base.dir,
+        featureLayer: p.base.featureLayer,
+        input: p.base.input
+      },
       featuresCached: p.featuresCached,
       features: p.featurizer,
       skipped: p.dataset.skipped ?? [],
@@ -93,7 +113,8 @@ export class Engine implements EngineMethods {
   async images(ids: number[], of?: SessionConfig): Promise<ImageDto[]> {
     const set = of ? (await this.datasetOf(of)).pool : this.need().dataset.pool
     return ids.map((id) => {
-      if (!Number.isInteger(id) || id < 0 || id >= set.count) throw new CuratorError('BAD_ARGUMENT', `No image ${id} in a pool of ${set.count}`)
+      if (!Number.isInteger(id) || id < 0 || id >= set.count)
+        throw new CuratorError('BAD_ARGUMENT', `No image ${id} in a pool of ${set.count}`)
       return { id, ...(set.names ? { key: imageKey(set, id) } : {}), ...encodeImage(set, id) }
     })
   }
@@ -103,7 +124,17 @@ export class Engine implements EngineMethods {
    * session's config and base, whose features come from the cache. Empty without ground truth.
    */
   async baseline(counts: number[], of?: { config: SessionConfig; baseDir?: string }): Promise<BaselinePoint[]> {
-    const key = of ? JSON.stringify([of.config.dataset, of.config.poolLimit, of.config.testLimit, of.config.seed, of.config.task.positiveClasses, of.config.unfreeze, of.baseDir]) : 'open'
+    const key = of
+      ? JSON.stringify([
+          of.config.dataset,
+          of.config.poolLimit,
+          of.config.testLimit,
+          of.config.seed,
+          of.config.task.positiveClasses,
+          of.config.unfreeze,
+          of.baseDir
+        ])
+      : 'open'
     if (!this.baselines.has(key)) {
       const build = (p: Prepared) => baselineOf(p, (of?.config ?? p.learner.opts).seed)
       if (!of) this.baselines.set(key, build(this.need()))
@@ -121,7 +152,12 @@ export class Engine implements EngineMethods {
    * The mistakes view after the fit on `batches` (refitted here: the learner may hold a
    * speculative fit). Null without held-out ground truth.
    */
-  async mistakes(batches: Answer[][], at: { iteration: number; labels: number }, cell: MistakeCell | null, limit: number): Promise<MistakesDto | null> {
+  async mistakes(
+    batches: Answer[][],
+    at: { iteration: number; labels: number },
+    cell: MistakeCell | null,
+    limit: number
+  ): Promise<MistakesDto | null> {
     const p = this.need()
     if (!p.testTruth || !p.dataset.test) return null
     const view = await this.viewFit(batches)
@@ -142,13 +178,20 @@ export class Engine implements EngineMethods {
       }
       view.orders.set(q.sort, order)
     }
-    return poolPage({ set: p.dataset.pool, p: view.poolP, features: p.poolFeatures, classNames: p.base.classNames, answers: new Map(answers) }, order, this.classOf, q)
+    return poolPage(
+      { set: p.dataset.pool, p: view.poolP, features: p.poolFeatures, classNames: p.base.classNames, answers: new Map(answers) },
+      order,
+      this.classOf,
+      q
+    )
   }
 
   /** P(positive) under the fit on `batches` and the file keys (folders) of pool images the labeller chose. */
   async chosen(batches: Answer[][], ids: number[]): Promise<{ p: number[]; keys?: string[] }> {
     const p = this.need()
-    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= p.dataset.pool.count) throw new CuratorError('BAD_ARGUMENT', `No image ${id} in a pool of ${p.dataset.pool.count}`)
+    for (const id of ids)
+      if (!Number.isInteger(id) || id < 0 || id >= p.dataset.pool.count)
+        throw new CuratorError('BAD_ARGUMENT', `No image ${id} in a pool of ${p.dataset.pool.count}`)
     const view = await this.viewFit(batches)
     const names = p.dataset.pool.names
     return { p: ids.map((id) => view.poolP[id]), ...(names ? { keys: ids.map((id) => names[id]) } : {}) }
@@ -202,7 +245,13 @@ export class Engine implements EngineMethods {
     let base: PretrainedBase | null = null
     await writeFolderAtomic(dir, async (tmp) => {
       const tensorboard = { dir: join(tmp, TENSORBOARD_DIR) }
-      const r = await pretrain(ds.pool, ds.test!, { epochs: options.epochs, seed: options.seed, onProgress, shouldStop: () => this.cancelled, tensorboard })
+      const r = await pretrain(ds.pool, ds.test!, {
+        epochs: options.epochs,
+        seed: options.seed,
+        onProgress,
+        shouldStop: () => this.cancelled,
+        tensorboard
+      })
       try {
         const meta = await writeBaseModel(tmp, r.model, baseMetadata(ds, r, { epochs: options.epochs, seed: options.seed, backend }))
         base = { dir, testAccuracy: meta.testAccuracy, hash: meta.hash }
@@ -218,7 +267,8 @@ export class Engine implements EngineMethods {
     const key = JSON.stringify([c.dataset, c.poolLimit, c.testLimit, c.seed])
     const open = this.prepared
     if (open && key === this.openKey) return open.dataset
-    if (this.other?.key !== key) this.other = { key, dataset: await loadDataset(c.dataset, { pool: c.poolLimit, test: c.testLimit, seed: c.seed }) }
+    if (this.other?.key !== key)
+      this.other = { key, dataset: await loadDataset(c.dataset, { pool: c.poolLimit, test: c.testLimit, seed: c.seed }) }
     return this.other.dataset
   }
 

@@ -45,7 +45,12 @@ export async function featurize(files: ModelFiles, unfreeze: number, set: ImageS
 export type BaseCut = Pick<FeaturizeInit, 'featureLayer' | 'input'>
 
 /** Several sets (pool and test) through one pool of threads: starting threads is not free. */
-export async function featurizeAll(files: ModelFiles, unfreeze: number, sets: ImageSet[], opts: FeaturizeOptions): Promise<FeatureMatrix[]> {
+export async function featurizeAll(
+  files: ModelFiles,
+  unfreeze: number,
+  sets: ImageSet[],
+  opts: FeaturizeOptions
+): Promise<FeatureMatrix[]> {
   sets.forEach((s, k) => checkImageSizes(s, `set ${k + 1}`))
   const jobSize = opts.jobSize ?? 256
   const out: (Float32Array | undefined)[] = sets.map(() => undefined)
@@ -73,13 +78,23 @@ export async function featurizeAll(files: ModelFiles, unfreeze: number, sets: Im
  * `count` images made on demand, `make(start, n)` giving images start..start+n-1 (of one size):
  * only the features are held, so memory stays bounded for pools of any size.
  */
-export async function featurizeGenerated(files: ModelFiles, unfreeze: number, count: number, make: (start: number, n: number) => ImageSet, opts: FeaturizeOptions): Promise<FeatureMatrix> {
+export async function featurizeGenerated(
+  files: ModelFiles,
+  unfreeze: number,
+  count: number,
+  make: (start: number, n: number) => ImageSet,
+  opts: FeaturizeOptions
+): Promise<FeatureMatrix> {
   const jobSize = opts.jobSize ?? 256
   let out: Float32Array | undefined
   const jobs: Job[] = []
   for (let start = 0; start < count; start += jobSize) {
     const n = Math.min(jobSize, count - start)
-    jobs.push({ count: n, images: () => make(start, n), place: (features, dim) => (out ??= new Float32Array(count * dim)).set(features, start * dim) })
+    jobs.push({
+      count: n,
+      images: () => make(start, n),
+      place: (features, dim) => (out ??= new Float32Array(count * dim)).set(features, start * dim)
+    })
   }
   const dim = await runJobs(files, unfreeze, jobs, opts)
   return { count, dim, data: out ?? new Float32Array(0) }
@@ -100,7 +115,14 @@ async function runJobs(files: ModelFiles, unfreeze: number, jobs: Job[], opts: F
   let dim = 0
   let done = 0
   let next = 0
-  const init: FeaturizeInit = { files, unfreeze, backend: opts.backend, featurizer: opts.featurizer ?? defaultFeaturizer(opts.backend), background: opts.background, ...opts.cut }
+  const init: FeaturizeInit = {
+    files,
+    unfreeze,
+    backend: opts.backend,
+    featurizer: opts.featurizer ?? defaultFeaturizer(opts.backend),
+    background: opts.background,
+    ...opts.cut
+  }
   const workers: Worker[] = Array.from({ length: threads }, () => startWorker('featurize-worker', init))
   try {
     await Promise.all(
@@ -110,7 +132,11 @@ async function runJobs(files: ModelFiles, unfreeze: number, jobs: Job[], opts: F
           const job = jobs[next++]
           const features = await runJob(w, job.images())
           dim ||= features.length / job.count
-          if (features.length !== job.count * dim) throw new CuratorError('BAD_DATA', 'Images of different sizes give features of different sizes at this split point; use --unfreeze 2 or less')
+          if (features.length !== job.count * dim)
+            throw new CuratorError(
+              'BAD_DATA',
+              'Images of different sizes give features of different sizes at this split point; use --unfreeze 2 or less'
+            )
           job.place(features, dim)
           done += job.count
           opts.onProgress?.(meter.at(done))
@@ -157,8 +183,17 @@ function subset(set: ImageSet, idx: Int32Array): ImageSet {
     offsets[k] = o
     o += p.length
   })
-  const pick = <T extends Uint16Array | Uint8Array>(a: T) => a.constructor === Uint16Array ? (Uint16Array.from(idx, (i) => a[i]) as T) : (Uint8Array.from(idx, (i) => a[i]) as T)
-  return { count: idx.length, pixels, offsets, widths: pick(set.widths), heights: pick(set.heights), channels: pick(set.channels), classes: null }
+  const pick = <T extends Uint16Array | Uint8Array>(a: T) =>
+    a.constructor === Uint16Array ? (Uint16Array.from(idx, (i) => a[i]) as T) : (Uint8Array.from(idx, (i) => a[i]) as T)
+  return {
+    count: idx.length,
+    pixels,
+    offsets,
+    widths: pick(set.widths),
+    heights: pick(set.heights),
+    channels: pick(set.channels),
+    classes: null
+  }
 }
 
 // A 24-byte header: magic, count, dim, CRC32C of the rows, 4 reserved bytes; then float32 rows.
@@ -224,7 +259,8 @@ export async function cachedFeatures(
   for (const part of Object.keys(parts)) {
     const path = featureCachePath(cacheDir, { ...key, part })
     const hit = await readFeatureCache(path)
-    const fits = (m: FeatureMatrix | null | undefined): m is FeatureMatrix => !!m && m.count === parts[part].count && (dim === undefined || m.dim === dim)
+    const fits = (m: FeatureMatrix | null | undefined): m is FeatureMatrix =>
+      !!m && m.count === parts[part].count && (dim === undefined || m.dim === dim)
     if (fits(hit)) features[part] = hit
     else {
       const ship = await shipped?.(part)

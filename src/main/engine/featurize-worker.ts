@@ -69,7 +69,9 @@ parentPort!.on('message', async ({ job, set }: FeaturizeJob) => {
     const size = init.input?.size
     if (size && (size[0] !== height || size[1] !== width)) {
       // MNIST or IDX images of another size than the base's input (folder images arrive resized).
-      const resized = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(data, [set.count, height, width, channels]), size, true).dataSync() as Float32Array)
+      const resized = tf.tidy(
+        () => tf.image.resizeBilinear(tf.tensor4d(data, [set.count, height, width, channels]), size, true).dataSync() as Float32Array
+      )
       const features = await run(resized, [set.count, size[0], size[1], channels])
       parentPort!.postMessage({ job, features }, [features.buffer as ArrayBuffer])
       return

@@ -41,5 +41,7 @@ export function featureSplitKey(layer: string, featurizer: FeaturizerName): stri
 }
 
 function nodeRequire(): (id: string) => unknown {
-  return typeof module !== 'undefined' && typeof module.require === 'function' ? module.require.bind(module) : createRequire(import.meta.url)
+  return typeof module !== 'undefined' && typeof module.require === 'function'
+    ? module.require.bind(module)
+    : createRequire(import.meta.url)
 }

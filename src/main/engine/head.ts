@@ -172,7 +172,12 @@ function solveSpd(a: Float64Array, b: Float64Array, d: number): Float64Array {
 }
 
 /** P(positive) for every row of a feature matrix. Hot (every iteration, every pool row): locals only, sigmoid inlined. */
-export function predictLogistic(head: HeadParams, x: Float32Array, dim: number, out: Float32Array = new Float32Array(x.length / dim)): Float32Array {
+export function predictLogistic(
+  head: HeadParams,
+  x: Float32Array,
+  dim: number,
+  out: Float32Array = new Float32Array(x.length / dim)
+): Float32Array {
   const w = head.weights
   const bias = head.bias
   const n = out.length

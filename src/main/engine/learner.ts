@@ -81,7 +81,12 @@ export class Learner {
     this.labelled = batches.flat()
     if (this.usesExactHead) {
       const { pool } = this.opts
-      this.head = fitLogistic(pool.data, pool.dim, this.labelled.map((a) => a.id), this.labelled.map((a) => a.value))
+      this.head = fitLogistic(
+        pool.data,
+        pool.dim,
+        this.labelled.map((a) => a.id),
+        this.labelled.map((a) => a.value)
+      )
       this.writeHead()
     } else if (this.opts.fit === 'converge') {
       this.reset()
@@ -117,9 +122,19 @@ export class Learner {
     const { poolTruth, testTruth } = this.opts
     const labelledP = Float32Array.from(this.labelled, (a) => this.poolP[a.id])
     return {
-      loss: this.labelled.length ? logLoss(labelledP, this.labelled.map((a) => a.value)) : null,
+      loss: this.labelled.length
+        ? logLoss(
+            labelledP,
+            this.labelled.map((a) => a.value)
+          )
+        : null,
       testAccuracy: this.testP && testTruth ? accuracy(this.testP, testTruth) : null,
-      labelledAccuracy: this.labelled.length ? accuracy(labelledP, Int8Array.from(this.labelled, (a) => a.value)) : null,
+      labelledAccuracy: this.labelled.length
+        ? accuracy(
+            labelledP,
+            Int8Array.from(this.labelled, (a) => a.value)
+          )
+        : null,
       histogram: histogram(this.poolP, poolTruth),
       headWeights: Array.from(this.head.weights),
       headBias: this.head.bias

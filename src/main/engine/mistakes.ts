@@ -15,7 +15,12 @@ export interface HeldOut {
 /** How sure the model is of its own call: 0 at p = 0.5, 0.5 at p = 0 or 1. */
 export const confidence = (p: number): number => Math.abs(p - 0.5)
 
-export function mistakesOf(h: HeldOut, at: { iteration: number; labels: number }, cell: MistakeCell | null, limit: number): Omit<MistakesDto, never> {
+export function mistakesOf(
+  h: HeldOut,
+  at: { iteration: number; labels: number },
+  cell: MistakeCell | null,
+  limit: number
+): Omit<MistakesDto, never> {
   const confusion: [[number, number], [number, number]] = [
     [0, 0],
     [0, 0]
@@ -48,5 +53,13 @@ export function mistakesOf(h: HeldOut, at: { iteration: number; labels: number }
     truth: h.truth[id] as LabelValue,
     className: names[h.set.classes?.[id] ?? -1] ?? null
   }))
-  return { iteration: at.iteration, labels: at.labels, confusion, perClass: perClass.filter((c) => c.count > 0), cell, total: inCell.length, items }
+  return {
+    iteration: at.iteration,
+    labels: at.labels,
+    confusion,
+    perClass: perClass.filter((c) => c.count > 0),
+    cell,
+    total: inCell.length,
+    items
+  }
 }

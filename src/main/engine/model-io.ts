@@ -56,19 +56,28 @@ type ManifestGroup = { paths: string[]; weights: tf.io.WeightsManifestEntry[] }
 
 /** The bytes a weights group declares, from its shapes and dtypes; refuses malformed or huge entries. */
 function groupBytes(g: ManifestGroup, where: string): number {
-  if (!Array.isArray(g?.paths) || !Array.isArray(g?.weights)) throw new CuratorError('BAD_DATA', `${where}: each weightsManifest entry needs paths and weights lists`)
+  if (!Array.isArray(g?.paths) || !Array.isArray(g?.weights))
+    throw new CuratorError('BAD_DATA', `${where}: each weightsManifest entry needs paths and weights lists`)
   let bytes = 0
   for (const w of g.weights) {
     const name = JSON.stringify(w?.name)
     const shape = w?.shape
-    if (!Array.isArray(shape) || shape.length > MODEL_LIMITS.rank || !shape.every((d) => Number.isInteger(d) && d >= 0 && d <= MODEL_LIMITS.dim)) {
-      throw new CuratorError('BAD_DATA', `${where}: weight ${name} has shape ${JSON.stringify(shape)}; expected up to ${MODEL_LIMITS.rank} whole dimensions of at most ${MODEL_LIMITS.dim}`)
+    if (
+      !Array.isArray(shape) ||
+      shape.length > MODEL_LIMITS.rank ||
+      !shape.every((d) => Number.isInteger(d) && d >= 0 && d <= MODEL_LIMITS.dim)
+    ) {
+      throw new CuratorError(
+        'BAD_DATA',
+        `${where}: weight ${name} has shape ${JSON.stringify(shape)}; expected up to ${MODEL_LIMITS.rank} whole dimensions of at most ${MODEL_LIMITS.dim}`
+      )
     }
     const dtype = w.quantization?.dtype ?? w.dtype
     const size = DTYPE_BYTES[dtype as string]
     if (!size) throw new CuratorError('BAD_DATA', `${where}: weight ${name} has an unknown dtype ${JSON.stringify(dtype)}`)
     bytes += shape.reduce((a, b) => a * b, 1) * size
-    if (bytes > MODEL_LIMITS.weightBytes) throw new CuratorError('BAD_DATA', `${where}: the weights declare over ${MODEL_LIMITS.weightBytes} bytes, more than Curator loads`)
+    if (bytes > MODEL_LIMITS.weightBytes)
+      throw new CuratorError('BAD_DATA', `${where}: the weights declare over ${MODEL_LIMITS.weightBytes} bytes, more than Curator loads`)
   }
   return bytes
 }
@@ -81,9 +90,15 @@ function checkTopology(x: unknown, where: string): void {
   if (Array.isArray(x)) return x.forEach((y) => checkTopology(y, where))
   if (typeof x !== 'object' || x === null) return
   for (const [k, val] of Object.entries(x)) {
-    if (['units', 'filters', 'input_dim', 'output_dim', 'kernel_size', 'depth_multiplier', 'target_shape', 'batch_input_shape'].includes(k)) {
+    if (
+      ['units', 'filters', 'input_dim', 'output_dim', 'kernel_size', 'depth_multiplier', 'target_shape', 'batch_input_shape'].includes(k)
+    ) {
       const nums = (Array.isArray(val) ? val : [val]).filter((n) => n !== null)
-      if (!nums.every((n) => Number.isInteger(n) && n >= 0 && n <= MODEL_LIMITS.layerDim)) throw new CuratorError('BAD_DATA', `${where}: a layer's ${k} of ${JSON.stringify(val)} is beyond what Curator loads (at most ${MODEL_LIMITS.layerDim})`)
+      if (!nums.every((n) => Number.isInteger(n) && n >= 0 && n <= MODEL_LIMITS.layerDim))
+        throw new CuratorError(
+          'BAD_DATA',
+          `${where}: a layer's ${k} of ${JSON.stringify(val)} is beyond what Curator loads (at most ${MODEL_LIMITS.layerDim})`
+        )
     } else checkTopology(val, where)
   }
 }
@@ -103,7 +118,8 @@ export function readModelFiles(dir: string): ModelFiles {
   } catch (err) {
     throw new CuratorError('BAD_DATA', `${where} is not JSON: ${(err as Error).message}`)
   }
-  if (typeof modelJson !== 'object' || modelJson === null || typeof modelJson.modelTopology !== 'object') throw new CuratorError('BAD_DATA', `${where} has no modelTopology: not a TF.js layers model`)
+  if (typeof modelJson !== 'object' || modelJson === null || typeof modelJson.modelTopology !== 'object')
+    throw new CuratorError('BAD_DATA', `${where} has no modelTopology: not a TF.js layers model`)
   checkTopology(modelJson.modelTopology, where)
   const manifest = modelJson.weightsManifest as ManifestGroup[]
   if (!Array.isArray(manifest)) throw new CuratorError('BAD_DATA', `${where} has no weightsManifest list`)
@@ -113,7 +129,11 @@ export function readModelFiles(dir: string): ModelFiles {
     const files = g.paths.map((p) => ({ p, real: containedPath(dir, p, `${where}: weights file`) }))
     const sizes = files.map(({ p, real }) => withRegularFile(real, join(dir, p), (_fd, size) => size))
     const total = sizes.reduce((a, b) => a + b, 0)
-    if (total !== expected) throw new CuratorError('BAD_DATA', `${where}: the weights files ${g.paths.join(', ')} hold ${total} bytes; the manifest declares ${expected}`)
+    if (total !== expected)
+      throw new CuratorError(
+        'BAD_DATA',
+        `${where}: the weights files ${g.paths.join(', ')} hold ${total} bytes; the manifest declares ${expected}`
+      )
     files.forEach(({ p, real }, i) => parts.push(readRegularFile(real, join(dir, p), { exactBytes: sizes[i] })))
   }
   return { modelJson, weights: new Uint8Array(Buffer.concat(parts)) }

@@ -76,14 +76,18 @@ export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOp
           const idx = group.subarray(b, b + batchSize)
           const { data, height, width } = toInputBuffer(train, idx)
           const x = tf.tensor4d(data, [idx.length, height, width, 3])
-          const y = tf.tensor1d(Array.from(idx, (i) => train.classes![i]), 'float32')
+          const y = tf.tensor1d(
+            Array.from(idx, (i) => train.classes![i]),
+            'float32'
+          )
           const [l, a] = (await model.trainOnBatch(x, y)) as number[]
           tf.dispose([x, y])
           batches++
           epochLoss += l * idx.length
           epochAcc += a * idx.length
           epochImages += idx.length
-          if (board && batches % every === 0) board.summary(batches, wallTime(), { tag: 'batch/loss', simpleValue: l }, { tag: 'batch/accuracy', simpleValue: a })
+          if (board && batches % every === 0)
+            board.summary(batches, wallTime(), { tag: 'batch/loss', simpleValue: l }, { tag: 'batch/accuracy', simpleValue: a })
           // Exponential running averages, as Keras's progress bar shows.
           const w = done === 0 ? 1 : 0.05
           loss += w * (l - loss)
@@ -93,7 +97,12 @@ export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOp
         }
       }
       // Per epoch: the mean over its images (step = epoch, counted from 1).
-      board?.summary(epoch + 1, wallTime(), { tag: 'epoch/loss', simpleValue: epochLoss / epochImages }, { tag: 'epoch/accuracy', simpleValue: epochAcc / epochImages })
+      board?.summary(
+        epoch + 1,
+        wallTime(),
+        { tag: 'epoch/loss', simpleValue: epochLoss / epochImages },
+        { tag: 'epoch/accuracy', simpleValue: epochAcc / epochImages }
+      )
     }
     const seconds = (performance.now() - start) / 1000
     const testAccuracy = classAccuracy(model, test)
@@ -133,7 +142,11 @@ export interface BaseMetadata {
 }
 
 /** The metadata of a base trained by pretrain() on `ds` (the CLI's and the studio's, alike). */
-export function baseMetadata(ds: Dataset, r: PretrainResult, training: { epochs: number; seed: number; backend: string }): Omit<BaseMetadata, 'hash' | 'params'> {
+export function baseMetadata(
+  ds: Dataset,
+  r: PretrainResult,
+  training: { epochs: number; seed: number; backend: string }
+): Omit<BaseMetadata, 'hash' | 'params'> {
   return {
     id: 'mnist-digits-cnn',
     description: `The original demo's digit CNN, trained on ${ds.pool.count.toLocaleString('en')} MNIST training images`,
@@ -141,13 +154,25 @@ export function baseMetadata(ds: Dataset, r: PretrainResult, training: { epochs:
     classNames: ds.classNames!,
     dataset: { id: ds.id, hash: ds.hash, trainImages: ds.pool.count, testImages: ds.test!.count },
     preprocessing: PREPROCESSING,
-    training: { epochs: training.epochs, seed: training.seed, batchSize: 128, optimizer: 'adam lr 0.001, x0.7 per epoch', backend: training.backend, imagesPerSec: Math.round(r.imagesPerSec), seconds: Math.round(r.seconds) },
+    training: {
+      epochs: training.epochs,
+      seed: training.seed,
+      batchSize: 128,
+      optimizer: 'adam lr 0.001, x0.7 per epoch',
+      backend: training.backend,
+      imagesPerSec: Math.round(r.imagesPerSec),
+      seconds: Math.round(r.seconds)
+    },
     testAccuracy: r.testAccuracy,
     createdAt: new Date().toISOString()
   }
 }
 
-export async function writeBaseModel(dir: string, model: tf.LayersModel, meta: Omit<BaseMetadata, 'hash' | 'params'>): Promise<BaseMetadata> {
+export async function writeBaseModel(
+  dir: string,
+  model: tf.LayersModel,
+  meta: Omit<BaseMetadata, 'hash' | 'params'>
+): Promise<BaseMetadata> {
   await mkdir(dir, { recursive: true })
   const hash = await saveModel(model, dir)
   const full: BaseMetadata = { ...meta, params: model.countParams(), hash }

@@ -54,7 +54,12 @@ export interface EngineMethods {
   iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord>
   images(ids: number[], of?: SessionConfig): Promise<ImageDto[]>
   baseline(counts: number[], of?: { config: SessionConfig; baseDir?: string }): Promise<BaselinePoint[]>
-  mistakes(batches: Answer[][], at: { iteration: number; labels: number }, cell: MistakeCell | null, limit: number): Promise<MistakesDto | null>
+  mistakes(
+    batches: Answer[][],
+    at: { iteration: number; labels: number },
+    cell: MistakeCell | null,
+    limit: number
+  ): Promise<MistakesDto | null>
   pool(batches: Answer[][], answers: [number, PoolItem['answer']][], q: PoolQuery): Promise<PoolPage>
   chosen(batches: Answer[][], ids: number[]): Promise<{ p: number[]; keys?: string[] }>
   /** Where the open dataset holds images with these file keys: a pool id, or null with why not. */
@@ -66,5 +71,7 @@ export interface EngineMethods {
   close(): void
 }
 
-export type EngineRequest = { [M in keyof EngineMethods]: { id: number; method: M; args: Parameters<EngineMethods[M]> } }[keyof EngineMethods]
+export type EngineRequest = {
+  [M in keyof EngineMethods]: { id: number; method: M; args: Parameters<EngineMethods[M]> }
+}[keyof EngineMethods]
 export type EngineReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: ErrorDto } | { progress: Progress }

@@ -51,7 +51,11 @@ export { defaultCacheDir }
 export function truthOf(set: ImageSet | null, classNames: string[] | null, positiveClasses: string[] | null): Int8Array | null {
   if (!set?.classes || !classNames || !positiveClasses) return null
   const unknown = positiveClasses.filter((c) => !classNames.includes(c))
-  if (unknown.length) throw new CuratorError('BAD_ARGUMENT', `Positive classes ${unknown.join(', ')} are not classes of this dataset (${classNames.join(', ')})`)
+  if (unknown.length)
+    throw new CuratorError(
+      'BAD_ARGUMENT',
+      `Positive classes ${unknown.join(', ')} are not classes of this dataset (${classNames.join(', ')})`
+    )
   const positive = new Set(positiveClasses.map((c) => classNames.indexOf(c)))
   return Int8Array.from(set.classes, (c) => (c < 0 ? -1 : positive.has(c) ? 1 : 0))
 }
@@ -60,7 +64,17 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const cacheDir = opts.cacheDir ?? defaultCacheDir()
   const info = readBase(opts.baseDir ?? defaultBaseDir())
   // Images are brought to the base's input size as they are decoded (folders; MNIST and IDX in the featuriser).
-  const dataset = opts.dataset ?? (await loadDataset(config.dataset, { pool: config.poolLimit, test: config.testLimit, seed: config.seed, cacheDir, input: info.input, onProgress: opts.onProgress, shouldStop: opts.shouldStop }))
+  const dataset =
+    opts.dataset ??
+    (await loadDataset(config.dataset, {
+      pool: config.poolLimit,
+      test: config.testLimit,
+      seed: config.seed,
+      cacheDir,
+      input: info.input,
+      onProgress: opts.onProgress,
+      shouldStop: opts.shouldStop
+    }))
   const base = await loadModel(info.files)
   const { layers, splitIndex } = splitPoint(base, config.unfreeze, info.featureLayer)
   const split = layers[splitIndex].name
@@ -69,9 +83,18 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const baseHash = inputHash(info)
   // ONNX Runtime only for a prefix the ONNX export covers (a base with other layer types featurises on TF.js).
   const atHand = await tfjsFeaturesAtHand(cacheDir, info.dir, { baseHash, datasetHash: dataset.hash, split }, dataset, opts.shipped)
-  const featurizer = opts.featurizer ?? (atHand || !info.meta || onnxUnsupported(info.files, split) ? 'tfjs' : defaultFeaturizer(opts.backend))
+  const featurizer =
+    opts.featurizer ?? (atHand || !info.meta || onnxUnsupported(info.files, split) ? 'tfjs' : defaultFeaturizer(opts.backend))
   const featurise = (sets: ImageSet[]) =>
-    featurizeAll(info.files, config.unfreeze, sets, { backend: opts.backend, featurizer, background: opts.background, cut, onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurise' })
+    featurizeAll(info.files, config.unfreeze, sets, {
+      backend: opts.backend,
+      featurizer,
+      background: opts.background,
+      cut,
+      onProgress: opts.onProgress,
+      shouldStop: opts.shouldStop,
+      task: 'featurise'
+    })
   const key = { baseHash, datasetHash: dataset.hash, split: featureSplitKey(split, featurizer) }
   // The shipped features are TF.js's (key without .ort).
   // A cache entry of another width than the split layer gives is damaged or foreign: rebuilt.
@@ -83,7 +106,17 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
     : await partFeatures(cacheDir, key, dataset, featurise, shipped, dim)
   const poolTruth = truthOf(dataset.pool, dataset.classNames, config.task.positiveClasses)
   const testTruth = truthOf(dataset.test, dataset.classNames, config.task.positiveClasses)
-  const learner = new Learner({ base, unfreeze: config.unfreeze, featureLayer: info.featureLayer, fit: config.fit, seed: config.seed, pool: poolFeatures, test: testFeatures, poolTruth, testTruth })
+  const learner = new Learner({
+    base,
+    unfreeze: config.unfreeze,
+    featureLayer: info.featureLayer,
+    fit: config.fit,
+    seed: config.seed,
+    pool: poolFeatures,
+    test: testFeatures,
+    poolTruth,
+    testTruth
+  })
   return { dataset, base: info, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer }
 }
 
@@ -113,7 +146,14 @@ type Shipped = (part: string) => Promise<FeatureMatrix | null>
 type SplitFeatures = { poolFeatures: FeatureMatrix; testFeatures: FeatureMatrix | null; cached: boolean }
 
 /** Features cached per part (pool, test), keyed by the dataset's hash. */
-async function partFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, featurise: Featurise, shipped?: Shipped, dim?: number): Promise<SplitFeatures> {
+async function partFeatures(
+  cacheDir: string,
+  key: CacheKey,
+  dataset: Dataset,
+  featurise: Featurise,
+  shipped?: Shipped,
+  dim?: number
+): Promise<SplitFeatures> {
   const parts: Record<string, ImageSet> = dataset.test ? { pool: dataset.pool, test: dataset.test } : { pool: dataset.pool }
   const { features, cached } = await cachedFeatures(cacheDir, key, parts, featurise, shipped, dim)
   return { poolFeatures: features.pool, testFeatures: features.test ?? null, cached }
@@ -123,11 +163,18 @@ async function partFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, f
  * A split drawn from one set (dataset.source): the features of the whole set are cached under
  * its hash (part 'all'), so every split seed reads the same cache entry.
  */
-async function splitFeatures(cacheDir: string, key: CacheKey, dataset: Dataset, featurise: Featurise, expectedDim?: number): Promise<SplitFeatures> {
+async function splitFeatures(
+  cacheDir: string,
+  key: CacheKey,
+  dataset: Dataset,
+  featurise: Featurise,
+  expectedDim?: number
+): Promise<SplitFeatures> {
   const src = dataset.source!
   const path = featureCachePath(cacheDir, { ...key, part: 'all' })
   const hit = await readFeatureCache(path)
-  if (hit && hit.count === src.count && (expectedDim === undefined || hit.dim === expectedDim)) return { poolFeatures: rows(hit, src.pool), testFeatures: dataset.test ? rows(hit, src.test) : null, cached: true }
+  if (hit && hit.count === src.count && (expectedDim === undefined || hit.dim === expectedDim))
+    return { poolFeatures: rows(hit, src.pool), testFeatures: dataset.test ? rows(hit, src.test) : null, cached: true }
   const [poolFeatures, testFeatures = null] = await featurise(dataset.test ? [dataset.pool, dataset.test] : [dataset.pool])
   const dim = poolFeatures.dim
   const all: FeatureMatrix = { count: src.count, dim, data: new Float32Array(src.count * dim) }

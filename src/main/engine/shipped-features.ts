@@ -60,13 +60,17 @@ async function readManifest(baseDir: string): Promise<Manifest | null> {
 /** Whether features for this key are shipped (the manifest says so; the read still checks them). */
 export async function hasShippedFeatures(baseDir: string, key: CacheKey & { part: string }): Promise<boolean> {
   const manifest = await readManifest(baseDir)
-  return !!manifest?.entries.some((x) => x.baseHash === key.baseHash && x.datasetHash === key.datasetHash && x.split === key.split && x.part === key.part)
+  return !!manifest?.entries.some(
+    (x) => x.baseHash === key.baseHash && x.datasetHash === key.datasetHash && x.split === key.split && x.part === key.part
+  )
 }
 
 /** The shipped features for this key, or null when none are shipped or they fail their checks. */
 export async function readShippedFeatures(baseDir: string, key: CacheKey & { part: string }): Promise<FeatureMatrix | null> {
   const manifest = await readManifest(baseDir)
-  const e = manifest?.entries.find((x) => x.baseHash === key.baseHash && x.datasetHash === key.datasetHash && x.split === key.split && x.part === key.part)
+  const e = manifest?.entries.find(
+    (x) => x.baseHash === key.baseHash && x.datasetHash === key.datasetHash && x.split === key.split && x.part === key.part
+  )
   if (!e || !/^[\w.-]+$/.test(e.file)) return null
   try {
     const bytes = unshuffle(gunzipSync(await readFile(join(baseDir, SHIPPED_FEATURES_DIR, e.file))))
@@ -80,7 +84,12 @@ export async function readShippedFeatures(baseDir: string, key: CacheKey & { par
 }
 
 /** Writes features into <baseDir>/features/ and records them in its manifest (scripts/ship-features.mts). */
-export async function writeShippedFeatures(baseDir: string, key: CacheKey, parts: Record<string, FeatureMatrix>, backend: string): Promise<ShippedEntry[]> {
+export async function writeShippedFeatures(
+  baseDir: string,
+  key: CacheKey,
+  parts: Record<string, FeatureMatrix>,
+  backend: string
+): Promise<ShippedEntry[]> {
   const dir = join(baseDir, SHIPPED_FEATURES_DIR)
   await mkdir(dir, { recursive: true })
   const manifest: Manifest = (await readManifest(baseDir)) ?? { format: 'curator-features-1', entries: [] }

@@ -19,7 +19,8 @@ export interface SimulateSummary {
 
 export async function simulate(p: Prepared, opts: SimulateOptions): Promise<SimulateSummary> {
   const truth = p.poolTruth
-  if (!truth) throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
+  if (!truth)
+    throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
   const cfg: LoopConfig = { ...opts, coldStartBatches: coldStartBatches(coldStartClasses(p.base), opts.batchSize) }
   const batches: Answer[][] = []
   const skipped: number[] = []
@@ -43,5 +44,11 @@ export async function simulate(p: Prepared, opts: SimulateOptions): Promise<Simu
     labels += answers.length
     r = await iterate(p.learner, cfg, batches, skipped)
   }
-  return { labels, iterations: batches.length, finalTestAccuracy: r.testAccuracy, labelsTo985, meanIterationMs: total / (batches.length + 1) }
+  return {
+    labels,
+    iterations: batches.length,
+    finalTestAccuracy: r.testAccuracy,
+    labelsTo985,
+    meanIterationMs: total / (batches.length + 1)
+  }
 }

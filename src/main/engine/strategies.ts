@@ -130,10 +130,20 @@ function seedWindow(ctx: QueryContext): Query {
   const half = 0.5 - 0.1 * Math.min(ctx.iteration, 4)
   const keys = randomKeys(ctx.p.length, iterationRng(ctx.seed, ctx.iteration))
   const inside = (i: number) => Math.abs(ctx.p[i] - 0.5) < half
-  const q = smallest(ctx.p.length, ctx.batchSize, (i) => keys[i], (i) => !ctx.excluded[i] && inside(i))
+  const q = smallest(
+    ctx.p.length,
+    ctx.batchSize,
+    (i) => keys[i],
+    (i) => !ctx.excluded[i] && inside(i)
+  )
   if (q.ids.length < ctx.batchSize) {
     const taken = new Set(q.ids)
-    const fill = smallest(ctx.p.length, ctx.batchSize - q.ids.length, (i) => Math.abs(ctx.p[i] - 0.5), (i) => !ctx.excluded[i] && !taken.has(i))
+    const fill = smallest(
+      ctx.p.length,
+      ctx.batchSize - q.ids.length,
+      (i) => Math.abs(ctx.p[i] - 0.5),
+      (i) => !ctx.excluded[i] && !taken.has(i)
+    )
     q.ids.push(...fill.ids)
     q.scores.push(...fill.scores.map((s) => 1 + s))
   }

@@ -30,7 +30,11 @@ export interface TransferModel {
  * it, a classifier the base came with, are left out), `splitIndex` the last frozen layer, `unfreeze`
  * layers below the feature layer. Layer indices count the base's layers after the input.
  */
-export function splitPoint(base: tf.LayersModel, unfreeze: number, featureLayer?: string): { layers: tf.layers.Layer[]; splitIndex: number; top: number } {
+export function splitPoint(
+  base: tf.LayersModel,
+  unfreeze: number,
+  featureLayer?: string
+): { layers: tf.layers.Layer[]; splitIndex: number; top: number } {
   const layers = base.layers.filter((l) => l.getClassName() !== 'InputLayer')
   const top = featureLayer === undefined ? layers.length - 1 : layers.findIndex((l) => l.name === featureLayer)
   if (top < 0) throw new CuratorError('BAD_ARGUMENT', `The base has no layer "${featureLayer}"`)
@@ -43,7 +47,10 @@ export function splitPoint(base: tf.LayersModel, unfreeze: number, featureLayer?
   for (let i = splitIndex + 1; i <= top; i++) {
     const inbound = layers[i].inboundNodes[0].inboundLayers // node 0: the base's own graph
     if (inbound.length !== 1 || inbound[0] !== layers[i - 1]) {
-      throw new CuratorError('BAD_ARGUMENT', `--unfreeze ${unfreeze}: layer ${layers[i].name} of this base does not simply follow ${layers[i - 1].name}; use --unfreeze 0`)
+      throw new CuratorError(
+        'BAD_ARGUMENT',
+        `--unfreeze ${unfreeze}: layer ${layers[i].name} of this base does not simply follow ${layers[i - 1].name}; use --unfreeze 0`
+      )
     }
   }
   return { layers, splitIndex, top }
@@ -59,12 +66,21 @@ export function buildTransfer(base: tf.LayersModel, unfreeze: number, seed: numb
   const { layers, splitIndex, top } = splitPoint(base, unfreeze, featureLayer)
   layers.forEach((l, i) => (l.trainable = i > splitIndex && i <= top))
   const prefix = prefixModel(base, unfreeze, featureLayer)
-  const head = tf.layers.dense({ units: 1, activation: 'sigmoid', name: 'head', kernelInitializer: tf.initializers.glorotUniform({ seed }) })
+  const head = tf.layers.dense({
+    units: 1,
+    activation: 'sigmoid',
+    name: 'head',
+    kernelInitializer: tf.initializers.glorotUniform({ seed })
+  })
   const featureShape = (layers[splitIndex].outputShape as (number | null)[]).slice(1) as number[]
   const featureInput = tf.input({ shape: featureShape, name: 'features' })
   let x: tf.SymbolicTensor = featureInput
   for (const l of layers.slice(splitIndex + 1, top + 1)) x = l.apply(x) as tf.SymbolicTensor
   const suffix = tf.model({ inputs: featureInput, outputs: head.apply(x) as tf.SymbolicTensor, name: 'suffix' })
-  const full = tf.model({ inputs: base.inputs, outputs: head.apply(layers[top].getOutputAt(0) as tf.SymbolicTensor) as tf.SymbolicTensor, name: 'curator_transfer' })
+  const full = tf.model({
+    inputs: base.inputs,
+    outputs: head.apply(layers[top].getOutputAt(0) as tf.SymbolicTensor) as tf.SymbolicTensor,
+    name: 'curator_transfer'
+  })
   return { base, layers, splitIndex, top, splitName: layers[splitIndex].name, prefix, head, suffix, full, featureShape }
 }

@@ -60,9 +60,12 @@ export async function accuracyCurvePng(points: CurvePoint[]): Promise<Buffer> {
     text(String(n), xAt(n), TOP + h + 6, 'center')
   }
   text('labels', LEFT + w - textWidth('labels'), CURVE_HEIGHT - 8)
-  for (let i = 1; i < shown.length; i++) line(c, xAt(shown[i - 1].labels), yAt(shown[i - 1].testAccuracy!), xAt(shown[i].labels), yAt(shown[i].testAccuracy!))
+  for (let i = 1; i < shown.length; i++)
+    line(c, xAt(shown[i - 1].labels), yAt(shown[i - 1].testAccuracy!), xAt(shown[i].labels), yAt(shown[i].testAccuracy!))
   for (const p of shown) c.rect(xAt(p.labels) - 1, yAt(p.testAccuracy!) - 1, 3, 3, LINE)
-  return sharp(Buffer.from(c.rgba), { raw: { width: CURVE_WIDTH, height: CURVE_HEIGHT, channels: 4 } }).png().toBuffer()
+  return sharp(Buffer.from(c.rgba), { raw: { width: CURVE_WIDTH, height: CURVE_HEIGHT, channels: 4 } })
+    .png()
+    .toBuffer()
 }
 
 const niceStep = (max: number) => [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000].find((s) => max / s <= 8) ?? Math.ceil(max / 8)
@@ -110,7 +113,9 @@ export function modelCard(d: CardData): string {
       ? 'No held-out split: the dataset has no ground truth to evaluate against, so no accuracy is claimed.'
       : `**${pct(d.testAccuracy)}** on ${d.dataset.testSize.toLocaleString('en')} held-out images (${correct} correct; 95 % Wilson interval ` +
         `${pct(interval[0])} to ${pct(interval[1])}), after ${d.iterations} fits. The held-out images were never labelled or trained on.`
-  const side = d.base.inputShape.slice(0, 2).every((x) => x === null) ? 'images of any size' : `${d.base.inputShape.slice(0, 2).join(' × ')} pixels`
+  const side = d.base.inputShape.slice(0, 2).every((x) => x === null)
+    ? 'images of any size'
+    : `${d.base.inputShape.slice(0, 2).join(' × ')} pixels`
   return `## Model card
 
 | | |

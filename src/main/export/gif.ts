@@ -74,7 +74,15 @@ export function weightColour(w: number, max: number): Rgb {
   return step < 0 ? lerp(MID, COLD, -step) : lerp(MID, HOT, step)
 }
 
-export const PALETTE: Rgb[] = [WHITE, BLACK, AXIS, NEGATIVE, POSITIVE, UNKNOWN, ...Array.from({ length: 2 * RAMP + 1 }, (_, k) => weightColour(k - RAMP, RAMP))]
+export const PALETTE: Rgb[] = [
+  WHITE,
+  BLACK,
+  AXIS,
+  NEGATIVE,
+  POSITIVE,
+  UNKNOWN,
+  ...Array.from({ length: 2 * RAMP + 1 }, (_, k) => weightColour(k - RAMP, RAMP))
+]
 
 const key = (r: number, g: number, b: number) => (r << 16) | (g << 8) | b
 const paletteIndex = new Map<number, number>()
@@ -164,7 +172,10 @@ export function renderFrame(f: FrameData, scale: FrameScale): Uint8Array {
   c.text(`Labels: ${f.labels}`, FRAME_WIDTH / 2, 4, 3, BLACK, 'center')
 
   // Upper panel: P(positive) histogram, stacked by true class when the truth is known.
-  const title = f.baseline == null ? `Held-out accuracy: ${formatAccuracy(f.testAccuracy)}` : `Held-out: ${formatAccuracy(f.testAccuracy)}  random: ${formatAccuracy(f.baseline)}`
+  const title =
+    f.baseline == null
+      ? `Held-out accuracy: ${formatAccuracy(f.testAccuracy)}`
+      : `Held-out: ${formatAccuracy(f.testAccuracy)}  random: ${formatAccuracy(f.baseline)}`
   c.text(title, centre, 32, 2, BLACK, 'center')
   const bottom = HIST_TOP + HIST_H
   const maxCount = Math.max(1, scale.maxCount)
@@ -194,7 +205,11 @@ export function renderFrame(f: FrameData, scale: FrameScale): Uint8Array {
   c.rect(PLOT_X - 4, HIST_TOP, 3, 1, AXIS)
   c.text(String(scale.maxCount), PLOT_X - 6, HIST_TOP - 3, 1, BLACK, 'right')
   c.text('0', PLOT_X - 6, bottom - 6, 1, BLACK, 'right')
-  for (const [t, label] of [[0, '0'], [0.5, '0.5'], [1, '1']] as const) {
+  for (const [t, label] of [
+    [0, '0'],
+    [0.5, '0.5'],
+    [1, '1']
+  ] as const) {
     const x = PLOT_X + Math.round(t * PLOT_W) - (t === 1 ? 1 : 0)
     c.rect(x, bottom + 1, 1, 3, AXIS)
     c.text(label, x, bottom + 5, 1, BLACK, 'center')
@@ -202,7 +217,11 @@ export function renderFrame(f: FrameData, scale: FrameScale): Uint8Array {
   c.text(`P(${posName})`, centre, bottom + 14, 1, BLACK, 'center')
   if (f.histogram.byTruth) {
     // Legend: the true classes, in a row under the plot's right end (clear of every bar).
-    const entries: [string, Rgb][] = [[negName, NEGATIVE], [posName, POSITIVE], ...(unknownSeen ? [['unknown', UNKNOWN] as [string, Rgb]] : [])]
+    const entries: [string, Rgb][] = [
+      [negName, NEGATIVE],
+      [posName, POSITIVE],
+      ...(unknownSeen ? [['unknown', UNKNOWN] as [string, Rgb]] : [])
+    ]
     let right = PLOT_X + PLOT_W
     for (const [name, colour] of entries.reverse()) {
       c.text(name, right, bottom + 14, 1, BLACK, 'right')
@@ -226,7 +245,8 @@ export function renderFrame(f: FrameData, scale: FrameScale): Uint8Array {
   const barW = 160
   const barX = centre - barW / 2
   const barY = STRIP_TOP + STRIP_H + 18
-  for (let k = 0; k < barW; k++) c.rect(barX + k, barY, 1, 7, weightColour(((2 * k) / (barW - 1) - 1) * scale.maxAbsWeight, scale.maxAbsWeight))
+  for (let k = 0; k < barW; k++)
+    c.rect(barX + k, barY, 1, 7, weightColour(((2 * k) / (barW - 1) - 1) * scale.maxAbsWeight, scale.maxAbsWeight))
   const m = formatScale(scale.maxAbsWeight)
   c.text(`-${m}`, barX - 5, barY, 1, BLACK, 'right')
   c.text(`+${m}`, barX + barW + 5, barY, 1, BLACK, 'left')
@@ -247,13 +267,19 @@ export function frameScale(frames: FrameData[], names: [string, string]): FrameS
 }
 
 /** Frame delays: the first and the last held HOLD_MS, the others FRAME_MS. */
-export const frameDelays = (count: number): number[] => Array.from({ length: count }, (_, i) => (i === 0 || i === count - 1 ? HOLD_MS : FRAME_MS))
+export const frameDelays = (count: number): number[] =>
+  Array.from({ length: count }, (_, i) => (i === 0 || i === count - 1 ? HOLD_MS : FRAME_MS))
 
 /** Encodes RGBA frames of FRAME_WIDTH x FRAME_HEIGHT as a looping GIF. */
 export function encodeGif(frames: Uint8Array[], delays = frameDelays(frames.length)): Uint8Array {
   const gif = GIFEncoder()
   frames.forEach((rgba, i) => {
-    gif.writeFrame(toIndexed(rgba), FRAME_WIDTH, FRAME_HEIGHT, i === 0 ? { palette: PALETTE, delay: delays[i], repeat: 0 } : { delay: delays[i] })
+    gif.writeFrame(
+      toIndexed(rgba),
+      FRAME_WIDTH,
+      FRAME_HEIGHT,
+      i === 0 ? { palette: PALETTE, delay: delays[i], repeat: 0 } : { delay: delays[i] }
+    )
   })
   gif.finish()
   return signGif(gif.bytes())
@@ -300,7 +326,12 @@ export function standingTrains(trains: TrainEvent[]): TrainEvent[] {
  * when it is a GIF Curator wrote, or with `force`; inside a session folder only a `.gif` is ever
  * written, and never over anything but a Curator GIF, force or not.
  */
-export async function writeSessionGif(dir: string, file: string, baseline: BaselinePoint[] = [], force = false): Promise<{ file: string; frames: number }> {
+export async function writeSessionGif(
+  dir: string,
+  file: string,
+  baseline: BaselinePoint[] = [],
+  force = false
+): Promise<{ file: string; frames: number }> {
   const { events } = await readSessionLog(resolve(dir))
   const d = derive(events)
   const trains = standingTrains(d.trains)
@@ -308,14 +339,22 @@ export async function writeSessionGif(dir: string, file: string, baseline: Basel
   const target = resolve(file)
   const inSession = existsSync(join(dirname(target), LOG_FILE))
   if (inSession && extname(target).toLowerCase() !== '.gif') {
-    throw new CuratorError('FORBIDDEN', `${target} is inside a session folder: only a .gif is written there, never over the session's own files`, { path: target })
+    throw new CuratorError(
+      'FORBIDDEN',
+      `${target} is inside a session folder: only a .gif is written there, never over the session's own files`,
+      { path: target }
+    )
   }
-  if ((await stat(target).catch(() => null))?.isDirectory()) throw new CuratorError('BAD_ARGUMENT', `${target} is a folder; give a file name for the GIF`)
+  if ((await stat(target).catch(() => null))?.isDirectory())
+    throw new CuratorError('BAD_ARGUMENT', `${target} is a folder; give a file name for the GIF`)
   const { negative, positive } = d.start.config.task
   const scale = frameScale(trains, [negative.name, positive.name])
   const random = new Map(baseline.map((b) => [b.labels, b.testAccuracy]))
   const bytes = encodeGif(trains.map((t) => renderFrame({ ...t, baseline: random.get(t.labels) ?? null }, scale)))
   const replace = force && !inSession ? 'always' : async (p: string) => isCuratorGif(p)
-  await writeFileAtomic(target, bytes, { replace, ours: inSession ? 'a GIF Curator wrote (it is in a session folder: choose another name)' : 'a GIF Curator wrote (--force replaces it)' })
+  await writeFileAtomic(target, bytes, {
+    replace,
+    ours: inSession ? 'a GIF Curator wrote (it is in a session folder: choose another name)' : 'a GIF Curator wrote (--force replaces it)'
+  })
   return { file: target, frames: trains.length }
 }

@@ -79,7 +79,10 @@ export function labelRows(
     reasked: (asked.get(a.id) ?? 0) > 1,
     changed: (given.get(a.id) ?? []).some((v) => v !== a.value)
   })
-  return [...trained.filter((a) => a.value !== null).map((a) => row(a, true)), ...pending.filter((a) => a.value !== null).map((a) => row(a, false))]
+  return [
+    ...trained.filter((a) => a.value !== null).map((a) => row(a, true)),
+    ...pending.filter((a) => a.value !== null).map((a) => row(a, false))
+  ]
 }
 
 const csvCell = (v: unknown) => {
@@ -87,7 +90,8 @@ const csvCell = (v: unknown) => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-export const labelsCsv = (rows: LabelRow[]): string => [LABEL_COLUMNS.join(','), ...rows.map((r) => LABEL_COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n'
+export const labelsCsv = (rows: LabelRow[]): string =>
+  [LABEL_COLUMNS.join(','), ...rows.map((r) => LABEL_COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n'
 
 export const labelsJsonl = (rows: LabelRow[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '')
 

@@ -31,14 +31,21 @@ export interface ModelExportInput {
   force: boolean
   /** Copy the labelled images into images/<answer>/. */
   withImages: boolean
-  session: { dir: string; events: SessionEvent[]; d: Derived; base: Pick<OpenedSession['base'], 'classNames' | 'featureLayer' | 'input'>; backend: string }
+  session: {
+    dir: string
+    events: SessionEvent[]
+    d: Derived
+    base: Pick<OpenedSession['base'], 'classNames' | 'featureLayer' | 'input'>
+    backend: string
+  }
   /** exportModel writes the committed head's full model; images gives pool pixels (IDX and MNIST). */
   engine: Pick<EngineMethods, 'exportModel' | 'images'>
 }
 
 export async function exportModelFolder(x: ModelExportInput): Promise<ExportResult> {
   const { target, force, withImages, session: s } = x
-  if (!force && (await exists(target))) throw new CuratorError('EXISTS', `${target} already exists; choose another folder or use --force`, { path: target })
+  if (!force && (await exists(target)))
+    throw new CuratorError('EXISTS', `${target} already exists; choose another folder or use --force`, { path: target })
   let files: string[] = []
   await writeFolderAtomic(
     target,
@@ -53,12 +60,23 @@ export async function exportModelFolder(x: ModelExportInput): Promise<ExportResu
       const task = start.config.task
       const names: [string, string] = [task.negative.name, task.positive.name]
       // The model is fitted on completed batches; answers in an unfinished batch are listed, not trained on.
-      const rows = labelRows(done.flatMap((b) => b.answers), current?.answers ?? [], s.events, names, idxKeyOf(s.d.dataset.id))
+      const rows = labelRows(
+        done.flatMap((b) => b.answers),
+        current?.answers ?? [],
+        s.events,
+        names,
+        idxKeyOf(s.d.dataset.id)
+      )
       const trained = rows.filter((r) => r.trained)
       const input = inputMetadata(s.base.input)
       const output = `P(${task.positive.name}): sigmoid, >= 0.5 means "${task.positive.name}"`
       const model = readModelFiles(tmp)
-      const onnx = await writeOnnx(tmp, model, { labels: names.join(','), input: input.layout, preprocessing: JSON.stringify(input.spec), output })
+      const onnx = await writeOnnx(tmp, model, {
+        labels: names.join(','),
+        input: input.layout,
+        preprocessing: JSON.stringify(input.spec),
+        output
+      })
       const metadata = {
         format: EXPORT_FORMAT,
         task: { question: task.question, labels: names, output, positiveClasses: task.positiveClasses },
@@ -71,7 +89,12 @@ export async function exportModelFolder(x: ModelExportInput): Promise<ExportResu
         batchSize: start.config.batchSize,
         labels: trained.length,
         pendingLabels: rows.length - trained.length,
-        iterations: trains.map((t) => ({ iteration: t.iteration, labels: t.labels, testAccuracy: t.testAccuracy, labelledAccuracy: t.labelledAccuracy })),
+        iterations: trains.map((t) => ({
+          iteration: t.iteration,
+          labels: t.labels,
+          testAccuracy: t.testAccuracy,
+          labelledAccuracy: t.labelledAccuracy
+        })),
         onnx: onnx.written ? { file: ONNX_FILE, opset: ONNX_OPSET, input: 'image', output: 'p' } : { file: null, reason: onnx.reason },
         session: start.id,
         backend: s.backend,
@@ -126,7 +149,8 @@ async function isModelExport(dir: string): Promise<boolean> {
  * (description), and for the digit CNN the older fields (preprocessing) earlier readers check.
  */
 function inputMetadata(spec: InputSpec) {
-  const digit = spec.channels === 3 && spec.range[0] === 0 && spec.range[1] === 1 && spec.mean.every((m) => m === 0) && spec.std.every((d) => d === 1)
+  const digit =
+    spec.channels === 3 && spec.range[0] === 0 && spec.range[1] === 1 && spec.mean.every((m) => m === 0) && spec.std.every((d) => d === 1)
   return {
     shape: [null, spec.size?.[0] ?? null, spec.size?.[1] ?? null, spec.channels],
     layout: `NHWC float32 [batch, ${spec.size ? spec.size.join(', ') : 'height, width'}, ${spec.channels}]`,
@@ -140,7 +164,11 @@ function inputMetadata(spec: InputSpec) {
  * model.onnx beside the TF.js files, built from them (so both hold the same weights). A base
  * with a layer type ONNX export does not cover still exports, without model.onnx, saying why.
  */
-async function writeOnnx(dir: string, model: ModelFiles, metadata: Record<string, string>): Promise<{ written: true } | { written: false; reason: string }> {
+async function writeOnnx(
+  dir: string,
+  model: ModelFiles,
+  metadata: Record<string, string>
+): Promise<{ written: true } | { written: false; reason: string }> {
   let bytes: Uint8Array
   try {
     bytes = tfjsToOnnx(model, { inputName: 'image', outputName: 'p', metadata, producerVersion: EXPORT_FORMAT })
@@ -154,7 +182,9 @@ async function writeOnnx(dir: string, model: ModelFiles, metadata: Record<string
 
 /** The model's input shape without the batch axis, from its input layer ([null, null, 3]: any size). */
 function imageShape(model: ModelFiles): (number | null)[] {
-  const top = model.modelJson.modelTopology as { config?: { layers?: { class_name: string; config: { batch_input_shape?: (number | null)[] } }[] } }
+  const top = model.modelJson.modelTopology as {
+    config?: { layers?: { class_name: string; config: { batch_input_shape?: (number | null)[] } }[] }
+  }
   return top.config?.layers?.find((l) => l.class_name === 'InputLayer')?.config.batch_input_shape?.slice(1) ?? PREPROCESSING.inputShape
 }
 
@@ -181,10 +211,12 @@ async function copyImages(engine: ModelExportInput['engine'], datasetId: string,
     if (folder) {
       await copyFile(join(folder, r.key), target).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err
-        throw new CuratorError('NOT_FOUND', `The labelled image ${r.key} is no longer in ${folder}: restore it, or export without the images`)
+        throw new CuratorError(
+          'NOT_FOUND',
+          `The labelled image ${r.key} is no longer in ${folder}: restore it, or export without the images`
+        )
       })
-    }
-    else {
+    } else {
       const d = dtos[k]
       const channels = d.channels as 1 | 3
       const image = sharp(Buffer.from(d.pixelsBase64, 'base64'), { raw: { width: d.width, height: d.height, channels } })
@@ -214,8 +246,12 @@ main()`
 /** The README's words for the model's input: size, layout, value range, how images were resized. */
 function inputText(input: InputSpec): string {
   const size = input.size ? `Images of ${input.size[1]}x${input.size[0]} pixels` : 'Images of any size'
-  const range = input.range[0] === 0 && input.range[1] === 1 ? 'pixels scaled to 0..1' : `pixels 0..255 mapped to ${input.range[0]}..${input.range[1]}`
-  const norm = input.mean.some((m) => m !== 0) || input.std.some((d) => d !== 1) ? `, then (x - mean) / std with mean [${input.mean}] and std [${input.std}] per channel` : ''
+  const range =
+    input.range[0] === 0 && input.range[1] === 1 ? 'pixels scaled to 0..1' : `pixels 0..255 mapped to ${input.range[0]}..${input.range[1]}`
+  const norm =
+    input.mean.some((m) => m !== 0) || input.std.some((d) => d !== 1)
+      ? `, then (x - mean) / std with mean [${input.mean}] and std [${input.std}] per channel`
+      : ''
   const resized =
     input.size && input.fit !== 'fill'
       ? ` Curator brought every image to ${input.size[1]}x${input.size[0]} keeping its aspect ratio, ${input.fit === 'pad' ? 'padded with its background colour (the median of its border)' : 'cropped to the centre'}; do the same.`
@@ -277,8 +313,12 @@ IDX and MNIST sets the image's index in the training images file), \`id\` (its i
 pool, as the log names it), \`label\` and \`value\` (0 "${negative}", 1 "${positive}"), \`time\`, \`iteration\`,
 \`responseMs\`, \`trained\` (false for answers in a batch not finished: listed, not trained on),
 \`reasked\` (the image was asked more than once) and \`changed\` (an earlier answer to it differed).
-${withImages ? `\`images/<answer>/\` holds the labelled images (folder datasets: the files as they are, under their path
-in the folder; IDX and MNIST: PNGs named by key), the layout most training tools read.\n` : ''}
+${
+  withImages
+    ? `\`images/<answer>/\` holds the labelled images (folder datasets: the files as they are, under their path
+in the folder; IDX and MNIST: PNGs named by key), the layout most training tools read.\n`
+    : ''
+}
 ## Files
 - \`model.onnx\`: the model as ONNX (opset ${ONNX_OPSET}; input \`image\`, output \`p\`)${card.onnx.written ? '' : ` — not written: ${card.onnx.reason}`}
 - \`model.json\`, \`weights.bin\`: the model in TensorFlow.js layers format

@@ -48,9 +48,11 @@ export async function loadExportedModel(dir: string): Promise<ExportedModel> {
   } catch (err) {
     throw new CuratorError('BAD_DATA', `Cannot read ${metaPath}: ${(err as Error).message}`)
   }
-  if (metadata.format !== EXPORT_FORMAT) throw new CuratorError('BAD_DATA', `${metaPath}: format ${JSON.stringify(metadata.format)}, expected "${EXPORT_FORMAT}"`)
+  if (metadata.format !== EXPORT_FORMAT)
+    throw new CuratorError('BAD_DATA', `${metaPath}: format ${JSON.stringify(metadata.format)}, expected "${EXPORT_FORMAT}"`)
   const labels = metadata.task?.labels
-  if (!Array.isArray(labels) || labels.length !== 2 || !labels.every((l) => typeof l === 'string')) throw new CuratorError('BAD_DATA', `${metaPath}: task.labels must be [negative, positive]`)
+  if (!Array.isArray(labels) || labels.length !== 2 || !labels.every((l) => typeof l === 'string'))
+    throw new CuratorError('BAD_DATA', `${metaPath}: task.labels must be [negative, positive]`)
   let input: InputSpec
   if (metadata.input?.spec !== undefined) {
     const r = v.safeParse(InputSpecSchema, metadata.input.spec)
@@ -60,8 +62,10 @@ export async function loadExportedModel(dir: string): Promise<ExportedModel> {
     // An export from before input specs: the digit CNN's preprocessing, images at their own size.
     const pre = metadata.input?.preprocessing ?? {}
     // The preprocessing this loader implements; anything else is refused rather than guessed.
-    if (typeof pre.scale !== 'string' || !pre.scale.startsWith('1/255')) throw new CuratorError('BAD_DATA', `${metaPath}: unsupported pixel scale ${JSON.stringify(pre.scale)} (this Curator knows "1/255")`)
-    if (typeof pre.channels !== 'string' || !/grey repeated into RGB/i.test(pre.channels)) throw new CuratorError('BAD_DATA', `${metaPath}: unsupported channel handling ${JSON.stringify(pre.channels)}`)
+    if (typeof pre.scale !== 'string' || !pre.scale.startsWith('1/255'))
+      throw new CuratorError('BAD_DATA', `${metaPath}: unsupported pixel scale ${JSON.stringify(pre.scale)} (this Curator knows "1/255")`)
+    if (typeof pre.channels !== 'string' || !/grey repeated into RGB/i.test(pre.channels))
+      throw new CuratorError('BAD_DATA', `${metaPath}: unsupported channel handling ${JSON.stringify(pre.channels)}`)
     input = resolveInput({ size: null }, null)
   }
   const model = await loadModel(readModelFiles(dir))
@@ -107,13 +111,24 @@ export function parseIdxInput(spec: string): { file: string; limit: number | nul
 export function readIdxImages(file: string, limit: number | null): InputImage[] {
   const { dims, data } = readIdx(file)
   if (dims.length !== 3 && !(dims.length === 4 && (dims[3] === 1 || dims[3] === 3))) {
-    throw new CuratorError('BAD_DATA', `${file}: an images file must be count x rows x cols (or x 1 or x 3 channels), got ${dims.join('x')}`)
+    throw new CuratorError(
+      'BAD_DATA',
+      `${file}: an images file must be count x rows x cols (or x 1 or x 3 channels), got ${dims.join('x')}`
+    )
   }
   const [count, height, width] = dims
   const channels = (dims[3] ?? 1) as 1 | 3
   const n = limit === null ? count : Math.min(limit, count)
   const size = height * width * channels
-  return Array.from({ length: n }, (_, i) => ({ name: `${file}[${i}]`, source: file, index: i, width, height, channels, pixels: data.subarray(i * size, (i + 1) * size) }))
+  return Array.from({ length: n }, (_, i) => ({
+    name: `${file}[${i}]`,
+    source: file,
+    index: i,
+    width,
+    height,
+    channels,
+    pixels: data.subarray(i * size, (i + 1) * size)
+  }))
 }
 
 /** The model's input for one image: [h, w, channels] floats, preprocessed as the session's were. */
@@ -124,7 +139,11 @@ export function inputPixels(img: InputImage, spec: InputSpec): Float32Array {
 /** P(positive) for each image; images of one size are scored together, in chunks. */
 export function predictImages(m: ExportedModel, images: InputImage[], chunk = 256): Float32Array {
   for (const img of images) {
-    if (img.width < MIN_SIDE || img.height < MIN_SIDE) throw new CuratorError('BAD_DATA', `${img.name} is ${img.width}x${img.height}; the model needs images at least ${MIN_SIDE}x${MIN_SIDE}`)
+    if (img.width < MIN_SIDE || img.height < MIN_SIDE)
+      throw new CuratorError(
+        'BAD_DATA',
+        `${img.name} is ${img.width}x${img.height}; the model needs images at least ${MIN_SIDE}x${MIN_SIDE}`
+      )
   }
   const p = new Float32Array(images.length)
   const bySize = new Map<string, number[]>()
@@ -149,7 +168,11 @@ export function predictImages(m: ExportedModel, images: InputImage[], chunk = 25
       part.forEach((i, k) => (p[i] = out[k]))
       // A damaged or foreign model yields NaN (or values outside 0..1): an error, never a label.
       const wrong = part.find((i) => !(p[i] >= 0 && p[i] <= 1))
-      if (wrong !== undefined) throw new CuratorError('BAD_DATA', `The model in ${m.dir} gives ${p[wrong]} for ${images[wrong].name}, not a probability: its weights are damaged or not this model's`)
+      if (wrong !== undefined)
+        throw new CuratorError(
+          'BAD_DATA',
+          `The model in ${m.dir} gives ${p[wrong]} for ${images[wrong].name}, not a probability: its weights are damaged or not this model's`
+        )
     }
   }
   return p

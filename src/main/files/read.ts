@@ -17,9 +17,12 @@ export function isInside(root: string, path: string): boolean {
  * root: no absolute paths, no `..`, and a symlink must land inside root too. Returns the real path.
  */
 export function containedPath(root: string, rel: string, what: string): string {
-  if (typeof rel !== 'string' || rel === '' || rel.includes('\0')) throw new CuratorError('BAD_DATA', `${what}: ${JSON.stringify(rel)} is not a file name`)
-  if (isAbsolute(rel) || /^[a-zA-Z]:|^[\\/]/.test(rel)) throw new CuratorError('BAD_DATA', `${what}: ${JSON.stringify(rel)} is an absolute path; only files inside the folder are read`)
-  if (rel.split(/[\\/]/).includes('..')) throw new CuratorError('BAD_DATA', `${what}: ${JSON.stringify(rel)} leaves the folder; only files inside it are read`)
+  if (typeof rel !== 'string' || rel === '' || rel.includes('\0'))
+    throw new CuratorError('BAD_DATA', `${what}: ${JSON.stringify(rel)} is not a file name`)
+  if (isAbsolute(rel) || /^[a-zA-Z]:|^[\\/]/.test(rel))
+    throw new CuratorError('BAD_DATA', `${what}: ${JSON.stringify(rel)} is an absolute path; only files inside the folder are read`)
+  if (rel.split(/[\\/]/).includes('..'))
+    throw new CuratorError('BAD_DATA', `${what}: ${JSON.stringify(rel)} leaves the folder; only files inside it are read`)
   const realRoot = realpathSync(root)
   let real: string
   try {
@@ -27,7 +30,8 @@ export function containedPath(root: string, rel: string, what: string): string {
   } catch (err) {
     throw new CuratorError('BAD_DATA', `${what}: ${rel} is missing (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
   }
-  if (!isInside(realRoot, real)) throw new CuratorError('BAD_DATA', `${what}: ${rel} is a link to ${real}, outside the folder; only files inside it are read`)
+  if (!isInside(realRoot, real))
+    throw new CuratorError('BAD_DATA', `${what}: ${rel} is a link to ${real}, outside the folder; only files inside it are read`)
   return real
 }
 
@@ -52,8 +56,10 @@ export interface ReadLimits {
  */
 export function readRegularFile(path: string, what: string, limits: ReadLimits = {}): Buffer {
   return withRegularFile(path, what, (fd, size) => {
-    if (limits.exactBytes !== undefined && size !== limits.exactBytes) throw new CuratorError('BAD_DATA', `${what} is ${size} bytes; ${limits.exactBytes} were expected`)
-    if (limits.maxBytes !== undefined && size > limits.maxBytes) throw new CuratorError('BAD_DATA', `${what} is ${size} bytes, over the limit of ${limits.maxBytes}`)
+    if (limits.exactBytes !== undefined && size !== limits.exactBytes)
+      throw new CuratorError('BAD_DATA', `${what} is ${size} bytes; ${limits.exactBytes} were expected`)
+    if (limits.maxBytes !== undefined && size > limits.maxBytes)
+      throw new CuratorError('BAD_DATA', `${what} is ${size} bytes, over the limit of ${limits.maxBytes}`)
     return readAt(fd, size, 0, what)
   })
 }

@@ -20,7 +20,11 @@ export function diskError(err: unknown, target: string): CuratorError {
   switch (e?.code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new CuratorError('DISK_FULL', `The disk is full: cannot write ${target}. Nothing was written; free some space and try again.`, { path: target })
+      return new CuratorError(
+        'DISK_FULL',
+        `The disk is full: cannot write ${target}. Nothing was written; free some space and try again.`,
+        { path: target }
+      )
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
@@ -116,7 +120,11 @@ export interface WriteOptions {
  * Writes `data` to `target` atomically: a reader sees the old file or the whole new one, never a
  * part, and after a crash the file is either absent or complete. Parent folders are created.
  */
-export async function writeFileAtomic(target: string, data: Uint8Array | string | readonly Uint8Array[], opts: WriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: Uint8Array | string | readonly Uint8Array[],
+  opts: WriteOptions = {}
+): Promise<void> {
   const replace = opts.replace ?? 'always'
   const tmp = tempFor(target)
   try {
@@ -143,7 +151,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string 
 
 /** write() may write fewer bytes than asked: loop until the whole buffer is out. */
 export async function writeAll(fh: FileHandle, buf: Uint8Array): Promise<void> {
-  for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, Math.min(buf.length - off, 1 << 30))).bytesWritten
+  for (let off = 0; off < buf.length;) off += (await fh.write(buf, off, Math.min(buf.length - off, 1 << 30))).bytesWritten
 }
 
 /** link() is atomic and refuses an existing target; filesystems without hard links (FAT, some shares) fall back to a checked rename. */
@@ -151,7 +159,8 @@ async function linkIntoPlace(tmp: string, target: string): Promise<void> {
   try {
     await link(tmp, target)
   } catch (err) {
-    if ((err as Errno).code === 'EEXIST' || (await exists(target))) throw diskError(Object.assign(new Error('exists'), { code: 'EEXIST' }), target)
+    if ((err as Errno).code === 'EEXIST' || (await exists(target)))
+      throw diskError(Object.assign(new Error('exists'), { code: 'EEXIST' }), target)
     await rename(tmp, target)
   }
 }

@@ -63,7 +63,8 @@ export function tfjsToOnnx(model: LayersModelData, opts: OnnxOptions = {}): Uint
   const { layers, inputs, outputs } = topology(model.modelJson)
   const weights = decodeWeights(model)
   const g = new Graph(weights)
-  if (inputs.length !== 1) throw new CuratorError('BAD_DATA', `Only models with one input are exportable to ONNX (this one has ${inputs.length})`)
+  if (inputs.length !== 1)
+    throw new CuratorError('BAD_DATA', `Only models with one input are exportable to ONNX (this one has ${inputs.length})`)
   const byName = new Map(layers.map((l) => [l.name, l]))
   const inputLayer = byName.get(inputs[0])
   if (!inputLayer) throw new CuratorError('BAD_DATA', `The model's input layer "${inputs[0]}" is not among its layers`)
@@ -100,14 +101,17 @@ export function tfjsToOnnx(model: LayersModelData, opts: OnnxOptions = {}): Uint
     if (!byName.has(opts.upTo)) throw new CuratorError('BAD_ARGUMENT', `The model has no layer "${opts.upTo}"`)
     last = resolve(opts.upTo)
   } else {
-    if (outputs.length !== 1) throw new CuratorError('BAD_DATA', `Only models with one output are exportable to ONNX (this one has ${outputs.length})`)
+    if (outputs.length !== 1)
+      throw new CuratorError('BAD_DATA', `Only models with one output are exportable to ONNX (this one has ${outputs.length})`)
     last = resolve(outputs[0][0], outputs[0][1])
   }
   // Outputs in TF.js's own layout (NHWC), so features and predictions match it element for element.
   const final = g.toChannelsLast(last)
   g.node('Identity', [final.name], {}, [outputName])
 
-  const dims = shape.map((d, i) => (d === null || d === undefined ? { dimParam: ['batch', 'height', 'width', 'channels'][i] ?? `d${i}` } : { dimValue: d }))
+  const dims = shape.map((d, i) =>
+    d === null || d === undefined ? { dimParam: ['batch', 'height', 'width', 'channels'][i] ?? `d${i}` } : { dimValue: d }
+  )
   const modelProto = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
@@ -134,7 +138,10 @@ function topology(modelJson: Record<string, unknown>): { layers: KerasLayer[]; i
   const cls = String(top.class_name)
   const config = top.config as Record<string, unknown>
   if (cls === 'Sequential') {
-    const list = (Array.isArray(config) ? config : (config.layers as KerasLayer[])).map((l) => ({ ...l, name: l.name ?? String(l.config.name) }))
+    const list = (Array.isArray(config) ? config : (config.layers as KerasLayer[])).map((l) => ({
+      ...l,
+      name: l.name ?? String(l.config.name)
+    }))
     const layers: KerasLayer[] = []
     if (list[0]?.class_name !== 'InputLayer') {
       const bis = list[0]?.config.batch_input_shape
@@ -152,9 +159,11 @@ function topology(modelJson: Record<string, unknown>): { layers: KerasLayer[]; i
 /** The (layer, node) pairs feeding the given node of a layer. */
 function inboundOf(layer: KerasLayer, node: number): [string, number][] {
   const nodes = layer.inbound_nodes
-  if (!Array.isArray(nodes) || !Array.isArray(nodes[node])) throw new CuratorError('BAD_DATA', `Layer "${layer.name}" has no inbound node ${node}`)
+  if (!Array.isArray(nodes) || !Array.isArray(nodes[node]))
+    throw new CuratorError('BAD_DATA', `Layer "${layer.name}" has no inbound node ${node}`)
   return (nodes[node] as unknown[]).map((ref) => {
-    if (!Array.isArray(ref) || typeof ref[0] !== 'string') throw notExportable(layer.class_name, layer.name, 'its inbound node is not in the Keras 2 format')
+    if (!Array.isArray(ref) || typeof ref[0] !== 'string')
+      throw notExportable(layer.class_name, layer.name, 'its inbound node is not in the Keras 2 format')
     return [ref[0], Number(ref[1] ?? 0)]
   })
 }
@@ -190,11 +199,15 @@ export function decodeWeights(model: LayersModelData): Map<string, Weight> {
     for (let i = 0; i < n; i++) {
       const o = at + i * size
       const raw =
-        type === 'float32' ? view.getFloat32(o, true)
-        : type === 'int32' ? view.getInt32(o, true)
-        : type === 'uint16' ? view.getUint16(o, true)
-        : type === 'float16' ? half(view.getUint16(o, true))
-        : view.getUint8(o)
+        type === 'float32'
+          ? view.getFloat32(o, true)
+          : type === 'int32'
+            ? view.getInt32(o, true)
+            : type === 'uint16'
+              ? view.getUint16(o, true)
+              : type === 'float16'
+                ? half(view.getUint16(o, true))
+                : view.getUint8(o)
       data[i] = q && q.dtype !== 'float16' ? raw * (q.scale ?? 1) + (q.min ?? 0) : raw
     }
     out.set(spec.name, { shape: spec.shape, data })
@@ -267,7 +280,8 @@ const FLOAT_ATTRS = new Set(['alpha', 'beta', 'gamma', 'epsilon'])
 
 const pair = (v: unknown, layer: KerasLayer, key: string): [number, number] => {
   const a = Array.isArray(v) ? v.map(Number) : [Number(v), Number(v)]
-  if (a.length !== 2 || a.some((x) => !Number.isInteger(x))) throw notExportable(layer.class_name, layer.name, `${key} ${JSON.stringify(v)}`)
+  if (a.length !== 2 || a.some((x) => !Number.isInteger(x)))
+    throw notExportable(layer.class_name, layer.name, `${key} ${JSON.stringify(v)}`)
   return [a[0], a[1]]
 }
 
@@ -325,11 +339,17 @@ function spatial(g: Graph, layer: KerasLayer, args: Value[]): Value {
   const v = one(layer, args)
   if (v.rank !== 4) throw notExportable(layer.class_name, layer.name, `a rank-${v.rank} input (only images, rank 4)`)
   const fmt = layer.config.data_format
-  if (fmt !== undefined && fmt !== null && fmt !== 'channels_last') throw notExportable(layer.class_name, layer.name, `data_format ${String(fmt)}`)
+  if (fmt !== undefined && fmt !== null && fmt !== 'channels_last')
+    throw notExportable(layer.class_name, layer.name, `data_format ${String(fmt)}`)
   return g.toNchw(v)
 }
 
-function padding(layer: KerasLayer, kernel: [number, number], strides: [number, number], dilation: [number, number] = [1, 1]): Record<string, Attr> {
+function padding(
+  layer: KerasLayer,
+  kernel: [number, number],
+  strides: [number, number],
+  dilation: [number, number] = [1, 1]
+): Record<string, Attr> {
   const p = layer.config.padding ?? 'valid'
   if (p === 'valid') return { pads: [0, 0, 0, 0] }
   if (p !== 'same') throw notExportable(layer.class_name, layer.name, `padding ${String(p)}`)
@@ -340,7 +360,8 @@ function padding(layer: KerasLayer, kernel: [number, number], strides: [number, 
     const before = total.map((t) => Math.floor(t / 2))
     return { pads: [before[0], before[1], total[0] - before[0], total[1] - before[1]] }
   }
-  if (dilation[0] !== 1 || dilation[1] !== 1) throw notExportable(layer.class_name, layer.name, 'padding "same" with both strides and dilation')
+  if (dilation[0] !== 1 || dilation[1] !== 1)
+    throw notExportable(layer.class_name, layer.name, 'padding "same" with both strides and dilation')
   return { auto_pad: 'SAME_UPPER' }
 }
 
@@ -361,12 +382,27 @@ function oihw(w: Weight, depthwise: boolean): { dims: number[]; data: Float32Arr
   return { dims: [outC, inC, h, wd], data }
 }
 
-function conv(g: Graph, layer: KerasLayer, v: Value, kernel: Weight, depthwise: boolean, bias: Weight | null, stride: [number, number], dilation: [number, number]): Value {
+function conv(
+  g: Graph,
+  layer: KerasLayer,
+  v: Value,
+  kernel: Weight,
+  depthwise: boolean,
+  bias: Weight | null,
+  stride: [number, number],
+  dilation: [number, number]
+): Value {
   const { dims, data } = oihw(kernel, depthwise)
   const groups = depthwise ? kernel.shape[2] : Number(layer.config.groups ?? 1)
   const inputs = [v.name, g.constant(`${layer.name}/kernel`, dims, data)]
   if (bias) inputs.push(g.constant(`${layer.name}/bias`, [bias.data.length], bias.data))
-  const attrs = { kernel_shape: [dims[2], dims[3]], strides: stride, dilations: dilation, group: groups, ...padding(layer, [dims[2], dims[3]], stride, dilation) }
+  const attrs = {
+    kernel_shape: [dims[2], dims[3]],
+    strides: stride,
+    dilations: dilation,
+    group: groups,
+    ...padding(layer, [dims[2], dims[3]], stride, dilation)
+  }
   return { name: g.node('Conv', inputs, attrs), rank: 4, nchw: true }
 }
 
@@ -377,22 +413,59 @@ function convertLayer(g: Graph, layer: KerasLayer, args: Value[]): Value {
     case 'Conv2D': {
       const v = spatial(g, layer, args)
       const bias = c.use_bias === false ? null : g.weight(layer, 'bias')
-      const y = conv(g, layer, v, g.weight(layer, 'kernel'), false, bias, pair(c.strides ?? 1, layer, 'strides'), pair(c.dilation_rate ?? 1, layer, 'dilation_rate'))
+      const y = conv(
+        g,
+        layer,
+        v,
+        g.weight(layer, 'kernel'),
+        false,
+        bias,
+        pair(c.strides ?? 1, layer, 'strides'),
+        pair(c.dilation_rate ?? 1, layer, 'dilation_rate')
+      )
       return activation(g, y, c.activation, layer)
     }
     case 'DepthwiseConv2D': {
       const v = spatial(g, layer, args)
       // TF.js's DepthwiseConv2D layer ignores dilation_rate: an export would compute something else than the model did.
-      if (pair(c.dilation_rate ?? 1, layer, 'dilation_rate').some((d) => d !== 1)) throw notExportable(type, layer.name, 'dilation_rate > 1 (TF.js ignores it)')
+      if (pair(c.dilation_rate ?? 1, layer, 'dilation_rate').some((d) => d !== 1))
+        throw notExportable(type, layer.name, 'dilation_rate > 1 (TF.js ignores it)')
       const bias = c.use_bias === false ? null : g.weight(layer, 'bias')
-      const y = conv(g, layer, v, g.weight(layer, 'depthwise_kernel'), true, bias, pair(c.strides ?? 1, layer, 'strides'), pair(c.dilation_rate ?? 1, layer, 'dilation_rate'))
+      const y = conv(
+        g,
+        layer,
+        v,
+        g.weight(layer, 'depthwise_kernel'),
+        true,
+        bias,
+        pair(c.strides ?? 1, layer, 'strides'),
+        pair(c.dilation_rate ?? 1, layer, 'dilation_rate')
+      )
       return activation(g, y, c.activation, layer)
     }
     case 'SeparableConv2D': {
       const v = spatial(g, layer, args)
-      const d = conv(g, layer, v, g.weight(layer, 'depthwise_kernel'), true, null, pair(c.strides ?? 1, layer, 'strides'), pair(c.dilation_rate ?? 1, layer, 'dilation_rate'))
+      const d = conv(
+        g,
+        layer,
+        v,
+        g.weight(layer, 'depthwise_kernel'),
+        true,
+        null,
+        pair(c.strides ?? 1, layer, 'strides'),
+        pair(c.dilation_rate ?? 1, layer, 'dilation_rate')
+      )
       const pointwise = { ...layer, config: { ...c, padding: 'valid' } }
-      const y = conv(g, pointwise, d, g.weight(layer, 'pointwise_kernel'), false, c.use_bias === false ? null : g.weight(layer, 'bias'), [1, 1], [1, 1])
+      const y = conv(
+        g,
+        pointwise,
+        d,
+        g.weight(layer, 'pointwise_kernel'),
+        false,
+        c.use_bias === false ? null : g.weight(layer, 'bias'),
+        [1, 1],
+        [1, 1]
+      )
       return activation(g, y, c.activation, layer)
     }
     case 'MaxPooling2D':
@@ -416,19 +489,27 @@ function convertLayer(g: Graph, layer: KerasLayer, args: Value[]): Value {
       // An int (all sides), [rows, cols] (both sides each), or [[top, bottom], [left, right]].
       const p = c.padding ?? 1
       if (Array.isArray(p) && p.length !== 2) throw notExportable(type, layer.name, `padding ${JSON.stringify(p)}`)
-      const [[top, bottom], [left, right]] = Array.isArray(p) ? (p as unknown[]).map((q) => pair(q, layer, 'padding')) : [pair(p, layer, 'padding'), pair(p, layer, 'padding')]
+      const [[top, bottom], [left, right]] = Array.isArray(p)
+        ? (p as unknown[]).map((q) => pair(q, layer, 'padding'))
+        : [pair(p, layer, 'padding'), pair(p, layer, 'padding')]
       const pads = g.constant(`${layer.name}/pads`, [8], [0, 0, top, left, 0, 0, bottom, right], 'int64')
       return { name: g.node('Pad', [v.name, pads], { mode: 'constant' }), rank: 4, nchw: true }
     }
     case 'BatchNormalization': {
       const v = one(layer, args)
       const axes = Array.isArray(c.axis) ? (c.axis as number[]) : [Number(c.axis ?? -1)]
-      if (axes.length !== 1 || axisOf(v, axes[0], layer) !== 1) throw notExportable(type, layer.name, `normalising axis ${JSON.stringify(c.axis)} (only the channel axis)`)
+      if (axes.length !== 1 || axisOf(v, axes[0], layer) !== 1)
+        throw notExportable(type, layer.name, `normalising axis ${JSON.stringify(c.axis)} (only the channel axis)`)
       const mean = g.weight(layer, 'moving_mean')
       const n = mean.data.length
       const gamma = c.scale === false ? new Float32Array(n).fill(1) : g.weight(layer, 'gamma').data
       const beta = c.center === false ? new Float32Array(n) : g.weight(layer, 'beta').data
-      const inputs = [v.name, g.constant(`${layer.name}/gamma`, [n], gamma), g.constant(`${layer.name}/beta`, [n], beta), g.constant(`${layer.name}/mean`, [n], mean.data)]
+      const inputs = [
+        v.name,
+        g.constant(`${layer.name}/gamma`, [n], gamma),
+        g.constant(`${layer.name}/beta`, [n], beta),
+        g.constant(`${layer.name}/mean`, [n], mean.data)
+      ]
       inputs.push(g.constant(`${layer.name}/variance`, [n], g.weight(layer, 'moving_variance').data))
       return { ...v, name: g.node('BatchNormalization', inputs, { epsilon: Number(c.epsilon ?? 1e-3) }) }
     }
@@ -462,7 +543,8 @@ function convertLayer(g: Graph, layer: KerasLayer, args: Value[]): Value {
       return activation(g, one(layer, args), c.activation, layer)
     case 'ReLU': {
       const v = one(layer, args)
-      if (Number(c.negative_slope ?? 0) !== 0 || Number(c.threshold ?? 0) !== 0) throw notExportable(type, layer.name, 'a negative slope or threshold')
+      if (Number(c.negative_slope ?? 0) !== 0 || Number(c.threshold ?? 0) !== 0)
+        throw notExportable(type, layer.name, 'a negative slope or threshold')
       const max = c.max_value ?? c.maxValue
       if (max === null || max === undefined) return { ...v, name: g.node('Relu', [v.name]) }
       return { ...v, name: g.node('Clip', [v.name, g.constant('zero', [], [0]), g.constant('max', [], [Number(max)])]) }
@@ -510,7 +592,14 @@ function convertLayer(g: Graph, layer: KerasLayer, args: Value[]): Value {
     case 'Concatenate': {
       if (args.length < 2) throw notExportable(type, layer.name, 'fewer than two inputs')
       const vs = args.map((a) => g.toNchw(a))
-      return { ...vs[0], name: g.node('Concat', vs.map((a) => a.name), { axis: axisOf(vs[0], Number(c.axis ?? -1), layer) }) }
+      return {
+        ...vs[0],
+        name: g.node(
+          'Concat',
+          vs.map((a) => a.name),
+          { axis: axisOf(vs[0], Number(c.axis ?? -1), layer) }
+        )
+      }
     }
     default:
       throw notExportable(type, layer.name)

@@ -138,10 +138,15 @@ function connect(ws: WebSocket, studio: Studio, linkFor: (dir: string, file?: st
       id = Number.isInteger(msg?.id) ? msg.id : -1
       const result = await dispatch(studio, msg?.method, msg?.args)
       if (msg.method === 'exportModel') Object.assign(result as ExportResult, { downloadUrl: linkFor((result as ExportResult).dir) })
-      if (msg.method === 'exportGif') Object.assign(result as ExportResult, { downloadUrl: linkFor((result as ExportResult).dir, (result as ExportResult).files[0]) })
+      if (msg.method === 'exportGif')
+        Object.assign(result as ExportResult, { downloadUrl: linkFor((result as ExportResult).dir, (result as ExportResult).files[0]) })
       send({ id, ok: true, result })
     } catch (err) {
-      send({ id, ok: false, error: err instanceof SyntaxError ? { code: 'BAD_ARGUMENT', message: 'The message is not valid JSON' } : toErrorDto(err) })
+      send({
+        id,
+        ok: false,
+        error: err instanceof SyntaxError ? { code: 'BAD_ARGUMENT', message: 'The message is not valid JSON' } : toErrorDto(err)
+      })
     }
   })
 }
@@ -166,7 +171,10 @@ function sendFile(res: ServerResponse, root: string, encoded: string): void {
   if (file !== root && !file.startsWith(root + sep)) return deny(res, 403, 'Forbidden')
   const folder = file.endsWith('.zip') ? file.slice(0, -4) : null
   if (folder && folder !== root && existsSync(folder) && statSync(folder).isDirectory()) {
-    res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Disposition': `attachment; filename="${basename(file).replace(/"/g, '')}"` })
+    res.writeHead(200, {
+      'Content-Type': 'application/zip',
+      'Content-Disposition': `attachment; filename="${basename(file).replace(/"/g, '')}"`
+    })
     return void res.end(zipFolder(folder, basename(folder)))
   }
   let ok = false

@@ -57,4 +57,5 @@ export function summarize(dir: string, d: Derived): SessionSummary {
   }
 }
 
-const countLabels = (d: Derived) => [...d.done.flatMap((b) => b.answers), ...(d.current?.answers ?? [])].filter((a) => a.value !== null).length
+const countLabels = (d: Derived) =>
+  [...d.done.flatMap((b) => b.answers), ...(d.current?.answers ?? [])].filter((a) => a.value !== null).length

@@ -57,7 +57,14 @@ export function derive(events: SessionEvent[]): Derived {
           d.warnings.push(`${e.type} of image ${e.id} that was not waiting for an answer`)
           break
         }
-        d.current.answers.push({ id: e.id, ...keyOf(d.current.query, e.id), value: e.type === 'label' ? e.value : null, responseMs: e.type === 'label' ? e.responseMs : 0, at: e.at, iteration: e.iteration })
+        d.current.answers.push({
+          id: e.id,
+          ...keyOf(d.current.query, e.id),
+          value: e.type === 'label' ? e.value : null,
+          responseMs: e.type === 'label' ? e.responseMs : 0,
+          at: e.at,
+          iteration: e.iteration
+        })
         break
       case 'undo':
         undo(d, e.id)
@@ -84,7 +91,13 @@ function remap(d: Derived, e: RemapEvent): void {
   const moveQuery = (q: QueryEvent): QueryEvent => {
     const keep = q.ids.map((_, k) => k).filter((k) => to.has(q.ids[k]))
     const pick = <T>(a: T[]) => keep.map((k) => a[k])
-    return { ...q, ids: keep.map((k) => to.get(q.ids[k])!), scores: pick(q.scores), p: pick(q.p), ...(q.keys ? { keys: pick(q.keys) } : {}) }
+    return {
+      ...q,
+      ids: keep.map((k) => to.get(q.ids[k])!),
+      scores: pick(q.scores),
+      p: pick(q.p),
+      ...(q.keys ? { keys: pick(q.keys) } : {})
+    }
   }
   const moveBatch = (b: { query: QueryEvent; answers: BatchAnswer[] }) => ({
     query: moveQuery(b.query),
@@ -113,7 +126,8 @@ function undo(d: Derived, id: number): void {
 export const engineBatches = (d: Derived): Answer[][] =>
   d.done.map((b) => b.answers.filter((a) => a.value !== null).map((a) => ({ id: a.id, value: a.value as LabelValue })))
 
-export const skippedIds = (d: Derived): number[] => [...d.done, ...(d.current ? [d.current] : [])].flatMap((b) => b.answers.filter((a) => a.value === null).map((a) => a.id))
+export const skippedIds = (d: Derived): number[] =>
+  [...d.done, ...(d.current ? [d.current] : [])].flatMap((b) => b.answers.filter((a) => a.value === null).map((a) => a.id))
 
 /** True when every image of the current batch has an answer: the fit is due. */
 export const batchComplete = (d: Derived): boolean => !!d.current && d.current.answers.length === d.current.query.ids.length

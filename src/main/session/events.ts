@@ -4,7 +4,17 @@
 import { parseEvent, type SessionEvent } from '../../shared/schema'
 
 export { FORMAT_VERSION } from '../../shared/schema'
-export type { EventType, LabelEvent, QueryEvent, RemapEvent, SessionEvent, SkipEvent, StartEvent, TrainEvent, UndoEvent } from '../../shared/schema'
+export type {
+  EventType,
+  LabelEvent,
+  QueryEvent,
+  RemapEvent,
+  SessionEvent,
+  SkipEvent,
+  StartEvent,
+  TrainEvent,
+  UndoEvent
+} from '../../shared/schema'
 
 let lastTime = 0
 /**

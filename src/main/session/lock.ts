@@ -65,7 +65,10 @@ export class SessionLockedError extends CuratorError {
     readonly dir: string,
     readonly owner: LockOwner
   ) {
-    super('FORBIDDEN', `This session is open for writing in another Curator (${describeOwner(owner)}); if that process is gone, delete ${join(dir, LOCK_FILE)}`)
+    super(
+      'FORBIDDEN',
+      `This session is open for writing in another Curator (${describeOwner(owner)}); if that process is gone, delete ${join(dir, LOCK_FILE)}`
+    )
   }
 }
 

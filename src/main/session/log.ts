@@ -57,7 +57,8 @@ async function writeStart(dir: string, file: string, start: StartEvent): Promise
   try {
     await writeFileAtomic(file, JSON.stringify(start) + '\n', { replace: 'never' })
   } catch (err) {
-    if (err instanceof CuratorError && err.code === 'EXISTS') throw new CuratorError('EXISTS', `a session log already exists in ${dir}`, { path: file })
+    if (err instanceof CuratorError && err.code === 'EXISTS')
+      throw new CuratorError('EXISTS', `a session log already exists in ${dir}`, { path: file })
     throw err
   }
 }
@@ -93,7 +94,12 @@ export async function openSessionLog(dir: string): Promise<{ log: SessionLog; ev
   }
 }
 
-async function repairAndOpen(dir: string, file: string, s: Scan, lock: SessionLock): Promise<{ log: SessionLog; events: SessionEvent[]; warnings: string[] }> {
+async function repairAndOpen(
+  dir: string,
+  file: string,
+  s: Scan,
+  lock: SessionLock
+): Promise<{ log: SessionLog; events: SessionEvent[]; warnings: string[] }> {
   if (s.truncatedTail) {
     // Keep the damaged original for inspection before cutting anything off.
     const backup = await backupCopy(file)
@@ -142,7 +148,10 @@ async function scan(dir: string): Promise<Scan> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      const folder = await fs.stat(dir).then((s) => s.isDirectory(), () => null)
+      const folder = await fs.stat(dir).then(
+        (s) => s.isDirectory(),
+        () => null
+      )
       if (folder === null) throw new CuratorError('NOT_FOUND', `There is no folder ${dir}`)
       if (!folder) throw new CuratorError('BAD_ARGUMENT', `${dir} is a file; open the session's folder`)
       throw new CuratorError('NOT_FOUND', `${dir} is not a Curator session folder (it has no session.jsonl)`)

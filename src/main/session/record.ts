@@ -28,7 +28,12 @@ export interface RecordOptions {
  * responseMs 0, skip events for images without ground truth), train, query. Refuses a folder
  * that already holds a session. Opens with Studio.openSession, replays and verifies.
  */
-export async function recordSimulation(dir: string, p: Prepared, config: SessionConfig, opts: RecordOptions): Promise<{ dir: string; id: string; summary: SimulateSummary }> {
+export async function recordSimulation(
+  dir: string,
+  p: Prepared,
+  config: SessionConfig,
+  opts: RecordOptions
+): Promise<{ dir: string; id: string; summary: SimulateSummary }> {
   const target = resolve(dir)
   const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`
   const start: StartEvent = {
@@ -44,7 +49,8 @@ export async function recordSimulation(dir: string, p: Prepared, config: Session
     app: `curator ${VERSION}`
   }
   const truth = p.poolTruth
-  if (!truth) throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
+  if (!truth)
+    throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
   const log = await createSessionLog(target, start)
   const names = p.dataset.pool.names
   const key = (id: number) => (names ? { key: names[id] } : {})
@@ -66,7 +72,16 @@ export async function recordSimulation(dir: string, p: Prepared, config: Session
           } else {
             const value = truth[imageId] as LabelValue
             labelled.push({ id: imageId, value })
-            await log.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id: imageId, ...key(imageId), value, iteration: r.iteration, responseMs: 0 })
+            await log.append({
+              v: FORMAT_VERSION,
+              type: 'label',
+              at: eventTime(),
+              id: imageId,
+              ...key(imageId),
+              value,
+              iteration: r.iteration,
+              responseMs: 0
+            })
           }
         }
         if (JSON.stringify(labelled) !== JSON.stringify(answers)) {

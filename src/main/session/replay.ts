@@ -65,10 +65,16 @@ async function load(dir: string, config: (c: SessionConfig) => SessionConfig, op
   const p = await prepare(cfg, { backend, featurizer, cacheDir: opts.cacheDir, baseDir, onProgress: opts.onProgress })
   const drift: string[] = []
   if (featurizer !== recorded) drift.push(`recorded on ${recorded} features, which cannot run here; rebuilt on ${featurizer}'s`)
-  if (p.dataset.hash !== d.start.dataset.hash) drift.push(`the dataset differs from the recorded one (hash ${d.start.dataset.hash}, now ${p.dataset.hash})`)
-  if (p.base.hash !== d.start.base.hash) drift.push(`the base model differs from the recorded one (hash ${d.start.base.hash}, now ${p.base.hash})`)
+  if (p.dataset.hash !== d.start.dataset.hash)
+    drift.push(`the dataset differs from the recorded one (hash ${d.start.dataset.hash}, now ${p.dataset.hash})`)
+  if (p.base.hash !== d.start.base.hash)
+    drift.push(`the base model differs from the recorded one (hash ${d.start.base.hash}, now ${p.base.hash})`)
   if (d.start.app !== `curator ${VERSION}`) drift.push(`recorded by ${d.start.app}, replayed by curator ${VERSION}: the engine may differ`)
-  const loop: LoopConfig = { strategy: cfg.strategy, batchSize: cfg.batchSize, coldStartBatches: coldStartBatches(coldStartClasses(p.base), cfg.batchSize) }
+  const loop: LoopConfig = {
+    strategy: cfg.strategy,
+    batchSize: cfg.batchSize,
+    coldStartBatches: coldStartBatches(coldStartClasses(p.base), cfg.batchSize)
+  }
   return { dir: target, d, logWarnings: [...warnings, ...d.warnings], backend, features: featurizer, p, loop, drift }
 }
 
@@ -92,10 +98,12 @@ export async function recordedBaseline(dir: string, opts: ReplayOptions = {}): P
 }
 
 /** The skipped images of the first k completed batches. */
-export const skippedOf = (d: Derived, k: number): number[] => d.done.slice(0, k).flatMap((b) => b.answers.filter((a) => a.value === null).map((a) => a.id))
+export const skippedOf = (d: Derived, k: number): number[] =>
+  d.done.slice(0, k).flatMap((b) => b.answers.filter((a) => a.value === null).map((a) => a.id))
 
 /** The query recorded right after fit k: batch k's, or the one being answered now. */
-export const queryAfter = (d: Derived, k: number): QueryEvent | null => (k < d.done.length ? d.done[k].query : k === d.done.length ? (d.current?.query ?? null) : null)
+export const queryAfter = (d: Derived, k: number): QueryEvent | null =>
+  k < d.done.length ? d.done[k].query : k === d.done.length ? (d.current?.query ?? null) : null
 
 // ---- verified replay ------------------------------------------------------------------------
 
@@ -151,7 +159,12 @@ export async function verifyReplay(dir: string, opts: ReplayOptions = {}): Promi
     for (const [index, t] of d.trains.entries()) {
       const k = t.iteration
       if (k > d.done.length) {
-        const m: Mismatch = { iteration: k, field: 'batch', recorded: `a fit after ${k} batches`, recomputed: `only ${d.done.length} completed batches in the log` }
+        const m: Mismatch = {
+          iteration: k,
+          field: 'batch',
+          recorded: `a fit after ${k} batches`,
+          recomputed: `only ${d.done.length} completed batches in the log`
+        }
         iterations.push({ index, iteration: k, labels: t.labels, ok: false, mismatches: [m], queryCompared: false })
         continue
       }
@@ -160,7 +173,14 @@ export async function verifyReplay(dir: string, opts: ReplayOptions = {}): Promi
       const recorded = queryAfter(d, k)
       const q = recorded?.strategy === 'chosen' ? null : recorded
       const { failing, notes } = compare(t, r, q, exact)
-      iterations.push({ index, iteration: k, labels: t.labels, ok: failing.length === 0, mismatches: [...failing, ...notes], queryCompared: q !== null })
+      iterations.push({
+        index,
+        iteration: k,
+        labels: t.labels,
+        ok: failing.length === 0,
+        mismatches: [...failing, ...notes],
+        queryCompared: q !== null
+      })
     }
     const first = iterations.find((it) => !it.ok)
     return {
@@ -185,7 +205,8 @@ function compare(t: TrainEvent, r: IterationRecord, q: QueryEvent | null, exact:
   const notes: Mismatch[] = []
   const k = t.iteration
   const differ = (field: string, recorded: unknown, recomputed: unknown) => failing.push({ iteration: k, field, recorded, recomputed })
-  const close = (a: number | null, b: number | null, tol: number) => (a === null || b === null ? a === b : exact ? a === b : Math.abs(a - b) <= tol)
+  const close = (a: number | null, b: number | null, tol: number) =>
+    a === null || b === null ? a === b : exact ? a === b : Math.abs(a - b) <= tol
 
   if (t.labels !== r.labels) differ('labels', t.labels, r.labels)
   if (t.headWeights.length !== r.headWeights.length) differ('headWeights.length', t.headWeights.length, r.headWeights.length)
@@ -195,11 +216,15 @@ function compare(t: TrainEvent, r: IterationRecord, q: QueryEvent | null, exact:
   if (!close(t.labelledAccuracy, r.labelledAccuracy, ACCURACY_TOLERANCE)) differ('labelledAccuracy', t.labelledAccuracy, r.labelledAccuracy)
   // Counts near the 0.5 boundary and the uncertainty ranking may legitimately move across
   // backends; on the same backend they must be identical.
-  const soft = (field: string, recorded: unknown, recomputed: unknown) => (exact ? failing : notes).push({ iteration: k, field, recorded, recomputed })
+  const soft = (field: string, recorded: unknown, recomputed: unknown) =>
+    (exact ? failing : notes).push({ iteration: k, field, recorded, recomputed })
   t.histogram.counts.forEach((n, i) => n === r.histogram.counts[i] || soft(`histogram.counts[${i}]`, n, r.histogram.counts[i]))
   if ((t.histogram.byTruth === null) !== (r.histogram.byTruth === null)) soft('histogram.byTruth', t.histogram.byTruth, r.histogram.byTruth)
   else if (t.histogram.byTruth && r.histogram.byTruth) {
-    for (const c of [0, 1]) t.histogram.byTruth[c].forEach((n, i) => n === r.histogram.byTruth![c][i] || soft(`histogram.byTruth[${c}][${i}]`, n, r.histogram.byTruth![c][i]))
+    for (const c of [0, 1])
+      t.histogram.byTruth[c].forEach(
+        (n, i) => n === r.histogram.byTruth![c][i] || soft(`histogram.byTruth[${c}][${i}]`, n, r.histogram.byTruth![c][i])
+      )
   }
   if (q && JSON.stringify(q.ids) !== JSON.stringify(r.next.ids)) soft('query.ids', q.ids, r.next.ids)
   return { failing, notes }
@@ -239,7 +264,11 @@ export interface WhatIfResult {
  * strategy decides only what would have been asked next, reported with how many of those
  * images have a recorded answer.
  */
-export async function whatIf(dir: string, change: { strategy?: StrategyName; seed?: number }, opts: ReplayOptions = {}): Promise<WhatIfResult> {
+export async function whatIf(
+  dir: string,
+  change: { strategy?: StrategyName; seed?: number },
+  opts: ReplayOptions = {}
+): Promise<WhatIfResult> {
   const s = await load(dir, (c) => ({ ...c, strategy: change.strategy ?? c.strategy, seed: change.seed ?? c.seed }), opts)
   try {
     const { d, p, loop } = s

@@ -75,7 +75,6 @@ interface Open {
   board?: EventWriter | 'failed'
 }
 
-
 /** The strategy recorded for an image the labeller picked in the pool browser. */
 export const CHOSEN = 'chosen'
 
@@ -193,7 +192,16 @@ export class Studio implements StudioApi {
         app: `curator ${this.opts.version}`
       }
       const log = await createSessionLog(target, start)
-      this.session = { dir: target, log, events: [start], d: derive([start]), opened, warnings: skippedWarning(opened), speculation: null, baseline: [] }
+      this.session = {
+        dir: target,
+        log,
+        events: [start],
+        d: derive([start]),
+        opened,
+        warnings: skippedWarning(opened),
+        speculation: null,
+        baseline: []
+      }
       await this.advance()
       return this.snapshot()
     })
@@ -206,15 +214,36 @@ export class Studio implements StudioApi {
       // Open the new session fully before letting go of the current one: a bad folder keeps it.
       // On the chosen base: a session recorded on another one gets the warning below.
       const { start } = derive((await readSessionLog(target)).events)
-      const opened = await this.opts.engine.open(start.config, this.opts.cacheDir, this.baseWithHash(start.base.hash), start.features ?? 'tfjs')
+      const opened = await this.opts.engine.open(
+        start.config,
+        this.opts.cacheDir,
+        this.baseWithHash(start.base.hash),
+        start.features ?? 'tfjs'
+      )
       await this.closeSession()
       const { log, events, warnings } = await openSessionLog(target)
       const d = derive(events)
-      if (log.lockedBy) warnings.unshift(`Read-only: ${describeOwner(log.lockedBy)} has this session open for writing, so answers here are not saved; replay and export work`)
-      if (opened.base.hash !== d.start.base.hash) warnings.push(`the base model changed since this session was recorded (hash ${d.start.base.hash}, now ${opened.base.hash})`)
-      this.session = { dir: target, log, events, d, opened, warnings: [...warnings, ...d.warnings, ...skippedWarning(opened)], speculation: null, baseline: [] }
+      if (log.lockedBy)
+        warnings.unshift(
+          `Read-only: ${describeOwner(log.lockedBy)} has this session open for writing, so answers here are not saved; replay and export work`
+        )
+      if (opened.base.hash !== d.start.base.hash)
+        warnings.push(`the base model changed since this session was recorded (hash ${d.start.base.hash}, now ${opened.base.hash})`)
+      this.session = {
+        dir: target,
+        log,
+        events,
+        d,
+        opened,
+        warnings: [...warnings, ...d.warnings, ...skippedWarning(opened)],
+        speculation: null,
+        baseline: []
+      }
       if (opened.dataset.hash !== d.dataset.hash) {
-        if (log.lockedBy) this.session.warnings.push(`the dataset changed since this session was recorded (hash ${d.dataset.hash}, now ${opened.dataset.hash}); read-only, so it is not remapped`)
+        if (log.lockedBy)
+          this.session.warnings.push(
+            `the dataset changed since this session was recorded (hash ${d.dataset.hash}, now ${opened.dataset.hash}); read-only, so it is not remapped`
+          )
         else await this.remapChangedDataset()
       }
       await this.advance()
@@ -226,7 +255,16 @@ export class Studio implements StudioApi {
     const labels = await this.serial(async () => {
       const s = this.need()
       this.expectWaiting(s, id)
-      await this.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id, ...queryKey(s, id), value, iteration: s.d.done.length, responseMs: Math.max(0, Math.round(responseMs)) })
+      await this.append({
+        v: FORMAT_VERSION,
+        type: 'label',
+        at: eventTime(),
+        id,
+        ...queryKey(s, id),
+        value,
+        iteration: s.d.done.length,
+        responseMs: Math.max(0, Math.round(responseMs))
+      })
       return countLabels(s.d)
     })
     void this.serial(() => this.advance()).catch((err) => this.emit('error', toErrorDto(err)))
@@ -265,13 +303,22 @@ export class Studio implements StudioApi {
       const { events, warnings } = await readSessionLog(target)
       const d = derive(events)
       // The images come from that session's dataset; the open session stays as it is.
-      const images = new Map((await this.opts.engine.images([...new Set(d.done.flatMap((b) => b.query.ids))], d.start.config)).map((i) => [i.id, i]))
+      const images = new Map(
+        (await this.opts.engine.images([...new Set(d.done.flatMap((b) => b.query.ids))], d.start.config)).map((i) => [i.id, i])
+      )
       const steps = d.trains.map((t, k) => ({
         iteration: iterationDto(t),
         asked: k === 0 ? [] : d.done[k - 1].answers.map((a) => ({ ...queryItem(images, d.done[k - 1].query, a.id), answer: a.value }))
       }))
       const baseline = await this.baselineOf(target, d)
-      return { session: summarize(target, d), config: d.start.config, baseClassNames: await this.baseClassNames(), steps, warnings: [...warnings, ...d.warnings], baseline }
+      return {
+        session: summarize(target, d),
+        config: d.start.config,
+        baseClassNames: await this.baseClassNames(),
+        steps,
+        warnings: [...warnings, ...d.warnings],
+        baseline
+      }
     })
   }
 
@@ -286,7 +333,9 @@ export class Studio implements StudioApi {
   /** A page of the pool browser under the latest standing fit (a view: outside the serial queue). */
   async pool(query: PoolQuery): Promise<PoolPage> {
     const s = this.need()
-    const answers: [number, PoolItem['answer']][] = [...s.d.done, ...(s.d.current ? [s.d.current] : [])].flatMap((b) => b.answers.map((a) => [a.id, a.value ?? 'skipped'] as [number, PoolItem['answer']]))
+    const answers: [number, PoolItem['answer']][] = [...s.d.done, ...(s.d.current ? [s.d.current] : [])].flatMap((b) =>
+      b.answers.map((a) => [a.id, a.value ?? 'skipped'] as [number, PoolItem['answer']])
+    )
     return this.opts.engine.pool(standingBatches(s.d), answers, query)
   }
 
@@ -294,13 +343,37 @@ export class Studio implements StudioApi {
     return this.serial(async () => {
       const s = this.need()
       const c = s.d.current
-      if (c && c.answers.length > 0) throw new CuratorError('BAD_ARGUMENT', `Finish the batch on screen first (${c.answers.length} of ${c.query.ids.length} answered), then choose images`)
-      if ([...s.d.done.flatMap((b) => b.answers)].some((a) => a.id === id)) throw new CuratorError('BAD_ARGUMENT', `Image ${id} is answered already`)
+      if (c && c.answers.length > 0)
+        throw new CuratorError(
+          'BAD_ARGUMENT',
+          `Finish the batch on screen first (${c.answers.length} of ${c.query.ids.length} answered), then choose images`
+        )
+      if ([...s.d.done.flatMap((b) => b.answers)].some((a) => a.id === id))
+        throw new CuratorError('BAD_ARGUMENT', `Image ${id} is answered already`)
       const { p, keys } = await this.opts.engine.chosen(standingBatches(s.d), [id])
       // A query of one image the labeller picked, then its answer: a batch like any other.
       const iteration = s.d.done.length
-      await this.append({ v: FORMAT_VERSION, type: 'query', at: eventTime(), iteration, ids: [id], ...(keys ? { keys } : {}), scores: [0], p, strategy: CHOSEN })
-      await this.append({ v: FORMAT_VERSION, type: 'label', at: eventTime(), id, ...queryKey(s, id), value, iteration, responseMs: Math.max(0, Math.round(responseMs)) })
+      await this.append({
+        v: FORMAT_VERSION,
+        type: 'query',
+        at: eventTime(),
+        iteration,
+        ids: [id],
+        ...(keys ? { keys } : {}),
+        scores: [0],
+        p,
+        strategy: CHOSEN
+      })
+      await this.append({
+        v: FORMAT_VERSION,
+        type: 'label',
+        at: eventTime(),
+        id,
+        ...queryKey(s, id),
+        value,
+        iteration,
+        responseMs: Math.max(0, Math.round(responseMs))
+      })
       await this.advance()
       return this.snapshot()
     })
@@ -352,9 +425,11 @@ export class Studio implements StudioApi {
   chooseBase(dir: string | null, spec?: BaseSpecFile): Promise<BaseDto> {
     return this.serial(async () => {
       const target = dir === null ? defaultBaseDir() : resolve(dir)
-      if (!existsSync(join(target, 'model.json'))) throw new CuratorError('NOT_FOUND', `No model.json in ${target}: choose a TF.js layers model folder`)
+      if (!existsSync(join(target, 'model.json')))
+        throw new CuratorError('NOT_FOUND', `No model.json in ${target}: choose a TF.js layers model folder`)
       // Merged into what is there and written whole: a failed write keeps the old spec.
-      if (spec) await writeFileAtomic(join(target, BASE_SPEC_FILE), JSON.stringify({ ...(readBaseSpec(target) ?? {}), ...spec }, null, 2) + '\n')
+      if (spec)
+        await writeFileAtomic(join(target, BASE_SPEC_FILE), JSON.stringify({ ...(readBaseSpec(target) ?? {}), ...spec }, null, 2) + '\n')
       const base = readBase(target) // refuses graph models, unknown feature layers, bad specs
       await writeFileAtomic(this.baseFile, JSON.stringify({ dir: target }, null, 2) + '\n')
       return baseDto(base)
@@ -426,10 +501,16 @@ export class Studio implements StudioApi {
     await this.append({ v: FORMAT_VERSION, type: 'remap', at: eventTime(), dataset, ids: map, missing })
     const answered = new Map([...d.done, ...(d.current ? [d.current] : [])].flatMap((b) => b.answers.map((a) => [a.id, a.value] as const)))
     const lost = missing.filter((m) => answered.has(m.id))
-    const names = (list: typeof missing) => list.slice(0, 5).map((m) => `${m.key} (${m.reason})`).join(', ') + (list.length > 5 ? `, and ${list.length - 5} more` : '')
+    const names = (list: typeof missing) =>
+      list
+        .slice(0, 5)
+        .map((m) => `${m.key} (${m.reason})`)
+        .join(', ') + (list.length > 5 ? `, and ${list.length - 5} more` : '')
     s.warnings.push(
       `The folder changed since this session was recorded: ${map.length} asked image${map.length === 1 ? '' : 's'} found again by file name` +
-        (lost.length ? `; ${lost.length} answer${lost.length === 1 ? ' is' : 's are'} for files that are gone and no longer count: ${names(lost)}` : '; no answer was lost')
+        (lost.length
+          ? `; ${lost.length} answer${lost.length === 1 ? ' is' : 's are'} for files that are gone and no longer count: ${names(lost)}`
+          : '; no answer was lost')
     )
   }
 
@@ -444,7 +525,12 @@ export class Studio implements StudioApi {
       const answered = s.d.current?.answers ?? []
       const last = answered.at(-1)
       const spec = s.speculation
-      const reuse = spec && last && last.value !== null && spec.key === specKey(s.d, answered.slice(0, -1)) ? (last.value === 1 ? spec.positive : spec.negative) : null
+      const reuse =
+        spec && last && last.value !== null && spec.key === specKey(s.d, answered.slice(0, -1))
+          ? last.value === 1
+            ? spec.positive
+            : spec.negative
+          : null
       const rec = reuse ?? (await this.opts.engine.iterate(pending, skippedIds(s.d)))
       const train = trainEvent(rec)
       await this.append(train)
@@ -490,12 +576,19 @@ export class Studio implements StudioApi {
     try {
       s.board ??= new EventWriter(join(s.dir, TENSORBOARD_DIR))
       writeIteration(s.board, train, loss)
-      writeAsked(s.board, query, query.ids.flatMap((id) => (this.images.has(id) ? [rawImage(this.images.get(id)!)] : [])))
+      writeAsked(
+        s.board,
+        query,
+        query.ids.flatMap((id) => (this.images.has(id) ? [rawImage(this.images.get(id)!)] : []))
+      )
     } catch (err) {
       // TensorBoard files are a view: losing them must not stop labelling. Said once.
       if (s.board instanceof EventWriter) s.board.close()
       s.board = 'failed'
-      this.emit('error', toErrorDto(new CuratorError('NOT_WRITABLE', `TensorBoard files are no longer written for this session: ${(err as Error).message}`)))
+      this.emit(
+        'error',
+        toErrorDto(new CuratorError('NOT_WRITABLE', `TensorBoard files are no longer written for this session: ${(err as Error).message}`))
+      )
     }
   }
 
@@ -510,7 +603,8 @@ export class Studio implements StudioApi {
     const key = specKey(s.d)
     if (s.speculation?.key === key) return
     const last = c.query.ids.find((id) => !c.answers.some((a) => a.id === id))!
-    const fit = (value: LabelValue) => this.opts.engine.iterate([...engineBatches(s.d), [...answersOf(c.answers), { id: last, value }]], skippedIds(s.d))
+    const fit = (value: LabelValue) =>
+      this.opts.engine.iterate([...engineBatches(s.d), [...answersOf(c.answers), { id: last, value }]], skippedIds(s.d))
     const negative = await fit(0)
     const positive = await fit(1)
     s.speculation = { key, negative, positive }
@@ -545,7 +639,20 @@ export class Studio implements StudioApi {
       testSize: s.opened.testSize,
       baseClassNames: s.opened.base.classNames,
       history: d.trains.map(iterationDto),
-      labels: batchAnswers.flat().flatMap((a) => (a.value === null ? [] : [{ id: a.id, ...(a.key === undefined ? {} : { key: a.key }), value: a.value, iteration: a.iteration, responseMs: a.responseMs, at: a.at }])),
+      labels: batchAnswers.flat().flatMap((a) =>
+        a.value === null
+          ? []
+          : [
+              {
+                id: a.id,
+                ...(a.key === undefined ? {} : { key: a.key }),
+                value: a.value,
+                iteration: a.iteration,
+                responseMs: a.responseMs,
+                at: a.at
+              }
+            ]
+      ),
       skipped: skippedIds(d),
       queue: c ? c.query.ids.filter((id) => !c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
       answered: c ? c.query.ids.filter((id) => c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
@@ -564,7 +671,16 @@ export class Studio implements StudioApi {
   }
 }
 
-const baseDto = (b: BaseInfo): BaseDto => ({ id: b.id, hash: b.hash, testAccuracy: b.testAccuracy, classNames: b.classNames, dir: b.dir, featureLayer: b.featureLayer, input: b.input, custom: !b.meta })
+const baseDto = (b: BaseInfo): BaseDto => ({
+  id: b.id,
+  hash: b.hash,
+  testAccuracy: b.testAccuracy,
+  classNames: b.classNames,
+  dir: b.dir,
+  featureLayer: b.featureLayer,
+  input: b.input,
+  custom: !b.meta
+})
 
 /** The file key of an image of the current batch, for its label or skip event. */
 function queryKey(s: Open, id: number): { key?: string } {
@@ -577,8 +693,13 @@ function queryKey(s: Open, id: number): { key?: string } {
 function skippedWarning(opened: OpenedSession): string[] {
   const s = opened.skipped
   if (!s.length) return []
-  const shown = s.slice(0, 5).map((f) => `${f.path} (${f.reason})`).join(', ')
-  return [`${s.length} file${s.length === 1 ? ' was' : 's were'} skipped in the dataset folder: ${shown}${s.length > 5 ? `, and ${s.length - 5} more` : ''}`]
+  const shown = s
+    .slice(0, 5)
+    .map((f) => `${f.path} (${f.reason})`)
+    .join(', ')
+  return [
+    `${s.length} file${s.length === 1 ? ' was' : 's were'} skipped in the dataset folder: ${shown}${s.length > 5 ? `, and ${s.length - 5} more` : ''}`
+  ]
 }
 
 function queryItem(images: Map<number, ImageDto>, q: { ids: number[]; p: number[]; scores: number[] }, id: number): QueryItem {
@@ -586,7 +707,12 @@ function queryItem(images: Map<number, ImageDto>, q: { ids: number[]; p: number[
   return { ...images.get(id)!, p: q.p[k], score: q.scores[k] }
 }
 
-const rawImage = (i: ImageDto): RawImage => ({ width: i.width, height: i.height, channels: i.channels, pixels: Buffer.from(i.pixelsBase64, 'base64') })
+const rawImage = (i: ImageDto): RawImage => ({
+  width: i.width,
+  height: i.height,
+  channels: i.channels,
+  pixels: Buffer.from(i.pixelsBase64, 'base64')
+})
 
 /** The answers of the batches the latest standing fit was made on. */
 const standingBatches = (d: Derived): Answer[][] => engineBatches(d).slice(0, d.trains.at(-1)?.iteration ?? 0)
@@ -595,7 +721,8 @@ const answersOf = (answers: { id: number; value: LabelValue | null }[]): Answer[
   answers.filter((a) => a.value !== null).map((a) => ({ id: a.id, value: a.value as LabelValue }))
 
 /** Identifies the state a speculation was made in: the batch and the answers given before its last image. */
-const specKey = (d: Derived, answered = d.current?.answers ?? []) => JSON.stringify([d.done.length, d.current?.query.ids, answered.map((a) => [a.id, a.value])])
+const specKey = (d: Derived, answered = d.current?.answers ?? []) =>
+  JSON.stringify([d.done.length, d.current?.query.ids, answered.map((a) => [a.id, a.value])])
 
-const countLabels = (d: Derived) => [...d.done.flatMap((b) => b.answers), ...(d.current?.answers ?? [])].filter((a) => a.value !== null).length
-
+const countLabels = (d: Derived) =>
+  [...d.done.flatMap((b) => b.answers), ...(d.current?.answers ?? [])].filter((a) => a.value !== null).length

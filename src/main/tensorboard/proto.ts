@@ -9,17 +9,32 @@ const root = protobuf.Root.fromJSON({
       nested: {
         Event: {
           oneofs: { what: { oneof: ['fileVersion', 'summary'] } },
-          fields: { wallTime: { type: 'double', id: 1 }, step: { type: 'int64', id: 2 }, fileVersion: { type: 'string', id: 3 }, summary: { type: 'Summary', id: 5 } }
+          fields: {
+            wallTime: { type: 'double', id: 1 },
+            step: { type: 'int64', id: 2 },
+            fileVersion: { type: 'string', id: 3 },
+            summary: { type: 'Summary', id: 5 }
+          }
         },
         Summary: {
           fields: { value: { rule: 'repeated', type: 'Value', id: 1 } },
           nested: {
             Image: {
-              fields: { height: { type: 'int32', id: 1 }, width: { type: 'int32', id: 2 }, colorspace: { type: 'int32', id: 3 }, encodedImageString: { type: 'bytes', id: 4 } }
+              fields: {
+                height: { type: 'int32', id: 1 },
+                width: { type: 'int32', id: 2 },
+                colorspace: { type: 'int32', id: 3 },
+                encodedImageString: { type: 'bytes', id: 4 }
+              }
             },
             Value: {
               oneofs: { value: { oneof: ['simpleValue', 'image', 'histo'] } },
-              fields: { tag: { type: 'string', id: 1 }, simpleValue: { type: 'float', id: 2 }, image: { type: 'Image', id: 4 }, histo: { type: 'HistogramProto', id: 5 } }
+              fields: {
+                tag: { type: 'string', id: 1 },
+                simpleValue: { type: 'float', id: 2 },
+                image: { type: 'Image', id: 4 },
+                histo: { type: 'HistogramProto', id: 5 }
+              }
             }
           }
         },

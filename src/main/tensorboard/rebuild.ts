@@ -20,7 +20,12 @@ export interface RebuildResult {
   warnings: string[]
 }
 
-export const rawImage = (set: ImageSet, id: number): RawImage => ({ width: set.widths[id], height: set.heights[id], channels: set.channels[id], pixels: imagePixels(set, id) })
+export const rawImage = (set: ImageSet, id: number): RawImage => ({
+  width: set.widths[id],
+  height: set.heights[id],
+  channels: set.channels[id],
+  pixels: imagePixels(set, id)
+})
 
 /** Writes one event file into `out` (default SESSION/tensorboard), replacing the ones Curator wrote there before. */
 export async function rebuildTensorboard(sessionDir: string, out?: string, opts: ReplayOptions = {}): Promise<RebuildResult> {
@@ -37,9 +42,15 @@ export async function rebuildTensorboard(sessionDir: string, out?: string, opts:
       warnings.push(...s.drift)
       const batches = engineBatches(d)
       for (const [i, t] of d.trains.entries()) {
-        if (t.iteration <= d.done.length) losses[i] = (await iterate(s.p.learner, s.loop, batches.slice(0, t.iteration), skippedOf(d, t.iteration))).loss
+        if (t.iteration <= d.done.length)
+          losses[i] = (await iterate(s.p.learner, s.loop, batches.slice(0, t.iteration), skippedOf(d, t.iteration))).loss
       }
-      for (const q of queries) if (q) images.set(q, q.ids.filter((id) => id < s.p.dataset.pool.count).map((id) => rawImage(s.p.dataset.pool, id)))
+      for (const q of queries)
+        if (q)
+          images.set(
+            q,
+            q.ids.filter((id) => id < s.p.dataset.pool.count).map((id) => rawImage(s.p.dataset.pool, id))
+          )
     })
   } catch (err) {
     warnings.push(`the loss and the asked images are left out: ${(err as Error).message}`)

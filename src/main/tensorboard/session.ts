@@ -55,7 +55,8 @@ export function strip(images: RawImage[]): RawImage {
   for (const img of images) {
     for (let y = 0; y < img.height; y++) {
       for (let x = 0; x < img.width; x++) {
-        for (let c = 0; c < channels; c++) pixels[(y * width + x0 + x) * channels + c] = img.pixels[(y * img.width + x) * img.channels + (img.channels === 1 ? 0 : c)]
+        for (let c = 0; c < channels; c++)
+          pixels[(y * width + x0 + x) * channels + c] = img.pixels[(y * img.width + x) * img.channels + (img.channels === 1 ? 0 : c)]
       }
     }
     x0 += img.width + GAP

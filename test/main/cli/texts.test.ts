@@ -15,7 +15,11 @@ const BACKEND_LINE = /^TF\.js backend: (wasm|cpu|tensorflow)/
 
 describe('curator texts', () => {
   it('`<command> --help` prints that command and its options, not the global help', async () => {
-    for (const [cmd, option, other] of [['simulate', '--pool-limit', 'pretrain '], ['replay', '--verify', 'simulate '], ['export', '--with-images', 'predict ']]) {
+    for (const [cmd, option, other] of [
+      ['simulate', '--pool-limit', 'pretrain '],
+      ['replay', '--verify', 'simulate '],
+      ['export', '--with-images', 'predict ']
+    ]) {
       const r = await run([cmd, '--help'])
       expect(r.code).toBe(0)
       expect(r.stdout).toContain(`Usage: curator ${cmd}`)

@@ -28,7 +28,26 @@ describe.skipIf(!hasTorch)('the PyTorch reference network', () => {
     const input = join(tmp.dir, `in-${size}.f32`)
     const output = join(tmp.dir, `out-${size}.f32`)
     writeFileSync(input, x)
-    const r = spawnSync(python, [script, '--model', base, '--size', String(size), '--only', 'forward', '--seconds', '0.05', '--wait-policy', 'PASSIVE', '--check', input, output], { encoding: 'utf8' })
+    const r = spawnSync(
+      python,
+      [
+        script,
+        '--model',
+        base,
+        '--size',
+        String(size),
+        '--only',
+        'forward',
+        '--seconds',
+        '0.05',
+        '--wait-policy',
+        'PASSIVE',
+        '--check',
+        input,
+        output
+      ],
+      { encoding: 'utf8' }
+    )
     expect(r.status, r.stderr).toBe(0)
     const figures = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
     expect(figures.threads).toBe(2)
@@ -52,7 +71,9 @@ describe.skipIf(!hasTorch)('the PyTorch reference network', () => {
     model.modelTopology.config.layers[1].class_name = 'DepthwiseConv2D'
     writeFileSync(join(dir.dir, 'model.json'), JSON.stringify(model))
     writeFileSync(join(dir.dir, 'weights.bin'), readFileSync(join(base, 'weights.bin')))
-    const r = spawnSync(python, [script, '--model', dir.dir, '--only', 'forward', '--seconds', '0.05', '--wait-policy', 'PASSIVE'], { encoding: 'utf8' })
+    const r = spawnSync(python, [script, '--model', dir.dir, '--only', 'forward', '--seconds', '0.05', '--wait-policy', 'PASSIVE'], {
+      encoding: 'utf8'
+    })
     dir.remove()
     expect(r.status).not.toBe(0)
     expect(r.stderr).toContain('unsupported layer DepthwiseConv2D (conv11)')

@@ -31,7 +31,10 @@ beforeAll(() => {
 })
 afterAll(() => tmp?.remove())
 
-const png = (side = 28) => sharp({ create: { width: side, height: side, channels: 3, background: '#808080' } }).png().toBuffer()
+const png = (side = 28) =>
+  sharp({ create: { width: side, height: side, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer()
 
 function inChild(mode: 'idx' | 'folder', path: string): Promise<{ error: string | null; detail: unknown; maxRssMiB: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, path], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -39,7 +42,9 @@ function inChild(mode: 'idx' | 'folder', path: string): Promise<{ error: string 
   let err = ''
   child.stdout.on('data', (d) => (out += d))
   child.stderr.on('data', (d) => (err += d))
-  return new Promise((ok, fail) => child.once('close', (code) => (code === 0 ? ok(JSON.parse(out)) : fail(new Error(`child exited ${code}: ${err}`)))))
+  return new Promise((ok, fail) =>
+    child.once('close', (code) => (code === 0 ? ok(JSON.parse(out)) : fail(new Error(`child exited ${code}: ${err}`))))
+  )
 }
 
 /**
@@ -116,17 +121,23 @@ describe('dataset folders', () => {
     symlinkSync('/etc/passwd', join(d, 'a', 'passwd.png'))
     const scan = await scanFolder(d)
     expect(scan.files.map((f) => f.path)).toEqual(['a/1.png', 'b/2.png'])
-    expect(scan.skipped).toEqual([
-      { path: 'everything', reason: 'a symbolic link out of the dataset folder (not followed)' },
-      { path: 'a/passwd.png', reason: 'a symbolic link out of the dataset folder (not followed)' }
-    ].sort((x, y) => (x.path < y.path ? 1 : -1)))
+    expect(scan.skipped).toEqual(
+      [
+        { path: 'everything', reason: 'a symbolic link out of the dataset folder (not followed)' },
+        { path: 'a/passwd.png', reason: 'a symbolic link out of the dataset folder (not followed)' }
+      ].sort((x, y) => (x.path < y.path ? 1 : -1))
+    )
   })
 
   it('a folder with more entries than the scan limit is one clear error', async () => {
     const d = join(tmp.dir, 'many')
     mkdirSync(d)
     for (let i = 0; i < 60; i++) writeFileSync(join(d, `${i}.txt`), '')
-    await expectCuratorErrorAsync(() => scanFolder(d, undefined, 50), 'BAD_DATA', /holds more than 50 files and folders: choose a folder with only the dataset's images/)
+    await expectCuratorErrorAsync(
+      () => scanFolder(d, undefined, 50),
+      'BAD_DATA',
+      /holds more than 50 files and folders: choose a folder with only the dataset's images/
+    )
     expect((await scanFolder(d, undefined, 60)).skipped).toHaveLength(60)
   })
 

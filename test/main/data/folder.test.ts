@@ -116,7 +116,10 @@ describe('scanning and decoding a folder', () => {
     // At maxSide 24 the 40x32 and 300x200 images would be 24x19 and 24x16: below 20x20, skipped and listed.
     const tiny = await loadDataset(`${spec()}?maxSide=24`, { cacheDir: null })
     const narrow = tiny.skipped!.filter((s) => /too narrow/.test(s.reason))
-    expect(narrow.map((s) => s.reason.replace(/^too narrow: (\S+) would be (\S+) .*/, '$1 -> $2')).sort()).toEqual([...Array(6).fill('300x200 -> 24x16'), ...Array(6).fill('40x32 -> 24x19')])
+    expect(narrow.map((s) => s.reason.replace(/^too narrow: (\S+) would be (\S+) .*/, '$1 -> $2')).sort()).toEqual([
+      ...Array(6).fill('300x200 -> 24x16'),
+      ...Array(6).fill('40x32 -> 24x19')
+    ])
   })
 
   it('the id is a spec that loads the same data again', async () => {
@@ -164,7 +167,8 @@ describe('the held-out split', () => {
   it('stratifiedSplit with file names: adding or removing files moves at most one other file between the splits', () => {
     const names = Array.from({ length: 200 }, (_, i) => `c${i % 2}/img-${i}.png`)
     const classesOf = (list: string[]) => Int32Array.from(list, (n) => Number(n[1]))
-    const testSet = (list: string[], seed: number) => new Set([...stratifiedSplit(classesOf(list), 0.2, seed, list).test].map((i) => list[i]))
+    const testSet = (list: string[], seed: number) =>
+      new Set([...stratifiedSplit(classesOf(list), 0.2, seed, list).test].map((i) => list[i]))
     const before = testSet(names, 3)
     expect(before.size).toBe(40)
     const changed = [...names.filter((_, i) => i !== 10 && i !== 11), 'c0/new a.png', 'c1/new b.png', 'c1/new c.png'].sort()
@@ -209,7 +213,12 @@ describe('hash and cache', () => {
     expect(Buffer.from(cachedAgain.pool.pixels).equals(Buffer.from(cold.pool.pixels))).toBe(true)
     // Other pixels: another hash.
     const file = join(dir, 'one/one-000.png')
-    writeFileSync(file, await sharp(Buffer.alloc(28 * 28, 77), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer())
+    writeFileSync(
+      file,
+      await sharp(Buffer.alloc(28 * 28, 77), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toBuffer()
+    )
     const repainted = await loadDataset(`folder:${dir}`, { cacheDir: cache })
     expect(repainted.hash).not.toBe(cold.hash)
     // Other classes for the same pixels (a folder renamed past another): another hash.
@@ -289,10 +298,17 @@ describe('bad folders', () => {
     mkdirSync(d, { recursive: true })
     return d
   }
-  const png = (w = 28, h = 28) => sharp(Buffer.alloc(w * h, 90), { raw: { width: w, height: h, channels: 1 } }).png().toBuffer()
+  const png = (w = 28, h = 28) =>
+    sharp(Buffer.alloc(w * h, 90), { raw: { width: w, height: h, channels: 1 } })
+      .png()
+      .toBuffer()
 
   it('a missing folder is NOT_FOUND, a file is BAD_ARGUMENT', async () => {
-    await expectCuratorErrorAsync(() => loadDataset(`folder:${join(tmp.dir, 'nope')}`), 'NOT_FOUND', /^folder:.*nope: there is no such folder; folder:PATH takes a folder of PNG\/JPEG images$/)
+    await expectCuratorErrorAsync(
+      () => loadDataset(`folder:${join(tmp.dir, 'nope')}`),
+      'NOT_FOUND',
+      /^folder:.*nope: there is no such folder; folder:PATH takes a folder of PNG\/JPEG images$/
+    )
     const file = join(dir('file'), 'a.png')
     writeFileSync(file, await png())
     await expectCuratorErrorAsync(() => loadDataset(`folder:${file}`), 'BAD_ARGUMENT', /is not a folder/)
@@ -302,14 +318,22 @@ describe('bad folders', () => {
     const d = dir('empty')
     writeFileSync(join(d, '.DS_Store'), 'x')
     mkdirSync(join(d, 'cats'))
-    await expectCuratorErrorAsync(() => loadDataset(`folder:${d}`, { cacheDir: null }), 'BAD_DATA', /is empty: put PNG or JPEG images in it/)
+    await expectCuratorErrorAsync(
+      () => loadDataset(`folder:${d}`, { cacheDir: null }),
+      'BAD_DATA',
+      /is empty: put PNG or JPEG images in it/
+    )
   })
 
   it('a folder without image files is BAD_DATA and names what it found', async () => {
     const d = dir('text-only')
     writeFileSync(join(d, 'readme.txt'), 'x')
     writeFileSync(join(d, 'data.csv'), 'x')
-    await expectCuratorErrorAsync(() => loadDataset(`folder:${d}`, { cacheDir: null }), 'BAD_DATA', /No PNG or JPEG images in .*2 other files skipped \(data\.csv: not a PNG or JPEG file \(\.csv\)/)
+    await expectCuratorErrorAsync(
+      () => loadDataset(`folder:${d}`, { cacheDir: null }),
+      'BAD_DATA',
+      /No PNG or JPEG images in .*2 other files skipped \(data\.csv: not a PNG or JPEG file \(\.csv\)/
+    )
   })
 
   it('zero readable images is BAD_DATA with the reasons', async () => {
@@ -319,7 +343,11 @@ describe('bad folders', () => {
     writeFileSync(join(d, 'a', 'x.png'), Buffer.from('not a png'))
     writeFileSync(join(d, 'b', 'y.jpg'), Buffer.alloc(0))
     writeFileSync(join(d, 'b', 'z.png'), await png(12, 40))
-    await expectCuratorErrorAsync(() => loadDataset(`folder:${d}`, { cacheDir: null }), 'BAD_DATA', /None of the 3 image files .* could be read \(a\/x\.png: not a PNG or JPEG image.*b\/y\.jpg: empty file.*b\/z\.png: too small: 12x40/)
+    await expectCuratorErrorAsync(
+      () => loadDataset(`folder:${d}`, { cacheDir: null }),
+      'BAD_DATA',
+      /None of the 3 image files .* could be read \(a\/x\.png: not a PNG or JPEG image.*b\/y\.jpg: empty file.*b\/z\.png: too small: 12x40/
+    )
   })
 
   it('one class only is BAD_DATA, also with unlabelled images beside it', async () => {
@@ -329,7 +357,11 @@ describe('bad folders', () => {
     // A second subfolder with nothing readable is not a class.
     mkdirSync(join(d, 'dogs'))
     writeFileSync(join(d, 'dogs', 'bad.png'), 'x')
-    await expectCuratorErrorAsync(() => loadDataset(`folder:${d}`, { cacheDir: null }), 'BAD_DATA', /one subfolder \("cats"\): ground truth needs at least two classes/)
+    await expectCuratorErrorAsync(
+      () => loadDataset(`folder:${d}`, { cacheDir: null }),
+      'BAD_DATA',
+      /one subfolder \("cats"\): ground truth needs at least two classes/
+    )
     writeFileSync(join(d, 'loose.png'), await png())
     await expectCuratorErrorAsync(() => loadDataset(`folder:${d}`, { cacheDir: null }), 'BAD_DATA', /one subfolder \("cats"\)/)
   })
@@ -369,7 +401,11 @@ describe('bad folders', () => {
   })
 
   it('bad spec options are BAD_ARGUMENT; a "?" that is part of a real path stays in it', async () => {
-    await expectCuratorErrorAsync(() => loadDataset(`${spec()}?maxSize=64`), 'BAD_ARGUMENT', /Unknown folder dataset option "maxSize": use maxSide, testFraction, splitSeed/)
+    await expectCuratorErrorAsync(
+      () => loadDataset(`${spec()}?maxSize=64`),
+      'BAD_ARGUMENT',
+      /Unknown folder dataset option "maxSize": use maxSide, testFraction, splitSeed/
+    )
     await expectCuratorErrorAsync(() => loadDataset(`${spec()}?maxSide=5`), 'BAD_ARGUMENT', /maxSide must be a whole number from 20/)
     await expectCuratorErrorAsync(() => loadDataset(`${spec()}?testFraction=1`), 'BAD_ARGUMENT', /testFraction must be a number from 0/)
     await expectCuratorErrorAsync(() => loadDataset(`${spec()}?splitSeed=-1`), 'BAD_ARGUMENT', /splitSeed must be a whole number/)
@@ -381,21 +417,47 @@ describe('bad folders', () => {
 
 describe('decodeImage', () => {
   it('sniffs PNG and JPEG by their first bytes', async () => {
-    expect(sniffImage(await sharp({ create: { width: 20, height: 20, channels: 3, background: 'red' } }).png().toBuffer())).toBe('png')
-    expect(sniffImage(await sharp({ create: { width: 20, height: 20, channels: 3, background: 'red' } }).jpeg().toBuffer())).toBe('jpeg')
-    expect(sniffImage(await sharp({ create: { width: 20, height: 20, channels: 3, background: 'red' } }).webp().toBuffer())).toBeNull()
+    expect(
+      sniffImage(
+        await sharp({ create: { width: 20, height: 20, channels: 3, background: 'red' } })
+          .png()
+          .toBuffer()
+      )
+    ).toBe('png')
+    expect(
+      sniffImage(
+        await sharp({ create: { width: 20, height: 20, channels: 3, background: 'red' } })
+          .jpeg()
+          .toBuffer()
+      )
+    ).toBe('jpeg')
+    expect(
+      sniffImage(
+        await sharp({ create: { width: 20, height: 20, channels: 3, background: 'red' } })
+          .webp()
+          .toBuffer()
+      )
+    ).toBeNull()
     expect(sniffImage(new Uint8Array([0x89, 0x50]))).toBeNull()
   })
 
   it('keeps grey-looking RGB as 1 channel, 16-bit as 8-bit, and applies EXIF orientation', async () => {
-    const rgbGrey = await sharp({ create: { width: 30, height: 20, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png().toBuffer()
+    const rgbGrey = await sharp({ create: { width: 30, height: 20, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+      .png()
+      .toBuffer()
     const a = await decodeImage(rgbGrey, 256)
     expect(a.ok && [a.width, a.height, a.channels, a.pixels[0]]).toEqual([30, 20, 1, 90])
-    const sixteen = await sharp(Buffer.alloc(30 * 30, 200), { raw: { width: 30, height: 30, channels: 1 } }).toColourspace('grey16').png().toBuffer()
+    const sixteen = await sharp(Buffer.alloc(30 * 30, 200), { raw: { width: 30, height: 30, channels: 1 } })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer()
     const b = await decodeImage(sixteen, 256)
     expect(b.ok && [b.channels, b.pixels[0]]).toEqual([1, 200])
     // Orientation 6 (rotate 90 degrees clockwise): stored 40x20, shown 20x40.
-    const rotated = await sharp({ create: { width: 40, height: 20, channels: 3, background: 'blue' } }).withMetadata({ orientation: 6 }).jpeg().toBuffer()
+    const rotated = await sharp({ create: { width: 40, height: 20, channels: 3, background: 'blue' } })
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toBuffer()
     const c = await decodeImage(rotated, 256)
     expect(c.ok && [c.width, c.height, c.channels]).toEqual([20, 40, 3])
   })
@@ -414,7 +476,12 @@ describe('the folder through the whole loop', () => {
   const config = (over: Partial<SessionConfig> = {}): SessionConfig => ({
     ...DEFAULT_CONFIG,
     dataset: spec(),
-    task: { question: 'Is it a seven?', negative: { name: 'other', key: 'o' }, positive: { name: 'seven', key: 'v' }, positiveClasses: ['seven'] },
+    task: {
+      question: 'Is it a seven?',
+      negative: { name: 'other', key: 'o' },
+      positive: { name: 'seven', key: 'v' },
+      positiveClasses: ['seven']
+    },
     strategy: 'uncertainty',
     ...over
   })
@@ -482,7 +549,17 @@ describe('the folder through the whole loop', () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => {})
     const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
     try {
-      await simulateCommand({ strategies: ['diverse'], seeds: [1], batch: 4, budget: 8, unfreeze: 0, json: true, dataset: spec(), positive: ['1'], labels: ['no', 'yes'] })
+      await simulateCommand({
+        strategies: ['diverse'],
+        seeds: [1],
+        batch: 4,
+        budget: 8,
+        unfreeze: 0,
+        json: true,
+        dataset: spec(),
+        positive: ['1'],
+        labels: ['no', 'yes']
+      })
     } finally {
       log.mockRestore()
       err.mockRestore()
@@ -508,7 +585,11 @@ describe('the task from --positive and --labels', () => {
   })
 
   it('--positive errors name the classes', () => {
-    expectCuratorError(() => resolvePositive(['cow'], classes, 'folder:/x'), 'BAD_ARGUMENT', /"cow" is neither a class name nor a class index of folder:\/x; its classes are 0=cat, 1=dog, 2=fox/)
+    expectCuratorError(
+      () => resolvePositive(['cow'], classes, 'folder:/x'),
+      'BAD_ARGUMENT',
+      /"cow" is neither a class name nor a class index of folder:\/x; its classes are 0=cat, 1=dog, 2=fox/
+    )
     expectCuratorError(() => resolvePositive(['3'], classes, 'd'), 'BAD_ARGUMENT', /"3" is neither/)
     expectCuratorError(() => resolvePositive(['cat', 'dog', 'fox'], classes, 'd'), 'BAD_ARGUMENT', /every class of d is positive/)
     expectCuratorError(() => resolvePositive(['cat', ''], classes, 'd'), 'BAD_ARGUMENT', /empty entry/)
@@ -517,13 +598,25 @@ describe('the task from --positive and --labels', () => {
 
   it('the default task (odd digits) needs digit classes; otherwise --positive is asked for', () => {
     const a = { dataset: 'folder:/pets' }
-    expectCuratorError(() => taskFor(a, classes), 'BAD_ARGUMENT', /Give --positive CLASSES: the default \(odd digits 1,3,5,7,9\) does not fit folder:\/pets, whose classes are 0=cat, 1=dog, 2=fox/)
+    expectCuratorError(
+      () => taskFor(a, classes),
+      'BAD_ARGUMENT',
+      /Give --positive CLASSES: the default \(odd digits 1,3,5,7,9\) does not fit folder:\/pets, whose classes are 0=cat, 1=dog, 2=fox/
+    )
     expectCuratorError(() => taskFor(a, null), 'BAD_ARGUMENT', /simulate answers from ground truth, and the dataset folder:\/pets has none/)
-    expect(taskFor({ dataset: 'mnist' }, DEFAULT_CONFIG.task.positiveClasses!.concat(['0', '2', '4', '6', '8']))).toMatchObject({ question: 'Is this digit odd?', positiveClasses: ['1', '3', '5', '7', '9'] })
+    expect(taskFor({ dataset: 'mnist' }, DEFAULT_CONFIG.task.positiveClasses!.concat(['0', '2', '4', '6', '8']))).toMatchObject({
+      question: 'Is this digit odd?',
+      positiveClasses: ['1', '3', '5', '7', '9']
+    })
   })
 
   it('a task of other classes asks yes/no; --labels names the answers with distinct keys', () => {
-    expect(taskFor({ dataset: 'd', positive: ['fox', 'dog'] }, classes)).toEqual({ question: 'Is it fox or dog?', negative: { name: 'no', key: 'n' }, positive: { name: 'yes', key: 'y' }, positiveClasses: ['fox', 'dog'] })
+    expect(taskFor({ dataset: 'd', positive: ['fox', 'dog'] }, classes)).toEqual({
+      question: 'Is it fox or dog?',
+      negative: { name: 'no', key: 'n' },
+      positive: { name: 'yes', key: 'y' },
+      positiveClasses: ['fox', 'dog']
+    })
     const t = taskFor({ dataset: 'd', positive: ['0'], labels: ['not cat', 'cat'] }, classes)
     expect(t.negative).toEqual({ name: 'not cat', key: 'n' })
     expect(t.positive).toEqual({ name: 'cat', key: 'c' })
@@ -531,11 +624,20 @@ describe('the task from --positive and --labels', () => {
     const u = taskFor({ dataset: 'd', positive: ['dog'], labels: ['small', 'smaller'] }, classes)
     expect(u.negative.key).toBe('m')
     expect(u.positive.key).toBe('a')
-    expectCuratorError(() => taskFor({ dataset: 'd', positive: ['dog'], labels: ['same', 'same'] }, classes), 'BAD_ARGUMENT', /two different names/)
+    expectCuratorError(
+      () => taskFor({ dataset: 'd', positive: ['dog'], labels: ['same', 'same'] }, classes),
+      'BAD_ARGUMENT',
+      /two different names/
+    )
   })
 
   it('configFor puts the resolved task into the session config', () => {
-    const c = configFor({ strategies: ['diverse'], seeds: [1], batch: 4, budget: 8, unfreeze: 0, json: false, dataset: 'folder:/pets', positive: ['1'] }, 'diverse', 5, classes)
+    const c = configFor(
+      { strategies: ['diverse'], seeds: [1], batch: 4, budget: 8, unfreeze: 0, json: false, dataset: 'folder:/pets', positive: ['1'] },
+      'diverse',
+      5,
+      classes
+    )
     expect(c.task.positiveClasses).toEqual(['dog'])
     expect(c.seed).toBe(5)
     expect(c.dataset).toBe('folder:/pets')

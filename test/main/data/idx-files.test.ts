@@ -99,13 +99,25 @@ describe('idx:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]', () => {
     const bytes = imagesIdx(20, 24, 22).bytes
     bytes[2] = 0x0b // int16 instead of unsigned bytes
     writeFileSync(badMagic, bytes)
-    await expectCuratorErrorAsync(() => loadDataset(`idx:${badMagic},${s.labels}`), 'BAD_DATA', /magic-idx3-ubyte: element type 0xb is not unsigned bytes/)
+    await expectCuratorErrorAsync(
+      () => loadDataset(`idx:${badMagic},${s.labels}`),
+      'BAD_DATA',
+      /magic-idx3-ubyte: element type 0xb is not unsigned bytes/
+    )
     const png = join(s.dir, 'photo-idx3-ubyte')
     writeFileSync(png, Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]))
-    await expectCuratorErrorAsync(() => loadDataset(`idx:${png},${s.labels}`), 'BAD_DATA', /photo-idx3-ubyte: wrong magic number 0x89504e47/)
+    await expectCuratorErrorAsync(
+      () => loadDataset(`idx:${png},${s.labels}`),
+      'BAD_DATA',
+      /photo-idx3-ubyte: wrong magic number 0x89504e47/
+    )
     const truncated = join(s.dir, 'short-idx3-ubyte.gz')
     writeFileSync(truncated, gz(imagesIdx(20, 24, 22).bytes.subarray(0, 500)))
-    await expectCuratorErrorAsync(() => loadDataset(`idx:${truncated},${s.labels}`), 'BAD_DATA', /short-idx3-ubyte\.gz: truncated data, 484 of 10560 bytes/)
+    await expectCuratorErrorAsync(
+      () => loadDataset(`idx:${truncated},${s.labels}`),
+      'BAD_DATA',
+      /short-idx3-ubyte\.gz: truncated data, 484 of 10560 bytes/
+    )
     const tornGzip = join(s.dir, 'torn-idx1-ubyte.gz')
     const z = gz(labelsIdx(TRAIN_LABELS))
     writeFileSync(tornGzip, z.subarray(0, z.length - 6))
@@ -118,13 +130,21 @@ describe('idx:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]', () => {
 
   it('refuses 3 parts, missing files, a folder among files, one file, and maxSide', async () => {
     const s = writeFiles('args', false)
-    expectCuratorError(() => idxFilesOf(`${s.images},${s.labels},${s.testImages}`), 'BAD_ARGUMENT', /IMAGES,LABELS or IMAGES,LABELS,TEST_IMAGES,TEST_LABELS \(3 comma-separated parts given\)/)
+    expectCuratorError(
+      () => idxFilesOf(`${s.images},${s.labels},${s.testImages}`),
+      'BAD_ARGUMENT',
+      /IMAGES,LABELS or IMAGES,LABELS,TEST_IMAGES,TEST_LABELS \(3 comma-separated parts given\)/
+    )
     expectCuratorError(() => idxFilesOf(`${s.images},`), 'BAD_ARGUMENT', /2 comma-separated parts given/)
     expectCuratorError(() => idxFilesOf(`${s.images},${join(s.dir, 'nope')}`), 'NOT_FOUND', /idx: no file .*nope/)
     expectCuratorError(() => idxFilesOf(`${s.images},${s.dir}`), 'BAD_ARGUMENT', /is a folder; the comma-separated form takes files/)
     expectCuratorError(() => idxFilesOf(s.images), 'BAD_ARGUMENT', /is one file; give the folder holding the IDX files, or IMAGES,LABELS/)
     expectCuratorError(() => idxFilesOf(join(tmp.dir, 'nowhere')), 'NOT_FOUND', /nowhere: no such folder, so no train-images-idx3-ubyte/)
-    await expectCuratorErrorAsync(() => loadDataset(`idx:${s.images},${s.labels}?maxSide=64`), 'BAD_ARGUMENT', /maxSide applies to folder datasets/)
+    await expectCuratorErrorAsync(
+      () => loadDataset(`idx:${s.images},${s.labels}?maxSide=64`),
+      'BAD_ARGUMENT',
+      /maxSide applies to folder datasets/
+    )
   })
 
   it('a folder whose name has a comma is still a folder', async () => {

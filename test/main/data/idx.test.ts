@@ -21,7 +21,12 @@ describe('parseIdx', () => {
 
   it('reads large dimensions (bytes above 0x7f, multi-byte counts)', () => {
     const count = 300 // 0x0000012c: two bytes of the count are used
-    const a = parseIdx(idxBytes([count], new Uint8Array(count).map((_, i) => 255 - (i % 256))))
+    const a = parseIdx(
+      idxBytes(
+        [count],
+        new Uint8Array(count).map((_, i) => 255 - (i % 256))
+      )
+    )
     expect(a.dims).toEqual([300])
     expect(a.data[0]).toBe(255)
     expect(a.data[299]).toBe(255 - (299 % 256))
@@ -78,7 +83,11 @@ describe('parseIdx', () => {
 
   it('rejects truncated data and says how much is missing', () => {
     const bytes = imagesIdx(2, 3, 3).bytes // 16 + 18 bytes
-    expectCuratorError(() => parseIdx(bytes.subarray(0, bytes.length - 1), 'imgs'), 'BAD_DATA', /imgs: truncated data, 17 of 18 bytes \(dims 2x3x3\)/)
+    expectCuratorError(
+      () => parseIdx(bytes.subarray(0, bytes.length - 1), 'imgs'),
+      'BAD_DATA',
+      /imgs: truncated data, 17 of 18 bytes \(dims 2x3x3\)/
+    )
     expectCuratorError(() => parseIdx(gz(bytes.subarray(0, 20))), 'BAD_DATA', /truncated data, 4 of 18 bytes/)
   })
 

@@ -34,7 +34,11 @@ export interface ImageFolder {
 
 /** One MNIST digit (white on black) as width x height pixels with the given channels. */
 async function digitImage(src: Uint8Array, w: number, h: number, channels: 1 | 3 | 4, tint: number): Promise<Buffer> {
-  const grey = await sharp(src, { raw: { width: 28, height: 28, channels: 1 } }).resize(w, h, { fit: 'fill' }).toColourspace('b-w').raw().toBuffer()
+  const grey = await sharp(src, { raw: { width: 28, height: 28, channels: 1 } })
+    .resize(w, h, { fit: 'fill' })
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer()
   if (channels === 1) return grey
   const out = Buffer.alloc(w * h * channels)
   for (let p = 0; p < w * h; p++) {
@@ -74,7 +78,10 @@ export async function writeImageFolder(parent: string, perClass = 12): Promise<I
       const channels = v.kind.startsWith('grey') ? 1 : v.kind.startsWith('rgba') ? 4 : 3
       const raw = await digitImage(src, v.w, v.h, channels, k / perClass)
       // Grey images are written as grey files (1 channel), not as RGB with equal channels.
-      const img = channels === 1 ? sharp(raw, { raw: { width: v.w, height: v.h, channels } }).toColourspace('b-w') : sharp(raw, { raw: { width: v.w, height: v.h, channels } })
+      const img =
+        channels === 1
+          ? sharp(raw, { raw: { width: v.w, height: v.h, channels } }).toColourspace('b-w')
+          : sharp(raw, { raw: { width: v.w, height: v.h, channels } })
       const jpeg = v.kind.endsWith('jpeg')
       // The last image of 'seven' has the awkward name: spaces and non-ASCII characters.
       const name = cls === 'seven' && k === perClass - 1 ? 'ünïcode digit 7' : `${cls}-${String(k).padStart(3, '0')}`
@@ -84,16 +91,29 @@ export async function writeImageFolder(parent: string, perClass = 12): Promise<I
   // Two images without a class, directly in the root.
   for (let k = 0; k < 2; k++) {
     const src = imagePixels(mnist.pool, byDigit.get(3)![k])
-    writeFileSync(join(root, `unlabelled ${k}.png`), await sharp(src, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png().toBuffer())
+    writeFileSync(
+      join(root, `unlabelled ${k}.png`),
+      await sharp(src, { raw: { width: 28, height: 28, channels: 1 } })
+        .toColourspace('b-w')
+        .png()
+        .toBuffer()
+    )
   }
   // Files to skip.
-  const good = await sharp(Buffer.alloc(28 * 28 * 3, 128), { raw: { width: 28, height: 28, channels: 3 } }).png().toBuffer()
+  const good = await sharp(Buffer.alloc(28 * 28 * 3, 128), { raw: { width: 28, height: 28, channels: 3 } })
+    .png()
+    .toBuffer()
   writeFileSync(join(root, 'seven', 'corrupt.png'), Buffer.concat([good.subarray(0, 33), Buffer.alloc(300, 0x5a)]))
   writeFileSync(join(root, 'one', 'truncated.png'), good.subarray(0, good.length - 20))
   writeFileSync(join(root, 'notes.txt'), 'not an image\n')
   writeFileSync(join(root, 'one', 'empty.png'), Buffer.alloc(0))
   writeFileSync(join(root, 'zéro et un', 'text.jpg'), 'this is text with a .jpg name\n')
-  writeFileSync(join(root, 'one', 'tiny.png'), await sharp(Buffer.alloc(100, 200), { raw: { width: 10, height: 10, channels: 1 } }).png().toBuffer())
+  writeFileSync(
+    join(root, 'one', 'tiny.png'),
+    await sharp(Buffer.alloc(100, 200), { raw: { width: 10, height: 10, channels: 1 } })
+      .png()
+      .toBuffer()
+  )
   writeFileSync(join(root, '.hidden.png'), good) // hidden: ignored, not listed
   symlinkSync('..', join(root, 'one', 'loop')) // a symlink loop back to the root
   symlinkSync(join(root, 'does-not-exist.png'), join(root, 'broken link.png'))

@@ -16,8 +16,10 @@ function pngSize(buf: Buffer): [number, number] {
   return [buf.readUInt32BE(16), buf.readUInt32BE(20)]
 }
 /** File patterns as written, whether the loader kept them as strings or normalised them to { filter }. */
-const patterns = (files: unknown): string[] => (Array.isArray(files) ? files : [files]).flatMap((f) => (typeof f === 'string' ? [f] : ((f as { filter?: string[] })?.filter ?? [])))
-const targets = (t: unknown): string[] => (Array.isArray(t) ? t : [t]).map((x) => (typeof x === 'string' ? x : (x as { target: string }).target))
+const patterns = (files: unknown): string[] =>
+  (Array.isArray(files) ? files : [files]).flatMap((f) => (typeof f === 'string' ? [f] : ((f as { filter?: string[] })?.filter ?? [])))
+const targets = (t: unknown): string[] =>
+  (Array.isArray(t) ? t : [t]).map((x) => (typeof x === 'string' ? x : (x as { target: string }).target))
 
 describe('electron-builder.yml', () => {
   let config: Configuration
@@ -41,7 +43,13 @@ describe('electron-builder.yml', () => {
   it('unpacks native code and files read by path from the asar', () => {
     expect(config.asar).not.toBe(false)
     expect(patterns(config.asarUnpack)).toEqual(
-      expect.arrayContaining(['node_modules/@tensorflow/tfjs-node/**', 'node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm', 'node_modules/sharp/**', 'node_modules/@img/**', 'resources/**'])
+      expect.arrayContaining([
+        'node_modules/@tensorflow/tfjs-node/**',
+        'node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm',
+        'node_modules/sharp/**',
+        'node_modules/@img/**',
+        'resources/**'
+      ])
     )
   })
   it('does not rebuild native modules (tfjs-node is N-API)', () => {
@@ -111,7 +119,7 @@ describe('icons (scripts/make-icon.mjs)', () => {
     expect(icns.subarray(0, 4).toString('latin1')).toBe('icns')
     expect(icns.readUInt32BE(4)).toBe(icns.length)
     const found = new Map<string, number>()
-    for (let at = 8; at < icns.length; ) {
+    for (let at = 8; at < icns.length;) {
       const type = icns.subarray(at, at + 4).toString('latin1')
       const len = icns.readUInt32BE(at + 4)
       found.set(type, pngSize(icns.subarray(at + 8, at + len))[0])
@@ -122,6 +130,7 @@ describe('icons (scripts/make-icon.mjs)', () => {
   it('the config points at these files', async () => {
     const { getConfig } = req('app-builder-lib/out/util/config/config')
     const config: Configuration = await getConfig(ROOT, null, null)
-    for (const icon of [config.win?.icon, config.mac?.icon, config.linux?.icon]) expect(existsSync(join(ROOT, String(icon))), String(icon)).toBe(true)
+    for (const icon of [config.win?.icon, config.mac?.icon, config.linux?.icon])
+      expect(existsSync(join(ROOT, String(icon))), String(icon)).toBe(true)
   })
 })

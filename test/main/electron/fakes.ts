@@ -38,7 +38,13 @@ export class FakeWebContents extends EventEmitter {
   /** What window.open / target=_blank would get. */
   open(url: string): WindowOpenHandlerResponse {
     if (!this.openHandler) throw new Error('no window open handler installed')
-    return this.openHandler({ url, frameName: '', features: '', disposition: 'new-window', referrer: { url: '', policy: 'default' } } as HandlerDetails)
+    return this.openHandler({
+      url,
+      frameName: '',
+      features: '',
+      disposition: 'new-window',
+      referrer: { url: '', policy: 'default' }
+    } as HandlerDetails)
   }
   /** Emits a navigation event the way Electron does (details event first, deprecated url second). */
   navigate(event: 'will-navigate' | 'will-redirect' | 'will-frame-navigate', url: string): boolean {

@@ -31,7 +31,11 @@ function withInstallScripts(dir = join(root, 'node_modules')): string[] {
 
 describe('allowScripts', () => {
   it('approves exactly Electron (its binary), tfjs-node (libtensorflow), esbuild and sharp (their native binaries)', () => {
-    expect(Object.keys(allow).filter((k) => allow[k] === true).sort()).toEqual(['@tensorflow/tfjs-node', 'electron', 'esbuild', 'sharp'])
+    expect(
+      Object.keys(allow)
+        .filter((k) => allow[k] === true)
+        .sort()
+    ).toEqual(['@tensorflow/tfjs-node', 'electron', 'esbuild', 'sharp'])
   })
 
   it('decides for every installed package with an install script; onnxruntime-node is denied (its CPU binaries ship in the package)', () => {

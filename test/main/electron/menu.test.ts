@@ -43,10 +43,17 @@ describe('application menu', () => {
     expect(edit.map((i) => i.role).filter(Boolean)).toEqual(['cut', 'copy', 'paste', 'selectAll'])
   })
   it('View: zoom, full screen; Toggle DevTools in development only', () => {
-    const roles = (dev: boolean) => sub(build({ dev }).menu, 'View').map((i) => i.role).filter(Boolean)
+    const roles = (dev: boolean) =>
+      sub(build({ dev }).menu, 'View')
+        .map((i) => i.role)
+        .filter(Boolean)
     expect(roles(false)).toEqual(['resetZoom', 'zoomIn', 'zoomOut', 'togglefullscreen'])
     expect(roles(true)).toEqual(['resetZoom', 'zoomIn', 'zoomOut', 'togglefullscreen', 'toggleDevTools'])
-    for (const isMac of [false, true]) expect(all(build({ isMac, dev: false }).menu).some((i) => /devtools/i.test(String(i.role ?? i.label ?? ''))), `mac ${isMac}`).toBe(false)
+    for (const isMac of [false, true])
+      expect(
+        all(build({ isMac, dev: false }).menu).some((i) => /devtools/i.test(String(i.role ?? i.label ?? ''))),
+        `mac ${isMac}`
+      ).toBe(false)
   })
   it('Help: Keyboard shortcuts, About', () => {
     const { menu, sent } = build()

@@ -62,7 +62,9 @@ describe('window options: isolated, sandboxed, no Node in the page', () => {
 
 /** The Content-Security-Policy meta tag of an HTML file, as directive -> sources. */
 function cspOf(html: string): Map<string, string[]> {
-  const metas = [...html.matchAll(/<meta\b[^>]*>/gis)].map((m) => m[0]).filter((m) => /http-equiv\s*=\s*["']content-security-policy["']/i.test(m))
+  const metas = [...html.matchAll(/<meta\b[^>]*>/gis)]
+    .map((m) => m[0])
+    .filter((m) => /http-equiv\s*=\s*["']content-security-policy["']/i.test(m))
   expect(metas, 'exactly one CSP meta tag').toHaveLength(1)
   const content = /\bcontent\s*=\s*"([^"]*)"|\bcontent\s*=\s*'([^']*)'/is.exec(metas[0])
   expect(content, 'the CSP meta tag has a content attribute').not.toBeNull()
@@ -102,7 +104,10 @@ describe('the renderer CSP (src/renderer/index.html)', () => {
     for (const d of ['base-uri', 'form-action']) {
       const v = csp.get(d)
       expect(v, d).toBeDefined()
-      expect(v!.every((s) => s === "'self'" || s === "'none'"), `${d}: ${v}`).toBe(true)
+      expect(
+        v!.every((s) => s === "'self'" || s === "'none'"),
+        `${d}: ${v}`
+      ).toBe(true)
     }
   })
   it('names no remote host anywhere (no remote content)', () => {
@@ -162,7 +167,13 @@ describe('IPC sender validation', () => {
     const dev = fakeFrame('http://localhost:5173/')
     const devContents = new FakeWebContents(dev) as unknown as WebContents
     expect(isTrustedSender(dev, devContents, DEV)).toBe(true)
-    for (const url of ['http://localhost:5173@evil.example/', 'http://localhost:51730/', 'http://127.0.0.1:5173/', 'https://evil.example/', APP_URL]) {
+    for (const url of [
+      'http://localhost:5173@evil.example/',
+      'http://localhost:51730/',
+      'http://127.0.0.1:5173/',
+      'https://evil.example/',
+      APP_URL
+    ]) {
       expect(isTrustedSender({ ...dev, url }, devContents, DEV), url).toBe(false)
     }
   })
@@ -224,7 +235,15 @@ describe('navigation, popups and <webview> are denied', () => {
     hardenContents(contents as unknown as WebContents, target, (url) => opened.push(url))
     return { contents, opened }
   }
-  const foreign = ['https://evil.example/', 'http://localhost:5173/', 'file:///etc/passwd', `${pathToFileURL('/opt/Curator/resources/app.asar/out/renderer/other.html').href}`, 'javascript:alert(1)', 'data:text/html,<h1>x</h1>', 'not a url']
+  const foreign = [
+    'https://evil.example/',
+    'http://localhost:5173/',
+    'file:///etc/passwd',
+    `${pathToFileURL('/opt/Curator/resources/app.asar/out/renderer/other.html').href}`,
+    'javascript:alert(1)',
+    'data:text/html,<h1>x</h1>',
+    'not a url'
+  ]
 
   for (const event of ['will-navigate', 'will-redirect', 'will-frame-navigate'] as const) {
     it(`${event}: a foreign URL is prevented, the app's own page is allowed`, () => {
@@ -238,11 +257,19 @@ describe('navigation, popups and <webview> are denied', () => {
   it('in development the dev server is the app, and only its origin', () => {
     const { contents } = setup(DEV)
     expect(contents.navigate('will-navigate', 'http://localhost:5173/#/label')).toBe(false)
-    for (const url of ['http://localhost:5173@evil.example/', 'http://localhost:5174/', 'https://evil.example/', APP_URL]) expect(contents.navigate('will-navigate', url), url).toBe(true)
+    for (const url of ['http://localhost:5173@evil.example/', 'http://localhost:5174/', 'https://evil.example/', APP_URL])
+      expect(contents.navigate('will-navigate', url), url).toBe(true)
   })
   it('setWindowOpenHandler always denies; only allow-listed https links go to the browser', () => {
     const { contents, opened } = setup()
-    for (const url of ['https://github.com/tensorflow/tfjs', 'https://evil.example/', 'javascript:alert(1)', 'file:///etc/passwd', APP_URL, 'https://github.com.evil.example/']) {
+    for (const url of [
+      'https://github.com/tensorflow/tfjs',
+      'https://evil.example/',
+      'javascript:alert(1)',
+      'file:///etc/passwd',
+      APP_URL,
+      'https://github.com.evil.example/'
+    ]) {
       expect(contents.open(url), url).toEqual({ action: 'deny' })
     }
     expect(opened).toEqual(['https://github.com/tensorflow/tfjs'])
@@ -259,7 +286,17 @@ describe('permission requests are denied', () => {
   it('every permission asked for is refused, every check says no, devices are refused', async () => {
     const s = new FakeSession()
     denyPermissions(s as unknown as Session)
-    for (const p of ['media', 'geolocation', 'notifications', 'midiSysex', 'clipboard-read', 'display-capture', 'openExternal', 'fullscreen', 'unknown']) {
+    for (const p of [
+      'media',
+      'geolocation',
+      'notifications',
+      'midiSysex',
+      'clipboard-read',
+      'display-capture',
+      'openExternal',
+      'fullscreen',
+      'unknown'
+    ]) {
       expect(await s.request(p), p).toBe(false)
       expect(s.checkHandler!({}, p, 'file://', {}), p).toBe(false)
     }
@@ -275,9 +312,12 @@ describe('permission requests are denied', () => {
 })
 
 describe('shell.openExternal only for allow-listed http(s) links', () => {
-  it.each(['https://github.com/tensorflow/tfjs', 'https://www.tensorflow.org/js', 'https://js.tensorflow.org/api/latest/'])('opens %s', (url) => {
-    expect(isAllowedExternal(url)).toBe(true)
-  })
+  it.each(['https://github.com/tensorflow/tfjs', 'https://www.tensorflow.org/js', 'https://js.tensorflow.org/api/latest/'])(
+    'opens %s',
+    (url) => {
+      expect(isAllowedExternal(url)).toBe(true)
+    }
+  )
   it.each([
     'javascript:alert(1)',
     'file:///etc/passwd',
@@ -302,14 +342,27 @@ describe('shell.openExternal only for allow-listed http(s) links', () => {
 describe('no remote content', () => {
   it('a packaged app loads its built index.html, whatever ELECTRON_RENDERER_URL says', () => {
     for (const devUrl of [undefined, 'http://localhost:5173', 'https://evil.example/']) {
-      expect(rendererTarget({ packaged: true, devUrl, rendererIndex: PATHS.rendererIndex })).toEqual({ kind: 'file', file: '/opt/Curator/resources/app.asar/out/renderer/index.html' })
+      expect(rendererTarget({ packaged: true, devUrl, rendererIndex: PATHS.rendererIndex })).toEqual({
+        kind: 'file',
+        file: '/opt/Curator/resources/app.asar/out/renderer/index.html'
+      })
     }
   })
   it('unpackaged, the dev server is used only on loopback', () => {
     expect(rendererTarget({ packaged: false, devUrl: 'http://localhost:5173', rendererIndex: '/x/index.html' })).toEqual(DEV)
     expect(rendererTarget({ packaged: false, devUrl: 'http://127.0.0.1:5173/', rendererIndex: '/x/index.html' }).kind).toBe('url')
-    for (const devUrl of ['https://evil.example/', 'http://localhost:5173@evil.example/', 'http://user:pw@localhost:5173/', 'file:///tmp/index.html', 'javascript:alert(1)', undefined]) {
-      expect(rendererTarget({ packaged: false, devUrl, rendererIndex: '/x/index.html' }), String(devUrl)).toEqual({ kind: 'file', file: '/x/index.html' })
+    for (const devUrl of [
+      'https://evil.example/',
+      'http://localhost:5173@evil.example/',
+      'http://user:pw@localhost:5173/',
+      'file:///tmp/index.html',
+      'javascript:alert(1)',
+      undefined
+    ]) {
+      expect(rendererTarget({ packaged: false, devUrl, rendererIndex: '/x/index.html' }), String(devUrl)).toEqual({
+        kind: 'file',
+        file: '/x/index.html'
+      })
     }
   })
   it('the window loads the target with loadFile, or loadURL for the dev server only', async () => {
@@ -337,7 +390,15 @@ describe('no remote content', () => {
     expect(s.fetch(pathToFileURL('/opt/Curator/resources/app.asar/out/renderer/assets/index-abc.js').href)).toBe(true)
     expect(s.fetch('data:image/png;base64,AAAA')).toBe(true)
     expect(s.fetch('blob:file:///0b1e4c8a')).toBe(true)
-    for (const url of ['https://cdn.example/x.js', 'http://127.0.0.1:8080/', 'ws://localhost:5173/', 'file:///etc/passwd', pathToFileURL('/opt/Curator/resources/app.asar/out/main/index.js').href, 'file://evil.example/share/x.js', 'ftp://x/']) {
+    for (const url of [
+      'https://cdn.example/x.js',
+      'http://127.0.0.1:8080/',
+      'ws://localhost:5173/',
+      'file:///etc/passwd',
+      pathToFileURL('/opt/Curator/resources/app.asar/out/main/index.js').href,
+      'file://evil.example/share/x.js',
+      'ftp://x/'
+    ]) {
       expect(s.fetch(url), url).toBe(false)
     }
     const d = new FakeSession()
@@ -346,7 +407,7 @@ describe('no remote content', () => {
     expect(d.fetch('ws://localhost:5173/?token=x')).toBe(true)
     for (const url of ['https://cdn.example/x.js', 'http://localhost:5174/', APP_URL]) expect(d.fetch(url), url).toBe(false)
   })
-  it("isAppUrl is exact: the built index.html (any route), nothing next to it", () => {
+  it('isAppUrl is exact: the built index.html (any route), nothing next to it', () => {
     expect(isAppUrl(`${APP_URL}?x=1#/label`, APP)).toBe(true)
     expect(isAllowedRequest(`${APP_URL}`, APP)).toBe(true)
     expect(isAppUrl(pathToFileURL('/opt/Curator/resources/app.asar/out/renderer/assets/index.js').href, APP)).toBe(false)

@@ -162,7 +162,13 @@ describe('the Electron shell, wired against a stand-in electron module', () => {
   it('makes one hidden, isolated, sandboxed window and loads only the built page with loadFile', () => {
     expect(E.BrowserWindow.all).toHaveLength(1)
     expect(win.options.show).toBe(false)
-    expect(win.options.webPreferences).toMatchObject({ preload: join(SRC_MAIN, '../preload/index.js'), contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false })
+    expect(win.options.webPreferences).toMatchObject({
+      preload: join(SRC_MAIN, '../preload/index.js'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webviewTag: false
+    })
     expect(win.loads).toEqual([['file', join(SRC_MAIN, '../renderer/index.html')]])
     if (process.platform === 'linux') {
       expect(win.options.icon).toBe(resolve(SRC_MAIN, '../../resources/icon.png'))
@@ -195,7 +201,10 @@ describe('the Electron shell, wired against a stand-in electron module', () => {
   it("answers the page's main frame over IPC through the real studio, and refuses other frames", async () => {
     const ipc: FakeIpcMain = E.ipcMain
     expect([...ipc.handlers.keys()].sort()).toEqual(METHODS.map((m) => channel(m)).sort())
-    const reply = (await ipc.invoke(channel('info'), win.webContents.mainFrame)) as { ok: boolean; result: { desktop: boolean; dataDir: string; backend: string } }
+    const reply = (await ipc.invoke(channel('info'), win.webContents.mainFrame)) as {
+      ok: boolean
+      result: { desktop: boolean; dataDir: string; backend: string }
+    }
     expect(reply.ok).toBe(true)
     expect(reply.result).toMatchObject({ desktop: true, dataDir: userData })
     expect(['tensorflow', 'wasm', 'cpu']).toContain(reply.result.backend)
@@ -219,7 +228,13 @@ describe('the Electron shell, wired against a stand-in electron module', () => {
 
   it('remembers the window bounds on close', () => {
     win.emit('close')
-    expect(JSON.parse(readFileSync(join(userData, 'window-state.json'), 'utf8'))).toEqual({ x: 10, y: 20, width: 1111, height: 777, maximized: false })
+    expect(JSON.parse(readFileSync(join(userData, 'window-state.json'), 'utf8'))).toEqual({
+      x: 10,
+      y: 20,
+      width: 1111,
+      height: 777,
+      maximized: false
+    })
     expect(pathToFileURL(join(SRC_MAIN, '../renderer/index.html')).href).toBe(win.webContents.mainFrame.url)
   })
 })

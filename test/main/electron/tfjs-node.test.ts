@@ -87,10 +87,16 @@ describe('falling back to wasm is visible', () => {
     } finally {
       rmSync(empty, { recursive: true, force: true })
     }
-    const depMissing = Object.assign(new Error("Cannot find module '@mapbox/node-pre-gyp'\nRequire stack:\n- x"), { code: 'MODULE_NOT_FOUND' })
-    expect(fallbackNotice(depMissing, 'wasm')).toBe("tfjs-node failed to load (Cannot find module '@mapbox/node-pre-gyp'); using WebAssembly")
+    const depMissing = Object.assign(new Error("Cannot find module '@mapbox/node-pre-gyp'\nRequire stack:\n- x"), {
+      code: 'MODULE_NOT_FOUND'
+    })
+    expect(fallbackNotice(depMissing, 'wasm')).toBe(
+      "tfjs-node failed to load (Cannot find module '@mapbox/node-pre-gyp'); using WebAssembly"
+    )
     const abi = new Error('The module was compiled against a different Node.js version\nmore')
-    expect(fallbackNotice(abi, 'wasm')).toBe('tfjs-node failed to load (The module was compiled against a different Node.js version); using WebAssembly')
+    expect(fallbackNotice(abi, 'wasm')).toBe(
+      'tfjs-node failed to load (The module was compiled against a different Node.js version); using WebAssembly'
+    )
   })
 
   it('backendNotice() reports what initBackend fell back from, or null on native TensorFlow', async () => {

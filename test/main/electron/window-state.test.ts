@@ -12,8 +12,18 @@ const LEFT = { x: -1920, y: 120, width: 1920, height: 1040 }
 describe('fitBounds', () => {
   it('keeps a position that is on a display', () => {
     expect(fitBounds({ width: 1200, height: 800, x: 100, y: 40 }, [LAPTOP])).toEqual({ width: 1200, height: 800, x: 100, y: 40 })
-    expect(fitBounds({ width: 1600, height: 1000, x: 1500, y: 100 }, [LAPTOP, RIGHT])).toEqual({ width: 1600, height: 1000, x: 1500, y: 100 })
-    expect(fitBounds({ width: 1200, height: 800, x: -1800, y: 200 }, [LAPTOP, LEFT])).toEqual({ width: 1200, height: 800, x: -1800, y: 200 })
+    expect(fitBounds({ width: 1600, height: 1000, x: 1500, y: 100 }, [LAPTOP, RIGHT])).toEqual({
+      width: 1600,
+      height: 1000,
+      x: 1500,
+      y: 100
+    })
+    expect(fitBounds({ width: 1200, height: 800, x: -1800, y: 200 }, [LAPTOP, LEFT])).toEqual({
+      width: 1200,
+      height: 800,
+      x: -1800,
+      y: 200
+    })
   })
   it('drops a position that is off every display (the monitor it was on is unplugged)', () => {
     expect(fitBounds({ width: 1600, height: 1000, x: 1500, y: 100 }, [LAPTOP])).toEqual({ width: 1440, height: 875 })
@@ -37,7 +47,11 @@ describe('fitBounds', () => {
     expect(fitBounds({ width: 1360, height: 880 }, [])).toEqual({ width: 1360, height: 880 })
   })
   it('keeps the maximized flag', () => {
-    expect(fitBounds({ width: 1200, height: 800, x: 5000, y: 0, maximized: true }, [LAPTOP])).toEqual({ width: 1200, height: 800, maximized: true })
+    expect(fitBounds({ width: 1200, height: 800, x: 5000, y: 0, maximized: true }, [LAPTOP])).toEqual({
+      width: 1200,
+      height: 800,
+      maximized: true
+    })
   })
 })
 

@@ -81,7 +81,7 @@ beforeAll(async () => {
 })
 
 describe('initBackend', () => {
-  it("picks wasm here (tfjs-node is not installed) and reports it", async () => {
+  it('picks wasm here (tfjs-node is not installed) and reports it', async () => {
     expect(await initBackend()).toBe('wasm')
     expect(backendName()).toBe('wasm')
     expect(tf.getBackend()).toBe('wasm')
@@ -101,7 +101,9 @@ describe('Conv2D gradient on wasm', () => {
       const [gx, gf] = tf.tidy(() => {
         const r = tf.tensor(d.r, outShape(c.xShape, c.fShape, c.pad))
         const f = (x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, c.pad as 'valid'), r))
-        return tf.grads(f)([tf.tensor4d(d.x, c.xShape), tf.tensor4d(d.f, c.fShape)]).map((t) => t.dataSync().slice())
+        return tf
+          .grads(f)([tf.tensor4d(d.x, c.xShape), tf.tensor4d(d.f, c.fShape)])
+          .map((t) => t.dataSync().slice())
       })
       expect(tf.getBackend()).toBe('wasm')
       expect(relativeError(gf, numericGradient(c, d, 'f'))).toBeLessThan(1e-2)
@@ -193,7 +195,10 @@ describe("conv2dFilterGradient / conv2dInputGradient against TF's CPU kernels", 
         const x = tf.tensor4d(d.x, c.xShape)
         const w = tf.tensor4d(d.f, c.fShape)
         const dy = tf.tensor4d(d.r, outShape(c.xShape, c.fShape, c.pad) as [number, number, number, number])
-        return { filter: conv2dFilterGradient(x, dy, c.fShape, c.pad).dataSync().slice(), input: conv2dInputGradient(dy, w, c.pad).dataSync().slice() }
+        return {
+          filter: conv2dFilterGradient(x, dy, c.fShape, c.pad).dataSync().slice(),
+          input: conv2dInputGradient(dy, w, c.pad).dataSync().slice()
+        }
       })
       expect(relativeError(got.filter, want.filter)).toBeLessThan(1e-5)
       expect(relativeError(got.input, want.input)).toBeLessThan(1e-5)

@@ -46,7 +46,11 @@ describe('the base network', () => {
 
   it('accepts images of any size (20x20 and up) and gives a distribution over 10 classes', () => {
     const m = buildBaseModel(2)
-    for (const [n, h, w] of [[3, 28, 28], [2, 40, 36], [1, 20, 23]]) {
+    for (const [n, h, w] of [
+      [3, 28, 28],
+      [2, 40, 36],
+      [1, 20, 23]
+    ]) {
       const out = tf.tidy(() => (m.predict(tf.randomUniform([n, h, w, 3], 0, 1, 'float32', 5)) as tf.Tensor).arraySync() as number[][])
       expect([out.length, out[0].length]).toEqual([n, 10])
       for (const row of out) {

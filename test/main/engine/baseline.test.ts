@@ -16,7 +16,11 @@ let ts: TestStudio
 beforeAll(async () => {
   ts = await startTestStudio()
   // The shipped base: the small test base's features barely separate the digits.
-  p = await prepare(testConfig({ poolLimit: 1000, testLimit: 300 }), { backend: await initBackend(), cacheDir: ts.cacheDir, baseDir: SHIPPED_BASE })
+  p = await prepare(testConfig({ poolLimit: 1000, testLimit: 300 }), {
+    backend: await initBackend(),
+    cacheDir: ts.cacheDir,
+    baseDir: SHIPPED_BASE
+  })
 }, 300_000)
 afterAll(async () => {
   if (p) disposePrepared(p)
@@ -44,7 +48,9 @@ describe('RandomBaseline', () => {
 
   it('is empty without ground truth', () => {
     expect(baselineOf({ ...p, poolTruth: null }, 1)).toBeNull()
-    expect(new RandomBaseline({ pool: p.poolFeatures, test: p.testFeatures!, poolTruth: p.poolTruth!, testTruth: p.testTruth!, seed: 3 }).at([])).toEqual([])
+    expect(
+      new RandomBaseline({ pool: p.poolFeatures, test: p.testFeatures!, poolTruth: p.poolTruth!, testTruth: p.testTruth!, seed: 3 }).at([])
+    ).toEqual([])
   })
 })
 
@@ -84,7 +90,12 @@ describe('the studio, replay and GIF show it', () => {
   }, 300_000)
 
   it('the GIF frame title says what random picks reach', () => {
-    const t = { labels: 8, testAccuracy: 0.9, headWeights: new Array(10).fill(0.1), histogram: { counts: new Array(11).fill(3), byTruth: null } }
+    const t = {
+      labels: 8,
+      testAccuracy: 0.9,
+      headWeights: new Array(10).fill(0.1),
+      histogram: { counts: new Array(11).fill(3), byTruth: null }
+    }
     const scale = frameScale([t], ['even', 'odd'])
     const plain = renderFrame(t, scale)
     const withBaseline = renderFrame({ ...t, baseline: 0.7 }, scale)

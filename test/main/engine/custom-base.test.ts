@@ -33,7 +33,12 @@ afterAll(() => tmp?.remove())
 const config = (over: Partial<SessionConfig> = {}): SessionConfig => ({
   ...DEFAULT_CONFIG,
   dataset: `folder:${shapes}`,
-  task: { question: 'Circle or triangle?', negative: { name: 'no', key: 'n' }, positive: { name: 'yes', key: 'y' }, positiveClasses: ['circle', 'triangle'] },
+  task: {
+    question: 'Circle or triangle?',
+    negative: { name: 'no', key: 'n' },
+    positive: { name: 'yes', key: 'y' },
+    positiveClasses: ['circle', 'triangle']
+  },
   batchSize: 4,
   ...over
 })
@@ -50,10 +55,23 @@ describe('reading a base folder', () => {
     mkdirSync(dir)
     const copy = (f: string) => writeFileSync(join(dir, f), readFileSync(join(mobilenet, f)))
     copy('model.json')
-    for (const f of (JSON.parse(readFileSync(join(mobilenet, 'model.json'), 'utf8')).weightsManifest as { paths: string[] }[]).flatMap((g) => g.paths)) copy(f)
+    for (const f of (JSON.parse(readFileSync(join(mobilenet, 'model.json'), 'utf8')).weightsManifest as { paths: string[] }[]).flatMap(
+      (g) => g.paths
+    ))
+      copy(f)
     const spec = (s: unknown) => writeFileSync(join(dir, 'curator-base.json'), JSON.stringify(s))
-    spec({ name: 'nsfw classifier', featureLayer: MOBILENET.classifier, classNames: ['drawing', 'hentai', 'neutral', 'porn', 'sexy'], input: { fit: 'crop', range: [-1, 1] } })
-    expect(readBase(dir)).toMatchObject({ id: 'nsfw classifier', featureLayer: 'dense_3', classNames: ['drawing', 'hentai', 'neutral', 'porn', 'sexy'], input: { size: [224, 224], fit: 'crop', range: [-1, 1] } })
+    spec({
+      name: 'nsfw classifier',
+      featureLayer: MOBILENET.classifier,
+      classNames: ['drawing', 'hentai', 'neutral', 'porn', 'sexy'],
+      input: { fit: 'crop', range: [-1, 1] }
+    })
+    expect(readBase(dir)).toMatchObject({
+      id: 'nsfw classifier',
+      featureLayer: 'dense_3',
+      classNames: ['drawing', 'hentai', 'neutral', 'porn', 'sexy'],
+      input: { size: [224, 224], fit: 'crop', range: [-1, 1] }
+    })
     spec({ featureLayer: 'no_such_layer' })
     expectCuratorError(() => readBase(dir), 'BAD_ARGUMENT', /No layer "no_such_layer" in .*; its last layers are .*dense_3/)
     spec({ input: { fit: 'sideways' } })
@@ -111,7 +129,10 @@ describe('the studio on a custom base, and its export', () => {
   it('chooseBase makes it the base of new sessions; the export loads in plain TF.js and predicts the labelled files as the session did', async () => {
     const base = await ts.studio.chooseBase(mobilenet, { name: 'MobileNetV2', input: { fit: 'pad' } })
     expect(base).toMatchObject({ id: 'MobileNetV2', featureLayer: MOBILENET.pooled, custom: true })
-    expect(JSON.parse(readFileSync(join(mobilenet, 'curator-base.json'), 'utf8'))).toMatchObject({ name: 'MobileNetV2', input: { fit: 'pad' } })
+    expect(JSON.parse(readFileSync(join(mobilenet, 'curator-base.json'), 'utf8'))).toMatchObject({
+      name: 'MobileNetV2',
+      input: { fit: 'pad' }
+    })
     expect((await ts.studio.info()).base.id).toBe('MobileNetV2')
     await expectCuratorErrorAsync(() => ts.studio.chooseBase(join(tmp.dir, 'nothing here')), 'NOT_FOUND', /No model\.json/)
 

@@ -1,7 +1,13 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
-import { cachedFeatures as cachedParts, featureCachePath, readFeatureCache, writeFeatureCache, FeatureMatrix } from '../../../src/main/engine/features'
+import {
+  cachedFeatures as cachedParts,
+  featureCachePath,
+  readFeatureCache,
+  writeFeatureCache,
+  FeatureMatrix
+} from '../../../src/main/engine/features'
 import type { ImageSet } from '../../../src/main/data/dataset'
 import { tempDir } from '../../helpers/tmp'
 import { dirname, join } from 'node:path'
@@ -102,7 +108,12 @@ describe('cachedFeatures', () => {
     const path = featureCachePath(dir, key)
     await writeFeatureCache(path, m)
     const good = readFileSync(path)
-    const bad = [good.subarray(0, 10), Buffer.concat([good, Buffer.from([1, 2, 3, 4])]), Buffer.concat([Buffer.from('NOTFEAT1'), good.subarray(8)]), Buffer.alloc(0)]
+    const bad = [
+      good.subarray(0, 10),
+      Buffer.concat([good, Buffer.from([1, 2, 3, 4])]),
+      Buffer.concat([Buffer.from('NOTFEAT1'), good.subarray(8)]),
+      Buffer.alloc(0)
+    ]
     for (const bytes of bad) {
       writeFileSync(path, bytes)
       expect(await readFeatureCache(path)).toBeNull()

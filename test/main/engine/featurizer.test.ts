@@ -30,7 +30,14 @@ const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math
 /** Seeded noise images of one size, grey or RGB. */
 function noise(count: number, side: number, channels: number, seed: number): ImageSet {
   const rng = new Rng(seed)
-  return uniformImageSet(count, side, side, channels, Uint8Array.from({ length: count * side * side * channels }, () => rng.int(256)), null)
+  return uniformImageSet(
+    count,
+    side,
+    side,
+    channels,
+    Uint8Array.from({ length: count * side * side * channels }, () => rng.int(256)),
+    null
+  )
 }
 
 describe('featurising on ONNX Runtime', () => {

@@ -1,5 +1,14 @@
 import { describe, it, expect } from 'vitest'
-import { fitLogistic, fitLogisticDual, fitLogisticPrimal, predictLogistic, sigmoid, L2, BIAS_L2, HeadParams } from '../../../src/main/engine/head'
+import {
+  fitLogistic,
+  fitLogisticDual,
+  fitLogisticPrimal,
+  predictLogistic,
+  sigmoid,
+  L2,
+  BIAS_L2,
+  HeadParams
+} from '../../../src/main/engine/head'
 import { Rng } from '../../../src/main/util/rng'
 
 /** Standard normal by Box-Muller, from the seeded RNG. */
@@ -79,7 +88,10 @@ describe('fitLogistic', () => {
   })
 
   it('agrees with plain gradient descent on the same regularised objective', () => {
-    for (const [l2, seed] of [[L2, 2], [0.1, 3]] as const) {
+    for (const [l2, seed] of [
+      [L2, 2],
+      [0.1, 3]
+    ] as const) {
       // Overlapping classes keep the optimum well inside the plane, so gradient descent converges.
       const d = blobs(60, 5, 1, 1, seed)
       const ref = gradientDescent(d.x, 5, d.rows, d.y, l2, 1, 60000)
@@ -103,14 +115,29 @@ describe('fitLogistic', () => {
   it('reads the rows it is given, in any order', () => {
     const d = blobs(30, 4, 1.5, 1, 5)
     const rows = [3, 17, 8, 22, 5, 11, 0, 29, 14]
-    const a = fitLogistic(d.x, 4, rows, rows.map((r) => d.y[r]))
+    const a = fitLogistic(
+      d.x,
+      4,
+      rows,
+      rows.map((r) => d.y[r])
+    )
     const order = [...rows].reverse()
-    const b = fitLogistic(d.x, 4, order, order.map((r) => d.y[r]))
+    const b = fitLogistic(
+      d.x,
+      4,
+      order,
+      order.map((r) => d.y[r])
+    )
     for (let j = 0; j < 4; j++) expect(b.weights[j]).toBeCloseTo(a.weights[j], 9)
     // Only those rows: equals fitting a matrix holding just them.
     const sub = new Float32Array(rows.length * 4)
     rows.forEach((r, k) => sub.set(d.x.subarray(r * 4, r * 4 + 4), k * 4))
-    const c = fitLogistic(sub, 4, rows.map((_, k) => k), rows.map((r) => d.y[r]))
+    const c = fitLogistic(
+      sub,
+      4,
+      rows.map((_, k) => k),
+      rows.map((r) => d.y[r])
+    )
     for (let j = 0; j < 4; j++) expect(c.weights[j]).toBeCloseTo(a.weights[j], 9)
     expect(c.bias).toBeCloseTo(a.bias, 9)
   })
@@ -127,8 +154,18 @@ describe('fitLogistic', () => {
     // On what the head sees (softmax rows: non-negative, summing to 1).
     const { x } = simplex(12, 7)
     const rows = Array.from({ length: 12 }, (_, i) => i)
-    const ones = fitLogistic(x, 10, rows, rows.map(() => 1))
-    const zeros = fitLogistic(x, 10, rows, rows.map(() => 0))
+    const ones = fitLogistic(
+      x,
+      10,
+      rows,
+      rows.map(() => 1)
+    )
+    const zeros = fitLogistic(
+      x,
+      10,
+      rows,
+      rows.map(() => 0)
+    )
     for (const h of [ones, zeros]) {
       expect(Number.isFinite(h.bias)).toBe(true)
       h.weights.forEach((w) => expect(Number.isFinite(w)).toBe(true))
@@ -163,7 +200,12 @@ describe('fitLogistic', () => {
     expect(maxAbs(gradient(x, 10, rows, y, head.weights, head.bias, L2))).toBeLessThan(1e-8)
     // Digits nobody labelled stay uncertain: with the bias held near 0 their weight stays near 0.
     const some = rows.filter((i) => classes[i] < 6)
-    const partial = fitLogistic(x, 10, some, some.map((i) => y[i]))
+    const partial = fitLogistic(
+      x,
+      10,
+      some,
+      some.map((i) => y[i])
+    )
     const oneHot = (c: number) => Float32Array.from({ length: 10 }, (_, j) => (j === c ? 1 : 0))
     for (const c of [6, 7, 8, 9]) expect(Math.abs(predictLogistic(partial, oneHot(c), 10)[0] - 0.5)).toBeLessThan(0.25)
     for (const c of [0, 1, 2, 3, 4, 5]) expect(Math.abs(predictLogistic(partial, oneHot(c), 10)[0] - 0.5)).toBeGreaterThan(0.25)

@@ -34,7 +34,10 @@ describe('pretrain', () => {
     expect(r.testAccuracy).toBe(classAccuracy(r.model, ds.test!))
     // In batches of any size, and against a plain argmax count.
     expect(classAccuracy(r.model, ds.test!, 7)).toBe(r.testAccuracy)
-    const { data } = toInputBuffer(ds.test!, Int32Array.from({ length: 200 }, (_, i) => i))
+    const { data } = toInputBuffer(
+      ds.test!,
+      Int32Array.from({ length: 200 }, (_, i) => i)
+    )
     const predicted = tf.tidy(() => (r.model.predict(tf.tensor4d(data, [200, 28, 28, 3])) as tf.Tensor).argMax(-1).dataSync())
     expect(r.testAccuracy).toBe(predicted.filter((c, i) => c === ds.test!.classes![i]).length / 200)
 

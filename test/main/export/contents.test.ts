@@ -117,7 +117,10 @@ describe('an MNIST export', () => {
     out = join(ts.root, 'exported')
     const r = await ts.studio.exportModel(out, false, true)
     expect(r.files).toEqual([...EXPORT_FILES, 'images'].sort())
-    rows = readFileSync(join(out, 'labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    rows = readFileSync(join(out, 'labels.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
   }, 300_000)
 
   it('labels.csv and labels.jsonl hold the same rows, matching the log answer for answer', () => {
@@ -158,7 +161,7 @@ describe('an MNIST export', () => {
     }
   })
 
-  it('model.onnx predicts what model.json does, and its held-out accuracy is the session\'s', async () => {
+  it("model.onnx predicts what model.json does, and its held-out accuracy is the session's", async () => {
     const ds = await loadDataset('mnist', { pool: 1, test: 200 })
     const idx = Int32Array.from({ length: 200 }, (_, i) => i)
     const { data } = toInputBuffer(ds.test!, idx)
@@ -174,22 +177,32 @@ describe('an MNIST export', () => {
     const correct = Array.from(p).filter((v, i) => (v >= 0.5 ? 1 : 0) === ds.test!.classes![i] % 2).length
     expect(correct / 200).toBeCloseTo(state.history.at(-1)!.testAccuracy!, 10)
     // The file states its input layout, preprocessing and labels.
-    const props = Object.fromEntries(onnx.ModelProto.decode(readFileSync(join(out, 'model.onnx'))).metadataProps.map((m) => [m.key, m.value]))
-    expect(props).toMatchObject({ labels: 'even,odd', input: 'NHWC float32 [batch, 28, 28, 3]', output: 'P(odd): sigmoid, >= 0.5 means "odd"' })
+    const props = Object.fromEntries(
+      onnx.ModelProto.decode(readFileSync(join(out, 'model.onnx'))).metadataProps.map((m) => [m.key, m.value])
+    )
+    expect(props).toMatchObject({
+      labels: 'even,odd',
+      input: 'NHWC float32 [batch, 28, 28, 3]',
+      output: 'P(odd): sigmoid, >= 0.5 means "odd"'
+    })
     expect(JSON.parse(props.preprocessing)).toMatchObject({ size: [28, 28], channels: 3, range: [0, 1] })
   })
 
-  it('the model card states the session\'s numbers', () => {
+  it("the model card states the session's numbers", () => {
     const readme = readFileSync(join(out, 'README.md'), 'utf8')
     const last = state.history.at(-1)!
     const correct = Math.round(last.testAccuracy! * state.testSize)
     const [lo, hi] = wilson(correct, state.testSize)
     const pct = (x: number) => `${(x * 100).toFixed(1)} %`
-    expect(readme).toContain(`**${pct(last.testAccuracy!)}** on ${state.testSize} held-out images (${correct} correct; 95 % Wilson interval ${pct(lo)} to ${pct(hi)})`)
+    expect(readme).toContain(
+      `**${pct(last.testAccuracy!)}** on ${state.testSize} held-out images (${correct} correct; 95 % Wilson interval ${pct(lo)} to ${pct(hi)})`
+    )
     expect(readme).toContain(`${state.poolSize} pool images to ask about, ${state.testSize} held out`)
     const trained = rows.filter((r) => r.trained)
     const neg = trained.filter((r) => r.value === 0).length
-    expect(readme).toContain(`| labels | ${trained.length} trained on (${neg} "even", ${trained.length - neg} "odd"); 2 more in an unfinished batch`)
+    expect(readme).toContain(
+      `| labels | ${trained.length} trained on (${neg} "even", ${trained.length - neg} "odd"); 2 more in an unfinished batch`
+    )
     expect(readme).toContain(`| strategy | uncertainty, batches of 4, fit converge, seed ${state.config.seed} |`)
     expect(readme).toContain('![Held-out accuracy against labels given](accuracy.png)')
     const meta = JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8'))
@@ -213,10 +226,20 @@ describe('an MNIST export', () => {
     // A test digit as a PNG, as a user would have it.
     const t10k = readFileSync(T10K_IMAGES).subarray(16, 16 + 784 * 3)
     const files = [0, 1, 2].map((i) => join(out, `digit-${i}.png`))
-    for (const [i, f] of files.entries()) await sharp(t10k.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(f)
-    const r = spawnSync(process.execPath, [join(out, 'predict.cjs'), ...files], { cwd: out, env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') }, encoding: 'utf8' })
+    for (const [i, f] of files.entries())
+      await sharp(t10k.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toFile(f)
+    const r = spawnSync(process.execPath, [join(out, 'predict.cjs'), ...files], {
+      cwd: out,
+      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
+      encoding: 'utf8'
+    })
     expect(r.stderr).toBe('')
-    const printed = r.stdout.trim().split('\n').map((l) => Number(l.split(' ').at(-1)))
+    const printed = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.split(' ').at(-1)))
     const model = await loadModel(readModelFiles(out))
     const x = new Float32Array(3 * 784 * 3)
     for (let i = 0; i < 3 * 784; i++) for (let c = 0; c < 3; c++) x[i * 3 + c] = t10k[i] / 255
@@ -229,7 +252,13 @@ describe('an MNIST export', () => {
 describe('a folder export', () => {
   it('keys are the file paths, and images/<answer>/ holds the files as they were', async () => {
     const folder = await writeImageFolder(ts.root, 6)
-    const config = testConfig({ dataset: `folder:${folder.root}`, task: { ...testConfig().task, positiveClasses: ['seven'] }, poolLimit: undefined, testLimit: undefined, batchSize: 3 })
+    const config = testConfig({
+      dataset: `folder:${folder.root}`,
+      task: { ...testConfig().task, positiveClasses: ['seven'] },
+      poolLimit: undefined,
+      testLimit: undefined,
+      batchSize: 3
+    })
     let s = await ts.studio.newSession(config)
     for (let batch = 0; batch < 2; batch++) {
       for (const q of s.queue) await ts.studio.label(q.id, q.key!.startsWith('seven/') ? 1 : 0, 50)
@@ -237,7 +266,10 @@ describe('a folder export', () => {
     }
     const out = join(ts.root, 'exported-folder')
     await ts.studio.exportModel(out, false, true)
-    const rows: LabelRow[] = readFileSync(join(out, 'labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const rows: LabelRow[] = readFileSync(join(out, 'labels.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(rows).toHaveLength(6)
     const labelled = readLog(s.dir).filter((e) => e.type === 'label')
     for (const r of rows) {
@@ -250,7 +282,10 @@ describe('a folder export', () => {
     rmSync(join(folder.root, rows[0].key))
     const again = join(ts.root, 'exported-folder-2')
     const err = await ts.studio.exportModel(again, false, true).catch((e: unknown) => e)
-    expect(err).toMatchObject({ code: 'NOT_FOUND', message: `The labelled image ${rows[0].key} is no longer in ${folder.root}: restore it, or export without the images` })
+    expect(err).toMatchObject({
+      code: 'NOT_FOUND',
+      message: `The labelled image ${rows[0].key} is no longer in ${folder.root}: restore it, or export without the images`
+    })
     expect(readdirSync(ts.root).filter((n) => n.includes('exported-folder-2'))).toEqual([])
   }, 300_000)
 })
@@ -294,15 +329,46 @@ describe('the Wilson interval', () => {
 
 describe('the label rows', () => {
   const at = '2026-01-01T00:00:00.000Z'
-  const q = (ids: number[]): SessionEvent => ({ v: 1, type: 'query', at, iteration: 0, ids, scores: ids.map(() => 0), p: ids.map(() => 0.5), strategy: 'random' })
+  const q = (ids: number[]): SessionEvent => ({
+    v: 1,
+    type: 'query',
+    at,
+    iteration: 0,
+    ids,
+    scores: ids.map(() => 0),
+    p: ids.map(() => 0.5),
+    strategy: 'random'
+  })
   const label = (id: number, value: 0 | 1): SessionEvent => ({ v: 1, type: 'label', at, id, value, iteration: 0, responseMs: 1 })
 
   it('a re-asked image, a relabel event and a remapped folder are followed', () => {
-    const events = [q([1, 2, 3]), label(1, 0), label(2, 1), label(3, 1), q([2, 4]), { v: 1, type: 'relabel', at, id: 3, value: 0 } as unknown as SessionEvent]
-    const remap: SessionEvent = { v: 1, type: 'remap', at, dataset: { id: 'folder:x', hash: 'h', poolSize: 9, testSize: 0 }, ids: [[1, 11], [2, 12], [3, 13]], missing: [] }
+    const events = [
+      q([1, 2, 3]),
+      label(1, 0),
+      label(2, 1),
+      label(3, 1),
+      q([2, 4]),
+      { v: 1, type: 'relabel', at, id: 3, value: 0 } as unknown as SessionEvent
+    ]
+    const remap: SessionEvent = {
+      v: 1,
+      type: 'remap',
+      at,
+      dataset: { id: 'folder:x', hash: 'h', poolSize: 9, testSize: 0 },
+      ids: [
+        [1, 11],
+        [2, 12],
+        [3, 13]
+      ],
+      missing: []
+    }
     const answers = [11, 12, 13].map((id, k) => ({ id, value: (k === 0 ? 0 : k === 1 ? 1 : 0) as 0 | 1, at, iteration: 0, responseMs: 1 }))
     const rows = labelRows(answers, [], [...events, remap], ['no, "really"', 'yes'])
-    expect(rows.map((r) => [r.id, r.reasked, r.changed])).toEqual([[11, false, false], [12, true, false], [13, false, true]])
+    expect(rows.map((r) => [r.id, r.reasked, r.changed])).toEqual([
+      [11, false, false],
+      [12, true, false],
+      [13, false, true]
+    ])
     // A label with a comma and quotes survives the CSV round trip.
     expect(csvRows(labelsCsv(rows)).map((r) => r.label)).toEqual(['no, "really"', 'yes', 'no, "really"'])
   })

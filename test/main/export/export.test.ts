@@ -42,7 +42,6 @@ let recomputedAccuracy: number | null
 let recordedAccuracy: number
 let plain: PlainResult
 
-
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   expect(a.length).toBe(b.length)
   let m = 0
@@ -81,7 +80,12 @@ beforeAll(async () => {
   const q = await prepare(d.start.config, { backend, cacheDir })
   try {
     const c = d.start.config
-    const r = await iterate(q.learner, { strategy: c.strategy, batchSize: c.batchSize, coldStartBatches: coldStartBatches(q.base.classNames.length, c.batchSize) }, engineBatches(d), skippedIds(d))
+    const r = await iterate(
+      q.learner,
+      { strategy: c.strategy, batchSize: c.batchSize, coldStartBatches: coldStartBatches(q.base.classNames.length, c.batchSize) },
+      engineBatches(d),
+      skippedIds(d)
+    )
     studioP = Float32Array.from(q.learner.testP!)
     recomputedAccuracy = r.testAccuracy
   } finally {
@@ -133,16 +137,27 @@ describe('curator predict', () => {
     const dir = join(tmp.dir, 'images')
     mkdirSync(dir)
     const grey = [0, 1, 2].map((i) => join(dir, `digit-${i}.png`))
-    for (const [k, f] of grey.entries()) await sharp(Buffer.from(img(k)), { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png().toFile(f)
+    for (const [k, f] of grey.entries())
+      await sharp(Buffer.from(img(k)), { raw: { width: 28, height: 28, channels: 1 } })
+        .toColourspace('b-w')
+        .png()
+        .toFile(f)
     for (const f of grey) expect((await sharp(f).metadata()).channels).toBe(1) // truly grey files
     const rgb = join(dir, 'digit-3-rgb.png')
     const px = img(3)
-    await sharp(Buffer.from(Uint8Array.from({ length: 784 * 3 }, (_, i) => px[Math.floor(i / 3)])), { raw: { width: 28, height: 28, channels: 3 } }).png().toFile(rgb)
+    await sharp(Buffer.from(Uint8Array.from({ length: 784 * 3 }, (_, i) => px[Math.floor(i / 3)])), {
+      raw: { width: 28, height: 28, channels: 3 }
+    })
+      .png()
+      .toFile(rgb)
     expect((await sharp(rgb).metadata()).channels).toBe(3)
 
     const r = await runCli(['predict', '--model', out, '--json', ...grey, rgb, `idx:${T10K_IMAGES}:5`], env)
     expect(r.code, r.stderr).toBe(0)
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; index?: number; p: number; label: string })
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { input: string; index?: number; p: number; label: string })
     expect(lines).toHaveLength(3 + 1 + 5)
     expect(lines.map((l) => l.input)).toEqual([...grey, rgb, ...Array(5).fill(T10K_IMAGES)])
     expect(lines.slice(4).map((l) => l.index)).toEqual([0, 1, 2, 3, 4])
@@ -160,10 +175,16 @@ describe('curator predict', () => {
     const dir = join(tmp.dir, 'images-2')
     mkdirSync(dir)
     const jpg = join(dir, 'digit-4.jpg')
-    await sharp(Buffer.from(t10k()(4)), { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 95 }).toFile(jpg)
+    await sharp(Buffer.from(t10k()(4)), { raw: { width: 28, height: 28, channels: 1 } })
+      .toColourspace('b-w')
+      .jpeg({ quality: 95 })
+      .toFile(jpg)
     const r = await runCli(['predict', '--model', out, jpg, `idx:${T10K_IMAGES}:2`], env)
     expect(r.code, r.stderr).toBe(0)
-    const rows = r.stdout.trim().split('\n').map((l) => l.split('\t'))
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'))
     expect(rows.map((row) => row[0])).toEqual([jpg, `${T10K_IMAGES}[0]`, `${T10K_IMAGES}[1]`])
     for (const [, p, label] of rows) {
       expect(Number(p)).toBeGreaterThanOrEqual(0)
@@ -173,7 +194,9 @@ describe('curator predict', () => {
     expect(Number(rows[1][1])).toBeCloseTo(plain.p[0], 5)
 
     const tiny = join(dir, 'tiny.png')
-    await sharp({ create: { width: 10, height: 10, channels: 3, background: '#000' } }).png().toFile(tiny)
+    await sharp({ create: { width: 10, height: 10, channels: 3, background: '#000' } })
+      .png()
+      .toFile(tiny)
     const small = await runCli(['predict', '--model', out, tiny], env)
     expect(small.code).toBe(2)
     expect(small.stderr).toMatch(/tiny\.png: too small: 10x10, the base network needs at least 20x20/)
@@ -194,7 +217,9 @@ describe('curator export', () => {
     const target = join(tmp.dir, 'cli', 'model')
     const first = await runCli(['export', '--session', sessionDir, '--out', target], env)
     expect(first.code, first.stderr).toBe(0)
-    expect(first.stdout).toContain(`Exported session ${derive((await readSessionLog(sessionDir)).events).start.id} (${BUDGET} labels, iteration ${BUDGET / 4}, held-out accuracy ${recordedAccuracy.toFixed(4)}) to ${target}`)
+    expect(first.stdout).toContain(
+      `Exported session ${derive((await readSessionLog(sessionDir)).events).start.id} (${BUDGET} labels, iteration ${BUDGET / 4}, held-out accuracy ${recordedAccuracy.toFixed(4)}) to ${target}`
+    )
     for (const f of EXPORT_FILES) expect(first.stdout).toContain(`  ${f}\n`)
     expect(exportProblems(target, sessionLog)).toEqual([])
     // The same model the studio exported.
@@ -208,7 +233,12 @@ describe('curator export', () => {
 
     const forced = await runCli(['export', '--session', sessionDir, '--out', target, '--force', '--json'], env)
     expect(forced.code, forced.stderr).toBe(0)
-    expect(JSON.parse(forced.stdout.trim()).export).toMatchObject({ dir: target, files: EXPORT_FILES, labels: BUDGET, testAccuracy: recordedAccuracy })
+    expect(JSON.parse(forced.stdout.trim()).export).toMatchObject({
+      dir: target,
+      files: EXPORT_FILES,
+      labels: BUDGET,
+      testAccuracy: recordedAccuracy
+    })
     expect(exportProblems(target, sessionLog)).toEqual([])
     expect(readdirSync(join(tmp.dir, 'cli'))).toEqual(['model'])
 
@@ -254,9 +284,18 @@ describe('curator export', () => {
     mkdirSync(small)
     // The tmpfs exists only in the child's private mount namespace; list it before it goes.
     const script = 'mount -t tmpfs -o size=64k none "$0" || exit 99; "$@"; rc=$?; echo "LEFT:$(ls -A "$0" | tr "\\n" " ")"; exit $rc'
-    const r = await runCli(['export', '--session', sessionDir, '--out', join(small, 'model')], env, ['unshare', '-m', 'sh', '-c', script, small])
+    const r = await runCli(['export', '--session', sessionDir, '--out', join(small, 'model')], env, [
+      'unshare',
+      '-m',
+      'sh',
+      '-c',
+      script,
+      small
+    ])
     expect(r.code, r.stderr).toBe(2)
-    expect(r.stderr).toMatch(/^curator export: The disk is full: cannot write .*small-disk\/model\. Nothing was written; free some space and try again\./m)
+    expect(r.stderr).toMatch(
+      /^curator export: The disk is full: cannot write .*small-disk\/model\. Nothing was written; free some space and try again\./m
+    )
     expect(r.stdout.trim()).toBe('LEFT:')
   })
 
@@ -268,14 +307,17 @@ describe('curator export', () => {
     const rng = new Rng(20261128)
     const rand = (n: number) => rng.int(n)
     const isPartial = (n: string) => n.startsWith('.model.partial-') && !n.endsWith('.old')
-    const outcomes: { run: number; mode: string; force: boolean; killed: boolean; partialSeen: boolean; target: string; hidden: number }[] = []
+    const outcomes: { run: number; mode: string; force: boolean; killed: boolean; partialSeen: boolean; target: string; hidden: number }[] =
+      []
     for (let k = 0; k < KILLS; k++) {
       // Odd runs replace an earlier export (--force: the rename-aside path), even runs write a new target.
       const force = k % 2 === 1
       if (force && !existsSync(target)) expect((await runCli(['export', '--session', sessionDir, '--out', target], env)).code).toBe(0)
       if (!force) rmSync(target, { recursive: true, force: true })
       const earlier = force ? JSON.parse(readFileSync(join(target, 'metadata.json'), 'utf8')).exportedAt : null
-      const mode = (['at the temporary folder', 'temporary folder + 0-30 ms', 'temporary folder + 30-150 ms', '0.5-2.5 s after start'] as const)[Math.floor(k / 2) % 4]
+      const mode = (
+        ['at the temporary folder', 'temporary folder + 0-30 ms', 'temporary folder + 30-150 ms', '0.5-2.5 s after start'] as const
+      )[Math.floor(k / 2) % 4]
       const before = new Set(readdirSync(parent))
       const child = startCli(['export', '--session', sessionDir, '--out', target, ...(force ? ['--force'] : [])], env)
       const done = finished(child)
@@ -310,7 +352,10 @@ describe('curator export', () => {
         const p = tf.tidy(() => (model.predict(tf.zeros([1, 28, 28, 3])) as tf.Tensor).dataSync()[0])
         model.dispose()
         expect(Number.isFinite(p)).toBe(true)
-        state = JSON.parse(readFileSync(join(target, 'metadata.json'), 'utf8')).exportedAt === earlier ? 'complete (the earlier export)' : 'complete (new)'
+        state =
+          JSON.parse(readFileSync(join(target, 'metadata.json'), 'utf8')).exportedAt === earlier
+            ? 'complete (the earlier export)'
+            : 'complete (new)'
       }
       outcomes.push({ run: k, mode, force, killed, partialSeen, target: state, hidden: others.length })
     }

@@ -29,7 +29,10 @@ function modelFolder(edit: (dir: string, modelJson: Record<string, any>) => void
   mkdirSync(dir)
   copyFileSync(join(base, 'weights.bin'), join(dir, 'weights.bin'))
   const mj = JSON.parse(readFileSync(join(base, 'model.json'), 'utf8'))
-  writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ format: EXPORT_FORMAT, task: { labels: ['even', 'odd'] }, input: { preprocessing: PREPROCESSING } }))
+  writeFileSync(
+    join(dir, 'metadata.json'),
+    JSON.stringify({ format: EXPORT_FORMAT, task: { labels: ['even', 'odd'] }, input: { preprocessing: PREPROCESSING } })
+  )
   edit(dir, mj)
   try {
     writeFileSync(join(dir, 'model.json'), JSON.stringify(mj), { flag: 'wx' })
@@ -55,23 +58,79 @@ const HOSTILE: [string, () => string, RegExp][] = [
   ['a weights path ../../../etc/passwd', () => modelFolder((_d, mj) => paths(mj, ['../../../etc/passwd'])), /leaves the folder/],
   ['an absolute weights path /etc/passwd', () => modelFolder((_d, mj) => paths(mj, ['/etc/passwd'])), /absolute path/],
   ['a weights path to a same-size file outside', () => modelFolder((_d, mj) => paths(mj, ['../outside.bin'])), /leaves the folder/],
-  ['a weights path hidden in a subfolder (sub/../../outside.bin)', () => modelFolder((d, mj) => (mkdirSync(join(d, 'sub')), paths(mj, ['sub/../../outside.bin']))), /leaves the folder/],
-  ['weights.bin a symlink to /etc/shadow', () => modelFolder((d) => (rmSync(join(d, 'weights.bin')), symlinkSync('/etc/shadow', join(d, 'weights.bin')))), /outside the folder/],
-  ['weights.bin a symlink to a same-size file outside', () => modelFolder((d) => (rmSync(join(d, 'weights.bin')), symlinkSync(join(tmp.dir, 'outside.bin'), join(d, 'weights.bin')))), /outside the folder/],
-  ['weights.bin a symlink to /dev/zero', () => modelFolder((d) => (rmSync(join(d, 'weights.bin')), symlinkSync('/dev/zero', join(d, 'weights.bin')))), /outside the folder/],
-  ['a symlinked subfolder that leads outside', () => modelFolder((d, mj) => (symlinkSync(tmp.dir, join(d, 'up')), paths(mj, ['up/outside.bin']))), /outside the folder/],
-  ['weights.bin a FIFO', () => modelFolder((d) => (rmSync(join(d, 'weights.bin')), execFileSync('mkfifo', [join(d, 'weights.bin')]))), /FIFO/],
+  [
+    'a weights path hidden in a subfolder (sub/../../outside.bin)',
+    () => modelFolder((d, mj) => (mkdirSync(join(d, 'sub')), paths(mj, ['sub/../../outside.bin']))),
+    /leaves the folder/
+  ],
+  [
+    'weights.bin a symlink to /etc/shadow',
+    () => modelFolder((d) => (rmSync(join(d, 'weights.bin')), symlinkSync('/etc/shadow', join(d, 'weights.bin')))),
+    /outside the folder/
+  ],
+  [
+    'weights.bin a symlink to a same-size file outside',
+    () => modelFolder((d) => (rmSync(join(d, 'weights.bin')), symlinkSync(join(tmp.dir, 'outside.bin'), join(d, 'weights.bin')))),
+    /outside the folder/
+  ],
+  [
+    'weights.bin a symlink to /dev/zero',
+    () => modelFolder((d) => (rmSync(join(d, 'weights.bin')), symlinkSync('/dev/zero', join(d, 'weights.bin')))),
+    /outside the folder/
+  ],
+  [
+    'a symlinked subfolder that leads outside',
+    () => modelFolder((d, mj) => (symlinkSync(tmp.dir, join(d, 'up')), paths(mj, ['up/outside.bin']))),
+    /outside the folder/
+  ],
+  [
+    'weights.bin a FIFO',
+    () => modelFolder((d) => (rmSync(join(d, 'weights.bin')), execFileSync('mkfifo', [join(d, 'weights.bin')]))),
+    /FIFO/
+  ],
   ['model.json a FIFO', () => modelFolder((d) => execFileSync('mkfifo', [join(d, 'model.json')])), /FIFO/],
-  ['metadata.json a FIFO', () => modelFolder((d) => (rmSync(join(d, 'metadata.json')), execFileSync('mkfifo', [join(d, 'metadata.json')]))), /FIFO/],
-  ['weights.bin a folder', () => modelFolder((d) => (rmSync(join(d, 'weights.bin')), mkdirSync(join(d, 'weights.bin')))), /a folder, not a regular file/],
-  ['weights.bin a sparse 8 GiB file', () => modelFolder((d) => truncateSync(join(d, 'weights.bin'), 8 * 2 ** 30)), /hold 8589934592 bytes; the manifest declares/],
+  [
+    'metadata.json a FIFO',
+    () => modelFolder((d) => (rmSync(join(d, 'metadata.json')), execFileSync('mkfifo', [join(d, 'metadata.json')]))),
+    /FIFO/
+  ],
+  [
+    'weights.bin a folder',
+    () => modelFolder((d) => (rmSync(join(d, 'weights.bin')), mkdirSync(join(d, 'weights.bin')))),
+    /a folder, not a regular file/
+  ],
+  [
+    'weights.bin a sparse 8 GiB file',
+    () => modelFolder((d) => truncateSync(join(d, 'weights.bin'), 8 * 2 ** 30)),
+    /hold 8589934592 bytes; the manifest declares/
+  ],
   ['weights.bin one byte short', () => modelFolder((d) => truncateSync(join(d, 'weights.bin'), weightBytes - 1)), /the manifest declares/],
-  ['a weight shape of 2^20 x 2^20 x 2^20', () => modelFolder((_d, mj) => (mj.weightsManifest[0].weights[0].shape = [2 ** 20, 2 ** 20, 2 ** 20])), /over 536870912 bytes/],
-  ['a negative or fractional dimension', () => modelFolder((_d, mj) => (mj.weightsManifest[0].weights[0].shape = [-1, 2.5])), /whole dimensions/],
+  [
+    'a weight shape of 2^20 x 2^20 x 2^20',
+    () => modelFolder((_d, mj) => (mj.weightsManifest[0].weights[0].shape = [2 ** 20, 2 ** 20, 2 ** 20])),
+    /over 536870912 bytes/
+  ],
+  [
+    'a negative or fractional dimension',
+    () => modelFolder((_d, mj) => (mj.weightsManifest[0].weights[0].shape = [-1, 2.5])),
+    /whole dimensions/
+  ],
   ['an unknown dtype', () => modelFolder((_d, mj) => (mj.weightsManifest[0].weights[0].dtype = 'complex64')), /unknown dtype/],
-  ['a dense layer of 10^9 units in the topology', () => modelFolder((_d, mj) => (JSON.stringify(mj).includes('"units"') ? setUnits(mj.modelTopology, 1e9) : null)), /units of 1000000000/],
-  ['model.json not UTF-8 JSON', () => modelFolder((d) => writeFileSync(join(d, 'model.json'), Buffer.from([0xff, 0xfe, 0x7b, 0x00]))), /not JSON/],
-  ['a weightsManifest that is not a list', () => modelFolder((_d, mj) => (mj.weightsManifest = { paths: ['weights.bin'] })), /no weightsManifest list/]
+  [
+    'a dense layer of 10^9 units in the topology',
+    () => modelFolder((_d, mj) => (JSON.stringify(mj).includes('"units"') ? setUnits(mj.modelTopology, 1e9) : null)),
+    /units of 1000000000/
+  ],
+  [
+    'model.json not UTF-8 JSON',
+    () => modelFolder((d) => writeFileSync(join(d, 'model.json'), Buffer.from([0xff, 0xfe, 0x7b, 0x00]))),
+    /not JSON/
+  ],
+  [
+    'a weightsManifest that is not a list',
+    () => modelFolder((_d, mj) => (mj.weightsManifest = { paths: ['weights.bin'] })),
+    /no weightsManifest list/
+  ]
 ]
 
 function setUnits(x: any, units: number): void {
@@ -87,7 +146,13 @@ describe('loading a hostile model folder', () => {
   it.each(HOSTILE)('%s is refused with one clear error', async (_what, make, message) => {
     const dir = make()
     const before = process.memoryUsage().rss
-    const err = await Promise.race([loadExportedModel(dir).then(() => null, (e: unknown) => e), new Promise((ok) => setTimeout(() => ok('hung for 10 s'), 10_000))])
+    const err = await Promise.race([
+      loadExportedModel(dir).then(
+        () => null,
+        (e: unknown) => e
+      ),
+      new Promise((ok) => setTimeout(() => ok('hung for 10 s'), 10_000))
+    ])
     expect(err).toBeInstanceOf(CuratorError)
     expect((err as CuratorError).code).toMatch(/^(BAD_DATA|NOT_FOUND)$/)
     expect((err as Error).message).toMatch(message)
@@ -103,7 +168,15 @@ describe('loading a hostile model folder', () => {
   })
 
   it('a symlink that stays inside the folder, and the untouched copy, still load', async () => {
-    const dir = modelFolder((d, mj) => (mkdirSync(join(d, 'w')), copyFileSync(join(d, 'weights.bin'), join(d, 'w', 'real.bin')), rmSync(join(d, 'weights.bin')), symlinkSync('w/real.bin', join(d, 'weights.bin')), paths(mj, ['weights.bin'])))
+    const dir = modelFolder(
+      (d, mj) => (
+        mkdirSync(join(d, 'w')),
+        copyFileSync(join(d, 'weights.bin'), join(d, 'w', 'real.bin')),
+        rmSync(join(d, 'weights.bin')),
+        symlinkSync('w/real.bin', join(d, 'weights.bin')),
+        paths(mj, ['weights.bin'])
+      )
+    )
     expect(readModelFiles(dir).weights.length).toBe(weightBytes)
     const m = await loadExportedModel(modelFolder())
     m.model.dispose()
@@ -125,11 +198,16 @@ describe('curator predict with a hostile model folder', () => {
   it('prints one line and exits 2 for a path out of the folder, a FIFO, and NaN weights', async () => {
     const env = cliEnv(base, join(tmp.dir, 'cache'))
     const png = join(tmp.dir, 'digit.png')
-    await sharp({ create: { width: 28, height: 28, channels: 3, background: '#000' } }).png().toFile(png)
+    await sharp({ create: { width: 28, height: 28, channels: 3, background: '#000' } })
+      .png()
+      .toFile(png)
     const cases: [string, RegExp][] = [
       [modelFolder((_d, mj) => paths(mj, ['../../../etc/passwd'])), /leaves the folder/],
       [modelFolder((d) => (rmSync(join(d, 'weights.bin')), execFileSync('mkfifo', [join(d, 'weights.bin')]))), /FIFO/],
-      [modelFolder((d) => writeFileSync(join(d, 'weights.bin'), Buffer.from(new Float32Array(weightBytes / 4).fill(NaN).buffer))), /not a probability/]
+      [
+        modelFolder((d) => writeFileSync(join(d, 'weights.bin'), Buffer.from(new Float32Array(weightBytes / 4).fill(NaN).buffer))),
+        /not a probability/
+      ]
     ]
     for (const [dir, message] of cases) {
       const r = await runCli(['predict', '--model', dir, png], env)

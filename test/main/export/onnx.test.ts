@@ -66,7 +66,13 @@ beforeAll(async () => {
   transfer = buildTransfer(base, 0, 1)
   const rng = new Rng(7)
   const [kernel, bias] = transfer.head.getWeights()
-  transfer.head.setWeights([tf.tensor(Float32Array.from({ length: kernel.size }, () => rng.next() * 12 - 6), kernel.shape), tf.tensor([0.3], bias.shape)])
+  transfer.head.setWeights([
+    tf.tensor(
+      Float32Array.from({ length: kernel.size }, () => rng.next() * 12 - 6),
+      kernel.shape
+    ),
+    tf.tensor([0.3], bias.shape)
+  ])
   files = await modelFiles(transfer.full)
 })
 
@@ -105,8 +111,10 @@ describe('the digit CNN + head in ONNX Runtime', () => {
       const prefix = tf.model({ inputs: transfer.base.inputs, outputs: transfer.base.getLayer(layer).output as tf.SymbolicTensor })
       const want = runTf(prefix, input, [n, 28, 28, 3])
       const got = await runOnnx(tfjsToOnnx(files, { upTo: layer }), input, [n, 28, 28, 3])
-      expect(got.dims).toEqual((prefix.outputs[0].shape as number[]).map((d, i) => (i === 0 ? n : d ?? got.dims[i])))
-      expect(got.dims.slice(1)).toEqual(((transfer.base.getLayer(layer).outputShape as number[]).slice(1) as (number | null)[]).map((d, i) => d ?? got.dims[i + 1]))
+      expect(got.dims).toEqual((prefix.outputs[0].shape as number[]).map((d, i) => (i === 0 ? n : (d ?? got.dims[i]))))
+      expect(got.dims.slice(1)).toEqual(
+        ((transfer.base.getLayer(layer).outputShape as number[]).slice(1) as (number | null)[]).map((d, i) => d ?? got.dims[i + 1])
+      )
       const d = maxAbsDiff(got.data, want)
       expect(d, `${layer}: max |d| ${d} of values up to ${maxAbs(want)}`).toBeLessThan(1e-4 * Math.max(1, maxAbs(want)))
     }
@@ -114,7 +122,10 @@ describe('the digit CNN + head in ONNX Runtime', () => {
 
   it('takes other image sizes, as the TF.js model does', async () => {
     const rng = new Rng(3)
-    for (const [h, w] of [[20, 20], [37, 51]]) {
+    for (const [h, w] of [
+      [20, 20],
+      [37, 51]
+    ]) {
       const input = randomInput(rng, 5 * h * w * 3)
       const d = maxAbsDiff((await runOnnx(tfjsToOnnx(files), input, [5, h, w, 3])).data, runTf(transfer.full, input, [5, h, w, 3]))
       expect(d).toBeLessThan(1e-4)
@@ -128,7 +139,10 @@ function nsfwModel(name: string): ModelFiles {
   const req = createRequire(import.meta.url)
   const model = req(join(dir, 'model.min.js')) as { modelTopology: unknown; weightsManifest: { paths: string[] }[] }
   const shards = model.weightsManifest.flatMap((g) => g.paths.map((p) => Buffer.from(req(join(dir, `${p}.min.js`)) as string, 'base64')))
-  return { modelJson: { modelTopology: model.modelTopology, weightsManifest: model.weightsManifest }, weights: new Uint8Array(Buffer.concat(shards)) }
+  return {
+    modelJson: { modelTopology: model.modelTopology, weightsManifest: model.weightsManifest },
+    weights: new Uint8Array(Buffer.concat(shards))
+  }
 }
 
 describe('a MobileNetV2 base (nsfwjs, uint8-quantized weights)', () => {
@@ -137,7 +151,8 @@ describe('a MobileNetV2 base (nsfwjs, uint8-quantized weights)', () => {
     const model = await loadModel(mobile)
     try {
       const types = new Set(model.layers.map((l) => l.getClassName()))
-      for (const t of ['ZeroPadding2D', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'ReLU', 'Add', 'AveragePooling2D', 'Dense']) expect(types).toContain(t)
+      for (const t of ['ZeroPadding2D', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'ReLU', 'Add', 'AveragePooling2D', 'Dense'])
+        expect(types).toContain(t)
       const n = 3
       const input = randomInput(new Rng(11), n * 224 * 224 * 3)
       const dims = [n, 224, 224, 3]
@@ -164,14 +179,30 @@ describe('the other layer types', () => {
     const rng = new Rng(5)
     const input = tf.input({ shape: [null, null, 3] as unknown as number[] })
     const scaled = tf.layers.rescaling({ scale: 2, offset: -1 }).apply(input) as tf.SymbolicTensor
-    const a = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6' }).apply(scaled) as tf.SymbolicTensor
-    const b = tf.layers.separableConv2d({ filters: 8, kernelSize: 3, padding: 'same', depthMultiplier: 2, activation: 'elu' }).apply(a) as tf.SymbolicTensor
+    const a = tf.layers
+      .conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6' })
+      .apply(scaled) as tf.SymbolicTensor
+    const b = tf.layers
+      .separableConv2d({ filters: 8, kernelSize: 3, padding: 'same', depthMultiplier: 2, activation: 'elu' })
+      .apply(a) as tf.SymbolicTensor
     const c0 = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 2 }).apply(a) as tf.SymbolicTensor
     const c = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', dilationRate: 2 }).apply(c0) as tf.SymbolicTensor
-    let x = tf.layers.concatenate().apply([tf.layers.multiply().apply([b, c]) as tf.SymbolicTensor, tf.layers.add().apply([b, c]) as tf.SymbolicTensor]) as tf.SymbolicTensor
+    let x = tf.layers
+      .concatenate()
+      .apply([
+        tf.layers.multiply().apply([b, c]) as tf.SymbolicTensor,
+        tf.layers.add().apply([b, c]) as tf.SymbolicTensor
+      ]) as tf.SymbolicTensor
     x = tf.layers.batchNormalization({ epsilon: 0.01 }).apply(x) as tf.SymbolicTensor
     x = tf.layers.leakyReLU({ alpha: 0.2 }).apply(x) as tf.SymbolicTensor
-    x = tf.layers.zeroPadding2d({ padding: [[1, 2], [0, 3]] }).apply(x) as tf.SymbolicTensor
+    x = tf.layers
+      .zeroPadding2d({
+        padding: [
+          [1, 2],
+          [0, 3]
+        ]
+      })
+      .apply(x) as tf.SymbolicTensor
     x = tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(x) as tf.SymbolicTensor
     x = tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }).apply(x) as tf.SymbolicTensor
     x = tf.layers.conv2d({ filters: 6, kernelSize: 2, useBias: false, activation: 'swish' }).apply(x) as tf.SymbolicTensor
@@ -185,13 +216,18 @@ describe('the other layer types', () => {
     // Batch-norm statistics away from their initial 0 and 1, so they matter.
     const random = (w: tf.LayerVariable) => {
       const shape = w.shape as number[]
-      const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (w.name.includes('variance') ? 0.5 + rng.next() : rng.next() - 0.5))
+      const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () =>
+        w.name.includes('variance') ? 0.5 + rng.next() : rng.next() - 0.5
+      )
       return tf.tensor(values, shape)
     }
     model.setWeights(model.weights.map(random))
     try {
       const mf = await modelFiles(model)
-      for (const [h, w] of [[16, 16], [23, 30]]) {
+      for (const [h, w] of [
+        [16, 16],
+        [23, 30]
+      ]) {
         const data = randomInput(rng, 4 * h * w * 3)
         const got = await runOnnx(tfjsToOnnx(mf), data, [4, h, w, 3])
         const want = runTf(model, data, [4, h, w, 3])
@@ -228,7 +264,10 @@ describe('the other layer types', () => {
     const mf = await modelFiles(model)
     expectCuratorError(() => tfjsToOnnx(mf), 'BAD_DATA', /Layer type UpSampling2D \(layer "grow"\) is not exportable to ONNX/)
     expectCuratorError(() => tfjsToOnnx(files, { upTo: 'no_such_layer' }), 'BAD_ARGUMENT', /no layer "no_such_layer"/)
-    const dilated = tf.model({ inputs: input, outputs: tf.layers.depthwiseConv2d({ kernelSize: 3, dilationRate: 2, name: 'dw' }).apply(input) as tf.SymbolicTensor })
+    const dilated = tf.model({
+      inputs: input,
+      outputs: tf.layers.depthwiseConv2d({ kernelSize: 3, dilationRate: 2, name: 'dw' }).apply(input) as tf.SymbolicTensor
+    })
     const dilatedFiles = await modelFiles(dilated)
     expectCuratorError(() => tfjsToOnnx(dilatedFiles), 'BAD_DATA', /DepthwiseConv2D \(layer "dw"\).*dilation_rate/)
     const elu = { ...files, modelJson: JSON.parse(JSON.stringify(files.modelJson).replace('"activation":"tanh"', '"activation":"gelu"')) }

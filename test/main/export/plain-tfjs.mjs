@@ -43,4 +43,6 @@ const p = Array.from(tf.tidy(() => model.predict(tf.tensor4d(x, [n, h, w, 3])).d
 const positive = new Set(meta.task.positiveClasses)
 let right = 0
 for (let i = 0; i < n; i++) if (p[i] >= 0.5 === positive.has(String(labels.data[i]))) right++
-process.stdout.write(JSON.stringify({ backend: tf.getBackend(), tfVersion: tf.version.tfjs, count: n, p, parityAccuracy: right / n }) + '\n')
+process.stdout.write(
+  JSON.stringify({ backend: tf.getBackend(), tfVersion: tf.version.tfjs, count: n, p, parityAccuracy: right / n }) + '\n'
+)

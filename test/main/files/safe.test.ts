@@ -33,7 +33,11 @@ describe('writeFileAtomic', () => {
     const f = join(dir, 'f.txt')
     writeFileSync(f, 'theirs')
     await expectCuratorErrorAsync(() => writeFileAtomic(f, 'x', { replace: 'never' }), 'EXISTS', /f\.txt already exists/)
-    await expectCuratorErrorAsync(() => writeFileAtomic(f, 'x', { replace: async () => false, ours: 'a GIF Curator wrote' }), 'EXISTS', /is not a GIF Curator wrote; refusing/)
+    await expectCuratorErrorAsync(
+      () => writeFileAtomic(f, 'x', { replace: async () => false, ours: 'a GIF Curator wrote' }),
+      'EXISTS',
+      /is not a GIF Curator wrote; refusing/
+    )
     expect(readFileSync(f, 'utf8')).toBe('theirs')
     await writeFileAtomic(f, 'ours', { replace: async (p) => readFileSync(p, 'utf8') === 'theirs' })
     expect(readFileSync(f, 'utf8')).toBe('ours')
@@ -46,7 +50,9 @@ describe('writeFileAtomic', () => {
     const f = join(dir, 'once.txt')
     const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => writeFileAtomic(f, `writer ${i}`, { replace: 'never' })))
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
-    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(7).fill('EXISTS'))
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(
+      Array(7).fill('EXISTS')
+    )
     expect(readFileSync(f, 'utf8')).toMatch(/^writer \d$/)
     expect(readdirSync(dir)).toEqual(['once.txt'])
   })
@@ -87,7 +93,11 @@ describe('writeFolderAtomic', () => {
     writeFileSync(join(target, 'user.txt'), 'keep me')
     await expectCuratorErrorAsync(() => writeFolderAtomic(target, async () => {}), 'EXISTS', /out already exists/)
     const isOurs = async (p: string) => existsSync(join(p, 'ours'))
-    await expectCuratorErrorAsync(() => writeFolderAtomic(target, async () => {}, { replace: isOurs, ours: 'an earlier export' }), 'EXISTS', /is not an earlier export/)
+    await expectCuratorErrorAsync(
+      () => writeFolderAtomic(target, async () => {}, { replace: isOurs, ours: 'an earlier export' }),
+      'EXISTS',
+      /is not an earlier export/
+    )
     expect(readFileSync(join(target, 'user.txt'), 'utf8')).toBe('keep me')
     rmSync(join(target, 'user.txt'))
     writeFileSync(join(target, 'ours'), '')
@@ -140,7 +150,11 @@ await writeFileAtomic('${mnt}/file.bin', big).catch((e) => codes.push(e.code))
 await writeFolderAtomic('${mnt}/folder', async (tmp) => writeFileSync(join(tmp, 'w.bin'), big)).catch((e) => codes.push(e.code))
 console.log(JSON.stringify({ codes, left: readdirSync('${mnt}') }))`
     )
-    const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o size=64k none '${mnt}' && '${process.execPath}' --import tsx '${script}'`], { cwd: ROOT, encoding: 'utf8' })
+    const r = spawnSync(
+      'unshare',
+      ['-m', 'sh', '-c', `mount -t tmpfs -o size=64k none '${mnt}' && '${process.execPath}' --import tsx '${script}'`],
+      { cwd: ROOT, encoding: 'utf8' }
+    )
     expect(r.status, r.stderr).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({ codes: ['DISK_FULL', 'DISK_FULL'], left: [] })
   })

@@ -55,7 +55,11 @@ describe('writeSessionGif onto an existing file', () => {
     ] as const) {
       const f = join(tmp.dir, name)
       writeFileSync(f, bytes)
-      await expectCuratorErrorAsync(() => writeSessionGif(session, f), 'EXISTS', /exists and is not a GIF Curator wrote \(--force replaces it\)/)
+      await expectCuratorErrorAsync(
+        () => writeSessionGif(session, f),
+        'EXISTS',
+        /exists and is not a GIF Curator wrote \(--force replaces it\)/
+      )
       expect(readFileSync(f)).toEqual(bytes)
       await writeSessionGif(session, f, [], true)
       expect(isCuratorGif(f)).toBe(true)
@@ -65,7 +69,11 @@ describe('writeSessionGif onto an existing file', () => {
   it('never writes over a session folder’s own files, or a non-GIF name there, even with force', async () => {
     for (const target of [logPath(session), logPath(other), join(session, 'labels.csv'), join(other, 'notes')]) {
       for (const force of [false, true]) {
-        await expectCuratorErrorAsync(() => writeSessionGif(session, target, [], force), 'FORBIDDEN', /inside a session folder: only a \.gif is written there/)
+        await expectCuratorErrorAsync(
+          () => writeSessionGif(session, target, [], force),
+          'FORBIDDEN',
+          /inside a session folder: only a \.gif is written there/
+        )
       }
     }
     const foreign = join(other, 'theirs.gif')
@@ -101,7 +109,12 @@ describe('the API and the CLI', () => {
     const env = cliEnv(await testBaseModel(), join(tmp.dir, 'cache'))
     const onLog = await runCli(['replay', session, '--gif', logPath(session), '--force'], env)
     expect(onLog.code).toBe(2)
-    expect(onLog.stderr.trim().split('\n').filter((l) => l.startsWith('curator replay:'))).toHaveLength(1)
+    expect(
+      onLog.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('curator replay:'))
+    ).toHaveLength(1)
     expect(onLog.stderr).toMatch(/inside a session folder/)
     const f = join(tmp.dir, 'cli-user.txt')
     mkdirSync(tmp.dir, { recursive: true })

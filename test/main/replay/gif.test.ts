@@ -1,7 +1,19 @@
 // The GIF export's drawing and encoding on synthetic frames (no model needed).
 import { describe, expect, it } from 'vitest'
 import { ADVANCE, drawText, GLYPH_HEIGHT, GLYPH_WIDTH, GLYPHS, textWidth } from '../../../src/main/export/font'
-import { encodeGif, FRAME_HEIGHT, FRAME_WIDTH, frameDelays, FrameData, frameScale, PALETTE, renderFrame, standingTrains, toIndexed, weightColour } from '../../../src/main/export/gif'
+import {
+  encodeGif,
+  FRAME_HEIGHT,
+  FRAME_WIDTH,
+  frameDelays,
+  FrameData,
+  frameScale,
+  PALETTE,
+  renderFrame,
+  standingTrains,
+  toIndexed,
+  weightColour
+} from '../../../src/main/export/gif'
 import type { TrainEvent } from '../../../src/main/session/events'
 import { readGif } from './gif-reader'
 
@@ -9,11 +21,18 @@ const frame = (over: Partial<FrameData> = {}): FrameData => ({
   labels: 12,
   testAccuracy: 0.9876,
   headWeights: [-4, -2, -1, 0, 0.5, 1, 2, 3, 3.5, 4],
-  histogram: { counts: [10, 0, 5, 0, 0, 20, 0, 0, 0, 3, 40], byTruth: [[10, 0, 5, 0, 0, 8, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 12, 0, 0, 0, 3, 40]] },
+  histogram: {
+    counts: [10, 0, 5, 0, 0, 20, 0, 0, 0, 3, 40],
+    byTruth: [
+      [10, 0, 5, 0, 0, 8, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 12, 0, 0, 0, 3, 40]
+    ]
+  },
   ...over
 })
 
-const pixel = (rgba: Uint8Array, x: number, y: number) => Array.from(rgba.subarray(4 * (y * FRAME_WIDTH + x), 4 * (y * FRAME_WIDTH + x) + 3))
+const pixel = (rgba: Uint8Array, x: number, y: number) =>
+  Array.from(rgba.subarray(4 * (y * FRAME_WIDTH + x), 4 * (y * FRAME_WIDTH + x) + 3))
 const countColour = (rgba: Uint8Array, c: number[]) => {
   let n = 0
   for (let p = 0; p < rgba.length; p += 4) if (rgba[p] === c[0] && rgba[p + 1] === c[1] && rgba[p + 2] === c[2]) n++

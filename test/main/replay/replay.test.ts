@@ -46,7 +46,10 @@ function tamper(dir: string, edit: (e: SessionEvent) => boolean): void {
   expect(edited).toBe(1)
   writeFileSync(join(dir, 'session.jsonl'), lines.join('\n') + '\n')
 }
-const trainOf = (k: number) => (e: SessionEvent): e is TrainEvent => e.type === 'train' && e.iteration === k
+const trainOf =
+  (k: number) =>
+  (e: SessionEvent): e is TrainEvent =>
+    e.type === 'train' && e.iteration === k
 
 beforeAll(async () => {
   tmp = tempDir('curator-replay-')
@@ -138,7 +141,11 @@ describe('verified replay', () => {
   it('fails on a tampered accuracy, and on a tampered query', async () => {
     const acc = copy(sim, 'tampered-accuracy')
     tamper(acc, (e) => trainOf(5)(e) && ((e.testAccuracy = 0.5), true))
-    expect((await verifyReplay(acc, { cacheDir, baseDir })).firstMismatch).toMatchObject({ iteration: 5, field: 'testAccuracy', recorded: 0.5 })
+    expect((await verifyReplay(acc, { cacheDir, baseDir })).firstMismatch).toMatchObject({
+      iteration: 5,
+      field: 'testAccuracy',
+      recorded: 0.5
+    })
     // Swap two asked images of query 2: answers still match the query, the order does not.
     const q = copy(sim, 'tampered-query')
     tamper(q, (e) => e.type === 'query' && e.iteration === 2 && (([e.ids[0], e.ids[1]] = [e.ids[1], e.ids[0]]), true))
@@ -154,13 +161,15 @@ describe('verified replay', () => {
     // Move weight 3 of fit 3 by less than the tolerance: still OK.
     writeFileSync(
       join(small, 'session.jsonl'),
-      lines.map((l) => {
-        const e = JSON.parse(l) as SessionEvent
-        if (!trainOf(3)(e)) return l
-        e.headWeights[3] += WEIGHT_TOLERANCE / 2
-        e.headBias -= WEIGHT_TOLERANCE / 2
-        return JSON.stringify(e)
-      }).join('\n') + '\n'
+      lines
+        .map((l) => {
+          const e = JSON.parse(l) as SessionEvent
+          if (!trainOf(3)(e)) return l
+          e.headWeights[3] += WEIGHT_TOLERANCE / 2
+          e.headBias -= WEIGHT_TOLERANCE / 2
+          return JSON.stringify(e)
+        })
+        .join('\n') + '\n'
     )
     const ok = await verifyReplay(small, { cacheDir, baseDir })
     expect(ok.mode).toBe('tolerance')
@@ -211,7 +220,12 @@ describe('verified replay', () => {
     expect(kinds.filter((k) => k === 'undo')).toHaveLength(2)
     expect(kinds.filter((k) => k === 'train')).toHaveLength(5) // one of them undone
     const r = await verifyReplay(dir, { cacheDir, baseDir })
-    expect(r.iterations.map((i) => [i.iteration, i.ok])).toEqual([[0, true], [1, true], [2, true], [3, true]])
+    expect(r.iterations.map((i) => [i.iteration, i.ok])).toEqual([
+      [0, true],
+      [1, true],
+      [2, true],
+      [3, true]
+    ])
     expect(r.ok).toBe(true)
   })
 
@@ -240,7 +254,10 @@ describe('verified replay', () => {
       const dir = join(tmp.dir, name)
       await recordSimulated(dir, config, budget, cacheDir)
       const r = await verifyReplay(dir, { cacheDir, baseDir })
-      expect(r.iterations.map((i) => i.ok), name).toEqual(Array(budget / 4 + 1).fill(true))
+      expect(
+        r.iterations.map((i) => i.ok),
+        name
+      ).toEqual(Array(budget / 4 + 1).fill(true))
       expect(r.ok, name).toBe(true)
     }
   })
@@ -310,7 +327,11 @@ describe('the replay command', () => {
   const env = () => ({ ...process.env, CURATOR_BASE_MODEL: baseDir, CURATOR_CACHE_DIR: cacheDir })
   const cli = async (...args: string[]) => {
     try {
-      const r = await run(process.execPath, ['--import', 'tsx', 'src/main/cli/index.ts', ...args], { cwd: ROOT, env: env(), maxBuffer: 16 << 20 })
+      const r = await run(process.execPath, ['--import', 'tsx', 'src/main/cli/index.ts', ...args], {
+        cwd: ROOT,
+        env: env(),
+        maxBuffer: 16 << 20
+      })
       return { code: 0, stdout: r.stdout, stderr: r.stderr }
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string }
@@ -320,7 +341,23 @@ describe('the replay command', () => {
 
   it('records with `simulate --session` and verifies with `replay --verify`, as real processes', async () => {
     const dir = join(tmp.dir, 'cli-sim')
-    const rec = await cli('simulate', '--strategy', 'uncertainty', '--seed', '3', '--batch', '4', '--budget', '12', '--pool-limit', '1000', '--test-limit', '300', '--session', dir)
+    const rec = await cli(
+      'simulate',
+      '--strategy',
+      'uncertainty',
+      '--seed',
+      '3',
+      '--batch',
+      '4',
+      '--budget',
+      '12',
+      '--pool-limit',
+      '1000',
+      '--test-limit',
+      '300',
+      '--session',
+      dir
+    )
     expect(rec.code, rec.stderr).toBe(0)
     expect(rec.stderr).toMatch(/Recorded session \S+ in /)
     expect(derive((await readSessionLog(dir)).events).trains).toHaveLength(4)
@@ -336,7 +373,9 @@ describe('the replay command', () => {
     const fail = await cli('replay', bad, '--verify')
     expect(fail.code).not.toBe(0)
     expect(fail.stdout).toMatch(/^iteration +2 +labels +8 +MISMATCH +headWeights\[3\]: recorded/m)
-    expect(fail.stderr).toMatch(/verification failed: iteration 2 is the first that differs \(headWeights\[3\]: recorded [-\d.e]+, recomputed [-\d.e]+\)/)
+    expect(fail.stderr).toMatch(
+      /verification failed: iteration 2 is the first that differs \(headWeights\[3\]: recorded [-\d.e]+, recomputed [-\d.e]+\)/
+    )
   })
 
   it('prints the table, writes the GIF and runs what-if from the command line', async () => {

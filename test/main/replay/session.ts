@@ -16,7 +16,12 @@ export async function makeBase(): Promise<string> {
   return dir
 }
 
-export const replayConfig = (over: Partial<SessionConfig> = {}): SessionConfig => ({ ...DEFAULT_CONFIG, poolLimit: 1000, testLimit: 300, ...over })
+export const replayConfig = (over: Partial<SessionConfig> = {}): SessionConfig => ({
+  ...DEFAULT_CONFIG,
+  poolLimit: 1000,
+  testLimit: 300,
+  ...over
+})
 
 /** Records a simulated session in `dir` with the function `curator simulate --session` uses. */
 export async function recordSimulated(dir: string, config: SessionConfig, budget: number, cacheDir: string) {

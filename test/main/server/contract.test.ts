@@ -14,7 +14,6 @@ import { fakeRenderer, startTestStudio, testConfig, TestStudio } from '../../hel
 import { WsClient } from './ws-client'
 import { EXPORT_FILES } from '../export/cli'
 
-
 let ts: TestStudio
 let server: RunningServer
 let renderer: { dir: string; remove: () => void }
@@ -58,7 +57,13 @@ describe('every method of the contract over the WebSocket', () => {
   it('info, listSessions, state, pickFolder and cancel before any session', async () => {
     const info = await call<AppInfo>('info')
     expect(info).toEqual(wire(await ts.studio.info()))
-    expect(info).toMatchObject({ version: 'test', desktop: false, dataDir: ts.dataDir, defaults: DEFAULT_CONFIG, strategies: [...STRATEGIES] })
+    expect(info).toMatchObject({
+      version: 'test',
+      desktop: false,
+      dataDir: ts.dataDir,
+      defaults: DEFAULT_CONFIG,
+      strategies: [...STRATEGIES]
+    })
     expect(info.base.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
     expect(info.backend).toMatch(/^(tensorflow|wasm|cpu)$/)
     expect(await call('listSessions')).toEqual([])
@@ -141,7 +146,10 @@ describe('every method of the contract over the WebSocket', () => {
     expect(zip.subarray(0, 4)).toEqual(Buffer.from([0x50, 0x4b, 0x03, 0x04]))
     for (const f of served.files.filter((f) => f !== 'images')) expect(zip.includes(Buffer.from(`${state.id}/${f}`))).toBe(true)
     // The labelled images too, under images/<answer>/.
-    const rows = readFileSync(join(served.dir, 'labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { label: string; key: string })
+    const rows = readFileSync(join(served.dir, 'labels.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { label: string; key: string })
     expect(rows.length).toBeGreaterThan(0)
     for (const row of rows) expect(zip.includes(Buffer.from(`${state.id}/images/${row.label}/${row.key}.png`))).toBe(true)
     // The first entry (README.md, names are sorted) inflates back to the file on disk.
@@ -186,7 +194,7 @@ describe('every method of the contract over the WebSocket', () => {
     expect((await call<AppInfo>('info')).base).toMatchObject({ hash: r.hash, testAccuracy: r.testAccuracy })
   })
 
-  it('mistakes answers with the held-out confusion matrix and a cell\'s images', async () => {
+  it("mistakes answers with the held-out confusion matrix and a cell's images", async () => {
     const m = await call<MistakesDto>('mistakes', { truth: 1, predicted: 1 }, 3)
     expect(m.confusion.flat().reduce((a, b) => a + b, 0)).toBe(200)
     expect(m.items.length).toBe(Math.min(3, m.confusion[1][1]))
@@ -263,7 +271,8 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
   })
 
   it('an unknown method, or a name from the prototype chain', async () => {
-    for (const m of ['nope', 'constructor', '__proto__', 'toString', 'close', 'emit', 'on', 'serial']) expectBad(await client.request(m, []), /^method must be a Studio method, got "/)
+    for (const m of ['nope', 'constructor', '__proto__', 'toString', 'close', 'emit', 'on', 'serial'])
+      expectBad(await client.request(m, []), /^method must be a Studio method, got "/)
   })
 
   it('arguments that are not a list, or too many', async () => {
@@ -295,8 +304,14 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
   it('bad session configs', async () => {
     const cfg = testConfig()
     const { task: _task, ...noTask } = cfg
-    expectBad(await client.request('newSession', [{ ...cfg, strategy: 'nope' }]), /^config\.strategy must be one of diverse, uncertainty, random, seed-window, got "nope"$/)
-    expectBad(await client.request('newSession', [{ ...cfg, batchSize: 0 }]), /^config\.batchSize must be a whole number from 1 to 64, got 0$/)
+    expectBad(
+      await client.request('newSession', [{ ...cfg, strategy: 'nope' }]),
+      /^config\.strategy must be one of diverse, uncertainty, random, seed-window, got "nope"$/
+    )
+    expectBad(
+      await client.request('newSession', [{ ...cfg, batchSize: 0 }]),
+      /^config\.batchSize must be a whole number from 1 to 64, got 0$/
+    )
     expectBad(await client.request('newSession', [{ ...cfg, batchSize: 2.5 }]), /config\.batchSize/)
     expectBad(await client.request('newSession', [noTask]), /^config\.task is missing$/)
     expectBad(await client.request('newSession', [{ ...cfg, fit: 'fast' }]), /config\.fit/)
@@ -304,8 +319,14 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     expectBad(await client.request('newSession', [{ ...cfg, seed: -1 }]), /config\.seed/)
     expectBad(await client.request('newSession', [{ ...cfg, dataset: '' }]), /config\.dataset/)
     expectBad(await client.request('newSession', [{ ...cfg, poolLimit: 0 }]), /config\.poolLimit/)
-    expectBad(await client.request('newSession', [{ ...cfg, task: { ...cfg.task, positive: { name: 'odd', key: 'e' } } }]), /^config\.task\.positive\.key must differ from the negative answer’s key$/)
-    expectBad(await client.request('newSession', [{ ...cfg, task: { ...cfg.task, negative: { name: 'even', key: 'ee' } } }]), /config\.task\.negative\.key/)
+    expectBad(
+      await client.request('newSession', [{ ...cfg, task: { ...cfg.task, positive: { name: 'odd', key: 'e' } } }]),
+      /^config\.task\.positive\.key must differ from the negative answer’s key$/
+    )
+    expectBad(
+      await client.request('newSession', [{ ...cfg, task: { ...cfg.task, negative: { name: 'even', key: 'ee' } } }]),
+      /config\.task\.negative\.key/
+    )
     expectBad(await client.request('newSession', [{ ...cfg, task: { ...cfg.task, positiveClasses: 'odd' } }]), /positiveClasses/)
     expectBad(await client.request('newSession', []), /^config is missing$/)
     expectBad(await client.request('newSession', [[cfg]]), /^config must be an object, got a list$/)
@@ -325,15 +346,24 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     expectBad(await client.request('pretrainBase', []), /^options is missing$/)
     expectBad(await client.request('chooseBase', [7]), /^base model folder /)
     expectBad(await client.request('chooseBase', ['/tmp', { input: { fit: 'sideways' } }]), /^base spec\.input\.fit /)
-    expectBad(await client.request('pretrainBase', [{ epochs: 0, seed: 1 }]), /^options\.epochs must be a whole number from 1 to 50, got 0$/)
+    expectBad(
+      await client.request('pretrainBase', [{ epochs: 0, seed: 1 }]),
+      /^options\.epochs must be a whole number from 1 to 50, got 0$/
+    )
     expectBad(await client.request('pretrainBase', [{ epochs: 51, seed: 1 }]), /epochs/)
     expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: -1 }]), /seed/)
-    expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: 1, limit: 127 }]), /^options\.limit must be a whole number from 128 to 60000, got 127$/)
+    expectBad(
+      await client.request('pretrainBase', [{ epochs: 1, seed: 1, limit: 127 }]),
+      /^options\.limit must be a whole number from 128 to 60000, got 127$/
+    )
     expectBad(await client.request('pretrainBase', [{ epochs: 1, seed: 1, limit: 60001 }]), /limit/)
     expectBad(await client.request('mistakes', [{ truth: 2, predicted: 0 }]), /cell/)
     expectBad(await client.request('mistakes', [{ className: '' }]), /cell/)
     expectBad(await client.request('mistakes', [null, 0]), /^limit must be a whole number from 1 to 2000, got 0$/)
-    expectBad(await client.request('pool', [{ sort: 'size', filter: 'all', offset: 0, limit: 10 }]), /sort must be one of p, uncertainty, class/)
+    expectBad(
+      await client.request('pool', [{ sort: 'size', filter: 'all', offset: 0, limit: 10 }]),
+      /sort must be one of p, uncertainty, class/
+    )
     expectBad(await client.request('pool', [{ sort: 'p', filter: 'all', offset: -1, limit: 10 }]), /offset/)
     expectBad(await client.request('choose', [1, 2, 0]), /label must be 0 or 1/)
   })

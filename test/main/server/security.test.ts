@@ -88,7 +88,8 @@ describe('browser mode in-process', () => {
   })
 
   describe('the WebSocket upgrade', () => {
-    const status = (query: string, headers: Record<string, string> = {}) => upgradeStatus(server.port, `/api${query}`, { Host: `127.0.0.1:${server.port}`, Origin: origin, ...headers })
+    const status = (query: string, headers: Record<string, string> = {}) =>
+      upgradeStatus(server.port, `/api${query}`, { Host: `127.0.0.1:${server.port}`, Origin: origin, ...headers })
 
     it('is refused without the token, or with a wrong one (401)', async () => {
       expect(await status('')).toBe(401)
@@ -104,7 +105,14 @@ describe('browser mode in-process', () => {
 
     it('is refused from a foreign Origin (403)', async () => {
       const t = `?token=${server.token}`
-      for (const o of ['http://evil.example', `http://evil.example:${server.port}`, `http://127.0.0.1:${server.port + 1}`, `https://127.0.0.1:${server.port}`, 'null', `http://127.0.0.1.evil.example:${server.port}`]) {
+      for (const o of [
+        'http://evil.example',
+        `http://evil.example:${server.port}`,
+        `http://127.0.0.1:${server.port + 1}`,
+        `https://127.0.0.1:${server.port}`,
+        'null',
+        `http://127.0.0.1.evil.example:${server.port}`
+      ]) {
         expect(await status(t, { Origin: o }), o).toBe(403)
       }
       await expect(WsClient.connect(server.port, server.token, { Origin: 'http://evil.example' })).rejects.toThrow(/403/)
@@ -173,7 +181,13 @@ describe('browser mode in-process', () => {
       expect(ok.headers['content-type']).toBe('application/json')
       expect((await get(server.port, `/files/other/model.json${t}`)).status).toBe(404)
       expect((await get(server.port, `/files/exports/model-1/missing.bin${t}`)).status).toBe(404)
-      for (const path of ['/files/exports/..%2fsecret.txt', '/files/exports/%2e%2e/secret.txt', '/files/exports/model-1/..%2f..%2fsecret.txt', '/files/exports/model-1/..%2f..%2f..%2fpackage.json', '/files/exports%2f..%2f..%2fsecret.txt/x']) {
+      for (const path of [
+        '/files/exports/..%2fsecret.txt',
+        '/files/exports/%2e%2e/secret.txt',
+        '/files/exports/model-1/..%2f..%2fsecret.txt',
+        '/files/exports/model-1/..%2f..%2f..%2fpackage.json',
+        '/files/exports%2f..%2f..%2fsecret.txt/x'
+      ]) {
         const r = await get(server.port, path + t)
         expect([403, 404], `${path}: ${r.status}`).toContain(r.status)
         expect(r.body, path).not.toContain('secret')
@@ -208,7 +222,10 @@ describe('browser mode survives hostile requests (server in a child process)', (
     tmp = tempDir('curator-serve-child-')
     layout(tmp.dir)
     stderr = ''
-    child = spawn(process.execPath, ['--import', 'tsx', join(here, 'serve-child.ts'), tmp.dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
+    child = spawn(process.execPath, ['--import', 'tsx', join(here, 'serve-child.ts'), tmp.dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env }
+    })
     child.stderr!.on('data', (d) => (stderr += d))
     const ready = await new Promise<{ port: number; token: string }>((ok, fail) => {
       let out = ''
@@ -269,7 +286,9 @@ describe('browser mode survives hostile requests (server in a child process)', (
     for (let i = 0; i < 200 && child.exitCode === null; i++) {
       await new Promise<void>((ok) => {
         const c = net.connect(port, '127.0.0.1', () => {
-          c.write(`GET /api?token=wrong HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`)
+          c.write(
+            `GET /api?token=wrong HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`
+          )
           c.resetAndDestroy()
           setTimeout(ok, 1)
         })
@@ -283,7 +302,11 @@ describe('browser mode survives hostile requests (server in a child process)', (
   const closeWith = (code: number, reason: Buffer): Buffer => Buffer.concat([Buffer.from([code >> 8, code & 255]), reason])
   const HOSTILE_FRAMES: [string, number, () => Buffer[]][] = [
     ['invalid UTF-8 in a text frame', 1007, () => [frame(0x1, Buffer.from([0x7b, 0xc3, 0x28, 0x7d]))]],
-    ['a 2 MiB text message (over the 1 MiB limit), as from pasting a huge string', 1009, () => [frame(0x1, JSON.stringify({ id: 1, method: 'openSession', args: ['x'.repeat(2 << 20)] }))]],
+    [
+      'a 2 MiB text message (over the 1 MiB limit), as from pasting a huge string',
+      1009,
+      () => [frame(0x1, JSON.stringify({ id: 1, method: 'openSession', args: ['x'.repeat(2 << 20)] }))]
+    ],
     ['a frame length of 2^63 - 1', 1009, () => [frame(0x2, '', { length: (1n << 63n) - 1n })]],
     ['a reserved data opcode (0x3)', 1002, () => [frame(0x3, 'x')]],
     ['a reserved control opcode (0xB)', 1002, () => [frame(0xb, 'x')]],
@@ -301,16 +324,19 @@ describe('browser mode survives hostile requests (server in a child process)', (
     ['a new text frame inside a fragmented message', 1002, () => [frame(0x1, '{"id":', { fin: false }), frame(0x1, '1}')]]
   ]
 
-  it.each(HOSTILE_FRAMES)('a WebSocket frame with %s closes that connection (code %i), and the server keeps serving', async (_what, code, bytes) => {
-    expect(await rawWebSocket(port, token, bytes())).toBe(code)
-    await expectAlive()
-    const c = await WsClient.connect(port, token)
-    try {
-      expect(await c.call('state')).toBeNull()
-    } finally {
-      await c.close()
+  it.each(HOSTILE_FRAMES)(
+    'a WebSocket frame with %s closes that connection (code %i), and the server keeps serving',
+    async (_what, code, bytes) => {
+      expect(await rawWebSocket(port, token, bytes())).toBe(code)
+      await expectAlive()
+      const c = await WsClient.connect(port, token)
+      try {
+        expect(await c.call('state')).toBeNull()
+      } finally {
+        await c.close()
+      }
     }
-  })
+  )
 
   it('a 1,000,000-character session path (under the frame limit) is a BAD_ARGUMENT naming the length limit; the connection stays open', async () => {
     const c = await WsClient.connect(port, token)

@@ -63,7 +63,11 @@ export class WsClient {
 
   /** Resolves with the first event (already received or still to come) that passes the test. */
   async event<T = unknown>(name: EventName, test: (payload: T) => boolean = () => true, from = 0, timeoutMs = 60_000): Promise<T> {
-    return this.until(() => this.events.slice(from).find((e) => e.event === name && test(e.payload as T))?.payload as T | undefined, `${name} event`, timeoutMs)
+    return this.until(
+      () => this.events.slice(from).find((e) => e.event === name && test(e.payload as T))?.payload as T | undefined,
+      `${name} event`,
+      timeoutMs
+    )
   }
 
   close(): Promise<void> {
@@ -112,7 +116,13 @@ export function upgradeStatus(port: number, path: string, headers: Record<string
       host: '127.0.0.1',
       port,
       path,
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers }
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers
+      }
     })
     req.on('upgrade', (res, socket) => {
       socket.destroy()
@@ -129,7 +139,12 @@ export function upgradeStatus(port: number, path: string, headers: Record<string
 }
 
 /** A plain GET with the path sent verbatim; rejects when no answer comes within timeoutMs. */
-export function get(port: number, path: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+export function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((ok, fail) => {
     const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
       const chunks: Buffer[] = []
@@ -142,7 +157,11 @@ export function get(port: number, path: string, headers: Record<string, string> 
 }
 
 /** One WebSocket frame, built byte by byte so a test can break any rule of RFC 6455. */
-export function frame(opcode: number, payload: Buffer | string, o: { fin?: boolean; rsv?: number; masked?: boolean; length?: bigint } = {}): Buffer {
+export function frame(
+  opcode: number,
+  payload: Buffer | string,
+  o: { fin?: boolean; rsv?: number; masked?: boolean; length?: bigint } = {}
+): Buffer {
   const body = Buffer.from(payload)
   const fin = o.fin ?? true
   const len = o.length ?? BigInt(body.length)

@@ -16,7 +16,6 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const SCRIPT = path.join(here, 'label-writer.ts')
 const ROOT = path.resolve(here, '../../..') // so `--import tsx` resolves from the repo
 
-
 interface Run {
   ready: number | null
   acks: number[]

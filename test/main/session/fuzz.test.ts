@@ -14,7 +14,6 @@ import { labelEvent, queryEvent, skipEvent, startEvent, trainEvent, undoEvent } 
 
 const CASES = 400
 
-
 function validLog(rng: Rng): string[] {
   const events: SessionEvent[] = [startEvent({ id: `fuzz-${rng.int(1e6)}` })]
   const n = 3 + rng.int(30)
@@ -22,7 +21,15 @@ function validLog(rng: Rng): string[] {
     const id = rng.int(100)
     const k = rng.int(6)
     events.push(
-      k === 0 ? queryEvent(i, [id, id + 1]) : k === 1 ? skipEvent(id, i) : k === 2 ? undoEvent(id) : k === 3 ? trainEvent(i, i) : labelEvent(id, (id % 2) as 0 | 1, i)
+      k === 0
+        ? queryEvent(i, [id, id + 1])
+        : k === 1
+          ? skipEvent(id, i)
+          : k === 2
+            ? undoEvent(id)
+            : k === 3
+              ? trainEvent(i, i)
+              : labelEvent(id, (id % 2) as 0 | 1, i)
     )
   }
   return events.map((e) => JSON.stringify(e))
@@ -172,7 +179,10 @@ it(`never throws and never loses an intact valid line (${CASES} seeded cases)`, 
     const got = new Set(result.events.map((e) => JSON.stringify(e)))
     for (const text of mustKeep) expect(got.has(text), `${label}: lost ${text}`).toBe(true)
     expect(result.events[0].type, label).toBe('start')
-    expect(result.events.filter((e) => e.type === 'start'), label).toHaveLength(1)
+    expect(
+      result.events.filter((e) => e.type === 'start'),
+      label
+    ).toHaveLength(1)
     for (const e of result.events) validateEvent(e)
     for (const w of result.warnings) expect(w, label).toMatch(/^line \d+: /)
     kept += mustKeep.length

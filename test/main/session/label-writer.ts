@@ -18,9 +18,15 @@ async function main(): Promise<void> {
     if (!(err instanceof CuratorError && err.code === 'NOT_FOUND')) throw err
     const at = new Date().toISOString()
     log = await createSessionLog(dir, {
-      v: 1, type: 'start', at, id: 'crash', config: DEFAULT_CONFIG,
+      v: 1,
+      type: 'start',
+      at,
+      id: 'crash',
+      config: DEFAULT_CONFIG,
       dataset: { id: 'mnist', hash: 'h', poolSize: 1_000_000, testSize: 0 },
-      base: { id: 'b', hash: 'h' }, backend: 'cpu', app: 'curator test'
+      base: { id: 'b', hash: 'h' },
+      backend: 'cpu',
+      app: 'curator test'
     })
   }
   process.stdout.write(`READY ${next}\n`)

@@ -54,7 +54,9 @@ function writer(dir: string): Writer {
   })
   child.stderr.on('data', (d: Buffer) => (stderr += d))
   const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
-  const done = new Promise<{ code: number | null; stderr: string }>((ok) => child.once('close', (code) => (clearTimeout(guard), ok({ code, stderr }))))
+  const done = new Promise<{ code: number | null; stderr: string }>((ok) =>
+    child.once('close', (code) => (clearTimeout(guard), ok({ code, stderr })))
+  )
   return { acked, kill: () => child.kill('SIGKILL'), done }
 }
 
@@ -135,7 +137,10 @@ describe('the session lock between processes', () => {
       await (await createSessionLog(dir, startEvent())).close()
       writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 999, host: hostname(), at: 'then', app: 'x', nonce: 'dead' }))
       const results = await race(dir, 8, 5)
-      expect(results.filter((w) => w.acked.length > 0), results.map((w) => w.stderr).join('\n')).toHaveLength(1)
+      expect(
+        results.filter((w) => w.acked.length > 0),
+        results.map((w) => w.stderr).join('\n')
+      ).toHaveLength(1)
     }
   })
 })
@@ -160,7 +165,9 @@ describe('the studio on a session another process holds', () => {
     await a.studio.state() // the fit after the last answer is written
     const before = readFileSync(logPath(s.dir))
     const ro = await b.studio.openSession(s.dir)
-    expect(ro.warnings[0]).toMatch(new RegExp(`^Read-only: pid ${process.pid} on host ${hostname()} since .* has this session open for writing`))
+    expect(ro.warnings[0]).toMatch(
+      new RegExp(`^Read-only: pid ${process.pid} on host ${hostname()} since .* has this session open for writing`)
+    )
     const waiting = ro.queue[0]
     expect(waiting).toBeDefined()
     await expectCuratorErrorAsync(() => b.studio.label(waiting.id, 0, 10), 'FORBIDDEN', /open for writing in another Curator/)

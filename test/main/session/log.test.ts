@@ -34,7 +34,16 @@ describe('session log', () => {
   it('round-trips every event type', async () => {
     const sub = path.join(dir, 'a', 'b') // created recursively
     const start = startEvent()
-    const events: SessionEvent[] = [start, queryEvent(0, [3, 1, 4]), labelEvent(3, 1), skipEvent(1), labelEvent(4, 0), undoEvent(4), labelEvent(4, 1), trainEvent(1, 2)]
+    const events: SessionEvent[] = [
+      start,
+      queryEvent(0, [3, 1, 4]),
+      labelEvent(3, 1),
+      skipEvent(1),
+      labelEvent(4, 0),
+      undoEvent(4),
+      labelEvent(4, 1),
+      trainEvent(1, 2)
+    ]
     const log = await createSessionLog(sub, start)
     for (const e of events.slice(1)) await log.append(e)
     await log.close()
@@ -76,7 +85,9 @@ describe('session log', () => {
 
   it('rejects bad appends, a second start, and appends after close', async () => {
     const log = await createSessionLog(dir, startEvent())
-    await expect(log.append({ ...labelEvent(1), value: 2 } as never)).rejects.toThrow('invalid session event: label.value must be 0 or 1, got 2')
+    await expect(log.append({ ...labelEvent(1), value: 2 } as never)).rejects.toThrow(
+      'invalid session event: label.value must be 0 or 1, got 2'
+    )
     await expect(log.append(startEvent())).rejects.toThrow(/exactly one start/)
     await log.append(labelEvent(2)) // still usable
     await log.close()
@@ -212,10 +223,26 @@ describe('validateEvent', () => {
       expect(validateEvent(e)).toEqual(e)
     }
     expect(validateEvent({ ...trainEvent(0, 0), testAccuracy: null, histogram: { counts: Array(11).fill(0), byTruth: null } })).toBeTruthy()
-    expect(validateEvent(startEvent({ config: { ...startEvent().config, task: { ...startEvent().config.task, positiveClasses: null } } }))).toBeTruthy()
+    expect(
+      validateEvent(startEvent({ config: { ...startEvent().config, task: { ...startEvent().config.task, positiveClasses: null } } }))
+    ).toBeTruthy()
     // File keys of folder datasets, and the remap of a changed folder.
-    const withKeys = [{ ...queryEvent(1, [1, 2]), keys: ['seven/a.png', 'b c/ü.jpg'] }, { ...labelEvent(1), key: 'seven/a.png' }, { ...skipEvent(2), key: 'b c/ü.jpg' }]
-    const remap = { v: 1, type: 'remap', at: startEvent().at, dataset: startEvent().dataset, ids: [[1, 0], [2, 5]], missing: [{ id: 3, key: 'gone.png', reason: 'no longer in the folder' }] }
+    const withKeys = [
+      { ...queryEvent(1, [1, 2]), keys: ['seven/a.png', 'b c/ü.jpg'] },
+      { ...labelEvent(1), key: 'seven/a.png' },
+      { ...skipEvent(2), key: 'b c/ü.jpg' }
+    ]
+    const remap = {
+      v: 1,
+      type: 'remap',
+      at: startEvent().at,
+      dataset: startEvent().dataset,
+      ids: [
+        [1, 0],
+        [2, 5]
+      ],
+      missing: [{ id: 3, key: 'gone.png', reason: 'no longer in the folder' }]
+    }
     for (const e of [...withKeys, remap]) expect(validateEvent(e)).toEqual(e)
   })
 
@@ -228,7 +255,11 @@ describe('validateEvent', () => {
     ['future version', { ...labelEvent(1), v: 2 }, /^event\.v must be format version 1, got 2$/],
     ['version as a string', { ...labelEvent(1), v: '1' }, /^event\.v must be format version 1, got "1"$/],
     ['missing type', { v: 1, at: start.at }, /^event\.type is missing$/],
-    ['unknown type', { ...labelEvent(1), type: 'relabel' }, /^event\.type must be one of start, query, label, skip, remap, undo, train, got "relabel"$/],
+    [
+      'unknown type',
+      { ...labelEvent(1), type: 'relabel' },
+      /^event\.type must be one of start, query, label, skip, remap, undo, train, got "relabel"$/
+    ],
     ['type not a string', { ...labelEvent(1), type: 3 }, /^event\.type must be one of .*, got 3$/],
     ['missing at', { ...labelEvent(1), at: undefined }, /^label\.at is missing$/],
     ['bad at', { ...labelEvent(1), at: 'yesterday' }, /^label\.at must be an ISO timestamp, got "yesterday"$/],
@@ -242,29 +273,85 @@ describe('validateEvent', () => {
     ['id as a string', { ...undoEvent(1), id: '1' }, /^undo\.id must be a whole number >= 0, got "1"$/],
     ['NaN response time', { ...labelEvent(1), responseMs: NaN }, /^label\.responseMs must be a finite number, got NaN$/],
     ['negative response time', { ...labelEvent(1), responseMs: -3 }, /^label\.responseMs must be a number >= 0, got -3$/],
-    ['infinite head weight', { ...trainEvent(1, 1), headWeights: [1, Infinity] }, /^train\.headWeights\[1\] must be a finite number, got Infinity$/],
+    [
+      'infinite head weight',
+      { ...trainEvent(1, 1), headWeights: [1, Infinity] },
+      /^train\.headWeights\[1\] must be a finite number, got Infinity$/
+    ],
     ['accuracy above 1', { ...trainEvent(1, 1), testAccuracy: 1.5 }, /^train\.testAccuracy must be a number from 0 to 1, got 1\.5$/],
-    ['10 histogram bins', { ...trainEvent(1, 1), histogram: { counts: Array(10).fill(0), byTruth: null } }, /^train\.histogram\.counts must have 11 items, got 10$/],
-    ['fractional count', { ...trainEvent(1, 1), histogram: { counts: [...Array(10).fill(0), 0.5], byTruth: null } }, /^train\.histogram\.counts\[10\] must be a whole number >= 0, got 0\.5$/],
-    ['byTruth of 1 row', { ...trainEvent(1, 1), histogram: { counts: Array(11).fill(0), byTruth: [Array(11).fill(0)] } }, /^train\.histogram\.byTruth\[1\] is missing$/],
+    [
+      '10 histogram bins',
+      { ...trainEvent(1, 1), histogram: { counts: Array(10).fill(0), byTruth: null } },
+      /^train\.histogram\.counts must have 11 items, got 10$/
+    ],
+    [
+      'fractional count',
+      { ...trainEvent(1, 1), histogram: { counts: [...Array(10).fill(0), 0.5], byTruth: null } },
+      /^train\.histogram\.counts\[10\] must be a whole number >= 0, got 0\.5$/
+    ],
+    [
+      'byTruth of 1 row',
+      { ...trainEvent(1, 1), histogram: { counts: Array(11).fill(0), byTruth: [Array(11).fill(0)] } },
+      /^train\.histogram\.byTruth\[1\] is missing$/
+    ],
     ['query lengths differ', { ...queryEvent(0, [1, 2]), p: [0.5] }, /^query needs ids, scores and p of the same length, got 2, 2, 1$/],
     ['query p above 1', { ...queryEvent(0, [1]), p: [2] }, /^query\.p\[0\] must be a number from 0 to 1, got 2$/],
     ['query ids not an array', { ...queryEvent(0, [1]), ids: 1 }, /^query\.ids must be a list, got 1$/],
-    ['unknown strategy', { ...start, config: { ...start.config, strategy: 'bogus' } }, /^start\.config\.strategy must be one of diverse, uncertainty, random, seed-window, got "bogus"$/],
-    ['unknown fit', { ...start, config: { ...start.config, fit: 'sgd' } }, /^start\.config\.fit must be one of converge, original, got "sgd"$/],
-    ['batch size 0', { ...start, config: { ...start.config, batchSize: 0 } }, /^start\.config\.batchSize must be a whole number from 1 to 64, got 0$/],
-    ['batch size 1e9', { ...start, config: { ...start.config, batchSize: 1e9 } }, /^start\.config\.batchSize must be a whole number from 1 to 64, got 1000000000$/],
-    ['pool limit null', { ...start, config: { ...start.config, poolLimit: null } }, /^start\.config\.poolLimit must be a whole number from 1 to 100000000, got null$/],
+    [
+      'unknown strategy',
+      { ...start, config: { ...start.config, strategy: 'bogus' } },
+      /^start\.config\.strategy must be one of diverse, uncertainty, random, seed-window, got "bogus"$/
+    ],
+    [
+      'unknown fit',
+      { ...start, config: { ...start.config, fit: 'sgd' } },
+      /^start\.config\.fit must be one of converge, original, got "sgd"$/
+    ],
+    [
+      'batch size 0',
+      { ...start, config: { ...start.config, batchSize: 0 } },
+      /^start\.config\.batchSize must be a whole number from 1 to 64, got 0$/
+    ],
+    [
+      'batch size 1e9',
+      { ...start, config: { ...start.config, batchSize: 1e9 } },
+      /^start\.config\.batchSize must be a whole number from 1 to 64, got 1000000000$/
+    ],
+    [
+      'pool limit null',
+      { ...start, config: { ...start.config, poolLimit: null } },
+      /^start\.config\.poolLimit must be a whole number from 1 to 100000000, got null$/
+    ],
     ['missing task', { ...start, config: { ...start.config, task: undefined } }, /^start\.config\.task is missing$/],
-    ['answer key missing', { ...start, config: { ...start.config, task: { ...start.config.task, positive: { name: 'odd' } } } }, /^start\.config\.task\.positive\.key is missing$/],
-    ['pool size as a string', { ...start, dataset: { ...start.dataset, poolSize: '100' } }, /^start\.dataset\.poolSize must be a whole number >= 0, got "100"$/],
+    [
+      'answer key missing',
+      { ...start, config: { ...start.config, task: { ...start.config.task, positive: { name: 'odd' } } } },
+      /^start\.config\.task\.positive\.key is missing$/
+    ],
+    [
+      'pool size as a string',
+      { ...start, dataset: { ...start.dataset, poolSize: '100' } },
+      /^start\.dataset\.poolSize must be a whole number >= 0, got "100"$/
+    ],
     ['empty session id', { ...start, id: '' }, /^start\.id must not be empty$/],
     ['base not an object', { ...start, base: 'cnn' }, /^start\.base must be an object, got "cnn"$/],
-    ['fewer keys than ids', { ...queryEvent(0, [1, 2]), keys: ['a.png'] }, /^query needs ids, keys, scores and p of the same length, got 2, 1, 2, 2$/],
+    [
+      'fewer keys than ids',
+      { ...queryEvent(0, [1, 2]), keys: ['a.png'] },
+      /^query needs ids, keys, scores and p of the same length, got 2, 1, 2, 2$/
+    ],
     ['an empty file key', { ...labelEvent(1), key: '' }, /^label\.key must not be empty$/],
     ['a file key not a string', { ...skipEvent(1), key: 7 }, /^skip\.key must be a text, got 7$/],
-    ['remap pair of 3', { v: 1, type: 'remap', at: start.at, dataset: start.dataset, ids: [[1, 2, 3]], missing: [] }, /^remap\.ids\[0\]\[2\] is one item too many$/],
-    ['remap missing without a reason', { v: 1, type: 'remap', at: start.at, dataset: start.dataset, ids: [], missing: [{ id: 1, key: 'a.png' }] }, /^remap\.missing\[0\]\.reason is missing$/]
+    [
+      'remap pair of 3',
+      { v: 1, type: 'remap', at: start.at, dataset: start.dataset, ids: [[1, 2, 3]], missing: [] },
+      /^remap\.ids\[0\]\[2\] is one item too many$/
+    ],
+    [
+      'remap missing without a reason',
+      { v: 1, type: 'remap', at: start.at, dataset: start.dataset, ids: [], missing: [{ id: 1, key: 'a.png' }] },
+      /^remap\.missing\[0\]\.reason is missing$/
+    ]
   ]
   it.each(cases)('rejects %s', (_name, bad, message) => {
     expect(() => validateEvent(bad)).toThrow(message)

@@ -23,7 +23,14 @@ const readLog = (dir: string): SessionEvent[] =>
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l))
-const config = () => testConfig({ dataset: `folder:${root}`, task: { ...testConfig().task, positiveClasses: ['seven'] }, poolLimit: undefined, testLimit: undefined, batchSize: 3 })
+const config = () =>
+  testConfig({
+    dataset: `folder:${root}`,
+    task: { ...testConfig().task, positiveClasses: ['seven'] },
+    poolLimit: undefined,
+    testLimit: undefined,
+    batchSize: 3
+  })
 
 async function answerBatch(s: SessionState): Promise<SessionState> {
   for (const q of s.queue) await ts.studio.label(q.id, q.key!.startsWith('seven/') ? 1 : 0, 50)

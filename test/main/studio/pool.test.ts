@@ -68,7 +68,11 @@ describe('the pool browser', () => {
     await expectCuratorErrorAsync(() => ts.studio.choose(a.id, 0, 10), 'BAD_ARGUMENT', /answered already/)
     // Part of the batch answered: finish it first.
     await ts.studio.label(s.queue[0].id, 0, 10)
-    await expectCuratorErrorAsync(() => ts.studio.choose(b.id, 0, 10), 'BAD_ARGUMENT', /Finish the batch on screen first \(1 of 4 answered\)/)
+    await expectCuratorErrorAsync(
+      () => ts.studio.choose(b.id, 0, 10),
+      'BAD_ARGUMENT',
+      /Finish the batch on screen first \(1 of 4 answered\)/
+    )
     s = (await ts.studio.state())!
     for (const item of s.queue) await ts.studio.label(item.id, 1, 10)
     s = (await ts.studio.state())!

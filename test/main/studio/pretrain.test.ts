@@ -45,7 +45,12 @@ describe('pretrainBase', () => {
     for (const f of ['model.json', 'weights.bin', 'metadata.json']) expect(existsSync(join(r.dir, f)), f).toBe(true)
     expect(models()).toEqual([r.dir.slice(modelsDir().length + 1)])
     const meta = JSON.parse(readFileSync(join(r.dir, 'metadata.json'), 'utf8'))
-    expect(meta).toMatchObject({ hash: r.hash, testAccuracy: r.testAccuracy, dataset: { trainImages: 256 }, training: { epochs: 1, seed: 1 } })
+    expect(meta).toMatchObject({
+      hash: r.hash,
+      testAccuracy: r.testAccuracy,
+      dataset: { trainImages: 256 },
+      training: { epochs: 1, seed: 1 }
+    })
     expect(r.testAccuracy).toBeGreaterThanOrEqual(0)
     expect(r.testAccuracy).toBeLessThanOrEqual(1)
     expect(JSON.parse(readFileSync(join(ts.dataDir, 'base.json'), 'utf8'))).toEqual({ dir: r.dir })

@@ -33,7 +33,19 @@ async function answer(items: QueryItem[], values: (0 | 1)[] | ((q: QueryItem) =>
   return (await ts.studio.state())!
 }
 /** The parts of a state that must survive closing and reopening. */
-const durable = (s: SessionState) => ({ id: s.id, dir: s.dir, config: s.config, history: s.history, labels: s.labels, skipped: s.skipped, queue: s.queue, answered: s.answered, next: s.next, poolSize: s.poolSize, testSize: s.testSize })
+const durable = (s: SessionState) => ({
+  id: s.id,
+  dir: s.dir,
+  config: s.config,
+  history: s.history,
+  labels: s.labels,
+  skipped: s.skipped,
+  queue: s.queue,
+  answered: s.answered,
+  next: s.next,
+  poolSize: s.poolSize,
+  testSize: s.testSize
+})
 
 describe('before any session', () => {
   it('state() is null and labelling says there is no session', async () => {
@@ -54,7 +66,15 @@ describe('newSession', () => {
     expect(s.history[0].histogram.counts.reduce((a, b) => a + b, 0)).toBe(800)
     expect(s.history[0].histogram.byTruth).not.toBeNull()
     expect(s.history[0].headWeights).toHaveLength(10)
-    expect(s).toMatchObject({ poolSize: 800, testSize: 200, labels: [], skipped: [], warnings: [], next: null, baseClassNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] })
+    expect(s).toMatchObject({
+      poolSize: 800,
+      testSize: 200,
+      labels: [],
+      skipped: [],
+      warnings: [],
+      next: null,
+      baseClassNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
+    })
     expect(s.config).toEqual(testConfig())
     expect(s.backend).toMatch(/^(tensorflow|wasm|cpu)$/)
     expect(s.queue).toHaveLength(4)
@@ -106,7 +126,14 @@ describe('labelling', () => {
       const r = await ts.studio.label(q.id, 1, 250.4 + k)
       // Read the file at once, before anything else runs.
       const line = readLog(s.dir).find((e) => e.type === 'label' && e.id === q.id)
-      expect(line, `label of ${q.id} on disk when label() resolved`).toMatchObject({ v: 1, type: 'label', id: q.id, value: 1, iteration: 0, responseMs: Math.round(250.4 + k) })
+      expect(line, `label of ${q.id} on disk when label() resolved`).toMatchObject({
+        v: 1,
+        type: 'label',
+        id: q.id,
+        value: 1,
+        iteration: 0,
+        responseMs: Math.round(250.4 + k)
+      })
       expect(r).toEqual({ labels: k + 1 })
     }
   })
@@ -264,7 +291,9 @@ describe('resume', () => {
     const copy = join(ts.root, 'damaged-session')
     cpSync(original.dir, copy, { recursive: true })
     // Cut the log back to the state `original` was in: the lines before the last batch completed.
-    const lines = readFileSync(join(copy, 'session.jsonl'), 'utf8').split('\n').filter((l) => l)
+    const lines = readFileSync(join(copy, 'session.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l)
     const upTo = lines.findIndex((l, k) => k > 0 && JSON.parse(l).type === 'label' && JSON.parse(l).id === original.queue[0].id)
     const kept = lines.slice(0, upTo === -1 ? lines.length - 2 : upTo)
     kept.splice(3, 0, 'this is {not json')
@@ -272,9 +301,18 @@ describe('resume', () => {
     appendFileSync(join(copy, 'session.jsonl'), '{"v":1,"type":"label","at":"2025-01-0')
 
     const s = await ts.studio.openSession(copy)
-    expect(s.warnings.some((w) => /^line 4: invalid JSON/.test(w)), s.warnings.join('\n')).toBe(true)
-    expect(s.warnings.some((w) => /incomplete last line/.test(w)), s.warnings.join('\n')).toBe(true)
-    expect(s.warnings.some((w) => /original file was saved as session\.jsonl\.bak-/.test(w)), s.warnings.join('\n')).toBe(true)
+    expect(
+      s.warnings.some((w) => /^line 4: invalid JSON/.test(w)),
+      s.warnings.join('\n')
+    ).toBe(true)
+    expect(
+      s.warnings.some((w) => /incomplete last line/.test(w)),
+      s.warnings.join('\n')
+    ).toBe(true)
+    expect(
+      s.warnings.some((w) => /original file was saved as session\.jsonl\.bak-/.test(w)),
+      s.warnings.join('\n')
+    ).toBe(true)
     expect(s.labels).toEqual(original.labels)
     expect(s.skipped).toEqual(original.skipped)
     expect(s.history).toEqual(original.history)
@@ -293,10 +331,22 @@ describe('resume', () => {
     const before = (await ts.studio.state())!
     const empty = join(ts.root, 'empty-folder')
     mkdirSync(empty, { recursive: true })
-    await expectCuratorErrorAsync(() => ts.studio.openSession(empty), 'NOT_FOUND', /empty-folder is not a Curator session folder \(it has no session\.jsonl\)$/)
-    await expectCuratorErrorAsync(() => ts.studio.openSession(join(ts.root, 'no-such-folder')), 'NOT_FOUND', /^There is no folder .*no-such-folder$/)
+    await expectCuratorErrorAsync(
+      () => ts.studio.openSession(empty),
+      'NOT_FOUND',
+      /empty-folder is not a Curator session folder \(it has no session\.jsonl\)$/
+    )
+    await expectCuratorErrorAsync(
+      () => ts.studio.openSession(join(ts.root, 'no-such-folder')),
+      'NOT_FOUND',
+      /^There is no folder .*no-such-folder$/
+    )
     writeFileSync(join(ts.root, 'a-file'), 'x')
-    await expectCuratorErrorAsync(() => ts.studio.openSession(join(ts.root, 'a-file')), 'BAD_ARGUMENT', /a-file is a file; open the session's folder$/)
+    await expectCuratorErrorAsync(
+      () => ts.studio.openSession(join(ts.root, 'a-file')),
+      'BAD_ARGUMENT',
+      /a-file is a file; open the session's folder$/
+    )
     // A mistyped folder must not cost the user the session they are working in.
     const after = await ts.studio.state()
     expect(after && durable(after)).toEqual(durable(before))
@@ -305,7 +355,11 @@ describe('resume', () => {
 
   it('a newSession that fails (unknown dataset) keeps the open session too', async () => {
     const s = await fresh()
-    await expectCuratorErrorAsync(() => ts.studio.newSession(testConfig({ dataset: 'idx:' + join(ts.root, 'no-such-dataset') })), 'NOT_FOUND', /no train-images/)
+    await expectCuratorErrorAsync(
+      () => ts.studio.newSession(testConfig({ dataset: 'idx:' + join(ts.root, 'no-such-dataset') })),
+      'NOT_FOUND',
+      /no train-images/
+    )
     expect((await ts.studio.state())?.id).toBe(s.id)
     // And the engine still holds that session: a whole batch still trains.
     const after = await answer(s.queue)
@@ -324,7 +378,9 @@ describe('resume', () => {
     const times = list.map((x) => x.createdAt)
     expect(times).toEqual([...times].sort().reverse())
     // Every session this file made is there.
-    expect(list.length).toBe(readdirSync(ts.studio.sessionsDir).filter((n) => existsSync(join(ts.studio.sessionsDir, n, 'session.jsonl'))).length)
+    expect(list.length).toBe(
+      readdirSync(ts.studio.sessionsDir).filter((n) => existsSync(join(ts.studio.sessionsDir, n, 'session.jsonl'))).length
+    )
   })
 })
 
@@ -346,7 +402,9 @@ describe('exportModel', () => {
     expect(meta.iterations.map((i: { iteration: number }) => i.iteration)).toEqual([0, 1])
     const csv = readFileSync(join(out, 'labels.csv'), 'utf8').trim().split('\n')
     expect(csv[0]).toBe('key,id,label,value,time,iteration,responseMs,trained,reasked,changed')
-    expect(csv.slice(1).map((row) => [1, 2, 3, 7].map((c) => row.split(',')[c]).join(','))).toEqual(st.labels.map((l) => `${l.id},${l.value ? 'odd' : 'even'},${l.value},true`))
+    expect(csv.slice(1).map((row) => [1, 2, 3, 7].map((c) => row.split(',')[c]).join(','))).toEqual(
+      st.labels.map((l) => `${l.id},${l.value ? 'odd' : 'even'},${l.value},true`)
+    )
     expect(readFileSync(join(out, 'session.jsonl'), 'utf8')).toBe(readFileSync(join(st.dir, 'session.jsonl'), 'utf8'))
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toMatch(/loadLayersModel/)
 
@@ -357,8 +415,12 @@ describe('exportModel', () => {
     await initBackend()
     const model = await loadModel(readModelFiles(out))
     const x = new Float32Array(st.queue.length * 784 * 3)
-    st.queue.forEach((q, k) => Buffer.from(q.pixelsBase64, 'base64').forEach((v, i) => x.fill(v / 255, (k * 784 + i) * 3, (k * 784 + i) * 3 + 3)))
-    const p = tf.tidy(() => Array.from((model.predict(tf.tensor4d(x, [st.queue.length, 28, 28, 3])) as import('@tensorflow/tfjs').Tensor).dataSync()))
+    st.queue.forEach((q, k) =>
+      Buffer.from(q.pixelsBase64, 'base64').forEach((v, i) => x.fill(v / 255, (k * 784 + i) * 3, (k * 784 + i) * 3 + 3))
+    )
+    const p = tf.tidy(() =>
+      Array.from((model.predict(tf.tensor4d(x, [st.queue.length, 28, 28, 3])) as import('@tensorflow/tfjs').Tensor).dataSync())
+    )
     model.dispose()
     p.forEach((v, k) => expect(v).toBeCloseTo(st.queue[k].p, 4))
 

@@ -44,7 +44,10 @@ function expectMatchesLog(events: DecodedEvent[], trains: TrainEvent[]): void {
     else expect(at(TAGS.labelled)?.simple_value).toBe(Math.fround(t.labelledAccuracy))
     const w = at(TAGS.weights)!.histo!
     expect([w.num, w.min, w.max]).toEqual([10, Math.min(...t.headWeights), Math.max(...t.headWeights)])
-    expect(w.sum).toBeCloseTo(t.headWeights.reduce((a, b) => a + b, 0), 12)
+    expect(w.sum).toBeCloseTo(
+      t.headWeights.reduce((a, b) => a + b, 0),
+      12
+    )
     expect(at(TAGS.p)!.histo!.bucket).toEqual(t.histogram.counts)
     expect(at(TAGS.pTrueNegative)!.histo!.bucket).toEqual(t.histogram.byTruth![0])
     expect(at(TAGS.pTruePositive)!.histo!.bucket).toEqual(t.histogram.byTruth![1])
@@ -60,7 +63,10 @@ function expectAsked(events: DecodedEvent[], k: number, ids: number[]): Promise<
     const px = await sharp(img.encoded_image_string).toColourspace('b-w').raw().toBuffer()
     ids.forEach((id, n) => {
       const want = imagePixels(mnist.pool, id)
-      for (let y = 0; y < 28; y++) expect(Buffer.compare(px.subarray(y * img.width + n * 30, y * img.width + n * 30 + 28), Buffer.from(want.subarray(y * 28, y * 28 + 28)))).toBe(0)
+      for (let y = 0; y < 28; y++)
+        expect(
+          Buffer.compare(px.subarray(y * img.width + n * 30, y * img.width + n * 30 + 28), Buffer.from(want.subarray(y * 28, y * 28 + 28)))
+        ).toBe(0)
     })
   })
 }
@@ -100,7 +106,9 @@ describe('the studio writes TensorBoard files as the session goes', () => {
     expect(r).toMatchObject({ out, iterations: 4, images: 4, warnings: [expect.stringMatching(/recorded by curator test/)] })
     const rebuilt = decodeDir(out)
     expectMatchesLog(rebuilt, d.trains)
-    expect([...byTag(rebuilt).get(TAGS.loss)!].map(([k, v]) => [k, v.simple_value])).toEqual([...losses].map(([k, v]) => [k, v.simple_value]))
+    expect([...byTag(rebuilt).get(TAGS.loss)!].map(([k, v]) => [k, v.simple_value])).toEqual(
+      [...losses].map(([k, v]) => [k, v.simple_value])
+    )
     for (const k of [0, 1, 2]) await expectAsked(rebuilt, k, d.done[k].query.ids)
     // Wall times come from the log, so a rebuild of the same log is the same file.
     const again = await rebuildTensorboard(s.dir, out, { cacheDir: ts.cacheDir, baseDir: await testBaseModel() })
@@ -135,7 +143,12 @@ describe('curator tensorboard SESSION', () => {
       ] as const) {
         const bad = await finished(startCli([...args], env))
         expect(bad.code, args.join(' ')).toBe(2)
-        expect(bad.stderr.trim().split('\n').filter((l) => !l.startsWith('TF.js backend'))).toEqual([expect.stringMatching(message)])
+        expect(
+          bad.stderr
+            .trim()
+            .split('\n')
+            .filter((l) => !l.startsWith('TF.js backend'))
+        ).toEqual([expect.stringMatching(message)])
       }
     } finally {
       tmp.remove()

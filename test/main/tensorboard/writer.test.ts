@@ -52,13 +52,18 @@ describe('EventWriter', () => {
     expect(h.num).toBe(57)
     expect(h.min).toBe(Math.min(...values))
     expect(h.max).toBe(Math.max(...values))
-    expect(h.sum).toBeCloseTo(values.reduce((a, b) => a + b, 0), 10)
+    expect(h.sum).toBeCloseTo(
+      values.reduce((a, b) => a + b, 0),
+      10
+    )
     expect(h.bucket.reduce((a, b) => a + b, 0)).toBe(57)
     expect(h.bucket_limit).toHaveLength(7)
     expect(h.bucket_limit.at(-1)).toBe(h.max)
     // Each value falls in the bucket whose limits hold it.
     const lower = (i: number) => (i === 0 ? h.min : h.bucket_limit[i - 1])
-    h.bucket.forEach((n, i) => expect(values.filter((v) => v >= lower(i) && (i === 6 ? v <= h.bucket_limit[i] : v < h.bucket_limit[i])).length).toBe(n))
+    h.bucket.forEach((n, i) =>
+      expect(values.filter((v) => v >= lower(i) && (i === 6 ? v <= h.bucket_limit[i] : v < h.bucket_limit[i])).length).toBe(n)
+    )
 
     const binned = events[4].summary!.value[0].histo!
     expect(binned.bucket).toEqual([0, 3, 0, 0, 0, 0, 0, 0, 5, 2, 0])

@@ -4,7 +4,17 @@
 // the renderer sees a `StudioClient`: a typed StudioApi plus `on()`.
 //
 // Only the Pinia stores call `useApi()`.
-import { METHODS, type EventName, type MethodName, type StudioApi, type StudioBridge, type StudioEvents, type WsEvent, type WsRequest, type WsResponse } from '../../../shared/contract'
+import {
+  METHODS,
+  type EventName,
+  type MethodName,
+  type StudioApi,
+  type StudioBridge,
+  type StudioEvents,
+  type WsEvent,
+  type WsRequest,
+  type WsResponse
+} from '../../../shared/contract'
 import type { ErrorCode, ErrorDto } from '../../../shared/errors'
 
 export type Listener<E extends EventName> = (payload: StudioEvents[E]) => void
@@ -17,7 +27,18 @@ export interface StudioClient extends StudioBridge {
   onReconnect(listener: () => void): () => void
 }
 
-const ERROR_CODES: readonly ErrorCode[] = ['BAD_ARGUMENT', 'BAD_DATA', 'NOT_FOUND', 'EXISTS', 'NOT_WRITABLE', 'DISK_FULL', 'NO_SESSION', 'CANCELLED', 'FORBIDDEN', 'INTERNAL']
+const ERROR_CODES: readonly ErrorCode[] = [
+  'BAD_ARGUMENT',
+  'BAD_DATA',
+  'NOT_FOUND',
+  'EXISTS',
+  'NOT_WRITABLE',
+  'DISK_FULL',
+  'NO_SESSION',
+  'CANCELLED',
+  'FORBIDDEN',
+  'INTERNAL'
+]
 
 /** A rejected studio call: the message plus the contract's error code. */
 export class ApiError extends Error {
@@ -36,7 +57,7 @@ const isErrorCode = (c: unknown): c is ErrorCode => typeof c === 'string' && (ER
 /** Turns whatever a transport rejected with (ErrorDto, Error, an Electron IPC error) into an ApiError. */
 export function toApiError(err: unknown, method?: MethodName): ApiError {
   if (err instanceof ApiError) return err
-  const e = err as Partial<ErrorDto> & { message?: unknown } | null | undefined
+  const e = err as (Partial<ErrorDto> & { message?: unknown }) | null | undefined
   let message = typeof e?.message === 'string' ? e.message : String(err)
   // Electron prefixes errors thrown by ipcMain.handle: "Error invoking remote method 'curator:x': CuratorError: ..."
   message = message.replace(/^Error invoking remote method '[^']*':\s*/, '')
@@ -93,7 +114,10 @@ export function bridgeClient(bridge: StudioBridge): StudioClient {
 const TOKEN_KEY = 'curator.token'
 
 /** The access token: from the page URL's `?token=` (remembered for reloads), else from sessionStorage. */
-export function resolveToken(loc: Pick<Location, 'search' | 'href'> = location, storage: Storage | undefined = safeSessionStorage()): string | null {
+export function resolveToken(
+  loc: Pick<Location, 'search' | 'href'> = location,
+  storage: Storage | undefined = safeSessionStorage()
+): string | null {
   const fromUrl = new URLSearchParams(loc.search).get('token')
   if (fromUrl) {
     try {
@@ -212,7 +236,12 @@ export function wsClient(url: string | null, opts: WsClientOptions = {}): Studio
     s.onclose = () => {
       if (socket !== s) return
       socket = null
-      const err = new ApiError('INTERNAL', everOpened ? 'Lost the connection to the Curator server; reconnecting…' : 'Cannot reach the Curator server (is `curator serve` running, and is the token right?)')
+      const err = new ApiError(
+        'INTERNAL',
+        everOpened
+          ? 'Lost the connection to the Curator server; reconnecting…'
+          : 'Cannot reach the Curator server (is `curator serve` running, and is the token right?)'
+      )
       failAll(err)
       if (!lostReported) {
         lostReported = true
@@ -245,7 +274,10 @@ export function wsClient(url: string | null, opts: WsClientOptions = {}): Studio
   }
 
   const call = (method: MethodName, args: unknown[]): Promise<unknown> => {
-    if (!url) return Promise.reject(new ApiError('FORBIDDEN', 'No access token: open the address `curator serve` printed (it ends in ?token=…).', method))
+    if (!url)
+      return Promise.reject(
+        new ApiError('FORBIDDEN', 'No access token: open the address `curator serve` printed (it ends in ?token=…).', method)
+      )
     return new Promise((resolve, reject) => {
       const id = nextId++
       const req: WsRequest = { id, method, args: trimUndefined(args) }

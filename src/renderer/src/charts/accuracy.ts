@@ -54,7 +54,10 @@ export function accuracyChart(history: readonly IterationDto[], opts: AccuracyOp
   const maxLabels = history.reduce((m, h) => Math.max(m, h.labels), 0)
   const datasets = [line(TEST_LABEL, TEST_LINE, test), line(LABELLED_LABEL, LABELLED_LINE, labelled)]
   const baseline = (opts.baseline ?? []).filter((b) => b.labels <= maxLabels).map((b) => ({ x: b.labels, y: b.testAccuracy }))
-  if (test.length && baseline.length) datasets.push({ ...line(BASELINE_LABEL, BASELINE_LINE, baseline), borderDash: [5, 4], borderWidth: 1.5, pointRadius: 0 } as ReturnType<typeof line>)
+  if (test.length && baseline.length)
+    datasets.push({ ...line(BASELINE_LABEL, BASELINE_LINE, baseline), borderDash: [5, 4], borderWidth: 1.5, pointRadius: 0 } as ReturnType<
+      typeof line
+    >)
   return {
     data: { datasets },
     options: {

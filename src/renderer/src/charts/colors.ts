@@ -6,7 +6,8 @@ export const NEGATIVE_RGB: Rgb = [33, 102, 172]
 export const ZERO_RGB: Rgb = [255, 255, 255]
 export const POSITIVE_RGB: Rgb = [221, 78, 36]
 
-export const rgb = (c: Rgb, alpha = 1): string => (alpha === 1 ? `rgb(${c[0]}, ${c[1]}, ${c[2]})` : `rgba(${c[0]}, ${c[1]}, ${c[2]}, ${alpha})`)
+export const rgb = (c: Rgb, alpha = 1): string =>
+  alpha === 1 ? `rgb(${c[0]}, ${c[1]}, ${c[2]})` : `rgba(${c[0]}, ${c[1]}, ${c[2]}, ${alpha})`
 
 export const NEGATIVE = rgb(NEGATIVE_RGB)
 export const POSITIVE = rgb(POSITIVE_RGB)

@@ -27,7 +27,15 @@ export interface HistogramOptions {
 
 export function histogramChart(h: HistogramDto | null, names: AnswerNames, opts: HistogramOptions = {}): HistogramChart {
   const stacked = !!h?.byTruth
-  const bar = (label: string, data: number[], color: string) => ({ label, data, backgroundColor: color, borderColor: color, borderWidth: 0, barPercentage: 1, categoryPercentage: 0.92 })
+  const bar = (label: string, data: number[], color: string) => ({
+    label,
+    data,
+    backgroundColor: color,
+    borderColor: color,
+    borderWidth: 0,
+    barPercentage: 1,
+    categoryPercentage: 0.92
+  })
   const datasets = h?.byTruth
     ? [bar(names.negative.name, bins(h.byTruth[0]), NEGATIVE), bar(names.positive.name, bins(h.byTruth[1]), POSITIVE)]
     : [bar('pool', bins(h?.counts), NEUTRAL)]

@@ -11,14 +11,17 @@ const count = (n: number, what: string) => `${n.toLocaleString('en')} ${what}${n
 export function accuracySummary(history: readonly IterationDto[]): string {
   const tested = history.filter((h) => h.testAccuracy !== null)
   if (!history.length) return 'Accuracy against labels: no iterations yet.'
-  if (!tested.length) return `Accuracy against labels: no held-out ground truth; ${count(history[history.length - 1].labels, 'label')} so far.`
+  if (!tested.length)
+    return `Accuracy against labels: no held-out ground truth; ${count(history[history.length - 1].labels, 'label')} so far.`
   const first = tested[0]
   const last = tested[tested.length - 1]
   const best = tested.reduce((b, h) => (h.testAccuracy! > b.testAccuracy! ? h : b))
   const labelled = last.labelledAccuracy === null ? '' : `; accuracy on the labels given ${pct(last.labelledAccuracy)}`
   return (
     `Held-out accuracy ${pct(last.testAccuracy)} after ${count(last.labels, 'label')}` +
-    (tested.length > 1 ? ` (${pct(first.testAccuracy)} at ${count(first.labels, 'label')}, best ${pct(best.testAccuracy)} at ${best.labels})` : '') +
+    (tested.length > 1
+      ? ` (${pct(first.testAccuracy)} at ${count(first.labels, 'label')}, best ${pct(best.testAccuracy)} at ${best.labels})`
+      : '') +
     `${labelled}.`
   )
 }
@@ -47,6 +50,14 @@ export function histogramSummary(h: HistogramDto | null, names: AnswerNames): st
   const low = h.counts[0]
   const high = h.counts[bins - 1]
   const share = (n: number) => `${count(n, 'image')} (${pct(n / total, 0)})`
-  const truth = h.byTruth ? `; by true class ${count(h.byTruth[0].reduce((a, b) => a + b, 0), names.negative.name + ' image')}, ${count(h.byTruth[1].reduce((a, b) => a + b, 0), names.positive.name + ' image')}` : ''
+  const truth = h.byTruth
+    ? `; by true class ${count(
+        h.byTruth[0].reduce((a, b) => a + b, 0),
+        names.negative.name + ' image'
+      )}, ${count(
+        h.byTruth[1].reduce((a, b) => a + b, 0),
+        names.positive.name + ' image'
+      )}`
+    : ''
   return `${p} over ${count(total, 'image')}: ${share(low)} below ${(1 / bins).toFixed(2)}, ${share(high)} at ${(1 - 1 / bins).toFixed(2)} or above, ${share(total - low - high)} in between${truth}.`
 }

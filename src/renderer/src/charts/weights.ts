@@ -32,7 +32,8 @@ export const MAX_BARS = 20
  * MAX_BARS largest by magnitude, in feature order, labelled "f123" by their feature index.
  */
 export function shownWeights(weights: readonly number[], classNames: readonly string[]): { values: number[]; labels: string[] } {
-  if (weights.length <= MAX_BARS || classNames.length >= weights.length) return { values: [...weights], labels: weightLabels(weights.length, classNames).slice(0, -1) }
+  if (weights.length <= MAX_BARS || classNames.length >= weights.length)
+    return { values: [...weights], labels: weightLabels(weights.length, classNames).slice(0, -1) }
   const top = weights
     .map((_, i) => i)
     .sort((a, b) => Math.abs(weights[b]) - Math.abs(weights[a]) || a - b)
@@ -41,7 +42,12 @@ export function shownWeights(weights: readonly number[], classNames: readonly st
   return { values: top.map((i) => weights[i]), labels: top.map((i) => `f${i}`) }
 }
 
-export function weightsChart(weights: readonly number[], bias: number, classNames: readonly string[], opts: WeightsOptions = {}): WeightsChart {
+export function weightsChart(
+  weights: readonly number[],
+  bias: number,
+  classNames: readonly string[],
+  opts: WeightsOptions = {}
+): WeightsChart {
   const shown = shownWeights(weights, classNames)
   const values = [...shown.values, bias]
   const scale = values.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0)

@@ -1,6 +1,7 @@
 import { formatSeconds } from '../../../shared/progress'
 
-export const pct = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(digits)}%`)
+export const pct = (x: number | null | undefined, digits = 1): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(digits)}%`
 
 export const eta = (s: number | null): string => (s !== null && Number.isFinite(s) && s >= 0 ? formatSeconds(s) : '—')
 
@@ -16,7 +17,11 @@ export function relativeTime(iso: string, now = Date.now()): string {
 }
 
 /** The last path segment, for compact display of a folder. */
-export const baseName = (p: string): string => p.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || p
+export const baseName = (p: string): string =>
+  p
+    .replace(/[\\/]+$/, '')
+    .split(/[\\/]/)
+    .pop() || p
 
 /** The one threshold every readout uses (accuracy, predict, the export's README): p >= 0.5 is positive. */
 export const THRESHOLD = 0.5

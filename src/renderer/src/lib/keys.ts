@@ -77,7 +77,8 @@ export function isActivationOnControl(e: KeyLike & { target: EventTarget | null 
   return tag === 'BUTTON' || tag === 'A' || el?.getAttribute?.('role') === 'button'
 }
 
-export const isMac = (): boolean => typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || '')
+export const isMac = (): boolean =>
+  typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || '')
 
 export interface Shortcut {
   keys: string[]

@@ -23,7 +23,13 @@ export interface BatchLayout {
  * side. The box is a whole multiple of `side` (the image's larger side) when it is
  * enlarged, and never above `maxBox`.
  */
-export function fitBatch(n: number, side: number, width: number, height: number, opts: { chrome?: TileChrome; maxBox?: number; minBox?: number } = {}): BatchLayout {
+export function fitBatch(
+  n: number,
+  side: number,
+  width: number,
+  height: number,
+  opts: { chrome?: TileChrome; maxBox?: number; minBox?: number } = {}
+): BatchLayout {
   const chrome = opts.chrome ?? TILE_CHROME
   const maxBox = opts.maxBox ?? 336
   const minBox = opts.minBox ?? 56

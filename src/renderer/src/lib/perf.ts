@@ -20,7 +20,10 @@ export function markKey(): number {
 
 /** Call after nextTick(): records the time of the next animation frame (the paint that shows the image). */
 export function markPaintedNextFrame(keyTime: number): void {
-  const raf = typeof requestAnimationFrame === 'function' ? requestAnimationFrame : (cb: FrameRequestCallback) => setTimeout(() => cb(performance.now()), 0)
+  const raf =
+    typeof requestAnimationFrame === 'function'
+      ? requestAnimationFrame
+      : (cb: FrameRequestCallback) => setTimeout(() => cb(performance.now()), 0)
   raf(() => {
     let t: number
     try {

@@ -1,6 +1,13 @@
 // The new-session form as plain data, and its validation into a SessionConfig.
 import type { FitName, SessionConfig, StrategyName } from '../../../shared/contract'
-import { numberFromText, parse, PretrainOptionsSchema, SchemaError, SessionConfigSchema, type PretrainOptions } from '../../../shared/schema'
+import {
+  numberFromText,
+  parse,
+  PretrainOptionsSchema,
+  SchemaError,
+  SessionConfigSchema,
+  type PretrainOptions
+} from '../../../shared/schema'
 
 export interface SessionForm {
   dataset: string
@@ -111,7 +118,10 @@ export interface RetrainForm {
 }
 
 /** The retrain form, checked with the same schema as the pretrainBase call. */
-export function validateRetrainForm(f: RetrainForm): { options: PretrainOptions | null; errors: Partial<Record<keyof RetrainForm, string>> } {
+export function validateRetrainForm(f: RetrainForm): {
+  options: PretrainOptions | null
+  errors: Partial<Record<keyof RetrainForm, string>>
+} {
   const candidate = { epochs: numberOf(f.epochs), seed: numberOf(f.seed), ...(blank(f.images) ? {} : { limit: numberOf(f.images) }) }
   try {
     return { options: parse(PretrainOptionsSchema, candidate, '', true), errors: {} }

@@ -117,5 +117,29 @@ export const useReplayStore = defineStore('replay', () => {
     useAppStore().go(returnTo.value)
   }
 
-  return { dir, data, index, playing, speed, loading, gif, exportingGif, returnTo, steps, count, step, history, atEnd, open, seek, stepBy, play, pause, toggle, setSpeed, exportGif, close }
+  return {
+    dir,
+    data,
+    index,
+    playing,
+    speed,
+    loading,
+    gif,
+    exportingGif,
+    returnTo,
+    steps,
+    count,
+    step,
+    history,
+    atEnd,
+    open,
+    seek,
+    stepBy,
+    play,
+    pause,
+    toggle,
+    setSpeed,
+    exportGif,
+    close
+  }
 })

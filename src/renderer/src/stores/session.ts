@@ -64,7 +64,14 @@ export const useSessionStore = defineStore('session', () => {
   /** The studio has nothing more to ask: every pool image is labelled or skipped. */
   const exhausted = computed(() => {
     const s = state.value
-    return s !== null && activeIndex.value < 0 && ops.value.length === 0 && inFlight.value === 0 && s.queue.length === 0 && s.labels.length + s.skipped.length >= s.poolSize
+    return (
+      s !== null &&
+      activeIndex.value < 0 &&
+      ops.value.length === 0 &&
+      inFlight.value === 0 &&
+      s.queue.length === 0 &&
+      s.labels.length + s.skipped.length >= s.poolSize
+    )
   })
   /** Every item on screen is answered and the next batch has not arrived yet. */
   const waiting = computed(() => state.value !== null && activeIndex.value < 0 && !exhausted.value)
