@@ -293,9 +293,16 @@ export const CLI_FIELDS = {
   seconds: v.pipe(finite(), v.minValue(0.001, must('a number of seconds > 0')))
 }
 
-/** A number typed as text (a CLI flag, a form field) as a number; anything else unchanged, so the schema names it. */
-export const numberFromText = (x: unknown): unknown =>
-  typeof x === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(x) ? Number(x) : x
+/**
+ * A number typed as text (a CLI flag, a form field) as a number; anything else unchanged, so the
+ * schema names it. A whole number too long for a double to hold exactly stays the text typed, so
+ * the message echoes it ("got \"12345678901234567890\"", not a rounded 12345678901234567000).
+ */
+export const numberFromText = (x: unknown): unknown => {
+  if (typeof x !== 'string' || !/^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(x)) return x
+  const n = Number(x)
+  return /^\s*[-+]?\d+\s*$/.test(x) && !Number.isSafeInteger(n) ? x.trim() : n
+}
 
 // ---------------------------------------------------------------- log events
 

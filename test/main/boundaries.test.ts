@@ -185,6 +185,21 @@ describe.each(ROWS)('$name', (r) => {
   })
 })
 
+describe('a 20-digit seed', () => {
+  const message = 'must be a whole number from 0 to 2147483647, got "12345678901234567890"'
+  it('the form and the CLI echo the digits typed, never a rounded 12345678901234567000', async () => {
+    expect(validateForm({ ...formFromConfig(DEFAULT_CONFIG), seed: '12345678901234567890' }).errors.seed).toBe(message)
+    const lines: string[] = []
+    const spy = vi.spyOn(console, 'error').mockImplementation((s) => void lines.push(String(s)))
+    try {
+      expect(await main(['simulate', '--seed', '12345678901234567890'])).toBe(2)
+    } finally {
+      spy.mockRestore()
+    }
+    expect(lines).toEqual([`curator simulate: --seed ${message}`])
+  })
+})
+
 describe('the CLI as a process', () => {
   const run = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })

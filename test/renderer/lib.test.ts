@@ -197,6 +197,11 @@ describe('new-session form', () => {
     expect(validateForm({ ...base, unfreeze: 5 }).errors.unfreeze).toBe('must be a whole number from 0 to 4, got 5')
     expect(validateForm({ ...base, seed: 1.5 }).errors.seed).toBe('must be a whole number from 0 to 2147483647, got 1.5')
     expect(validateForm({ ...base, seed: 'abc' }).errors.seed).toBe('must be a whole number from 0 to 2147483647, got "abc"')
+    // Too long for a double to hold exactly: the message echoes the digits typed.
+    expect(validateForm({ ...base, seed: '12345678901234567890' }).errors.seed).toBe(
+      'must be a whole number from 0 to 2147483647, got "12345678901234567890"'
+    )
+    expect(validateForm({ ...base, seed: ' 42 ' }).config?.seed).toBe(42)
     expect(validateForm({ ...base, poolLimit: '-3' }).errors.poolLimit).toBe('must be a whole number from 1 to 100000000, got -3')
     // Every wrong field at once, one message each.
     expect(Object.keys(validateForm({ ...base, batchSize: 0, seed: -1, question: ' ' }).errors).sort()).toEqual([

@@ -146,6 +146,15 @@ describe('start screen', () => {
     expect(w.find('.field-error').text()).toBe('must differ from the negative answer’s key')
   })
 
+  it('a 20-digit seed is refused with the allowed range and the digits as typed, not a rounded number', async () => {
+    const w = await mountStart()
+    await field(w, 'seed').setValue('12345678901234567890')
+    await w.find('[data-testid="new-session-form"]').trigger('submit')
+    await flushPromises()
+    expect(fake.callsOf('newSession')).toEqual([])
+    expect(w.find('.field-error').text()).toBe('must be a whole number from 0 to 2147483647, got "12345678901234567890"')
+  })
+
   it('hides Browse… outside the desktop app', async () => {
     const w = await mountStart(false)
     expect(w.find('[data-testid="btn-browse-dataset"]').exists()).toBe(false)
