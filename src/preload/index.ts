@@ -1,19 +1,12 @@
 // The renderer's only door to the main process: exactly the StudioApi methods, one IPC
 // channel each, plus event subscription. No generic send or invoke is exposed.
 import { contextBridge, ipcRenderer, IpcRendererEvent } from 'electron'
-import { channel, EVENTS, MethodName, StudioApi, StudioBridge } from '../shared/contract'
-import type { ErrorDto } from '../shared/errors'
+import { channel, EVENTS, MethodName, StudioBridge } from '../shared/contract'
 
-type Reply = { ok: true; result: unknown } | { ok: false; error: ErrorDto }
-
-const call =
-  <M extends MethodName>(method: M) =>
-  async (...args: Parameters<StudioApi[M]>): Promise<Awaited<ReturnType<StudioApi[M]>>> => {
-    const reply = (await ipcRenderer.invoke(channel(method), ...args)) as Reply
-    // contextBridge keeps only an Error's message, so the code travels in it: "CODE: message".
-    if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`)
-    return reply.result as Awaited<ReturnType<StudioApi[M]>>
-  }
+// The reply crosses contextBridge as plain data (a thrown Error would keep only its message);
+// the renderer's client turns a failed one into an ApiError with its code and details.
+const call = <M extends MethodName>(method: M): StudioBridge[M] =>
+  ((...args: unknown[]) => ipcRenderer.invoke(channel(method), ...args)) as StudioBridge[M]
 
 const studio: StudioBridge = {
   info: call('info'),

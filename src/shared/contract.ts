@@ -294,8 +294,16 @@ export type MenuCommand = 'new-session' | 'open-session' | 'export-model' | 'rep
 export type MethodName = keyof StudioApi
 export type EventName = keyof StudioEvents
 
-/** What the preload exposes as `window.studio`: the API plus event subscription. */
-export interface StudioBridge extends StudioApi {
+/** A call's outcome on the wire (IPC, WebSocket, engine thread): errors travel as data, so code and details survive. */
+export type Reply<T = unknown> = { ok: true; result: T } | { ok: false; error: ErrorDto }
+
+/**
+ * What the preload exposes as `window.studio`: one function per method, answering a Reply
+ * (contextBridge would keep only an Error's message), plus event subscription.
+ */
+export type StudioBridge = {
+  [M in MethodName]: (...args: Parameters<StudioApi[M]>) => Promise<Reply<Awaited<ReturnType<StudioApi[M]>>>>
+} & {
   on<E extends EventName>(event: E, listener: (payload: StudioEvents[E]) => void): () => void
 }
 
@@ -335,5 +343,5 @@ export const channel = (name: MethodName | EventName): string => `curator:${name
 
 /** The WebSocket wire format. */
 export type WsRequest = { id: number; method: MethodName; args: unknown[] }
-export type WsResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: ErrorDto }
+export type WsResponse = { id: number } & Reply
 export type WsEvent = { event: EventName; payload: unknown }

@@ -7,11 +7,9 @@ import {
   toApiError,
   wsClient,
   wsUrl,
-  type SocketLike,
-  type StudioBridge
+  type SocketLike
 } from '../../src/renderer/src/api/client'
-import { METHODS, type WsRequest } from '../../src/shared/contract'
-import { CuratorError } from '../../src/shared/errors'
+import { METHODS, type MethodName, type StudioBridge, type WsRequest } from '../../src/shared/contract'
 
 class FakeSocket implements SocketLike {
   static all: FakeSocket[] = []
@@ -169,14 +167,14 @@ describe('token and URL', () => {
 })
 
 describe('desktop bridge', () => {
-  function bridge(impl: Partial<StudioBridge>): StudioBridge {
+  function bridge(impl: Partial<Record<MethodName, (...a: never[]) => Promise<unknown>>>): StudioBridge {
     const b: Record<string, unknown> = { on: vi.fn(() => () => {}) }
-    for (const m of METHODS) b[m] = vi.fn(async () => null)
+    for (const m of METHODS) b[m] = vi.fn(async () => ({ ok: true, result: null }))
     return Object.assign(b, impl) as unknown as StudioBridge
   }
 
   it('uses window.studio when present and forwards calls and events', async () => {
-    const b = bridge({ info: vi.fn(async () => ({ version: '9' }) as never) })
+    const b = bridge({ info: vi.fn(async () => ({ ok: true, result: { version: '9' } })) })
     const c = createClient({ studio: b } as unknown as Window)
     expect(c.mode).toBe('desktop')
     await expect(c.info()).resolves.toEqual({ version: '9' })
@@ -187,22 +185,22 @@ describe('desktop bridge', () => {
     expect(b.label).toHaveBeenCalledWith(3, 0, 10)
   })
 
-  it('keeps the code of errors thrown by the preload', async () => {
-    const c = bridgeClient(
-      bridge({
-        openSession: vi.fn(async () => {
-          throw new CuratorError('NOT_FOUND', 'No session in /x')
-        })
-      })
-    )
-    await expect(c.openSession('/x')).rejects.toMatchObject({ name: 'ApiError', code: 'NOT_FOUND', message: 'No session in /x' })
+  it('turns a failed reply into an ApiError with its code, message and details', async () => {
+    const error = { code: 'BAD_ARGUMENT', message: 'batchSize: at most 64', details: { problems: ['batchSize'] } }
+    const c = bridgeClient(bridge({ newSession: vi.fn(async () => ({ ok: false, error })) }))
+    await expect(c.newSession({} as never)).rejects.toMatchObject({ name: 'ApiError', ...error, method: 'newSession' })
   })
 
-  it('cleans up Electron’s "Error invoking remote method" prefix', () => {
-    const e = toApiError(new Error("Error invoking remote method 'curator:label': CuratorError: NO_SESSION: open a session first"))
-    expect(e.code).toBe('NO_SESSION')
-    expect(e.message).toBe('open a session first')
-    expect(toApiError(new Error('[EXISTS] /out exists'))).toMatchObject({ code: 'EXISTS', message: '/out exists' })
+  it('a reply that is not a Reply is an INTERNAL error, not a result', async () => {
+    const c = bridgeClient(
+      bridge({ state: vi.fn(async () => undefined), info: vi.fn(async () => ({ ok: false, error: { code: 'NOPE' } })) })
+    )
+    await expect(c.state()).rejects.toMatchObject({ code: 'INTERNAL', message: 'state() answered no reply' })
+    await expect(c.info()).rejects.toMatchObject({ code: 'INTERNAL' })
+  })
+
+  it('toApiError keeps an ErrorDto and makes anything else INTERNAL', () => {
+    expect(toApiError({ code: 'EXISTS', message: '/out exists' })).toMatchObject({ code: 'EXISTS', message: '/out exists' })
     expect(toApiError(new Error('ENOENT: no such file'))).toMatchObject({ code: 'INTERNAL', message: 'ENOENT: no such file' })
     expect(toApiError('boom')).toMatchObject({ code: 'INTERNAL', message: 'boom' })
   })

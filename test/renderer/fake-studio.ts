@@ -24,7 +24,7 @@ import {
   type SessionSummary,
   type StudioEvents
 } from '../../src/shared/contract'
-import { ApiError, type Listener, type StudioClient } from '../../src/renderer/src/api/client'
+import { ApiError, type StudioClient } from '../../src/renderer/src/api/client'
 import type { ErrorCode } from '../../src/shared/errors'
 
 export function pixels(seed: number, size = 28 * 28): string {
@@ -135,7 +135,7 @@ export class FakeStudio implements StudioClient {
     for (const l of this.listeners.get(event) ?? []) l(payload)
   }
 
-  on<E extends EventName>(event: E, listener: Listener<E>): () => void {
+  on<E extends EventName>(event: E, listener: (payload: StudioEvents[E]) => void): () => void {
     let set = this.listeners.get(event)
     if (!set) this.listeners.set(event, (set = new Set()))
     set.add(listener as (p: unknown) => void)

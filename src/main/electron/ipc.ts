@@ -1,12 +1,10 @@
 // One ipcMain.handle per contract method; every call is checked for its sender and arguments
 // before it reaches the studio.
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron'
-import { channel, METHODS, StudioApi } from '../../shared/contract'
-import { CuratorError, ErrorDto, toErrorDto } from '../../shared/errors'
+import { channel, METHODS, Reply, StudioApi } from '../../shared/contract'
+import { CuratorError, toErrorDto } from '../../shared/errors'
 import { dispatch } from '../studio/validate'
 import { isTrustedSender, RendererTarget } from './security'
-
-export type IpcReply = { ok: true; result: unknown } | { ok: false; error: ErrorDto }
 
 export function registerStudioHandlers(
   ipc: Pick<IpcMain, 'handle'>,
@@ -15,7 +13,7 @@ export function registerStudioHandlers(
   target: RendererTarget
 ): void {
   for (const method of METHODS) {
-    ipc.handle(channel(method), async (event: Pick<IpcMainInvokeEvent, 'senderFrame'>, ...args: unknown[]): Promise<IpcReply> => {
+    ipc.handle(channel(method), async (event: Pick<IpcMainInvokeEvent, 'senderFrame'>, ...args: unknown[]): Promise<Reply> => {
       try {
         if (!isTrustedSender(event.senderFrame, appContents(), target))
           throw new CuratorError('FORBIDDEN', 'IPC from a frame that is not the app')

@@ -1,7 +1,6 @@
 // The messages between the studio (main thread) and the engine thread.
 import type { InputSpec } from '../../shared/base-spec'
-import type { BaselinePoint, MistakeCell, MistakesDto, PoolItem, PoolPage, PoolQuery, SessionConfig } from '../../shared/contract'
-import type { ErrorDto } from '../../shared/errors'
+import type { BaselinePoint, MistakeCell, MistakesDto, PoolItem, PoolPage, PoolQuery, Reply, SessionConfig } from '../../shared/contract'
 import type { Progress } from '../../shared/progress'
 import type { Answer } from './learner'
 import type { IterationRecord } from './loop'
@@ -74,4 +73,4 @@ export interface EngineMethods {
 export type EngineRequest = {
   [M in keyof EngineMethods]: { id: number; method: M; args: Parameters<EngineMethods[M]> }
 }[keyof EngineMethods]
-export type EngineReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: ErrorDto } | { progress: Progress }
+export type EngineReply = ({ id: number } & Reply) | { progress: Progress }

@@ -5,8 +5,10 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { BrowserWindow, IpcMain, Session, WebContents } from 'electron'
-import { channel, DEFAULT_CONFIG, METHODS, StudioApi } from '../../../src/shared/contract'
+import { channel, DEFAULT_CONFIG, METHODS, StudioApi, StudioBridge } from '../../../src/shared/contract'
 import { registerStudioHandlers } from '../../../src/main/electron/ipc'
+import { ApiError, bridgeClient } from '../../../src/renderer/src/api/bridge'
+import { CuratorError } from '../../../src/shared/errors'
 import { appPaths } from '../../../src/main/electron/paths'
 import {
   blockRemoteRequests,
@@ -184,6 +186,36 @@ describe('IPC sender validation', () => {
     registerStudioHandlers(ipc as unknown as IpcMain, rec.studio, () => asContents, APP)
     return { ipc, ...rec }
   }
+
+  it("through the real IPC handlers, the renderer's client gets a failed call's code, message and details", async () => {
+    const handlers = new Map<string, (event: unknown, ...args: unknown[]) => Promise<unknown>>()
+    const ipc = { handle: (ch: string, h: (event: unknown, ...args: unknown[]) => Promise<unknown>) => void handlers.set(ch, h) }
+    const frame = { url: 'file:///app/index.html', routingId: 1, processId: 1, parent: null }
+    const failing = Object.fromEntries(
+      METHODS.map((m) => [
+        m,
+        async () => {
+          throw new CuratorError('NOT_FOUND', 'No session log in /x', { dir: '/x' })
+        }
+      ])
+    ) as unknown as StudioApi
+    registerStudioHandlers(ipc as never, failing, () => ({ mainFrame: frame }) as never, { kind: 'file', file: '/app/index.html' })
+    // What the preload exposes: each method invokes its channel and answers the reply as is.
+    const b = Object.fromEntries(
+      METHODS.map((m) => [m, (...args: unknown[]) => handlers.get(channel(m))!({ senderFrame: frame }, ...args)])
+    )
+    const client = bridgeClient({ ...b, on: () => () => {} } as unknown as StudioBridge)
+    await expect(client.openSession('/x')).rejects.toMatchObject({
+      name: 'ApiError',
+      code: 'NOT_FOUND',
+      message: 'No session log in /x',
+      details: { dir: '/x' }
+    })
+    // A malformed call is refused by the schema before the studio; its problems travel too.
+    const bad = await client.label('7' as never, 1, 250).catch((e: ApiError) => e)
+    expect(bad).toMatchObject({ code: 'BAD_ARGUMENT' })
+    expect((bad as ApiError).details?.problems).toHaveLength(1)
+  })
 
   it('registers one handler per contract method', () => {
     const { ipc } = setup()

@@ -9,105 +9,14 @@ import {
   type EventName,
   type MethodName,
   type StudioApi,
-  type StudioBridge,
-  type StudioEvents,
   type WsEvent,
   type WsRequest,
   type WsResponse
 } from '../../../shared/contract'
-import type { ErrorCode, ErrorDto } from '../../../shared/errors'
+import type { ErrorDto } from '../../../shared/errors'
+import { ApiError, bridgeClient, proxies, toApiError, type StudioClient } from './bridge'
 
-export type Listener<E extends EventName> = (payload: StudioEvents[E]) => void
-
-export type { StudioBridge }
-
-export interface StudioClient extends StudioBridge {
-  readonly mode: 'desktop' | 'browser'
-  /** Called after the transport reconnects (browser mode), so stores can resynchronise. */
-  onReconnect(listener: () => void): () => void
-}
-
-const ERROR_CODES: readonly ErrorCode[] = [
-  'BAD_ARGUMENT',
-  'BAD_DATA',
-  'NOT_FOUND',
-  'EXISTS',
-  'NOT_WRITABLE',
-  'DISK_FULL',
-  'NO_SESSION',
-  'CANCELLED',
-  'FORBIDDEN',
-  'INTERNAL'
-]
-
-/** A rejected studio call: the message plus the contract's error code. */
-export class ApiError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly method?: MethodName
-  ) {
-    super(message)
-    this.name = 'ApiError'
-  }
-}
-
-const isErrorCode = (c: unknown): c is ErrorCode => typeof c === 'string' && (ERROR_CODES as readonly string[]).includes(c)
-
-/** Turns whatever a transport rejected with (ErrorDto, Error, an Electron IPC error) into an ApiError. */
-export function toApiError(err: unknown, method?: MethodName): ApiError {
-  if (err instanceof ApiError) return err
-  const e = err as (Partial<ErrorDto> & { message?: unknown }) | null | undefined
-  let message = typeof e?.message === 'string' ? e.message : String(err)
-  // Electron prefixes errors thrown by ipcMain.handle: "Error invoking remote method 'curator:x': CuratorError: ..."
-  message = message.replace(/^Error invoking remote method '[^']*':\s*/, '')
-  let code: ErrorCode = isErrorCode(e?.code) ? e.code : 'INTERNAL'
-  // contextBridge drops custom properties of errors, so a preload may carry the code in the
-  // message instead: "NOT_FOUND: ..." or "[NOT_FOUND] ...".
-  const tagged = /^(?:\w*Error:\s*)?(?:\[([A-Z_]+)\]:?\s*|([A-Z_]+):\s*)(.*)$/s.exec(message)
-  const tag = tagged?.[1] ?? tagged?.[2]
-  if (!isErrorCode(e?.code) && tagged && isErrorCode(tag)) {
-    code = tag
-    message = tagged[3]
-  }
-  message = message.replace(/^(?:CuratorError|Error):\s*/, '')
-  return new ApiError(code, message, method)
-}
-
-/**
- * Builds an object with one function per entry of `methods`. Typed as exactly those methods
- * of StudioApi, so assigning the result to `StudioApi` fails to compile if METHODS misses one.
- */
-function proxies<const T extends readonly MethodName[]>(
-  methods: T,
-  call: (method: MethodName, args: unknown[]) => Promise<unknown>
-): { [K in T[number]]: StudioApi[K] } {
-  const out: Record<string, (...args: unknown[]) => Promise<unknown>> = {}
-  for (const m of methods) out[m] = (...args: unknown[]) => call(m, args)
-  return out as { [K in T[number]]: StudioApi[K] }
-}
-
-// ---------------------------------------------------------------------------------------
-// Desktop: wrap the preload bridge so errors carry a code.
-
-export function bridgeClient(bridge: StudioBridge): StudioClient {
-  const api: StudioApi = proxies(METHODS, async (method, args) => {
-    const fn = bridge[method] as ((...a: unknown[]) => Promise<unknown>) | undefined
-    if (typeof fn !== 'function') throw new ApiError('INTERNAL', `The preload does not expose ${method}()`, method)
-    try {
-      return await fn(...args)
-    } catch (err) {
-      throw toApiError(err, method)
-    }
-  })
-  return {
-    ...api,
-    mode: 'desktop',
-    on: (event, listener) => bridge.on(event, listener),
-    onReconnect: () => () => {}
-  }
-}
-
+export { ApiError, bridgeClient, toApiError, type StudioClient }
 // ---------------------------------------------------------------------------------------
 // Browser mode: a WebSocket carrying WsRequest / WsResponse / WsEvent.
 
@@ -345,6 +254,6 @@ export function useApi(): StudioClient {
 }
 
 /** Replaces the client (tests, or a host that builds its own). */
-export function setApi(client: StudioClient | StudioBridge | null): void {
-  current = client && !('mode' in client) ? bridgeClient(client) : (client as StudioClient | null)
+export function setApi(client: StudioClient | null): void {
+  current = client
 }
