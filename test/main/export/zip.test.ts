@@ -24,7 +24,12 @@ describe('zipFolder', () => {
     writeFileSync(join(dir, 'images', 'odd', 'seven 7.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]))
     writeFileSync(join(dir, 'images', 'odd', 'é ünïcode.png'), 'x')
     const files = unzipSync(zipFolder(dir, 'abc'))
-    expect(Object.keys(files).sort()).toEqual(['abc/README.md', 'abc/images/odd/seven 7.png', 'abc/images/odd/é ünïcode.png', 'abc/weights.bin'])
+    expect(Object.keys(files).sort()).toEqual([
+      'abc/README.md',
+      'abc/images/odd/seven 7.png',
+      'abc/images/odd/é ünïcode.png',
+      'abc/weights.bin'
+    ])
     for (const [name, bytes] of Object.entries(files)) expect(Buffer.from(bytes)).toEqual(readFileSync(join(dir, name.slice(4))))
   })
 
