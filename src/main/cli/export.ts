@@ -2,10 +2,10 @@
 // studio's Export model… does: the session is opened in a studio over an engine thread and the
 // folder written by exportModelFolder (temporary folder, then rename).
 import { existsSync } from 'node:fs'
-import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { CuratorError } from '../../shared/errors'
 import { startEngine } from '../engine/client'
+import { checkExportTarget } from '../export/model-folder'
 import { defaultDataDir } from '../paths'
 import { LOG_FILE } from '../session/log'
 import { Studio } from '../studio/studio'
@@ -31,14 +31,7 @@ export async function exportCommand(a: ExportArgs): Promise<void> {
   if (!existsSync(join(session, LOG_FILE))) throw new CuratorError('NO_SESSION', `${session} holds no Curator session (no ${LOG_FILE})`)
   const out = resolve(a.out)
   // Refuse early, before the session is opened; exportModelFolder checks again.
-  if (
-    !a.force &&
-    (await stat(out).then(
-      () => true,
-      () => false
-    ))
-  )
-    throw new CuratorError('EXISTS', `${out} already exists; choose another folder or use --force`)
+  await checkExportTarget(out, a.force)
 
   const progress = progressPrinter()
   const engine = startEngine(progress)

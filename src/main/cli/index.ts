@@ -54,7 +54,8 @@ Commands:
              [--port 0] [--host 127.0.0.1] [--data-dir DIR] [--session DIR] [--base DIR]
   export     Write a session's model folder (ONNX + TF.js model, metadata, labels, log, README with a model card)
              --session DIR --out DIR [--force] [--with-images] [--json] [--base DIR]
-             --force: replace an earlier export in --out; --with-images: copy the labelled images into images/<answer>/
+             --out may be a new or an empty folder; --force: replace an earlier export there (your other files stay)
+             --with-images: copy the labelled images into images/<answer>/
              --base DIR: where the session's base model is, if not in the data folder
   predict    Load an exported model folder and print P(positive) per image
              --model DIR IMAGE... [--json]   IMAGE: a PNG or JPEG file, or idx:FILE[:N]

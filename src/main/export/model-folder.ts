@@ -15,7 +15,7 @@ import type { EngineMethods, OpenedSession } from '../engine/protocol'
 import type { Derived } from '../session/derive'
 import type { SessionEvent } from '../session/events'
 import { engineBatches } from '../session/derive'
-import { diskError, exists, writeFolderAtomic } from '../files/safe'
+import { diskError, exists, isEmptyFolder, writeFolderAtomic } from '../files/safe'
 import { accuracyCurvePng, CardData, modelCard } from './card'
 import { idxKeyOf, LabelRow, labelRows, labelsCsv, labelsJsonl } from './labels'
 import { ONNX_OPSET, tfjsToOnnx } from '../onnx/convert'
@@ -44,8 +44,7 @@ export interface ModelExportInput {
 
 export async function exportModelFolder(x: ModelExportInput): Promise<ExportResult> {
   const { target, force, withImages, session: s } = x
-  if (!force && (await exists(target)))
-    throw new CuratorError('EXISTS', `${target} already exists; choose another folder or use --force`, { path: target })
+  await checkExportTarget(target, force)
   let files: string[] = []
   await writeFolderAtomic(
     target,
@@ -100,7 +99,6 @@ export async function exportModelFolder(x: ModelExportInput): Promise<ExportResu
         backend: s.backend,
         exportedAt: new Date().toISOString()
       }
-      await writeFile(join(tmp, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n')
       await writeFile(join(tmp, 'labels.csv'), labelsCsv(rows))
       await writeFile(join(tmp, 'labels.jsonl'), labelsJsonl(rows))
       if (withImages) await copyImages(x.engine, s.d.dataset.id, rows, join(tmp, 'images'))
@@ -123,10 +121,20 @@ export async function exportModelFolder(x: ModelExportInput): Promise<ExportResu
         onnx
       }
       await writeFile(join(tmp, 'README.md'), readme(card, withImages, s.base.input))
-      files = (await readdir(tmp)).sort()
+      // Written last, naming what this export wrote: a later --force replaces exactly those.
+      files = [...(await readdir(tmp)), METADATA_FILE].sort()
+      await writeFile(join(tmp, METADATA_FILE), JSON.stringify({ ...metadata, files }, null, 2) + '\n')
     },
-    // --force replaces an earlier export, never the session itself or any other folder.
-    { replace: async (dir) => !contains(dir, s.dir) && (await isModelExport(dir)), ours: 'an earlier Curator model export' }
+    {
+      // --force replaces an earlier export, never the session itself or any other folder; an empty folder is always a target.
+      replace: async (dir) => force && !contains(dir, s.dir) && (await isModelExport(dir)),
+      ours: 'an earlier Curator model export',
+      // The user's own files beside an earlier export stay.
+      keep: async (dir) => {
+        const ours = await exportEntries(dir)
+        return (await readdir(dir)).filter((name) => !ours.has(name))
+      }
+    }
   )
   return { dir: target, files }
 }
@@ -136,12 +144,52 @@ const contains = (outer: string, inner: string) => {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
 }
 
-async function isModelExport(dir: string): Promise<boolean> {
+/**
+ * Refuses a target that exists and is not empty, unless `force` (which then replaces only an
+ * earlier export). An empty folder (what a folder picker's "New Folder" gives) is a target.
+ */
+export async function checkExportTarget(target: string, force: boolean): Promise<void> {
+  if (force || !(await exists(target)) || (await isEmptyFolder(target))) return
+  throw new CuratorError(
+    'EXISTS',
+    `${target} already exists and is not empty; choose an empty or new folder, or use --force to replace an earlier Curator export there`,
+    { path: target }
+  )
+}
+
+const METADATA_FILE = 'metadata.json'
+
+/** What exports written before metadata.json listed their files wrote. */
+const EARLIER_EXPORT_ENTRIES = [
+  'README.md',
+  'accuracy.png',
+  'images',
+  'labels.csv',
+  'labels.jsonl',
+  METADATA_FILE,
+  'model.json',
+  ONNX_FILE,
+  LOG_FILE,
+  'weights.bin'
+]
+
+async function readExportMetadata(dir: string): Promise<{ format?: unknown; files?: unknown } | null> {
   try {
-    return JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8')).format === EXPORT_FORMAT
+    return JSON.parse(await readFile(join(dir, METADATA_FILE), 'utf8'))
   } catch {
-    return false
+    return null
   }
+}
+
+async function isModelExport(dir: string): Promise<boolean> {
+  return (await readExportMetadata(dir))?.format === EXPORT_FORMAT
+}
+
+/** The entries an earlier export in `dir` wrote: those its metadata lists, else what exports always wrote. */
+async function exportEntries(dir: string): Promise<Set<string>> {
+  const files = (await readExportMetadata(dir))?.files
+  const listed = Array.isArray(files) && files.every((f) => typeof f === 'string' && f !== '' && !/[/\\]|^\.\.?$/.test(f))
+  return new Set(listed ? (files as string[]) : EARLIER_EXPORT_ENTRIES)
 }
 
 /**

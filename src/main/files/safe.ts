@@ -3,7 +3,7 @@
 // mapping of disk errors to the error codes the user sees (DISK_FULL, NOT_WRITABLE, EXISTS).
 // The session log, model and GIF export, base models and the caches all write through it.
 import { randomBytes } from 'node:crypto'
-import { link, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
+import { chmod, copyFile, link, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { CuratorError } from '../../shared/errors'
 
@@ -168,18 +168,45 @@ async function linkIntoPlace(tmp: string, target: string): Promise<void> {
 /** Temporary folders of folder writes running in this process (never removed as abandoned). */
 const active = new Set<string>()
 
+/** What a file manager leaves in a folder it only showed: such a folder still counts as empty. */
+const CLUTTER = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini'])
+
+/** A folder that holds nothing (or only a file manager's clutter): what a folder picker's "New Folder" returns. */
+export async function isEmptyFolder(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).every((name) => CLUTTER.has(name))
+  } catch {
+    return false
+  }
+}
+
+export interface FolderWriteOptions extends WriteOptions {
+  /**
+   * The entries of the folder being replaced that are not ours (the user's files beside an earlier
+   * export, a picked folder's clutter): carried into the new folder as they are (hard-linked, or
+   * copied where the filesystem has no hard links). One the new folder also writes is refused.
+   * Without it nothing is carried over.
+   */
+  keep?: (target: string) => Promise<string[]>
+}
+
 /**
  * Writes a folder atomically: `fill` writes into a hidden temporary sibling, which is flushed and
- * renamed into place (an existing target is swapped out first, if the policy allows). An
- * interrupted write never leaves a half folder; temporary folders a killed process left behind
- * are removed by the next write to the same target.
+ * renamed into place (an existing target is swapped out first, if the policy allows; an empty
+ * one always may be). An interrupted write never leaves a half folder; what a killed process
+ * left behind is cleaned up by the next write to the same target (an earlier folder it had
+ * swapped out is put back first).
  */
-export async function writeFolderAtomic(target: string, fill: (tmp: string) => Promise<void>, opts: WriteOptions = {}): Promise<void> {
+export async function writeFolderAtomic(
+  target: string,
+  fill: (tmp: string) => Promise<void>,
+  opts: FolderWriteOptions = {}
+): Promise<void> {
   const replace = opts.replace ?? 'never'
   const parent = dirname(target)
   await makeFolder(parent)
-  const replacing = await mayReplace(target, replace, opts.ours ?? 'ours')
   await removeAbandoned(parent, basename(target))
+  const replacing = (await isEmptyFolder(target)) || (await mayReplace(target, replace, opts.ours ?? 'ours'))
   const tmp = tempFor(target)
   active.add(tmp)
   try {
@@ -187,6 +214,21 @@ export async function writeFolderAtomic(target: string, fill: (tmp: string) => P
     await fill(tmp)
     await syncTree(tmp)
     if (replacing) {
+      // The new folder takes the old one's place whole: its permissions and the files that are not ours.
+      await chmod(tmp, (await stat(target)).mode & 0o7777)
+      for (const name of (await opts.keep?.(target)) ?? []) {
+        const path = join(target, name)
+        if (await exists(join(tmp, name)))
+          throw new CuratorError(
+            'EXISTS',
+            `${path} is in the way: it is not ${opts.ours ?? 'ours'} and would be replaced; move it away first`,
+            {
+              path
+            }
+          )
+        await carry(path, join(tmp, name))
+      }
+      await syncDir(tmp)
       const old = `${tmp}.old`
       await rename(target, old)
       await rename(tmp, target)
@@ -203,10 +245,31 @@ export async function writeFolderAtomic(target: string, fill: (tmp: string) => P
   }
 }
 
+/** Recreates `from` at `to` without copying file contents where it can: folders rebuilt, files hard-linked, symlinks recreated. */
+async function carry(from: string, to: string): Promise<void> {
+  const st = await lstat(from)
+  if (st.isDirectory()) {
+    await mkdir(to, { mode: st.mode & 0o7777 })
+    for (const name of await readdir(from)) await carry(join(from, name), join(to, name))
+    await syncDir(to)
+  } else if (st.isSymbolicLink()) {
+    await symlink(await readlink(from), to)
+  } else {
+    try {
+      await link(from, to)
+    } catch (err) {
+      if (!st.isFile()) throw err
+      await copyFile(from, to)
+      await syncFile(to).catch(() => {})
+    }
+  }
+}
+
 /**
- * Removes the hidden temporary folders (`.NAME.partial-PID-HEX`, and `….old`, an earlier folder
- * being replaced) that a write to the same target left when its process was killed: those whose
- * process is gone. Best effort: one it cannot remove stays hidden and harmless.
+ * Cleans up after a write to the same target whose process was killed: its hidden temporary
+ * folders (`.NAME.partial-PID-HEX`) are removed, and an earlier folder it had swapped out
+ * (`….old`) is put back when the target is missing (killed between the two renames), removed
+ * otherwise. Best effort: what it cannot remove stays hidden and harmless.
  */
 async function removeAbandoned(parent: string, name: string): Promise<void> {
   const prefix = `.${name}.partial-`
@@ -216,15 +279,21 @@ async function removeAbandoned(parent: string, name: string): Promise<void> {
   } catch {
     return
   }
-  for (const entry of entries) {
-    if (!entry.startsWith(prefix)) continue
-    const m = /^(\d+)-[0-9a-f]{8}(\.old)?$/.exec(entry.slice(prefix.length))
-    if (!m) continue
-    const pid = Number(m[1])
-    const path = join(parent, entry)
-    const abandoned = pid === process.pid ? !active.has(path.replace(/\.old$/, '')) : !processAlive(pid)
-    if (abandoned) await rm(path, { recursive: true, force: true }).catch(() => {})
+  const abandoned = entries
+    .filter((entry) => entry.startsWith(prefix))
+    .flatMap((entry) => {
+      const m = /^(\d+)-[0-9a-f]{8}(\.old)?$/.exec(entry.slice(prefix.length))
+      if (!m) return []
+      const pid = Number(m[1])
+      const path = join(parent, entry)
+      const gone = pid === process.pid ? !active.has(path.replace(/\.old$/, '')) : !processAlive(pid)
+      return gone ? [{ path, old: !!m[2] }] : []
+    })
+  const target = join(parent, name)
+  for (const { path } of abandoned.filter((a) => a.old)) {
+    if (!(await exists(target))) await rename(path, target).catch(() => {})
   }
+  for (const { path } of abandoned) await rm(path, { recursive: true, force: true }).catch(() => {})
 }
 
 function processAlive(pid: number): boolean {

@@ -84,15 +84,16 @@ export function canMountTmpfs(): boolean {
   }
 }
 
-/** The problems with an export folder: [] when it holds exactly the six files and they read. */
-export function exportProblems(dir: string, sessionLog: string): string[] {
+/** The problems with an export folder: [] when it holds exactly the export's files (and `others`, the user's) and they read. */
+export function exportProblems(dir: string, sessionLog: string, others: string[] = []): string[] {
   const problems: string[] = []
   if (!existsSync(dir)) return ['missing']
   const files = readdirSync(dir).sort()
-  if (JSON.stringify(files) !== JSON.stringify(EXPORT_FILES)) problems.push(`files ${files.join(',')}`)
+  if (JSON.stringify(files) !== JSON.stringify([...EXPORT_FILES, ...others].sort())) problems.push(`files ${files.join(',')}`)
   try {
     const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'))
     if (meta.format !== 'curator-model/1') problems.push(`format ${meta.format}`)
+    if (JSON.stringify(meta.files) !== JSON.stringify(EXPORT_FILES)) problems.push(`metadata.json lists ${meta.files}`)
   } catch (err) {
     problems.push(`metadata.json: ${(err as Error).message}`)
   }

@@ -5,7 +5,7 @@
 // with SIGKILL at seeded moments.
 import { Rng } from '../../../src/main/util/rng'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import * as tf from '@tensorflow/tfjs'
@@ -213,7 +213,7 @@ describe('curator predict', () => {
 })
 
 describe('curator export', () => {
-  it('exports, refuses an existing target without --force (exit 2), and replaces an earlier export with --force', async () => {
+  it('exports, refuses a folder that is not empty without --force (exit 2), and --force replaces only what an earlier export wrote', async () => {
     const target = join(tmp.dir, 'cli', 'model')
     const first = await runCli(['export', '--session', sessionDir, '--out', target], env)
     expect(first.code, first.stderr).toBe(0)
@@ -225,11 +225,17 @@ describe('curator export', () => {
     // The same model the studio exported.
     expect(readFileSync(join(target, 'weights.bin')).equals(readFileSync(join(out, 'weights.bin')))).toBe(true)
 
-    writeFileSync(join(target, 'marker.txt'), 'an earlier export')
+    // The user's own files beside the export: a note, a folder of plots.
+    writeFileSync(join(target, 'notes.txt'), 'mine')
+    mkdirSync(join(target, 'plots'))
+    writeFileSync(join(target, 'plots', 'a.png'), 'my plot')
+    const notesInode = statSync(join(target, 'notes.txt')).ino
+    const earlier = JSON.parse(readFileSync(join(target, 'metadata.json'), 'utf8')).exportedAt
     const again = await runCli(['export', '--session', sessionDir, '--out', target], env)
     expect(again.code, again.stderr + again.stdout).toBe(2)
-    expect(again.stderr).toMatch(/^curator export: .*cli\/model already exists; choose another folder or use --force/)
-    expect(readFileSync(join(target, 'marker.txt'), 'utf8')).toBe('an earlier export')
+    expect(again.stderr).toMatch(
+      /^curator export: .*cli\/model already exists and is not empty; choose an empty or new folder, or use --force/
+    )
 
     const forced = await runCli(['export', '--session', sessionDir, '--out', target, '--force', '--json'], env)
     expect(forced.code, forced.stderr).toBe(0)
@@ -239,7 +245,23 @@ describe('curator export', () => {
       labels: BUDGET,
       testAccuracy: recordedAccuracy
     })
-    expect(exportProblems(target, sessionLog)).toEqual([])
+    expect(exportProblems(target, sessionLog, ['notes.txt', 'plots'])).toEqual([])
+    expect(JSON.parse(readFileSync(join(target, 'metadata.json'), 'utf8')).exportedAt).not.toBe(earlier)
+    expect(readFileSync(join(target, 'notes.txt'), 'utf8')).toBe('mine')
+    expect(statSync(join(target, 'notes.txt')).ino).toBe(notesInode) // the same file, not a copy
+    expect(readFileSync(join(target, 'plots', 'a.png'), 'utf8')).toBe('my plot')
+    expect(readdirSync(join(tmp.dir, 'cli'))).toEqual(['model'])
+
+    // A folder of the user's named like one the new export writes is in the way, and stays.
+    mkdirSync(join(target, 'images'))
+    writeFileSync(join(target, 'images', 'own.txt'), 'mine too')
+    const clash = await runCli(['export', '--session', sessionDir, '--out', target, '--force', '--with-images'], env)
+    expect(clash.code).toBe(2)
+    expect(clash.stderr).toMatch(
+      /cli\/model\/images is in the way: it is not an earlier Curator model export and would be replaced; move it away first/
+    )
+    expect(readFileSync(join(target, 'images', 'own.txt'), 'utf8')).toBe('mine too')
+    expect(exportProblems(target, sessionLog, ['images', 'notes.txt', 'plots'])).toEqual([])
     expect(readdirSync(join(tmp.dir, 'cli'))).toEqual(['model'])
 
     // --force replaces earlier exports only, never another folder.
@@ -250,6 +272,28 @@ describe('curator export', () => {
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/exists and is not an earlier Curator model export; refusing to replace it/)
     expect(readdirSync(other)).toEqual(['keep.txt'])
+  })
+
+  it('writes into an existing empty folder, as a folder picker returns it (CLI and the API)', async () => {
+    const picked = join(tmp.dir, 'picked')
+    const cliTarget = join(picked, 'cli')
+    const apiTarget = join(picked, 'api')
+    mkdirSync(cliTarget, { recursive: true })
+    mkdirSync(apiTarget)
+    chmodSync(cliTarget, 0o750)
+    // What a file manager leaves in a folder it showed still counts as empty, and stays.
+    writeFileSync(join(apiTarget, '.DS_Store'), 'finder')
+    const r = await runCli(['export', '--session', sessionDir, '--out', cliTarget], env)
+    expect(r.code, r.stderr).toBe(0)
+    expect(exportProblems(cliTarget, sessionLog)).toEqual([])
+    expect(statSync(cliTarget).mode & 0o777).toBe(0o750)
+    const api = await studio.exportModel(apiTarget)
+    expect(api).toEqual({ dir: apiTarget, files: EXPORT_FILES })
+    expect(exportProblems(apiTarget, sessionLog, ['.DS_Store'])).toEqual([])
+    expect(readFileSync(join(apiTarget, '.DS_Store'), 'utf8')).toBe('finder')
+    expect(readdirSync(picked).sort()).toEqual(['api', 'cli'])
+    // Without --force a second export into it is refused: it is not empty any more.
+    await expectCuratorErrorAsync(() => studio.exportModel(apiTarget), 'EXISTS', /already exists and is not empty/)
   })
 
   it('reports a target under a regular file as NOT_WRITABLE (exit 2 and a clear message), leaving nothing behind', async () => {

@@ -2,7 +2,19 @@
 // what is not ours, and disk errors as DISK_FULL / NOT_WRITABLE / EXISTS (a real full tmpfs).
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { diskError, writeFileAtomic, writeFolderAtomic } from '../../../src/main/files/safe'
@@ -104,6 +116,42 @@ describe('writeFolderAtomic', () => {
     await writeFolderAtomic(target, async (tmp) => writeFileSync(join(tmp, 'new.txt'), 'new'), { replace: isOurs })
     expect(readdirSync(target)).toEqual(['new.txt'])
     expect(readdirSync(dir)).toEqual(['out'])
+  })
+
+  it("writes into an existing empty folder, keeping its permissions; `keep` carries the user's files into the new folder", async () => {
+    const target = join(dir, 'picked')
+    mkdirSync(target, { mode: 0o700 })
+    await writeFolderAtomic(target, async (tmp) => writeFileSync(join(tmp, 'ours.txt'), 'v1'))
+    expect(readdirSync(target)).toEqual(['ours.txt'])
+    expect(statSync(target).mode & 0o777).toBe(0o700)
+    writeFileSync(join(target, 'mine.txt'), 'keep me')
+    mkdirSync(join(target, 'sub'))
+    writeFileSync(join(target, 'sub', 'deep.txt'), 'deep')
+    symlinkSync('mine.txt', join(target, 'link'))
+    const keep = async (p: string) => readdirSync(p).filter((n) => n !== 'ours.txt')
+    await writeFolderAtomic(target, async (tmp) => writeFileSync(join(tmp, 'ours.txt'), 'v2'), { replace: 'always', keep })
+    expect(readdirSync(target).sort()).toEqual(['link', 'mine.txt', 'ours.txt', 'sub'])
+    expect(readFileSync(join(target, 'ours.txt'), 'utf8')).toBe('v2')
+    expect(readFileSync(join(target, 'sub', 'deep.txt'), 'utf8')).toBe('deep')
+    expect(readlinkSync(join(target, 'link'))).toBe('mine.txt')
+    // A kept entry the new folder also writes: refused, and nothing changes.
+    await expectCuratorErrorAsync(
+      () => writeFolderAtomic(target, async (tmp) => writeFileSync(join(tmp, 'mine.txt'), 'x'), { replace: 'always', keep, ours: 'ours' }),
+      'EXISTS',
+      /picked\/mine\.txt is in the way: it is not ours and would be replaced/
+    )
+    expect(readFileSync(join(target, 'mine.txt'), 'utf8')).toBe('keep me')
+    expect(readdirSync(dir)).toEqual(['picked'])
+  })
+
+  it('puts back the folder a killed writer had swapped out, then removes its temporary folder', async () => {
+    // Killed between renaming the target aside and renaming the new folder in.
+    mkdirSync(join(dir, '.out.partial-999999-0123abcd'))
+    mkdirSync(join(dir, '.out.partial-999999-0123abcd.old'))
+    writeFileSync(join(dir, '.out.partial-999999-0123abcd.old', 'user.txt'), 'mine')
+    await expectCuratorErrorAsync(() => writeFolderAtomic(join(dir, 'out'), async () => {}), 'EXISTS', /out already exists/)
+    expect(readdirSync(dir)).toEqual(['out'])
+    expect(readFileSync(join(dir, 'out', 'user.txt'), 'utf8')).toBe('mine')
   })
 
   it('removes the temporary folders of a killed writer, not those of a live one', async () => {
