@@ -117,6 +117,11 @@ export interface SessionState {
   warnings: string[]
   /** The random baseline at the label counts of history, as far as computed (empty without ground truth). */
   baseline: BaselinePoint[]
+  /**
+   * The last write to the log failed (a full disk, DISK_FULL or NOT_WRITABLE): nothing after it
+   * was saved. Null once a write succeeds; a fit it left undone is redone by the next call.
+   */
+  writeError: ErrorDto | null
 }
 
 export interface SessionSummary {

@@ -175,7 +175,8 @@ export class FakeStudio implements StudioClient {
       answered: [],
       next: null,
       warnings: this.opts.warnings ?? [],
-      baseline: []
+      baseline: [],
+      writeError: null
     }
     this.session = s
     this.updateNext()

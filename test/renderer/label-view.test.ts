@@ -276,3 +276,35 @@ describe('labelling view: keyboard', () => {
     expect(fake.callsOf('exportModel')).toEqual([['/tmp/out', undefined, true]])
   })
 })
+
+describe('labelling view: a write the disk refused', () => {
+  it('says "not saved" while the state holds a write error, retries on Retry, and takes the disk-full toast down once saved', async () => {
+    const w = await mountLabelling()
+    const app = useAppStore()
+    for (const k of ['o', 'o', 'e', 'e']) press(k)
+    await flushPromises()
+    // The last label is written, its fit is not: the studio says so in the state and as an error.
+    const writeError = { code: 'DISK_FULL' as const, message: 'The disk is full: cannot write /s/session.jsonl.' }
+    fake.session!.writeError = writeError
+    fake.emit('error', writeError)
+    fake.push()
+    await flushPromises()
+    expect(w.find('[data-testid="status-sync"]').text()).toBe('no')
+    expect(w.find('[data-testid="waiting"]').exists()).toBe(false)
+    expect(w.find('[data-testid="write-error"]').text()).toContain('Not saved: The disk is full: cannot write /s/session.jsonl.')
+    expect(app.toasts.map((t) => t.code)).toEqual(['DISK_FULL'])
+    // Space freed: Retry asks for the state (the studio fits first, and pushes the next batch).
+    fake.session!.writeError = null
+    const asked = fake.callsOf('state').length
+    await w.find('[data-testid="btn-retry-save"]').trigger('click')
+    await flushPromises()
+    expect(fake.callsOf('state').length).toBe(asked + 1)
+    expect(w.find('[data-testid="write-error"]').exists()).toBe(false)
+    expect(w.find('[data-testid="status-sync"]').text()).not.toBe('no')
+    expect(app.toasts).toEqual([])
+    fake.refit()
+    await flushPromises()
+    expect(w.find('[data-testid="status-sync"]').text()).toBe('yes')
+    expect(activeId(w)).toBe('5')
+  })
+})

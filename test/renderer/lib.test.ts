@@ -24,6 +24,7 @@ function state(over: Partial<SessionState>): SessionState {
     next: null,
     warnings: [],
     baseline: [],
+    writeError: null,
     ...over
   }
 }

@@ -242,19 +242,37 @@ async function openForAppend(dir: string, lock: SessionLock): Promise<SessionLog
     throw err
   }
   let queue: Promise<void> = Promise.resolve()
-  let broken: Error | null = null
   let closed = false
+  // Where the last acknowledged line ends. A failed write (a full disk) may leave part of a line
+  // after it: that is cut off in place (at once, or before the next append), so the session goes
+  // on as soon as there is room again, without reopening.
+  let end: number
+  try {
+    end = (await fh.stat()).size
+  } catch (err) {
+    await fh.close().catch(() => {})
+    lock.release()
+    throw err
+  }
+  let damaged = false
 
   const write = async (line: Buffer): Promise<void> => {
-    // After a failed write the file may end in a partial line; appending more would glue
-    // the next event onto it. Refuse until the log is reopened (which repairs the tail).
-    if (broken) throw broken
     try {
+      if (damaged) {
+        await fh.truncate(end)
+        await fh.datasync()
+        damaged = false
+      }
       await writeAll(fh, line)
       await fh.datasync()
+      end += line.length
     } catch (err) {
-      broken = diskError(err, logPath(dir))
-      throw broken
+      // Cut the unacknowledged part off now if the disk lets us (shrinking a file needs no room), else next time.
+      damaged = !(await fh.truncate(end).then(
+        () => true,
+        () => false
+      ))
+      throw diskError(err, logPath(dir))
     }
   }
 

@@ -28,7 +28,7 @@ import {
   StudioApi,
   StudioEvents
 } from '../../shared/contract'
-import { CuratorError, toErrorDto } from '../../shared/errors'
+import { CuratorError, toErrorDto, type ErrorDto } from '../../shared/errors'
 import type { EngineClient } from '../engine/client'
 import type { Answer } from '../engine/learner'
 import type { IterationRecord } from '../engine/loop'
@@ -73,6 +73,8 @@ interface Open {
   baselineBusy?: boolean
   /** This run's TensorBoard event file, opened at the first fit; 'failed' after a write error. */
   board?: EventWriter | 'failed'
+  /** The last write to the log failed (a full disk): shown in the state until a write succeeds. */
+  writeError: ErrorDto | null
 }
 
 /** The strategy recorded for an image the labeller picked in the pool browser. */
@@ -200,7 +202,8 @@ export class Studio implements StudioApi {
         opened,
         warnings: skippedWarning(opened),
         speculation: null,
-        baseline: []
+        baseline: [],
+        writeError: null
       }
       await this.advance()
       return this.snapshot()
@@ -237,7 +240,8 @@ export class Studio implements StudioApi {
         opened,
         warnings: [...warnings, ...d.warnings, ...skippedWarning(opened)],
         speculation: null,
-        baseline: []
+        baseline: [],
+        writeError: null
       }
       if (opened.dataset.hash !== d.dataset.hash) {
         if (log.lockedBy)
@@ -254,6 +258,7 @@ export class Studio implements StudioApi {
   async label(id: number, value: LabelValue, responseMs: number): Promise<{ labels: number }> {
     const labels = await this.serial(async () => {
       const s = this.need()
+      await this.catchUp(s)
       this.expectWaiting(s, id)
       await this.append({
         v: FORMAT_VERSION,
@@ -274,6 +279,7 @@ export class Studio implements StudioApi {
   async skip(id: number): Promise<{ skipped: number }> {
     const skipped = await this.serial(async () => {
       const s = this.need()
+      await this.catchUp(s)
       this.expectWaiting(s, id)
       await this.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id, ...queryKey(s, id), iteration: s.d.done.length })
       return skippedIds(s.d).length
@@ -293,8 +299,13 @@ export class Studio implements StudioApi {
     })
   }
 
+  /** The open session's state; first redoes a fit that a failed write left undone (still failing: said as an error event). */
   async state(): Promise<SessionState | null> {
-    return this.serial(async () => (this.session ? this.snapshot() : null))
+    return this.serial(async () => {
+      if (!this.session) return null
+      await this.catchUp(this.session).catch((err) => this.emit('error', toErrorDto(err)))
+      return this.snapshot()
+    })
   }
 
   async replay(dir: string): Promise<ReplayDto> {
@@ -456,9 +467,28 @@ export class Studio implements StudioApi {
 
   private async append(e: SessionEvent): Promise<void> {
     const s = this.need()
-    await s.log.append(e)
+    try {
+      await s.log.append(e)
+    } catch (err) {
+      if (err instanceof CuratorError && (err.code === 'DISK_FULL' || err.code === 'NOT_WRITABLE')) s.writeError = toErrorDto(err)
+      throw err
+    }
+    s.writeError = null
     s.events.push(e)
     s.d = derive(s.events)
+  }
+
+  /** Whether the session waits for a fit: nothing asked yet, or the batch is answered (read-only sessions fit nothing). */
+  private needsFit(s: Open): boolean {
+    return !s.log.lockedBy && (!s.d.current || batchComplete(s.d))
+  }
+
+  /**
+   * After a failed write (a full disk) a fit may be left undone: the batch answered, its fit or
+   * the next query not in the log. The next call does it, so freeing space is all it takes.
+   */
+  private async catchUp(s: Open): Promise<void> {
+    if (s.writeError && this.needsFit(s)) await this.advance()
   }
 
   /**
@@ -517,9 +547,19 @@ export class Studio implements StudioApi {
   /** After any change: fit when a batch is complete (or none was asked yet), then prefetch. */
   private async advance(): Promise<void> {
     const s = this.need()
+    try {
+      await this.advanceOnce(s)
+    } catch (err) {
+      // The view must say the fit was not saved (and offer to retry), not wait for it.
+      if (s.writeError && this.session === s) this.emit('session', this.snapshot())
+      throw err
+    }
+  }
+
+  private async advanceOnce(s: Open): Promise<void> {
     let fitted: { train: TrainEvent; query: QueryEvent; loss: number | null } | null = null
     // Read-only (another process writes this session): show the log as it is, fit nothing.
-    if (!s.log.lockedBy && (!s.d.current || batchComplete(s.d))) {
+    if (this.needsFit(s)) {
       const batches = engineBatches(s.d)
       const pending = s.d.current ? [...batches, answersOf(s.d.current.answers)] : batches
       const answered = s.d.current?.answers ?? []
@@ -658,7 +698,8 @@ export class Studio implements StudioApi {
       answered: c ? c.query.ids.filter((id) => c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
       next: s.speculation ? { negative: items(s.speculation.negative), positive: items(s.speculation.positive) } : null,
       warnings: s.warnings,
-      baseline: s.baseline
+      baseline: s.baseline,
+      writeError: s.writeError
     }
   }
 

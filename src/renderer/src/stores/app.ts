@@ -101,6 +101,11 @@ export const useAppStore = defineStore('app', () => {
     toasts.value = toasts.value.filter((t) => t.id !== id)
   }
 
+  /** Takes down the toasts of one error code (what they said is no longer true). */
+  function dismissToasts(code: string): void {
+    for (const t of toasts.value.filter((t) => t.code === code)) dismissToast(t.id)
+  }
+
   /** Shows a rejected call or an `error` event as a toast. Cancellation is not an error. */
   function reportError(err: unknown): void {
     const e = toApiError(err)
@@ -220,6 +225,7 @@ export const useAppStore = defineStore('app', () => {
     reportError,
     notify,
     dismissToast,
+    dismissToasts,
     onProgress,
     clearProgress,
     cancel,

@@ -107,6 +107,9 @@ export const useSessionStore = defineStore('session', () => {
       adopt(s)
       return
     }
+    // A write succeeded again: the toast that said it failed (the disk is full) is no longer true.
+    const failed = state.value?.writeError
+    if (failed && !s.writeError) useAppStore().dismissToasts(failed.code)
     state.value = s
     const remaining = confirmOps(ops.value, s)
     if (remaining.length !== ops.value.length) ops.value = remaining
