@@ -24,7 +24,7 @@ import {
   type SessionSummary,
   type StudioEvents
 } from '../../src/shared/contract'
-import { ApiError, type StudioClient } from '../../src/renderer/src/api/client'
+import { ApiError, type StudioClient } from '../../src/renderer/src/api/bridge'
 import type { ErrorCode } from '../../src/shared/errors'
 
 export function pixels(seed: number, size = 28 * 28): string {
@@ -160,6 +160,7 @@ export class FakeStudio implements StudioClient {
   }
 
   makeSession(config: SessionConfig = this.opts.config ?? DEFAULT_CONFIG): SessionState {
+    this.answerOrder = []
     const s: SessionState = {
       id: 'sess-1',
       dir: '/tmp/sessions/sess-1',
@@ -245,6 +246,10 @@ export class FakeStudio implements StudioClient {
 
   async openSession(dir: string): Promise<SessionState> {
     this.record('openSession', [dir])
+    // As the studio: a folder without a session log is NOT_FOUND. The fake knows its listed
+    // sessions, the one it made and what its folder picker returns.
+    const known = [...this.sessions.map((x) => x.dir), this.session?.dir, '/picked/session']
+    if (!known.includes(dir)) throw new ApiError('NOT_FOUND', `No session log in ${dir}`)
     const s = this.makeSession()
     this.session!.dir = dir
     return { ...s, dir }
@@ -259,6 +264,7 @@ export class FakeStudio implements StudioClient {
     s.answered.push(...s.queue.splice(i, 1))
     const l: LabelDto = { id, value, iteration: s.history.length - 1, responseMs, at: new Date(0).toISOString() }
     s.labels.push(l)
+    this.answerOrder.push(id)
     this.updateNext()
     return { labels: s.labels.length }
   }
@@ -272,6 +278,7 @@ export class FakeStudio implements StudioClient {
     const [it] = s.queue.splice(i, 1)
     s.answered.push(it)
     s.skipped.push(it.id)
+    this.answerOrder.push(it.id)
     this.updateNext()
     return { skipped: s.skipped.length }
   }
@@ -290,11 +297,22 @@ export class FakeStudio implements StudioClient {
   /** Remembers every item ever queued, so undo can put one back. */
   private seen = new Map<number, QueryItem>()
 
+  /** Ids answered (labelled or skipped) in order: undo takes back the last, as the studio does. */
+  private answerOrder: number[] = []
+
   async undo(): Promise<SessionState> {
     this.record('undo', [])
     const s = this.session!
-    const l = s.labels.pop()
-    if (!l) throw new ApiError('BAD_ARGUMENT', 'Nothing to undo')
+    const last = this.answerOrder.pop()
+    if (last === undefined) throw new ApiError('BAD_ARGUMENT', 'Nothing to undo')
+    if (s.skipped.at(-1) === last && s.labels.at(-1)?.id !== last) {
+      s.skipped.pop()
+      s.queue = [this.seen.get(last) ?? item(last), ...s.queue.filter((q) => q.id !== last)]
+      s.answered = s.answered.filter((q) => q.id !== last)
+      s.next = null
+      return this.snapshot()
+    }
+    const l = s.labels.pop()!
     const back = this.seen.get(l.id) ?? item(l.id)
     if (l.iteration < s.history.length - 1) {
       // The label's batch was already fitted: roll the model back to before it.
@@ -322,13 +340,16 @@ export class FakeStudio implements StudioClient {
 
   async exportGif(dir: string, out?: string): Promise<ExportResult> {
     this.record('exportGif', out === undefined ? [dir] : [dir, out])
-    return { dir, files: ['replay.gif'] } // as the studio: the folder, and the file's name in it
+    // As the studio: the folder, and the file's name in it (session.gif unless `out` names one).
+    if (out === undefined) return { dir, files: ['session.gif'] }
+    const cut = out.lastIndexOf('/')
+    return { dir: out.slice(0, cut), files: [out.slice(cut + 1)] }
   }
 
   async exportModel(out?: string, force?: boolean, withImages?: boolean): Promise<ExportResult> {
     this.record('exportModel', withImages === undefined ? [out, force] : [out, force, withImages])
-    const dir = out ?? '/tmp/export'
-    return { dir, files: [`${dir}/model.json`, `${dir}/metadata.json`] }
+    const dir = out ?? `/tmp/curator-data/exports/${this.session?.id ?? 'none'}`
+    return { dir, files: ['README.md', 'metadata.json', 'model.json', 'weights.bin'] } // file names, as the studio
   }
 
   async pickFolder(purpose: 'dataset' | 'session' | 'export' | 'base'): Promise<string | null> {

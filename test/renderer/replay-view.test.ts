@@ -107,7 +107,7 @@ describe('replay player', () => {
     await w.find('[data-testid="btn-export-gif"]').trigger('click')
     await flushPromises()
     expect(fake.callsOf('exportGif')).toEqual([['/tmp/sessions/sess-r']])
-    expect(w.find('[data-testid="gif-path"]').text()).toBe('/tmp/sessions/sess-r/replay.gif')
+    expect(w.find('[data-testid="gif-path"]').text()).toBe('/tmp/sessions/sess-r/session.gif')
   })
 
   it('has a help overlay with the player keys', async () => {

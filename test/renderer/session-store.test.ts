@@ -195,10 +195,15 @@ describe('session store', () => {
 
   it('opens (resumes) a session folder', async () => {
     fake = new FakeStudio()
+    fake.sessions = [
+      { id: 's1', dir: '/data/s1', createdAt: '2020-01-01T00:00:00Z', dataset: 'mnist', strategy: 'diverse', labels: 4, lastAccuracy: 0.9 }
+    ]
     setApi(fake)
     const s = useSessionStore()
+    expect(await s.open('/data/missing')).toBe(false)
+    expect(useAppStore().toasts.at(-1)).toMatchObject({ code: 'NOT_FOUND' })
     expect(await s.open('/data/s1')).toBe(true)
-    expect(fake.callsOf('openSession')).toEqual([['/data/s1']])
+    expect(fake.callsOf('openSession')).toEqual([['/data/missing'], ['/data/s1']])
     expect(s.state?.dir).toBe('/data/s1')
     expect(useAppStore().view).toBe('label')
   })

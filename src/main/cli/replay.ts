@@ -3,7 +3,7 @@
 import type { StrategyName } from '../../shared/contract'
 import { CONFIG_FIELDS } from '../../shared/schema'
 import { CuratorError } from '../../shared/errors'
-import { standingTrains, writeSessionGif } from '../export/gif'
+import { writeSessionGif } from '../export/gif'
 import { readSessionLog } from '../session/log'
 import { ACCURACY_TOLERANCE, Mismatch, recordedBaseline, verifyReplay, WEIGHT_TOLERANCE, whatIf } from '../session/replay'
 import { derive } from '../session/derive'
@@ -51,7 +51,7 @@ async function printTable(dir: string, json: boolean): Promise<void> {
   const d = derive(events)
   for (const w of [...warnings, ...d.warnings]) process.stderr.write(`warning: ${w}\n`)
   const c = d.start.config
-  const trains = standingTrains(d.trains)
+  const trains = d.trains // derive keeps the fit that stands of each iteration
   const answersOf = (k: number) => d.done[k]?.answers ?? (k === d.done.length ? (d.current?.answers ?? []) : [])
   if (json) {
     for (const t of trains) {

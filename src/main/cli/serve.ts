@@ -11,7 +11,6 @@ export interface ServeArgs {
   host: string
   dataDir?: string
   session?: string
-  open?: boolean
   /** A base model folder for new sessions (instead of the one chosen on the start screen). */
   base?: string
 }

@@ -9,7 +9,6 @@ import { dirname, extname, join, resolve } from 'node:path'
 import * as gifencModule from 'gifenc'
 import type { BaselinePoint, HistogramDto } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
-import type { TrainEvent } from '../session/events'
 import { LOG_FILE, readSessionLog } from '../session/log'
 import { derive } from '../session/derive'
 import { drawText, textWidth } from './font'
@@ -309,17 +308,6 @@ export function isCuratorGif(path: string): boolean {
   }
 }
 
-/** The fits the session's history shows: the train events that stand (undone ones excluded); of
- *  repeated fits for one iteration (a refit after a crash) the last. */
-export function standingTrains(trains: TrainEvent[]): TrainEvent[] {
-  const out: TrainEvent[] = []
-  for (const t of trains) {
-    if (out.length && out[out.length - 1].iteration === t.iteration) out[out.length - 1] = t
-    else out.push(t)
-  }
-  return out
-}
-
 /**
  * Writes the session in `dir` as an animated GIF at `file`, one frame per fit; `baseline` (the
  * random baseline by label count) goes into each frame's title. An existing file is replaced only
@@ -334,7 +322,7 @@ export async function writeSessionGif(
 ): Promise<{ file: string; frames: number }> {
   const { events } = await readSessionLog(resolve(dir))
   const d = derive(events)
-  const trains = standingTrains(d.trains)
+  const trains = d.trains
   if (trains.length === 0) throw new CuratorError('BAD_DATA', `The session in ${dir} has no fitted iteration to draw yet`)
   const target = resolve(file)
   const inSession = existsSync(join(dirname(target), LOG_FILE))

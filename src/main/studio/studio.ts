@@ -44,6 +44,7 @@ import { writeAsked, writeIteration } from '../tensorboard/session'
 import { EventWriter, RawImage, TENSORBOARD_DIR } from '../tensorboard/writer'
 import { writeSessionGif } from '../export/gif'
 import { exportModelFolder } from '../export/model-folder'
+import type { Progress } from '../../shared/progress'
 
 export interface StudioOptions {
   dataDir: string
@@ -91,6 +92,8 @@ export class Studio implements StudioApi {
   private readonly images = new Map<number, ImageDto>()
   private queue: Promise<unknown> = Promise.resolve()
   private listeners = new Set<Emit>()
+  /** Progress tasks started and not yet finished (cancel names one). */
+  private running = new Set<string>()
 
   constructor(readonly opts: StudioOptions) {}
 
@@ -101,6 +104,11 @@ export class Studio implements StudioApi {
   }
 
   emit: Emit = (event, payload) => {
+    if (event === 'progress') {
+      const p = payload as Progress
+      if (p.total > 0 && p.done >= p.total) this.running.delete(p.task)
+      else this.running.add(p.task)
+    }
     for (const l of this.listeners) l(event, payload)
   }
 
@@ -419,9 +427,9 @@ export class Studio implements StudioApi {
     return this.opts.pickFolder ? this.opts.pickFolder(purpose) : null
   }
 
-  /** The engine runs one piece of long work at a time: whichever task is named, that one stops. */
-  async cancel(_task?: string): Promise<void> {
-    this.opts.engine.cancel()
+  /** Stops the named long work (a progress task) if it is running; another task is left alone. */
+  async cancel(task: string): Promise<void> {
+    if (this.running.delete(task)) this.opts.engine.cancel()
   }
 
   /** Trains a new base on MNIST (progress task 'pretrain') and makes it the base of new sessions. */

@@ -13,7 +13,7 @@ import { pretrain } from '../../../src/main/engine/pretrain'
 import { startTestStudio, testBaseModel, testConfig, TestStudio } from '../../helpers/studio'
 import { tempDir } from '../../helpers/tmp'
 import { cliEnv, finished, startCli } from '../export/cli'
-import { recordSimulated, replayConfig } from '../replay/session'
+import { recordSimulated, replayConfig } from '../session/recorded'
 import { byTag, decodeFile, DecodedEvent, eventFiles } from './decode'
 
 let ts: TestStudio

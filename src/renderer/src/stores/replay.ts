@@ -4,7 +4,6 @@ import { computed, ref, shallowRef } from 'vue'
 import type { ExportResult, IterationDto, ReplayDto } from '../../../shared/contract'
 import { useApi } from '../api/client'
 import { useAppStore, type View } from './app'
-import { useSessionStore } from './session'
 
 export const SPEEDS = [0.5, 1, 2, 4] as const
 /** Time per step at 1x. */
@@ -36,9 +35,6 @@ export const useReplayStore = defineStore('replay', () => {
     gif.value = null
     try {
       const r = await useApi().replay(sessionDir)
-      // Replaying another session may close the open one in the studio: find out.
-      const session = useSessionStore()
-      if (session.state && session.state.dir !== sessionDir) void session.resync()
       dir.value = sessionDir
       data.value = r
       index.value = 0

@@ -18,7 +18,7 @@ import { Rng } from '../../../src/main/util/rng'
 import { buildTransfer } from '../../../src/main/engine/transfer'
 import { ONNX_OPSET, tfjsToOnnx } from '../../../src/main/onnx/convert'
 import { expectCuratorError } from '../../helpers/errors'
-import { ROOT } from './cli'
+import { ROOT } from '../export/cli'
 
 const IMAGES = 1000
 

@@ -10,7 +10,7 @@ import { createSessionLog, logPath } from '../../../src/main/session/log'
 import { expectCuratorErrorAsync } from '../../helpers/errors'
 import { startTestStudio, testBaseModel, TestStudio } from '../../helpers/studio'
 import { tempDir } from '../../helpers/tmp'
-import { cliEnv, runCli } from '../export/cli'
+import { cliEnv, runCli } from './cli'
 import { queryEvent, startEvent, trainEvent } from '../session/fixtures'
 import { readGif } from './gif-reader'
 

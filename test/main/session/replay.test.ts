@@ -14,8 +14,8 @@ import { ACCURACY_TOLERANCE, verifyReplay, WEIGHT_TOLERANCE, WHAT_IF_NOTE, whatI
 import { derive } from '../../../src/main/session/derive'
 import { Studio } from '../../../src/main/studio/studio'
 import { tempDir } from '../../helpers/tmp'
-import { readGif } from './gif-reader'
-import { cachePath, inProcessEngine, makeBase, recordSimulated, replayConfig } from './session'
+import { readGif } from '../export/gif-reader'
+import { cachePath, inProcessEngine, makeBase, recordSimulated, replayConfig } from './recorded'
 
 const ROOT = resolve(__dirname, '../../..')
 const run = promisify(execFile)

@@ -10,11 +10,9 @@ import {
   frameScale,
   PALETTE,
   renderFrame,
-  standingTrains,
   toIndexed,
   weightColour
 } from '../../../src/main/export/gif'
-import type { TrainEvent } from '../../../src/main/session/events'
 import { readGif } from './gif-reader'
 
 const frame = (over: Partial<FrameData> = {}): FrameData => ({
@@ -144,10 +142,5 @@ describe('the animated GIF', () => {
         expect([pal[3 * i], pal[3 * i + 1], pal[3 * i + 2]]).toEqual(Array.from(rgba[k].subarray(4 * p, 4 * p + 3)))
       }
     })
-  })
-
-  it('draws the fits that stand: a refit of the same iteration replaces the earlier one', () => {
-    const t = (iteration: number, labels: number) => ({ iteration, labels }) as TrainEvent
-    expect(standingTrains([t(0, 0), t(1, 4), t(1, 4), t(2, 8)]).map((x) => x.iteration)).toEqual([0, 1, 2])
   })
 })
