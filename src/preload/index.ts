@@ -25,6 +25,7 @@ const studio: StudioBridge = {
   pretrainBase: call('pretrainBase'),
   mistakes: call('mistakes'),
   pool: call('pool'),
+  why: call('why'),
   choose: call('choose'),
   chooseBase: call('chooseBase'),
   on(event, listener) {

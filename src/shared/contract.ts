@@ -221,6 +221,12 @@ export interface StudioApi {
    */
   choose(id: number, value: LabelValue, responseMs: number): Promise<SessionState>
   /**
+   * Why an asked image was asked (the strategy's rule in words and numbers) and the labelled
+   * images nearest to it; `id` omitted: the last one answered (null when none is). Only once it
+   * is answered, so it never sways the answer: an image still waiting is a BAD_ARGUMENT.
+   */
+  why(id?: number): Promise<WhyDto | null>
+  /**
    * Makes a TF.js layers model folder the base of new sessions (null: the shipped digit CNN).
    * `spec` (feature layer, input size, fit, value range) is saved as curator-base.json in that
    * folder first. Refused with a clear error when the folder is not a usable base.
@@ -294,6 +300,72 @@ export interface PoolPage {
   items: PoolItem[]
 }
 
+/**
+ * The rule that asked an image. Extensible: a new way of asking (e.g. re-asking a suspect
+ * answer) adds its kind here and its text in src/main/engine/why.ts.
+ *   uncertain    closest to the decision boundary (uncertainty; diverse after its cold start)
+ *   farthest     farthest from every labelled image (diverse's cold start, greedy k-center)
+ *   first-pick   diverse's seeded first pick, before anything was labelled
+ *   random       a seeded random pick
+ *   window       the original demo's schedule: a random pick inside its P window
+ *   window-fill  that window held too few images; the nearest to 0.5 filled the batch
+ *   chosen       the labeller picked it in the pool browser
+ *   other        a strategy this build does not know (a newer log)
+ */
+export type WhyKind = 'uncertain' | 'farthest' | 'first-pick' | 'random' | 'window' | 'window-fill' | 'chosen' | 'other'
+
+export interface WhyReason {
+  kind: WhyKind
+  /** The strategy the query recorded. */
+  strategy: string
+  /** One line, words and numbers: "closest to the boundary: P 0.48, rank 1 of 59,988". */
+  text: string
+  /** P(positive) when it was asked. */
+  p: number
+  /** Its place in the rule's ranking (1: first), where the rule ranks. */
+  rank: number | null
+  /** Images it was picked from: the pool less those answered before it was asked. */
+  candidates: number
+  /** farthest: its distance (features) to the nearest labelled image or earlier pick of its batch. */
+  distance: number | null
+}
+
+/** A labelled image near the one asked about, in the base's feature space. */
+export interface WhyNeighbour {
+  id: number
+  key?: string
+  width: number
+  height: number
+  channels: number
+  pixelsBase64: string
+  value: LabelValue
+  /** Euclidean distance between the two images' features. */
+  distance: number
+}
+
+/** Why an answered image was asked, and what the model now has near it. */
+export interface WhyDto {
+  id: number
+  key?: string
+  width: number
+  height: number
+  channels: number
+  pixelsBase64: string
+  /** The iteration it was asked in (0: the first batch). */
+  iteration: number
+  answer: LabelValue | 'skipped'
+  reason: WhyReason
+  /** P(positive) under the latest fit. */
+  pNow: number
+  /** The labelled images nearest to it (itself left out), nearest first. */
+  nearest: WhyNeighbour[]
+  /** Its place among the answered images, in answer order (1-based), and the ones either side. */
+  position: number
+  answered: number
+  previous: number | null
+  next: number | null
+}
+
 export type MenuCommand = 'new-session' | 'open-session' | 'export-model' | 'replay' | 'undo' | 'shortcuts' | 'about'
 
 export type MethodName = keyof StudioApi
@@ -330,6 +402,7 @@ export const METHODS = [
   'pretrainBase',
   'mistakes',
   'pool',
+  'why',
   'choose',
   'chooseBase'
 ] as const satisfies readonly MethodName[]

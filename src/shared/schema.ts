@@ -65,6 +65,8 @@ export const HISTOGRAM_BINS = 11
 
 export const STRATEGIES = ['diverse', 'uncertainty', 'random', 'seed-window'] as const
 export type StrategyName = (typeof STRATEGIES)[number]
+/** The strategy a query records for an image the labeller picked in the pool browser. */
+export const CHOSEN = 'chosen'
 
 /** How the head is fitted after each batch. converge: L2-regularised logistic regression solved
  *  to convergence (Newton). original: one Adam step (lr 0.1) per iteration, as the 2019 demo did. */
@@ -272,6 +274,8 @@ export const CALLS = {
   pretrainBase: call(['options', PretrainOptionsSchema]),
   mistakes: call(['cell', optionalArg(MistakeCellSchema)], ['limit', optionalArg(int(LIMITS.viewImages))]),
   pool: call(['query', PoolQuerySchema]),
+  /** An asked image that is answered (none: the last answer). */
+  why: call(['image id', optionalArg(imageId)]),
   choose: call(['image id', imageId], ['label', LabelValueSchema], ['responseMs', nonNegative()]),
   /** A base model folder (null: the shipped digit CNN) and what to save in its curator-base.json. */
   chooseBase: call(['base model folder', v.nullable(folder)], ['base spec', optionalArg(BaseSpecSchema)])

@@ -1,6 +1,6 @@
 // The views beside labelling, in Chromium: the random baseline on the accuracy chart, the pool
-// browser answered by keyboard (chosen queries in the log), and the mistakes view opened from a
-// cell. Screenshots go to test-results/, or to docs/ for the README with CURATOR_DOCS_SCREENSHOTS=1.
+// browser answered by keyboard (chosen queries in the log), the mistakes view opened from a
+// cell, and why an answered image was asked. Screenshots go to test-results/, or to docs/ for the README with CURATOR_DOCS_SCREENSHOTS=1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -20,7 +20,7 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     await s?.stop()
   })
 
-  it('shows the baseline curve, labels two images from the pool browser by keyboard, and opens the mistakes view from a cell', async () => {
+  it('shows the baseline curve, labels two images from the pool browser by keyboard, opens the mistakes view from a cell, and says why an image was asked', async () => {
     const page = s.page
     await page.goto(s.url)
     await startSession(page, { poolLimit: 3000, testLimit: 1000 })
@@ -44,6 +44,22 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     expect(test.map(([x]) => x)).toEqual([0, 4, 8, 12])
     await expect.poll(() => page.getByTestId('chart-accuracy').textContent()).toMatch(/random \d+\.\d%/)
     await page.getByTestId('chart-accuracy').screenshot({ path: join(docs, 'baseline.png') })
+
+    // Why this image: the last answer (diverse's cold start: the farthest from every labelled image).
+    await page.keyboard.press('w')
+    await page.getByTestId('why-body').waitFor()
+    await expect.poll(() => page.getByTestId('why-position').textContent()).toBe('answer 12 of 12')
+    expect(await page.getByTestId('why-reason').getAttribute('data-kind')).toBe('farthest')
+    expect(await page.getByTestId('why-reason').textContent()).toMatch(
+      /farthest from every labelled image and the 3 earlier picks of its batch: distance \d\.\d{3} to the nearest of 11 images/
+    )
+    const near = await page.getByTestId('why-neighbour').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-distance'))))
+    expect(near).toHaveLength(5)
+    expect(near).toEqual([...near].sort((a, b) => a - b))
+    await page.keyboard.press('ArrowLeft')
+    await expect.poll(() => page.getByTestId('why-position').textContent()).toBe('answer 11 of 12')
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.getByTestId('why-view').count()).toBe(0)
 
     // The pool browser: two images answered by keyboard.
     await page.keyboard.press('b')
@@ -107,5 +123,29 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     await page.keyboard.press('Escape')
     await page.keyboard.press('Escape')
     await expect.poll(() => page.getByTestId('mistakes-view').count()).toBe(0)
+
+    // Why this image, offered only once an image is answered: after diverse's cold start, the
+    // closest to the boundary, with its rank among the 2,986 images not yet answered.
+    await expect.poll(() => page.locator('[data-testid="query-image"][data-answer=""]').count()).toBe(4)
+    expect(await page.getByTestId('btn-why').count()).toBe(0)
+    const asked = await page.locator('[data-testid="query-image"][data-active="true"]').getAttribute('data-id')
+    await page.keyboard.press(truthKey(asked))
+    await expect.poll(labels, { timeout: 30_000 }).toBe('15')
+    expect(await page.getByTestId('btn-why').count()).toBe(1)
+    await page.getByTestId('btn-why').click()
+    await expect.poll(() => page.getByTestId('why-body').getAttribute('data-id')).toBe(asked)
+    expect(await page.getByTestId('why-reason').getAttribute('data-kind')).toBe('uncertain')
+    expect(await page.getByTestId('why-reason').textContent()).toMatch(/closest to the boundary: P 0\.\d+, rank 1 of 2,986$/)
+    await page.waitForTimeout(200)
+    await page
+      .getByTestId('why-view')
+      .locator('.dialog')
+      .screenshot({ path: join(docs, 'why.png') })
+    // The chosen images say so.
+    await page.keyboard.press('ArrowLeft')
+    await expect.poll(() => page.getByTestId('why-body').getAttribute('data-id')).toBe(second)
+    expect(await page.getByTestId('why-reason').textContent()).toMatch(/you chose it in the pool browser/)
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.getByTestId('why-view').count()).toBe(0)
   }, 300_000)
 })

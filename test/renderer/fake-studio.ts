@@ -22,7 +22,8 @@ import {
   type SessionConfig,
   type SessionState,
   type SessionSummary,
-  type StudioEvents
+  type StudioEvents,
+  type WhyDto
 } from '../../src/shared/contract'
 import { ApiError, type StudioClient } from '../../src/renderer/src/api/bridge'
 import type { ErrorCode } from '../../src/shared/errors'
@@ -386,6 +387,18 @@ export class FakeStudio implements StudioClient {
   }
 
   chosen: [number, LabelValue][] = []
+
+  /** What why() answers for each id (tests set it); an id not in it is refused as the studio refuses an unanswered image. */
+  whyDtos = new Map<number, WhyDto>()
+
+  async why(id?: number): Promise<WhyDto | null> {
+    this.record('why', [id])
+    const ids = [...this.whyDtos.keys()]
+    const dto = this.whyDtos.get(id ?? ids[ids.length - 1])
+    if (dto) return dto
+    if (id === undefined) return null
+    throw new ApiError('BAD_ARGUMENT', `Image ${id} is not answered yet`)
+  }
 
   async choose(id: number, value: LabelValue, responseMs: number): Promise<SessionState> {
     this.record('choose', [id, value, responseMs])

@@ -48,6 +48,7 @@ export function startEngine(onProgress: (p: Progress) => void): EngineClient {
     mistakes: call('mistakes'),
     pool: call('pool'),
     chosen: call('chosen'),
+    why: call('why'),
     locate: call('locate'),
     exportModel: call('exportModel'),
     pretrain: call('pretrain'),

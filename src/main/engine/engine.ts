@@ -3,6 +3,7 @@
 import type { BaselinePoint, MistakeCell, MistakesDto, PoolItem, PoolPage, PoolQuery, SessionConfig } from '../../shared/contract'
 import { baseClasses, poolPage, sortedOrder } from './pool-view'
 import { mistakesOf } from './mistakes'
+import { AskedImage, nearestLabelled, whyAsked } from './why'
 import { baselineOf, RandomBaseline } from './baseline'
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
@@ -13,7 +14,7 @@ import { Answer } from './learner'
 import type { FeaturizerName } from './featurizer'
 import { coldStartBatches, coldStartClasses, iterate, IterationRecord, LoopConfig } from './loop'
 import { modelFiles } from './model-io'
-import type { EngineMethods, ImageDto, OpenedSession, PretrainedBase, PretrainRequest } from './protocol'
+import type { EngineMethods, ImageDto, OpenedSession, PretrainedBase, PretrainRequest, WhyResult } from './protocol'
 import { prepare, disposePrepared, Prepared } from './setup'
 import { loadMnist } from '../data/mnist'
 import { baseMetadata, pretrain, writeBaseModel } from './pretrain'
@@ -195,6 +196,21 @@ export class Engine implements EngineMethods {
     const view = await this.viewFit(batches)
     const names = p.dataset.pool.names
     return { p: ids.map((id) => view.poolP[id]), ...(names ? { keys: ids.map((id) => names[id]) } : {}) }
+  }
+
+  /** Why image `id` was asked (from what its query recorded), P now, and the `k` labelled images nearest to it. */
+  async why(id: number, asked: Omit<AskedImage, 'coldStartBatches'>, batches: Answer[][], labelled: Answer[], k: number): Promise<WhyResult> {
+    const p = this.need()
+    const [image] = await this.images([id])
+    const view = await this.viewFit(batches)
+    const near = nearestLabelled(p.poolFeatures, id, labelled, k)
+    const images = await this.images(near.map((x) => x.id))
+    return {
+      reason: whyAsked({ ...asked, coldStartBatches: this.loop!.coldStartBatches }),
+      image,
+      pNow: view.poolP[id],
+      nearest: near.map((x, i) => ({ ...images[i], value: x.value, distance: x.distance }))
+    }
   }
 
   /**

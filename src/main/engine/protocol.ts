@@ -1,10 +1,22 @@
 // The messages between the studio (main thread) and the engine thread.
 import type { InputSpec } from '../../shared/base-spec'
-import type { BaselinePoint, MistakeCell, MistakesDto, PoolItem, PoolPage, PoolQuery, Reply, SessionConfig } from '../../shared/contract'
+import type {
+  BaselinePoint,
+  LabelValue,
+  MistakeCell,
+  MistakesDto,
+  PoolItem,
+  PoolPage,
+  PoolQuery,
+  Reply,
+  SessionConfig,
+  WhyReason
+} from '../../shared/contract'
 import type { Progress } from '../../shared/progress'
 import type { Answer } from './learner'
 import type { IterationRecord } from './loop'
 import type { FeaturizerName } from './featurizer'
+import type { AskedImage } from './why'
 
 export interface OpenedSession {
   backend: string
@@ -45,6 +57,14 @@ export interface PretrainedBase {
   hash: string
 }
 
+/** Why an image was asked: the rule, the image, P under the fit on the standing batches, and its nearest labelled images. */
+export interface WhyResult {
+  reason: WhyReason
+  image: ImageDto
+  pNow: number
+  nearest: (ImageDto & { value: LabelValue; distance: number })[]
+}
+
 /** Every engine method: arguments and result. */
 export interface EngineMethods {
   backend(): Promise<{ name: string; notice: string | null }>
@@ -61,6 +81,8 @@ export interface EngineMethods {
   ): Promise<MistakesDto | null>
   pool(batches: Answer[][], answers: [number, PoolItem['answer']][], q: PoolQuery): Promise<PoolPage>
   chosen(batches: Answer[][], ids: number[]): Promise<{ p: number[]; keys?: string[] }>
+  /** `batches`: the standing fit's; `labelled`: every label given (the neighbours come from these). */
+  why(id: number, asked: Omit<AskedImage, 'coldStartBatches'>, batches: Answer[][], labelled: Answer[], k: number): Promise<WhyResult>
   /** Where the open dataset holds images with these file keys: a pool id, or null with why not. */
   locate(keys: string[]): Promise<({ id: number } | { id: null; reason: string })[]>
   /** The committed head only: fitted on `batches`, never a prefetch's speculative weights. */

@@ -3,6 +3,7 @@
 // Recording a simulated run is record.ts.
 import { dirname, resolve } from 'node:path'
 import type { BaselinePoint, SessionConfig, StrategyName } from '../../shared/contract'
+import { CHOSEN } from '../../shared/schema'
 import { baselineOf } from '../engine/baseline'
 import type { Progress } from '../../shared/progress'
 import { initBackend } from '../engine/backend'
@@ -171,7 +172,7 @@ export async function verifyReplay(dir: string, opts: ReplayOptions = {}): Promi
       const r = await iterate(p.learner, loop, batches.slice(0, k), skippedOf(d, k))
       // A batch the labeller chose in the pool browser is not the strategy's to reproduce.
       const recorded = queryAfter(d, k)
-      const q = recorded?.strategy === 'chosen' ? null : recorded
+      const q = recorded?.strategy === CHOSEN ? null : recorded
       const { failing, notes } = compare(t, r, q, exact)
       iterations.push({
         index,

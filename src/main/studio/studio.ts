@@ -26,9 +26,11 @@ import {
   SessionSummary,
   STRATEGIES,
   StudioApi,
-  StudioEvents
+  StudioEvents,
+  WhyDto
 } from '../../shared/contract'
 import { CuratorError, toErrorDto, type ErrorDto } from '../../shared/errors'
+import { CHOSEN } from '../../shared/schema'
 import type { EngineClient } from '../engine/client'
 import type { Answer } from '../engine/learner'
 import type { IterationRecord } from '../engine/loop'
@@ -78,11 +80,11 @@ interface Open {
   writeError: ErrorDto | null
 }
 
-/** The strategy recorded for an image the labeller picked in the pool browser. */
-export const CHOSEN = 'chosen'
-
 /** Images of a mistakes cell returned when the caller gives no limit. */
 const MISTAKE_IMAGES = 200
+
+/** Labelled images shown beside an image in "why this image". */
+const WHY_NEIGHBOURS = 5
 
 /** Baseline points per engine call: each is a few ms, so a label never waits behind many. */
 const BASELINE_CHUNK = 4
@@ -356,6 +358,56 @@ export class Studio implements StudioApi {
       b.answers.map((a) => [a.id, a.value ?? 'skipped'] as [number, PoolItem['answer']])
     )
     return this.opts.engine.pool(standingBatches(s.d), answers, query)
+  }
+
+  /** Why an answered image was asked, and its nearest labelled images (a view: outside the serial queue). */
+  async why(id?: number): Promise<WhyDto | null> {
+    const s = this.need()
+    const batches = [...s.d.done, ...(s.d.current ? [s.d.current] : [])]
+    const order = batches.flatMap((b, k) => b.answers.map((a) => ({ a, k })))
+    const at = id === undefined ? order.length - 1 : order.findIndex((o) => o.a.id === id)
+    if (at < 0) {
+      if (id === undefined) return null
+      if (s.d.current?.query.ids.includes(id))
+        throw new CuratorError(
+          'BAD_ARGUMENT',
+          `Image ${id} is not answered yet: why it was asked is shown once you answer it, so it cannot sway the answer`
+        )
+      throw new CuratorError('NOT_FOUND', `Image ${id} was not asked in this session (or its answer was undone)`)
+    }
+    const { a, k } = order[at]
+    const q = batches[k].query
+    const position = q.ids.indexOf(a.id)
+    const before = batches.slice(0, k).flatMap((b) => b.answers)
+    const labelled = order.flatMap((o) => (o.a.value === null ? [] : [{ id: o.a.id, value: o.a.value }]))
+    const r = await this.opts.engine.why(
+      a.id,
+      {
+        strategy: q.strategy,
+        iteration: q.iteration,
+        position,
+        batch: q.ids.length,
+        score: q.scores[position],
+        p: q.p[position],
+        candidates: s.opened.poolSize - before.length,
+        labelledBefore: before.filter((b) => b.value !== null).length
+      },
+      standingBatches(s.d),
+      labelled,
+      WHY_NEIGHBOURS
+    )
+    return {
+      ...r.image,
+      iteration: q.iteration,
+      answer: a.value ?? 'skipped',
+      reason: r.reason,
+      pNow: r.pNow,
+      nearest: r.nearest,
+      position: at + 1,
+      answered: order.length,
+      previous: order[at - 1]?.a.id ?? null,
+      next: order[at + 1]?.a.id ?? null
+    }
   }
 
   choose(id: number, value: LabelValue, responseMs: number): Promise<SessionState> {

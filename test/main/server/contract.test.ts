@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { cpSync, existsSync, readFileSync } from 'node:fs'
 import { inflateRawSync } from 'node:zlib'
 import { join } from 'node:path'
-import { DEFAULT_CONFIG, METHODS, MethodName, MistakesDto, PoolPage, STRATEGIES } from '../../../src/shared/contract'
+import { DEFAULT_CONFIG, METHODS, MethodName, MistakesDto, PoolPage, STRATEGIES, WhyDto } from '../../../src/shared/contract'
 import type { AppInfo, ExportResult, ReplayDto, SessionState, SessionSummary, WsResponse } from '../../../src/shared/contract'
 import { ERROR_CODES } from '../../../src/shared/errors'
 import type { Progress } from '../../../src/shared/progress'
@@ -211,6 +211,15 @@ describe('every method of the contract over the WebSocket', () => {
     expect(after.labels.at(-1)).toMatchObject({ id: page.items[2].id, value: 1, responseMs: 120 })
   })
 
+  it('why says why an answered image was asked; an image still waiting is refused', async () => {
+    const last = await call<WhyDto>('why', null)
+    const s = await call<SessionState>('state')
+    expect(last.id).toBe(s.labels.at(-1)!.id)
+    expect(last.reason).toMatchObject({ kind: 'chosen', strategy: 'chosen' })
+    expect(await call<WhyDto>('why', last.previous)).toMatchObject({ next: last.id })
+    await expect(client.call('why', s.queue[0].id)).rejects.toMatchObject({ dto: { code: 'BAD_ARGUMENT' } })
+  })
+
   it('chooseBase makes a model folder the base of new sessions (null: the shipped one) and says why a folder is not one', async () => {
     const shipped = (await call<AppInfo>('info')).base // the base retrained above
     const copy = join(ts.root, 'my base')
@@ -366,6 +375,7 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     )
     expectBad(await client.request('pool', [{ sort: 'p', filter: 'all', offset: -1, limit: 10 }]), /offset/)
     expectBad(await client.request('choose', [1, 2, 0]), /label must be 0 or 1/)
+    expectBad(await client.request('why', [-1]), /^image id must be a whole number from 0 to 2147483647, got -1$/)
   })
 
   it('afterwards the connection works and nothing reached the session', async () => {

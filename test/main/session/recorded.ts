@@ -46,6 +46,7 @@ export function inProcessEngine(): EngineClient {
     mistakes: (batches, at, cell, limit) => e.mistakes(batches, at, cell, limit),
     pool: (batches, answers, q) => e.pool(batches, answers, q),
     chosen: (batches, ids) => e.chosen(batches, ids),
+    why: (id, asked, batches, labelled, k) => e.why(id, asked, batches, labelled, k),
     locate: (keys) => e.locate(keys),
     exportModel: (dir, batches) => e.exportModel(dir, batches),
     pretrain: (options) => e.pretrain(options),

@@ -2,7 +2,7 @@
 // KeyboardEvent into an action; the legend and the help overlay list the same shortcuts.
 import type { TaskConfig } from '../../../shared/contract'
 
-export type LabelAction = 'positive' | 'negative' | 'undo' | 'skip' | 'help' | 'guess' | 'mistakes' | 'browse' | 'close'
+export type LabelAction = 'positive' | 'negative' | 'undo' | 'skip' | 'help' | 'guess' | 'mistakes' | 'browse' | 'why' | 'close'
 export type PlayerAction = 'toggle' | 'back' | 'forward' | 'first' | 'last' | 'help' | 'close'
 
 export interface KeyLike {
@@ -33,6 +33,7 @@ export function labelAction(e: KeyLike, task: Keys): LabelAction | null {
   // After the task's own keys, which win when a task uses these letters.
   if (k === 'm') return 'mistakes'
   if (k === 'b') return 'browse'
+  if (k === 'w') return 'why'
   return null
 }
 
@@ -96,6 +97,7 @@ export function labelShortcuts(task: Keys, mac = isMac()): Shortcut[] {
     { keys: ['G'], what: 'show / hide the model’s guesses' },
     { keys: ['M'], what: 'mistakes view (held-out confusion matrix, per class)' },
     { keys: ['B'], what: 'pool browser: label any image you choose' },
+    { keys: ['W'], what: 'why the last answered image was asked (only once answered)' },
     { keys: ['?'], what: 'this help' },
     { keys: ['Esc'], what: 'close help' }
   ]
@@ -106,6 +108,12 @@ export const PLAYER_SHORTCUTS: Shortcut[] = [
   { keys: ['←', '→'], what: 'step back / forward' },
   { keys: ['Home', 'End'], what: 'first / last step' },
   { keys: ['?'], what: 'this help' }
+]
+
+/** "Why this image": step through the answered images. */
+export const WHY_SHORTCUTS: Shortcut[] = [
+  { keys: ['←', '→'], what: 'the image answered before / after' },
+  { keys: ['Esc'], what: 'close' }
 ]
 
 /** The mistakes view: 1-4 open the confusion cells (true negative, false positive, false negative, true positive). */

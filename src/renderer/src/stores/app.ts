@@ -10,7 +10,7 @@ import { pct } from '../lib/format'
 import type { BaseSpecFile } from '../../../shared/base-spec'
 
 export type View = 'start' | 'label' | 'replay'
-export type Dialog = 'help' | 'export' | 'about' | 'mistakes' | 'pool'
+export type Dialog = 'help' | 'export' | 'about' | 'mistakes' | 'pool' | 'why'
 
 export interface Toast {
   id: number
