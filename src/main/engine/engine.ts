@@ -199,7 +199,13 @@ export class Engine implements EngineMethods {
   }
 
   /** Why image `id` was asked (from what its query recorded), P now, and the `k` labelled images nearest to it. */
-  async why(id: number, asked: Omit<AskedImage, 'coldStartBatches'>, batches: Answer[][], labelled: Answer[], k: number): Promise<WhyResult> {
+  async why(
+    id: number,
+    asked: Omit<AskedImage, 'coldStartBatches'>,
+    batches: Answer[][],
+    labelled: Answer[],
+    k: number
+  ): Promise<WhyResult> {
     const p = this.need()
     const [image] = await this.images([id])
     const view = await this.viewFit(batches)

@@ -7,7 +7,6 @@ import { CHOSEN } from '../../shared/schema'
 import type { FeatureMatrix } from './features'
 import type { Answer } from './learner'
 
-
 export interface AskedImage {
   /** The strategy the query recorded ('chosen' for the pool browser). */
   strategy: string
@@ -93,7 +92,12 @@ function uncertain(a: AskedImage, base: Omit<WhyReason, 'kind' | 'text'>): WhyRe
 }
 
 /** The k labelled images nearest to image `id` (itself left out), by Euclidean distance on the features; nearest first, ties by id. */
-export function nearestLabelled(f: FeatureMatrix, id: number, labelled: Answer[], k: number): { id: number; value: 0 | 1; distance: number }[] {
+export function nearestLabelled(
+  f: FeatureMatrix,
+  id: number,
+  labelled: Answer[],
+  k: number
+): { id: number; value: 0 | 1; distance: number }[] {
   const { data, dim } = f
   const seen = new Set<number>()
   const out: { id: number; value: 0 | 1; distance: number }[] = []
