@@ -1,7 +1,8 @@
 // The installer configuration, loaded and schema-checked by electron-builder's own code (no
 // Electron binary needed), and the icons it points at.
 import { beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import type { Configuration } from 'electron-builder'
@@ -80,6 +81,49 @@ describe('electron-builder.yml', () => {
     expect(pkg.scripts.dist).toBe('electron-vite build && electron-builder')
     expect(pkg.devDependencies['electron-builder']).toBeDefined()
     expect(pkg.dependencies.electron ?? null, 'electron must stay a devDependency (electron-builder refuses it in dependencies)').toBeNull()
+  })
+})
+
+describe('Electron fuses (electronFuses in electron-builder.yml)', () => {
+  it('electron-builder flips them in the binary: no run-as-node, NODE_OPTIONS or --inspect; cookie encryption, app.asar only and its integrity on', async () => {
+    const { getConfig } = req('app-builder-lib/out/util/config/config')
+    const config: Configuration = await getConfig(ROOT, null, null)
+    // The fuse config electron-builder hands to @electron/fuses when it packs (before signing).
+    const { PlatformPackager } = req('app-builder-lib')
+    const fuseConfig = await PlatformPackager.prototype.generateFuseConfig.call(null, config.electronFuses)
+    const fuses = req('@electron/fuses')
+    const { FuseV1Options: F, getCurrentFuseWire, flipFuses } = fuses
+    const { SENTINEL, FuseState } = req('@electron/fuses/dist/constants')
+    // A stand-in for Electron's binary: its fuse wire (sentinel, version 1, 8 fuses) in Electron's
+    // default states (run as node, NODE_OPTIONS, --inspect, file:// privileges on; the rest off).
+    const defaults = '10110001'
+    const tmp = mkdtempSync(join(tmpdir(), 'curator-fuses-'))
+    try {
+      const binary = join(tmp, 'curator')
+      writeFileSync(
+        binary,
+        Buffer.concat([
+          Buffer.alloc(4096, 7),
+          Buffer.from(SENTINEL),
+          Buffer.from([1, defaults.length]),
+          Buffer.from(defaults),
+          Buffer.alloc(4096, 7)
+        ])
+      )
+      await flipFuses(binary, fuseConfig)
+      const wire = await getCurrentFuseWire(binary)
+      const on = (option: number) => wire[option] === FuseState.ENABLE
+      expect(on(F.RunAsNode)).toBe(false)
+      expect(on(F.EnableNodeOptionsEnvironmentVariable)).toBe(false)
+      expect(on(F.EnableNodeCliInspectArguments)).toBe(false)
+      expect(on(F.EnableCookieEncryption)).toBe(true)
+      expect(on(F.OnlyLoadAppFromAsar)).toBe(true)
+      expect(on(F.EnableEmbeddedAsarIntegrityValidation)).toBe(true)
+    } finally {
+      rmSync(tmp, { recursive: true, force: true })
+    }
+    // Loading only from app.asar needs the app in one.
+    expect(config.asar).not.toBe(false)
   })
 })
 
