@@ -21,6 +21,7 @@ const studio: StudioBridge = {
   exportGif: call('exportGif'),
   exportModel: call('exportModel'),
   pickFolder: call('pickFolder'),
+  inspectDataset: call('inspectDataset'),
   cancel: call('cancel'),
   pretrainBase: call('pretrainBase'),
   mistakes: call('mistakes'),

@@ -124,6 +124,24 @@ export interface SessionState {
   writeError: ErrorDto | null
 }
 
+/** A dataset spec's classes and images, before Start (inspectDataset). */
+export interface DatasetPreview {
+  dataset: string
+  kind: 'mnist' | 'idx' | 'folder'
+  /** Ground-truth class names, in the order sessions number them; null: no ground truth. */
+  classNames: string[] | null
+  /** Images per class, as classNames. */
+  classCounts: number[]
+  /** Image files (a folder's by extension: unreadable ones are found only when opened). */
+  images: number
+  /** Folder: images directly in the folder, without a class. */
+  unlabelled: number
+  /** Folder: entries that are not PNG or JPEG files (other files, links out of the folder, ...). */
+  skipped: number
+  /** Why Start would refuse it, found by the listing alone, or null. */
+  problem: string | null
+}
+
 export interface SessionSummary {
   id: string
   dir: string
@@ -198,6 +216,12 @@ export interface StudioApi {
   exportGif(dir: string, out?: string): Promise<ExportResult>
   /** `withImages`: also copy the labelled images into images/<answer>/. */
   exportModel(out?: string, force?: boolean, withImages?: boolean): Promise<ExportResult>
+  /**
+   * What a dataset spec holds, read cheaply before Start: class names (a folder's first-level
+   * subfolders holding images, the digits of MNIST and IDX sets) and image counts. A folder is
+   * only listed, no image opened; a spec Start would refuse is the same error here.
+   */
+  inspectDataset(dataset: string): Promise<DatasetPreview>
   /** Native folder picker on desktop; null in browser mode or when cancelled. */
   pickFolder(purpose: 'dataset' | 'session' | 'export' | 'base'): Promise<string | null>
   cancel(task: string): Promise<void>
@@ -398,6 +422,7 @@ export const METHODS = [
   'exportGif',
   'exportModel',
   'pickFolder',
+  'inspectDataset',
   'cancel',
   'pretrainBase',
   'mistakes',

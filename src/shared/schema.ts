@@ -270,6 +270,8 @@ export const CALLS = {
     ['withImages', optionalArg(v.boolean(must('true or false')))]
   ),
   pickFolder: call(['purpose', oneOf(FOLDER_PURPOSES)]),
+  /** A dataset spec, as the start form's field holds it. */
+  inspectDataset: call(['dataset', CONFIG_FIELDS.dataset]),
   cancel: call(['task', filled(LIMITS.taskNameLength)]),
   pretrainBase: call(['options', PretrainOptionsSchema]),
   mistakes: call(['cell', optionalArg(MistakeCellSchema)], ['limit', optionalArg(int(LIMITS.viewImages))]),

@@ -13,7 +13,7 @@ import { tempDir } from '../helpers/tmp'
 import { writeMobileNetV2 } from '../helpers/mobilenet'
 import { writeShapeFolder } from '../helpers/shapes'
 import { defaultBaseDir, readBase } from '../../src/main/engine/base'
-import { ImageFolder, writeImageFolder } from '../main/data/image-folder'
+import { CLASSES, ImageFolder, writeImageFolder } from '../main/data/image-folder'
 import { CHROMIUM, startSession, startStudio, Studio } from './harness'
 
 const haveChromium = existsSync(CHROMIUM)
@@ -25,6 +25,9 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
   let s: Studio
   let f: ImageFolder
   let ds: Dataset
+  /** The class names the start screen showed before Start, and the positive classes after a click on one. */
+  let chips: string[] = []
+  let clicked = ''
   const tmp = tempDir('curator-e2e-folder-')
   beforeAll(async () => {
     f = await writeImageFolder(tmp.dir)
@@ -32,11 +35,22 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
     ds = await loadDataset(`folder:${f.root}`, { seed: 1, cacheDir: null, input: readBase(defaultBaseDir()).input })
     s = await startStudio()
     await s.page.goto(s.url)
+    // Before Start: the folder's classes, one click from the positive classes.
+    await s.page.getByTestId('field-dataset').fill(`folder:${f.root}`)
+    await s.page.getByTestId('class-chip').first().waitFor({ timeout: 30_000 })
+    chips = await s.page.getByTestId('class-chip').allTextContents()
+    await s.page.locator('[data-testid="class-chip"][data-class="seven"]').click()
+    clicked = await s.page.getByTestId('field-positive-classes').inputValue()
     await startSession(s.page, { poolLimit: 1000, testLimit: 1000, dataset: `folder:${f.root}`, positiveClasses: 'seven' })
   })
   afterAll(async () => {
     await s?.stop()
     tmp.remove()
+  })
+
+  it('showed the folder’s class names before Start, and a click made one positive', () => {
+    expect(chips.map((c) => c.trim())).toEqual(CLASSES)
+    expect(clicked).toBe('seven')
   })
 
   it('shows each asked image at its own size, enlarged or shrunk to fit, aspect kept', async () => {

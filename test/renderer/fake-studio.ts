@@ -5,6 +5,7 @@ import {
   DEFAULT_CONFIG,
   type AppInfo,
   type BaseDto,
+  type DatasetPreview,
   type EventName,
   type ExportResult,
   type HistogramDto,
@@ -59,6 +60,8 @@ export function iteration(i: number, labels: number, extra: Partial<IterationDto
   }
 }
 
+const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
+
 export const INFO: AppInfo = {
   version: '0.1.0',
   backend: 'wasm',
@@ -71,7 +74,7 @@ export const INFO: AppInfo = {
     id: 'mnist-cnn',
     hash: 'abc',
     testAccuracy: 0.99,
-    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    classNames: DIGITS,
     dir: '/tmp/models/mnist-cnn',
     featureLayer: 'classes',
     input: { size: [28, 28], channels: 3, fit: 'pad', range: [0, 1], mean: [0], std: [1] },
@@ -351,6 +354,27 @@ export class FakeStudio implements StudioClient {
     this.record('exportModel', withImages === undefined ? [out, force] : [out, force, withImages])
     const dir = out ?? `/tmp/curator-data/exports/${this.session?.id ?? 'none'}`
     return { dir, files: ['README.md', 'metadata.json', 'model.json', 'weights.bin'] } // file names, as the studio
+  }
+
+  /** What inspectDataset answers per spec (tests set it); other specs: MNIST's digits for 'mnist', else NOT_FOUND. */
+  previews = new Map<string, DatasetPreview>()
+
+  async inspectDataset(dataset: string): Promise<DatasetPreview> {
+    this.record('inspectDataset', [dataset])
+    const p = this.previews.get(dataset)
+    if (p) return p
+    if (dataset === 'mnist')
+      return {
+        dataset,
+        kind: 'mnist',
+        classNames: DIGITS,
+        classCounts: DIGITS.map(() => 7000),
+        images: 70000,
+        unlabelled: 0,
+        skipped: 0,
+        problem: null
+      }
+    throw new ApiError('NOT_FOUND', `${dataset}: there is no such folder`)
   }
 
   async pickFolder(purpose: 'dataset' | 'session' | 'export' | 'base'): Promise<string | null> {

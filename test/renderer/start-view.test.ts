@@ -69,6 +69,41 @@ describe('start screen', () => {
     ])
   })
 
+  it('a folder shows its class names before Start; a class clicked counts as positive, one typed that is not there is flagged', async () => {
+    const w = await mountStart()
+    fake.previews.set('folder:/pets', {
+      dataset: 'folder:/pets',
+      kind: 'folder',
+      classNames: ['cats', 'dogs'],
+      classCounts: [120, 98],
+      images: 230,
+      unlabelled: 12,
+      skipped: 3,
+      problem: null
+    })
+    await field(w, 'dataset').setValue('folder:/pets')
+    await vi.waitFor(() => expect(w.find('[data-testid="dataset-preview"]').exists()).toBe(true))
+    expect(fake.callsOf('inspectDataset')).toEqual([['folder:/pets']])
+    expect(w.findAll('[data-testid="class-chip"]').map((c) => c.text())).toEqual(['cats', 'dogs'])
+    expect(w.find('[data-testid="dataset-preview"]').text().replace(/\s+/g, ' ')).toMatch(
+      /^2 classes: .* · 230 images \(12 without a class\) · 3 other entries skipped$/
+    )
+    expect(field(w, 'positive-classes').attributes('placeholder')).toMatch(/^e\.g\. dogs \(click a class above\)/)
+    await w.find('[data-testid="class-chip"][data-class="dogs"]').trigger('click')
+    expect((field(w, 'positive-classes').element as HTMLInputElement).value).toBe('dogs')
+    expect(w.find('[data-testid="class-chip"][data-class="dogs"]').attributes('aria-pressed')).toBe('true')
+    await field(w, 'positive-classes').setValue('dogs, hamsters')
+    expect(w.find('[data-testid="unknown-classes"]').text()).toBe('Not a class of this dataset: hamsters')
+    // A folder that is not there says so under the field, before Start.
+    await field(w, 'dataset').setValue('folder:/nowhere')
+    await vi.waitFor(() => expect(w.find('[data-testid="dataset-preview-error"]').exists()).toBe(true))
+    expect(w.find('[data-testid="dataset-preview-error"]').text()).toBe('folder:/nowhere: there is no such folder')
+    // MNIST needs no look: its digits are known.
+    await field(w, 'dataset').setValue('mnist')
+    await new Promise((r) => setTimeout(r, 400))
+    expect(fake.callsOf('inspectDataset')).toEqual([['folder:/pets'], ['folder:/nowhere']])
+  })
+
   it('prefills the form with the studio’s defaults', async () => {
     const w = await mountStart()
     expect((field(w, 'dataset').element as HTMLInputElement).value).toBe('mnist')

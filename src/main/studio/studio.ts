@@ -14,6 +14,7 @@ import {
   PoolPage,
   PoolQuery,
   BaseDto,
+  DatasetPreview,
   DEFAULT_CONFIG,
   ExportResult,
   LabelValue,
@@ -45,6 +46,7 @@ import { iterationDto, queryEvent, summarize, trainEvent } from '../session/buil
 import { writeAsked, writeIteration } from '../tensorboard/session'
 import { EventWriter, RawImage, TENSORBOARD_DIR } from '../tensorboard/writer'
 import { writeSessionGif } from '../export/gif'
+import { previewDataset } from '../data/preview'
 import { exportModelFolder } from '../export/model-folder'
 import type { Progress } from '../../shared/progress'
 
@@ -473,6 +475,10 @@ export class Studio implements StudioApi {
       const r = await writeSessionGif(dir, out ?? join(dir, 'session.gif'), baseline)
       return { dir: dirname(r.file), files: [basename(r.file)] }
     })
+  }
+
+  inspectDataset(dataset: string): Promise<DatasetPreview> {
+    return previewDataset(dataset)
   }
 
   async pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null> {

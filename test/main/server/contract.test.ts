@@ -5,7 +5,16 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { cpSync, existsSync, readFileSync } from 'node:fs'
 import { inflateRawSync } from 'node:zlib'
 import { join } from 'node:path'
-import { DEFAULT_CONFIG, METHODS, MethodName, MistakesDto, PoolPage, STRATEGIES, WhyDto } from '../../../src/shared/contract'
+import {
+  DatasetPreview,
+  DEFAULT_CONFIG,
+  METHODS,
+  MethodName,
+  MistakesDto,
+  PoolPage,
+  STRATEGIES,
+  WhyDto
+} from '../../../src/shared/contract'
 import type { AppInfo, ExportResult, ReplayDto, SessionState, SessionSummary, WsResponse } from '../../../src/shared/contract'
 import { ERROR_CODES } from '../../../src/shared/errors'
 import type { Progress } from '../../../src/shared/progress'
@@ -211,6 +220,13 @@ describe('every method of the contract over the WebSocket', () => {
     expect(after.labels.at(-1)).toMatchObject({ id: page.items[2].id, value: 1, responseMs: 120 })
   })
 
+  it('inspectDataset says what a dataset holds before Start, or why Start would refuse it', async () => {
+    expect(await call<DatasetPreview>('inspectDataset', 'mnist')).toMatchObject({ kind: 'mnist', images: 70000 })
+    await expect(client.call('inspectDataset', `folder:${join(ts.root, 'no-such-folder')}`)).rejects.toMatchObject({
+      dto: { code: 'NOT_FOUND' }
+    })
+  })
+
   it('why says why an answered image was asked; an image still waiting is refused', async () => {
     const last = await call<WhyDto>('why', null)
     const s = await call<SessionState>('state')
@@ -375,6 +391,8 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     )
     expectBad(await client.request('pool', [{ sort: 'p', filter: 'all', offset: -1, limit: 10 }]), /offset/)
     expectBad(await client.request('choose', [1, 2, 0]), /label must be 0 or 1/)
+    expectBad(await client.request('inspectDataset', ['  ']), /^dataset must not be empty$/)
+    expectBad(await client.request('inspectDataset', ['x'.repeat(4097)]), /^dataset must be at most 4096 characters, got 4097$/)
     expectBad(await client.request('why', [-1]), /^image id must be a whole number from 0 to 2147483647, got -1$/)
   })
 
