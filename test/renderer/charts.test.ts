@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { accuracyChart, accuracyPoints, BASELINE_LABEL, LABELLED_LABEL, TEST_LABEL } from '../../src/renderer/src/charts/accuracy'
-import { divergingColor, divergingRgb, NEGATIVE_RGB, POSITIVE_RGB } from '../../src/renderer/src/charts/colors'
+import { divergingColor } from '../../src/renderer/src/charts/colors'
+import { divergingRgb, NEGATIVE_RGB, POSITIVE_RGB } from '../../src/shared/palette'
 import { niceCeil } from '../../src/renderer/src/charts/common'
 import { HISTOGRAM_LABELS, histogramChart, histogramPeak } from '../../src/renderer/src/charts/histogram'
 import { BIAS_LABEL, weightsChart } from '../../src/renderer/src/charts/weights'

@@ -1,8 +1,8 @@
 // One scenario suite for the real studio and the renderer's fake (test/renderer/fake-studio.ts):
 // each scenario drives a StudioApi as the renderer does, asserts what the renderer relies on,
-// and returns what it saw. Both runs compare the shape of what they saw (keys and value types,
-// never values) with one file per scenario in ./shapes/, written from the real studio, so the
-// fake cannot drift from the real one without a test failing.
+// and returns what it saw. Both runs hold the shape of what they saw (keys and value types,
+// never values) to one file per scenario in ./shapes/, written from the real studio
+// (UPDATE_SHAPES=1), so the fake cannot drift from the real one without a test failing.
 import { expect } from 'vitest'
 import type { SessionConfig, StudioApi } from '../../src/shared/contract'
 
@@ -107,5 +107,29 @@ export function shape(v: unknown): unknown {
   return typeof v
 }
 
-/** The file holding a scenario's shape (written by the real studio's run, checked by both). */
-export const shapeFile = (name: string): string => decodeURIComponent(new URL(`./shapes/${name}.json`, import.meta.url).pathname)
+/**
+ * Where `actual` differs from the `expected` shape: the same keys with the same types. A null or
+ * an empty list on either side fits any value (a field that is empty for now, e.g. a baseline
+ * still being computed), so timing never decides the outcome.
+ */
+export function shapeDiffs(actual: unknown, expected: unknown, path = '$'): string[] {
+  if (actual === 'null' || expected === 'null') return []
+  if (Array.isArray(actual) || Array.isArray(expected)) {
+    if (!Array.isArray(actual) || !Array.isArray(expected)) return [`${path}: ${JSON.stringify(actual)} vs ${JSON.stringify(expected)}`]
+    return actual.length && expected.length ? shapeDiffs(actual[0], expected[0], `${path}[0]`) : []
+  }
+  if (typeof actual === 'object' && typeof expected === 'object') {
+    const a = actual as Record<string, unknown>
+    const e = expected as Record<string, unknown>
+    return [...new Set([...Object.keys(a), ...Object.keys(e)])]
+      .sort()
+      .flatMap((k) =>
+        !(k in a)
+          ? [`${path}.${k}: missing`]
+          : !(k in e)
+            ? [`${path}.${k}: not in the real studio's answer`]
+            : shapeDiffs(a[k], e[k], `${path}.${k}`)
+      )
+  }
+  return actual === expected ? [] : [`${path}: ${String(actual)} vs ${String(expected)}`]
+}

@@ -2,7 +2,8 @@
 // task, data, labels, strategy, held-out accuracy with a 95 % confidence interval, known limits.
 import sharp from 'sharp'
 import { textWidth } from './font'
-import { Canvas, Rgb } from './gif'
+import { Canvas } from './gif'
+import type { Rgb } from '../../shared/palette'
 
 /** The 95 % Wilson score interval of k successes in n trials (sound for small n and p near 1). */
 export function wilson(k: number, n: number, z = 1.959963984540054): [number, number] {

@@ -9,13 +9,14 @@ import { dirname, extname, join, resolve } from 'node:path'
 import * as gifencModule from 'gifenc'
 import type { BaselinePoint, HistogramDto } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
+import { divergingRgb, NEGATIVE_RGB, POSITIVE_RGB, type Rgb } from '../../shared/palette'
+import { HISTOGRAM_BINS } from '../../shared/schema'
 import { LOG_FILE, readSessionLog } from '../session/log'
 import { derive } from '../session/derive'
 import { drawText, textWidth } from './font'
 import { writeFileAtomic } from '../files/safe'
 import { withRegularFile } from '../files/read'
 
-export type Rgb = [number, number, number]
 interface GifEncoder {
   writeFrame(index: Uint8Array, width: number, height: number, opts: { palette?: Rgb[]; delay?: number; repeat?: number }): void
   finish(): void
@@ -54,23 +55,17 @@ export interface FrameScale {
 const WHITE: Rgb = [255, 255, 255]
 const BLACK: Rgb = [0, 0, 0]
 const AXIS: Rgb = [110, 110, 110]
-const NEGATIVE: Rgb = [31, 119, 180] // matplotlib's first two colours
-const POSITIVE: Rgb = [255, 127, 14]
+// The answer and weight colours are the app's (src/shared/palette.ts).
+const NEGATIVE = NEGATIVE_RGB
+const POSITIVE = POSITIVE_RGB
 const UNKNOWN: Rgb = [170, 170, 170]
-/** Diverging blue - white - red for the weights (RdBu-like end points). */
-const COLD: Rgb = [33, 102, 172]
-const MID: Rgb = [247, 247, 247]
-const HOT: Rgb = [178, 24, 43]
 /** Steps on each side of the diverging scale (2 * RAMP + 1 colours). */
 const RAMP = 100
 
-const lerp = (a: Rgb, b: Rgb, t: number): Rgb => [0, 1, 2].map((i) => Math.round(a[i] + (b[i] - a[i]) * t)) as Rgb
-
-/** The colour of weight w on the symmetric scale -max..+max, quantised to the palette's ramp. */
+/** The app's colour of weight w on the symmetric scale -max..+max, quantised to the palette's ramp. */
 export function weightColour(w: number, max: number): Rgb {
   const t = max > 0 ? Math.max(-1, Math.min(1, w / max)) : 0
-  const step = Math.round(t * RAMP) / RAMP
-  return step < 0 ? lerp(MID, COLD, -step) : lerp(MID, HOT, step)
+  return divergingRgb(Math.round(t * RAMP), RAMP)
 }
 
 export const PALETTE: Rgb[] = [
@@ -150,10 +145,10 @@ export class Canvas {
   }
 }
 
-// Layout (pixels). The histogram spans 11 bins of 35 px; the strip is centred under it.
+// Layout (pixels). The histogram spans its HISTOGRAM_BINS bins of 35 px; the strip is centred under it.
 const PLOT_X = 40
 const BIN_W = 35
-const BINS = 11
+const BINS = HISTOGRAM_BINS
 const PLOT_W = BIN_W * BINS
 const HIST_TOP = 54
 const HIST_H = 112

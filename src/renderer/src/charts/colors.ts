@@ -1,10 +1,7 @@
-// Colours shared by the charts. Blue means the negative answer, red-orange the positive one.
+// Colours of the charts: the answer and weight colours come from src/shared/palette.ts (the GIF
+// export uses the same), the rest are the page's.
 
-export type Rgb = readonly [number, number, number]
-
-export const NEGATIVE_RGB: Rgb = [33, 102, 172]
-export const ZERO_RGB: Rgb = [255, 255, 255]
-export const POSITIVE_RGB: Rgb = [221, 78, 36]
+import { divergingRgb, NEGATIVE_RGB, POSITIVE_RGB, type Rgb } from '../../../shared/palette'
 
 export const rgb = (c: Rgb, alpha = 1): string =>
   alpha === 1 ? `rgb(${c[0]}, ${c[1]}, ${c[2]})` : `rgba(${c[0]}, ${c[1]}, ${c[2]}, ${alpha})`
@@ -25,22 +22,5 @@ export function themeColor(name: '--chart-ink' | '--chart-grid'): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback
 }
 export const BAR_BORDER = 'rgba(15, 23, 42, 0.35)'
-
-const mix = (a: Rgb, b: Rgb, t: number): Rgb => [
-  Math.round(a[0] + (b[0] - a[0]) * t),
-  Math.round(a[1] + (b[1] - a[1]) * t),
-  Math.round(a[2] + (b[2] - a[2]) * t)
-]
-
-/**
- * Diverging colour of `value` on a scale of ±`scale`: blue for negative, white at zero,
- * red-orange for positive. `scale` is the largest magnitude shown, so nothing is clipped
- * (values beyond it, if any, take the end colour).
- */
-export function divergingRgb(value: number, scale: number): Rgb {
-  if (!Number.isFinite(value) || !(scale > 0)) return ZERO_RGB
-  const t = Math.max(-1, Math.min(1, value / scale))
-  return t < 0 ? mix(ZERO_RGB, NEGATIVE_RGB, -t) : mix(ZERO_RGB, POSITIVE_RGB, t)
-}
 
 export const divergingColor = (value: number, scale: number): string => rgb(divergingRgb(value, scale))

@@ -2,11 +2,12 @@
 // stacked by true class when ground truth exists.
 import type { ChartData, ChartOptions } from 'chart.js'
 import type { HistogramDto } from '../../../shared/contract'
+import { HISTOGRAM_BINS } from '../../../shared/schema'
 import { NEGATIVE, NEUTRAL, POSITIVE } from './colors'
 import { BASE_OPTIONS, axisStyle } from './common'
 
-export const BINS = 11
-export const HISTOGRAM_LABELS: readonly string[] = Array.from({ length: BINS }, (_, i) => (i / 10).toFixed(1))
+const BINS = HISTOGRAM_BINS
+export const HISTOGRAM_LABELS: readonly string[] = Array.from({ length: BINS }, (_, i) => (i / (BINS - 1)).toFixed(1))
 
 export interface HistogramChart {
   data: ChartData<'bar', number[]>
