@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { defineConfig } from 'electron-vite'
 import vue from '@vitejs/plugin-vue'
+import { contentSecurityPolicy } from './src/shared/csp'
 
 export default defineConfig({
   main: {
@@ -23,6 +24,8 @@ export default defineConfig({
   renderer: {
     root: resolve(__dirname, 'src/renderer'),
     build: { rollupOptions: { input: resolve(__dirname, 'src/renderer/index.html') } },
+    // The development server (unpackaged desktop runs) sends the same CSP, plus Vite's hot-reload socket.
+    server: { headers: { 'Content-Security-Policy': contentSecurityPolicy(['ws://localhost:*', 'ws://127.0.0.1:*']) } },
     plugins: [vue()]
   }
 })

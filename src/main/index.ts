@@ -1,6 +1,6 @@
 // The Electron shell: app lifecycle, one window, IPC. Everything else is plain Node.
 // The security checklist lives in electron/security.ts; this file only wires it up.
-import { app, BrowserWindow, dialog, ipcMain, Menu, screen, session, shell } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell } from 'electron'
 import { join } from 'node:path'
 import { channel } from '../shared/contract'
 import { startEngine } from './engine/client'
@@ -9,6 +9,7 @@ import { VERSION } from './version'
 import { registerStudioHandlers } from './electron/ipc'
 import { menuTemplate } from './electron/menu'
 import { appPaths } from './electron/paths'
+import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponse } from './electron/scheme'
 import {
   blockRemoteRequests,
   denyPermissions,
@@ -25,8 +26,10 @@ import { fitBounds, loadBounds, saveBounds } from './electron/window-state'
 if (process.env.CURATOR_USER_DATA_DIR) app.setPath('userData', process.env.CURATOR_USER_DATA_DIR)
 
 const paths = appPaths(__dirname)
-/** The one page the window ever loads: the built file, or the loopback dev server when unpackaged. */
-const target = rendererTarget({ packaged: app.isPackaged, devUrl: process.env.ELECTRON_RENDERER_URL, rendererIndex: paths.rendererIndex })
+/** The one page the window ever loads: curator://app/index.html, or the loopback dev server when unpackaged. */
+const target = rendererTarget({ packaged: app.isPackaged, devUrl: process.env.ELECTRON_RENDERER_URL, rendererDir: paths.rendererDir })
+// Before the app is ready, or the scheme gets no origin of its own.
+protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES])
 const openExternal = (url: string): void => {
   if (isAllowedExternal(url)) void shell.openExternal(url)
 }
@@ -59,6 +62,7 @@ async function start(): Promise<void> {
   const userData = app.getPath('userData')
   denyPermissions(session.defaultSession)
   blockRemoteRequests(session.defaultSession, target)
+  session.defaultSession.protocol.handle(APP_SCHEME, (request) => appResponse(request.url, paths.rendererDir))
 
   const engine = startEngine((p) => studio.emit('progress', p))
   const studio: Studio = new Studio({

@@ -15,6 +15,8 @@ export interface Studio {
   child: ChildProcess
   browser: Browser
   page: Page
+  /** What the page's CSP refused (console errors), e.g. a script or socket it does not allow. */
+  cspViolations: string[]
   stop(): Promise<void>
 }
 
@@ -50,12 +52,17 @@ export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
     ]
   })
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+  const cspViolations: string[] = []
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text())
+  })
   return {
     url,
     dataDir,
     child,
     browser,
     page,
+    cspViolations,
     async stop() {
       await browser.close()
       child.kill('SIGTERM')

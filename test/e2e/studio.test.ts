@@ -58,6 +58,11 @@ describe.skipIf(!haveChromium)('studio in Chromium (browser mode)', () => {
     const undone = events.filter((e) => e.type === 'undo')
     expect(undone).toHaveLength(1)
     expect(labels.map((a) => a.id)).not.toContain((undone[0] as { id: number }).id)
+    // The server's CSP header let the whole app run: its scripts, styles, images and its socket.
+    expect(s.cspViolations).toEqual([])
+    const csp = (await s.page.request.get(s.url)).headers()['content-security-policy']
+    expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${new URL(s.url).port}`)
+    expect(csp).toContain("frame-ancestors 'none'")
   })
 
   it('refuses a WebSocket without the token, with a wrong token, and from a foreign origin', async () => {

@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { _electron as electron, ElectronApplication, Page } from 'playwright-core'
 import { startSession } from '../e2e/harness'
 
@@ -83,7 +82,23 @@ describe.skipIf(reason !== null)('Curator in Electron (smoke)', () => {
       return { count: wins.length, url: wins[0].webContents.getURL(), visible: wins[0].isVisible() }
     })
     expect(w.count).toBe(1)
-    expect(w.url).toBe(pathToFileURL(join(ROOT, 'out/renderer/index.html')).href)
+    expect(w.url).toBe('curator://app/index.html')
+    // The CSP came as a header of the app's scheme: a WebSocket is refused.
+    const ws = await page.evaluate(
+      () =>
+        new Promise<string>((ok) => {
+          const doc = (globalThis as unknown as { document: EventTarget }).document
+          doc.addEventListener('securitypolicyviolation', (e) => ok((e as unknown as { violatedDirective: string }).violatedDirective), {
+            once: true
+          })
+          try {
+            new WebSocket('ws://127.0.0.1:9/')
+          } catch {
+            ok('threw')
+          }
+        })
+    )
+    expect(ws).toMatch(/connect-src|threw/)
     expect(w.visible).toBe(true)
     // No Node in the page; the bridge is exactly the contract.
     const seen = await page.evaluate(() => {

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 export interface AppPaths {
   /** The sandboxed preload (out/preload/index.js). */
   preload: string
-  /** The built page (out/renderer/index.html), the only page the window loads in production. */
-  rendererIndex: string
+  /** The built renderer (out/renderer/), served as curator://app/: the only page the window loads in production. */
+  rendererDir: string
   /** The window icon (resources/icon.png). Unpacked from app.asar, because the OS reads it by path. */
   icon: string
 }
@@ -13,7 +13,7 @@ export interface AppPaths {
 export function appPaths(mainDir: string): AppPaths {
   return {
     preload: join(mainDir, '../preload/index.js'),
-    rendererIndex: join(mainDir, '../renderer/index.html'),
+    rendererDir: join(mainDir, '../renderer'),
     icon: unpacked(join(mainDir, '../../resources/icon.png'))
   }
 }

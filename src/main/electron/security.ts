@@ -1,8 +1,7 @@
 // The desktop security checklist, in one place (README "Security" lists where each is tested:
 // test/main/electron/security.test.ts).
 import type { BrowserWindow, BrowserWindowConstructorOptions, Session, WebContents, WebFrameMain } from 'electron'
-import { dirname, isAbsolute, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { APP_PAGE, APP_SCHEME, appFileFor } from './scheme'
 
 // ---- the window ----------------------------------------------------------------------------
 
@@ -41,8 +40,11 @@ export function windowOptions(
 
 // ---- what the window loads: no remote content ---------------------------------------------
 
-/** The one page the window shows: the built file, or in development the electron-vite dev server. */
-export type RendererTarget = { kind: 'file'; file: string } | { kind: 'url'; url: string }
+/**
+ * The one page the window shows: the built renderer on the app's own scheme (curator://app/,
+ * served from `dir`: scheme.ts), or in development the electron-vite dev server.
+ */
+export type RendererTarget = { kind: 'app'; url: string; dir: string } | { kind: 'url'; url: string }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -57,18 +59,18 @@ export function isLoopbackHttp(url: string): boolean {
 }
 
 /**
- * Chooses what the window loads. A packaged app always loads its built index.html; the dev
- * server URL (ELECTRON_RENDERER_URL, set by `electron-vite dev`) is used only unpackaged and
- * only on loopback, so no environment variable can point the window at a remote page.
+ * Chooses what the window loads. A packaged app always loads its built page from curator://app/;
+ * the dev server URL (ELECTRON_RENDERER_URL, set by `electron-vite dev`) is used only unpackaged
+ * and only on loopback, so no environment variable can point the window at a remote page.
  */
-export function rendererTarget(opts: { packaged: boolean; devUrl?: string; rendererIndex: string }): RendererTarget {
+export function rendererTarget(opts: { packaged: boolean; devUrl?: string; rendererDir: string }): RendererTarget {
   if (!opts.packaged && opts.devUrl && isLoopbackHttp(opts.devUrl)) return { kind: 'url', url: opts.devUrl }
-  return { kind: 'file', file: opts.rendererIndex }
+  return { kind: 'app', url: APP_PAGE, dir: opts.rendererDir }
 }
 
-/** Loads the target: loadFile for the built page, loadURL only for the dev server. */
-export function loadRenderer(win: Pick<BrowserWindow, 'loadFile' | 'loadURL'>, target: RendererTarget): Promise<void> {
-  return target.kind === 'file' ? win.loadFile(target.file) : win.loadURL(target.url)
+/** Loads the target: the app's page or the dev server, never a file:// URL. */
+export function loadRenderer(win: Pick<BrowserWindow, 'loadURL'>, target: RendererTarget): Promise<void> {
+  return win.loadURL(target.url)
 }
 
 const parse = (url: string): URL | null => {
@@ -79,28 +81,13 @@ const parse = (url: string): URL | null => {
   }
 }
 
-/** `path` is `dir` or inside it (case-insensitively on Windows, as path.relative is there). */
-function within(path: string, dir: string): boolean {
-  const r = relative(dir, path)
-  return r === '' || (!r.startsWith('..') && !isAbsolute(r))
-}
-
-const localPath = (u: URL): string | null => {
-  if (u.protocol !== 'file:' || u.host !== '') return null // file://host/... is a network share
-  try {
-    return fileURLToPath(u)
-  } catch {
-    return null
-  }
-}
-
-/** The app's own page (any #hash or ?query): exactly the built index.html, or the dev server's origin. */
+/** The app's own page (any #hash or ?query): exactly curator://app/index.html, or the dev server's origin. */
 export function isAppUrl(url: string, target: RendererTarget): boolean {
   const u = parse(url)
   if (!u) return false
   if (target.kind === 'url') return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === new URL(target.url).origin
-  const path = localPath(u)
-  return path !== null && relative(target.file, path) === ''
+  const page = new URL(target.url)
+  return u.protocol === page.protocol && u.host === page.host && !u.username && !u.password && u.pathname === page.pathname
 }
 
 /** Requests the app's session lets through: its own files, data/blob URLs, and in development the dev server. */
@@ -112,10 +99,9 @@ export function isAllowedRequest(url: string, target: RendererTarget): boolean {
     case 'blob:':
     case 'devtools:':
       return true
-    case 'file:': {
-      const path = localPath(u)
-      return target.kind === 'file' && path !== null && within(path, dirname(target.file))
-    }
+    case `${APP_SCHEME}:`:
+      // The scheme's handler serves only the renderer folder (appFileFor); anything else is not asked for.
+      return target.kind === 'app' && appFileFor(url, target.dir) !== null
     case 'http:':
     case 'https:':
       return target.kind === 'url' && u.origin === new URL(target.url).origin

@@ -3,27 +3,16 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { createReadStream, existsSync, statSync } from 'node:fs'
-import { basename, extname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path'
+import { basename, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, WebSocket } from 'ws'
 import { EVENTS, ExportResult, WsEvent, WsRequest, WsResponse } from '../../shared/contract'
 import { zipFolder } from '../export/zip'
+import { contentType } from '../files/mime'
+import { contentSecurityPolicy } from '../../shared/csp'
 import { toErrorDto } from '../../shared/errors'
 import type { Studio } from '../studio/studio'
 import { dispatch } from '../studio/validate'
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.gif': 'image/gif',
-  '.json': 'application/json',
-  '.bin': 'application/octet-stream',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2'
-}
 
 export interface ServeOptions {
   studio: Studio
@@ -54,7 +43,18 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     return given.length === expected.length && timingSafeEqual(given, expected)
   }
 
+  // Filled once the port is known: the only origins (and Host headers) this server answers to.
+  let allowed: string[] = []
   const server = createServer((req, res) => {
+    // Every answer: the page's CSP (its own WebSocket only), never framed, the token never sent on as a referrer.
+    // A CSP source cannot name an IPv6 address: there 'self', which covers ws: of the page's own host, has to do.
+    res.setHeader(
+      'Content-Security-Policy',
+      contentSecurityPolicy(allowed.filter((o) => !o.includes('[')).map((o) => o.replace(/^http:/, 'ws:')))
+    )
+    res.setHeader('X-Frame-Options', 'DENY')
+    res.setHeader('Referrer-Policy', 'no-referrer')
+    res.setHeader('X-Content-Type-Options', 'nosniff')
     const url = parseUrl(req.url)
     if (!url) return deny(res, 400, 'Bad request')
     if (url.pathname.startsWith('/files/')) {
@@ -67,8 +67,6 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   })
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 })
-  // Filled once the port is known: the only origins (and Host headers) this server answers to.
-  let allowed: string[] = []
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     socket.on('error', () => socket.destroy()) // a client that resets mid-refusal must not crash us
     const url = parseUrl(req.url)
@@ -185,8 +183,7 @@ function sendFile(res: ServerResponse, root: string, encoded: string): void {
   }
   if (!ok) return deny(res, 404, 'Not found')
   res.writeHead(200, {
-    'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
-    'X-Content-Type-Options': 'nosniff',
+    'Content-Type': contentType(file),
     'Cache-Control': 'no-cache',
     'Cross-Origin-Resource-Policy': 'same-origin'
   })

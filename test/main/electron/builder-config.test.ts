@@ -119,6 +119,8 @@ describe('Electron fuses (electronFuses in electron-builder.yml)', () => {
       expect(on(F.EnableCookieEncryption)).toBe(true)
       expect(on(F.OnlyLoadAppFromAsar)).toBe(true)
       expect(on(F.EnableEmbeddedAsarIntegrityValidation)).toBe(true)
+      // The window loads curator://app/, so file:// needs no privileges beyond a browser's.
+      expect(on(F.GrantFileProtocolExtraPrivileges)).toBe(false)
     } finally {
       rmSync(tmp, { recursive: true, force: true })
     }

@@ -74,11 +74,19 @@ export class FakeSession extends EventEmitter {
       this.beforeRequest = h
     }
   }
+  /** The scheme handlers installed with session.protocol.handle. */
+  readonly schemes = new Map<string, (request: { url: string }) => Promise<Response>>()
+  protocol = {
+    handle: (scheme: string, h: (request: { url: string }) => Promise<Response>) => {
+      if (this.schemes.has(scheme)) throw new Error(`second handler for ${scheme}:`)
+      this.schemes.set(scheme, h)
+    }
+  }
   /** Asks for a permission as a page would; resolves with the answer. */
   request(permission: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
       if (!this.requestHandler) return reject(new Error('no permission request handler installed'))
-      this.requestHandler({}, permission, resolve, { requestingUrl: 'file:///app/index.html' })
+      this.requestHandler({}, permission, resolve, { requestingUrl: 'curator://app/index.html' })
     })
   }
   /** Whether a request for `url` goes through. */

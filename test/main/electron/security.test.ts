@@ -1,7 +1,8 @@
 // The desktop security checklist, one describe per item. Electron's objects are fakes
 // (fakes.ts); what is under test is the app's own factories and guards.
-import { describe, expect, it, vi } from 'vitest'
-import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { BrowserWindow, IpcMain, Session, WebContents } from 'electron'
@@ -23,15 +24,38 @@ import {
   RendererTarget,
   windowOptions
 } from '../../../src/main/electron/security'
+import { APP_HEADERS, APP_PAGE, APP_SCHEME_PRIVILEGES, appFileFor, appResponse } from '../../../src/main/electron/scheme'
 import { fakeEvent, fakeFrame, FakeIpcMain, FakeSession, FakeWebContents } from './fakes'
 
 const ROOT = resolve(__dirname, '../../..')
 // Where a packaged app's files are: resources/app.asar/out/{main,renderer}.
 const MAIN_DIR = '/opt/Curator/resources/app.asar/out/main'
 const PATHS = appPaths(MAIN_DIR)
-const APP: RendererTarget = { kind: 'file', file: PATHS.rendererIndex }
-const APP_URL = pathToFileURL(PATHS.rendererIndex).href
+const APP: RendererTarget = { kind: 'app', url: APP_PAGE, dir: PATHS.rendererDir }
+const APP_URL = APP_PAGE
 const DEV: RendererTarget = { kind: 'url', url: 'http://localhost:5173' }
+const SECRET = 'top secret: outside the renderer folder'
+/** Requests of the app's scheme that try to leave the renderer folder or name another host. */
+const SCHEME_ESCAPES = [
+  'curator://app/../secret.txt',
+  'curator://app/%2e%2e/secret.txt',
+  'curator://app/..%2fsecret.txt',
+  'curator://app/%2e%2e%2fsecret.txt',
+  'curator://app/assets/..%2f..%2fsecret.txt',
+  'curator://app/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd',
+  'curator://app/%2fetc%2fpasswd',
+  'curator://app/..%5csecret.txt',
+  'curator://app/..%2frenderer-evil%2fx.js',
+  'curator://app/assets/link.txt',
+  'curator://app/assets/%00.js',
+  'curator://app/%E0%A4%A',
+  'curator://evil/index.html',
+  'curator://app.evil/index.html',
+  'curator://user:pw@app/index.html',
+  'file:///etc/passwd',
+  'https://app/index.html',
+  'not a url'
+]
 
 describe('window options: isolated, sandboxed, no Node in the page', () => {
   const o = windowOptions('/app/out/preload/index.js', { width: 1200, height: 800 })
@@ -62,16 +86,10 @@ describe('window options: isolated, sandboxed, no Node in the page', () => {
   })
 })
 
-/** The Content-Security-Policy meta tag of an HTML file, as directive -> sources. */
-function cspOf(html: string): Map<string, string[]> {
-  const metas = [...html.matchAll(/<meta\b[^>]*>/gis)]
-    .map((m) => m[0])
-    .filter((m) => /http-equiv\s*=\s*["']content-security-policy["']/i.test(m))
-  expect(metas, 'exactly one CSP meta tag').toHaveLength(1)
-  const content = /\bcontent\s*=\s*"([^"]*)"|\bcontent\s*=\s*'([^']*)'/is.exec(metas[0])
-  expect(content, 'the CSP meta tag has a content attribute').not.toBeNull()
+/** A Content-Security-Policy header value as directive -> sources. */
+function cspOf(header: string): Map<string, string[]> {
   const policy = new Map<string, string[]>()
-  for (const part of (content![1] ?? content![2]).split(';')) {
+  for (const part of header.split(';')) {
     const [name, ...sources] = part.trim().split(/\s+/)
     if (!name) continue
     expect(policy.has(name.toLowerCase()), `directive ${name} given twice`).toBe(false)
@@ -80,10 +98,8 @@ function cspOf(html: string): Map<string, string[]> {
   return policy
 }
 
-describe('the renderer CSP (src/renderer/index.html)', () => {
-  const html = readFileSync(join(ROOT, 'src/renderer/index.html'), 'utf8')
-  const csp = cspOf(html)
-  const LOOPBACK_WS = /^wss?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:(\*|\d+))?$/
+describe("the renderer CSP, sent as a header by the app's scheme (no WebSocket on desktop: IPC)", () => {
+  const csp = cspOf(APP_HEADERS['Content-Security-Policy'])
 
   it("default-src is 'self'", () => {
     expect(csp.get('default-src')).toEqual(["'self'"])
@@ -94,30 +110,25 @@ describe('the renderer CSP (src/renderer/index.html)', () => {
   it("no directive allows 'unsafe-eval'", () => {
     for (const [name, sources] of csp) expect(sources, name).not.toContain("'unsafe-eval'")
   })
-  it("connect-src is 'self' plus WebSockets on loopback only", () => {
-    const sources = csp.get('connect-src')
-    expect(sources).toContain("'self'")
-    for (const s of sources!) expect(s === "'self'" || LOOPBACK_WS.test(s), s).toBe(true)
+  it("connect-src is 'self' only: no ws: or wss: source", () => {
+    expect(csp.get('connect-src')).toEqual(["'self'"])
+    for (const [name, sources] of csp) for (const src of sources) expect(src, name).not.toMatch(/^wss?:/)
   })
-  it("object-src is 'none' (no plugins)", () => {
+  it("object-src is 'none' (no plugins), frame-ancestors 'none' (never framed)", () => {
     expect(csp.get('object-src')).toEqual(["'none'"])
+    expect(csp.get('frame-ancestors')).toEqual(["'none'"])
   })
-  it("base-uri and form-action are locked ('self' or 'none')", () => {
-    for (const d of ['base-uri', 'form-action']) {
-      const v = csp.get(d)
-      expect(v, d).toBeDefined()
-      expect(
-        v!.every((s) => s === "'self'" || s === "'none'"),
-        `${d}: ${v}`
-      ).toBe(true)
-    }
+  it("base-uri and form-action are 'none'", () => {
+    for (const d of ['base-uri', 'form-action']) expect(csp.get(d), d).toEqual(["'none'"])
   })
-  it('names no remote host anywhere (no remote content)', () => {
-    const local = (s: string) => ["'self'", "'none'", "'unsafe-inline'", 'data:', 'blob:'].includes(s) || LOOPBACK_WS.test(s)
+  it('names no host anywhere (no remote content)', () => {
+    const local = (s: string) => ["'self'", "'none'", "'unsafe-inline'", 'data:', 'blob:'].includes(s)
     for (const [name, sources] of csp) for (const s of sources) expect(local(s), `${name} ${s}`).toBe(true)
     for (const [name, sources] of csp) if (name !== 'style-src') expect(sources, name).not.toContain("'unsafe-inline'")
   })
-  it('the page loads no script from elsewhere and has no inline script', () => {
+  it('index.html holds no CSP of its own (the header is the one policy; a meta tag cannot say frame-ancestors), and no inline or remote script', () => {
+    const html = readFileSync(join(ROOT, 'src/renderer/index.html'), 'utf8')
+    expect(html).not.toMatch(/http-equiv\s*=\s*["']content-security-policy/i)
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)]
     expect(scripts.length).toBeGreaterThan(0)
     for (const [, attrs, body] of scripts) {
@@ -126,6 +137,60 @@ describe('the renderer CSP (src/renderer/index.html)', () => {
       expect(src!, 'script src is relative').not.toMatch(/^[a-z][a-z0-9+.-]*:|^\/\//i)
       expect(body.trim()).toBe('')
     }
+  })
+})
+
+describe("the app's scheme (curator://app/) serves the renderer folder and nothing else", () => {
+  let tmp: string
+  let renderer: string
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'curator-scheme-'))
+    renderer = join(tmp, 'renderer')
+    mkdirSync(join(renderer, 'assets'), { recursive: true })
+    writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>Curator</title>')
+    writeFileSync(join(renderer, 'assets', 'index-abc.js'), 'console.log(1)')
+    writeFileSync(join(tmp, 'secret.txt'), SECRET)
+    mkdirSync(join(tmp, 'renderer-evil'))
+    writeFileSync(join(tmp, 'renderer-evil', 'x.js'), SECRET)
+    symlinkSync(join(tmp, 'secret.txt'), join(renderer, 'assets', 'link.txt'))
+  })
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+  it('answers the page and its assets with their type and the CSP header', async () => {
+    for (const url of [APP_PAGE, 'curator://app/', `${APP_PAGE}?x=1#/label`]) {
+      const r = await appResponse(url, renderer)
+      expect(r.status, url).toBe(200)
+      expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8')
+      expect(r.headers.get('content-security-policy')).toBe(APP_HEADERS['Content-Security-Policy'])
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(await r.text()).toContain('<title>Curator</title>')
+    }
+    const js = await appResponse('curator://app/assets/index-abc.js', renderer)
+    expect([js.status, js.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8'])
+  })
+  it.each([...SCHEME_ESCAPES])('refuses %s (404, never a byte from outside the folder)', async (url) => {
+    const r = await appResponse(url, renderer)
+    expect(r.status).toBe(404)
+    expect(r.headers.get('content-security-policy')).toBe(APP_HEADERS['Content-Security-Policy'])
+    expect(await r.text()).not.toContain(SECRET)
+  })
+  it('appFileFor keeps every path inside the folder, and the request filter asks only for those', () => {
+    for (const url of SCHEME_ESCAPES) {
+      const file = appFileFor(url, renderer)
+      if (file !== null) expect(file.startsWith(renderer + '/'), `${url} -> ${file}`).toBe(true)
+    }
+    expect(appFileFor('curator://app/assets/index-abc.js', renderer)).toBe(join(renderer, 'assets', 'index-abc.js'))
+    const target: RendererTarget = { kind: 'app', url: APP_PAGE, dir: renderer }
+    expect(isAllowedRequest('curator://app/assets/index-abc.js', target)).toBe(true)
+    expect(isAllowedRequest('curator://app/..%2fsecret.txt', target)).toBe(false)
+    expect(isAllowedRequest('curator://evil/index.html', target)).toBe(false)
+  })
+  it('is registered as a standard, secure scheme (its own origin) with fetch, and no CSP bypass', () => {
+    expect(APP_SCHEME_PRIVILEGES).toEqual({
+      scheme: 'curator',
+      privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, codeCache: true }
+    })
+    expect(APP_SCHEME_PRIVILEGES.privileges).not.toHaveProperty('bypassCSP')
   })
 })
 
@@ -189,7 +254,7 @@ describe('IPC sender validation', () => {
   it("through the real IPC handlers, the renderer's client gets a failed call's code, message and details", async () => {
     const handlers = new Map<string, (event: unknown, ...args: unknown[]) => Promise<unknown>>()
     const ipc = { handle: (ch: string, h: (event: unknown, ...args: unknown[]) => Promise<unknown>) => void handlers.set(ch, h) }
-    const frame = { url: 'file:///app/index.html', routingId: 1, processId: 1, parent: null }
+    const frame = { url: APP_URL, routingId: 1, processId: 1, parent: null }
     const failing = Object.fromEntries(
       METHODS.map((m) => [
         m,
@@ -198,7 +263,7 @@ describe('IPC sender validation', () => {
         }
       ])
     ) as unknown as StudioApi
-    registerStudioHandlers(ipc as never, failing, () => ({ mainFrame: frame }) as never, { kind: 'file', file: '/app/index.html' })
+    registerStudioHandlers(ipc as never, failing, () => ({ mainFrame: frame }) as never, APP)
     // What the preload exposes: each method invokes its channel and answers the reply as is.
     const b = Object.fromEntries(
       METHODS.map((m) => [m, (...args: unknown[]) => handlers.get(channel(m))!({ senderFrame: frame }, ...args)])
@@ -270,7 +335,9 @@ describe('navigation, popups and <webview> are denied', () => {
     'https://evil.example/',
     'http://localhost:5173/',
     'file:///etc/passwd',
-    `${pathToFileURL('/opt/Curator/resources/app.asar/out/renderer/other.html').href}`,
+    pathToFileURL(join(PATHS.rendererDir, 'index.html')).href,
+    'curator://app/other.html',
+    'curator://evil/index.html',
     'javascript:alert(1)',
     'data:text/html,<h1>x</h1>',
     'not a url'
@@ -371,17 +438,18 @@ describe('shell.openExternal only for allow-listed http(s) links', () => {
 })
 
 describe('no remote content', () => {
-  it('a packaged app loads its built index.html, whatever ELECTRON_RENDERER_URL says', () => {
+  it('a packaged app loads curator://app/index.html, whatever ELECTRON_RENDERER_URL says', () => {
     for (const devUrl of [undefined, 'http://localhost:5173', 'https://evil.example/']) {
-      expect(rendererTarget({ packaged: true, devUrl, rendererIndex: PATHS.rendererIndex })).toEqual({
-        kind: 'file',
-        file: '/opt/Curator/resources/app.asar/out/renderer/index.html'
+      expect(rendererTarget({ packaged: true, devUrl, rendererDir: PATHS.rendererDir })).toEqual({
+        kind: 'app',
+        url: 'curator://app/index.html',
+        dir: '/opt/Curator/resources/app.asar/out/renderer'
       })
     }
   })
   it('unpackaged, the dev server is used only on loopback', () => {
-    expect(rendererTarget({ packaged: false, devUrl: 'http://localhost:5173', rendererIndex: '/x/index.html' })).toEqual(DEV)
-    expect(rendererTarget({ packaged: false, devUrl: 'http://127.0.0.1:5173/', rendererIndex: '/x/index.html' }).kind).toBe('url')
+    expect(rendererTarget({ packaged: false, devUrl: 'http://localhost:5173', rendererDir: '/x' })).toEqual(DEV)
+    expect(rendererTarget({ packaged: false, devUrl: 'http://127.0.0.1:5173/', rendererDir: '/x' }).kind).toBe('url')
     for (const devUrl of [
       'https://evil.example/',
       'http://localhost:5173@evil.example/',
@@ -390,20 +458,20 @@ describe('no remote content', () => {
       'javascript:alert(1)',
       undefined
     ]) {
-      expect(rendererTarget({ packaged: false, devUrl, rendererIndex: '/x/index.html' }), String(devUrl)).toEqual({
-        kind: 'file',
-        file: '/x/index.html'
+      expect(rendererTarget({ packaged: false, devUrl, rendererDir: '/x' }), String(devUrl)).toEqual({
+        kind: 'app',
+        url: APP_PAGE,
+        dir: '/x'
       })
     }
   })
-  it('the window loads the target with loadFile, or loadURL for the dev server only', async () => {
+  it('the window loads the target with loadURL: the app page, or the dev server; never a file', async () => {
     const win = { loadFile: vi.fn(async () => {}), loadURL: vi.fn(async () => {}) }
     await loadRenderer(win as unknown as BrowserWindow, APP)
-    expect(win.loadFile).toHaveBeenCalledWith('/opt/Curator/resources/app.asar/out/renderer/index.html')
-    expect(win.loadURL).not.toHaveBeenCalled()
+    expect(win.loadURL).toHaveBeenCalledWith('curator://app/index.html')
     await loadRenderer(win as unknown as BrowserWindow, DEV)
     expect(win.loadURL).toHaveBeenCalledWith('http://localhost:5173')
-    expect(win.loadFile).toHaveBeenCalledTimes(1)
+    expect(win.loadFile).not.toHaveBeenCalled()
   })
   it('index.ts loads the window only through loadRenderer(rendererTarget(...))', () => {
     const src = readFileSync(join(ROOT, 'src/main/index.ts'), 'utf8').replace(/\/\/.*$/gm, '')
@@ -413,15 +481,21 @@ describe('no remote content', () => {
     expect(src).toMatch(/blockRemoteRequests\(\s*session\.defaultSession/)
     expect(src).toMatch(/denyPermissions\(\s*session\.defaultSession/)
     expect(src).toMatch(/'web-contents-created'[^\n]*hardenContents/)
+    expect(src).toMatch(/protocol\.registerSchemesAsPrivileged\(\[APP_SCHEME_PRIVILEGES\]\)/)
+    expect(src).toMatch(/protocol\.handle\(APP_SCHEME, \(request\) => appResponse\(request\.url, paths\.rendererDir\)\)/)
   })
   it("the session lets through only the app's own files (and data/blob), or the dev server in development", () => {
     const s = new FakeSession()
     blockRemoteRequests(s as unknown as Session, APP)
     expect(s.fetch(APP_URL)).toBe(true)
-    expect(s.fetch(pathToFileURL('/opt/Curator/resources/app.asar/out/renderer/assets/index-abc.js').href)).toBe(true)
+    expect(s.fetch('curator://app/assets/index-abc.js')).toBe(true)
     expect(s.fetch('data:image/png;base64,AAAA')).toBe(true)
-    expect(s.fetch('blob:file:///0b1e4c8a')).toBe(true)
+    expect(s.fetch('blob:curator://app/0b1e4c8a')).toBe(true)
     for (const url of [
+      // file:// is never asked for any more, not even the built files
+      pathToFileURL('/opt/Curator/resources/app.asar/out/renderer/assets/index-abc.js').href,
+      'curator://app/..%2fmain%2findex.js',
+      'curator://other/index.html',
       'https://cdn.example/x.js',
       'http://127.0.0.1:8080/',
       'ws://localhost:5173/',
@@ -438,11 +512,17 @@ describe('no remote content', () => {
     expect(d.fetch('ws://localhost:5173/?token=x')).toBe(true)
     for (const url of ['https://cdn.example/x.js', 'http://localhost:5174/', APP_URL]) expect(d.fetch(url), url).toBe(false)
   })
-  it('isAppUrl is exact: the built index.html (any route), nothing next to it', () => {
+  it('isAppUrl is exact: curator://app/index.html (any route), nothing next to it', () => {
     expect(isAppUrl(`${APP_URL}?x=1#/label`, APP)).toBe(true)
     expect(isAllowedRequest(`${APP_URL}`, APP)).toBe(true)
-    expect(isAppUrl(pathToFileURL('/opt/Curator/resources/app.asar/out/renderer/assets/index.js').href, APP)).toBe(false)
-    expect(isAppUrl('file:///opt/Curator/resources/app.asar/out/renderer/index.html.evil', APP)).toBe(false)
+    for (const url of [
+      'curator://app/assets/index.js',
+      'curator://app/index.html.evil',
+      'curator://evil/index.html',
+      'curator://user@app/index.html',
+      pathToFileURL(join(PATHS.rendererDir, 'index.html')).href
+    ])
+      expect(isAppUrl(url, APP), url).toBe(false)
   })
 })
 
@@ -450,7 +530,7 @@ describe('app paths', () => {
   it('preload, page and icon sit where electron-vite and electron-builder put them', () => {
     expect(PATHS).toEqual({
       preload: '/opt/Curator/resources/app.asar/out/preload/index.js',
-      rendererIndex: '/opt/Curator/resources/app.asar/out/renderer/index.html',
+      rendererDir: '/opt/Curator/resources/app.asar/out/renderer',
       // The OS reads the icon by path, so it comes from the unpacked copy (asarUnpack: resources/**).
       icon: '/opt/Curator/resources/app.asar.unpacked/resources/icon.png'
     })

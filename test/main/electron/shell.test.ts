@@ -7,9 +7,9 @@ import type { EventEmitter } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import type { BrowserWindowConstructorOptions, MenuItemConstructorOptions } from 'electron'
 import { channel, METHODS } from '../../../src/shared/contract'
+import { APP_HEADERS, APP_SCHEME_PRIVILEGES } from '../../../src/main/electron/scheme'
 import { fakeFrame, FakeIpcMain, FakeSession, FakeWebContents } from './fakes'
 
 const SRC_MAIN = resolve(__dirname, '../../../src/main')
@@ -118,7 +118,13 @@ vi.mock('electron', async () => {
       showErrorBox: (title: string, body: string) => errors.push(`${title}: ${body}`),
       errors
     },
-    shell: { openExternal: vi.fn(async () => {}) }
+    shell: { openExternal: vi.fn(async () => {}) },
+    protocol: {
+      privileged: [] as unknown[],
+      registerSchemesAsPrivileged(schemes: unknown[]) {
+        this.privileged.push(...schemes)
+      }
+    }
   }
 })
 
@@ -159,7 +165,7 @@ describe('the Electron shell, wired against a stand-in electron module', () => {
     expect(E.app.getPath('userData')).toBe(userData)
   })
 
-  it('makes one hidden, isolated, sandboxed window and loads only the built page with loadFile', () => {
+  it('makes one hidden, isolated, sandboxed window and loads only the built page, from curator://app/', () => {
     expect(E.BrowserWindow.all).toHaveLength(1)
     expect(win.options.show).toBe(false)
     expect(win.options.webPreferences).toMatchObject({
@@ -169,11 +175,22 @@ describe('the Electron shell, wired against a stand-in electron module', () => {
       nodeIntegration: false,
       webviewTag: false
     })
-    expect(win.loads).toEqual([['file', join(SRC_MAIN, '../renderer/index.html')]])
+    expect(win.loads).toEqual([['url', 'curator://app/index.html']])
     if (process.platform === 'linux') {
       expect(win.options.icon).toBe(resolve(SRC_MAIN, '../../resources/icon.png'))
       expect(existsSync(String(win.options.icon))).toBe(true)
     }
+  })
+
+  it('serves the page from the renderer folder on its own privileged scheme, with the CSP as a header', async () => {
+    expect(E.protocol.privileged).toEqual([APP_SCHEME_PRIVILEGES])
+    const s: FakeSession = E.session.defaultSession
+    expect([...s.schemes.keys()]).toEqual(['curator'])
+    const page = await s.schemes.get('curator')!({ url: win.webContents.mainFrame.url })
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-security-policy')).toBe(APP_HEADERS['Content-Security-Policy'])
+    expect(await page.text()).toBe(readFileSync(join(SRC_MAIN, '../renderer/index.html'), 'utf8'))
+    expect((await s.schemes.get('curator')!({ url: 'curator://app/..%2f..%2fpackage.json' })).status).toBe(404)
   })
 
   it('shows the window on ready-to-show, not before', () => {
@@ -235,6 +252,6 @@ describe('the Electron shell, wired against a stand-in electron module', () => {
       height: 777,
       maximized: false
     })
-    expect(pathToFileURL(join(SRC_MAIN, '../renderer/index.html')).href).toBe(win.webContents.mainFrame.url)
+    expect(win.webContents.mainFrame.url).toBe('curator://app/index.html')
   })
 })

@@ -156,6 +156,28 @@ describe('browser mode in-process', () => {
       expect((await get(server.port, '/assets')).status).toBe(404)
     })
 
+    it('sends the CSP as a header (its own WebSocket the only connect source, never framed), on every answer', async () => {
+      const port = server.port
+      for (const path of ['/', '/assets/app.js', '/missing.html', '/files/exports/model-1.zip']) {
+        const r = await get(port, path)
+        const csp = new Map(
+          String(r.headers['content-security-policy'])
+            .split(';')
+            .map((d) => d.trim().split(/\s+/))
+            .map(([name, ...sources]) => [name, sources])
+        )
+        expect(csp.get('default-src'), path).toEqual(["'self'"])
+        expect(csp.get('script-src'), path).toEqual(["'self'"])
+        expect(csp.get('object-src'), path).toEqual(["'none'"])
+        expect(csp.get('frame-ancestors'), path).toEqual(["'none'"])
+        expect(csp.get('connect-src'), path).toEqual(["'self'", `ws://127.0.0.1:${port}`, `ws://localhost:${port}`])
+        expect(r.headers['x-frame-options'], path).toBe('DENY')
+        // The page's URL holds the token: no link out sends it on.
+        expect(r.headers['referrer-policy'], path).toBe('no-referrer')
+        expect(r.headers['x-content-type-options'], path).toBe('nosniff')
+      }
+    })
+
     it('never serves a file outside the renderer folder', async () => {
       for (const path of TRAVERSALS) {
         const r = await get(server.port, path)
