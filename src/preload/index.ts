@@ -29,6 +29,8 @@ const studio: StudioBridge = {
   why: call('why'),
   choose: call('choose'),
   chooseBase: call('chooseBase'),
+  relabel: call('relabel'),
+  images: call('images'),
   on(event, listener) {
     if (!EVENTS.includes(event)) throw new Error(`Unknown event ${String(event)}`)
     const wrapped = (_e: IpcRendererEvent, payload: unknown) => listener(payload as never)

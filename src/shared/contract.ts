@@ -49,8 +49,8 @@ export const DEFAULT_CONFIG: SessionConfig = {
   seed: 1
 }
 
-/** One image the model asks about. Pixels are base64 so every transport carries the same bytes. */
-export interface QueryItem {
+/** A pool image. Pixels are base64 so every transport carries the same bytes. */
+export interface ImageItem {
   id: number
   /** Folder datasets: the file's path relative to the dataset folder (absent for MNIST and IDX sets). */
   key?: string
@@ -59,6 +59,10 @@ export interface QueryItem {
   /** 1 (grey) or 3 (RGB). */
   channels: number
   pixelsBase64: string
+}
+
+/** One image the model asks about. */
+export interface QueryItem extends ImageItem {
   /** The model's P(positive) when it asked; hidden from the labeller until revealed. */
   p: number
   /** The strategy's score (lower = asked first for uncertainty). */
@@ -93,6 +97,8 @@ export interface LabelDto {
   iteration: number
   responseMs: number
   at: string
+  /** The labeller changed this answer in the history panel. */
+  relabelled?: boolean
 }
 
 export interface SessionState {
@@ -209,8 +215,15 @@ export interface StudioApi {
   /** Resolves once the label is flushed to disk; the retrained model arrives as a `session` event. */
   label(id: number, value: LabelValue, responseMs: number): Promise<{ labels: number }>
   skip(id: number): Promise<{ skipped: number }>
-  /** Takes back the last label and rolls the model back to before that label's batch. */
+  /** Takes back the last change: the last label (rolling the model back to before its batch), or the last relabel. */
   undo(): Promise<SessionState>
+  /**
+   * Changes the standing answer to an image answered before (logged as a relabel event); the head
+   * is refitted on it at once. BAD_ARGUMENT for an image without an answer.
+   */
+  relabel(id: number, value: LabelValue): Promise<SessionState>
+  /** Pool images of the open session by id (the history panel's thumbnails). */
+  images(ids: number[]): Promise<ImageItem[]>
   state(): Promise<SessionState | null>
   replay(dir: string): Promise<ReplayDto>
   exportGif(dir: string, out?: string): Promise<ExportResult>
@@ -429,7 +442,9 @@ export const METHODS = [
   'pool',
   'why',
   'choose',
-  'chooseBase'
+  'chooseBase',
+  'relabel',
+  'images'
 ] as const satisfies readonly MethodName[]
 
 // Compile-time checks: METHODS lists every method of StudioApi, and the schema's CALLS parse

@@ -54,7 +54,9 @@ export const LIMITS = {
   pathLength: 4096,
   taskNameLength: 200,
   /** Images one view call returns (the mistakes view's cell, a page of the pool browser). */
-  viewImages: { min: 1, max: 2000 }
+  viewImages: { min: 1, max: 2000 },
+  /** A simulated labeller's chance of pressing the wrong key, per answer (CLI). */
+  noise: { min: 0, max: 0.5 }
 } as const
 
 /** Keys the labelling view owns (skip, show guess, help, the numeric answers, play in replay). */
@@ -279,6 +281,10 @@ export const CALLS = {
   /** An asked image that is answered (none: the last answer). */
   why: call(['image id', optionalArg(imageId)]),
   choose: call(['image id', imageId], ['label', LabelValueSchema], ['responseMs', nonNegative()]),
+  /** Changes the standing answer to an image answered before (the history panel). */
+  relabel: call(['image id', imageId], ['label', LabelValueSchema]),
+  /** Pool images by id (the history panel's thumbnails). */
+  images: call(['image ids', v.pipe(list(imageId), v.maxLength(LIMITS.viewImages.max, must(`at most ${LIMITS.viewImages.max} ids`)))]),
   /** A base model folder (null: the shipped digit CNN) and what to save in its curator-base.json. */
   chooseBase: call(['base model folder', v.nullable(folder)], ['base spec', optionalArg(BaseSpecSchema)])
 }
@@ -295,6 +301,12 @@ export const CLI_FIELDS = {
   port: int({ min: 0, max: 65535 }),
   /** Benchmark sizes, logging intervals. */
   count: count(1),
+  /** The chance a simulated answer is the wrong one. */
+  noise: v.pipe(
+    finite(),
+    v.minValue(LIMITS.noise.min, must(`a number from ${LIMITS.noise.min} to ${LIMITS.noise.max}`)),
+    v.maxValue(LIMITS.noise.max, must(`a number from ${LIMITS.noise.min} to ${LIMITS.noise.max}`))
+  ),
   /** A duration in seconds (benchmarks). */
   seconds: v.pipe(finite(), v.minValue(0.001, must('a number of seconds > 0')))
 }
@@ -384,7 +396,16 @@ const RemapEventSchema = eventOf('remap', {
   missing: list(obj({ id: count(0), key: fileKey(), reason: filled(LIMITS.pathLength) }))
 })
 
-// --- undo: takes back the last label of that id
+// --- relabel: the standing answer to an image answered before is changed (the history panel).
+// `iteration`: the batches completed when it was given. The next fit stands on the new answer.
+const RelabelEventSchema = eventOf('relabel', {
+  id: count(0),
+  key: v.optional(fileKey()),
+  value: LabelValueSchema,
+  iteration: count(0)
+})
+
+// --- undo: takes back the last answer of that id (or, when the last change was a relabel of it, that relabel)
 const UndoEventSchema = eventOf('undo', { id: count(0) })
 
 // --- train: the state after one fit
@@ -406,6 +427,7 @@ export const EVENT_SCHEMAS = {
   label: LabelEventSchema,
   skip: SkipEventSchema,
   remap: RemapEventSchema,
+  relabel: RelabelEventSchema,
   undo: UndoEventSchema,
   train: TrainEventSchema
 }
@@ -421,6 +443,7 @@ export type QueryEvent = v.InferOutput<typeof QueryEventSchema>
 export type LabelEvent = v.InferOutput<typeof LabelEventSchema>
 export type SkipEvent = v.InferOutput<typeof SkipEventSchema>
 export type RemapEvent = v.InferOutput<typeof RemapEventSchema>
+export type RelabelEvent = v.InferOutput<typeof RelabelEventSchema>
 export type UndoEvent = v.InferOutput<typeof UndoEventSchema>
 export type TrainEvent = v.InferOutput<typeof TrainEventSchema>
 export type SessionEvent = { [T in EventType]: v.InferOutput<(typeof EVENT_SCHEMAS)[T]> }[EventType]

@@ -9,6 +9,7 @@ import {
   type EventName,
   type ExportResult,
   type HistogramDto,
+  type ImageItem,
   type IterationDto,
   type LabelDto,
   type LabelValue,
@@ -330,6 +331,23 @@ export class FakeStudio implements StudioClient {
     }
     s.next = null
     return this.snapshot()
+  }
+
+  /** relabel: the answer changes in place (the fake does not refit). */
+  async relabel(id: number, value: LabelValue): Promise<SessionState> {
+    this.record('relabel', [id, value])
+    const l = this.session!.labels.find((x) => x.id === id)
+    if (!l) throw new ApiError('BAD_ARGUMENT', `Image ${id} has no answer to change`)
+    if (l.value !== value) Object.assign(l, { value, relabelled: true })
+    return this.snapshot()
+  }
+
+  async images(ids: number[]): Promise<ImageItem[]> {
+    this.record('images', [ids])
+    return ids.map((id) => {
+      const { p: _p, score: _s, ...image } = this.seen.get(id) ?? item(id)
+      return image
+    })
   }
 
   async state(): Promise<SessionState | null> {

@@ -23,9 +23,11 @@ Commands:
              (TensorBoard files in DIR/tensorboard: loss and accuracy per epoch and every N batches)
   simulate   Label from ground truth and report accuracy per iteration
              [--strategy diverse|uncertainty|random|seed-window|all|A,B] [--batch 4]
-             [--budget 120] [--seed 1 | 1-5 | 1,2,3] [--unfreeze 0] [--fit converge|original]
+             [--budget 120] [--seed 1 | 1-5 | 1,2,3] [--noise 0] [--unfreeze 0] [--fit converge|original]
              [--dataset mnist|idx:PATH|folder:PATH] [--positive 1,3,5,7,9] [--labels even,odd]
              [--pool-limit N] [--test-limit N] [--json]
+             [--noise P]      the labeller presses the wrong key with chance P (0 to 0.5), a seeded
+                              draw per answer, re-asks included; --budget counts every answer
              [--session DIR]  record the run as a session (one strategy and one seed only)
              [--base DIR]     a TF.js layers model folder as the frozen base (see curator-base.json)
   replay     Show a session's iterations, rebuild and verify them, export a GIF, replay what-ifs
@@ -65,7 +67,7 @@ Commands:
 Run 'curator <command> --help' for the options of one command.`
 
 type Options = Record<string, string | boolean | undefined>
-const { budget, epochs, pretrainLimit, port, count, seconds } = CLI_FIELDS
+const { budget, epochs, pretrainLimit, port, count, seconds, noise } = CLI_FIELDS
 const { batchSize, unfreeze, seed, poolLimit, testLimit } = CONFIG_FIELDS
 
 /** A numeric flag checked by its schema rule, the same one the API, the form and the log use. */
@@ -167,6 +169,7 @@ const commands: Record<
       batch: { type: 'string' },
       budget: { type: 'string' },
       seed: { type: 'string' },
+      noise: { type: 'string' },
       unfreeze: { type: 'string' },
       fit: { type: 'string' },
       json: { type: 'boolean' },
@@ -184,6 +187,7 @@ const commands: Record<
         seeds: parseSeeds(o.seed as string | undefined),
         batch: flag(o, 'batch', batchSize, 4),
         budget: flag(o, 'budget', budget, 120),
+        noise: flag(o, 'noise', noise, 0),
         unfreeze: flag(o, 'unfreeze', unfreeze, 0),
         fit: parseFit(o.fit as string | undefined),
         json: Boolean(o.json),

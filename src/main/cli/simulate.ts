@@ -14,6 +14,8 @@ export interface SimulateArgs {
   seeds: number[]
   batch: number
   budget: number
+  /** The simulated labeller's chance of a wrong answer (default 0). */
+  noise?: number
   unfreeze: number
   fit?: FitName
   json: boolean
@@ -186,8 +188,10 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
         const line = {
           strategy,
           seed,
+          noise: a.noise ?? 0,
           iteration: r.iteration,
           labels: r.labels,
+          answers: r.answers,
           testAccuracy: r.testAccuracy,
           labelledAccuracy: r.labelledAccuracy,
           headWeights: r.headWeights,
@@ -198,33 +202,39 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
         console.log(
           a.json
             ? JSON.stringify(line)
-            : `iter ${String(r.iteration).padStart(3)}  labels ${String(r.labels).padStart(4)}  test acc ${fmt(r.testAccuracy)}  ${r.iterationMs.toFixed(1)} ms  weights ${r.headWeights.map((w) => w.toFixed(2)).join(' ')}`
+            : `iter ${String(r.iteration).padStart(3)}  labels ${String(r.labels).padStart(4)}  answers ${String(r.answers).padStart(4)}  test acc ${fmt(r.testAccuracy)}  ${r.iterationMs.toFixed(1)} ms  weights ${r.headWeights.map((w) => w.toFixed(2)).join(' ')}`
         )
       }
       let summary: SimulateSummary
       try {
         if (a.session !== undefined) {
-          const rec = await recordSimulation(a.session, p, config, { budget: a.budget, backend, onIteration })
+          const rec = await recordSimulation(a.session, p, config, { budget: a.budget, noise: a.noise, backend, onIteration })
           summary = rec.summary
           console.error(`Recorded session ${rec.id} in ${rec.dir}`)
-        } else summary = await simulate(p, { strategy, batchSize: a.batch, budget: a.budget, onIteration })
+        } else summary = await simulate(p, { strategy, batchSize: a.batch, budget: a.budget, noise: a.noise, onIteration })
       } finally {
         disposePrepared(p)
       }
       results.push({ strategy, seed, summary })
-      if (a.json) console.log(JSON.stringify({ summary: { strategy, seed, backend, ...summary } }))
+      if (a.json) console.log(JSON.stringify({ summary: { strategy, seed, backend, noise: a.noise ?? 0, ...summary } }))
     }
   }
-  if (!a.json || many) printTable(results, a.seeds, a.batch)
+  if (!a.json || many) printTable(results, a.seeds, a.batch, a.noise ?? 0)
 }
 
-function printTable(results: { strategy: StrategyName; seed: number; summary: SimulateSummary }[], seeds: number[], batch: number): void {
+function printTable(
+  results: { strategy: StrategyName; seed: number; summary: SimulateSummary }[],
+  seeds: number[],
+  batch: number,
+  noise: number
+): void {
   const out = (line: string) => process.stdout.write(line + '\n')
-  out(`\nLabels to reach >= 98.5% held-out accuracy (batch ${batch}, seeds ${seeds.join(',')}):`)
+  const labeller = noise > 0 ? `, ${round(noise * 100, 2)}% wrong answers, every answer counted (re-asks included)` : ''
+  out(`\nAnswers to reach >= 98.5% held-out accuracy (batch ${batch}, seeds ${seeds.join(',')}${labeller}):`)
   out(`${'strategy'.padEnd(13)}${seeds.map((s) => `seed ${s}`.padStart(9)).join('')}   median   final acc`)
   for (const strategy of [...new Set(results.map((r) => r.strategy))]) {
     const rows = results.filter((r) => r.strategy === strategy)
-    const counts = rows.map((r) => r.summary.labelsTo985)
+    const counts = rows.map((r) => r.summary.answersTo985)
     const finals = rows.map((r) => r.summary.finalTestAccuracy ?? NaN)
     out(
       `${strategy.padEnd(13)}${counts.map((c) => String(c ?? '-').padStart(9)).join('')}   ${String(median(counts) ?? '-').padStart(6)}   ${(finals.reduce((s, x) => s + x, 0) / finals.length).toFixed(4)}`

@@ -25,6 +25,18 @@ export interface LearnerOptions {
 export interface Answer {
   id: number
   value: 0 | 1
+  /** The labeller changed this answer afterwards, on purpose (the history panel). */
+  relabelled?: boolean
+}
+
+/**
+ * The answers that stand: an image answered more than once (re-asked) counts once, with its
+ * latest answer, at the place of that answer. Without re-asks, batches.flat().
+ */
+export function standing(batches: Answer[][]): Answer[] {
+  const all = batches.flat()
+  const last = new Map(all.map((a, k) => [a.id, k]))
+  return all.filter((a, k) => last.get(a.id) === k)
 }
 
 export interface Evaluation {
@@ -78,7 +90,7 @@ export class Learner {
 
   /** Refits from the answers given batch by batch (oldest first) and rescores the pool. */
   async fit(batches: Answer[][]): Promise<void> {
-    this.labelled = batches.flat()
+    this.labelled = standing(batches)
     if (this.usesExactHead) {
       const { pool } = this.opts
       this.head = fitLogistic(
@@ -107,7 +119,7 @@ export class Learner {
       }
       this.optimizer ??= tf.train.adam(ORIGINAL_LR)
       for (const batch of batches.slice(this.trainedBatches.length)) {
-        const soFar = batches.slice(0, this.trainedBatches.length + 1).flat()
+        const soFar = standing(batches.slice(0, this.trainedBatches.length + 1))
         const [x, y] = this.batchTensors(soFar)
         this.step(this.optimizer, x, y)
         tf.dispose([x, y])

@@ -1,7 +1,7 @@
 // One iteration of active learning as a pure function of the answers so far: refit, evaluate,
 // pick the next batch. Undo and replay are just calls with fewer or recorded answers.
 import type { StrategyName } from '../../shared/contract'
-import type { Answer, Evaluation, Learner } from './learner'
+import { standing, type Answer, type Evaluation, type Learner } from './learner'
 
 export interface LoopConfig {
   strategy: StrategyName
@@ -12,7 +12,10 @@ export interface LoopConfig {
 
 export interface IterationRecord extends Evaluation {
   iteration: number
+  /** Images with a standing answer. */
   labels: number
+  /** Answers given, re-asks included. */
+  answers: number
   /** Fit + score the pool + evaluate + pick the next batch. */
   iterationMs: number
   /** keys: folder datasets' file keys of the ids (added by the engine, which knows the dataset). */
@@ -32,7 +35,8 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
   return {
     ...evaluation,
     iteration,
-    labels: batches.reduce((n, b) => n + b.length, 0),
+    labels: standing(batches).length,
+    answers: batches.reduce((n, b) => n + b.length, 0),
     iterationMs,
     next: { ids: q.ids, scores: q.scores, p: q.ids.map((i) => learner.poolP[i]) }
   }

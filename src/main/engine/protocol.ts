@@ -2,6 +2,7 @@
 import type { InputSpec } from '../../shared/base-spec'
 import type {
   BaselinePoint,
+  ImageItem,
   LabelValue,
   MistakeCell,
   MistakesDto,
@@ -32,15 +33,7 @@ export interface OpenedSession {
   skipped: { path: string; reason: string }[]
 }
 
-export interface ImageDto {
-  id: number
-  /** Folder datasets: the file's path relative to the folder (absent for MNIST and IDX sets). */
-  key?: string
-  width: number
-  height: number
-  channels: number
-  pixelsBase64: string
-}
+export type ImageDto = ImageItem
 
 export interface PretrainRequest {
   epochs: number

@@ -1,54 +1,90 @@
-// A simulated labeller: answers every query from ground truth, as a person would.
+// A simulated labeller: answers every query from ground truth, as a person would, and with
+// `noise` presses the wrong key that often (an independent seeded draw for every answer).
 import { CuratorError } from '../../shared/errors'
+import { Rng } from '../util/rng'
 import type { Answer } from './learner'
 import { coldStartBatches, coldStartClasses, iterate, IterationRecord, LoopConfig } from './loop'
 import type { Prepared } from './setup'
 
 export interface SimulateOptions extends Omit<LoopConfig, 'coldStartBatches'> {
+  /** Answers to give, re-asks included. */
   budget: number
-  onIteration?: (r: IterationRecord, answers: Answer[]) => void | Promise<void>
+  /** The chance that an answer is the wrong one (0: a perfect labeller). */
+  noise?: number
+  /** Called after each fit with the answers about to be given (in the order asked) and the images skipped. */
+  onIteration?: (r: IterationRecord, answers: Answer[], skipped: number[]) => void | Promise<void>
 }
 
 export interface SimulateSummary {
+  /** Images with a standing answer at the end. */
   labels: number
+  /** Answers given, re-asks included. */
+  answers: number
+  /** Answers given that were wrong (noise), re-asks included. */
+  wrongAnswers: number
+  /** Standing answers that are wrong at the end. */
+  wrongStanding: number
   iterations: number
   finalTestAccuracy: number | null
+  /** Answers given (re-asks included) when held-out accuracy first reached 98.5 %, or null. */
+  answersTo985: number | null
+  /** Standing labels at that fit. */
   labelsTo985: number | null
   meanIterationMs: number
 }
+
+/** The draws of a simulated labeller's mistakes: one stream per (seed, iteration), apart from the strategies' own. */
+export const noiseRng = (seed: number, iteration: number) =>
+  new Rng(Math.imul(seed + 0x5bd1e995, 0x27d4eb2f) ^ Math.imul(iteration + 1, 0x165667b1))
 
 export async function simulate(p: Prepared, opts: SimulateOptions): Promise<SimulateSummary> {
   const truth = p.poolTruth
   if (!truth)
     throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
   const cfg: LoopConfig = { ...opts, coldStartBatches: coldStartBatches(coldStartClasses(p.base), opts.batchSize) }
+  const noise = opts.noise ?? 0
   const batches: Answer[][] = []
   const skipped: number[] = []
-  let labels = 0
-  let labelsTo985: number | null = null
+  let answered = 0
+  let wrong = 0
+  let to985: { answers: number; labels: number } | null = null
   let total = 0
   let r = await iterate(p.learner, cfg, batches, skipped)
   for (;;) {
     total += r.iterationMs
-    if (labelsTo985 === null && r.testAccuracy !== null && r.testAccuracy >= 0.985) labelsTo985 = r.labels
+    if (to985 === null && r.testAccuracy !== null && r.testAccuracy >= 0.985) to985 = { answers: r.answers, labels: r.labels }
     const answers: Answer[] = []
-    if (labels < opts.budget) {
-      for (const id of r.next.ids.slice(0, opts.budget - labels)) {
-        if (truth[id] < 0) skipped.push(id)
-        else answers.push({ id, value: truth[id] as 0 | 1 })
+    const skips: number[] = []
+    if (answered < opts.budget) {
+      const rng = noiseRng(p.learner.opts.seed, r.iteration)
+      for (const id of r.next.ids.slice(0, opts.budget - answered)) {
+        if (truth[id] < 0) {
+          skips.push(id)
+          continue
+        }
+        // One draw per asked image, so a re-ask gets a fresh chance of a slip.
+        const slip = rng.next() < noise
+        if (slip) wrong++
+        answers.push({ id, value: (slip ? 1 - truth[id] : truth[id]) as 0 | 1 })
       }
     }
-    await opts.onIteration?.(r, answers)
-    if (labels >= opts.budget || r.next.ids.length === 0) break
+    await opts.onIteration?.(r, answers, skips)
+    if (answered >= opts.budget || r.next.ids.length === 0) break
     batches.push(answers)
-    labels += answers.length
+    skipped.push(...skips)
+    answered += answers.length
     r = await iterate(p.learner, cfg, batches, skipped)
   }
+  const last = new Map(batches.flat().map((a) => [a.id, a.value]))
   return {
-    labels,
+    labels: last.size,
+    answers: answered,
+    wrongAnswers: wrong,
+    wrongStanding: [...last].filter(([id, v]) => v !== truth[id]).length,
     iterations: batches.length,
     finalTestAccuracy: r.testAccuracy,
-    labelsTo985,
+    answersTo985: to985?.answers ?? null,
+    labelsTo985: to985?.labels ?? null,
     meanIterationMs: total / (batches.length + 1)
   }
 }

@@ -41,8 +41,7 @@ export const LABEL_COLUMNS = ['key', 'id', 'label', 'value', 'time', 'iteration'
 
 /**
  * The rows, trained answers first, each in the order given. `history` is the session log: it
- * says how often each image was asked and every value it was given (label and, once the log has
- * them, relabel events), following remaps of a changed folder to the current ids.
+ * says how often each image was asked and every value it was given (label and relabel events), following remaps of a changed folder to the current ids.
  */
 export function labelRows(
   trained: StandingAnswer[],
@@ -53,8 +52,7 @@ export function labelRows(
 ): LabelRow[] {
   const asked = new Map<number, number>()
   const given = new Map<number, number[]>()
-  for (const e of history) {
-    const ev = e as SessionEvent | { type: 'relabel'; id: number; value: 0 | 1 }
+  for (const ev of history) {
     if (ev.type === 'query') for (const id of ev.ids) asked.set(id, (asked.get(id) ?? 0) + 1)
     else if (ev.type === 'label' || ev.type === 'relabel') given.set(ev.id, [...(given.get(ev.id) ?? []), ev.value])
     else if (ev.type === 'remap') {

@@ -14,7 +14,7 @@ import { LOG_FILE } from '../session/log'
 import type { EngineMethods, OpenedSession } from '../engine/protocol'
 import type { Derived } from '../session/derive'
 import type { SessionEvent } from '../session/events'
-import { engineBatches } from '../session/derive'
+import { engineBatches, standingAnswers } from '../session/derive'
 import { diskError, exists, isEmptyFolder, writeFolderAtomic } from '../files/safe'
 import { accuracyCurvePng, CardData, modelCard } from './card'
 import { idxKeyOf, LabelRow, labelRows, labelsCsv, labelsJsonl } from './labels'
@@ -59,9 +59,11 @@ export async function exportModelFolder(x: ModelExportInput): Promise<ExportResu
       const task = start.config.task
       const names: [string, string] = [task.negative.name, task.positive.name]
       // The model is fitted on completed batches; answers in an unfinished batch are listed, not trained on.
+      // A re-asked image is listed once, with the answer that stands.
+      const stands = new Set(standingAnswers(s.d))
       const rows = labelRows(
-        done.flatMap((b) => b.answers),
-        current?.answers ?? [],
+        done.flatMap((b) => b.answers).filter((a) => stands.has(a)),
+        (current?.answers ?? []).filter((a) => stands.has(a)),
         s.events,
         names,
         idxKeyOf(s.d.dataset.id)

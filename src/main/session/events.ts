@@ -8,6 +8,7 @@ export type {
   EventType,
   LabelEvent,
   QueryEvent,
+  RelabelEvent,
   RemapEvent,
   SessionEvent,
   SkipEvent,

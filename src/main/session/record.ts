@@ -2,7 +2,7 @@
 // so it opens, replays, verifies and exports like any other (rebuilding it is replay.ts).
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
-import type { LabelValue, SessionConfig } from '../../shared/contract'
+import type { SessionConfig } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import type { Answer } from '../engine/learner'
 import type { IterationRecord } from '../engine/loop'
@@ -18,14 +18,17 @@ export interface RecordOptions {
   budget: number
   /** The backend the run uses (recorded in the start event). */
   backend: string
+  /** The simulated labeller's chance of a wrong answer (simulate's `noise`). */
+  noise?: number
   /** Called after each fit with the answers about to be given (as simulate's onIteration). */
-  onIteration?: (r: IterationRecord, answers: Answer[]) => void | Promise<void>
+  onIteration?: (r: IterationRecord, answers: Answer[], skipped: number[]) => void | Promise<void>
 }
 
 /**
  * Runs `simulate` on a prepared session and records it in `dir` exactly as the studio records
  * a labelled one: start; train 0; query 0; then per batch the answers (label events with
- * responseMs 0, skip events for images without ground truth), train, query. Refuses a folder
+ * responseMs 0, the noisy labeller's answers as given; skip events for images without ground
+ * truth), train, query. Refuses a folder
  * that already holds a session. Opens with Studio.openSession, replays and verifies.
  */
 export async function recordSimulation(
@@ -48,8 +51,7 @@ export async function recordSimulation(
     features: p.featurizer,
     app: `curator ${VERSION}`
   }
-  const truth = p.poolTruth
-  if (!truth)
+  if (!p.poolTruth)
     throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
   const log = await createSessionLog(target, start)
   const names = p.dataset.pool.names
@@ -59,35 +61,30 @@ export async function recordSimulation(
       strategy: config.strategy,
       batchSize: config.batchSize,
       budget: opts.budget,
-      onIteration: async (r, answers) => {
+      noise: opts.noise,
+      onIteration: async (r, answers, skipped) => {
         await log.append(trainEvent(r))
         await log.append(queryEvent(names ? { ...r, next: { ...r.next, keys: r.next.ids.map((id) => names[id]) } } : r, config.strategy))
-        // The images simulate answers: the first (budget - labels so far) of the batch; those
-        // without ground truth are skipped, as a person would skip them.
-        const asked = r.labels < opts.budget ? r.next.ids.slice(0, opts.budget - r.labels) : []
-        const labelled: Answer[] = []
-        for (const imageId of asked) {
-          if (truth[imageId] < 0) {
+        // In the order asked: labels, and skips for images without ground truth, as a person would skip them.
+        const value = new Map(answers.map((a) => [a.id, a.value]))
+        const skip = new Set(skipped)
+        for (const imageId of r.next.ids.filter((id) => value.has(id) || skip.has(id))) {
+          if (skip.has(imageId)) {
             await log.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id: imageId, ...key(imageId), iteration: r.iteration })
           } else {
-            const value = truth[imageId] as LabelValue
-            labelled.push({ id: imageId, value })
             await log.append({
               v: FORMAT_VERSION,
               type: 'label',
               at: eventTime(),
               id: imageId,
               ...key(imageId),
-              value,
+              value: value.get(imageId)!,
               iteration: r.iteration,
               responseMs: 0
             })
           }
         }
-        if (JSON.stringify(labelled) !== JSON.stringify(answers)) {
-          throw new CuratorError('INTERNAL', `The recorded answers of iteration ${r.iteration} differ from the simulated ones`)
-        }
-        await opts.onIteration?.(r, answers)
+        await opts.onIteration?.(r, answers, skipped)
       }
     })
     return { dir: target, id, summary }

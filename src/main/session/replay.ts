@@ -155,24 +155,24 @@ export async function verifyReplay(dir: string, opts: ReplayOptions = {}): Promi
   try {
     const { d, p, loop } = s
     const exact = s.backend === d.start.backend && s.features === (d.start.features ?? 'tfjs')
-    const batches = engineBatches(d)
     const iterations: IterationCheck[] = []
     for (const [index, t] of d.trains.entries()) {
       const k = t.iteration
-      if (k > d.done.length) {
+      // Each fit is rebuilt from the answers it stood on when it was written (a later relabel or re-ask changes later fits only).
+      const fit = d.fits[index]
+      if (fit.batches.length !== k) {
         const m: Mismatch = {
           iteration: k,
           field: 'batch',
           recorded: `a fit after ${k} batches`,
-          recomputed: `only ${d.done.length} completed batches in the log`
+          recomputed: `only ${fit.batches.length} completed batches in the log`
         }
         iterations.push({ index, iteration: k, labels: t.labels, ok: false, mismatches: [m], queryCompared: false })
         continue
       }
-      const r = await iterate(p.learner, loop, batches.slice(0, k), skippedOf(d, k))
+      const r = await iterate(p.learner, loop, fit.batches, fit.skipped)
       // A batch the labeller chose in the pool browser is not the strategy's to reproduce.
-      const recorded = queryAfter(d, k)
-      const q = recorded?.strategy === CHOSEN ? null : recorded
+      const q = fit.query?.strategy === CHOSEN ? null : fit.query
       const { failing, notes } = compare(t, r, q, exact)
       iterations.push({
         index,

@@ -41,7 +41,7 @@ import { BASE_SPEC_FILE, BaseSpecFile } from '../../shared/base-spec'
 import { eventTime, FORMAT_VERSION, QueryEvent, SessionEvent, TrainEvent } from '../session/events'
 import { createSessionLog, openSessionLog, readSessionLog, SessionLog } from '../session/log'
 import { describeOwner } from '../session/lock'
-import { batchComplete, derive, Derived, engineBatches, skippedIds } from '../session/derive'
+import { answersOf, batchComplete, derive, Derived, engineBatches, skippedIds, standingAnswers, standingEntry } from '../session/derive'
 import { iterationDto, queryEvent, summarize, trainEvent } from '../session/build'
 import { writeAsked, writeIteration } from '../tensorboard/session'
 import { EventWriter, RawImage, TENSORBOARD_DIR } from '../tensorboard/writer'
@@ -93,7 +93,7 @@ const BASELINE_CHUNK = 4
 
 export class Studio implements StudioApi {
   private session: Open | null = null
-  private readonly images = new Map<number, ImageDto>()
+  private readonly imageCache = new Map<number, ImageDto>()
   private queue: Promise<unknown> = Promise.resolve()
   private listeners = new Set<Emit>()
   /** Progress tasks started and not yet finished (cancel names one). */
@@ -303,12 +303,41 @@ export class Studio implements StudioApi {
   undo(): Promise<SessionState> {
     return this.serial(async () => {
       const s = this.need()
-      const last = s.d.current?.answers.at(-1) ?? s.d.done.at(-1)?.answers.at(-1)
+      const top = s.d.undoable.at(-1)
+      const last = top?.kind === 'relabel' ? top : (s.d.current?.answers.at(-1) ?? s.d.done.at(-1)?.answers.at(-1))
       if (!last) throw new CuratorError('BAD_ARGUMENT', 'Nothing to undo')
       await this.append({ v: FORMAT_VERSION, type: 'undo', at: eventTime(), id: last.id })
       await this.advance()
       return this.snapshot()
     })
+  }
+
+  relabel(id: number, value: LabelValue): Promise<SessionState> {
+    return this.serial(async () => {
+      const s = this.need()
+      const entry = standingEntry(s.d, id)
+      if (!entry) throw new CuratorError('BAD_ARGUMENT', `Image ${id} has no answer to change`)
+      if (entry.value !== value) {
+        await this.append({
+          v: FORMAT_VERSION,
+          type: 'relabel',
+          at: eventTime(),
+          id,
+          ...(entry.key === undefined ? {} : { key: entry.key }),
+          value,
+          iteration: s.d.done.length
+        })
+        await this.advance()
+      }
+      return this.snapshot()
+    })
+  }
+
+  /** Pool images of the open session (a view: outside the serial queue). */
+  async images(ids: number[]): Promise<ImageDto[]> {
+    this.need()
+    await this.loadImages(ids)
+    return ids.map((id) => this.imageCache.get(id)!)
   }
 
   /** The open session's state; first redoes a fit that a failed write left undone (still failing: said as an error event). */
@@ -545,8 +574,9 @@ export class Studio implements StudioApi {
   }
 
   /** Whether the session waits for a fit: nothing asked yet, or the batch is answered (read-only sessions fit nothing). */
+  /** A batch is complete (or none was asked yet), or the answers under the standing fit changed (a relabel, an undo of one). */
   private needsFit(s: Open): boolean {
-    return !s.log.lockedBy && (!s.d.current || batchComplete(s.d))
+    return !s.log.lockedBy && (!s.d.current || batchComplete(s.d) || staleFit(s.d))
   }
 
   /**
@@ -610,7 +640,10 @@ export class Studio implements StudioApi {
     )
   }
 
-  /** After any change: fit when a batch is complete (or none was asked yet), then prefetch. */
+  /**
+   * After any change: fit when a batch is complete (or none was asked yet), or again when the
+   * answers the standing fit was made on changed (a relabel, an undo of one); then prefetch.
+   */
   private async advance(): Promise<void> {
     const s = this.need()
     try {
@@ -623,9 +656,20 @@ export class Studio implements StudioApi {
   }
 
   private async advanceOnce(s: Open): Promise<void> {
-    let fitted: { train: TrainEvent; query: QueryEvent; loss: number | null } | null = null
+    let fitted: { train: TrainEvent; query: QueryEvent | null; loss: number | null } | null = null
+    const c = s.d.current
     // Read-only (another process writes this session): show the log as it is, fit nothing.
-    if (this.needsFit(s)) {
+    if (this.needsFit(s) && c && !batchComplete(s.d)) {
+      // The answers under the standing fit changed: the batch on screen stays; with none of it answered, the refit chooses it again.
+      const rec = await this.opts.engine.iterate(engineBatches(s.d), skippedIds(s.d))
+      const train = trainEvent(rec)
+      await this.append(train)
+      const requery = c.answers.length === 0 && c.query.strategy !== CHOSEN
+      const query = requery ? queryEvent(rec, s.d.start.config.strategy) : null
+      if (query) await this.append(query)
+      s.speculation = null
+      fitted = { train, query, loss: rec.loss }
+    } else if (this.needsFit(s)) {
       const batches = engineBatches(s.d)
       const pending = s.d.current ? [...batches, answersOf(s.d.current.answers)] : batches
       const answered = s.d.current?.answers ?? []
@@ -677,16 +721,17 @@ export class Studio implements StudioApi {
   }
 
   /** Appends a fit to the session's TensorBoard file, after the labeller has the next batch. */
-  private toBoard(s: Open, train: TrainEvent, loss: number | null, query: QueryEvent): void {
+  private toBoard(s: Open, train: TrainEvent, loss: number | null, query: QueryEvent | null): void {
     if (s.board === 'failed') return
     try {
       s.board ??= new EventWriter(join(s.dir, TENSORBOARD_DIR))
       writeIteration(s.board, train, loss)
-      writeAsked(
-        s.board,
-        query,
-        query.ids.flatMap((id) => (this.images.has(id) ? [rawImage(this.images.get(id)!)] : []))
-      )
+      if (query)
+        writeAsked(
+          s.board,
+          query,
+          query.ids.flatMap((id) => (this.imageCache.has(id) ? [rawImage(this.imageCache.get(id)!)] : []))
+        )
     } catch (err) {
       // TensorBoard files are a view: losing them must not stop labelling. Said once.
       if (s.board instanceof EventWriter) s.board.close()
@@ -718,12 +763,12 @@ export class Studio implements StudioApi {
   }
 
   private async loadImages(ids: number[]): Promise<void> {
-    const missing = [...new Set(ids)].filter((id) => !this.images.has(id))
-    if (missing.length) for (const img of await this.opts.engine.images(missing)) this.images.set(img.id, img)
+    const missing = [...new Set(ids)].filter((id) => !this.imageCache.has(id))
+    if (missing.length) for (const img of await this.opts.engine.images(missing)) this.imageCache.set(img.id, img)
   }
 
   private queryItem(q: { ids: number[]; p: number[]; scores: number[] }, id: number): QueryItem {
-    return queryItem(this.images, q, id)
+    return queryItem(this.imageCache, q, id)
   }
 
   private async baseClassNames(): Promise<string[]> {
@@ -734,7 +779,6 @@ export class Studio implements StudioApi {
     const s = this.need()
     const { d } = s
     const c = d.current
-    const batchAnswers = [...d.done.map((b) => b.answers), ...(c ? [c.answers] : [])]
     const items = (r: IterationRecord) => r.next.ids.map((id) => this.queryItem(r.next, id))
     return {
       id: d.start.id,
@@ -745,20 +789,15 @@ export class Studio implements StudioApi {
       testSize: s.opened.testSize,
       baseClassNames: s.opened.base.classNames,
       history: d.trains.map(iterationDto),
-      labels: batchAnswers.flat().flatMap((a) =>
-        a.value === null
-          ? []
-          : [
-              {
-                id: a.id,
-                ...(a.key === undefined ? {} : { key: a.key }),
-                value: a.value,
-                iteration: a.iteration,
-                responseMs: a.responseMs,
-                at: a.at
-              }
-            ]
-      ),
+      labels: standingAnswers(d).map((a) => ({
+        id: a.id,
+        ...(a.key === undefined ? {} : { key: a.key }),
+        value: a.value!,
+        iteration: a.iteration,
+        responseMs: a.responseMs,
+        at: a.at,
+        ...(a.relabelled ? { relabelled: true } : {})
+      })),
       skipped: skippedIds(d),
       queue: c ? c.query.ids.filter((id) => !c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
       answered: c ? c.query.ids.filter((id) => c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
@@ -774,7 +813,7 @@ export class Studio implements StudioApi {
     if (this.session.board instanceof EventWriter) this.session.board.close()
     await this.session.log.close()
     this.session = null
-    this.images.clear()
+    this.imageCache.clear()
   }
 }
 
@@ -824,12 +863,14 @@ const rawImage = (i: ImageDto): RawImage => ({
 /** The answers of the batches the latest standing fit was made on. */
 const standingBatches = (d: Derived): Answer[][] => engineBatches(d).slice(0, d.trains.at(-1)?.iteration ?? 0)
 
-const answersOf = (answers: { id: number; value: LabelValue | null }[]): Answer[] =>
-  answers.filter((a) => a.value !== null).map((a) => ({ id: a.id, value: a.value as LabelValue }))
-
-/** Identifies the state a speculation was made in: the batch and the answers given before its last image. */
+/** Identifies the state a speculation was made in: the answers before the batch, the batch and the answers given before its last image. */
 const specKey = (d: Derived, answered = d.current?.answers ?? []) =>
-  JSON.stringify([d.done.length, d.current?.query.ids, answered.map((a) => [a.id, a.value])])
+  JSON.stringify([engineBatches(d), d.current?.query.ids, answered.map((a) => [a.id, a.value])])
 
-const countLabels = (d: Derived) =>
-  [...d.done.flatMap((b) => b.answers), ...(d.current?.answers ?? [])].filter((a) => a.value !== null).length
+const countLabels = (d: Derived) => standingAnswers(d).length
+
+/** The answers of the completed batches changed since the standing fit was made on them. */
+const staleFit = (d: Derived) => {
+  const fit = d.fits.at(-1)
+  return !!fit && JSON.stringify(fit.batches) !== JSON.stringify(engineBatches(d))
+}

@@ -7,8 +7,8 @@ import { imagePixels, ImageSet } from '../data/dataset'
 import { iterate } from '../engine/loop'
 import type { QueryEvent } from '../session/events'
 import { readSessionLog } from '../session/log'
-import { queryAfter, ReplayOptions, skippedOf, withRecorded } from '../session/replay'
-import { derive, engineBatches } from '../session/derive'
+import { queryAfter, ReplayOptions, withRecorded } from '../session/replay'
+import { derive } from '../session/derive'
 import { writeAsked, writeIteration } from './session'
 import { EventWriter, RawImage, TENSORBOARD_DIR, wallTime } from './writer'
 
@@ -40,11 +40,7 @@ export async function rebuildTensorboard(sessionDir: string, out?: string, opts:
   try {
     await withRecorded(dir, opts, async (s) => {
       warnings.push(...s.drift)
-      const batches = engineBatches(d)
-      for (const [i, t] of d.trains.entries()) {
-        if (t.iteration <= d.done.length)
-          losses[i] = (await iterate(s.p.learner, s.loop, batches.slice(0, t.iteration), skippedOf(d, t.iteration))).loss
-      }
+      for (const [i, fit] of d.fits.entries()) losses[i] = (await iterate(s.p.learner, s.loop, fit.batches, fit.skipped)).loss
       for (const q of queries)
         if (q)
           images.set(

@@ -174,6 +174,34 @@ describe('simulate with the shipped base', () => {
     disposePrepared(p)
   })
 
+  it('a noisy labeller gives wrong answers by seeded draws, one per answer, and the budget counts every answer', async () => {
+    const p = await prepare(config({ strategy: 'random', seed: 3 }), { backend: 'wasm' })
+    const noisy = async (noise: number) => {
+      const given: Answer[] = []
+      const summary = await simulate(p, {
+        strategy: 'random',
+        batchSize: 4,
+        budget: 200,
+        noise,
+        onIteration: (_r, answers) => void given.push(...answers)
+      })
+      return { given, summary }
+    }
+    const a = await noisy(0.2)
+    const wrong = a.given.filter((x) => x.value !== p.poolTruth![x.id])
+    expect(a.summary.answers).toBe(200)
+    expect(a.given).toHaveLength(200)
+    expect(a.summary.wrongAnswers).toBe(wrong.length)
+    expect(wrong.length).toBeGreaterThan(20)
+    expect(wrong.length).toBeLessThan(60)
+    expect((await noisy(0.2)).given).toEqual(a.given)
+    // Without noise every answer is the truth; the same images are asked (random picks do not read the answers).
+    const clean = await noisy(0)
+    expect(clean.summary.wrongAnswers).toBe(0)
+    expect(clean.given.map((x) => x.id)).toEqual(a.given.map((x) => x.id))
+    disposePrepared(p)
+  })
+
   it('refuses to simulate without ground truth', async () => {
     const p = await prepare(config({ task: { ...DEFAULT_CONFIG.task, positiveClasses: null } }), { backend: 'wasm' })
     expect(p.poolTruth).toBeNull()

@@ -342,13 +342,13 @@ describe('the label rows', () => {
   const label = (id: number, value: 0 | 1): SessionEvent => ({ v: 1, type: 'label', at, id, value, iteration: 0, responseMs: 1 })
 
   it('a re-asked image, a relabel event and a remapped folder are followed', () => {
-    const events = [
+    const events: SessionEvent[] = [
       q([1, 2, 3]),
       label(1, 0),
       label(2, 1),
       label(3, 1),
       q([2, 4]),
-      { v: 1, type: 'relabel', at, id: 3, value: 0 } as unknown as SessionEvent
+      { v: 1, type: 'relabel', at, id: 3, value: 0, iteration: 1 }
     ]
     const remap: SessionEvent = {
       v: 1,

@@ -249,6 +249,20 @@ describe('every method of the contract over the WebSocket', () => {
     expect(await call<AppInfo['base']>('chooseBase', null)).toMatchObject({ id: 'test-digits-cnn', featureLayer: 'classes', custom: false })
   })
 
+  it('relabel changes an earlier answer and refits; images returns pool images by id', async () => {
+    const before = await call<SessionState>('state')
+    const old = before.labels[0]
+    const after = await call<SessionState>('relabel', old.id, 1 - old.value)
+    expect(after.labels.find((l) => l.id === old.id)).toMatchObject({ value: 1 - old.value, relabelled: true })
+    expect(after.history).toHaveLength(before.history.length)
+    expect(after.history.at(-1)!.headWeights).not.toEqual(before.history.at(-1)!.headWeights)
+    await expect(client.call('relabel', 59999, 1)).rejects.toMatchObject({ dto: { code: 'BAD_ARGUMENT' } })
+    const imgs = await call<{ id: number; pixelsBase64: string }[]>('images', [old.id, before.labels[1].id])
+    expect(imgs.map((i) => i.id)).toEqual([old.id, before.labels[1].id])
+    for (const i of imgs) expect(Buffer.from(i.pixelsBase64, 'base64').length).toBe(784)
+    expectBad(await client.request('images', [[-1]]), /^image ids\[0\] /)
+  })
+
   it('covered every method in METHODS', () => {
     expect([...called].sort()).toEqual([...METHODS].sort())
   })

@@ -118,7 +118,7 @@ describe('session log', () => {
       line({ ...labelEvent(3), v: 7 }), //                  4
       line(l2), //                                         5 duplicate of 2
       line(startEvent()), //                               6 second start
-      line({ v: 1, type: 'relabel', at: start.at }), //    7
+      line({ v: 1, type: 'rename', at: start.at }), //     7
       '\n', //                                             8
       line({ ...labelEvent(4), value: 2 }), //             9
       line(l11), //                                        10
@@ -136,7 +136,7 @@ describe('session log', () => {
       'line 4: event.v must be format version 1, got 7',
       'line 5: duplicate of line 2',
       'line 6: a second start event (a session has exactly one), ignored',
-      'line 7: event.type must be one of start, query, label, skip, remap, undo, train, got "relabel"',
+      'line 7: event.type must be one of start, query, label, skip, remap, relabel, undo, train, got "rename"',
       'line 8: empty line',
       'line 9: label.value must be 0 or 1, got 2',
       'line 11: duplicate of line 10',
@@ -257,8 +257,8 @@ describe('validateEvent', () => {
     ['missing type', { v: 1, at: start.at }, /^event\.type is missing$/],
     [
       'unknown type',
-      { ...labelEvent(1), type: 'relabel' },
-      /^event\.type must be one of start, query, label, skip, remap, undo, train, got "relabel"$/
+      { ...labelEvent(1), type: 'rename' },
+      /^event\.type must be one of start, query, label, skip, remap, relabel, undo, train, got "rename"$/
     ],
     ['type not a string', { ...labelEvent(1), type: 3 }, /^event\.type must be one of .*, got 3$/],
     ['missing at', { ...labelEvent(1), at: undefined }, /^label\.at is missing$/],

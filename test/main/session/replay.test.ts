@@ -229,6 +229,72 @@ describe('verified replay', () => {
     expect(r.ok).toBe(true)
   })
 
+  it('rebuilds a studio session whose old answers were changed (mid-batch, between batches, one taken back by undo)', async () => {
+    const studio = new Studio({ dataDir: join(tmp.dir, 'data'), engine: inProcessEngine(), version: 'test', cacheDir })
+    let dir = ''
+    let final: Awaited<ReturnType<Studio['state']>> = null
+    try {
+      let s = await studio.newSession(replayConfig({ strategy: 'uncertainty', batchSize: 3, seed: 5 }))
+      dir = s.dir
+      const first = s.queue.map((q) => q.id)
+      for (const id of first) await studio.label(id, 1, 100)
+      s = (await studio.state())!
+      const fit1 = s.history[1]
+      // Mid-batch: the standing fit is redone on the changed answer; the batch on screen stays.
+      await studio.label(s.queue[0].id, 0, 100)
+      const onScreen = s.queue.map((q) => q.id)
+      s = await studio.relabel(first[0], 0)
+      expect(s.labels.find((l) => l.id === first[0])).toMatchObject({ value: 0, relabelled: true })
+      expect(s.history).toHaveLength(2)
+      expect(s.history[1].headWeights).not.toEqual(fit1.headWeights)
+      expect([...s.answered, ...s.queue].map((q) => q.id)).toEqual(onScreen)
+      // The same answer again changes nothing and writes nothing.
+      const before = events(dir).length
+      await studio.relabel(first[0], 0)
+      expect(events(dir)).toHaveLength(before)
+      for (const q of s.queue) await studio.label(q.id, 1, 100)
+      s = (await studio.state())!
+      expect(s.history).toHaveLength(3)
+      // Between batches: refitted and asked again; undo brings the old answer (and fit) back.
+      const asked = s.queue.map((q) => q.id)
+      s = await studio.relabel(first[1], 0)
+      expect(s.history).toHaveLength(3)
+      s = await studio.undo()
+      expect(s.labels.find((l) => l.id === first[1])).toMatchObject({ value: 1 })
+      expect(s.labels.find((l) => l.id === first[1])?.relabelled).toBeUndefined()
+      expect(s.queue.map((q) => q.id)).toEqual(asked)
+      s = await studio.relabel(first[2], 0)
+      for (const q of s.queue) await studio.label(q.id, 0, 100)
+      final = await studio.state()
+      await expect(studio.relabel(999, 1)).rejects.toMatchObject({ code: 'BAD_ARGUMENT' })
+    } finally {
+      await studio.close()
+    }
+    const ev = events(dir)
+    expect(ev.filter((e) => e.type === 'relabel').map((e) => (e as { id: number; value: number }).value)).toEqual([0, 0, 0])
+    expect(derive(ev).warnings).toEqual([])
+    const r = await verifyReplay(dir, { cacheDir, baseDir })
+    expect(r.iterations.map((i) => [i.iteration, i.ok])).toEqual([0, 1, 2, 3].map((k) => [k, true]))
+    // Fit 1 was redone mid-batch, with no query after it; the others chose the batch that followed.
+    expect(r.iterations.map((i) => i.queryCompared)).toEqual([true, false, true, true])
+    expect(r.ok).toBe(true)
+    // Resumed, the session stands where it was: the changed answers and the last fit.
+    const again = new Studio({ dataDir: join(tmp.dir, 'data'), engine: inProcessEngine(), version: 'test', cacheDir })
+    try {
+      const s = await again.openSession(dir)
+      expect(s.labels).toEqual(final!.labels)
+      expect(s.history).toEqual(final!.history)
+      expect(s.queue.map((q) => q.id)).toEqual(final!.queue.map((q) => q.id))
+    } finally {
+      await again.close()
+    }
+    expect(events(dir)).toHaveLength(ev.length)
+    // What-if and the GIF follow the answers as they stand.
+    const w = await whatIf(dir, { seed: 9 }, { cacheDir, baseDir })
+    expect(w.iterations.at(-1)!.testAccuracy).toBe(final!.history.at(-1)!.testAccuracy)
+    expect((await writeSessionGif(dir, join(dir, 'relabel.gif'))).frames).toBe(4)
+  })
+
   it('rebuilds a session reopened after a crash between a fit and its query (the fit is written twice)', async () => {
     const dir = copy(sim, 'crash-after-fit')
     writeFileSync(join(dir, 'session.jsonl'), logLines(dir).slice(0, -1).join('\n') + '\n') // the last query never reached the disk
