@@ -1,8 +1,8 @@
 // `npm run bench:first-session`: a fresh install's first session, as a newcomer meets it: browser
 // mode with an empty cache folder, the start form left at its defaults (all of MNIST), Start
 // clicked in Chromium, timed until the first image is on screen. Then the same with the cache
-// warm (a second launch), and with `--featurise` also without the shipped features (the base
-// model copied without its features/ folder: every image featurised). Prints JSON.
+// warm (a second launch), and with `--featurize` also without the shipped features (the base
+// model copied without its features/ folder: every image featurized). Prints JSON.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -45,7 +45,7 @@ const result: Record<string, unknown> = {
   freshInstallSeconds: { median: round(median(fresh)), runs: fresh.map(round) },
   warmCacheSeconds: { median: round(median(warm)), runs: warm.map(round) }
 }
-if (process.argv.includes('--featurise')) {
+if (process.argv.includes('--featurize')) {
   const cache = mkdtempSync(join(tmpdir(), 'curator-first-session-'))
   const base = mkdtempSync(join(tmpdir(), 'curator-base-'))
   try {

@@ -50,7 +50,7 @@ try {
               bottom: (h - digit) / 2,
               background: '#000'
             })
-      writeFileSync(join(cls, `${String(i).padStart(5, '0')}.png`), await canvas.toColourspace('b-w').png().toBuffer())
+      writeFileSync(join(cls, `${String(i).padStart(5, '0')}.png`), await canvas.toColorspace('b-w').png().toBuffer())
     }
     results[name] = []
     for (const seed of seeds) {

@@ -1,5 +1,5 @@
 // `npm run bench:ui`: key press -> next image painted, and the longest frame while the engine
-// featurises and trains, measured in Debian's Chromium against browser mode. Prints JSON.
+// featurizes and trains, measured in Debian's Chromium against browser mode. Prints JSON.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +7,7 @@ import { startSession, startStudio } from '../test/e2e/harness'
 
 const presses = Number(process.env.PRESSES ?? 120)
 const pool = Number(process.env.POOL ?? 20000)
-const cache = mkdtempSync(join(tmpdir(), 'curator-bench-ui-')) // cold: the session start featurises
+const cache = mkdtempSync(join(tmpdir(), 'curator-bench-ui-')) // cold: the session start featurizes
 process.env.CURATOR_CACHE_DIR = cache
 
 const s = await startStudio()
@@ -25,8 +25,8 @@ try {
   await frames()
   const t0 = Date.now()
   await startSession(page, { poolLimit: pool, testLimit: 2000 })
-  const featuriseSeconds = (Date.now() - t0) / 1000
-  const duringFeaturise = await frames()
+  const featurizeSeconds = (Date.now() - t0) / 1000
+  const duringFeaturize = await frames()
 
   // Key press -> next image painted, twice: while the frame recorder holds the page to 60 Hz
   // (every paint waits for the next vsync, as on a real display), and with the page idle.
@@ -58,12 +58,12 @@ try {
       note: 'the page held to 60 Hz by a rAF loop: each paint waits for the next vsync'
     },
     keyToPaintIdleMs: { presses: idlePaints.length, p50: q(idlePaints, 0.5), p95: q(idlePaints, 0.95), max: max(idlePaints) },
-    featurise: {
+    featurize: {
       pool,
-      seconds: featuriseSeconds,
-      frames: duringFeaturise.length,
-      longestFrameMs: max(duringFeaturise),
-      framesOver100ms: duringFeaturise.filter((f) => f > 100).length
+      seconds: featurizeSeconds,
+      frames: duringFeaturize.length,
+      longestFrameMs: max(duringFeaturize),
+      framesOver100ms: duringFeaturize.filter((f) => f > 100).length
     },
     labelling: {
       frames: duringLabelling.length,

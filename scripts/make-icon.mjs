@@ -91,7 +91,7 @@ async function ico(svg, sizes) {
     const header = Buffer.alloc(40)
     header.writeUInt32LE(40, 0) // BITMAPINFOHEADER
     header.writeInt32LE(s, 4)
-    header.writeInt32LE(s * 2, 8) // colour rows + mask rows
+    header.writeInt32LE(s * 2, 8) // color rows + mask rows
     header.writeUInt16LE(1, 12)
     header.writeUInt16LE(32, 14)
     header.writeUInt32LE(0, 16) // BI_RGB

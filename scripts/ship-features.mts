@@ -1,4 +1,4 @@
-// `npm run ship-features`: featurises the embedded MNIST (pool and test) with the shipped base on
+// `npm run ship-features`: featurizes the embedded MNIST (pool and test) with the shipped base on
 // the wasm backend, from scratch, and writes the result beside the base model
 // (resources/models/mnist-cnn/features/), where a fresh install's first session reads it.
 // Run it again whenever the shipped base changes.

@@ -14,7 +14,7 @@ const series = (tag: string) =>
 const W = 300
 const H = 170
 const pad = { l: 38, r: 10, t: 24, b: 26 }
-function line(title: string, lines: { tag: string; colour: string }[], yMax?: number): string {
+function line(title: string, lines: { tag: string; color: string }[], yMax?: number): string {
   const all = lines.flatMap((l) => series(l.tag))
   const xMax = Math.max(1, ...all.map(([x]) => x))
   const top = yMax ?? Math.max(...all.map(([, y]) => y)) * 1.1
@@ -23,10 +23,10 @@ function line(title: string, lines: { tag: string; colour: string }[], yMax?: nu
   const paths = lines
     .map(
       (l) =>
-        `<polyline fill="none" stroke="${l.colour}" stroke-width="2" points="${series(l.tag)
+        `<polyline fill="none" stroke="${l.color}" stroke-width="2" points="${series(l.tag)
           .map(([a, b]) => `${x(a)},${y(b)}`)
           .join(' ')}"/>` +
-        `<text x="${W - pad.r}" y="${H - pad.b - 8 - 12 * lines.indexOf(l)}" text-anchor="end" fill="${l.colour}">${l.tag}</text>`
+        `<text x="${W - pad.r}" y="${H - pad.b - 8 - 12 * lines.indexOf(l)}" text-anchor="end" fill="${l.color}">${l.tag}</text>`
     )
     .join('')
   const ticks = [0, 0.5, 1]
@@ -69,12 +69,12 @@ const html = `<!doctype html><body style="margin:0;font:11px sans-serif;backgrou
     <div>${line(
       'accuracy',
       [
-        { tag: 'accuracy/held_out', colour: '#2563eb' },
-        { tag: 'accuracy/labelled', colour: '#7c3aed' }
+        { tag: 'accuracy/held_out', color: '#2563eb' },
+        { tag: 'accuracy/labelled', color: '#7c3aed' }
       ],
       1
     )}
-    ${line('loss/labelled', [{ tag: 'loss/labelled', colour: '#dc2626' }])}</div>
+    ${line('loss/labelled', [{ tag: 'loss/labelled', color: '#dc2626' }])}</div>
     <div>${ridges('pool/p_positive', 'pool/p_positive (histogram, by step)')}
       <div style="font-weight:600;margin:6px 0 4px">asked, step ${lastAsked[0]} (image summary)</div>
       <img style="image-rendering:pixelated;width:${lastAsked[1].width * 2}px" src="data:image/png;base64,${Buffer.from(lastAsked[1].encoded_image_string).toString('base64')}"></div>

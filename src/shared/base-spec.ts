@@ -7,7 +7,7 @@ export const BASE_SPEC_FILE = 'curator-base.json'
 
 /**
  * How an image is brought to the base's input size: `pad` keeps the aspect ratio and fills the
- * rest with the image's background colour (its border's median), `crop` keeps the aspect ratio
+ * rest with the image's background color (its border's median), `crop` keeps the aspect ratio
  * and cuts the centre, `fill` stretches, `none` feeds images at their own size (a base trained
  * at variable size opts out; large images are still scaled down to the dataset's maxSide).
  */
@@ -20,7 +20,7 @@ const perChannel = v.pipe(v.array(v.pipe(v.number(), v.finite())), v.minLength(1
 export const InputSpecSchema = v.strictObject({
   /** [height, width] the base was trained at; null: any size. */
   size: v.optional(v.nullable(v.tuple([side, side]))),
-  /** Channels the base takes: 3 (grey images repeated into RGB) or 1 (colour turned grey). */
+  /** Channels the base takes: 3 (grey images repeated into RGB) or 1 (color turned grey). */
   channels: v.optional(v.picklist([1, 3])),
   fit: v.optional(v.picklist(INPUT_FITS)),
   /** Pixel values 0..255 are mapped linearly onto [low, high] ... */
@@ -75,7 +75,7 @@ export function resolveInput(spec: InputSpecFile | undefined, modelSize: [number
 /** One line saying what the input spec does: for metadata, READMEs and the start screen. */
 export function describeInput(s: InputSpec): string {
   const size = s.size
-    ? `${s.size[1]}x${s.size[0]} (${s.fit === 'pad' ? 'aspect kept, padded with the background colour' : s.fit === 'crop' ? 'aspect kept, centre-cropped' : 'stretched'})`
+    ? `${s.size[1]}x${s.size[0]} (${s.fit === 'pad' ? 'aspect kept, padded with the background color' : s.fit === 'crop' ? 'aspect kept, centre-cropped' : 'stretched'})`
     : 'any size'
   const norm = s.mean.some((m) => m !== 0) || s.std.some((d) => d !== 1) ? `, then (x - [${s.mean}]) / [${s.std}]` : ''
   return `${size}, ${s.channels === 3 ? 'RGB (grey repeated)' : 'grey'}, pixels 0..255 mapped to ${s.range[0]}..${s.range[1]}${norm}`

@@ -1,4 +1,4 @@
-// The answer and weight colours, one definition for the app's charts and the GIF export: blue
+// The answer and weight colors, one definition for the app's charts and the GIF export: blue
 // means the negative answer, red-orange the positive one, and weights run blue - white -
 // red-orange on a symmetric scale.
 
@@ -15,9 +15,9 @@ const mix = (a: Rgb, b: Rgb, t: number): Rgb => [
 ]
 
 /**
- * Diverging colour of `value` on a scale of ±`scale`: blue for negative, white at zero,
+ * Diverging color of `value` on a scale of ±`scale`: blue for negative, white at zero,
  * red-orange for positive. `scale` is the largest magnitude shown, so nothing is clipped
- * (values beyond it, if any, take the end colour).
+ * (values beyond it, if any, take the end color).
  */
 export function divergingRgb(value: number, scale: number): Rgb {
   if (!Number.isFinite(value) || !(scale > 0)) return ZERO_RGB

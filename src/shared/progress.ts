@@ -1,4 +1,4 @@
-// Progress of long work (pretraining, featurising), as pushed to the UI and printed by the CLI.
+// Progress of long work (pretraining, featurizing), as pushed to the UI and printed by the CLI.
 export interface Progress {
   task: string
   done: number

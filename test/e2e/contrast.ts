@@ -1,5 +1,5 @@
-// An axe-style colour-contrast check (WCAG 2.1 AA, 1.4.3) run inside the page: every visible
-// text node's colour against the background composited from its ancestors. Text on an image or
+// An axe-style color-contrast check (WCAG 2.1 AA, 1.4.3) run inside the page: every visible
+// text node's color against the background composited from its ancestors. Text on an image or
 // gradient cannot be computed and is listed apart (axe calls it "incomplete"); disabled
 // controls are exempt, as in WCAG.
 import type { Page } from 'playwright-core'

@@ -45,10 +45,10 @@ describe('app store', () => {
     const app = useAppStore()
     await startStudio()
     fake.emit('error', { code: 'INTERNAL', message: 'The engine worker stopped' })
-    fake.emit('error', { code: 'CANCELLED', message: 'Featurising cancelled' })
+    fake.emit('error', { code: 'CANCELLED', message: 'Featurizing cancelled' })
     expect(app.toasts.map((t) => [t.kind, t.message])).toEqual([
       ['error', 'The engine worker stopped'],
-      ['info', 'Featurising cancelled']
+      ['info', 'Featurizing cancelled']
     ])
     app.dismissToast(app.toasts[0].id)
     expect(app.toasts).toHaveLength(1)
@@ -69,13 +69,13 @@ describe('app store', () => {
     vi.useFakeTimers()
     const app = useAppStore()
     await startStudio()
-    fake.emit('progress', { task: 'featurise pool', done: 10, total: 100, rate: 50, etaSeconds: 1.8 })
-    fake.emit('progress', { task: 'featurise pool', done: 40, total: 100, rate: 50, etaSeconds: 1.2 })
+    fake.emit('progress', { task: 'featurize pool', done: 10, total: 100, rate: 50, etaSeconds: 1.8 })
+    fake.emit('progress', { task: 'featurize pool', done: 40, total: 100, rate: 50, etaSeconds: 1.2 })
     expect(app.progress).toHaveLength(1)
     expect(app.progress[0].done).toBe(40)
-    await app.cancel('featurise pool')
-    expect(fake.callsOf('cancel')).toEqual([['featurise pool']])
-    fake.emit('progress', { task: 'featurise pool', done: 100, total: 100, rate: 50, etaSeconds: 0 })
+    await app.cancel('featurize pool')
+    expect(fake.callsOf('cancel')).toEqual([['featurize pool']])
+    fake.emit('progress', { task: 'featurize pool', done: 100, total: 100, rate: 50, etaSeconds: 0 })
     vi.advanceTimersByTime(2000)
     expect(app.progress).toHaveLength(0)
   })

@@ -74,12 +74,12 @@ describe('head weights chart', () => {
     expect(c.data.datasets[0].data).toEqual([...w, 0.25])
   })
 
-  it('colours by a diverging scale scaled to the largest magnitude, not clipped to ±1', () => {
+  it('colors by a diverging scale scaled to the largest magnitude, not clipped to ±1', () => {
     const w = [4, -2, 0, 1]
     const c = weightsChart(w, -4, ['a', 'b', 'c', 'd'])
     expect(c.scale).toBe(4)
     const colors = c.data.datasets[0].backgroundColor as string[]
-    // +4 is the full positive colour, -4 (bias) the full negative one, 0 white
+    // +4 is the full positive color, -4 (bias) the full negative one, 0 white
     expect(colors[0]).toBe(`rgb(${POSITIVE_RGB.join(', ')})`)
     expect(colors[4]).toBe(`rgb(${NEGATIVE_RGB.join(', ')})`)
     expect(colors[2]).toBe('rgb(255, 255, 255)')

@@ -99,11 +99,11 @@ describe('WebSocket client', () => {
     const off = c.on('progress', (p) => seen.push(p.task))
     const s = FakeSocket.all[0]
     s.open()
-    s.receive({ event: 'progress', payload: { task: 'featurise', done: 1, total: 2, rate: 1, etaSeconds: 1 } })
+    s.receive({ event: 'progress', payload: { task: 'featurize', done: 1, total: 2, rate: 1, etaSeconds: 1 } })
     s.receive({ event: 'session', payload: {} })
     off()
     s.receive({ event: 'progress', payload: { task: 'again', done: 1, total: 2, rate: 1, etaSeconds: 1 } })
-    expect(seen).toEqual(['featurise'])
+    expect(seen).toEqual(['featurize'])
   })
 
   it('ignores malformed messages', () => {

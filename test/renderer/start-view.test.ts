@@ -232,16 +232,16 @@ describe('start screen', () => {
 
   it('shows progress with ETA and cancels it', async () => {
     const w = await mountStart()
-    fake.emit('progress', { task: 'featurise pool', done: 250, total: 1000, rate: 125, etaSeconds: 6, detail: { loss: 0.1234 } })
+    fake.emit('progress', { task: 'featurize pool', done: 250, total: 1000, rate: 125, etaSeconds: 6, detail: { loss: 0.1234 } })
     await flushPromises()
     const p = w.find('[data-testid="progress"]')
-    expect(p.text()).toContain('featurise pool')
+    expect(p.text()).toContain('featurize pool')
     expect(p.text()).toContain('25%')
     expect(w.find('[data-testid="progress-eta"]').text()).toBe('ETA 6s')
     expect((w.find('.bar-fill').element as HTMLElement).style.width).toBe('25%')
     await w.find('[data-testid="btn-cancel-progress"]').trigger('click')
     await flushPromises()
-    expect(fake.callsOf('cancel')).toEqual([['featurise pool']])
+    expect(fake.callsOf('cancel')).toEqual([['featurize pool']])
   })
 
   it('shows a failed start as a toast and stays on the start screen', async () => {

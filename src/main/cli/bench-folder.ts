@@ -1,5 +1,5 @@
 // `curator bench-folder`: a folder of MNIST digits as PNG files, opened cold (scan, decode,
-// featurise) and again from the caches.
+// featurize) and again from the caches.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -42,7 +42,7 @@ export async function benchFolderCommand(a: BenchFolderArgs): Promise<void> {
         while (next < set.count) {
           const i = next++
           await sharp(imagePixels(set, i), { raw: { width: 28, height: 28, channels: 1 } })
-            .toColourspace('b-w')
+            .toColorspace('b-w')
             .png()
             .toFile(join(folder, String(set.classes![i]), `${String(i).padStart(5, '0')}.png`))
         }
@@ -52,7 +52,7 @@ export async function benchFolderCommand(a: BenchFolderArgs): Promise<void> {
     log(`wrote ${set.count} PNG files of 28x28 in ${r2(writeSeconds)} s`)
 
     const config = { ...DEFAULT_CONFIG, dataset: `folder:${folder}` }
-    // 2. Cold: scan + decode (no dataset cache yet), then featurise (no features cache yet).
+    // 2. Cold: scan + decode (no dataset cache yet), then featurize (no features cache yet).
     t0 = performance.now()
     const cold = await prepare(config, { backend, cacheDir, onProgress: progress })
     const coldSeconds = seconds(t0)
@@ -64,10 +64,10 @@ export async function benchFolderCommand(a: BenchFolderArgs): Promise<void> {
     const decodeSeconds = seconds(t0)
     const decoded = await loadDataset(config.dataset, { seed: config.seed, cacheDir })
     t0 = performance.now()
-    disposePrepared(await prepare(config, { backend, cacheDir: join(root, 'cache-featurise'), dataset: decoded }))
-    const featuriseSeconds = seconds(t0)
+    disposePrepared(await prepare(config, { backend, cacheDir: join(root, 'cache-featurize'), dataset: decoded }))
+    const featurizeSeconds = seconds(t0)
     log(
-      `cold open: ${count} images in ${r2(coldSeconds)} s (${Math.round(count / coldSeconds)} images/s); alone: scan + decode ${r2(decodeSeconds)} s (${Math.round(count / decodeSeconds)} images/s), featurise ${r2(featuriseSeconds)} s (${Math.round(count / featuriseSeconds)} images/s)`
+      `cold open: ${count} images in ${r2(coldSeconds)} s (${Math.round(count / coldSeconds)} images/s); alone: scan + decode ${r2(decodeSeconds)} s (${Math.round(count / decodeSeconds)} images/s), featurize ${r2(featurizeSeconds)} s (${Math.round(count / featurizeSeconds)} images/s)`
     )
 
     // 3. Cached: the decoded folder and the features come from the caches.
@@ -93,13 +93,13 @@ export async function benchFolderCommand(a: BenchFolderArgs): Promise<void> {
       coldImagesPerSec: Math.round(count / coldSeconds),
       scanDecodeSeconds: r2(decodeSeconds),
       scanDecodeImagesPerSec: Math.round(count / decodeSeconds),
-      featuriseSeconds: r2(featuriseSeconds),
-      featuriseImagesPerSec: Math.round(count / featuriseSeconds),
+      featurizeSeconds: r2(featurizeSeconds),
+      featurizeImagesPerSec: Math.round(count / featurizeSeconds),
       reopenSeconds: r2(reopenSeconds),
       datasetReopenSeconds: r2(datasetReopenSeconds),
       reopenFeaturesCached: cached,
       threads: availableParallelism(),
-      note: 'cold = scan + decode + featurise with empty caches; scanDecode and featurise are each timed alone; re-open = the same open with both caches filled'
+      note: 'cold = scan + decode + featurize with empty caches; scanDecode and featurize are each timed alone; re-open = the same open with both caches filled'
     }
     console.log(a.json ? JSON.stringify(result) : JSON.stringify(result, null, 2))
   } finally {

@@ -77,13 +77,13 @@ export interface LargePoolFigures {
   featurizeImagesPerSec: number | null
   featuresCached: boolean
   iterationMs: { p50: number; p95: number; n: number }
-  /** This process's peak resident memory while featurising and iterating on the large pool... */
+  /** This process's peak resident memory while featurizing and iterating on the large pool... */
   peakRssMb: number | null
   /** ...and what it held before (the 70k dataset, models and tensors of the bench's earlier steps). */
   rssBeforeMb: number | null
 }
 
-/** Featurises `count` shifted MNIST images (cached on disk like any pool) and iterates on them. */
+/** Featurizes `count` shifted MNIST images (cached on disk like any pool) and iterates on them. */
 export async function largePoolBench(
   p: Prepared,
   count: number,
@@ -110,7 +110,7 @@ export async function largePoolBench(
       backend,
       featurizer,
       onProgress,
-      task: `featurise ${count} shifted images`
+      task: `featurize ${count} shifted images`
     })
     rate = Math.round(count / ((performance.now() - t0) / 1000))
     await writeFeatureCache(path, features)

@@ -24,7 +24,7 @@ export interface BenchArgs {
   /** Measure PyTorch on the same network in this run (scripts/torch-reference.py). */
   reference: boolean
   referenceSeconds: number
-  /** Also featurise and iterate on a pool of this many shifted MNIST images (0: not). */
+  /** Also featurize and iterate on a pool of this many shifted MNIST images (0: not). */
   largePool: number
   /** Measure a `curator serve` process's memory with the default session open. */
   serveMemory: boolean
@@ -120,7 +120,7 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
     `naive iteration: fit ${r2(naiveFitMs)} ms + pool pass ${r2(naivePredictMs)} ms (timed on ${subset.count} images, scaled to ${pool.count})`
   )
 
-  // 3. Featurising throughput on all cores, without the cache, right after PyTorch's forward pass.
+  // 3. Featurizing throughput on all cores, without the cache, right after PyTorch's forward pass.
   const torchForward = a.reference ? torchReference('forward', p.base.dir, a.referenceSeconds) : null
   const all = headOf(pool, Math.min(a.featurizeImages, pool.count))
   const testPart = p.dataset.test ? headOf(p.dataset.test, Math.max(0, a.featurizeImages - all.count)) : null
@@ -132,17 +132,17 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
       backend,
       featurizer,
       onProgress: a.json ? undefined : progressPrinter(),
-      task: `featurise (bench, ${featurizer})`
+      task: `featurize (bench, ${featurizer})`
     })
     return Math.round(featurized / ((performance.now() - t) / 1000))
   }
   const featurizer = defaultFeaturizer(backend)
   const featurizeImagesPerSec = await featurizeWith(featurizer)
-  log(`featurise: ${featurizeImagesPerSec} images/s over ${featurized} images on ${featurizer}, ${availableParallelism()} threads`)
+  log(`featurize: ${featurizeImagesPerSec} images/s over ${featurized} images on ${featurizer}, ${availableParallelism()} threads`)
   // The other engine too, when there is one, for the comparison.
   const other: FeaturizerName = featurizer === 'onnxruntime' ? 'tfjs' : 'onnxruntime'
   const otherImagesPerSec = other === 'tfjs' || onnxRuntimeLoads() ? await featurizeWith(other) : null
-  if (otherImagesPerSec) log(`featurise on ${other}: ${otherImagesPerSec} images/s`)
+  if (otherImagesPerSec) log(`featurize on ${other}: ${otherImagesPerSec} images/s`)
 
   // 4. Pretraining throughput (batch 128, steady state after one warm-up batch), right after PyTorch's.
   const torchTrain = a.reference ? torchReference('train', p.base.dir, a.referenceSeconds) : null

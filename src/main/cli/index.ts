@@ -42,15 +42,15 @@ Commands:
   tensorboard
              Rebuild a session's TensorBoard event files from its log (any session)
              SESSION [--out DIR] [--json]   (default DIR: SESSION/tensorboard)
-  bench      Measure iteration latency, the naive baseline, featurising and pretraining
+  bench      Measure iteration latency, the naive baseline, featurizing and pretraining
              [--iterations 30] [--naive-subset 2000] [--featurize-images 70000] [--json]
              [--reference torch|none]  also measure PyTorch on the same network in this run
                        (scripts/torch-reference.py with /usr/bin/python3, or CURATOR_PYTHON)
-             [--large-pool N]  also featurise (cached) and iterate on N shifted MNIST images
+             [--large-pool N]  also featurize (cached) and iterate on N shifted MNIST images
              [--serve-memory yes|no]  memory of a curator serve process with the 70k pool open
   bench-folder
              Write MNIST digits as 28x28 PNGs to a temp folder, then measure opening it cold
-             (scan + decode + featurise, images/s) and again from the caches (s)
+             (scan + decode + featurize, images/s) and again from the caches (s)
              [--images 10000] [--json]
   serve      Browser mode: serve the studio on this machine
              [--port 0] [--host 127.0.0.1] [--data-dir DIR] [--session DIR] [--base DIR]

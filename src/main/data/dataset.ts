@@ -120,7 +120,7 @@ export const UNIT_RANGE: Pick<InputSpec, 'channels' | 'range' | 'mean' | 'std'> 
 
 /**
  * The base's input for some images of one size: pixel values mapped onto the base's range and
- * normalised, grey repeated into RGB (or colour turned grey, for a one-channel base).
+ * normalised, grey repeated into RGB (or color turned grey, for a one-channel base).
  */
 export function toInputBuffer(
   set: ImageSet,

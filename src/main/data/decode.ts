@@ -71,7 +71,7 @@ export function fitSize(width: number, height: number, maxSide: number): [number
 
 /**
  * Grey images (1 channel) stay grey, everything else becomes RGB (3 channels): alpha is
- * flattened onto white, CMYK and other colour spaces are converted to sRGB, EXIF orientation
+ * flattened onto white, CMYK and other color spaces are converted to sRGB, EXIF orientation
  * is applied, 16-bit samples become 8-bit. An RGB image whose three channels are equal
  * everywhere is stored as grey: the base sees the same input, with a third of the memory.
  */
@@ -103,7 +103,7 @@ export async function decodeImage(bytes: Uint8Array, maxSide: number, resize: Re
     let p = img.autoOrient()
     if (meta.hasAlpha) p = p.flatten({ background: ALPHA_BACKGROUND })
     if (tw !== width || th !== height) p = p.resize(tw, th, { fit: resize?.fit === 'crop' ? 'cover' : 'fill', position: 'centre' })
-    p = p.toColourspace(grey ? 'b-w' : 'srgb')
+    p = p.toColorspace(grey ? 'b-w' : 'srgb')
     const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
     if (info.width !== tw || info.height !== th)
       return { ok: false, reason: `decoded to ${info.width}x${info.height}, expected ${tw}x${th}` }
@@ -127,8 +127,8 @@ export function insideSize(width: number, height: number, [h, w]: [number, numbe
   return [Math.min(w, Math.max(1, Math.round(width * s))), Math.min(h, Math.max(1, Math.round(height * s)))]
 }
 
-/** The median of an image's border pixels, per channel: its background colour. */
-export function borderColour(pixels: Uint8Array, width: number, height: number, channels: number): number[] {
+/** The median of an image's border pixels, per channel: its background color. */
+export function borderColor(pixels: Uint8Array, width: number, height: number, channels: number): number[] {
   return Array.from({ length: channels }, (_, c) => {
     const counts = new Uint32Array(256)
     let n = 0
@@ -150,9 +150,9 @@ export function borderColour(pixels: Uint8Array, width: number, height: number, 
   })
 }
 
-/** Centres the image in [height, width], the rest filled with its background colour. */
+/** Centres the image in [height, width], the rest filled with its background color. */
 function padToSize(pixels: Uint8Array, width: number, height: number, channels: number, [h, w]: [number, number]): Uint8Array {
-  const bg = borderColour(pixels, width, height, channels)
+  const bg = borderColor(pixels, width, height, channels)
   const out = new Uint8Array(w * h * channels)
   for (let p = 0; p < w * h; p++) for (let c = 0; c < channels; c++) out[p * channels + c] = bg[c]
   const left = Math.floor((w - width) / 2)

@@ -273,7 +273,7 @@ async function readImageFile(abs: string): Promise<Buffer> {
 // ---- the decoded-folder cache ---------------------------------------------------------------
 
 const CACHE_MAGIC = 'CURDSET1'
-/** Bump when decoding changes (colour handling, resizing): old entries then miss. */
+/** Bump when decoding changes (color handling, resizing): old entries then miss. */
 const DECODE_VERSION = 1
 
 /** The cache file of a scan: keyed by the real root, every file's path, size and mtime, and maxSide. */

@@ -50,7 +50,7 @@ export class Engine implements EngineMethods {
     const backend = await initBackend()
     this.cancelled = false
     // Prepare the new session before dropping the current one, which survives a failure.
-    // A person is waiting on this machine: featurising threads run below the UI's priority.
+    // A person is waiting on this machine: featurizing threads run below the UI's priority.
     const p = await prepare(config, {
       backend,
       cacheDir,

@@ -25,7 +25,7 @@ export interface FeaturizeOptions {
   backend: string
   /** The engine that runs the prefix (default: defaultFeaturizer(backend)). */
   featurizer?: FeaturizerName
-  /** The featurising threads run at a lower priority (a UI is waiting on this machine's cores). */
+  /** The featurizing threads run at a lower priority (a UI is waiting on this machine's cores). */
   background?: boolean
   /** Feature layer and input preprocessing of the base (default: the digit CNN's output, pixels 0..1). */
   cut?: BaseCut
@@ -107,11 +107,11 @@ interface Job {
   place: (features: Float32Array, dim: number) => void
 }
 
-/** Runs the jobs on a pool of featurising threads; returns the feature dimension. */
+/** Runs the jobs on a pool of featurizing threads; returns the feature dimension. */
 async function runJobs(files: ModelFiles, unfreeze: number, jobs: Job[], opts: FeaturizeOptions): Promise<number> {
   const total = jobs.reduce((n, j) => n + j.count, 0)
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), Math.ceil(total / 64)))
-  const meter = new ProgressMeter(opts.task ?? 'featurise', total)
+  const meter = new ProgressMeter(opts.task ?? 'featurize', total)
   let dim = 0
   let done = 0
   let next = 0
@@ -128,7 +128,7 @@ async function runJobs(files: ModelFiles, unfreeze: number, jobs: Job[], opts: F
     await Promise.all(
       workers.map(async (w) => {
         while (next < jobs.length) {
-          if (opts.shouldStop?.()) throw new CuratorError('CANCELLED', 'Featurising was cancelled')
+          if (opts.shouldStop?.()) throw new CuratorError('CANCELLED', 'Featurizing was cancelled')
           const job = jobs[next++]
           const features = await runJob(w, job.images())
           dim ||= features.length / job.count
@@ -157,7 +157,7 @@ function runJob(w: Worker, set: ImageSet): Promise<Float32Array> {
       if (m.job !== job) return
       w.off('message', onMessage)
       w.off('error', onError)
-      if (m.error) reject(new Error(`Featurising failed: ${m.error}`))
+      if (m.error) reject(new Error(`Featurizing failed: ${m.error}`))
       else resolve(m.features!)
     }
     const onError = (err: Error) => {

@@ -1,4 +1,4 @@
-// One featurising thread: runs the frozen prefix on batches of images sent by the pool, on
+// One featurizing thread: runs the frozen prefix on batches of images sent by the pool, on
 // TF.js or on ONNX Runtime (one intra-op thread: the pool has one thread per core already).
 import { parentPort, workerData } from 'node:worker_threads'
 import { setPriority } from 'node:os'

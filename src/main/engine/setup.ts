@@ -37,7 +37,7 @@ export interface PrepareOptions {
   shouldStop?: () => boolean
   /** Default: defaultFeaturizer(backend). Replay passes the recorded one. */
   featurizer?: FeaturizerName
-  /** Featurise at a lower thread priority: a UI is waiting on the same cores. */
+  /** Featurize at a lower thread priority: a UI is waiting on the same cores. */
   background?: boolean
   /** The dataset of config.dataset, when the caller loaded it already (with the same limits and seed). */
   dataset?: Dataset
@@ -63,7 +63,7 @@ export function truthOf(set: ImageSet | null, classNames: string[] | null, posit
 export async function prepare(config: SessionConfig, opts: PrepareOptions): Promise<Prepared> {
   const cacheDir = opts.cacheDir ?? defaultCacheDir()
   const info = readBase(opts.baseDir ?? defaultBaseDir())
-  // Images are brought to the base's input size as they are decoded (folders; MNIST and IDX in the featuriser).
+  // Images are brought to the base's input size as they are decoded (folders; MNIST and IDX in the featurizer).
   const dataset =
     opts.dataset ??
     (await loadDataset(config.dataset, {
@@ -81,11 +81,11 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const cut = { featureLayer: info.featureLayer, input: info.input }
   // Keyed by the input spec too: the same model under another preprocessing gives other features.
   const baseHash = inputHash(info)
-  // ONNX Runtime only for a prefix the ONNX export covers (a base with other layer types featurises on TF.js).
+  // ONNX Runtime only for a prefix the ONNX export covers (a base with other layer types featurizes on TF.js).
   const atHand = await tfjsFeaturesAtHand(cacheDir, info.dir, { baseHash, datasetHash: dataset.hash, split }, dataset, opts.shipped)
   const featurizer =
     opts.featurizer ?? (atHand || !info.meta || onnxUnsupported(info.files, split) ? 'tfjs' : defaultFeaturizer(opts.backend))
-  const featurise = (sets: ImageSet[]) =>
+  const featurize = (sets: ImageSet[]) =>
     featurizeAll(info.files, config.unfreeze, sets, {
       backend: opts.backend,
       featurizer,
@@ -93,7 +93,7 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
       cut,
       onProgress: opts.onProgress,
       shouldStop: opts.shouldStop,
-      task: 'featurise'
+      task: 'featurize'
     })
   const key = { baseHash, datasetHash: dataset.hash, split: featureSplitKey(split, featurizer) }
   // The shipped features are TF.js's (key without .ort).
@@ -102,8 +102,8 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const dim = shape.slice(1).every((d) => typeof d === 'number') ? (shape.slice(1) as number[]).reduce((a, b) => a * b, 1) : undefined
   const shipped = opts.shipped === false ? undefined : (part: string) => readShippedFeatures(info.dir, { ...key, part })
   const { poolFeatures, testFeatures, cached } = dataset.source
-    ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurise, dim)
-    : await partFeatures(cacheDir, key, dataset, featurise, shipped, dim)
+    ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurize, dim)
+    : await partFeatures(cacheDir, key, dataset, featurize, shipped, dim)
   const poolTruth = truthOf(dataset.pool, dataset.classNames, config.task.positiveClasses)
   const testTruth = truthOf(dataset.test, dataset.classNames, config.task.positiveClasses)
   const learner = new Learner({
@@ -128,8 +128,8 @@ function inputHash(b: BaseInfo): string {
 }
 
 /**
- * Features already computed beat faster featurising: TF.js's for every part are in the cache or
- * shipped beside the base (a fresh install's MNIST), so no featurising is needed at all.
+ * Features already computed beat faster featurizing: TF.js's for every part are in the cache or
+ * shipped beside the base (a fresh install's MNIST), so no featurizing is needed at all.
  */
 async function tfjsFeaturesAtHand(cacheDir: string, baseDir: string, key: CacheKey, dataset: Dataset, shipped?: boolean): Promise<boolean> {
   if (dataset.source) return existsSync(featureCachePath(cacheDir, { ...key, datasetHash: dataset.source.hash, part: 'all' }))
@@ -141,7 +141,7 @@ async function tfjsFeaturesAtHand(cacheDir: string, baseDir: string, key: CacheK
   return true
 }
 
-type Featurise = (sets: ImageSet[]) => Promise<FeatureMatrix[]>
+type Featurize = (sets: ImageSet[]) => Promise<FeatureMatrix[]>
 type Shipped = (part: string) => Promise<FeatureMatrix | null>
 type SplitFeatures = { poolFeatures: FeatureMatrix; testFeatures: FeatureMatrix | null; cached: boolean }
 
@@ -150,12 +150,12 @@ async function partFeatures(
   cacheDir: string,
   key: CacheKey,
   dataset: Dataset,
-  featurise: Featurise,
+  featurize: Featurize,
   shipped?: Shipped,
   dim?: number
 ): Promise<SplitFeatures> {
   const parts: Record<string, ImageSet> = dataset.test ? { pool: dataset.pool, test: dataset.test } : { pool: dataset.pool }
-  const { features, cached } = await cachedFeatures(cacheDir, key, parts, featurise, shipped, dim)
+  const { features, cached } = await cachedFeatures(cacheDir, key, parts, featurize, shipped, dim)
   return { poolFeatures: features.pool, testFeatures: features.test ?? null, cached }
 }
 
@@ -167,7 +167,7 @@ async function splitFeatures(
   cacheDir: string,
   key: CacheKey,
   dataset: Dataset,
-  featurise: Featurise,
+  featurize: Featurize,
   expectedDim?: number
 ): Promise<SplitFeatures> {
   const src = dataset.source!
@@ -175,7 +175,7 @@ async function splitFeatures(
   const hit = await readFeatureCache(path)
   if (hit && hit.count === src.count && (expectedDim === undefined || hit.dim === expectedDim))
     return { poolFeatures: rows(hit, src.pool), testFeatures: dataset.test ? rows(hit, src.test) : null, cached: true }
-  const [poolFeatures, testFeatures = null] = await featurise(dataset.test ? [dataset.pool, dataset.test] : [dataset.pool])
+  const [poolFeatures, testFeatures = null] = await featurize(dataset.test ? [dataset.pool, dataset.test] : [dataset.pool])
   const dim = poolFeatures.dim
   const all: FeatureMatrix = { count: src.count, dim, data: new Float32Array(src.count * dim) }
   src.pool.forEach((i, k) => all.data.set(poolFeatures.data.subarray(k * dim, (k + 1) * dim), i * dim))

@@ -1,6 +1,6 @@
 // The frozen features of the shipped base on the embedded MNIST, shipped beside the base model
 // (<base>/features/), so a fresh install's first session reads 70,000 rows instead of
-// featurising 70,000 images. They are keyed like a cache entry (base hash, dataset hash, split
+// featurizing 70,000 images. They are keyed like a cache entry (base hash, dataset hash, split
 // layer, part) and checked by SHA-256; a cache miss with the same key is filled from them.
 // They are the canonical features for that key on every backend, so replay --verify, which
 // reads the same cache, stays exact.
@@ -79,7 +79,7 @@ export async function readShippedFeatures(baseDir: string, key: CacheKey & { par
     new Uint8Array(data.buffer).set(bytes)
     return { count: e.count, dim: e.dim, data }
   } catch {
-    return null // unreadable or not gzip: featurise instead
+    return null // unreadable or not gzip: featurize instead
   }
 }
 

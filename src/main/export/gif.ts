@@ -1,6 +1,6 @@
 // The session as an animated GIF, in the spirit of the original demo's final figure: one
 // 432x288 frame per fit with the P(positive) histogram (accuracy in its title) above and
-// the head weights as a colour strip below. Drawn in plain JS into an RGBA buffer with a
+// the head weights as a color strip below. Drawn in plain JS into an RGBA buffer with a
 // built-in bitmap font, encoded by gifenc, written atomically (src/main/files/safe.ts).
 import { existsSync, readSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -44,26 +44,26 @@ export interface FrameData {
 export interface FrameScale {
   /** The tallest histogram bar over all frames. */
   maxCount: number
-  /** The weight colour scale is -maxAbsWeight..+maxAbsWeight (max |w| over the session), so nothing is clipped. */
+  /** The weight color scale is -maxAbsWeight..+maxAbsWeight (max |w| over the session), so nothing is clipped. */
   maxAbsWeight: number
   /** Names of the negative and the positive answer (legend and x axis). */
   names: [string, string]
 }
 
-// ---- colours: a fixed palette, so every frame maps exactly and shares one colour table ----
+// ---- colors: a fixed palette, so every frame maps exactly and shares one color table ----
 
 const WHITE: Rgb = [255, 255, 255]
 const BLACK: Rgb = [0, 0, 0]
 const AXIS: Rgb = [110, 110, 110]
-// The answer and weight colours are the app's (src/shared/palette.ts).
+// The answer and weight colors are the app's (src/shared/palette.ts).
 const NEGATIVE = NEGATIVE_RGB
 const POSITIVE = POSITIVE_RGB
 const UNKNOWN: Rgb = [170, 170, 170]
-/** Steps on each side of the diverging scale (2 * RAMP + 1 colours). */
+/** Steps on each side of the diverging scale (2 * RAMP + 1 colors). */
 const RAMP = 100
 
-/** The app's colour of weight w on the symmetric scale -max..+max, quantised to the palette's ramp. */
-export function weightColour(w: number, max: number): Rgb {
+/** The app's color of weight w on the symmetric scale -max..+max, quantised to the palette's ramp. */
+export function weightColor(w: number, max: number): Rgb {
   const t = max > 0 ? Math.max(-1, Math.min(1, w / max)) : 0
   return divergingRgb(Math.round(t * RAMP), RAMP)
 }
@@ -75,7 +75,7 @@ export const PALETTE: Rgb[] = [
   NEGATIVE,
   POSITIVE,
   UNKNOWN,
-  ...Array.from({ length: 2 * RAMP + 1 }, (_, k) => weightColour(k - RAMP, RAMP))
+  ...Array.from({ length: 2 * RAMP + 1 }, (_, k) => weightColor(k - RAMP, RAMP))
 ]
 
 const key = (r: number, g: number, b: number) => (r << 16) | (g << 8) | b
@@ -84,7 +84,7 @@ PALETTE.forEach((c, i) => {
   if (!paletteIndex.has(key(...c))) paletteIndex.set(key(...c), i)
 })
 
-/** Maps an RGBA frame to palette indices: exact for the palette's colours, nearest otherwise. */
+/** Maps an RGBA frame to palette indices: exact for the palette's colors, nearest otherwise. */
 export function toIndexed(rgba: Uint8Array): Uint8Array {
   const out = new Uint8Array(rgba.length / 4)
   for (let p = 0; p < out.length; p++) {
@@ -188,9 +188,9 @@ export function renderFrame(f: FrameData, scale: FrameScale): Uint8Array {
       }
     } else segments.push([total, NEGATIVE])
     let below = 0
-    for (const [n, colour] of segments) {
+    for (const [n, color] of segments) {
       const top = yAt(below + n)
-      c.rect(x, top, BIN_W - 2, yAt(below) - top, colour)
+      c.rect(x, top, BIN_W - 2, yAt(below) - top, color)
       below += n
     }
   }
@@ -217,30 +217,30 @@ export function renderFrame(f: FrameData, scale: FrameScale): Uint8Array {
       ...(unknownSeen ? [['unknown', UNKNOWN] as [string, Rgb]] : [])
     ]
     let right = PLOT_X + PLOT_W
-    for (const [name, colour] of entries.reverse()) {
+    for (const [name, color] of entries.reverse()) {
       c.text(name, right, bottom + 14, 1, BLACK, 'right')
       right -= textWidth(name) + 4
-      c.rect(right - 7, bottom + 14, 7, 7, colour)
+      c.rect(right - 7, bottom + 14, 7, 7, color)
       right -= 7 + 10
     }
   }
 
-  // Lower panel: the head weights as a 1 x n colour strip on a symmetric scale.
+  // Lower panel: the head weights as a 1 x n color strip on a symmetric scale.
   c.text('head weights', centre, 196, 2, BLACK, 'center')
   const n = Math.max(1, f.headWeights.length)
   const cell = Math.floor(PLOT_W / n)
   const left = PLOT_X + Math.floor((PLOT_W - cell * n) / 2)
   f.headWeights.forEach((w, k) => {
-    c.rect(left + k * cell, STRIP_TOP, cell, STRIP_H, weightColour(w, scale.maxAbsWeight))
+    c.rect(left + k * cell, STRIP_TOP, cell, STRIP_H, weightColor(w, scale.maxAbsWeight))
     c.text(String(k), left + k * cell + Math.floor(cell / 2), STRIP_TOP + STRIP_H + 4, 1, BLACK, 'center')
   })
   c.outline(left - 1, STRIP_TOP - 1, cell * n + 2, STRIP_H + 2, BLACK)
-  // The colour scale: -max .. +max.
+  // The color scale: -max .. +max.
   const barW = 160
   const barX = centre - barW / 2
   const barY = STRIP_TOP + STRIP_H + 18
   for (let k = 0; k < barW; k++)
-    c.rect(barX + k, barY, 1, 7, weightColour(((2 * k) / (barW - 1) - 1) * scale.maxAbsWeight, scale.maxAbsWeight))
+    c.rect(barX + k, barY, 1, 7, weightColor(((2 * k) / (barW - 1) - 1) * scale.maxAbsWeight, scale.maxAbsWeight))
   const m = formatScale(scale.maxAbsWeight)
   c.text(`-${m}`, barX - 5, barY, 1, BLACK, 'right')
   c.text(`+${m}`, barX + barW + 5, barY, 1, BLACK, 'left')

@@ -270,7 +270,7 @@ async function copyImages(engine: ModelExportInput['engine'], datasetId: string,
       const d = dtos[k]
       const channels = d.channels as 1 | 3
       const image = sharp(Buffer.from(d.pixelsBase64, 'base64'), { raw: { width: d.width, height: d.height, channels } })
-      await (channels === 1 ? image.toColourspace('b-w') : image).png().toFile(target)
+      await (channels === 1 ? image.toColorspace('b-w') : image).png().toFile(target)
     }
   }
 }
@@ -284,7 +284,7 @@ async function main() {
   const session = await ort.InferenceSession.create(require('node:path').join(__dirname, 'model.onnx'))
   for (const file of process.argv.slice(2)) {
     // RGB (grey repeated), transparency onto white, pixels scaled to 0..1: the model's preprocessing.
-    const { data, info } = await sharp(file).flatten({ background: '#ffffff' }).toColourspace('srgb').raw()
+    const { data, info } = await sharp(file).flatten({ background: '#ffffff' }).toColorspace('srgb').raw()
       .toBuffer({ resolveWithObject: true })
     const x = new ort.Tensor('float32', Float32Array.from(data, (v) => v / 255), [1, info.height, info.width, 3])
     const { p } = await session.run({ image: x })
@@ -304,10 +304,10 @@ function inputText(input: InputSpec): string {
       : ''
   const resized =
     input.size && input.fit !== 'fill'
-      ? ` Curator brought every image to ${input.size[1]}x${input.size[0]} keeping its aspect ratio, ${input.fit === 'pad' ? 'padded with its background colour (the median of its border)' : 'cropped to the centre'}; do the same.`
+      ? ` Curator brought every image to ${input.size[1]}x${input.size[0]} keeping its aspect ratio, ${input.fit === 'pad' ? 'padded with its background color (the median of its border)' : 'cropped to the centre'}; do the same.`
       : ''
   return `${size} as a float32 tensor [batch, ${input.size ? input.size.join(', ') : 'height, width'}, ${input.channels}] (NHWC, TensorFlow's layout, in
-both files), ${range}${norm}, ${input.channels === 3 ? 'grey images repeated into 3 channels' : 'colour images turned grey'}, transparency flattened
+both files), ${range}${norm}, ${input.channels === 3 ? 'grey images repeated into 3 channels' : 'color images turned grey'}, transparency flattened
 onto white.${resized}`
 }
 

@@ -16,7 +16,7 @@ export interface LayersModelData {
 }
 
 export interface OnnxOptions {
-  /** The layer whose output the graph ends at (a prefix of the model, e.g. a featuriser); default: the model's output. */
+  /** The layer whose output the graph ends at (a prefix of the model, e.g. a featurizer); default: the model's output. */
   upTo?: string
   inputName?: string
   outputName?: string

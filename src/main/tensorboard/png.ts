@@ -4,7 +4,7 @@ import { buf as crc32 } from 'crc-32'
 import { deflateSync } from 'node:zlib'
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
-const COLOUR_TYPE: Record<number, number> = { 1: 0, 3: 2, 4: 6 }
+const COLOR_TYPE: Record<number, number> = { 1: 0, 3: 2, 4: 6 }
 
 function chunk(type: string, data: Uint8Array): Buffer {
   const out = Buffer.alloc(12 + data.length)
@@ -16,13 +16,13 @@ function chunk(type: string, data: Uint8Array): Buffer {
 }
 
 export function encodePng(width: number, height: number, channels: number, pixels: Uint8Array): Buffer {
-  const colourType = COLOUR_TYPE[channels]
-  if (colourType === undefined) throw new Error(`PNG: ${channels} channels are not supported`)
+  const colorType = COLOR_TYPE[channels]
+  if (colorType === undefined) throw new Error(`PNG: ${channels} channels are not supported`)
   if (pixels.length !== width * height * channels) throw new Error(`PNG: expected ${width * height * channels} bytes, got ${pixels.length}`)
   const header = Buffer.alloc(13)
   header.writeUInt32BE(width, 0)
   header.writeUInt32BE(height, 4)
-  header.set([8, colourType, 0, 0, 0], 8)
+  header.set([8, colorType, 0, 0, 0], 8)
   // Each row starts with filter type 0 (none).
   const stride = width * channels
   const raw = Buffer.alloc((stride + 1) * height)

@@ -1,4 +1,4 @@
-// The bench's large pool: shifted MNIST made on demand, featurised without holding the images.
+// The bench's large pool: shifted MNIST made on demand, featurized without holding the images.
 import { describe, it, expect, beforeAll } from 'vitest'
 import { shiftedImages, peakRssMb, resetPeakRss } from '../../../src/main/cli/bench-scale'
 import { imagePixels } from '../../../src/main/data/dataset'
@@ -31,7 +31,7 @@ describe('the shifted pool', () => {
     expect(distinct.size).toBe(25)
   })
 
-  it('featurises made on demand exactly as the same images held in memory', async () => {
+  it('featurizes made on demand exactly as the same images held in memory', async () => {
     const files = readModelFiles(defaultBaseDir())
     const count = 300 // 64-image jobs: the last one is partial
     const made = await featurizeGenerated(files, 0, count, make, { backend, jobSize: 64, featurizer: 'onnxruntime' })

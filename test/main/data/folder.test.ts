@@ -96,7 +96,7 @@ describe('scanning and decoding a folder', () => {
     // The grey pixels are MNIST's own digit, byte for byte.
     const file = join(f.root, 'one/one-000.png')
     expect((await sharp(file).metadata()).channels).toBe(1)
-    const src = await sharp(file).toColourspace('b-w').raw().toBuffer()
+    const src = await sharp(file).toColorspace('b-w').raw().toBuffer()
     expect(src.length).toBe(28 * 28)
     expect(Buffer.from(imagePixels(g, gi)).equals(src)).toBe(true)
   })
@@ -448,7 +448,7 @@ describe('decodeImage', () => {
     const a = await decodeImage(rgbGrey, 256)
     expect(a.ok && [a.width, a.height, a.channels, a.pixels[0]]).toEqual([30, 20, 1, 90])
     const sixteen = await sharp(Buffer.alloc(30 * 30, 200), { raw: { width: 30, height: 30, channels: 1 } })
-      .toColourspace('grey16')
+      .toColorspace('grey16')
       .png()
       .toBuffer()
     const b = await decodeImage(sixteen, 256)
@@ -490,7 +490,7 @@ describe('the folder through the whole loop', () => {
     await initBackend()
   })
 
-  it('prepare + simulate with unfreeze 0: mixed sizes featurised per size, evaluated on the split', async () => {
+  it('prepare + simulate with unfreeze 0: mixed sizes featurized per size, evaluated on the split', async () => {
     const p = await prepare(config(), { backend: 'wasm', baseDir: base, cacheDir: loopCache })
     try {
       expect(p.featuresCached).toBe(false)
@@ -518,7 +518,7 @@ describe('the folder through the whole loop', () => {
     try {
       expect(p.featuresCached).toBe(true)
       expect(p.dataset.split!.seed).toBe(3)
-      // The cached rows are those of a fresh featurisation of this split.
+      // The cached rows are those of a fresh featurization of this split.
       const fresh = await prepare(config({ seed: 3 }), { backend: 'wasm', baseDir: base, cacheDir: join(tmp.dir, 'loop-cache-2') })
       expect(fresh.featuresCached).toBe(false)
       for (let i = 0; i < p.poolFeatures.data.length; i++) expect(p.poolFeatures.data[i]).toBeCloseTo(fresh.poolFeatures.data[i], 4)

@@ -36,7 +36,7 @@ export interface ImageFolder {
 async function digitImage(src: Uint8Array, w: number, h: number, channels: 1 | 3 | 4, tint: number): Promise<Buffer> {
   const grey = await sharp(src, { raw: { width: 28, height: 28, channels: 1 } })
     .resize(w, h, { fit: 'fill' })
-    .toColourspace('b-w')
+    .toColorspace('b-w')
     .raw()
     .toBuffer()
   if (channels === 1) return grey
@@ -80,7 +80,7 @@ export async function writeImageFolder(parent: string, perClass = 12): Promise<I
       // Grey images are written as grey files (1 channel), not as RGB with equal channels.
       const img =
         channels === 1
-          ? sharp(raw, { raw: { width: v.w, height: v.h, channels } }).toColourspace('b-w')
+          ? sharp(raw, { raw: { width: v.w, height: v.h, channels } }).toColorspace('b-w')
           : sharp(raw, { raw: { width: v.w, height: v.h, channels } })
       const jpeg = v.kind.endsWith('jpeg')
       // The last image of 'seven' has the awkward name: spaces and non-ASCII characters.
@@ -94,7 +94,7 @@ export async function writeImageFolder(parent: string, perClass = 12): Promise<I
     writeFileSync(
       join(root, `unlabelled ${k}.png`),
       await sharp(src, { raw: { width: 28, height: 28, channels: 1 } })
-        .toColourspace('b-w')
+        .toColorspace('b-w')
         .png()
         .toBuffer()
     )

@@ -1,11 +1,11 @@
 // Images are brought to the base's input size as they are decoded: aspect kept, padded with the
-// image's background colour or centre-cropped, or stretched, as the base declares.
+// image's background color or centre-cropped, or stretched, as the base declares.
 import { describe, it, expect } from 'vitest'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { imagePixels } from '../../../src/main/data/dataset'
-import { borderColour, decodeImage } from '../../../src/main/data/decode'
+import { borderColor, decodeImage } from '../../../src/main/data/decode'
 import { loadDataset } from '../../../src/main/data/load'
 import { loadMnist } from '../../../src/main/data/mnist'
 import { resolveInput } from '../../../src/shared/base-spec'
@@ -13,7 +13,7 @@ import { tempDir } from '../../helpers/tmp'
 
 const mnist = loadMnist({ pool: 20 })
 const digit = (i: number) => imagePixels(mnist.pool, i)
-const grey = (px: Uint8Array, w: number, h: number) => sharp(px, { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w')
+const grey = (px: Uint8Array, w: number, h: number) => sharp(px, { raw: { width: w, height: h, channels: 1 } }).toColorspace('b-w')
 const meanAbs = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length
 
 describe('decodeImage with the base input size', () => {
@@ -27,7 +27,7 @@ describe('decodeImage with the base input size', () => {
     }
   })
 
-  it('pad keeps the aspect ratio and fills with the border colour; crop cuts the centre; fill stretches', async () => {
+  it('pad keeps the aspect ratio and fills with the border color; crop cuts the centre; fill stretches', async () => {
     // A 60x40 image: light grey background, a black 20x20 square in the middle.
     const w = 60
     const h = 40
@@ -52,14 +52,14 @@ describe('decodeImage with the base input size', () => {
     expect(dark(fill)).toBeLessThan(180)
   })
 
-  it('borderColour is the median of the border per channel', () => {
+  it('borderColor is the median of the border per channel', () => {
     const w = 4
     const h = 3
     const rgb = new Uint8Array(w * h * 3)
     for (let p = 0; p < w * h; p++) rgb.set([10, 20, 30], p * 3)
     rgb.set([255, 255, 255], (1 * w + 1) * 3) // inside: ignored
     rgb.set([250, 0, 0], 0) // one odd border pixel: outvoted
-    expect(borderColour(rgb, w, h, 3)).toEqual([10, 20, 30])
+    expect(borderColor(rgb, w, h, 3)).toEqual([10, 20, 30])
   })
 })
 

@@ -85,7 +85,7 @@ describe('reading a base folder', () => {
 })
 
 describe('a session on MobileNetV2 features', () => {
-  it('featurises the folder at 224x224 into 1,280-wide features, fits in the dual and simulates', async () => {
+  it('featurizes the folder at 224x224 into 1,280-wide features, fits in the dual and simulates', async () => {
     const backend = await initBackend()
     const p = await prepare(config(), { backend, baseDir: mobilenet, cacheDir: join(tmp.dir, 'cache') })
     try {

@@ -40,7 +40,7 @@ function noise(count: number, side: number, channels: number, seed: number): Ima
   )
 }
 
-describe('featurising on ONNX Runtime', () => {
+describe('featurizing on ONNX Runtime', () => {
   it('loads here and is the default on wasm', () => {
     expect(onnxRuntimeLoads()).toBe(true)
     expect(defaultFeaturizer('wasm')).toBe('onnxruntime')
@@ -120,7 +120,7 @@ describe('a recorded session', () => {
     writeFileSync(log(dir), lines.join('\n'))
   }
 
-  it.each(['tfjs', 'onnxruntime'] as const)('says it was featurised on %s and replays exactly on those features', async (featurizer) => {
+  it.each(['tfjs', 'onnxruntime'] as const)('says it was featurized on %s and replays exactly on those features', async (featurizer) => {
     const dir = await record(featurizer)
     expect(JSON.parse(readFileSync(log(dir), 'utf8').split('\n')[0]).features).toBe(featurizer)
     const r = await verifyReplay(dir, { cacheDir })

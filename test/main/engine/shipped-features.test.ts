@@ -1,5 +1,5 @@
 // The features shipped with the base (resources/models/mnist-cnn/features/): keyed and checked
-// like a cache entry, equal bit for bit to what featurising gives, and used by a fresh install.
+// like a cache entry, equal bit for bit to what featurizing gives, and used by a fresh install.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -41,7 +41,7 @@ describe('the shipped MNIST features', () => {
     expect(entries.find((e) => e.part === 'test')).toMatchObject({ count: 10000, dim: 10 })
   })
 
-  it('equal, bit for bit, what featurising a seeded sample gives now (other batches, one thread)', async () => {
+  it('equal, bit for bit, what featurizing a seeded sample gives now (other batches, one thread)', async () => {
     const mnist = loadMnist()
     const rng = new Rng(7)
     const sample = (n: number, of: number) => Int32Array.from(rng.shuffle(Int32Array.from({ length: of }, (_, i) => i)).subarray(0, n))
@@ -68,13 +68,13 @@ describe('the shipped MNIST features', () => {
     }
   })
 
-  it('start a fresh install (empty cache) without featurising, and become its cache entries', async () => {
+  it('start a fresh install (empty cache) without featurizing, and become its cache entries', async () => {
     const cacheDir = join(tmp.dir, 'fresh-cache')
     const seen: Progress[] = []
     const p = await prepare(DEFAULT_CONFIG, { backend, cacheDir, baseDir, onProgress: (g) => seen.push(g) })
     try {
       expect(p.featuresCached).toBe(true)
-      expect(seen.filter((g) => g.task === 'featurise')).toEqual([])
+      expect(seen.filter((g) => g.task === 'featurize')).toEqual([])
       for (const part of ['pool', 'test']) {
         const cached = (await readFeatureCache(featureCachePath(cacheDir, { ...key, part })))!
         const shipped = (await readShippedFeatures(baseDir, { ...key, part }))!
@@ -140,7 +140,7 @@ describe('shipped features that fail their checks are not used', () => {
     expect(await readShippedFeatures(join(tmp.dir, 'no-such-base'), { ...key, part: 'pool' })).toBeNull()
   })
 
-  it('a damaged shipped part is featurised instead; the intact one is still read', async () => {
+  it('a damaged shipped part is featurized instead; the intact one is still read', async () => {
     const dir = copyBase('damaged')
     const file = join(dir, SHIPPED_FEATURES_DIR, entries.find((e) => e.part === 'test')!.file)
     writeFileSync(file, 'not gzip')

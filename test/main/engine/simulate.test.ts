@@ -59,7 +59,7 @@ async function run(
 }
 
 describe('prepare', () => {
-  it('loads the subset and the base, featurises once and then reads the cache', async () => {
+  it('loads the subset and the base, featurizes once and then reads the cache', async () => {
     expect(defaultCacheDir()).toBe(cache.dir)
     const first = await prepare(config(), { backend: 'wasm' })
     expect(first.featuresCached).toBe(false)
@@ -161,7 +161,7 @@ describe('simulate with the shipped base', () => {
   })
 
   it('unfreeze 1 trains the top layer on cached dense features', async () => {
-    // A smaller subset keeps the featurising short; the split point's own cache entry is new.
+    // A smaller subset keeps the featurizing short; the split point's own cache entry is new.
     const p = await prepare(config({ strategy: 'uncertainty', unfreeze: 1, poolLimit: 300, testLimit: 100 }), { backend: 'wasm' })
     expect(p.featuresCached).toBe(false)
     expect(p.poolFeatures.dim).toBe(128)

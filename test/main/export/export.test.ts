@@ -139,7 +139,7 @@ describe('curator predict', () => {
     const grey = [0, 1, 2].map((i) => join(dir, `digit-${i}.png`))
     for (const [k, f] of grey.entries())
       await sharp(Buffer.from(img(k)), { raw: { width: 28, height: 28, channels: 1 } })
-        .toColourspace('b-w')
+        .toColorspace('b-w')
         .png()
         .toFile(f)
     for (const f of grey) expect((await sharp(f).metadata()).channels).toBe(1) // truly grey files
@@ -176,7 +176,7 @@ describe('curator predict', () => {
     mkdirSync(dir)
     const jpg = join(dir, 'digit-4.jpg')
     await sharp(Buffer.from(t10k()(4)), { raw: { width: 28, height: 28, channels: 1 } })
-      .toColourspace('b-w')
+      .toColorspace('b-w')
       .jpeg({ quality: 95 })
       .toFile(jpg)
     const r = await runCli(['predict', '--model', out, jpg, `idx:${T10K_IMAGES}:2`], env)

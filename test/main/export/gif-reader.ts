@@ -42,7 +42,7 @@ export function readGif(bytes: Uint8Array): Gif {
   const width = u16()
   const height = u16()
   const packed = u8()
-  o += 2 // background colour index, aspect ratio
+  o += 2 // background color index, aspect ratio
   let globalPalette: Uint8Array | null = null
   if (packed & 0x80) {
     const n = 3 * (1 << ((packed & 7) + 1))

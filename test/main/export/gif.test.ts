@@ -11,7 +11,7 @@ import {
   PALETTE,
   renderFrame,
   toIndexed,
-  weightColour
+  weightColor
 } from '../../../src/main/export/gif'
 import { readGif } from './gif-reader'
 import { NEGATIVE_RGB, POSITIVE_RGB, ZERO_RGB } from '../../../src/shared/palette'
@@ -32,7 +32,7 @@ const frame = (over: Partial<FrameData> = {}): FrameData => ({
 
 const pixel = (rgba: Uint8Array, x: number, y: number) =>
   Array.from(rgba.subarray(4 * (y * FRAME_WIDTH + x), 4 * (y * FRAME_WIDTH + x) + 3))
-const countColour = (rgba: Uint8Array, c: readonly number[]) => {
+const countColor = (rgba: Uint8Array, c: readonly number[]) => {
   let n = 0
   for (let p = 0; p < rgba.length; p += 4) if (rgba[p] === c[0] && rgba[p + 1] === c[1] && rgba[p + 2] === c[2]) n++
   return n
@@ -69,7 +69,7 @@ describe('the bitmap font', () => {
 })
 
 describe('a GIF frame', () => {
-  it('is 432x288 RGBA, opaque, drawn only in palette colours', () => {
+  it('is 432x288 RGBA, opaque, drawn only in palette colors', () => {
     const rgba = renderFrame(frame(), frameScale([frame()], ['even', 'odd']))
     expect(rgba.length).toBe(FRAME_WIDTH * FRAME_HEIGHT * 4)
     const keys = new Set(PALETTE.map((c) => c.join(',')))
@@ -81,25 +81,25 @@ describe('a GIF frame', () => {
     }
     expect([transparent, offPalette]).toEqual([0, 0])
     expect(PALETTE.length).toBeLessThanOrEqual(256)
-    // toIndexed maps every palette colour to itself.
+    // toIndexed maps every palette color to itself.
     const back = toIndexed(rgba)
     for (let p = 0; p < back.length; p += 997) expect(PALETTE[back[p]]).toEqual(pixel(rgba, p % FRAME_WIDTH, Math.floor(p / FRAME_WIDTH)))
   })
 
-  it('colours the weights on a symmetric scale of max |w| without clipping', () => {
+  it('colors the weights on a symmetric scale of max |w| without clipping', () => {
     const f = frame()
     const scale = frameScale([f], ['even', 'odd'])
     expect(scale.maxAbsWeight).toBe(4)
-    // The app's colours (src/shared/palette.ts): red-orange for positive, blue for negative.
-    expect(weightColour(4, 4)).toEqual(POSITIVE_RGB)
-    expect(weightColour(-4, 4)).toEqual(NEGATIVE_RGB)
-    expect(weightColour(0, 4)).toEqual(ZERO_RGB)
-    // Beyond +-1 the original clipped; here 2, 3 and 4 all get different colours.
-    const reds = [1, 2, 3, 4].map((w) => weightColour(w, 4).join())
+    // The app's colors (src/shared/palette.ts): red-orange for positive, blue for negative.
+    expect(weightColor(4, 4)).toEqual(POSITIVE_RGB)
+    expect(weightColor(-4, 4)).toEqual(NEGATIVE_RGB)
+    expect(weightColor(0, 4)).toEqual(ZERO_RGB)
+    // Beyond +-1 the original clipped; here 2, 3 and 4 all get different colors.
+    const reds = [1, 2, 3, 4].map((w) => weightColor(w, 4).join())
     expect(new Set(reds).size).toBe(4)
-    // The strip really shows them: each weight's colour is in the frame.
+    // The strip really shows them: each weight's color is in the frame.
     const rgba = renderFrame(f, scale)
-    for (const w of f.headWeights) expect(countColour(rgba, weightColour(w, 4)), `weight ${w}`).toBeGreaterThan(32 * 30)
+    for (const w of f.headWeights) expect(countColor(rgba, weightColor(w, 4)), `weight ${w}`).toBeGreaterThan(32 * 30)
   })
 
   it('scales the bars to the largest count over all frames', () => {
@@ -109,8 +109,8 @@ describe('a GIF frame', () => {
     const b = plain([80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     // Alone, a's tallest bar fills the plot (112 px); next to b it is half as tall. (The weight
     // strip's most negative cells share the bars' blue, and are the same in both frames.)
-    const alone = countColour(renderFrame(a, frameScale([a], ['n', 'p'])), blue)
-    const shared = countColour(renderFrame(a, frameScale([a, b], ['n', 'p'])), blue)
+    const alone = countColor(renderFrame(a, frameScale([a], ['n', 'p'])), blue)
+    const shared = countColor(renderFrame(a, frameScale([a, b], ['n', 'p'])), blue)
     expect(alone - shared).toBe((112 + 56 + 28 - (56 + 28 + 14)) * 33)
   })
 

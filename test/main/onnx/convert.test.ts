@@ -1,6 +1,6 @@
 // The ONNX builder against TF.js itself: the model files are converted, run in ONNX Runtime
 // (onnxruntime-node, CPU) and compared with TF.js's predictions on the same inputs: the digit
-// CNN + head on 1,000 MNIST test images, its prefixes (the featurisers), other image sizes,
+// CNN + head on 1,000 MNIST test images, its prefixes (the featurizers), other image sizes,
 // nsfwjs's quantized MobileNetV2 (ZeroPadding2D, DepthwiseConv2D, BatchNormalization, ReLU6,
 // Add, ...), a model made of the remaining layer types, and the errors for what cannot be exported.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -104,7 +104,7 @@ describe('the digit CNN + head in ONNX Runtime', () => {
     for (const op of ['Conv', 'MaxPool', 'GlobalMaxPool', 'Gemm', 'Relu', 'Tanh', 'Softmax', 'Sigmoid']) expect(ops).toContain(op)
   })
 
-  it('any prefix is a featuriser matching the TF.js layer output, in NHWC', async () => {
+  it('any prefix is a featurizer matching the TF.js layer output, in NHWC', async () => {
     const n = 200
     const input = digits.data.subarray(0, n * 28 * 28 * 3)
     for (const layer of ['conv11', 'maxpool', 'conv22', 'global_maxpool', 'dense', 'classes']) {

@@ -79,12 +79,12 @@ describe('every method of the contract over the WebSocket', () => {
     expect(await call('state')).toBeNull()
     // Browser mode has no native dialogs.
     for (const purpose of ['dataset', 'session', 'export']) expect(await call('pickFolder', purpose)).toBeNull()
-    const cancelled = await client.request('cancel', ['featurise pool'])
+    const cancelled = await client.request('cancel', ['featurize pool'])
     called.add('cancel')
     expect(cancelled).toMatchObject({ ok: true })
   })
 
-  it('newSession returns the state (and progress events stream while the pool is featurised)', async () => {
+  it('newSession returns the state (and progress events stream while the pool is featurized)', async () => {
     const from = client.events.length
     state = await call<SessionState>('newSession', testConfig())
     sessionDir = state.dir
@@ -92,7 +92,7 @@ describe('every method of the contract over the WebSocket', () => {
     expect(state.history).toHaveLength(1)
     expect(state.queue).toHaveLength(4)
     for (const q of state.queue) expect(Buffer.from(q.pixelsBase64, 'base64').length).toBe(784)
-    // This file's feature cache starts empty, so featurising reported its progress.
+    // This file's feature cache starts empty, so featurizing reported its progress.
     const progress = await client.event<Progress>('progress', (p) => p.done === p.total, from)
     expect(progress.task).toMatch(/featuri[sz]e/)
     expect(progress.total).toBeGreaterThan(0)

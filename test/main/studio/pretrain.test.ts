@@ -34,8 +34,8 @@ describe('pretrainBase', () => {
     const progress: Progress[] = []
     const off = ts.studio.on((e, p) => {
       if (e !== 'progress' || (p as Progress).task !== 'pretrain') return
-      // Cancelling another task (nothing featurises now) leaves the training running.
-      if (progress.length === 0) void ts.studio.cancel('featurise')
+      // Cancelling another task (nothing featurizes now) leaves the training running.
+      if (progress.length === 0) void ts.studio.cancel('featurize')
       progress.push(p as Progress)
     })
     const r = await ts.studio.pretrainBase({ epochs: 1, seed: 1, limit: 256 }).finally(off)

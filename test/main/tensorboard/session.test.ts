@@ -60,7 +60,7 @@ function expectAsked(events: DecodedEvent[], k: number, ids: number[]): Promise<
   const img = byTag(events).get(TAGS.asked)!.get(k)!.image!
   expect([img.width, img.height, img.colorspace]).toEqual([ids.length * 28 + (ids.length - 1) * 2, 28, 1])
   return import('sharp').then(async ({ default: sharp }) => {
-    const px = await sharp(img.encoded_image_string).toColourspace('b-w').raw().toBuffer()
+    const px = await sharp(img.encoded_image_string).toColorspace('b-w').raw().toBuffer()
     ids.forEach((id, n) => {
       const want = imagePixels(mnist.pool, id)
       for (let y = 0; y < 28; y++)

@@ -75,7 +75,7 @@ describe('EventWriter', () => {
     const img = events[5].summary!.value[0].image!
     expect([img.width, img.height, img.colorspace]).toEqual([30, 28, 1])
     expect(await sharp(img.encoded_image_string).metadata()).toMatchObject({ format: 'png', width: 30, height: 28, channels: 1 })
-    const decoded = await sharp(img.encoded_image_string).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true })
+    const decoded = await sharp(img.encoded_image_string).toColorspace('b-w').raw().toBuffer({ resolveWithObject: true })
     expect(Buffer.compare(decoded.data, Buffer.from(pixels))).toBe(0)
   })
 
@@ -95,7 +95,7 @@ describe('EventWriter', () => {
     }
   })
 
-  it('an RGB image keeps its colours', async () => {
+  it('an RGB image keeps its colors', async () => {
     tmp = tempDir('curator-tb-')
     const w = new EventWriter(tmp.dir)
     const pixels = Uint8Array.from({ length: 5 * 4 * 3 }, (_, i) => (i * 37) % 256)

@@ -1,4 +1,4 @@
-// Colours of the charts: the answer and weight colours come from src/shared/palette.ts (the GIF
+// Colors of the charts: the answer and weight colors come from src/shared/palette.ts (the GIF
 // export uses the same), the rest are the page's.
 
 import { divergingRgb, NEGATIVE_RGB, POSITIVE_RGB, type Rgb } from '../../../shared/palette'
@@ -15,7 +15,7 @@ export const BASELINE_LINE = 'rgb(148, 163, 184)'
 export const GRID = 'rgba(15, 23, 42, 0.08)'
 export const INK = 'rgb(51, 65, 85)'
 
-/** A colour of the page's theme (styles.css, light or dark), or the light default outside a page. */
+/** A color of the page's theme (styles.css, light or dark), or the light default outside a page. */
 export function themeColor(name: '--chart-ink' | '--chart-grid'): string {
   const fallback = name === '--chart-ink' ? INK : GRID
   if (typeof document === 'undefined' || typeof getComputedStyle !== 'function') return fallback

@@ -1,4 +1,4 @@
-// The head's weights: one bar per base class (e.g. digits 0-9) plus the bias, coloured by a
+// The head's weights: one bar per base class (e.g. digits 0-9) plus the bias, colored by a
 // diverging scale (blue negative, white zero, red-orange positive) scaled to the largest
 // magnitude, so strong weights are never clipped to ±1.
 import type { ChartData, ChartOptions } from 'chart.js'
@@ -9,7 +9,7 @@ import { BASE_OPTIONS, axisStyle, niceCeil } from './common'
 export interface WeightsChart {
   data: ChartData<'bar', number[]>
   options: ChartOptions<'bar'>
-  /** The largest |value| (weights and bias): the colour scale's end. */
+  /** The largest |value| (weights and bias): the color scale's end. */
   scale: number
 }
 
