@@ -22,6 +22,7 @@ const studio: StudioBridge = {
   exportModel: call('exportModel'),
   pickFolder: call('pickFolder'),
   inspectDataset: call('inspectDataset'),
+  listFolders: call('listFolders'),
   cancel: call('cancel'),
   pretrainBase: call('pretrainBase'),
   mistakes: call('mistakes'),

@@ -148,6 +148,20 @@ export interface DatasetPreview {
   problem: string | null
 }
 
+/** One folder's subfolders (listFolders). */
+export interface FolderListing {
+  /** The folder listed, absolute. */
+  path: string
+  /** Its parent, or null at a root. */
+  parent: string | null
+  /** Subfolder names, sorted. */
+  folders: string[]
+  /** PNG and JPEG files directly in it, counted by name (none is opened). */
+  images: number
+  /** The folder holds more than was read: `folders` is cut short. */
+  truncated: boolean
+}
+
 export interface SessionSummary {
   id: string
   dir: string
@@ -235,6 +249,12 @@ export interface StudioApi {
    * only listed, no image opened; a spec Start would refuse is the same error here.
    */
   inspectDataset(dataset: string): Promise<DatasetPreview>
+  /**
+   * The subfolders of a folder (none given: the home folder), for browser mode's folder browser.
+   * Reads directory entries only, never a file; hidden entries and links out of the folder are
+   * left out, and a folder of more than 20,000 entries is listed only that far.
+   */
+  listFolders(dir?: string): Promise<FolderListing>
   /** Native folder picker on desktop; null in browser mode or when cancelled. */
   pickFolder(purpose: 'dataset' | 'session' | 'export' | 'base'): Promise<string | null>
   cancel(task: string): Promise<void>
@@ -436,6 +456,7 @@ export const METHODS = [
   'exportModel',
   'pickFolder',
   'inspectDataset',
+  'listFolders',
   'cancel',
   'pretrainBase',
   'mistakes',

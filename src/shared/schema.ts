@@ -274,6 +274,8 @@ export const CALLS = {
   pickFolder: call(['purpose', oneOf(FOLDER_PURPOSES)]),
   /** A dataset spec, as the start form's field holds it. */
   inspectDataset: call(['dataset', CONFIG_FIELDS.dataset]),
+  /** A full path (none: the home folder). */
+  listFolders: call(['folder', optionalArg(folder)]),
   cancel: call(['task', filled(LIMITS.taskNameLength)]),
   pretrainBase: call(['options', PretrainOptionsSchema]),
   mistakes: call(['cell', optionalArg(MistakeCellSchema)], ['limit', optionalArg(int(LIMITS.viewImages))]),

@@ -28,6 +28,8 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
   /** The class names the start screen showed before Start, and the positive classes after a click on one. */
   let chips: string[] = []
   let clicked = ''
+  let picked = ''
+  let browsedTo: string | null = null
   const tmp = tempDir('curator-e2e-folder-')
   beforeAll(async () => {
     f = await writeImageFolder(tmp.dir)
@@ -35,8 +37,19 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
     ds = await loadDataset(`folder:${f.root}`, { seed: 1, cacheDir: null, input: readBase(defaultBaseDir()).input })
     s = await startStudio()
     await s.page.goto(s.url)
+    // Browser mode's Browse…: the folder browser, typed to the parent, a click down, chosen.
+    const page = s.page
+    await page.getByTestId('btn-browse-dataset').click()
+    await page.getByTestId('folder-list').waitFor()
+    await page.getByTestId('folder-path').fill(tmp.dir)
+    await page.getByTestId('folder-go').click()
+    await page.locator(`[data-testid="folder-list"][data-path="${tmp.dir}"]`).waitFor()
+    await page.locator('[data-testid="folder-entry"][data-name="my imägës"]').click()
+    await page.locator(`[data-testid="folder-list"][data-path="${f.root}"]`).waitFor()
+    browsedTo = await page.getByTestId('folder-info').textContent()
+    await page.getByTestId('folder-choose').click()
+    picked = await page.getByTestId('field-dataset').inputValue()
     // Before Start: the folder's classes, one click from the positive classes.
-    await s.page.getByTestId('field-dataset').fill(`folder:${f.root}`)
     await s.page.getByTestId('class-chip').first().waitFor({ timeout: 30_000 })
     chips = await s.page.getByTestId('class-chip').allTextContents()
     await s.page.locator('[data-testid="class-chip"][data-class="seven"]').click()
@@ -46,6 +59,11 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
   afterAll(async () => {
     await s?.stop()
     tmp.remove()
+  })
+
+  it('Browse… in browser mode: the folder browser went down to the folder and chose it', () => {
+    expect(picked).toBe(`folder:${f.root}`)
+    expect(browsedTo).toMatch(/· 3 subfolders · \d+ PNG\/JPEG files/)
   })
 
   it('showed the folder’s class names before Start, and a click made one positive', () => {

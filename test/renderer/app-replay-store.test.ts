@@ -5,7 +5,7 @@ import { useAppStore } from '../../src/renderer/src/stores/app'
 import { STEP_MS, useReplayStore } from '../../src/renderer/src/stores/replay'
 import { useSessionStore } from '../../src/renderer/src/stores/session'
 import { DEFAULT_CONFIG } from '../../src/shared/contract'
-import { FakeStudio, replayDto } from './fake-studio'
+import { FakeStudio, INFO, replayDto } from './fake-studio'
 import { runMenuCommand, startStudio, stopStudio } from '../../src/renderer/src/wiring'
 
 let fake: FakeStudio
@@ -82,6 +82,7 @@ describe('app store', () => {
 
   it('carries out desktop menu commands', async () => {
     const app = useAppStore()
+    fake.info_ = { ...INFO, desktop: true }
     await startStudio()
     fake.emit('menu', 'about')
     expect(app.dialog).toBe('about')
@@ -101,6 +102,22 @@ describe('app store', () => {
     await runMenuCommand('open-session')
     expect(fake.callsOf('pickFolder')).toEqual([['session']])
     expect(fake.callsOf('openSession')).toEqual([['/picked/session']])
+  })
+
+  it('browser mode: pickFolder opens the folder browser and resolves with its answer; another dialog cancels it', async () => {
+    const app = useAppStore()
+    await startStudio()
+    const first = app.pickFolder('dataset', '/home/me/photos')
+    expect(app.dialog).toBe('folders')
+    expect(app.folderPick).toMatchObject({ purpose: 'dataset', start: '/home/me/photos' })
+    app.finishFolderPick('/home/me/photos/cats')
+    expect(await first).toBe('/home/me/photos/cats')
+    expect(app.dialog).toBeNull()
+    const second = app.pickFolder('session')
+    app.openDialog('help')
+    expect(await second).toBeNull()
+    expect(app.folderPick).toBeNull()
+    expect(fake.callsOf('pickFolder')).toEqual([])
   })
 })
 

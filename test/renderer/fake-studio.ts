@@ -6,6 +6,7 @@ import {
   type AppInfo,
   type BaseDto,
   type DatasetPreview,
+  type FolderListing,
   type EventName,
   type ExportResult,
   type HistogramDto,
@@ -394,6 +395,23 @@ export class FakeStudio implements StudioClient {
         problem: null
       }
     throw new ApiError('NOT_FOUND', `${dataset}: there is no such folder`)
+  }
+
+  /** The folders the fake lists: path -> subfolder names. */
+  folderTree: Record<string, string[]> = {
+    '/home/me': ['data', 'photos'],
+    '/home/me/photos': ['cats', 'dogs'],
+    '/home/me/photos/cats': [],
+    '/home': ['me'],
+    '/': ['home']
+  }
+
+  async listFolders(dir = '/home/me'): Promise<FolderListing> {
+    this.record('listFolders', [dir])
+    const folders = this.folderTree[dir]
+    if (!folders) throw new ApiError('NOT_FOUND', `There is no folder ${dir}`)
+    const parent = dir === '/' ? null : dir.replace(/\/[^/]+$/, '') || '/'
+    return { path: dir, parent, folders, images: dir.endsWith('cats') ? 3 : 0, truncated: false }
   }
 
   async pickFolder(purpose: 'dataset' | 'session' | 'export' | 'base'): Promise<string | null> {

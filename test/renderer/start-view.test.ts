@@ -57,7 +57,7 @@ describe('start screen', () => {
     ]).toEqual(['Is this a positive example?', 'no', 'n', 'cat', 'y', ''])
     expect(field(w, 'positive-classes').attributes('placeholder')).toMatch(/subfolder names/)
     expect(w.find('[data-testid="dataset-hint"]').text()).toMatch(
-      /mnist \(built in\), idx:PATH .* folder:PATH .*Browser mode has no folder dialog/
+      /mnist \(built in\), idx:PATH .* folder:PATH .*Browse… lists the folders of the machine running Curator/
     )
     await field(w, 'dataset').setValue('mnist')
     expect([value('question'), value('negative-name'), value('positive-name'), value('positive-key'), value('positive-classes')]).toEqual([
@@ -190,10 +190,41 @@ describe('start screen', () => {
     expect(w.find('.field-error').text()).toBe('must be a whole number from 0 to 2147483647, got "12345678901234567890"')
   })
 
-  it('hides Browse… outside the desktop app', async () => {
+  it('browser mode: Browse… opens the folder browser; click down, up, type a path, choose', async () => {
     const w = await mountStart(false)
-    expect(w.find('[data-testid="btn-browse-dataset"]').exists()).toBe(false)
-    expect(w.find('[data-testid="btn-browse-session"]').exists()).toBe(false)
+    const path = () => w.find('[data-testid="folder-list"]').attributes('data-path')
+    const entries = () => w.findAll('[data-testid="folder-entry"]').map((e) => e.attributes('data-name'))
+    await w.find('[data-testid="btn-browse-dataset"]').trigger('click')
+    await flushPromises()
+    expect(fake.callsOf('pickFolder')).toEqual([])
+    expect(path()).toBe('/home/me')
+    expect(entries()).toEqual(['data', 'photos'])
+    await w.find('[data-testid="folder-entry"][data-name="photos"]').trigger('click')
+    await flushPromises()
+    expect(entries()).toEqual(['cats', 'dogs'])
+    await w.find('[data-testid="folder-entry"][data-name="cats"]').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid="folder-info"]').text()).toContain('3 PNG/JPEG files')
+    await w.find('[data-testid="folder-up"]').trigger('click')
+    await flushPromises()
+    expect(path()).toBe('/home/me/photos')
+    await w.find('[data-testid="folder-path"]').setValue('/nowhere')
+    await w.find('[data-testid="folder-browser"] form').trigger('submit')
+    await flushPromises()
+    expect(w.find('[data-testid="folder-error"]').text()).toBe('There is no folder /nowhere')
+    expect(path()).toBe('/home/me/photos')
+    await w.find('[data-testid="folder-choose"]').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid="folder-browser"]').exists()).toBe(false)
+    expect((field(w, 'dataset').element as HTMLInputElement).value).toBe('folder:/home/me/photos')
+    // Again: it opens where the field points; Esc cancels and leaves the field as it was.
+    await w.find('[data-testid="btn-browse-dataset"]').trigger('click')
+    await flushPromises()
+    expect(path()).toBe('/home/me/photos')
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))
+    await flushPromises()
+    expect(w.find('[data-testid="folder-browser"]').exists()).toBe(false)
+    expect((field(w, 'dataset').element as HTMLInputElement).value).toBe('folder:/home/me/photos')
   })
 
   it('Browse… picks a dataset folder on the desktop', async () => {

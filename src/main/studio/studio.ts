@@ -15,6 +15,7 @@ import {
   PoolQuery,
   BaseDto,
   DatasetPreview,
+  FolderListing,
   DEFAULT_CONFIG,
   ExportResult,
   LabelValue,
@@ -47,6 +48,7 @@ import { writeAsked, writeIteration } from '../tensorboard/session'
 import { EventWriter, RawImage, TENSORBOARD_DIR } from '../tensorboard/writer'
 import { writeSessionGif } from '../export/gif'
 import { previewDataset } from '../data/preview'
+import { listFolders } from '../data/browse'
 import { exportModelFolder } from '../export/model-folder'
 import type { Progress } from '../../shared/progress'
 
@@ -508,6 +510,10 @@ export class Studio implements StudioApi {
 
   inspectDataset(dataset: string): Promise<DatasetPreview> {
     return previewDataset(dataset)
+  }
+
+  listFolders(dir?: string): Promise<FolderListing> {
+    return listFolders(dir)
   }
 
   async pickFolder(purpose: 'dataset' | 'session' | 'export'): Promise<string | null> {

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import {
   DatasetPreview,
   DEFAULT_CONFIG,
+  FolderListing,
   METHODS,
   MethodName,
   MistakesDto,
@@ -227,6 +228,13 @@ describe('every method of the contract over the WebSocket', () => {
     })
   })
 
+  it('listFolders lists the subfolders of a folder (names only)', async () => {
+    const l = await call<FolderListing>('listFolders', ts.root)
+    expect(l).toMatchObject({ path: ts.root, truncated: false })
+    expect(l.folders).toContain('data')
+    await expect(client.call('listFolders', 'relative/path')).rejects.toMatchObject({ dto: { code: 'BAD_ARGUMENT' } })
+  })
+
   it('why says why an answered image was asked; an image still waiting is refused', async () => {
     const last = await call<WhyDto>('why', null)
     const s = await call<SessionState>('state')
@@ -407,6 +415,8 @@ describe('malformed payloads get BAD_ARGUMENT and the connection stays usable', 
     expectBad(await client.request('choose', [1, 2, 0]), /label must be 0 or 1/)
     expectBad(await client.request('inspectDataset', ['  ']), /^dataset must not be empty$/)
     expectBad(await client.request('inspectDataset', ['x'.repeat(4097)]), /^dataset must be at most 4096 characters, got 4097$/)
+    expectBad(await client.request('listFolders', ['/' + 'x'.repeat(4096)]), /^folder must be at most 4096 characters, got 4097$/)
+    expectBad(await client.request('listFolders', [7]), /^folder must be a text, got 7$/)
     expectBad(await client.request('why', [-1]), /^image id must be a whole number from 0 to 2147483647, got -1$/)
   })
 

@@ -10,7 +10,8 @@ import { pct } from '../lib/format'
 import type { BaseSpecFile } from '../../../shared/base-spec'
 
 export type View = 'start' | 'label' | 'replay'
-export type Dialog = 'help' | 'export' | 'about' | 'mistakes' | 'pool' | 'why'
+export type Dialog = 'help' | 'export' | 'about' | 'mistakes' | 'pool' | 'why' | 'folders'
+export type FolderPurpose = 'dataset' | 'session' | 'export' | 'base'
 
 export interface Toast {
   id: number
@@ -54,11 +55,24 @@ export const useAppStore = defineStore('app', () => {
   }
 
   function openDialog(d: Dialog): void {
+    if (dialog.value === 'folders' && d !== 'folders') finishFolderPick(null)
     dialog.value = d
   }
 
   function closeDialog(): void {
+    if (dialog.value === 'folders') return finishFolderPick(null)
     dialog.value = null
+  }
+
+  /** Browser mode's folder browser on screen: what it is for, where it starts, and the caller waiting for the folder. */
+  const folderPick = shallowRef<{ purpose: FolderPurpose; start?: string; resolve: (dir: string | null) => void } | null>(null)
+
+  /** The folder browser's answer: a folder, or null (cancelled). */
+  function finishFolderPick(dir: string | null): void {
+    const pick = folderPick.value
+    folderPick.value = null
+    if (dialog.value === 'folders') dialog.value = null
+    pick?.resolve(dir)
   }
 
   /** `?` pressed in a view. (The desktop menu's accelerator for the same key may follow; see onMenu.) */
@@ -180,7 +194,15 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
-  async function pickFolder(purpose: 'dataset' | 'session' | 'export' | 'base'): Promise<string | null> {
+  /** A folder chosen by the user: the native dialog on desktop, the folder browser in browser mode (from `start`). */
+  async function pickFolder(purpose: FolderPurpose, start?: string): Promise<string | null> {
+    if (!desktop.value) {
+      folderPick.value?.resolve(null)
+      return new Promise((resolve) => {
+        folderPick.value = { purpose, start, resolve }
+        dialog.value = 'folders'
+      })
+    }
     try {
       return await useApi().pickFolder(purpose)
     } catch (err) {
@@ -232,6 +254,8 @@ export const useAppStore = defineStore('app', () => {
     pretrainBase,
     chooseBase,
     pickFolder,
+    folderPick,
+    finishFolderPick,
     refreshSessions,
     dispose
   }
