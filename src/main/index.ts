@@ -6,9 +6,10 @@ import { channel } from '../shared/contract'
 import { startEngine } from './engine/client'
 import { Studio } from './studio/studio'
 import { VERSION } from './version'
+import { PathGrants } from './electron/grants'
 import { registerStudioHandlers } from './electron/ipc'
 import { menuTemplate } from './electron/menu'
-import { appPaths } from './electron/paths'
+import { appPaths, userDataOverride } from './electron/paths'
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponse } from './electron/scheme'
 import {
   blockRemoteRequests,
@@ -21,9 +22,11 @@ import {
 } from './electron/security'
 import { fitBounds, loadBounds, saveBounds } from './electron/window-state'
 
-// A profile folder of its own (the Electron smoke test, a second profile). It also gives that
-// profile its own single-instance lock, so set it before asking for the lock.
-if (process.env.CURATOR_USER_DATA_DIR) app.setPath('userData', process.env.CURATOR_USER_DATA_DIR)
+// A profile folder of its own (the Electron smoke test, a second profile), unpackaged only. It
+// also gives that profile its own single-instance lock, so set it before asking for the lock.
+const profile = userDataOverride(process.env.CURATOR_USER_DATA_DIR, app.isPackaged)
+if (profile) app.setPath('userData', profile)
+else if (process.env.CURATOR_USER_DATA_DIR) console.warn('CURATOR_USER_DATA_DIR is ignored: the installed app keeps its own profile folder')
 
 const paths = appPaths(__dirname)
 /** The one page the window ever loads: curator://app/index.html, or the loopback dev server when unpackaged. */
@@ -64,6 +67,8 @@ async function start(): Promise<void> {
   blockRemoteRequests(session.defaultSession, target)
   session.defaultSession.protocol.handle(APP_SCHEME, (request) => appResponse(request.url, paths.rendererDir))
 
+  // The page may name only folders chosen in a dialog this run, and the data folder.
+  const grants = new PathGrants(userData)
   const engine = startEngine((p) => studio.emit('progress', p))
   const studio: Studio = new Studio({
     dataDir: userData,
@@ -81,11 +86,13 @@ async function start(): Promise<void> {
       const title = titles[purpose]
       const options: Electron.OpenDialogOptions = { title, properties: ['openDirectory', 'createDirectory'] }
       const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
-      return r.canceled ? null : (r.filePaths[0] ?? null)
+      const chosen = r.canceled ? null : (r.filePaths[0] ?? null)
+      if (chosen) grants.grant(chosen)
+      return chosen
     }
   })
   studio.on((event, payload) => win?.webContents.send(channel(event), payload))
-  registerStudioHandlers(ipcMain, studio, () => win?.webContents ?? null, target)
+  registerStudioHandlers(ipcMain, studio, () => win?.webContents ?? null, target, grants)
 
   // Remembered size and position, unless the display it was on is gone.
   const displays = [screen.getPrimaryDisplay(), ...screen.getAllDisplays()]

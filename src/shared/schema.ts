@@ -293,6 +293,23 @@ export const CALLS = {
 export type CallName = keyof typeof CALLS
 export type CallArgs = { [M in CallName]: v.InferOutput<(typeof CALLS)[M]['schema']> }
 
+/**
+ * The files and folders each call names, from its checked arguments: `paths`, and dataset specs
+ * ('mnist', 'idx:PATH', 'folder:PATH'). The desktop app answers such a call only when each is
+ * inside a folder the user chose in a dialog that run, or inside its own data folder.
+ */
+export const NAMED_PATHS: {
+  readonly [M in CallName]?: (args: CallArgs[M]) => { paths?: (string | null | undefined)[]; datasets?: string[] }
+} = {
+  newSession: ([config]) => ({ datasets: [config.dataset] }),
+  inspectDataset: ([dataset]) => ({ datasets: [dataset] }),
+  openSession: ([dir]) => ({ paths: [dir] }),
+  replay: ([dir]) => ({ paths: [dir] }),
+  exportGif: ([dir, out]) => ({ paths: [dir, out] }),
+  exportModel: ([out]) => ({ paths: [out] }),
+  chooseBase: ([dir]) => ({ paths: [dir] })
+}
+
 // ---------------------------------------------------------------- CLI flags
 
 /** The CLI's numeric flags beyond the config's own fields (which it checks with CONFIG_FIELDS). */

@@ -49,3 +49,9 @@ export function formatSpec(kind: string, path: string, options: SpecOptions): st
   const parts = KEYS.filter((k) => options[k] !== undefined).map((k) => `${k}=${options[k]}`)
   return `${kind}:${path}${parts.length ? `?${parts.join('&')}` : ''}`
 }
+
+/** The file or folder a dataset spec names ('idx:PATH', 'folder:PATH'), or null ('mnist', anything else). */
+export function datasetPath(spec: string): string | null {
+  for (const kind of ['idx', 'folder']) if (spec.startsWith(`${kind}:`)) return parseSpecOptions(spec.slice(kind.length + 1), kind).path
+  return null
+}

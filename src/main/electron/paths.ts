@@ -1,5 +1,5 @@
 // Where the desktop app's own files are, from the folder of the built main script (out/main).
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 
 export interface AppPaths {
   /** The sandboxed preload (out/preload/index.js). */
@@ -21,4 +21,14 @@ export function appPaths(mainDir: string): AppPaths {
 /** The on-disk path of a file electron-builder unpacked (asarUnpack) next to app.asar. */
 export function unpacked(path: string): string {
   return path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2')
+}
+
+/**
+ * The profile folder CURATOR_USER_DATA_DIR asks for (tests, a second profile in development):
+ * honoured only unpackaged, so nothing in an installed app's environment moves its data and
+ * its single-instance lock; a relative value is taken from the working folder.
+ */
+export function userDataOverride(value: string | undefined, packaged: boolean, cwd = process.cwd()): string | null {
+  if (!value || packaged) return null
+  return resolve(cwd, value)
 }

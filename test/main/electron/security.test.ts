@@ -8,9 +8,11 @@ import { pathToFileURL } from 'node:url'
 import type { BrowserWindow, IpcMain, Session, WebContents } from 'electron'
 import { channel, DEFAULT_CONFIG, METHODS, StudioApi, StudioBridge } from '../../../src/shared/contract'
 import { registerStudioHandlers } from '../../../src/main/electron/ipc'
+import { PathGrants } from '../../../src/main/electron/grants'
+import { CALLS, NAMED_PATHS } from '../../../src/shared/schema'
 import { ApiError, bridgeClient } from '../../../src/renderer/src/api/bridge'
 import { CuratorError } from '../../../src/shared/errors'
-import { appPaths } from '../../../src/main/electron/paths'
+import { appPaths, userDataOverride } from '../../../src/main/electron/paths'
 import {
   blockRemoteRequests,
   denyPermissions,
@@ -247,8 +249,9 @@ describe('IPC sender validation', () => {
   const setup = () => {
     const ipc = new FakeIpcMain()
     const rec = recordingStudio()
-    registerStudioHandlers(ipc as unknown as IpcMain, rec.studio, () => asContents, APP)
-    return { ipc, ...rec }
+    const grants = new PathGrants('/data')
+    registerStudioHandlers(ipc as unknown as IpcMain, rec.studio, () => asContents, APP, grants)
+    return { ipc, grants, ...rec }
   }
 
   it("through the real IPC handlers, the renderer's client gets a failed call's code, message and details", async () => {
@@ -263,7 +266,9 @@ describe('IPC sender validation', () => {
         }
       ])
     ) as unknown as StudioApi
-    registerStudioHandlers(ipc as never, failing, () => ({ mainFrame: frame }) as never, APP)
+    const grants = new PathGrants('/data')
+    grants.grant('/x')
+    registerStudioHandlers(ipc as never, failing, () => ({ mainFrame: frame }) as never, APP, grants)
     // What the preload exposes: each method invokes its channel and answers the reply as is.
     const b = Object.fromEntries(
       METHODS.map((m) => [m, (...args: unknown[]) => handlers.get(channel(m))!({ senderFrame: frame }, ...args)])
@@ -321,6 +326,83 @@ describe('IPC sender validation', () => {
       expect(reply, `${m}(${JSON.stringify(args)})`).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } })
     }
     expect(calls).toEqual([])
+  })
+})
+
+describe('paths over IPC: only folders chosen in a dialog this run, and the data folder', () => {
+  it('PathGrants: the data folder and granted folders with what is inside; no way out by .., a prefix or a relative path', () => {
+    const g = new PathGrants('/home/u/.config/Curator')
+    g.grant('/home/u/chosen')
+    for (const p of [
+      '/home/u/.config/Curator',
+      '/home/u/.config/Curator/sessions/s1',
+      '/home/u/chosen',
+      '/home/u/chosen/a/b.gif',
+      '/home/u/chosen/./x/../y'
+    ])
+      expect(g.allows(p), p).toBe(true)
+    for (const p of [
+      '/home/u',
+      '/home/u/chosen-evil',
+      '/home/u/chosen/../secret',
+      '/home/u/chosen/../../../etc/passwd',
+      '/home/u/.config/Curator/../other',
+      '/etc',
+      '/',
+      'relative/path'
+    ])
+      expect(g.allows(p), p).toBe(false)
+  })
+
+  it('names every argument that is a path or a dataset, for every call (the schema lists them: NAMED_PATHS)', () => {
+    for (const [m, c] of Object.entries(CALLS)) {
+      const namesPaths = c.names.some((n) => /folder|file|dataset|config/.test(n))
+      expect(m in NAMED_PATHS, `${m}(${c.names.join(', ')})`).toBe(namesPaths)
+    }
+  })
+
+  it('a call naming a path outside them is FORBIDDEN and never reaches the studio; inside, it does', async () => {
+    const ipc = new FakeIpcMain()
+    const rec = recordingStudio()
+    const main = fakeFrame(APP_URL)
+    const grants = new PathGrants('/data')
+    registerStudioHandlers(ipc as unknown as IpcMain, rec.studio, () => new FakeWebContents(main) as unknown as WebContents, APP, grants)
+    const refused: [string, unknown[]][] = [
+      ['openSession', ['/home/u/sessions/s1']],
+      ['openSession', ['/data/../home/u/sessions/s1']],
+      ['replay', ['/etc']],
+      ['exportGif', ['/data/sessions/s1', '/home/u/.bashrc']],
+      ['exportGif', ['/home/u/s1']],
+      ['exportModel', ['/home/u/Documents']],
+      ['chooseBase', ['/opt/models/evil']],
+      ['newSession', [{ ...DEFAULT_CONFIG, dataset: 'folder:/home/u/Pictures' }]],
+      ['newSession', [{ ...DEFAULT_CONFIG, dataset: 'idx:/etc?testFraction=0.2' }]],
+      ['inspectDataset', ['folder:/home/u/Pictures']]
+    ]
+    for (const [m, args] of refused) {
+      const reply = await ipc.invoke(channel(m as never), main, ...args)
+      expect(reply, `${m}(${JSON.stringify(args)})`).toMatchObject({
+        ok: false,
+        error: { code: 'FORBIDDEN', message: /chose with Choose/ }
+      })
+    }
+    expect(rec.calls).toEqual([])
+    // What a dialog returned, the data folder, and calls that name no path.
+    grants.grant('/home/u/Pictures')
+    const allowed: [string, unknown[]][] = [
+      ['newSession', [{ ...DEFAULT_CONFIG, dataset: 'folder:/home/u/Pictures/cats' }]],
+      ['newSession', [DEFAULT_CONFIG]],
+      ['inspectDataset', ['folder:/home/u/Pictures']],
+      ['openSession', ['/data/sessions/s1']],
+      ['exportGif', ['/data/sessions/s1', '/home/u/Pictures/s1.gif']],
+      ['exportModel', []],
+      ['chooseBase', [null]]
+    ]
+    for (const [m, args] of allowed) {
+      const reply = await ipc.invoke(channel(m as never), main, ...args)
+      expect(reply, `${m}(${JSON.stringify(args)})`).toMatchObject({ ok: true })
+    }
+    expect(rec.calls.map((c) => c.method)).toEqual(allowed.map(([m]) => m))
   })
 })
 
@@ -523,6 +605,23 @@ describe('no remote content', () => {
       pathToFileURL(join(PATHS.rendererDir, 'index.html')).href
     ])
       expect(isAppUrl(url, APP), url).toBe(false)
+  })
+})
+
+describe('CURATOR_USER_DATA_DIR', () => {
+  it('is honoured only unpackaged; a relative value is resolved against the working folder', () => {
+    expect(userDataOverride('/tmp/profile', false)).toBe('/tmp/profile')
+    expect(userDataOverride('profile', false, '/home/u/work')).toBe('/home/u/work/profile')
+    expect(userDataOverride('../p', false, '/home/u/work')).toBe('/home/u/p')
+    for (const v of ['/tmp/profile', 'profile', '../../etc']) expect(userDataOverride(v, true), v).toBeNull()
+    expect(userDataOverride(undefined, false)).toBeNull()
+    expect(userDataOverride('', false)).toBeNull()
+  })
+  it('index.ts sets userData only from userDataOverride(…, app.isPackaged)', () => {
+    const src = readFileSync(join(ROOT, 'src/main/index.ts'), 'utf8').replace(/\/\/.*$/gm, '')
+    expect(src).toMatch(/userDataOverride\(process\.env\.CURATOR_USER_DATA_DIR, app\.isPackaged\)/)
+    expect(src.match(/app\.setPath\(/g)).toHaveLength(1)
+    expect(src).toMatch(/if \(profile\) app\.setPath\('userData', profile\)/)
   })
 })
 

@@ -228,6 +228,26 @@ describe('the Electron shell, wired against a stand-in electron module', () => {
     expect(await ipc.invoke(channel('info'), fakeFrame('https://evil.example/'))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } })
   })
 
+  it('lets the page name a folder only after the user chose it in the dialog (or inside the data folder)', async () => {
+    const ipc: FakeIpcMain = E.ipcMain
+    const frame = win.webContents.mainFrame
+    const chosen = mkdtempSync(join(tmpdir(), 'curator-chosen-'))
+    try {
+      const before = await ipc.invoke(channel('openSession'), frame, join(chosen, 'session'))
+      expect(before).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } })
+      E.dialog.showOpenDialog = async () => ({ canceled: false, filePaths: [chosen] })
+      expect(await ipc.invoke(channel('pickFolder'), frame, 'session')).toEqual({ ok: true, result: chosen })
+      // Now the studio answers: there is no session there.
+      const after = await ipc.invoke(channel('openSession'), frame, join(chosen, 'session'))
+      expect(after).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } })
+      const data = await ipc.invoke(channel('openSession'), frame, join(userData, 'sessions', 'none'))
+      expect(data).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } })
+    } finally {
+      E.dialog.showOpenDialog = async () => ({ canceled: true, filePaths: [] })
+      rmSync(chosen, { recursive: true, force: true })
+    }
+  })
+
   it('the menu sends its commands to the page as the menu event', () => {
     const template: MenuItemConstructorOptions[] = E.Menu.current.current.template
     const items = template.flatMap((m) => (Array.isArray(m.submenu) ? m.submenu : []))
