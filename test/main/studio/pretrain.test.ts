@@ -6,6 +6,7 @@ import type { SessionEvent } from '../../../src/main/session/events'
 import type { Progress } from '../../../src/shared/progress'
 import { expectCuratorErrorAsync } from '../../helpers/errors'
 import { nextEvent, startTestStudio, testConfig, TestStudio } from '../../helpers/studio'
+import { verifyReplay } from '../../../src/main/session/replay'
 
 let ts: TestStudio
 beforeAll(async () => {
@@ -68,6 +69,10 @@ describe('pretrainBase', () => {
     expect(start.type === 'start' && start.base.hash).toBe(r.hash)
     // The session reopens on the same base: no base warning.
     await ts.studio.close()
+    // replay --verify finds that base in the session's own data folder (not the CLI's default).
+    const verified = await verifyReplay(s.dir, { cacheDir: ts.cacheDir })
+    expect(verified.warnings.filter((w) => /base model/.test(w))).toEqual([])
+    expect(verified.ok).toBe(true)
     const reopened = await ts.studio.openSession(s.dir)
     expect(reopened.warnings.filter((w) => /base model/.test(w))).toEqual([])
     // A session recorded on the shipped base reopens on that base, not the new one.
