@@ -7,6 +7,7 @@ import { writeSessionGif } from '../export/gif'
 import { readSessionLog } from '../session/log'
 import { ACCURACY_TOLERANCE, Mismatch, recordedBaseline, verifyReplay, WEIGHT_TOLERANCE, whatIf } from '../session/replay'
 import { derive } from '../session/derive'
+import { iterationDto } from '../session/build'
 import { cliParse, progressPrinter, startBackend } from './output'
 
 export interface ReplayArgs {
@@ -56,18 +57,8 @@ async function printTable(dir: string, json: boolean): Promise<void> {
   if (json) {
     for (const t of trains) {
       const answers = answersOf(t.iteration).map((x) => ({ id: x.id, value: x.value }))
-      out(
-        JSON.stringify({
-          iteration: t.iteration,
-          labels: t.labels,
-          testAccuracy: t.testAccuracy,
-          labelledAccuracy: t.labelledAccuracy,
-          headWeights: t.headWeights,
-          headBias: t.headBias,
-          iterationMs: t.iterationMs,
-          answers
-        })
-      )
+      const { histogram: _histogram, ...iteration } = iterationDto(t) // one line per fit: the histogram stays out
+      out(JSON.stringify({ ...iteration, answers }))
     }
     return
   }
