@@ -1,7 +1,6 @@
 // The Electron shell: app lifecycle, one window, IPC. Everything else is plain Node.
 // The security checklist lives in electron/security.ts; this file only wires it up.
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell } from 'electron'
-import { join } from 'node:path'
 import { channel } from '../shared/contract'
 import { startEngine } from './engine/client'
 import { Studio } from './studio/studio'
@@ -9,7 +8,8 @@ import { VERSION } from './version'
 import { PathGrants } from './electron/grants'
 import { registerStudioHandlers } from './electron/ipc'
 import { menuTemplate } from './electron/menu'
-import { appPaths, userDataOverride } from './electron/paths'
+import { appPaths, cacheDirOf, devProfile, userDataOverride } from './electron/paths'
+import { shutdown } from './electron/shutdown'
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponse } from './electron/scheme'
 import {
   blockRemoteRequests,
@@ -22,9 +22,11 @@ import {
 } from './electron/security'
 import { fitBounds, loadBounds, saveBounds } from './electron/window-state'
 
-// A profile folder of its own (the Electron smoke test, a second profile), unpackaged only. It
-// also gives that profile its own single-instance lock, so set it before asking for the lock.
-const profile = userDataOverride(process.env.CURATOR_USER_DATA_DIR, app.isPackaged)
+// A profile folder of its own (the Electron smoke test, a second profile), unpackaged only; and
+// development runs never use the installed app's. It also gives that profile its own
+// single-instance lock, so set it before asking for the lock.
+const profile =
+  userDataOverride(process.env.CURATOR_USER_DATA_DIR, app.isPackaged) ?? devProfile(app.getPath('appData'), app.isPackaged, app.getName())
 if (profile) app.setPath('userData', profile)
 else if (process.env.CURATOR_USER_DATA_DIR) console.warn('CURATOR_USER_DATA_DIR is ignored: the installed app keeps its own profile folder')
 
@@ -72,7 +74,7 @@ async function start(): Promise<void> {
   const engine = startEngine((p) => studio.emit('progress', p))
   const studio: Studio = new Studio({
     dataDir: userData,
-    cacheDir: join(userData, 'cache'),
+    cacheDir: cacheDirOf(userData),
     engine,
     version: VERSION,
     desktop: true,
@@ -120,6 +122,18 @@ async function start(): Promise<void> {
       })
     )
   )
-  app.on('before-quit', () => void studio.close().then(() => engine.terminate()))
+  // Quitting waits (a few seconds at most) for training to stop and the session to close.
+  let stopped = false
+  let stopping = false
+  app.on('before-quit', (e) => {
+    if (stopped) return
+    e.preventDefault()
+    if (stopping) return
+    stopping = true
+    void shutdown(studio, engine).finally(() => {
+      stopped = true
+      app.quit()
+    })
+  })
   await loadRenderer(win, target)
 }

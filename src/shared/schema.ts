@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'NO_SESSION',
   'CANCELLED',
   'FORBIDDEN',
+  /** The engine thread stopped (crashed, or shut down) before it answered; the next call starts a new one. */
+  'ENGINE_STOPPED',
   'INTERNAL'
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -303,6 +305,8 @@ export const NAMED_PATHS: {
 } = {
   newSession: ([config]) => ({ datasets: [config.dataset] }),
   inspectDataset: ([dataset]) => ({ datasets: [dataset] }),
+  // None given: the home folder, which no dialog grants by that name (the desktop lists nothing this way).
+  listFolders: ([dir]) => ({ paths: [dir ?? '~'] }),
   openSession: ([dir]) => ({ paths: [dir] }),
   replay: ([dir]) => ({ paths: [dir] }),
   exportGif: ([dir, out]) => ({ paths: [dir, out] }),

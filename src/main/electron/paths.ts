@@ -32,3 +32,19 @@ export function userDataOverride(value: string | undefined, packaged: boolean, c
   if (!value || packaged) return null
   return resolve(cwd, value)
 }
+
+/**
+ * Development runs (unpackaged) keep a profile of their own beside the installed app's, so a
+ * `npm start` never shares the installed app's data or its single-instance lock.
+ */
+export function devProfile(appData: string, packaged: boolean, name = 'Curator'): string | null {
+  return packaged ? null : join(appData, `${name} (development)`)
+}
+
+/**
+ * The feature and dataset cache inside the profile. Chromium keeps its HTTP cache in the same
+ * folder as `Cache` (and `Code Cache`, `GPUCache`, ...): on case-insensitive file systems
+ * (macOS, Windows) a folder named `cache` would be that one, so ours has a name of its own.
+ */
+export const CACHE_FOLDER = 'curator-cache'
+export const cacheDirOf = (userData: string): string => join(userData, CACHE_FOLDER)

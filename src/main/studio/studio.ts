@@ -82,7 +82,13 @@ interface Open {
   board?: EventWriter | 'failed'
   /** The last write to the log failed (a full disk): shown in the state until a write succeeds. */
   writeError: ErrorDto | null
+  /** The engine's count of lost threads when the session was opened in it: another count means it must be opened again. */
+  engineLost: number
 }
+
+/** Said when the engine thread was lost and the session was opened in a new one. */
+const ENGINE_RESTARTED =
+  'The engine thread stopped and a new one was started; this session was opened in it again from its log, so no answer was lost'
 
 /** Images of a mistakes cell returned when the caller gives no limit. */
 const MISTAKE_IMAGES = 200
@@ -217,7 +223,8 @@ export class Studio implements StudioApi {
         warnings: skippedWarning(opened),
         speculation: null,
         baseline: [],
-        writeError: null
+        writeError: null,
+        engineLost: this.opts.engine.lost
       }
       await this.advance()
       return this.snapshot()
@@ -255,7 +262,8 @@ export class Studio implements StudioApi {
         warnings: [...warnings, ...d.warnings, ...skippedWarning(opened)],
         speculation: null,
         baseline: [],
-        writeError: null
+        writeError: null,
+        engineLost: this.opts.engine.lost
       }
       if (opened.dataset.hash !== d.dataset.hash) {
         if (log.lockedBy)
@@ -337,7 +345,7 @@ export class Studio implements StudioApi {
 
   /** Pool images of the open session (a view: outside the serial queue). */
   async images(ids: number[]): Promise<ImageDto[]> {
-    this.need()
+    await this.attached()
     await this.loadImages(ids)
     return ids.map((id) => this.imageCache.get(id)!)
   }
@@ -378,7 +386,7 @@ export class Studio implements StudioApi {
 
   /** The mistakes view after the latest standing fit; read outside the serial queue (a view, never in the way of labelling). */
   async mistakes(cell?: MistakeCell, limit = MISTAKE_IMAGES): Promise<MistakesDto | null> {
-    const s = this.need()
+    const s = await this.attached()
     const last = s.d.trains.at(-1)
     if (!last) return null
     return this.opts.engine.mistakes(standingBatches(s.d), { iteration: last.iteration, labels: last.labels }, cell ?? null, limit)
@@ -386,7 +394,7 @@ export class Studio implements StudioApi {
 
   /** A page of the pool browser under the latest standing fit (a view: outside the serial queue). */
   async pool(query: PoolQuery): Promise<PoolPage> {
-    const s = this.need()
+    const s = await this.attached()
     const answers: [number, PoolItem['answer']][] = [...s.d.done, ...(s.d.current ? [s.d.current] : [])].flatMap((b) =>
       b.answers.map((a) => [a.id, a.value ?? 'skipped'] as [number, PoolItem['answer']])
     )
@@ -395,7 +403,7 @@ export class Studio implements StudioApi {
 
   /** Why an answered image was asked, and its nearest labelled images (a view: outside the serial queue). */
   async why(id?: number): Promise<WhyDto | null> {
-    const s = this.need()
+    const s = await this.attached()
     const batches = [...s.d.done, ...(s.d.current ? [s.d.current] : [])]
     const order = batches.flatMap((b, k) => b.answers.map((a) => ({ a, k })))
     const at = id === undefined ? order.length - 1 : order.findIndex((o) => o.a.id === id)
@@ -454,6 +462,7 @@ export class Studio implements StudioApi {
         )
       if ([...s.d.done.flatMap((b) => b.answers)].some((a) => a.id === id))
         throw new CuratorError('BAD_ARGUMENT', `Image ${id} is answered already`)
+      await this.reattach(s)
       const { p, keys } = await this.opts.engine.chosen(standingBatches(s.d), [id])
       // A query of one image the labeller picked, then its answer: a batch like any other.
       const iteration = s.d.done.length
@@ -491,8 +500,9 @@ export class Studio implements StudioApi {
   }
 
   async exportModel(out?: string, force = false, withImages = false): Promise<ExportResult> {
-    return this.serial(() => {
+    return this.serial(async () => {
       const s = this.need('Open a session before exporting its model')
+      await this.reattach(s)
       const target = resolve(out ?? join(this.opts.dataDir, 'exports', s.d.start.id))
       const session = { dir: s.dir, events: s.events, d: s.d, base: s.opened.base, backend: s.opened.backend }
       return exportModelFolder({ target, force, withImages, session, engine: this.opts.engine })
@@ -557,6 +567,27 @@ export class Studio implements StudioApi {
   private need(why = 'No session is open: start or open one first'): Open {
     if (!this.session) throw new CuratorError('NO_SESSION', why)
     return this.session
+  }
+
+  /** The open session, opened again in the engine first if the engine thread was lost since. */
+  private async attached(): Promise<Open> {
+    const s = this.need()
+    await this.reattach(s)
+    return s
+  }
+
+  /**
+   * The engine thread was lost since the session was opened in it (a crash, a shutdown): the new
+   * thread holds nothing, so the session is opened there again. The log is the truth; nothing is lost.
+   */
+  private async reattach(s: Open): Promise<void> {
+    const lost = this.opts.engine.lost
+    if (s.engineLost === lost) return
+    const { start } = s.d
+    s.opened = await this.opts.engine.open(start.config, this.opts.cacheDir, this.baseWithHash(start.base.hash), start.features ?? 'tfjs')
+    s.engineLost = lost
+    s.speculation = null
+    if (!s.warnings.includes(ENGINE_RESTARTED)) s.warnings = [...s.warnings, ENGINE_RESTARTED]
   }
 
   private expectWaiting(s: Open, id: number): void {
@@ -653,7 +684,15 @@ export class Studio implements StudioApi {
   private async advance(): Promise<void> {
     const s = this.need()
     try {
-      await this.advanceOnce(s)
+      await this.reattach(s)
+      try {
+        await this.advanceOnce(s)
+      } catch (err) {
+        if (!(err instanceof CuratorError && err.code === 'ENGINE_STOPPED') || this.session !== s) throw err
+        // The engine thread stopped during the fit: once more, in a new one.
+        await this.reattach(s)
+        await this.advanceOnce(s)
+      }
     } catch (err) {
       // The view must say the fit was not saved (and offer to retry), not wait for it.
       if (s.writeError && this.session === s) this.emit('session', this.snapshot())

@@ -52,7 +52,9 @@ export function inProcessEngine(): EngineClient {
     pretrain: (options) => e.pretrain(options),
     close: async () => e.close(),
     cancel: () => e.cancel(),
-    terminate: async () => e.close()
+    terminate: async () => e.close(),
+    // In this process: never lost.
+    lost: 0
   }
 }
 
