@@ -23,9 +23,28 @@ export function toErrorDto(err: unknown): ErrorDto {
     return err.details ? { code: err.code, message: err.message, details: err.details } : { code: err.code, message: err.message }
   if (err instanceof SchemaError) return { code: 'BAD_ARGUMENT', message: err.message, details: { problems: err.problems } }
   const e = err as { code?: string; message?: string } | undefined
-  if (e?.code === 'ENOSPC') return { code: 'DISK_FULL', message: `The disk is full: ${e.message}` }
-  if (e?.code === 'EACCES' || e?.code === 'EPERM' || e?.code === 'EROFS')
-    return { code: 'NOT_WRITABLE', message: e.message ?? 'not writable' }
-  if (e?.code === 'ENOENT') return { code: 'NOT_FOUND', message: e.message ?? 'not found' }
-  return { code: 'INTERNAL', message: e?.message ?? String(err) }
+  const code = errnoCode(e?.code)
+  const message = e?.message ?? String(err)
+  return { code: code ?? 'INTERNAL', message: code === 'DISK_FULL' ? `The disk is full: ${message}` : message }
+}
+
+/** The one mapping of file-system errors (Node's errno codes) to ours; null for any other. */
+export function errnoCode(errno: string | undefined): ErrorCode | null {
+  switch (errno) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'DISK_FULL'
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+    case 'ENOTDIR':
+    case 'EISDIR':
+      return 'NOT_WRITABLE'
+    case 'EEXIST':
+      return 'EXISTS'
+    case 'ENOENT':
+      return 'NOT_FOUND'
+    default:
+      return null
+  }
 }

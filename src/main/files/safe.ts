@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, copyFile, link, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { CuratorError } from '../../shared/errors'
+import { CuratorError, errnoCode } from '../../shared/errors'
 
 type Errno = NodeJS.ErrnoException
 
@@ -17,28 +17,26 @@ type Errno = NodeJS.ErrnoException
 export function diskError(err: unknown, target: string): CuratorError {
   if (err instanceof CuratorError) return err
   const e = err as Errno
-  switch (e?.code) {
-    case 'ENOSPC':
-    case 'EDQUOT':
+  const code = errnoCode(e?.code)
+  const details = { path: target }
+  switch (code) {
+    case 'DISK_FULL':
       return new CuratorError(
-        'DISK_FULL',
+        code,
         `The disk is full: cannot write ${target}. Nothing was written; free some space and try again.`,
-        { path: target }
+        details
       )
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return new CuratorError('NOT_WRITABLE', `Cannot write ${target}: permission denied`, { path: target })
-    case 'ENOTDIR':
-      return new CuratorError('NOT_WRITABLE', `Cannot write ${target}: part of that path is a file, not a folder`, { path: target })
-    case 'EISDIR':
-      return new CuratorError('NOT_WRITABLE', `Cannot write ${target}: it is a folder`, { path: target })
-    case 'EEXIST':
-      return new CuratorError('EXISTS', `${target} already exists`, { path: target })
-    case 'ENOENT':
-      return new CuratorError('NOT_FOUND', `${target} does not exist`, { path: target })
+    case 'NOT_WRITABLE': {
+      const why =
+        e.code === 'ENOTDIR' ? 'part of that path is a file, not a folder' : e.code === 'EISDIR' ? 'it is a folder' : 'permission denied'
+      return new CuratorError(code, `Cannot write ${target}: ${why}`, details)
+    }
+    case 'EXISTS':
+      return new CuratorError(code, `${target} already exists`, details)
+    case 'NOT_FOUND':
+      return new CuratorError(code, `${target} does not exist`, details)
     default:
-      return new CuratorError('INTERNAL', `Writing ${target} failed: ${e?.message ?? String(err)}`, { path: target })
+      return new CuratorError('INTERNAL', `Writing ${target} failed: ${e?.message ?? String(err)}`, details)
   }
 }
 

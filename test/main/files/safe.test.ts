@@ -18,6 +18,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { diskError, writeFileAtomic, writeFolderAtomic } from '../../../src/main/files/safe'
+import { toErrorDto } from '../../../src/shared/errors'
 import { expectCuratorErrorAsync } from '../../helpers/errors'
 import { canMountTmpfs, ROOT } from '../export/cli'
 
@@ -205,5 +206,27 @@ console.log(JSON.stringify({ codes, left: readdirSync('${mnt}') }))`
     )
     expect(r.status, r.stderr).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({ codes: ['DISK_FULL', 'DISK_FULL'], left: [] })
+  })
+})
+
+describe('one mapping of disk errors', () => {
+  it('diskError and toErrorDto give every errno the same code', () => {
+    const expected: Record<string, string> = {
+      ENOSPC: 'DISK_FULL',
+      EDQUOT: 'DISK_FULL',
+      EACCES: 'NOT_WRITABLE',
+      EPERM: 'NOT_WRITABLE',
+      EROFS: 'NOT_WRITABLE',
+      ENOTDIR: 'NOT_WRITABLE',
+      EISDIR: 'NOT_WRITABLE',
+      EEXIST: 'EXISTS',
+      ENOENT: 'NOT_FOUND',
+      EIO: 'INTERNAL'
+    }
+    for (const [errno, code] of Object.entries(expected)) {
+      const err = Object.assign(new Error(`${errno}: something`), { code: errno })
+      expect(diskError(err, '/x/y').code, errno).toBe(code)
+      expect(toErrorDto(err).code, errno).toBe(code)
+    }
   })
 })
