@@ -20,9 +20,16 @@ export interface Studio {
   stop(): Promise<void>
 }
 
-export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'curator-e2e-'))
-  const child = spawn(process.execPath, [join(ROOT, 'bin/curator.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
+export interface Served {
+  url: string
+  child: ChildProcess
+  /** Ends the server: SIGTERM (a clean stop) or SIGKILL (a crash); resolves when it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>
+}
+
+/** Starts `curator serve` (the built CLI) on a data folder; resolves with the address it printed. */
+export async function startServe(dataDir: string, args: string[] = ['--port', '0']): Promise<Served> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/curator.js'), 'serve', '--data-dir', dataDir, ...args], {
     cwd: ROOT,
     env: { ...process.env, CURATOR_CACHE_DIR: process.env.CURATOR_CACHE_DIR ?? join(tmpdir(), 'curator-e2e-cache') },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -38,6 +45,19 @@ export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
     })
     child.once('exit', (code) => fail(new Error(`curator serve exited with ${code}: ${errors}`)))
   })
+  const exited = new Promise((r) => child.once('exit', r))
+  return {
+    url,
+    child,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await exited
+    }
+  }
+}
+
+/** Debian's Chromium, headless, with one page; `cspViolations` collects what the page's CSP refused. */
+export async function openBrowser(): Promise<{ browser: Browser; page: Page; cspViolations: string[] }> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -56,6 +76,14 @@ export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text())
   })
+  return { browser, page, cspViolations }
+}
+
+export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'curator-e2e-'))
+  const served = await startServe(dataDir, ['--port', '0', ...extraArgs])
+  const { url, child } = served
+  const { browser, page, cspViolations } = await openBrowser()
   return {
     url,
     dataDir,
@@ -65,8 +93,7 @@ export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
     cspViolations,
     async stop() {
       await browser.close()
-      child.kill('SIGTERM')
-      await new Promise((r) => child.once('exit', r))
+      await served.stop()
       rmSync(dataDir, { recursive: true, force: true })
     }
   }

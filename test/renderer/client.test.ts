@@ -3,6 +3,7 @@ import {
   ApiError,
   bridgeClient,
   createClient,
+  GONE_AFTER,
   resolveToken,
   toApiError,
   wsClient,
@@ -119,27 +120,52 @@ describe('WebSocket client', () => {
     expect(seen).toEqual([])
   })
 
-  it('on a lost connection rejects pending calls, reports it once, and reconnects', async () => {
+  it('on a lost connection rejects pending calls, says so (connection()), sends nothing meanwhile, and reconnects', async () => {
     vi.useFakeTimers()
     try {
       const c = connect()
-      const errors: string[] = []
-      c.on('error', (e) => errors.push(e.code))
+      const states: string[] = []
+      c.onConnection((x) => states.push(x))
+      c.on('session', () => {})
       const reconnected = vi.fn()
       c.onReconnect(reconnected)
+      expect(c.connection()).toBe('connecting')
       const s = FakeSocket.all[0]
       s.open()
+      expect(c.connection()).toBe('open')
       const p = c.state()
       s.close()
-      await expect(p).rejects.toMatchObject({ code: 'INTERNAL' })
-      expect(errors).toEqual(['INTERNAL'])
+      await expect(p).rejects.toMatchObject({ code: 'INTERNAL', message: /before it answered/ })
+      expect(c.connection()).toBe('lost')
+      // An answer given now is refused at once, never queued for later.
+      await expect(c.label(3, 1, 10)).rejects.toMatchObject({ code: 'INTERNAL', message: /Not connected.*nothing was sent/ })
       await vi.advanceTimersByTimeAsync(10)
       expect(FakeSocket.all).toHaveLength(2)
       FakeSocket.all[1].open()
+      expect(FakeSocket.all[1].sent).toEqual([])
       expect(reconnected).toHaveBeenCalledTimes(1)
+      expect(states).toEqual(['open', 'lost', 'open'])
       const q = c.state()
       FakeSocket.all[1].receive({ id: 2, ok: true, result: null })
       await expect(q).resolves.toBeNull()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it(`counts the server as gone after ${GONE_AFTER} failed attempts in a row, and still reconnects when it is back`, async () => {
+    vi.useFakeTimers()
+    try {
+      const c = connect()
+      c.on('session', () => {})
+      FakeSocket.all[0].open()
+      for (let i = 0; i < GONE_AFTER; i++) {
+        FakeSocket.all.at(-1)!.close()
+        expect(c.connection()).toBe(i + 1 >= GONE_AFTER ? 'gone' : 'lost')
+        await vi.advanceTimersByTimeAsync(10)
+      }
+      FakeSocket.all.at(-1)!.open()
+      expect(c.connection()).toBe('open')
     } finally {
       vi.useRealTimers()
     }

@@ -28,7 +28,7 @@ import {
   type StudioEvents,
   type WhyDto
 } from '../../src/shared/contract'
-import { ApiError, type StudioClient } from '../../src/renderer/src/api/bridge'
+import { ApiError, type Connection, type StudioClient } from '../../src/renderer/src/api/bridge'
 import type { ErrorCode } from '../../src/shared/errors'
 
 export function pixels(seed: number, size = 28 * 28): string {
@@ -125,6 +125,9 @@ export class FakeStudio implements StudioClient {
   }
 
   private record(method: string, args: unknown[]): void {
+    // As the WebSocket client does: nothing is sent while the connection is down.
+    if (this.connectionState === 'lost' || this.connectionState === 'gone')
+      throw new ApiError('INTERNAL', 'Not connected to the Curator server: nothing was sent')
     this.calls.push({ method, args })
     const f = this.failures.get(method)
     if (f) {
@@ -151,6 +154,40 @@ export class FakeStudio implements StudioClient {
   onReconnect(listener: () => void): () => void {
     this.reconnect.add(listener)
     return () => this.reconnect.delete(listener)
+  }
+
+  private connectionState: Connection = 'open'
+  private connectionListeners = new Set<(c: Connection) => void>()
+  connection(): Connection {
+    return this.connectionState
+  }
+  onConnection(listener: (c: Connection) => void): () => void {
+    this.connectionListeners.add(listener)
+    return () => this.connectionListeners.delete(listener)
+  }
+  private held = new Map<string, { promise: Promise<void>; release: () => void; fail: (e: unknown) => void }>()
+  /** The next calls of `method` wait, unanswered (not yet saved), until released; a lost connection fails them. */
+  hold(method: 'label'): () => void {
+    let release!: () => void
+    let fail!: (e: unknown) => void
+    const promise = new Promise<void>((ok, no) => ((release = ok), (fail = no)))
+    this.held.set(method, { promise, release, fail })
+    return () => {
+      this.held.delete(method)
+      release()
+    }
+  }
+
+  /** The transport changes state as the WebSocket client's would; back to 'open' after a loss also reconnects. */
+  setConnection(c: Connection): void {
+    const wasLost = this.connectionState === 'lost' || this.connectionState === 'gone'
+    if (c === 'lost' || c === 'gone') {
+      for (const h of this.held.values()) h.fail(new ApiError('INTERNAL', 'Lost the connection to the Curator server before it answered'))
+      this.held.clear()
+    }
+    this.connectionState = c
+    for (const l of this.connectionListeners) l(c)
+    if (c === 'open' && wasLost) for (const l of this.reconnect) l()
   }
 
   listenerCount(event: EventName): number {
@@ -264,6 +301,7 @@ export class FakeStudio implements StudioClient {
 
   async label(id: number, value: LabelValue, responseMs: number): Promise<{ labels: number }> {
     this.record('label', [id, value, responseMs])
+    await this.held.get('label')?.promise
     const s = this.session!
     this.promotePrefetch()
     const i = s.queue.findIndex((q) => q.id === id)

@@ -1,3 +1,4 @@
+import { flushPromises } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { setApi } from '../../src/renderer/src/api/client'
@@ -160,6 +161,52 @@ describe('session store', () => {
     expect(fake.callsOf('label')).toHaveLength(1)
     expect(answers(s)).toEqual([null, null, null, null])
     expect(s.labelCount).toBe(0)
+  })
+
+  it('a lost connection takes back what the studio did not acknowledge, takes no answer, and after reconnecting shows what the studio has', async () => {
+    const { s, app } = await started()
+    s.answer(1)
+    await s.settled() // acknowledged (saved), though no state says so yet
+    fake.hold('label')
+    s.answer(0) // sent, never answered
+    s.answer(1) // queued behind it
+    await Promise.resolve()
+    expect(answers(s)).toEqual([1, 0, 1, null])
+    fake.setConnection('lost')
+    await s.settled()
+    expect(app.connection).toBe('lost')
+    expect(answers(s)).toEqual([1, null, null, null])
+    expect(s.labelCount).toBe(1)
+    expect(s.inFlight).toBe(0)
+    expect(s.answer(1)).toBe(false)
+    expect(s.skip()).toBe(false)
+    expect(s.canUndo).toBe(false)
+    expect(answers(s)).toEqual([1, null, null, null])
+    expect(fake.callsOf('label')).toHaveLength(2) // the queued answer was never sent
+    expect(app.toasts).toEqual([])
+    fake.setConnection('open')
+    await flushPromises()
+    // The view is the studio's state: exactly the one answer it saved.
+    expect(answers(s)).toEqual([1, null, null, null])
+    expect(s.state?.labels.map((l) => l.id)).toEqual([1])
+    expect(s.answer(0)).toBe(true)
+    await s.settled()
+    expect(fake.callsOf('label').map(([id]) => id)).toEqual([1, 2, 2])
+  })
+
+  it('reconnected to a server started again (no session open), it opens the session the tab showed', async () => {
+    const { s } = await started()
+    s.answer(1)
+    await s.settled()
+    const dir = s.state!.dir
+    fake.setConnection('lost')
+    fake.session = null
+    fake.sessions = [{ id: 'sess-1', dir, createdAt: '', dataset: 'mnist', strategy: 'uncertainty', labels: 1, lastAccuracy: null }]
+    fake.setConnection('open')
+    await flushPromises()
+    expect(fake.callsOf('openSession')).toEqual([[dir]])
+    expect(s.state?.dir).toBe(dir)
+    expect(s.connected).toBe(true)
   })
 
   it('reveals guesses only for answered items, or for all with the toggle', async () => {

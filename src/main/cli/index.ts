@@ -53,7 +53,8 @@ Commands:
              (scan + decode + featurize, images/s) and again from the caches (s)
              [--images 10000] [--json]
   serve      Browser mode: serve the studio on this machine
-             [--port 0] [--host 127.0.0.1] [--data-dir DIR] [--session DIR] [--base DIR]
+             [--port P] [--host 127.0.0.1] [--data-dir DIR] [--session DIR] [--base DIR]
+             the port and token of the last run on the data folder are kept (an open tab reconnects); --port 0: any free port
   export     Write a session's model folder (ONNX + TF.js model, metadata, labels, log, README with a model card)
              --session DIR --out DIR [--force] [--with-images] [--json] [--base DIR]
              --out may be a new or an empty folder; --force: replace an earlier export there (your other files stay)
@@ -150,7 +151,7 @@ const commands: Record<
     },
     run: async (o) => {
       const running = await serveCommand({
-        port: flag(o, 'port', port, 0),
+        port: flag(o, 'port', port),
         host: (o.host as string | undefined) ?? '127.0.0.1',
         dataDir: o['data-dir'] as string | undefined,
         session: o.session as string | undefined,

@@ -1,13 +1,15 @@
 import { readBase } from '../engine/base'
 import { startEngine } from '../engine/client'
-import { serve } from '../server/server'
+import { readAddress, writeAddress } from '../server/address'
+import { RunningServer, serve } from '../server/server'
 import { Studio } from '../studio/studio'
 import { defaultDataDir, rendererDir } from '../paths'
 import { VERSION } from '../version'
 import { formatProgress } from '../../shared/progress'
 
 export interface ServeArgs {
-  port: number
+  /** Undefined: the port of the last server on this data folder (when free), else any free one. */
+  port?: number
   host: string
   dataDir?: string
   session?: string
@@ -33,13 +35,24 @@ export async function serveCommand(a: ServeArgs): Promise<{ url: string; close()
     console.error(`Resumed session ${s.id}: ${s.labels.length} labels, iteration ${s.history.length - 1}`)
     for (const w of s.warnings) console.error(`Note: ${w}`)
   }
-  const server = await serve({
+  // The same address as the last run on this data folder, so an open tab finds its way back.
+  const previous = readAddress(dataDir)
+  const options = {
     studio,
     rendererDir: rendererDir(),
     host: a.host,
-    port: a.port,
+    token: previous?.token,
     files: { exports: `${dataDir}/exports`, sessions: `${dataDir}/sessions` }
-  })
+  }
+  let server: RunningServer
+  try {
+    server = await serve({ ...options, port: a.port ?? previous?.port ?? 0 })
+  } catch (err) {
+    if (a.port !== undefined || !previous || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    server = await serve({ ...options, port: 0 })
+    console.error(`Note: port ${previous.port} of the previous run is taken; open tabs cannot reconnect: open the new address`)
+  }
+  await writeAddress(dataDir, { port: server.port, token: server.token })
   console.log(`Curator is ready at ${server.url}`)
   if (a.host !== '127.0.0.1' && a.host !== 'localhost' && a.host !== '::1')
     console.error(`Warning: listening on ${a.host}, reachable from other machines (the token still guards the API)`)

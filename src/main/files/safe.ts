@@ -112,6 +112,8 @@ export interface WriteOptions {
   replace?: ReplacePolicy
   /** How a refusal names what may be replaced ("an earlier Curator export"). */
   ours?: string
+  /** Files: the permissions the file is created with (0o600: owner only); default 0o666 less the umask. */
+  mode?: number
 }
 
 /**
@@ -128,7 +130,7 @@ export async function writeFileAtomic(
   try {
     await makeFolder(dirname(target))
     await mayReplace(target, replace, opts.ours ?? 'ours')
-    const fh = await open(tmp, 'wx')
+    const fh = await open(tmp, 'wx', opts.mode ?? 0o666)
     try {
       // Chunks are written one by one, so a large cache is never copied into one buffer.
       if (Array.isArray(data)) for (const chunk of data) await writeAll(fh, chunk)

@@ -63,10 +63,15 @@ export async function startStudio(): Promise<void> {
     api.on('menu', (c) => {
       void runMenuCommand(c)
     }),
+    api.onConnection((c) => {
+      app.connection = c
+      if (c === 'lost' || c === 'gone') session.disconnected()
+    }),
     api.onReconnect(() => {
-      void session.resync()
+      void session.reconnected()
     })
   ]
+  app.connection = api.connection()
   try {
     const [info, current] = await Promise.all([api.info(), api.state()])
     app.info = info

@@ -4,11 +4,21 @@
 import { METHODS, type MethodName, type Reply, type StudioApi, type StudioBridge } from '../../../shared/contract'
 import { isErrorCode, type ErrorCode, type ErrorDto } from '../../../shared/errors'
 
+/**
+ * The transport to the studio: 'connecting' before it first opens, 'open', 'lost' (it was
+ * closed: reconnecting, nothing is sent meanwhile), 'gone' (still not back after several tries:
+ * `curator serve` stopped, or runs at another address). The desktop bridge is always 'open'.
+ */
+export type Connection = 'connecting' | 'open' | 'lost' | 'gone'
+
 export interface StudioClient extends StudioApi {
   on: StudioBridge['on']
   readonly mode: 'desktop' | 'browser'
   /** Called after the transport reconnects (browser mode), so stores can resynchronise. */
   onReconnect(listener: () => void): () => void
+  connection(): Connection
+  /** Called on every change of connection(). */
+  onConnection(listener: (c: Connection) => void): () => void
 }
 
 /** A rejected studio call: the contract's error code, its message and any details. */
@@ -59,6 +69,8 @@ export function bridgeClient(bridge: StudioBridge): StudioClient {
     ...api,
     mode: 'desktop',
     on: (event, listener) => bridge.on(event, listener),
-    onReconnect: () => () => {}
+    onReconnect: () => () => {},
+    connection: () => 'open',
+    onConnection: () => () => {}
   }
 }

@@ -13,10 +13,9 @@ import {
   type WsRequest,
   type WsResponse
 } from '../../../shared/contract'
-import type { ErrorDto } from '../../../shared/errors'
-import { ApiError, bridgeClient, proxies, toApiError, type StudioClient } from './bridge'
+import { ApiError, bridgeClient, proxies, toApiError, type Connection, type StudioClient } from './bridge'
 
-export { ApiError, bridgeClient, toApiError, type StudioClient }
+export { ApiError, bridgeClient, toApiError, type Connection, type StudioClient }
 // ---------------------------------------------------------------------------------------
 // Browser mode: a WebSocket carrying WsRequest / WsResponse / WsEvent.
 
@@ -82,20 +81,30 @@ export interface WsClientOptions {
 }
 
 const OPEN = 1
+/** Failed connection attempts in a row after which the server counts as gone (about 2 s with the default backoff). */
+export const GONE_AFTER = 4
 
 export function wsClient(url: string | null, opts: WsClientOptions = {}): StudioClient {
   const makeSocket: SocketFactory = opts.socket ?? ((u) => new WebSocket(u) as SocketLike)
   const backoff = opts.backoffMs ?? [250, 500, 1000, 2000, 5000]
   const listeners = new Map<EventName, Set<(p: unknown) => void>>()
   const reconnectListeners = new Set<() => void>()
+  const connectionListeners = new Set<(c: Connection) => void>()
   const pending = new Map<number, Pending>()
   const outbox: string[] = []
   let socket: SocketLike | null = null
   let nextId = 1
   let attempt = 0
   let everOpened = false
-  let lostReported = false
+  let failures = 0
+  let connection: Connection = 'connecting'
   let timer: ReturnType<typeof setTimeout> | null = null
+
+  const setConnection = (c: Connection): void => {
+    if (c === connection) return
+    connection = c
+    for (const l of connectionListeners) l(c)
+  }
 
   const emit = (event: EventName, payload: unknown): void => {
     for (const l of listeners.get(event) ?? []) {
@@ -134,7 +143,8 @@ export function wsClient(url: string | null, opts: WsClientOptions = {}): Studio
       const wasLost = everOpened
       everOpened = true
       attempt = 0
-      lostReported = false
+      failures = 0
+      setConnection('open')
       for (const msg of outbox.splice(0)) s.send(msg)
       if (wasLost) for (const l of reconnectListeners) l()
     }
@@ -145,17 +155,11 @@ export function wsClient(url: string | null, opts: WsClientOptions = {}): Studio
     s.onclose = () => {
       if (socket !== s) return
       socket = null
-      const err = new ApiError(
-        'INTERNAL',
-        everOpened
-          ? 'Lost the connection to the Curator server; reconnecting…'
-          : 'Cannot reach the Curator server (is `curator serve` running, and is the token right?)'
-      )
-      failAll(err)
-      if (!lostReported) {
-        lostReported = true
-        emit('error', { code: err.code, message: err.message } satisfies ErrorDto)
-      }
+      // What was sent and not answered may or may not have been saved: the caller must not count it.
+      failAll(new ApiError('INTERNAL', 'Lost the connection to the Curator server before it answered'))
+      failures++
+      // The view says so (connection()), and nothing is sent until the server is back.
+      setConnection(failures >= GONE_AFTER ? 'gone' : 'lost')
       scheduleReconnect()
     }
     return s
@@ -187,6 +191,8 @@ export function wsClient(url: string | null, opts: WsClientOptions = {}): Studio
       return Promise.reject(
         new ApiError('FORBIDDEN', 'No access token: open the address `curator serve` printed (it ends in ?token=…).', method)
       )
+    if (connection === 'lost' || connection === 'gone')
+      return Promise.reject(new ApiError('INTERNAL', 'Not connected to the Curator server: nothing was sent', method))
     return new Promise((resolve, reject) => {
       const id = nextId++
       const req: WsRequest = { id, method, args: trimUndefined(args) }
@@ -215,6 +221,11 @@ export function wsClient(url: string | null, opts: WsClientOptions = {}): Studio
     onReconnect(listener) {
       reconnectListeners.add(listener)
       return () => reconnectListeners.delete(listener)
+    },
+    connection: () => connection,
+    onConnection(listener) {
+      connectionListeners.add(listener)
+      return () => connectionListeners.delete(listener)
     }
   }
 }

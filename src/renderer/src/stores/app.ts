@@ -5,7 +5,7 @@ import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { AppInfo, PretrainOptions, SessionSummary } from '../../../shared/contract'
 import type { Progress } from '../../../shared/progress'
-import { toApiError, useApi } from '../api/client'
+import { toApiError, useApi, type Connection } from '../api/client'
 import { pct } from '../lib/format'
 import type { BaseSpecFile } from '../../../shared/base-spec'
 
@@ -42,6 +42,8 @@ export const useAppStore = defineStore('app', () => {
   const pretraining = ref(false)
   /** The modal on screen, if any; views ignore their shortcuts while one is open. */
   const dialog = ref<Dialog | null>(null)
+  /** The transport to the studio (browser mode loses it when `curator serve` stops); set by wiring.ts. */
+  const connection = ref<Connection>('connecting')
   let toastSeq = 1
   let helpKeyAt = -Infinity
   const toastTimers = new Map<number, ReturnType<typeof setTimeout>>()
@@ -238,6 +240,7 @@ export const useAppStore = defineStore('app', () => {
     ready,
     pretraining,
     dialog,
+    connection,
     desktop,
     go,
     openDialog,

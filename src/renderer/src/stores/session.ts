@@ -31,6 +31,8 @@ export const useSessionStore = defineStore('session', () => {
   const inFlight = ref(0)
   /** Local answers the server state does not reflect yet. */
   const ops = shallowRef<LocalOp[]>([])
+  /** The local answers the studio acknowledged (saved), even before a state reflects them. */
+  const acked = new WeakSet<LocalOp>()
   const dismissedWarnings = ref<string[]>([])
 
   let previous: Slot[] | null = null
@@ -75,7 +77,9 @@ export const useSessionStore = defineStore('session', () => {
   })
   /** Every item on screen is answered and the next batch has not arrived yet. */
   const waiting = computed(() => state.value !== null && activeIndex.value < 0 && !exhausted.value)
-  const canUndo = computed(() => pending.value === null && labelCount.value > 0)
+  /** Answers can be saved: the transport to the studio is open (always, on desktop). */
+  const connected = computed(() => useAppStore().connection === 'open')
+  const canUndo = computed(() => pending.value === null && labelCount.value > 0 && connected.value)
   const warnings = computed(() => {
     const s = state.value
     return s && s.warnings.length > 0 && !dismissedWarnings.value.includes(s.id) ? s.warnings : []
@@ -133,7 +137,8 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   function record(kind: LocalOp['kind'], value: LabelValue | null): boolean {
-    if (!state.value || pending.value !== null) return false
+    // Not connected: an answer could not be saved, so it is not taken (the view says why).
+    if (!state.value || pending.value !== null || !connected.value) return false
     const i = activeIndex.value
     if (i < 0) return false
     const slot = batch.value[i]
@@ -141,7 +146,8 @@ export const useSessionStore = defineStore('session', () => {
     const responseMs = Math.max(0, Math.round(now() - activeSince.value))
     const answered = batch.value.slice()
     answered[i] = { item: slot.item, answer: kind === 'label' ? (value as LabelValue) : 'skipped' }
-    ops.value = [...ops.value, { kind, id, value }]
+    const op: LocalOp = { kind, id, value }
+    ops.value = [...ops.value, op]
     const done = answered.every((s) => s.answer !== null)
     if (done && kind === 'label' && value !== null && prefetch && prefetch.forId === id) {
       const items = prefetchFor(prefetch.next, value)
@@ -153,18 +159,19 @@ export const useSessionStore = defineStore('session', () => {
     }
     activeSince.value = now()
     const api = useApi()
-    send(kind === 'label' ? () => api.label(id, value as LabelValue, responseMs) : () => api.skip(id))
+    send(kind === 'label' ? () => api.label(id, value as LabelValue, responseMs) : () => api.skip(id), op)
     return true
   }
 
   /** Sends calls one after another; after a failure the rest are dropped and the state is reloaded. */
-  function send(fn: () => Promise<unknown>): void {
+  function send(fn: () => Promise<unknown>, op: LocalOp): void {
     const gen = generation
     inFlight.value++
     chain = chain.then(async () => {
       try {
         if (gen !== generation) return
         await fn()
+        acked.add(op)
       } catch (err) {
         if (gen !== generation) return
         generation++
@@ -174,6 +181,35 @@ export const useSessionStore = defineStore('session', () => {
         inFlight.value--
       }
     })
+  }
+
+  /**
+   * The connection to the studio is lost: answers it has not acknowledged are taken back (shown
+   * unanswered again) and queued ones are never sent, so nothing unsaved looks saved.
+   */
+  function disconnected(): void {
+    generation++
+    const kept = ops.value.filter((op) => acked.has(op))
+    if (kept.length === ops.value.length) return
+    ops.value = kept
+    if (state.value) applyState(state.value)
+  }
+
+  /**
+   * Connected again: the view becomes the studio's state, which is the log's. A server started
+   * again has no session open: the one this tab showed is opened again.
+   */
+  async function reconnected(): Promise<void> {
+    const dir = state.value?.dir
+    generation++
+    try {
+      const s = (await useApi().state()) ?? (dir ? await useApi().openSession(dir) : null)
+      if (!s) return close()
+      state.value = null
+      adopt(s)
+    } catch (err) {
+      useAppStore().reportError(err)
+    }
   }
 
   /** Reloads the authoritative state, dropping local answers the studio does not have. */
@@ -306,6 +342,7 @@ export const useSessionStore = defineStore('session', () => {
     waiting,
     exhausted,
     canUndo,
+    connected,
     warnings,
     adopt,
     applyState,
@@ -313,6 +350,8 @@ export const useSessionStore = defineStore('session', () => {
     skip,
     undo,
     resync,
+    disconnected,
+    reconnected,
     start,
     open,
     close,
