@@ -1,6 +1,7 @@
 // The views beside labelling, in Chromium: the random baseline on the accuracy chart, the pool
 // browser answered by keyboard (chosen queries in the log), the mistakes view opened from a
-// cell, and why an answered image was asked. Screenshots go to test-results/, or to docs/ for the README with CURATOR_DOCS_SCREENSHOTS=1.
+// cell, and why an answered image was asked. Screenshots (these views, the start screen and the
+// labelling view) go to test-results/, or to docs/ for the README with CURATOR_DOCS_SCREENSHOTS=1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -23,6 +24,10 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
   it('shows the baseline curve, labels two images from the pool browser by keyboard, opens the mistakes view from a cell, and says why an image was asked', async () => {
     const page = s.page
     await page.goto(s.url)
+    await page.getByTestId('view-start').waitFor()
+    await page.getByTestId('recent-sessions').waitFor()
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: join(docs, 'start.png') })
     await startSession(page, { poolLimit: 3000, testLimit: 1000 })
     const labels = () => page.getByTestId('status-labels').textContent()
     // Answered truthfully (MNIST's own labels: odd is positive), as a careful labeller would.
@@ -87,6 +92,9 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
       .screenshot({ path: join(docs, 'pool-browser.png') })
     await page.keyboard.press('Escape')
     await expect.poll(() => page.getByTestId('pool-browser').count()).toBe(0)
+    // The labelling view after 14 answers: the README's first picture.
+    await page.waitForTimeout(500)
+    await page.screenshot({ path: join(docs, 'screenshot.png') })
 
     const dir = join(s.dataDir, 'sessions', readdirSync(join(s.dataDir, 'sessions'))[0])
     const { events } = await readSessionLog(dir)
