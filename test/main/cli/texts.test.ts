@@ -33,7 +33,7 @@ describe('curator texts', () => {
     const sim = await run(['simulate', '--budget', '6', '--batch', '3', '--pool-limit', '300', '--test-limit', '100', '--session', session])
     expect(sim.code, sim.stderr).toBe(0)
     expect(sim.stderr).toMatch(BACKEND_LINE)
-    expect(sim.stdout).toContain('Labels to reach >= 98.5% held-out accuracy (batch 3, seeds 1):')
+    expect(sim.stdout).toContain('Answers to reach >= 98.5% held-out accuracy (batch 3, seeds 1):')
     const replay = await run(['replay', session])
     expect(replay.code, replay.stderr).toBe(0)
     expect(replay.stderr).toMatch(BACKEND_LINE)
