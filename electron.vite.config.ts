@@ -11,7 +11,8 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/index.ts'),
           cli: resolve(__dirname, 'src/main/cli/index.ts'),
           'engine-worker': resolve(__dirname, 'src/main/engine/engine-worker.ts'),
-          'featurize-worker': resolve(__dirname, 'src/main/engine/featurize-worker.ts')
+          'featurize-worker': resolve(__dirname, 'src/main/engine/featurize-worker.ts'),
+          'train-worker': resolve(__dirname, 'src/main/engine/train-worker.ts')
         }
       }
     }

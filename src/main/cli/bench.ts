@@ -14,6 +14,7 @@ import { simulate } from '../engine/simulate'
 import { progressPrinter, startBackend } from './output'
 import { largePoolBench, servingMemory } from './bench-scale'
 import { loadModel } from '../engine/model-io'
+import { ParallelTrainer } from '../engine/parallel-train'
 
 export interface BenchArgs {
   json: boolean
@@ -144,25 +145,27 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   const otherImagesPerSec = other === 'tfjs' || onnxRuntimeLoads() ? await featurizeWith(other) : null
   if (otherImagesPerSec) log(`featurize on ${other}: ${otherImagesPerSec} images/s`)
 
-  // 4. Pretraining throughput (batch 128, steady state after one warm-up batch), right after PyTorch's.
+  // 4. Pretraining throughput (batch 128, steady state after one warm-up step), right after PyTorch's:
+  //    on every core (data-parallel threads), and on one thread for comparison.
   const torchTrain = a.reference ? torchReference('train', p.base.dir, a.referenceSeconds) : null
-  const model = buildBaseModel(1)
-  model.compile({ optimizer: tf.train.adam(0.001), loss: 'sparseCategoricalCrossentropy' })
-  const bx = toInputBuffer(
-    pool,
-    Int32Array.from({ length: 128 }, (_, i) => i)
+  const trainOn = async (threads?: number) => {
+    const trainer = new ParallelTrainer(buildBaseModel(1), { batchSize: 128, learningRate: 0.001, threads, backend })
+    try {
+      const idx = Int32Array.from({ length: 128 }, (_, i) => i)
+      await trainer.step(pool, idx)
+      const t = performance.now()
+      for (let b = 0; b < a.pretrainBatches; b++) await trainer.step(pool, idx)
+      return { threads: trainer.threads, imagesPerSec: Math.round((a.pretrainBatches * 128) / ((performance.now() - t) / 1000)) }
+    } finally {
+      await trainer.dispose()
+    }
+  }
+  const training = await trainOn()
+  const oneThread = training.threads > 1 ? await trainOn(1) : training
+  const pretrainImagesPerSec = training.imagesPerSec
+  log(
+    `pretrain: ${pretrainImagesPerSec} images/s on ${training.threads} threads (${backend}); one thread ${oneThread.imagesPerSec} images/s`
   )
-  const px = tf.tensor4d(bx.data, [128, 28, 28, 3])
-  const py = tf.tensor1d(
-    Array.from({ length: 128 }, (_, i) => pool.classes![i]),
-    'float32'
-  )
-  await model.trainOnBatch(px, py)
-  t0 = performance.now()
-  for (let b = 0; b < a.pretrainBatches; b++) await model.trainOnBatch(px, py)
-  const pretrainImagesPerSec = Math.round((a.pretrainBatches * 128) / ((performance.now() - t0) / 1000))
-  tf.dispose([px, py])
-  log(`pretrain: ${pretrainImagesPerSec} images/s`)
   // 5. Memory of a real serving process with the default 70k pool, and 6. a pool of a million.
   const serve = a.serveMemory ? await servingMemory(process.argv[1]) : null
   if (serve)
@@ -198,6 +201,13 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
     featurizeImages: featurized,
     featurizeByEngine: { [featurizer]: featurizeImagesPerSec, ...(otherImagesPerSec ? { [other]: otherImagesPerSec } : {}) },
     pretrainImagesPerSec,
+    training: {
+      backend,
+      threads: training.threads,
+      batch: 128,
+      imagesPerSec: training.imagesPerSec,
+      oneThreadImagesPerSec: oneThread.imagesPerSec
+    },
     serveMemory: serve,
     largePool: large,
     pytorch: torch,

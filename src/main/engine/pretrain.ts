@@ -9,6 +9,8 @@ import { Rng } from '../util/rng'
 import { saveModel } from './model-io'
 import { Progress, ProgressMeter } from '../../shared/progress'
 import { EventWriter, wallTime } from '../tensorboard/writer'
+import { ParallelTrainer } from './parallel-train'
+import { backendName } from './backend'
 
 export const PREPROCESSING = {
   scale: '1/255 (pixels 0..1)',
@@ -27,6 +29,8 @@ export interface PretrainOptions {
   onProgress?: (p: Progress) => void
   /** Checked before every batch; true stops training with a CANCELLED error. */
   shouldStop?: () => boolean
+  /** Training threads (default: one per core); the model does not depend on it. */
+  threads?: number
   /** TensorBoard: loss and accuracy every `every` batches (default TB_EVERY) and per epoch, into `dir`. */
   tensorboard?: { dir: string; every?: number }
 }
@@ -38,14 +42,15 @@ export interface PretrainResult {
   testAccuracy: number
   imagesPerSec: number
   seconds: number
+  /** Training threads that ran. */
+  threads: number
 }
 
 export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOptions): Promise<PretrainResult> {
   const { epochs, seed, batchSize = 128, learningRate = 0.001 } = opts
   const rng = new Rng(seed)
   const model = buildBaseModel(seed)
-  const optimizer = tf.train.adam(learningRate)
-  model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })
+  const trainer = new ParallelTrainer(model, { batchSize, learningRate, threads: opts.threads, backend: backendName() })
   const meter = new ProgressMeter('pretrain', epochs * train.count)
   let done = 0
   let loss = 0
@@ -60,28 +65,18 @@ export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOp
       let epochAcc = 0
       let epochImages = 0
       // Step decay: the last epochs polish with smaller steps.
-      ;(optimizer as unknown as { learningRate: number }).learningRate = learningRate * LR_DECAY ** epoch
+      trainer.optimizer.learningRate = learningRate * LR_DECAY ** epoch
       // Shuffle within each image size, then train batch by batch.
       for (const group of groupBySize(train)) {
         rng.shuffle(group)
         for (let b = 0; b < group.length; b += batchSize) {
-          if (opts.shouldStop) {
-            // Let a pending cancel message reach this thread: training alone never yields to the event loop.
-            await new Promise((r) => setImmediate(r))
-            if (opts.shouldStop()) {
-              model.dispose()
-              throw new CuratorError('CANCELLED', 'Pretraining was cancelled')
-            }
+          // The threads' replies let a pending cancel message reach this thread between batches.
+          if (opts.shouldStop?.()) {
+            model.dispose()
+            throw new CuratorError('CANCELLED', 'Pretraining was cancelled')
           }
           const idx = group.subarray(b, b + batchSize)
-          const { data, height, width } = toInputBuffer(train, idx)
-          const x = tf.tensor4d(data, [idx.length, height, width, 3])
-          const y = tf.tensor1d(
-            Array.from(idx, (i) => train.classes![i]),
-            'float32'
-          )
-          const [l, a] = (await model.trainOnBatch(x, y)) as number[]
-          tf.dispose([x, y])
+          const { loss: l, accuracy: a } = await trainer.step(train, idx)
           batches++
           epochLoss += l * idx.length
           epochAcc += a * idx.length
@@ -105,11 +100,13 @@ export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOp
       )
     }
     const seconds = (performance.now() - start) / 1000
+    trainer.writeWeights()
     const testAccuracy = classAccuracy(model, test)
     board?.scalar('test/accuracy', epochs, testAccuracy)
-    return { model, testAccuracy, imagesPerSec: done / seconds, seconds }
+    return { model, testAccuracy, imagesPerSec: done / seconds, seconds, threads: trainer.threads }
   } finally {
     board?.close()
+    await trainer.dispose()
   }
 }
 
@@ -135,7 +132,16 @@ export interface BaseMetadata {
   classNames: string[]
   dataset: { id: string; hash: string; trainImages: number; testImages: number }
   preprocessing: typeof PREPROCESSING
-  training: { epochs: number; seed: number; batchSize: number; optimizer: string; backend: string; imagesPerSec: number; seconds: number }
+  training: {
+    epochs: number
+    seed: number
+    batchSize: number
+    optimizer: string
+    backend: string
+    threads?: number
+    imagesPerSec: number
+    seconds: number
+  }
   testAccuracy: number
   hash: string
   createdAt: string
@@ -160,6 +166,7 @@ export function baseMetadata(
       batchSize: 128,
       optimizer: 'adam lr 0.001, x0.7 per epoch',
       backend: training.backend,
+      threads: r.threads,
       imagesPerSec: Math.round(r.imagesPerSec),
       seconds: Math.round(r.seconds)
     },

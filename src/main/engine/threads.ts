@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
-export function startWorker(name: 'engine-worker' | 'featurize-worker', workerData?: unknown): Worker {
+export function startWorker(name: 'engine-worker' | 'featurize-worker' | 'train-worker', workerData?: unknown): Worker {
   // Built: out/main/<name>.js, next to this chunk or one folder up (out/main/chunks/).
   for (const dir of [here, join(here, '..')]) {
     const file = join(dir, `${name}.js`)
