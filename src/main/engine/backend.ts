@@ -1,6 +1,7 @@
 // Chooses the fastest TF.js backend that loads here and patches the one gap of the wasm backend.
 import * as tf from '@tensorflow/tfjs'
 import { createRequire } from 'node:module'
+import { dirname, sep } from 'node:path'
 import util from 'node:util'
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
@@ -28,23 +29,32 @@ async function pick(prefer?: BackendName): Promise<BackendName> {
   const order: BackendName[] = prefer ? [prefer] : ['tensorflow', 'wasm', 'cpu']
   const failures: string[] = []
   let nativeFailure: unknown = null
+  let wasmFailure: string | null = null
   for (const name of order) {
     try {
       if (name === 'tensorflow') loadTfjsNode()
       if (name === 'wasm') {
-        await import('@tensorflow/tfjs-backend-wasm')
+        const wasm = await import('@tensorflow/tfjs-backend-wasm')
+        // The binaries by path, not by the bundle's own location: in a packaged app they sit
+        // outside the asar (asarUnpack), where a file path is always readable.
+        wasm.setWasmPaths(wasmBinaryDir())
         registerWasmConv2DGradient()
       }
       if (await tf.setBackend(name)) {
         await tf.ready()
         if (name !== 'tensorflow' && nativeFailure !== null) notice = fallbackNotice(nativeFailure, name)
+        // Never a silent drop to plain JavaScript: say why WebAssembly did not load.
+        if (name === 'cpu' && wasmFailure !== null) notice = wasmFailedNotice(notice, wasmFailure)
         return name
       }
       failures.push(`${name}: setBackend refused`)
       if (name === 'tensorflow') nativeFailure = new Error('tfjs-node loaded but TF.js refused its backend')
+      if (name === 'wasm') wasmFailure = 'TF.js refused its backend'
     } catch (err) {
-      failures.push(`${name}: ${(err as Error).message.split('\n')[0]}`)
+      const message = (err as Error).message.split('\n')[0]
+      failures.push(`${name}: ${message}`)
       if (name === 'tensorflow') nativeFailure = err
+      if (name === 'wasm') wasmFailure = message
     }
   }
   throw new Error(`No TF.js backend could be loaded (${failures.join('; ')})`)
@@ -62,6 +72,11 @@ export function fallbackNotice(err: unknown, used: BackendName): string {
   return `tfjs-node failed to load (${message}); ${using}`
 }
 
+/** The notice when WebAssembly failed (`reason`) and plain JavaScript runs: after tfjs-node's, if any. */
+export function wasmFailedNotice(prior: string | null, reason: string): string {
+  return `${prior ?? 'using plain JavaScript (slow)'}: WebAssembly failed to load (${reason})`
+}
+
 /**
  * tfjs-node 4.22 still calls util.isNullOrUndefined, which Node >= 23 (and so the Node in
  * current Electron) removed. Puts it back on the shared `util` object; idempotent.
@@ -75,6 +90,16 @@ export function shimNodeUtil(u: object = util): void {
 export function loadTfjsNode(load: (id: string) => unknown = nodeRequire()): void {
   shimNodeUtil()
   load(TFJS_NODE)
+}
+
+/** `dir` with a packaged app's app.asar replaced by app.asar.unpacked, where asarUnpack puts native and wasm files. */
+export function unpackedPath(dir: string): string {
+  return dir.replace(/([\\/])app\.asar(?=[\\/]|$)/, '$1app.asar.unpacked')
+}
+
+/** The folder holding the wasm backend's binaries (with a trailing separator, as setWasmPaths wants). */
+export function wasmBinaryDir(resolve: (id: string) => string = createRequire(import.meta.url).resolve): string {
+  return unpackedPath(dirname(resolve('@tensorflow/tfjs-backend-wasm'))) + sep
 }
 
 function nodeRequire(): (id: string) => unknown {

@@ -2,7 +2,17 @@
 // check that gradient against a numeric gradient and against TF.js's own CPU kernels.
 import { describe, it, expect, beforeAll } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import { initBackend, backendName, conv2dFilterGradient, conv2dInputGradient } from '../../../src/main/engine/backend'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, sep } from 'node:path'
+import {
+  initBackend,
+  backendName,
+  conv2dFilterGradient,
+  conv2dInputGradient,
+  unpackedPath,
+  wasmBinaryDir,
+  wasmFailedNotice
+} from '../../../src/main/engine/backend'
 import { Rng } from '../../../src/main/util/rng'
 
 type Pad = 'valid' | 'same' | number
@@ -91,6 +101,37 @@ describe('initBackend', () => {
     const a = initBackend()
     expect(initBackend()).toBe(a)
     expect(await a).toBe('wasm')
+  })
+})
+
+describe('the wasm binaries by path (a packaged app reads them outside the asar)', () => {
+  it('wasmBinaryDir is the folder the backend loaded its binaries from here', () => {
+    const dir = wasmBinaryDir()
+    expect(dir.endsWith(sep)).toBe(true)
+    for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) expect(existsSync(join(dir, f)), f).toBe(true)
+  })
+
+  it('inside app.asar it points into app.asar.unpacked, where asarUnpack puts the .wasm files', () => {
+    const packaged = '/opt/Curator/resources/app.asar/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.node.js'
+    expect(wasmBinaryDir(() => packaged)).toBe(
+      `/opt/Curator/resources/app.asar.unpacked/node_modules/@tensorflow/tfjs-backend-wasm/dist${sep}`
+    )
+    expect(unpackedPath('C:\\Program Files\\Curator\\resources\\app.asar\\node_modules')).toBe(
+      'C:\\Program Files\\Curator\\resources\\app.asar.unpacked\\node_modules'
+    )
+    expect(unpackedPath('/opt/Curator/resources/app.asar.unpacked/x')).toBe('/opt/Curator/resources/app.asar.unpacked/x')
+    expect(unpackedPath('/home/me/curator/node_modules/x')).toBe('/home/me/curator/node_modules/x')
+    // And the builder config unpacks exactly those files.
+    expect(readFileSync(join(__dirname, '../../../electron-builder.yml'), 'utf8')).toContain(
+      'node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm'
+    )
+  })
+
+  it('a failed WebAssembly load is said, never a silent drop to plain JavaScript', () => {
+    expect(wasmFailedNotice(null, 'no SIMD')).toBe('using plain JavaScript (slow): WebAssembly failed to load (no SIMD)')
+    expect(wasmFailedNotice('tfjs-node not installed; using plain JavaScript (slow)', 'ENOENT')).toBe(
+      'tfjs-node not installed; using plain JavaScript (slow): WebAssembly failed to load (ENOENT)'
+    )
   })
 })
 
