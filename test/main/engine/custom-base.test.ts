@@ -10,6 +10,10 @@ import { readBase } from '../../../src/main/engine/base'
 import { splitPoint } from '../../../src/main/engine/transfer'
 import { initBackend } from '../../../src/main/engine/backend'
 import { disposePrepared, prepare } from '../../../src/main/engine/setup'
+import { featurizeAll } from '../../../src/main/engine/features'
+import { readModelFiles } from '../../../src/main/engine/model-io'
+import { loadDataset } from '../../../src/main/data/load'
+import { headOf } from '../../../src/main/data/dataset'
 import { simulate } from '../../../src/main/engine/simulate'
 import { decodeImageFile, loadExportedModel, predictImages, resizeOf } from '../../../src/main/export/predict'
 import { parseSpecOptions } from '../../../src/main/data/spec'
@@ -89,6 +93,7 @@ describe('a session on MobileNetV2 features', () => {
     const backend = await initBackend()
     const p = await prepare(config(), { backend, baseDir: mobilenet, cacheDir: join(tmp.dir, 'cache') })
     try {
+      expect(p.featurizer).toBe('onnxruntime')
       expect(p.poolFeatures.dim).toBe(MOBILENET.width)
       expect(p.dataset.pool.widths[0]).toBe(224)
       const records: { labels: number; headWeights: number[] }[] = []
@@ -99,6 +104,24 @@ describe('a session on MobileNetV2 features', () => {
     } finally {
       disposePrepared(p)
     }
+  }, 300_000)
+})
+
+describe('featurizing MobileNetV2', () => {
+  it('on ONNX Runtime gives the features TF.js gives, to float rounding', async () => {
+    const backend = await initBackend()
+    const info = readBase(mobilenet)
+    const set = headOf((await loadDataset(config().dataset, { cacheDir: null, input: info.input })).pool, 6)
+    const opts = { backend, threads: 1, cut: { featureLayer: info.featureLayer, input: info.input } }
+    const files = readModelFiles(mobilenet)
+    const [ort] = await featurizeAll(files, 0, [set], { ...opts, featurizer: 'onnxruntime' })
+    const [tfjs] = await featurizeAll(files, 0, [set], { ...opts, featurizer: 'tfjs' })
+    expect(ort.dim).toBe(MOBILENET.width)
+    let diff = 0
+    let largest = 0
+    tfjs.data.forEach((v, i) => ((diff = Math.max(diff, Math.abs(v - ort.data[i]))), (largest = Math.max(largest, Math.abs(v)))))
+    expect(largest).toBeGreaterThan(0.1)
+    expect(diff).toBeLessThan(1e-4)
   }, 300_000)
 })
 
