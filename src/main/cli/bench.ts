@@ -14,7 +14,7 @@ import { simulate } from '../engine/simulate'
 import { progressPrinter, startBackend } from './output'
 import { largePoolBench, servingMemory } from './bench-scale'
 import { loadModel } from '../engine/model-io'
-import { ParallelTrainer } from '../engine/parallel-train'
+import { defaultTrainer, ParallelTrainer, TrainerName } from '../engine/parallel-train'
 
 export interface BenchArgs {
   json: boolean
@@ -148,8 +148,8 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
   // 4. Pretraining throughput (batch 128, steady state after one warm-up step), right after PyTorch's:
   //    on every core (data-parallel threads), and on one thread for comparison.
   const torchTrain = a.reference ? torchReference('train', p.base.dir, a.referenceSeconds) : null
-  const trainOn = async (threads?: number) => {
-    const trainer = new ParallelTrainer(buildBaseModel(1), { batchSize: 128, learningRate: 0.001, threads, backend })
+  const trainOn = async (engine: TrainerName, threads?: number) => {
+    const trainer = new ParallelTrainer(buildBaseModel(1), { batchSize: 128, learningRate: 0.001, threads, backend, engine })
     try {
       const idx = Int32Array.from({ length: 128 }, (_, i) => i)
       await trainer.step(pool, idx)
@@ -160,11 +160,16 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
       await trainer.dispose()
     }
   }
-  const training = await trainOn()
-  const oneThread = training.threads > 1 ? await trainOn(1) : training
+  const engine = defaultTrainer(backend, buildBaseModel(1))
+  const training = await trainOn(engine)
   const pretrainImagesPerSec = training.imagesPerSec
+  const oneThread = training.threads > 1 ? await trainOn(engine, 1) : training
+  // The other engine too, when there is one, for the comparison.
+  const otherEngine: TrainerName = engine === 'onnxruntime' ? 'tfjs' : 'onnxruntime'
+  const otherTraining = otherEngine === 'tfjs' || (backend !== 'tensorflow' && onnxRuntimeLoads()) ? await trainOn(otherEngine) : null
   log(
-    `pretrain: ${pretrainImagesPerSec} images/s on ${training.threads} threads (${backend}); one thread ${oneThread.imagesPerSec} images/s`
+    `pretrain: ${pretrainImagesPerSec} images/s on ${training.threads} threads (${engine} gradients, TF.js ${backend}); one thread ${oneThread.imagesPerSec}` +
+      (otherTraining ? `; ${otherEngine} ${otherTraining.imagesPerSec}` : '')
   )
   // 5. Memory of a real serving process with the default 70k pool, and 6. a pool of a million.
   const serve = a.serveMemory ? await servingMemory(process.argv[1]) : null
@@ -203,10 +208,12 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
     pretrainImagesPerSec,
     training: {
       backend,
+      engine,
       threads: training.threads,
       batch: 128,
       imagesPerSec: training.imagesPerSec,
-      oneThreadImagesPerSec: oneThread.imagesPerSec
+      oneThreadImagesPerSec: oneThread.imagesPerSec,
+      byEngine: { [engine]: training.imagesPerSec, ...(otherTraining ? { [otherEngine]: otherTraining.imagesPerSec } : {}) }
     },
     serveMemory: serve,
     largePool: large,

@@ -5,9 +5,11 @@
 import * as tf from '@tensorflow/tfjs'
 import { availableParallelism } from 'node:os'
 import type { Worker } from 'node:worker_threads'
-import { ImageSet, pickImages } from '../data/dataset'
+import { ImageSet, pickImages, toInputBuffer } from '../data/dataset'
 import { startWorker } from './threads'
 import type { ShardJob, ShardResult, StepReply, StepRequest, TrainInit } from './train-worker'
+import type { TrainLayer } from '../onnx/train-graph'
+import { onnxRuntimeLoads } from './featurizer'
 
 /** Images per shard: large enough to keep each thread's kernels busy, small enough to split a batch of 128. */
 export const SHARD_SIZE = 64
@@ -53,6 +55,8 @@ export interface ParallelTrainerOptions {
   batchSize: number
   learningRate: number
   backend: string
+  /** What computes the gradients (default: defaultTrainer). */
+  engine?: TrainerName
   shardSize?: number
 }
 
@@ -65,6 +69,7 @@ export interface StepResult {
 /** Trains `model`'s trainable weights (sparse categorical cross-entropy on its softmax output, Adam). */
 export class ParallelTrainer {
   readonly threads: number
+  readonly engine: TrainerName
   readonly shardSize: number
   readonly optimizer: Adam
   /** The trainable weights, flat, in model.trainableWeights order: the truth while training. */
@@ -79,16 +84,26 @@ export class ParallelTrainer {
     this.shardSize = opts.shardSize ?? SHARD_SIZE
     const shards = Math.ceil(opts.batchSize / this.shardSize)
     // Native TensorFlow spreads every kernel over all cores itself: one thread, or they fight.
+    this.engine = opts.engine ?? defaultTrainer(opts.backend, model)
+    const layers = this.engine === 'onnxruntime' ? trainLayers(model) : null
+    if (typeof layers === 'string') throw new Error(`ONNX Runtime cannot train this model: ${layers}`)
     const wanted = opts.backend === 'tensorflow' ? 1 : (opts.threads ?? availableParallelism())
     this.threads = Math.max(1, Math.min(wanted, shards))
     this.weights = readTrainable(model)
     this.optimizer = new Adam(this.weights.length, opts.learningRate)
-    const init: TrainInit = { topology: model.toJSON(null, false), backend: opts.backend }
+    const init: TrainInit = { topology: model.toJSON(null, false), backend: opts.backend, layers }
     this.workers = Array.from({ length: this.threads }, () => startWorker('train-worker', init))
   }
 
   /** One Adam step on the images `idx` of `set` (labels in set.classes). */
   async step(set: ImageSet, idx: Int32Array): Promise<StepResult> {
+    const { gradient, ...result } = await this.gradient(set, idx)
+    this.optimizer.apply(this.weights, gradient)
+    return result
+  }
+
+  /** The gradient of the mean loss over the images `idx` of `set` at the current weights. */
+  async gradient(set: ImageSet, idx: Int32Array): Promise<StepResult & { gradient: Float64Array }> {
     const step = this.steps++
     const jobs: ShardJob[][] = this.workers.map(() => [])
     for (let s = 0, b = 0; b < idx.length; s++, b += this.shardSize)
@@ -107,8 +122,7 @@ export class ParallelTrainer {
       lossSum += r.lossSum
       correct += r.correct
     }
-    this.optimizer.apply(this.weights, gradient)
-    return { loss: lossSum / idx.length, accuracy: correct / idx.length }
+    return { gradient, loss: lossSum / idx.length, accuracy: correct / idx.length }
   }
 
   /** Writes the trained weights into the model. */
@@ -119,6 +133,37 @@ export class ParallelTrainer {
   async dispose(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
+}
+
+/** Keras's clipping of probabilities in its cross-entropy. */
+const EPSILON = 1e-7
+
+/** The shard's gradient on TF.js: autodiff through the layers model. */
+export function tfjsGradient(model: tf.LayersModel, set: ImageSet, shard: number): ShardResult {
+  const classes = set.classes!
+  const count = set.count
+  const order = Int32Array.from({ length: count }, (_, i) => i)
+  const { data, height, width, channels } = toInputBuffer(set, order)
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
+  let hits: tf.Tensor | undefined
+  const all = tf.tidy(() => {
+    const x = tf.tensor4d(data, [count, height, width, channels])
+    const y = tf.tensor1d(classes, 'int32')
+    const { value, grads } = tf.variableGrads(() => {
+      const p = model.apply(x, { training: true }) as tf.Tensor2D
+      // Kept: tensors made inside the gradient function are disposed with it.
+      hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(p, -1), y), 'float32')))
+      const picked = tf.sum(tf.mul(p, tf.oneHot(y, p.shape[1])), -1)
+      return tf.neg(tf.mean(tf.log(tf.clipByValue(picked, EPSILON, 1 - EPSILON)))) as tf.Scalar
+    }, vars)
+    // One download for the gradients, the loss and the hits: fewer round trips than one per variable.
+    return tf.concat([...vars.map((v) => tf.reshape(grads[v.name], [-1])), tf.reshape(value, [1]), tf.reshape(hits!, [1])])
+  })
+  const flat = all.dataSync() as Float32Array
+  tf.dispose([all, hits!])
+  const n = flat.length - 2
+  const gradient = flat.slice(0, n)
+  return { shard, gradient, lossSum: flat[n] * count, correct: flat[n + 1], count }
 }
 
 /** A model's trainable weights, flat, in model.trainableWeights order. */
@@ -159,4 +204,56 @@ function ask(w: Worker, request: StepRequest): Promise<ShardResult[]> {
     w.once('error', onError)
     w.postMessage(request)
   })
+}
+
+/** The layers of `model` as the ONNX training graph takes them, or why it cannot take them. */
+export function trainLayers(model: tf.LayersModel): TrainLayer[] | string {
+  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer')
+  const out: TrainLayer[] = []
+  for (const [k, l] of layers.entries()) {
+    const c = l.getConfig() as Record<string, unknown>
+    const inbound = l.inboundNodes[0]?.inboundLayers ?? []
+    if (k > 0 && (inbound.length !== 1 || inbound[0] !== layers[k - 1]))
+      return `layer ${l.name} does not simply follow ${layers[k - 1].name}`
+    const ones = (v: unknown) => [v].flat().every((x) => x === 1)
+    const pair = (v: unknown) => [v, v].flat().slice(0, 2) as [number, number]
+    const type = l.getClassName()
+    if (type === 'Conv2D') {
+      if (!ones(c.strides) || !ones(c.dilationRate) || c.dataFormat !== 'channelsLast')
+        return `${l.name}: strided, dilated or channels-first`
+      if (c.activation !== 'relu' && c.activation !== 'linear') return `${l.name}: activation ${String(c.activation)}`
+      out.push({
+        kind: 'conv',
+        kernel: pair(c.kernelSize),
+        filters: Number(c.filters),
+        same: c.padding === 'same',
+        relu: c.activation === 'relu',
+        bias: c.useBias !== false
+      })
+    } else if (type === 'MaxPooling2D') {
+      const pool = pair(c.poolSize)
+      const strides = pair(c.strides ?? c.poolSize)
+      if (c.padding !== 'valid' || strides[0] !== pool[0] || strides[1] !== pool[1]) return `${l.name}: overlapping or padded pooling`
+      out.push({ kind: 'maxpool', pool })
+    } else if (type === 'GlobalMaxPooling2D') {
+      out.push({ kind: 'globalmax' })
+    } else if (type === 'Dense') {
+      const activation = c.activation as string
+      if (!['relu', 'tanh', 'linear', 'softmax'].includes(activation)) return `${l.name}: activation ${activation}`
+      if (activation === 'softmax' && k !== layers.length - 1) return `${l.name}: softmax before the last layer`
+      out.push({ kind: 'dense', units: Number(c.units), activation: activation as 'softmax', bias: c.useBias !== false })
+    } else return `layer type ${type}`
+  }
+  const last = out.at(-1)
+  if (last?.kind !== 'dense' || last.activation !== 'softmax') return 'the last layer is not a softmax classifier'
+  return out
+}
+
+export type TrainerName = 'tfjs' | 'onnxruntime'
+
+/** CURATOR_TRAINER when set; else ONNX Runtime where it loads, TF.js is not native and the graph takes the model's layers. */
+export function defaultTrainer(backend: string, model: tf.LayersModel): TrainerName {
+  const asked = process.env.CURATOR_TRAINER
+  if (asked === 'tfjs' || asked === 'onnxruntime') return asked
+  return backend !== 'tensorflow' && onnxRuntimeLoads() && typeof trainLayers(model) !== 'string' ? 'onnxruntime' : 'tfjs'
 }

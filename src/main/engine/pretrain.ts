@@ -9,7 +9,7 @@ import { Rng } from '../util/rng'
 import { saveModel } from './model-io'
 import { Progress, ProgressMeter } from '../../shared/progress'
 import { EventWriter, wallTime } from '../tensorboard/writer'
-import { ParallelTrainer } from './parallel-train'
+import { ParallelTrainer, TrainerName } from './parallel-train'
 import { backendName } from './backend'
 
 export const PREPROCESSING = {
@@ -31,6 +31,8 @@ export interface PretrainOptions {
   shouldStop?: () => boolean
   /** Training threads (default: one per core); the model does not depend on it. */
   threads?: number
+  /** What computes the gradients (default: defaultTrainer, ONNX Runtime on wasm). */
+  trainer?: TrainerName
   /** TensorBoard: loss and accuracy every `every` batches (default TB_EVERY) and per epoch, into `dir`. */
   tensorboard?: { dir: string; every?: number }
 }
@@ -42,15 +44,22 @@ export interface PretrainResult {
   testAccuracy: number
   imagesPerSec: number
   seconds: number
-  /** Training threads that ran. */
+  /** Training threads that ran, and what computed their gradients. */
   threads: number
+  trainer: TrainerName
 }
 
 export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOptions): Promise<PretrainResult> {
   const { epochs, seed, batchSize = 128, learningRate = 0.001 } = opts
   const rng = new Rng(seed)
   const model = buildBaseModel(seed)
-  const trainer = new ParallelTrainer(model, { batchSize, learningRate, threads: opts.threads, backend: backendName() })
+  const trainer = new ParallelTrainer(model, {
+    batchSize,
+    learningRate,
+    threads: opts.threads,
+    engine: opts.trainer,
+    backend: backendName()
+  })
   const meter = new ProgressMeter('pretrain', epochs * train.count)
   let done = 0
   let loss = 0
@@ -103,7 +112,7 @@ export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOp
     trainer.writeWeights()
     const testAccuracy = classAccuracy(model, test)
     board?.scalar('test/accuracy', epochs, testAccuracy)
-    return { model, testAccuracy, imagesPerSec: done / seconds, seconds, threads: trainer.threads }
+    return { model, testAccuracy, imagesPerSec: done / seconds, seconds, threads: trainer.threads, trainer: trainer.engine }
   } finally {
     board?.close()
     await trainer.dispose()
@@ -138,6 +147,8 @@ export interface BaseMetadata {
     batchSize: number
     optimizer: string
     backend: string
+    /** What computed the gradients (tfjs or onnxruntime) on how many threads. */
+    trainer?: string
     threads?: number
     imagesPerSec: number
     seconds: number
@@ -166,6 +177,7 @@ export function baseMetadata(
       batchSize: 128,
       optimizer: 'adam lr 0.001, x0.7 per epoch',
       backend: training.backend,
+      trainer: r.trainer,
       threads: r.threads,
       imagesPerSec: Math.round(r.imagesPerSec),
       seconds: Math.round(r.seconds)

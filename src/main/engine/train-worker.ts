@@ -4,12 +4,17 @@ import { parentPort, workerData } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from './backend'
 import { ImageSet, toInputBuffer } from '../data/dataset'
-import { writeTrainable } from './parallel-train'
+import { tfjsGradient, writeTrainable } from './parallel-train'
+import { CORRECT, IMAGE, LOSS, ONEHOT, trainGraph, type TrainLayer } from '../onnx/train-graph'
+import { requireOrt } from './featurizer'
+import type * as Ort from 'onnxruntime-node'
 
 export interface TrainInit {
   /** The model's topology (model.toJSON(null, false)): the thread builds the same network. */
   topology: unknown
   backend?: string
+  /** Set: ONNX Runtime computes the gradients, on the training graph of these layers. */
+  layers: TrainLayer[] | null
 }
 
 export interface ShardJob {
@@ -35,9 +40,6 @@ export interface ShardResult {
 
 export type StepReply = { step: number; results: ShardResult[] } | { step: number; error: string }
 
-/** Keras's clipping of probabilities in its cross-entropy. */
-const EPSILON = 1e-7
-
 const init = workerData as TrainInit
 
 const ready: Promise<tf.LayersModel> = (async () => {
@@ -45,38 +47,66 @@ const ready: Promise<tf.LayersModel> = (async () => {
   return tf.models.modelFromJSON(init.topology as tf.io.ModelJSON['modelTopology'] as never)
 })()
 
-function shardGradient(model: tf.LayersModel, job: ShardJob): ShardResult {
-  const classes = job.set.classes!
+/** One ONNX Runtime session per image size (the graph's spatial sizes are fixed), one intra-op thread each. */
+const sessions = new Map<string, Promise<Ort.InferenceSession>>()
+function sessionFor(height: number, width: number, channels: number): Promise<Ort.InferenceSession> {
+  const key = `${height}x${width}x${channels}`
+  let s = sessions.get(key)
+  if (!s) {
+    s = requireOrt().InferenceSession.create(trainGraph(init.layers!, height, width, channels), {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all'
+    })
+    sessions.set(key, s)
+  }
+  return s
+}
+
+/** The shard's gradient on ONNX Runtime: the hand-written backward graph, weights fed in as inputs. */
+async function ortGradient(model: tf.LayersModel, weights: Float32Array, job: ShardJob): Promise<ShardResult> {
+  const ort = requireOrt()
   const count = job.set.count
-  const order = Int32Array.from({ length: count }, (_, i) => i)
-  const { data, height, width, channels } = toInputBuffer(job.set, order)
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
-  let hits: tf.Tensor | undefined
-  const all = tf.tidy(() => {
-    const x = tf.tensor4d(data, [count, height, width, channels])
-    const y = tf.tensor1d(classes, 'int32')
-    const { value, grads } = tf.variableGrads(() => {
-      const p = model.apply(x, { training: true }) as tf.Tensor2D
-      // Kept: tensors made inside the gradient function are disposed with it.
-      hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(p, -1), y), 'float32')))
-      const picked = tf.sum(tf.mul(p, tf.oneHot(y, p.shape[1])), -1)
-      return tf.neg(tf.mean(tf.log(tf.clipByValue(picked, EPSILON, 1 - EPSILON)))) as tf.Scalar
-    }, vars)
-    // One download for the gradients, the loss and the hits: fewer round trips than one per variable.
-    return tf.concat([...vars.map((v) => tf.reshape(grads[v.name], [-1])), tf.reshape(value, [1]), tf.reshape(hits!, [1])])
+  const { data, height, width, channels } = toInputBuffer(
+    job.set,
+    Int32Array.from({ length: count }, (_, i) => i)
+  )
+  const classes = (model.outputs[0].shape as number[])[1]
+  const onehot = new Float32Array(count * classes)
+  job.set.classes!.forEach((c, i) => (onehot[i * classes + c] = 1))
+  const feeds: Record<string, Ort.Tensor> = {
+    [IMAGE]: new ort.Tensor('float32', data, [count, height, width, channels]),
+    [ONEHOT]: new ort.Tensor('float32', onehot, [count, classes])
+  }
+  const shapes = model.trainableWeights.map((w) => w.read().shape)
+  let o = 0
+  shapes.forEach((shape, k) => {
+    const size = shape.reduce((a, b) => a * b, 1)
+    feeds[`w${k}`] = new ort.Tensor('float32', weights.slice(o, o + size), shape)
+    o += size
   })
-  const flat = all.dataSync() as Float32Array
-  tf.dispose([all, hits!])
-  const n = flat.length - 2
-  const gradient = flat.slice(0, n)
-  return { shard: job.shard, gradient, lossSum: flat[n] * count, correct: flat[n + 1], count }
+  const out = await (await sessionFor(height, width, channels)).run(feeds)
+  const gradient = new Float32Array(weights.length)
+  o = 0
+  shapes.forEach((_, k) => {
+    const g = out[`g${k}`].data as Float32Array
+    gradient.set(g, o)
+    o += g.length
+  })
+  const loss = (out[LOSS].data as Float32Array)[0]
+  return { shard: job.shard, gradient, lossSum: loss * count, correct: (out[CORRECT].data as Float32Array)[0], count }
 }
 
 parentPort!.on('message', async (m: StepRequest) => {
   try {
     const model = await ready
-    writeTrainable(model, m.weights)
-    const results = m.shards.map((job) => shardGradient(model, job))
+    const results: ShardResult[] = []
+    if (init.layers) for (const job of m.shards) results.push(await ortGradient(model, m.weights, job))
+    else {
+      writeTrainable(model, m.weights)
+      for (const job of m.shards) results.push(tfjsGradient(model, job.set, job.shard))
+    }
     const reply: StepReply = { step: m.step, results }
     parentPort!.postMessage(
       reply,

@@ -7,7 +7,7 @@ import { onnx } from 'onnx-proto'
 import { CuratorError } from '../../shared/errors'
 
 export const ONNX_OPSET = 13
-const IR_VERSION = 7 // the IR that goes with opset 13
+export const IR_VERSION = 7 // the IR that goes with opset 13
 
 /** model.json (its modelTopology and weightsManifest) and the concatenated weight files. */
 export interface LayersModelData {
@@ -225,8 +225,8 @@ function half(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15)
 }
 
-/** Accumulates nodes and initializers, naming what it creates uniquely. */
-class Graph {
+/** Accumulates nodes and initializers, naming what it creates uniquely (train-graph.ts builds with it too). */
+export class Graph {
   nodes: onnx.INodeProto[] = []
   inits: onnx.ITensorProto[] = []
   private count = 0

@@ -2,10 +2,10 @@ import { describe, it, expect, beforeAll } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from '../../../src/main/engine/backend'
 import { buildBaseModel } from '../../../src/main/engine/base-model'
-import { ParallelTrainer, readTrainable } from '../../../src/main/engine/parallel-train'
+import { defaultTrainer, ParallelTrainer, readTrainable, tfjsGradient, trainLayers } from '../../../src/main/engine/parallel-train'
 import { classAccuracy, LR_DECAY, pretrain } from '../../../src/main/engine/pretrain'
 import { loadMnist } from '../../../src/main/data/mnist'
-import { groupBySize, toInputBuffer, type ImageSet } from '../../../src/main/data/dataset'
+import { groupBySize, pickImages, toInputBuffer, type ImageSet } from '../../../src/main/data/dataset'
 import { Rng } from '../../../src/main/util/rng'
 
 const ds = loadMnist({ pool: 1024, test: 500 })
@@ -33,7 +33,7 @@ describe('ParallelTrainer', () => {
     const ours = buildBaseModel(5)
     const theirs = buildBaseModel(5)
     theirs.compile({ optimizer: tf.train.adam(0.001), loss: 'sparseCategoricalCrossentropy' })
-    const trainer = new ParallelTrainer(ours, { batchSize: 100, learningRate: 0.001, threads: 2, backend: 'wasm' })
+    const trainer = new ParallelTrainer(ours, { batchSize: 100, learningRate: 0.001, threads: 2, backend: 'wasm', engine: 'tfjs' })
     try {
       // 100 images: shards of 64 and 36, weighed by their sizes.
       for (const idx of [first(100), first(100).map((i) => i + 100)]) {
@@ -53,9 +53,9 @@ describe('ParallelTrainer', () => {
     }
   })
 
-  it('trains the same model on one thread as on two', async () => {
+  it.each(['tfjs', 'onnxruntime'] as const)('trains the same model on one thread as on two (%s)', async (engine) => {
     const run = async (threads: number) => {
-      const trainer = new ParallelTrainer(buildBaseModel(2), { batchSize: 128, learningRate: 0.003, threads, backend: 'wasm' })
+      const trainer = new ParallelTrainer(buildBaseModel(2), { batchSize: 128, learningRate: 0.003, threads, backend: 'wasm', engine })
       try {
         expect(trainer.threads).toBe(threads)
         for (let b = 0; b < 3; b++)
@@ -71,10 +71,86 @@ describe('ParallelTrainer', () => {
     expect(await run(2)).toEqual(await run(1))
   })
 
-  it('pretrains on two threads to the accuracy TF.js trainOnBatch reaches', async () => {
+  /** The gradients both engines give at the model's weights, on the images idx. */
+  async function bothGradients(model: tf.LayersModel, idx: Int32Array) {
+    const out = []
+    for (const engine of ['tfjs', 'onnxruntime'] as const) {
+      const trainer = new ParallelTrainer(model, { batchSize: idx.length, learningRate: 0.001, threads: 2, backend: 'wasm', engine })
+      try {
+        out.push(await trainer.gradient(ds.pool, idx))
+      } finally {
+        await trainer.dispose()
+      }
+    }
+    return out
+  }
+
+  const worstDifference = (a: Float64Array, b: Float64Array) => a.reduce((w, v, i) => Math.max(w, Math.abs(v - b[i])), 0)
+
+  it('computes on ONNX Runtime the gradients TF.js computes, loss and hits too', async () => {
+    const model = buildBaseModel(4)
+    // Away from the initial weights too (biases no longer 0): after a few steps.
+    const warm = new ParallelTrainer(model, { batchSize: 128, learningRate: 0.01, threads: 1, backend: 'wasm', engine: 'tfjs' })
+    for (let b = 0; b < 3; b++)
+      await warm.step(
+        ds.pool,
+        first(128).map((i) => i + 300 + 128 * b)
+      )
+    warm.writeWeights()
+    await warm.dispose()
+    const [tfjs, ort] = await bothGradients(model, first(100))
+    const largest = tfjs.gradient.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+    expect(largest).toBeGreaterThan(1e-3)
+    expect(worstDifference(tfjs.gradient, ort.gradient)).toBeLessThan(1e-6)
+    expect(ort.loss).toBeCloseTo(tfjs.loss, 5)
+    expect(ort.accuracy).toBe(tfjs.accuracy)
+  })
+
+  it('takes same padding, linear convolutions, pools that leave pixels over and hidden ReLU layers', async () => {
+    const init = (seed: number) => tf.initializers.glorotUniform({ seed })
+    const input = tf.input({ shape: [28, 28, 3] })
+    let x = tf.layers
+      .conv2d({ filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) })
+      .apply(input) as tf.SymbolicTensor
+    x = tf.layers.conv2d({ filters: 6, kernelSize: [3, 2], padding: 'same', kernelInitializer: init(2) }).apply(x) as tf.SymbolicTensor
+    x = tf.layers.maxPooling2d({ poolSize: 3 }).apply(x) as tf.SymbolicTensor // 26 = 8 x 3 + 2
+    x = tf.layers.conv2d({ filters: 5, kernelSize: 2, activation: 'relu', kernelInitializer: init(3) }).apply(x) as tf.SymbolicTensor
+    x = tf.layers.globalMaxPooling2d({}).apply(x) as tf.SymbolicTensor
+    x = tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: init(4) }).apply(x) as tf.SymbolicTensor
+    const out = tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(5) }).apply(x) as tf.SymbolicTensor
+    const model = tf.model({ inputs: input, outputs: out })
+    const trainer = new ParallelTrainer(model, { batchSize: 96, learningRate: 0.001, threads: 2, backend: 'wasm', engine: 'onnxruntime' })
+    const ort = await trainer.gradient(ds.pool, first(96)).finally(() => trainer.dispose())
+    // The reference on the CPU backend: TF.js on wasm fuses a linear convolution and has no gradient kernel for it.
+    await tf.setBackend('cpu')
+    try {
+      const reference = tfjsGradient(model, pickImages(ds.pool, first(96)), 0)
+      expect(worstDifference(Float64Array.from(reference.gradient), ort.gradient)).toBeLessThan(1e-6)
+      expect(ort.loss).toBeCloseTo(reference.lossSum / 96, 5)
+    } finally {
+      await tf.setBackend('wasm')
+    }
+  })
+
+  it('trains on TF.js what the ONNX training graph does not take', () => {
+    const input = tf.input({ shape: [28, 28, 3] })
+    const pooled = tf.layers.globalMaxPooling2d({}).apply(input) as tf.SymbolicTensor
+    const sigmoid = tf.model({
+      inputs: input,
+      outputs: tf.layers.dense({ units: 1, activation: 'sigmoid' }).apply(pooled) as tf.SymbolicTensor
+    })
+    expect(trainLayers(sigmoid)).toMatch(/: activation sigmoid$/)
+    expect(defaultTrainer('wasm', sigmoid)).toBe('tfjs')
+    expect(trainLayers(buildBaseModel(1))).toHaveLength(10)
+    expect(defaultTrainer('wasm', buildBaseModel(1))).toBe('onnxruntime')
+    expect(defaultTrainer('tensorflow', buildBaseModel(1))).toBe('tfjs')
+  })
+
+  it('pretrains on two threads (ONNX Runtime) to the accuracy TF.js trainOnBatch reaches', async () => {
     const opts = { epochs: 3, seed: 7, batchSize: 128, learningRate: 0.003, threads: 2 }
     const a = await pretrain(ds.pool, ds.test!, opts)
     expect(a.threads).toBe(2)
+    expect(a.trainer).toBe('onnxruntime') // where it loads, on wasm
     // The Keras reference on the same seed, shuffles and batches.
     const model = buildBaseModel(7)
     const optimizer = tf.train.adam(opts.learningRate)

@@ -1,0 +1,198 @@
+// One training step's arithmetic as an ONNX graph, for ONNX Runtime's native kernels: the forward
+// pass of a chain of layers, Keras's sparse categorical cross-entropy on its softmax output, and
+// every weight's gradient written out by hand (ONNX Runtime's npm package has no autodiff). Weights
+// come in and gradients go out in TF.js's layouts (HWIO kernels), so a TF.js model trains on it.
+// Inside, images are NCHW. Spatial sizes are fixed per graph; the batch size is free.
+import { onnx } from 'onnx-proto'
+import { Graph, IR_VERSION, ONNX_OPSET } from './convert'
+
+export type TrainLayer =
+  | { kind: 'conv'; kernel: [number, number]; filters: number; same: boolean; relu: boolean; bias: boolean }
+  | { kind: 'maxpool'; pool: [number, number] }
+  | { kind: 'globalmax' }
+  | { kind: 'dense'; units: number; activation: 'relu' | 'tanh' | 'linear' | 'softmax'; bias: boolean }
+
+/** Keras clips probabilities to [EPSILON, 1 - EPSILON] in its cross-entropy; no gradient flows where it clipped. */
+const EPSILON = 1e-7
+
+/** Graph inputs: the images (NHWC), the one-hot labels, then w0, w1, ... in the model's trainable-weight order. */
+export const IMAGE = 'image'
+export const ONEHOT = 'onehot'
+/** Graph outputs: g0, g1, ... (gradients of the mean loss, shaped like the weights), the mean loss and the hits. */
+export const LOSS = 'loss'
+export const CORRECT = 'correct'
+
+/** What one layer needs kept from the forward pass for its gradient. */
+interface Step {
+  layer: TrainLayer
+  x: string
+  y: string
+  /** Conv and dense: the kernel as the op takes it (conv: OIHW) and the weight inputs' indices. */
+  kernel?: string
+  weights?: number[]
+  inShape: [number, number, number]
+  /** Conv: explicit pads [top, left, bottom, right]. */
+  pads?: number[]
+  /** Max pool: the flat index of each window's maximum. */
+  indices?: string
+}
+
+/** The training graph for images of height x width x channels; the last layer must be dense softmax. */
+export function trainGraph(layers: TrainLayer[], height: number, width: number, channels: number): Uint8Array {
+  const g = new Graph(new Map())
+  const last = layers.at(-1)
+  if (last?.kind !== 'dense' || last.activation !== 'softmax') throw new Error('the last layer must be dense with softmax')
+  let w = 0
+  const weightInput = () => `w${w++}`
+  const steps: Step[] = []
+  let x = g.node('Transpose', [IMAGE], { perm: [0, 3, 1, 2] })
+  let shape: [number, number, number] = [channels, height, width] // C, H, W; rank 2 after global pooling
+  let flat = false
+  const int64 = (hint: string, v: number[]) => g.constant(hint, [v.length], v, 'int64')
+
+  for (const layer of layers) {
+    const step: Step = { layer, x, y: '', inShape: shape }
+    const [c, h, wd] = shape
+    if (layer.kind === 'conv') {
+      if (flat) throw new Error('a convolution after the features were flattened')
+      const [kh, kw] = layer.kernel
+      step.weights = layer.bias ? [w, w + 1] : [w]
+      const kernel = weightInput()
+      const bias = layer.bias ? weightInput() : null
+      step.kernel = g.node('Transpose', [kernel], { perm: [3, 2, 0, 1] }) // HWIO -> OIHW
+      // TF's 'same' puts the odd pixel of padding at the bottom and right.
+      const [pt, pl] = layer.same ? [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2)] : [0, 0]
+      step.pads = layer.same ? [pt, pl, kh - 1 - pt, kw - 1 - pl] : [0, 0, 0, 0]
+      const z = g.node('Conv', bias ? [x, step.kernel, bias] : [x, step.kernel], { kernel_shape: [kh, kw], pads: step.pads })
+      step.y = layer.relu ? g.node('Relu', [z]) : z
+      shape = layer.same ? [layer.filters, h, wd] : [layer.filters, h - kh + 1, wd - kw + 1]
+    } else if (layer.kind === 'maxpool') {
+      const [ph, pw] = layer.pool
+      const [ho, wo] = [Math.floor(h / ph), Math.floor(wd / pw)]
+      // Indices: where each window's maximum is (the first one, as TF.js's gradient takes, when pixels tie).
+      step.indices = g.fresh('argmax')
+      step.y = g.node('MaxPool', [x], { kernel_shape: [ph, pw], strides: [ph, pw] }, [g.fresh('MaxPool'), step.indices])
+      shape = [c, ho, wo]
+    } else if (layer.kind === 'globalmax') {
+      step.y = g.node('ReduceMax', [x], { axes: [2, 3], keepdims: 1 }) // [N, C, 1, 1]
+      steps.push(step)
+      x = g.node('Flatten', [step.y], { axis: 1 })
+      flat = true
+      shape = [c, 1, 1]
+      continue
+    } else {
+      if (!flat) throw new Error('a dense layer on unflattened features')
+      step.weights = layer.bias ? [w, w + 1] : [w]
+      const kernel = weightInput()
+      const bias = layer.bias ? weightInput() : null
+      step.kernel = kernel
+      const z = g.node('Gemm', bias ? [x, kernel, bias] : [x, kernel])
+      step.y = layer.activation === 'relu' ? g.node('Relu', [z]) : layer.activation === 'tanh' ? g.node('Tanh', [z]) : z
+      shape = [layer.units, 1, 1]
+    }
+    steps.push(step)
+    x = step.y
+  }
+  const weightCount = w
+
+  // The loss: -mean log(clip(p[label])), and the gradient of the logits (p - onehot) / N where p[label] was not clipped.
+  const logits = x
+  const p = g.node('Softmax', [logits], { axis: 1 })
+  const picked = g.node('ReduceSum', [g.node('Mul', [p, ONEHOT]), int64('axis1', [1])], { keepdims: 1 }) // [N, 1]
+  const n = g.node('Cast', [g.node('Gather', [g.node('Shape', [IMAGE]), int64('zero', [0])], { axis: 0 })], {
+    to: onnx.TensorProto.DataType.FLOAT
+  })
+  const eps = g.constant('eps', [], [EPSILON])
+  const oneMinusEps = g.constant('one_minus_eps', [], [1 - EPSILON])
+  const logP = g.node('Log', [g.node('Clip', [picked, eps, oneMinusEps])])
+  g.node('Div', [g.node('Neg', [g.node('ReduceSum', [logP], { keepdims: 0 })]), g.node('Reshape', [n, int64('scalar', [])])], {}, [LOSS])
+  const hits = g.node('Equal', [g.node('ArgMax', [logits], { axis: 1 }), g.node('ArgMax', [ONEHOT], { axis: 1 })])
+  g.node('ReduceSum', [g.node('Cast', [hits], { to: onnx.TensorProto.DataType.FLOAT })], { keepdims: 0 }, [CORRECT])
+  const unclipped = g.node('Cast', [g.node('And', [g.node('Greater', [picked, eps]), g.node('Less', [picked, oneMinusEps])])], {
+    to: onnx.TensorProto.DataType.FLOAT
+  })
+  let d = g.node('Div', [g.node('Mul', [g.node('Sub', [p, ONEHOT]), unclipped]), n]) // d loss / d logits
+
+  const grads: string[] = new Array(weightCount)
+  const zero = g.constant('zero_f', [], [0])
+  for (let k = steps.length - 1; k >= 0; k--) {
+    const s = steps[k]
+    const first = k === 0
+    const { layer } = s
+    if (layer.kind === 'dense') {
+      // d is the gradient of the layer's output; through the activation first (the softmax one is already in d).
+      let dz = d
+      if (layer.activation === 'tanh') dz = g.node('Mul', [d, g.node('Sub', [g.constant('one', [], [1]), g.node('Mul', [s.y, s.y])])])
+      if (layer.activation === 'relu') dz = g.node('Mul', [d, g.node('Cast', [g.node('Greater', [s.y, zero])], { to: 1 })])
+      grads[s.weights![0]] = g.node('Gemm', [s.x, dz], { transA: 1 })
+      if (layer.bias) grads[s.weights![1]] = g.node('ReduceSum', [dz, int64('axis0', [0])], { keepdims: 0 })
+      if (!first) d = g.node('Gemm', [dz, s.kernel!], { transB: 1 })
+    } else if (layer.kind === 'globalmax') {
+      // To every position that held the maximum, as TF.js's Max gradient does.
+      const mask = g.node('Cast', [g.node('Equal', [s.x, s.y])], { to: 1 })
+      d = g.node('Mul', [mask, g.node('Unsqueeze', [d, int64('axes23', [2, 3])])])
+    } else if (layer.kind === 'maxpool') {
+      // Each window's gradient to its maximum's pixel; windows do not overlap, so no index repeats.
+      const everyPixel = int64('every_pixel', [-1])
+      const zeros = g.node('ConstantOfShape', [g.node('Shape', [g.node('Reshape', [s.x, everyPixel])])])
+      const scattered = g.node(
+        'ScatterElements',
+        [zeros, g.node('Reshape', [s.indices!, everyPixel]), g.node('Reshape', [d, everyPixel])],
+        {
+          axis: 0
+        }
+      )
+      d = g.node('Reshape', [scattered, g.node('Shape', [s.x])])
+    } else {
+      const [kh, kw] = layer.kernel
+      const dz = layer.relu ? g.node('Mul', [d, g.node('Cast', [g.node('Greater', [s.y, zero])], { to: 1 })]) : d
+      if (layer.bias) grads[s.weights![1]] = g.node('ReduceSum', [dz, int64('axes023', [0, 2, 3])], { keepdims: 0 })
+      // dW[o,i,a,b] = sum over n, y, x of x[n,i,y+a,x+b] dz[n,o,y,x]: a convolution with the batch as channels.
+      const [pt, pl, pb, pr] = s.pads!
+      const padded = pt + pl + pb + pr ? g.node('Pad', [s.x, int64('pads', [0, 0, pt, pl, 0, 0, pb, pr])]) : s.x
+      const byChannel = g.node('Transpose', [padded], { perm: [1, 0, 2, 3] })
+      const dzByChannel = g.node('Transpose', [dz], { perm: [1, 0, 2, 3] })
+      const dw = g.node('Conv', [byChannel, dzByChannel], {
+        kernel_shape: [s.inShape[1] + pt + pb - kh + 1, s.inShape[2] + pl + pr - kw + 1]
+      })
+      grads[s.weights![0]] = g.node('Transpose', [dw], { perm: [2, 3, 0, 1] }) // [I, O, H, W] -> HWIO
+      if (!first) d = g.node('ConvTranspose', [dz, s.kernel!], { kernel_shape: [kh, kw], pads: s.pads! })
+    }
+  }
+  grads.forEach((gr, k) => g.node('Identity', [gr], {}, [`g${k}`]))
+
+  const float = (dims: (number | string)[]) => ({
+    tensorType: {
+      elemType: onnx.TensorProto.DataType.FLOAT,
+      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) }
+    }
+  })
+  const classes = last.units
+  const model = onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: 'Curator',
+    graph: {
+      name: 'train_step',
+      node: g.nodes,
+      initializer: g.inits,
+      input: [
+        { name: IMAGE, type: float(['batch', height, width, channels]) },
+        { name: ONEHOT, type: float(['batch', classes]) },
+        ...Array.from({ length: weightCount }, (_, k) => ({
+          name: `w${k}`,
+          type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } }
+        }))
+      ],
+      output: [
+        ...Array.from({ length: weightCount }, (_, k) => ({
+          name: `g${k}`,
+          type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } }
+        })),
+        { name: LOSS, type: float([]) },
+        { name: CORRECT, type: float([]) }
+      ]
+    }
+  })
+  return onnx.ModelProto.encode(model).finish()
+}
