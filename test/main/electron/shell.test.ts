@@ -152,7 +152,7 @@ describe('the Electron shell, wired against a stand-in electron module', () => {
     win = E.BrowserWindow.all[0]
   })
   afterAll(async () => {
-    E?.app.emit('before-quit')
+    E?.app.emit('before-quit', { preventDefault: () => {} }) // as Electron: an event the handler may hold the quit with
     delete process.env.CURATOR_USER_DATA_DIR
     await new Promise((r) => setTimeout(r, 200))
     if (userData) rmSync(userData, { recursive: true, force: true })
