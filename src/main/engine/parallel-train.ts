@@ -11,8 +11,11 @@ import type { ShardJob, ShardResult, StepReply, StepRequest, TrainInit } from '.
 import type { TrainLayer } from '../onnx/train-graph'
 import { onnxRuntimeLoads } from './featurizer'
 
-/** Images per shard: large enough to keep each thread's kernels busy, small enough to split a batch of 128. */
-export const SHARD_SIZE = 64
+/**
+ * Images per shard: large enough to keep a thread's kernels busy, small enough that a batch of 128
+ * has four, so a thread slowed by other work on the machine takes fewer of them.
+ */
+export const SHARD_SIZE = 32
 
 /** tf.train.adam's defaults (epsilon: TF.js's float32 epsilon). */
 export class Adam {
@@ -75,7 +78,7 @@ export class ParallelTrainer {
   /** The trainable weights, flat, in model.trainableWeights order: the truth while training. */
   readonly weights: Float32Array
   private readonly workers: Worker[]
-  private steps = 0
+  private requests = 0
 
   constructor(
     private readonly model: tf.LayersModel,
@@ -104,12 +107,18 @@ export class ParallelTrainer {
 
   /** The gradient of the mean loss over the images `idx` of `set` at the current weights. */
   async gradient(set: ImageSet, idx: Int32Array): Promise<StepResult & { gradient: Float64Array }> {
-    const step = this.steps++
-    const jobs: ShardJob[][] = this.workers.map(() => [])
-    for (let s = 0, b = 0; b < idx.length; s++, b += this.shardSize)
-      jobs[s % this.threads].push({ shard: s, set: pickImages(set, idx.subarray(b, b + this.shardSize)) })
+    const shards: ShardJob[] = []
+    for (let b = 0; b < idx.length; b += this.shardSize)
+      shards.push({ shard: shards.length, set: pickImages(set, idx.subarray(b, b + this.shardSize)) })
+    // Each thread takes the next shard when it is free; the sum below is in shard order whoever computed them.
+    let next = 0
     const replies = await Promise.all(
-      this.workers.map((w, k) => (jobs[k].length ? ask(w, { step, weights: this.weights, shards: jobs[k] }) : []))
+      this.workers.map(async (w) => {
+        const mine: ShardResult[] = []
+        while (next < shards.length)
+          mine.push(...(await ask(w, { request: this.requests++, weights: this.weights, shards: [shards[next++]] })))
+        return mine
+      })
     )
     const results = replies.flat().sort((a, b) => a.shard - b.shard)
     const gradient = new Float64Array(this.weights.length)
@@ -190,7 +199,7 @@ export function writeTrainable(model: tf.LayersModel, flat: Float32Array): void 
 function ask(w: Worker, request: StepRequest): Promise<ShardResult[]> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: StepReply) => {
-      if (m.step !== request.step) return
+      if (m.request !== request.request) return
       w.off('message', onMessage)
       w.off('error', onError)
       if ('error' in m) reject(new Error(`Training failed: ${m.error}`))

@@ -23,7 +23,8 @@ export interface ShardJob {
 }
 
 export interface StepRequest {
-  step: number
+  /** Matches the reply to the request. */
+  request: number
   /** The trainable weights, flat, in model.trainableWeights order. */
   weights: Float32Array
   shards: ShardJob[]
@@ -38,7 +39,7 @@ export interface ShardResult {
   count: number
 }
 
-export type StepReply = { step: number; results: ShardResult[] } | { step: number; error: string }
+export type StepReply = { request: number; results: ShardResult[] } | { request: number; error: string }
 
 const init = workerData as TrainInit
 
@@ -107,12 +108,12 @@ parentPort!.on('message', async (m: StepRequest) => {
       writeTrainable(model, m.weights)
       for (const job of m.shards) results.push(tfjsGradient(model, job.set, job.shard))
     }
-    const reply: StepReply = { step: m.step, results }
+    const reply: StepReply = { request: m.request, results }
     parentPort!.postMessage(
       reply,
       results.map((r) => r.gradient.buffer as ArrayBuffer)
     )
   } catch (err) {
-    parentPort!.postMessage({ step: m.step, error: (err as Error).message } satisfies StepReply)
+    parentPort!.postMessage({ request: m.request, error: (err as Error).message } satisfies StepReply)
   }
 })

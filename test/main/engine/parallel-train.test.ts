@@ -35,7 +35,7 @@ describe('ParallelTrainer', () => {
     theirs.compile({ optimizer: tf.train.adam(0.001), loss: 'sparseCategoricalCrossentropy' })
     const trainer = new ParallelTrainer(ours, { batchSize: 100, learningRate: 0.001, threads: 2, backend: 'wasm', engine: 'tfjs' })
     try {
-      // 100 images: shards of 64 and 36, weighed by their sizes.
+      // 100 images: shards of 32, 32, 32 and 4, weighed by their sizes.
       for (const idx of [first(100), first(100).map((i) => i + 100)]) {
         const { loss } = await trainer.step(ds.pool, idx)
         const kerasLoss = await kerasStep(theirs, ds.pool, idx)
