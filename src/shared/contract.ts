@@ -61,8 +61,13 @@ export interface ImageItem {
   pixelsBase64: string
 }
 
+/** Why the checks of the answers asked an image (not the strategy): again (its answer is in doubt), to cover a region, to confirm one. */
+export type CheckKind = 'reask' | 'cover' | 'confirm'
+
 /** One image the model asks about. */
 export interface QueryItem extends ImageItem {
+  /** Asked by the checks of the answers rather than the strategy (absent: the strategy's pick). */
+  check?: CheckKind
   /** The model's P(positive) when it asked; hidden from the labeller until revealed. */
   p: number
   /** The strategy's score (lower = asked first for uncertainty). */
@@ -358,18 +363,22 @@ export interface PoolPage {
 }
 
 /**
- * The rule that asked an image. Extensible: a new way of asking (e.g. re-asking a suspect
- * answer) adds its kind here and its text in src/main/engine/why.ts.
+ * The rule that asked an image. Extensible: a new way of asking adds its kind here and its text
+ * in src/main/engine/why.ts.
  *   uncertain    closest to the decision boundary (uncertainty; diverse after its cold start)
- *   farthest     farthest from every labelled image (diverse's cold start, greedy k-center)
+ *   farthest     drawn far from every labelled image (diverse's cold start without the exact head)
  *   first-pick   diverse's seeded first pick, before anything was labelled
  *   random       a seeded random pick
  *   window       the original demo's schedule: a random pick inside its P window
  *   window-fill  that window held too few images; the nearest to 0.5 filled the batch
  *   chosen       the labeller picked it in the pool browser
+ *   reask        asked again: the other answers contradict the one given
+ *   cover        a typical image of a region no answer covered yet (diverse)
+ *   confirm      a typical image of a region resting on too few answers
  *   other        a strategy this build does not know (a newer log)
  */
-export type WhyKind = 'uncertain' | 'farthest' | 'first-pick' | 'random' | 'window' | 'window-fill' | 'chosen' | 'other'
+export type WhyKind =
+  'uncertain' | 'farthest' | 'first-pick' | 'random' | 'window' | 'window-fill' | 'chosen' | 'reask' | 'cover' | 'confirm' | 'other'
 
 export interface WhyReason {
   kind: WhyKind

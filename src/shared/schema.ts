@@ -386,8 +386,18 @@ const QueryEventSchema = v.pipe(
     keys: v.optional(list(fileKey())),
     scores: list(finite()),
     p: list(probability()),
-    strategy: filled(200)
+    strategy: filled(200),
+    /** Asked again: their answer is in doubt (the other answers contradict it). */
+    reask: v.optional(list(count(0))),
+    /** Asked to cover a region of the pool no answer covers yet. */
+    cover: v.optional(list(count(0))),
+    /** Asked to confirm a region that rests on too few answers. */
+    confirm: v.optional(list(count(0)))
   }),
+  v.check(
+    (q) => [q.reask, q.cover, q.confirm].every((l) => l === undefined || l.every((id) => q.ids.includes(id))),
+    'names in reask, cover and confirm only images it asks'
+  ),
   v.check(
     (q) => q.scores.length === q.ids.length && q.p.length === q.ids.length && (q.keys === undefined || q.keys.length === q.ids.length),
     (i) => {
@@ -431,16 +441,27 @@ const RelabelEventSchema = eventOf('relabel', {
 // --- undo: takes back the last answer of that id (or, when the last change was a relabel of it, that relabel)
 const UndoEventSchema = eventOf('undo', { id: count(0) })
 
+/** An answer the other answers contradict, after a fit: p is P(positive) from a fit without it. */
+export const SuspectSchema = obj({ id: count(0), p: probability(), settled: v.optional(v.literal(true)) })
+/** Whether more answers are likely to help, and why. */
+export const AdviceSchema = obj({ stop: v.boolean(must('true or false')), reason: filled(500) })
+export type AdviceDto = v.InferOutput<typeof AdviceSchema>
+
 // --- train: the state after one fit
 const TrainEventSchema = eventOf('train', {
   iteration: count(0),
   labels: count(0),
+  /** Answers the fit stood on, re-asks included (absent in older logs: labels). */
+  answers: v.optional(count(0)),
   headWeights: list(finite()),
   headBias: finite(),
   testAccuracy: v.nullable(probability()),
   labelledAccuracy: v.nullable(probability()),
   iterationMs: nonNegative(),
-  histogram: HistogramSchema
+  histogram: HistogramSchema,
+  /** Answers in doubt after this fit (absent: not checked, in older logs or without the exact head). */
+  suspects: v.optional(list(SuspectSchema)),
+  advice: v.optional(AdviceSchema)
 })
 
 /** The strict event schemas: what Curator writes. */

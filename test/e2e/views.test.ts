@@ -50,13 +50,13 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     await expect.poll(() => page.getByTestId('chart-accuracy').textContent()).toMatch(/random \d+\.\d%/)
     await page.getByTestId('chart-accuracy').screenshot({ path: join(docs, 'baseline.png') })
 
-    // Why this image: the last answer (diverse's cold start: the farthest from every labelled image).
+    // Why this image: the last answer (diverse's third batch: two regions covered, two lone answers confirmed).
     await page.keyboard.press('w')
     await page.getByTestId('why-body').waitFor()
     await expect.poll(() => page.getByTestId('why-position').textContent()).toBe('answer 12 of 12')
-    expect(await page.getByTestId('why-reason').getAttribute('data-kind')).toBe('farthest')
+    expect(await page.getByTestId('why-reason').getAttribute('data-kind')).toBe('confirm')
     expect(await page.getByTestId('why-reason').textContent()).toMatch(
-      /farthest from every labelled image and the 3 earlier picks of its batch: distance \d\.\d{3} to the nearest of 11 images/
+      /a typical image of a region whose answers lead by only 1 for one side/
     )
     const near = await page.getByTestId('why-neighbour').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-distance'))))
     expect(near).toHaveLength(5)

@@ -196,8 +196,13 @@ export class FakeStudio implements StudioClient {
 
   // --- session simulation ---------------------------------------------------------------
 
-  batch(n = this.opts.batchSize): QueryItem[] {
-    const items = Array.from({ length: n }, () => item(this.nextItemId++, 0.3 + (this.nextItemId % 5) * 0.1))
+  batch(n = this.opts.batchSize, config = this.session?.config ?? this.opts.config ?? DEFAULT_CONFIG): QueryItem[] {
+    // As the studio's diverse strategy: its first batches cover the pool's regions (a check of the answers).
+    const cover = config.strategy === 'diverse'
+    const items = Array.from({ length: n }, () => ({
+      ...item(this.nextItemId++, 0.3 + (this.nextItemId % 5) * 0.1),
+      ...(cover ? { check: 'cover' as const } : {})
+    }))
     for (const q of items) this.seen.set(q.id, q)
     return items
   }
@@ -215,7 +220,7 @@ export class FakeStudio implements StudioClient {
       history: [iteration(0, 0)],
       labels: [],
       skipped: [],
-      queue: this.batch(config.batchSize),
+      queue: this.batch(config.batchSize, config),
       answered: [],
       next: null,
       warnings: this.opts.warnings ?? [],

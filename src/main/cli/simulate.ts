@@ -4,6 +4,7 @@ import { loadDataset } from '../data/load'
 import { prepare, disposePrepared } from '../engine/setup'
 import { defaultBaseDir, readBase } from '../engine/base'
 import type { IterationRecord } from '../engine/loop'
+import type { Answer } from '../engine/learner'
 import { simulate, SimulateSummary } from '../engine/simulate'
 import { recordSimulation } from '../session/record'
 import { CONFIG_FIELDS, numberFromText, RESERVED_KEYS } from '../../shared/schema'
@@ -183,7 +184,7 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
         )
       const config = configFor(a, strategy, seed, dataset.classNames)
       const p = await prepare(config, { backend, baseDir, onProgress: progressPrinter(), dataset })
-      const onIteration = (r: IterationRecord) => {
+      const onIteration = (r: IterationRecord, given: Answer[]) => {
         if (!a.json && many) return
         const line = {
           strategy,
@@ -197,7 +198,16 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
           headWeights: r.headWeights,
           headBias: r.headBias,
           iterationMs: round(r.iterationMs, 3),
-          asked: r.next.ids
+          asked: r.next.ids,
+          ...(r.next.reask ? { reask: r.next.reask } : {}),
+          ...(r.next.cover ? { cover: r.next.cover } : {}),
+          ...(r.next.confirm ? { confirm: r.next.confirm } : {}),
+          suspects: r.suspects?.map((s) => s.id) ?? null,
+          // The simulated labeller's answers to `asked`, and the ones that were wrong.
+          given: given.map((g) => [g.id, g.value]),
+          wrong: given.filter((g) => g.value !== p.poolTruth![g.id]).map((g) => g.id),
+          stop: r.advice?.stop ?? null,
+          advice: r.advice?.reason ?? null
         }
         console.log(
           a.json
@@ -238,6 +248,21 @@ function printTable(
     const finals = rows.map((r) => r.summary.finalTestAccuracy ?? NaN)
     out(
       `${strategy.padEnd(13)}${counts.map((c) => String(c ?? '-').padStart(9)).join('')}   ${String(median(counts) ?? '-').padStart(6)}   ${(finals.reduce((s, x) => s + x, 0) / finals.length).toFixed(4)}`
+    )
+  }
+  out(`\nStop advice first shown (answers / held-out accuracy then), and the checks of the answers:`)
+  for (const strategy of [...new Set(results.map((r) => r.strategy))]) {
+    const rows = results.filter((r) => r.strategy === strategy).map((r) => r.summary)
+    const stops = rows.map((s) =>
+      s.stop ? `${s.stop.answers}/${s.stop.testAccuracy === null ? '-' : (s.stop.testAccuracy * 100).toFixed(1)}` : '-'
+    )
+    out(`${strategy.padEnd(13)}${stops.map((c) => c.padStart(9)).join('')}`)
+    const sum = (f: (s: SimulateSummary) => number) => rows.reduce((n, s) => n + f(s), 0)
+    const finalMin = Math.min(...rows.map((s) => s.finalTestAccuracy ?? NaN))
+    out(
+      `${''.padEnd(13)}wrong answers flagged within two batches ${sum((s) => s.wrongFlagged)}/${sum((s) => s.wrongChecked)}; ` +
+        `right answers flagged ${sum((s) => s.rightFlagged)}/${sum((s) => s.rightGiven)}; advice shown below 97 %: ${sum((s) => s.stopBelow97)} fits; ` +
+        `largest drop ${(Math.max(...rows.map((s) => s.maxDrop)) * 100).toFixed(1)} points; lowest final ${finalMin.toFixed(4)}`
     )
   }
 }

@@ -1,10 +1,12 @@
 // The random baseline: the held-out accuracy that random picks with the same number of labels
 // reach, simulated from the ground truth. Always the exact head on the frozen features (the
-// fit that makes it a few milliseconds a point), averaged over a few seeded orders of the pool.
+// fit that makes it a few milliseconds a point, with the session's prior and weights), averaged
+// over a few seeded orders of the pool.
 import type { BaselinePoint } from '../../shared/contract'
 import type { FeatureMatrix } from './features'
 import type { Prepared } from './setup'
-import { fitLogistic, predictLogistic } from './head'
+import { fitLogistic, HeadParams, predictLogistic } from './head'
+import type { Answer } from './learner'
 import { Rng } from '../util/rng'
 
 /** Random orders averaged per point: one order alone is as noisy as one random session. */
@@ -16,6 +18,8 @@ export interface BaselineInput {
   poolTruth: Int8Array
   testTruth: Int8Array
   seed: number
+  /** The head's fit on these answers (default: the exact head with its default options). */
+  fit?: (answers: Answer[]) => HeadParams
 }
 
 export class RandomBaseline {
@@ -44,12 +48,15 @@ export class RandomBaseline {
     let sum = 0
     for (const order of this.orders) {
       const rows = order.subarray(0, Math.min(labels, order.length))
-      const head = fitLogistic(
-        pool.data as Float32Array,
-        pool.dim,
-        rows,
-        Array.from(rows, (i) => poolTruth[i])
-      )
+      const answers = Array.from(rows, (id) => ({ id, value: poolTruth[id] as 0 | 1 }))
+      const head = this.input.fit
+        ? this.input.fit(answers)
+        : fitLogistic(
+            pool.data as Float32Array,
+            pool.dim,
+            rows,
+            answers.map((a) => a.value)
+          )
       predictLogistic(head, test.data as Float32Array, test.dim, this.testP)
       let right = 0
       let n = 0
@@ -69,6 +76,13 @@ export class RandomBaseline {
 /** The baseline of a prepared session, or null where there is no ground truth to simulate from. */
 export function baselineOf(p: Prepared, seed: number): RandomBaseline | null {
   return p.poolTruth && p.testTruth && p.testFeatures
-    ? new RandomBaseline({ pool: p.poolFeatures, test: p.testFeatures, poolTruth: p.poolTruth, testTruth: p.testTruth, seed })
+    ? new RandomBaseline({
+        pool: p.poolFeatures,
+        test: p.testFeatures,
+        poolTruth: p.poolTruth,
+        testTruth: p.testTruth,
+        seed,
+        fit: (answers) => p.learner.exactFit(answers)
+      })
     : null
 }

@@ -1,5 +1,14 @@
 // Fitting the sigmoid head on cached features when the whole base is frozen: a logistic
 // regression on a handful of numbers per image, solved exactly in a few milliseconds.
+//
+// The objective, summed over the answers (so each answer weighs the same however many there are):
+//   J(w, b) = sum_i l_eps(y_i, w.x_i + b) + (l2 / 2) sum_j s_j w_j^2 + (BIAS_L2 / 2) b^2
+// l_eps is the log loss of a labeller who gives the wrong answer with chance eps:
+//   P(answer 1 | z) = eps + (1 - 2 eps) sigmoid(z)
+// An answer the rest of the answers contradict costs at most -log(eps), so one ambiguous or
+// mis-keyed image cannot swing a whole class's weight. s_j matches the prior to the features:
+// each weight's prior is as strong, per unit of logit on a typical pool image (s_j: the pool's
+// mean x_j^2 over the mean of all features'), whatever the scale of its feature.
 
 export interface HeadParams {
   weights: Float64Array
@@ -8,139 +17,277 @@ export interface HeadParams {
 
 export const sigmoid = (z: number) => 1 / (1 + Math.exp(-z))
 
-/** L2 strength on the weights. Small: the softmax features separate cleanly. */
-export const L2 = 0.01
+/** Prior strength on the weights, in answers: a lone answer moves its class to P about 0.8, not 1. */
+export const L2 = 0.2
 /**
- * L2 strength on the bias, much stronger. Softmax features sum to 1, so a bias is only a shift
+ * Prior strength on the bias, much stronger. Softmax features sum to 1, so a bias is only a shift
  * of all weights; left free it carries the label prior onto classes nobody has labelled yet and
  * makes them look certain, hiding them from uncertainty sampling. Held near 0, unlabelled
- * classes stay at p = 0.5 and get asked. (Measured with simulate, seeds 1-5: uncertainty's
- * median labels-to-98.5% went from 28 with a free bias to 16.)
+ * classes stay at p = 0.5 and get asked.
  */
-export const BIAS_L2 = 1
+export const BIAS_L2 = 5
+/** The chance of a wrong answer the loss allows for (a mis-key, an ambiguous image). */
+export const EPS = 0.05
 
-/**
- * Minimises mean binary cross-entropy + (L2/2)|w|^2 + (BIAS_L2/2)b^2 with Newton's method (the problem is
- * strictly convex, so it converges in a few steps from zero, deterministically).
- */
-export function fitLogistic(x: Float32Array, dim: number, rows: ArrayLike<number>, y: ArrayLike<number>, l2 = L2): HeadParams {
-  return dim > DUAL_MIN_DIM && rows.length < dim ? fitLogisticDual(x, dim, rows, y, l2) : fitLogisticPrimal(x, dim, rows, y, l2)
+export interface FitOptions {
+  /** Prior strength on the weights (default L2). */
+  l2?: number
+  /** Per-feature scales of the weights' prior (default 1 each). */
+  scale?: ArrayLike<number> | null
+  /** The loss's chance of a wrong answer (default EPS; 0: the plain log loss, convex). */
+  eps?: number
+  /** Start here instead of at zero (leave-one-out refits start from the full fit). */
+  init?: HeadParams
+  /** How much each answer counts (per row, default 1). */
+  weights?: ArrayLike<number> | null
 }
 
+/** The pool's features' prior scales: mean x_j^2 over the pool, relative to the mean over all features (floored). */
+export function featureScale(x: Float32Array, dim: number, sample = 20000): Float64Array {
+  const n = x.length / dim
+  const step = Math.max(1, Math.floor(n / sample))
+  const s = new Float64Array(dim)
+  let rows = 0
+  for (let i = 0; i < n; i += step, rows++) for (let j = 0, b = i * dim; j < dim; j++) s[j] += x[b + j] * x[b + j]
+  let mean = 0
+  for (let j = 0; j < dim; j++) mean += s[j] / dim
+  for (let j = 0; j < dim; j++) s[j] = mean > 0 ? Math.max(s[j] / mean, 0.05) : 1
+  return s
+}
+
+/** Minimises J by Newton steps (curvature clipped at 0) with a backtracking line search: deterministic, a few steps from zero. */
+export function fitLogistic(
+  x: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  y: ArrayLike<number>,
+  opts: FitOptions = {}
+): HeadParams {
+  return dim > DUAL_MIN_DIM && rows.length < dim ? fitLogisticDual(x, dim, rows, y, opts) : fitLogisticPrimal(x, dim, rows, y, opts)
+}
+
+/**
+ * The loss of one answer, its derivative in z and its curvature in z, clipped at 0 (the slip-
+ * tolerant loss bends the wrong way for an answer far on the other side: such an answer gets no
+ * curvature, so every step is a descent direction and the line search finishes it).
+ */
+function lossAt(z: number, y: number, eps: number): { loss: number; g: number; f: number } {
+  const s = sigmoid(z)
+  if (eps === 0) {
+    // log sigmoid(z) = -softplus(-z), stable at both ends.
+    const logS = z >= 0 ? -Math.log1p(Math.exp(-z)) : z - Math.log1p(Math.exp(z))
+    const log1mS = logS - z
+    return { loss: -(y * logS + (1 - y) * log1mS), g: s - y, f: s * (1 - s) }
+  }
+  const q = eps + (1 - 2 * eps) * s
+  const dq = (1 - 2 * eps) * s * (1 - s)
+  const ddq = dq * (1 - 2 * s)
+  const a = y / q - (1 - y) / (1 - q)
+  const b = y / (q * q) + (1 - y) / ((1 - q) * (1 - q))
+  return { loss: -(y * Math.log(q) + (1 - y) * Math.log(1 - q)), g: -a * dq, f: Math.max(0, b * dq * dq - a * ddq) }
+}
+
+const MAX_STEPS = 100
+
 /** Newton in the d + 1 parameters: O(n d^2 + d^3) a step, for narrow features (the digit CNN's 10). */
-export function fitLogisticPrimal(x: Float32Array, dim: number, rows: ArrayLike<number>, y: ArrayLike<number>, l2 = L2): HeadParams {
+export function fitLogisticPrimal(
+  x: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  y: ArrayLike<number>,
+  opts: FitOptions = {}
+): HeadParams {
+  const { l2 = L2, scale = null, eps = EPS, weights = null } = opts
   const n = rows.length
   const d = dim + 1 // last coordinate is the bias
   const theta = new Float64Array(d)
-  if (n === 0) return { weights: theta.slice(0, dim), bias: 0 }
+  if (opts.init) {
+    theta.set(opts.init.weights)
+    theta[dim] = opts.init.bias
+  }
+  if (n === 0) return { weights: new Float64Array(dim), bias: 0 }
+  const prior = Float64Array.from({ length: d }, (_, a) => (a === dim ? BIAS_L2 : l2 * (scale ? scale[a] : 1)))
+  const z = new Float64Array(n)
+  const objective = (t: Float64Array): number => {
+    let j = 0
+    for (let k = 0; k < n; k++) {
+      const base = rows[k] * dim
+      let s = t[dim]
+      for (let a = 0; a < dim; a++) s += t[a] * x[base + a]
+      z[k] = s
+      j += (weights ? weights[k] : 1) * lossAt(s, y[k], eps).loss
+    }
+    for (let a = 0; a < d; a++) j += 0.5 * prior[a] * t[a] * t[a]
+    return j
+  }
   const grad = new Float64Array(d)
   const hess = new Float64Array(d * d)
-  const xi = new Float64Array(d)
-  for (let iter = 0; iter < 50; iter++) {
+  const trial = new Float64Array(d)
+  let value = objective(theta)
+  for (let iter = 0; iter < MAX_STEPS; iter++) {
     grad.fill(0)
     hess.fill(0)
     for (let k = 0; k < n; k++) {
       const base = rows[k] * dim
-      for (let j = 0; j < dim; j++) xi[j] = x[base + j]
-      xi[dim] = 1
-      let z = 0
-      for (let j = 0; j < d; j++) z += theta[j] * xi[j]
-      const p = sigmoid(z)
-      const r = (p - y[k]) / n
-      const w = (p * (1 - p)) / n
+      const at = lossAt(z[k], y[k], eps)
+      const g = weights ? weights[k] * at.g : at.g
+      const f = weights ? weights[k] * at.f : at.f
       for (let a = 0; a < d; a++) {
-        grad[a] += r * xi[a]
-        const wa = w * xi[a]
-        for (let b = 0; b <= a; b++) hess[a * d + b] += wa * xi[b]
+        const xa = a === dim ? 1 : x[base + a]
+        grad[a] += g * xa
+        const wa = f * xa
+        for (let b = 0; b <= a; b++) hess[a * d + b] += wa * (b === dim ? 1 : x[base + b])
       }
     }
     for (let a = 0; a < d; a++) {
-      const r = a === dim ? BIAS_L2 : l2
-      grad[a] += r * theta[a]
-      hess[a * d + a] += r
+      grad[a] += prior[a] * theta[a]
+      hess[a * d + a] += prior[a]
     }
     for (let a = 0; a < d; a++) for (let b = 0; b < a; b++) hess[b * d + a] = hess[a * d + b]
     const step = solveSpd(hess, grad, d)
-    let size = 0
-    for (let a = 0; a < d; a++) {
-      theta[a] -= step[a]
-      size = Math.max(size, Math.abs(step[a]))
-    }
+    const { value: next, size } = lineSearch(theta, step, grad, value, trial, objective)
+    value = next
     if (size < 1e-10) break
   }
   return { weights: theta.slice(0, dim), bias: theta[dim] }
+}
+
+/**
+ * Moves `theta` along -step, halving until J decreases enough (Armijo); returns the new J and
+ * the largest coordinate moved. The step is a descent direction (the curvature is positive definite), so this ends.
+ */
+function lineSearch(
+  theta: Float64Array,
+  step: Float64Array,
+  grad: Float64Array,
+  value: number,
+  trial: Float64Array,
+  objective: (t: Float64Array) => number
+): { value: number; size: number } {
+  let slope = 0
+  for (let a = 0; a < theta.length; a++) slope += grad[a] * step[a]
+  let t = 1
+  for (let k = 0; k < 40; k++, t /= 2) {
+    for (let a = 0; a < theta.length; a++) trial[a] = theta[a] - t * step[a]
+    const v = objective(trial)
+    if (v <= value - 1e-4 * t * slope) {
+      let size = 0
+      for (let a = 0; a < theta.length; a++) size = Math.max(size, Math.abs(theta[a] - trial[a]))
+      theta.set(trial)
+      return { value: v, size }
+    }
+  }
+  // No decrease left to find (at the optimum, to rounding): stay.
+  objective(theta)
+  return { value, size: 0 }
 }
 
 /** Wider features than this, with fewer labels than features, are fitted in the dual. */
 export const DUAL_MIN_DIM = 64
 
 /**
- * The same problem and the same Newton steps for wide features (a MobileNet's 1,280): the
- * optimum lies in the span of the labelled rows, so with theta = Z^T alpha each step is solved
- * through the n x n kernel K = Z Z^T by the Woodbury identity:
- *   H^-1 Z^T u = (1/l2) Z^T (u - W^1/2 (l2 I + W^1/2 K W^1/2)^-1 W^1/2 K u),  W = diag(p (1 - p)) / n.
- * O(n^2 d) once for K, then O(n^3) a step: the cost grows linearly with the width, not with its
- * cube. The bias is a constant feature c = sqrt(l2 / BIAS_L2), so one l2 on theta gives BIAS_L2 on
- * the bias. Plain loops in a fixed order: deterministic, identical on every backend.
+ * The same problem and the same steps for wide features (a MobileNet's 1,280): the optimum lies
+ * in the span of the labelled rows (scaled by the prior), so with theta = Z^T alpha each step is
+ * solved through the n x n kernel K = Z Z^T by the Woodbury identity:
+ *   H^-1 Z^T u = (1/l2) Z^T (u - W^1/2 (l2 I + W^1/2 K W^1/2)^-1 W^1/2 K u),  W = diag(curvatures).
+ * Z's columns are the features over sqrt(s_j) and a constant c = sqrt(l2 / BIAS_L2) for the bias,
+ * so one l2 on theta gives every weight its prior and BIAS_L2 on the bias. O(n^2 d) once for K,
+ * then O(n^3) a step. Plain loops in a fixed order: deterministic, identical on every backend.
  */
-export function fitLogisticDual(x: Float32Array, dim: number, rows: ArrayLike<number>, y: ArrayLike<number>, l2 = L2): HeadParams {
+export function fitLogisticDual(
+  x: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  y: ArrayLike<number>,
+  opts: FitOptions = {}
+): HeadParams {
+  const { l2 = L2, scale = null, eps = EPS, weights: omega = null } = opts
   const n = rows.length
   if (n === 0) return { weights: new Float64Array(dim), bias: 0 }
   const c = Math.sqrt(l2 / BIAS_L2)
+  const inv = Float64Array.from({ length: dim }, (_, t) => 1 / (scale ? scale[t] : 1))
   const k = new Float64Array(n * n)
   for (let i = 0; i < n; i++) {
     const bi = rows[i] * dim
     for (let j = 0; j <= i; j++) {
       const bj = rows[j] * dim
       let s = c * c
-      for (let t = 0; t < dim; t++) s += x[bi + t] * x[bj + t]
+      for (let t = 0; t < dim; t++) s += x[bi + t] * x[bj + t] * inv[t]
       k[i * n + j] = s
       k[j * n + i] = s
     }
   }
-  const alpha = new Float64Array(n)
-  const z = new Float64Array(n) // scores K alpha
+  const alpha = new Float64Array(n) // the dual starts at zero (opts.init is for the primal)
+  const z = new Float64Array(n)
+  const scores = (a: Float64Array, out: Float64Array) => {
+    for (let i = 0; i < n; i++) {
+      let s = 0
+      for (let j = 0; j < n; j++) s += k[i * n + j] * a[j]
+      out[i] = s
+    }
+  }
+  const zt = new Float64Array(n)
+  const objective = (a: Float64Array): number => {
+    scores(a, zt)
+    let j = 0
+    for (let i = 0; i < n; i++) j += (omega ? omega[i] : 1) * lossAt(zt[i], y[i], eps).loss + 0.5 * l2 * a[i] * zt[i]
+    return j
+  }
   const u = new Float64Array(n)
-  const ku = new Float64Array(n)
   const sw = new Float64Array(n)
   const m = new Float64Array(n * n)
   const rhs = new Float64Array(n)
   const step = new Float64Array(n)
-  for (let iter = 0; iter < 50; iter++) {
+  const kstep = new Float64Array(n)
+  const trial = new Float64Array(n)
+  let value = objective(alpha)
+  for (let iter = 0; iter < MAX_STEPS; iter++) {
+    scores(alpha, z)
     for (let i = 0; i < n; i++) {
-      const p = sigmoid(z[i])
-      u[i] = (p - y[i]) / n + l2 * alpha[i]
-      sw[i] = Math.sqrt((p * (1 - p)) / n)
+      const { g, f } = lossAt(z[i], y[i], eps)
+      const w = omega ? omega[i] : 1
+      u[i] = w * g + l2 * alpha[i]
+      sw[i] = Math.sqrt(w * f)
     }
     for (let i = 0; i < n; i++) {
       let s = 0
       for (let j = 0; j < n; j++) s += k[i * n + j] * u[j]
-      ku[i] = s
       rhs[i] = sw[i] * s
       for (let j = 0; j < n; j++) m[i * n + j] = sw[i] * k[i * n + j] * sw[j] + (i === j ? l2 : 0)
     }
     const v = solveSpd(m, rhs, n)
     for (let i = 0; i < n; i++) step[i] = (u[i] - sw[i] * v[i]) / l2
-    // The step in theta = Z^T step: its largest coordinate decides convergence, as in the primal.
+    // The descent test in theta = Z^T alpha: the gradient there is Z^T u, the step Z^T step.
+    scores(step, kstep)
+    let slope = 0
+    for (let i = 0; i < n; i++) slope += u[i] * kstep[i]
+    let t = 1
+    let moved = false
+    for (let s = 0; s < 40; s++, t /= 2) {
+      for (let i = 0; i < n; i++) trial[i] = alpha[i] - t * step[i]
+      const next = objective(trial)
+      if (next <= value - 1e-4 * t * slope) {
+        value = next
+        moved = true
+        break
+      }
+    }
+    if (!moved) break
+    // The step in theta: its largest coordinate decides convergence, as in the primal.
     let size = 0
-    for (let t = 0; t <= dim; t++) {
+    for (let col = 0; col <= dim; col++) {
       let s = 0
-      for (let i = 0; i < n; i++) s += step[i] * (t < dim ? x[rows[i] * dim + t] : c)
+      for (let i = 0; i < n; i++) s += t * step[i] * (col < dim ? x[rows[i] * dim + col] * inv[col] : c)
       size = Math.max(size, Math.abs(s))
     }
-    for (let i = 0; i < n; i++) alpha[i] -= step[i]
-    for (let i = 0; i < n; i++) {
-      let s = 0
-      for (let j = 0; j < n; j++) s += k[i * n + j] * alpha[j]
-      z[i] = s
-    }
+    alpha.set(trial)
     if (size < 1e-10) break
   }
   const weights = new Float64Array(dim)
   let b = 0
   for (let i = 0; i < n; i++) {
     const base = rows[i] * dim
-    for (let t = 0; t < dim; t++) weights[t] += alpha[i] * x[base + t]
+    for (let t = 0; t < dim; t++) weights[t] += alpha[i] * x[base + t] * inv[t]
     b += alpha[i] * c
   }
   return { weights, bias: b * c }

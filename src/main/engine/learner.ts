@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs'
 import type { FitName, HistogramDto, StrategyName } from '../../shared/contract'
 import type { FeatureMatrix } from './features'
-import { fitLogistic, predictLogistic, HeadParams } from './head'
+import { featureScale, fitLogistic, FitOptions, predictLogistic, HeadParams } from './head'
+import { Regions } from './trust'
 import { query, Query } from './strategies'
 import { buildTransfer, TransferModel } from './transfer'
 
@@ -13,6 +14,8 @@ export interface LearnerOptions {
   unfreeze: number
   /** The base layer the head sits on (default: the base's output). */
   featureLayer?: string
+  /** The base's class outputs (0: none): where the features are those outputs, they are the pool's regions. */
+  classes?: number
   fit: FitName
   seed: number
   pool: FeatureMatrix
@@ -49,6 +52,8 @@ export interface Evaluation {
   headBias: number
 }
 
+/** The power of the base's top-class probability an answer counts with (see Learner.clarity). */
+const CLARITY_POWER = 2
 /** Adam steps used to fit an unfrozen suffix when fit = converge. */
 const SUFFIX_STEPS = 150
 const SUFFIX_LR = 0.01
@@ -68,6 +73,12 @@ export class Learner {
   private labelled: Answer[] = []
   private poolTensor: tf.Tensor | null = null
   private testTensor: tf.Tensor | null = null
+  private scale: Float64Array | null = null
+  private clarityOf: Float32Array | null = null
+  private blurOf: Float32Array | null = null
+  private regionsOf: Regions | null = null
+  /** Exact fits of earlier answers (the stop advice compares the last ones), by the answers. */
+  private readonly earlier = new Map<string, { predicted: Uint8Array; testAccuracy: number | null }>()
 
   constructor(readonly opts: LearnerOptions) {
     this.transfer = buildTransfer(opts.base, opts.unfreeze, opts.seed, opts.featureLayer)
@@ -92,13 +103,7 @@ export class Learner {
   async fit(batches: Answer[][]): Promise<void> {
     this.labelled = standing(batches)
     if (this.usesExactHead) {
-      const { pool } = this.opts
-      this.head = fitLogistic(
-        pool.data,
-        pool.dim,
-        this.labelled.map((a) => a.id),
-        this.labelled.map((a) => a.value)
-      )
+      this.head = this.exactFit(this.labelled)
       this.writeHead()
     } else if (this.opts.fit === 'converge') {
       this.reset()
@@ -130,6 +135,99 @@ export class Learner {
     this.score()
   }
 
+  /** The exact head's options: the prior matched to this pool's features. */
+  get fitOptions(): FitOptions {
+    this.scale ??= featureScale(this.opts.pool.data, this.opts.pool.dim)
+    return { scale: this.scale }
+  }
+
+  /**
+   * How clearly the base reads each pool image, where its features are the base's class outputs:
+   * its top class's probability, squared. An image the base is torn about counts for less, so a
+   * few of them answered one way cannot pull a whole class over (null: every answer counts 1).
+   */
+  get clarity(): Float32Array | null {
+    const { pool, classes = 0 } = this.opts
+    if (pool.dim !== classes || classes < 2) return null
+    if (!this.clarityOf) {
+      const c = new Float32Array(pool.count)
+      for (let i = 0; i < pool.count; i++) {
+        let m = 0
+        for (let j = 0, b = i * pool.dim; j < pool.dim; j++) m = Math.max(m, pool.data[b + j])
+        c[i] = m ** CLARITY_POWER
+      }
+      this.clarityOf = c
+    }
+    return this.clarityOf
+  }
+
+  /**
+   * What `diverse` adds to an image's uncertainty once the pool is covered: how far the base is
+   * from reading it clearly (1 - its top class's probability). It asks the images the head is
+   * least sure of among those the base reads clearly: answers the other answers can check, where
+   * a wrong one is found; an image the base is torn about could not be checked, and barely moves
+   * a head that weighs it by its clarity.
+   */
+  get blur(): Float32Array | null {
+    const { pool, classes = 0 } = this.opts
+    if (pool.dim !== classes || classes < 2) return null
+    this.blurOf ??= Float32Array.from(this.clarity!, (c) => 1 - Math.sqrt(c))
+    return this.blurOf
+  }
+
+  /** The exact head on these answers (the session's own fit when usesExactHead). */
+  exactFit(answers: Answer[], init?: HeadParams): HeadParams {
+    const { pool } = this.opts
+    const clarity = this.clarity
+    return fitLogistic(
+      pool.data,
+      pool.dim,
+      answers.map((a) => a.id),
+      answers.map((a) => a.value),
+      { ...this.fitOptions, weights: clarity ? answers.map((a) => clarity[a.id]) : null, init }
+    )
+  }
+
+  /** The head's weights and bias now. */
+  get params(): HeadParams {
+    return this.head
+  }
+
+  /** The standing answers of the last fit. */
+  get answers(): Answer[] {
+    return this.labelled
+  }
+
+  /** The pool's regions (computed once). */
+  get regions(): Regions {
+    this.regionsOf ??= new Regions(this.opts.pool, this.opts.classes ?? 0, this.opts.seed)
+    return this.regionsOf
+  }
+
+  /**
+   * The exact head's predicted answers over the pool (a strided sample of at most 20,000) and its
+   * held-out accuracy, fitted on these answers; remembered for the last few answer sets.
+   */
+  predictionsAt(answers: Answer[]): { predicted: Uint8Array; testAccuracy: number | null } {
+    const key = JSON.stringify(answers)
+    const hit = this.earlier.get(key)
+    if (hit) return hit
+    const { pool, test, testTruth } = this.opts
+    const head = this.exactFit(answers)
+    const step = Math.max(1, Math.floor(pool.count / 20000))
+    const predicted = new Uint8Array(Math.ceil(pool.count / step))
+    for (let i = 0, k = 0; i < pool.count; i += step, k++) {
+      let z = head.bias
+      for (let j = 0, b = i * pool.dim; j < pool.dim; j++) z += head.weights[j] * pool.data[b + j]
+      predicted[k] = z >= 0 ? 1 : 0
+    }
+    const testAccuracy = test && testTruth ? accuracy(predictLogistic(head, test.data, test.dim), testTruth) : null
+    const out = { predicted, testAccuracy }
+    if (this.earlier.size >= 8) this.earlier.delete(this.earlier.keys().next().value!)
+    this.earlier.set(key, out)
+    return out
+  }
+
   evaluate(): Evaluation {
     const { poolTruth, testTruth } = this.opts
     const labelledP = Float32Array.from(this.labelled, (a) => this.poolP[a.id])
@@ -153,9 +251,17 @@ export class Learner {
     }
   }
 
-  query(strategy: StrategyName, iteration: number, batchSize: number, excluded: Uint8Array, coldStartBatches: number): Query {
+  query(
+    strategy: StrategyName,
+    iteration: number,
+    batchSize: number,
+    excluded: Uint8Array,
+    coldStartBatches: number,
+    blur?: Float32Array | null
+  ): Query {
     const { pool, seed } = this.opts
     return query(strategy, {
+      blur,
       p: this.poolP,
       features: pool.data,
       dim: pool.dim,

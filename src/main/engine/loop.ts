@@ -1,7 +1,25 @@
 // One iteration of active learning as a pure function of the answers so far: refit, evaluate,
-// pick the next batch. Undo and replay are just calls with fewer or recorded answers.
+// find the answers in doubt, pick the next batch, advise whether to stop. Undo and replay are
+// just calls with fewer or recorded answers.
 import type { StrategyName } from '../../shared/contract'
 import { standing, type Answer, type Evaluation, type Learner } from './learner'
+import {
+  Advice,
+  chanceOf,
+  confirmations,
+  covers,
+  openSuspects,
+  outOfSample,
+  reasks,
+  regionCounts,
+  settledIds,
+  slipRate,
+  STEADY_BATCHES,
+  stopAdvice,
+  Suspect,
+  suspectsOf,
+  unconfirmed
+} from './trust'
 
 export interface LoopConfig {
   strategy: StrategyName
@@ -16,11 +34,23 @@ export interface IterationRecord extends Evaluation {
   labels: number
   /** Answers given, re-asks included. */
   answers: number
-  /** Fit + score the pool + evaluate + pick the next batch. */
+  /** Fit + score the pool + evaluate + check the answers + pick the next batch. */
   iterationMs: number
-  /** keys: folder datasets' file keys of the ids (added by the engine, which knows the dataset). */
-  next: { ids: number[]; scores: number[]; p: number[]; keys?: string[] }
+  /** Answers the others contradict (null: the head is not the exact one, so none are checked). */
+  suspects: Suspect[] | null
+  /** Whether more answers are likely to help (null where suspects are not checked). */
+  advice: Advice | null
+  /**
+   * keys: folder datasets' file keys of the ids (added by the engine, which knows the dataset).
+   * reask: ids asked again because their answer is in doubt; cover: ids of regions no answer
+   * covers yet (diverse); confirm: ids asked because their region rests on too few answers.
+   * They come first in `ids`, in that order.
+   */
+  next: { ids: number[]; scores: number[]; p: number[]; keys?: string[]; reask?: number[]; cover?: number[]; confirm?: number[] }
 }
+
+/** The strategies that ask suspects again and confirm thin regions; random and seed-window stay plain baselines. */
+export const CHECKING: readonly StrategyName[] = ['diverse', 'uncertainty']
 
 export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer[][], skipped: number[]): Promise<IterationRecord> {
   const t0 = performance.now()
@@ -30,16 +60,92 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
   for (const b of batches) for (const a of b) excluded[a.id] = 1
   for (const id of skipped) excluded[id] = 1
   const iteration = batches.length
-  const q = learner.query(cfg.strategy, iteration, cfg.batchSize, excluded, cfg.coldStartBatches)
+  const answers = learner.answers
+  let suspects: Suspect[] | null = null
+  let advice: Advice | null = null
+  const extra: { reask: number[]; cover: number[]; confirm: number[]; scores: number[] } = { reask: [], cover: [], confirm: [], scores: [] }
+  if (learner.usesExactHead) {
+    const { pool } = learner.opts
+    const oos = outOfSample(pool, answers, learner.params, (keep, init) => learner.exactFit(keep, init))
+    suspects = suspectsOf(answers, oos, settledIds(batches, skipped))
+    // A region is trusted on answers nobody doubts.
+    const open = openSuspects(suspects)
+    const counts = regionCounts(learner.regions, batches, new Set(open.map((s) => s.id)))
+    const slip = slipRate(batches, open)
+    if (CHECKING.includes(cfg.strategy)) {
+      const regions = learner.regions
+      const { batchSize: size, strategy } = cfg
+      const { seed } = learner.opts
+      const take = (ids: number[]) => (ids.forEach((id) => (excluded[id] = 1)), ids)
+      // Doubted answers first; diverse then covers every region, and both confirm thin ones.
+      extra.reask = take(reasks(suspects, regions, batches, size))
+      if (strategy === 'diverse') extra.cover = take(covers(regions, counts, excluded, size - extra.reask.length, seed, iteration))
+      // Uncertainty finds the regions nobody answered in itself (they sit at P 0.5): it confirms once all are answered.
+      if (strategy === 'diverse' || counts.every((c) => c.touched))
+        extra.confirm = take(
+          confirmations(regions, counts, slip, excluded, size - extra.reask.length - extra.cover.length, seed, iteration, extra.cover)
+        )
+      const chance = new Map(suspects.map((s) => [s.id, chanceOf(s)]))
+      const lead = new Map(counts.map((c) => [c.region, Math.abs(c.positive - c.negative)]))
+      extra.scores = [
+        ...extra.reask.map((id) => chance.get(id)!),
+        ...extra.cover.map(() => 0),
+        ...extra.confirm.map((id) => lead.get(regions.of[id]) ?? 0)
+      ]
+    }
+    advice = adviceOf(learner, batches, open.length, counts.filter((c) => unconfirmed(c, slip)).length)
+  }
+  const room = cfg.batchSize - extra.reask.length - extra.cover.length - extra.confirm.length
+  // With the regions covered, what is left of the batch goes to the strategy (diverse: uncertainty).
+  const strategy = cfg.strategy === 'diverse' && learner.usesExactHead && CHECKING.includes(cfg.strategy) ? 'uncertainty' : cfg.strategy
+  const q = learner.query(
+    strategy,
+    iteration,
+    room,
+    excluded,
+    cfg.coldStartBatches,
+    cfg.strategy === 'diverse' && learner.usesExactHead ? learner.blur : null
+  )
+  const ids = [...extra.reask, ...extra.cover, ...extra.confirm, ...q.ids]
   const iterationMs = performance.now() - t0
   return {
     ...evaluation,
     iteration,
-    labels: standing(batches).length,
+    labels: answers.length,
     answers: batches.reduce((n, b) => n + b.length, 0),
     iterationMs,
-    next: { ids: q.ids, scores: q.scores, p: q.ids.map((i) => learner.poolP[i]) }
+    suspects,
+    advice,
+    next: {
+      ids,
+      scores: [...extra.scores, ...q.scores],
+      p: ids.map((i) => learner.poolP[i]),
+      ...(extra.reask.length ? { reask: extra.reask } : {}),
+      ...(extra.cover.length ? { cover: extra.cover } : {}),
+      ...(extra.confirm.length ? { confirm: extra.confirm } : {})
+    }
   }
+}
+
+/** The advice after this fit, from the exact fits on the answers as they stood after each of the last batches. */
+function adviceOf(learner: Learner, batches: Answer[][], suspects: number, thin: number): Advice {
+  const k = batches.length
+  const fits = []
+  for (let back = Math.min(STEADY_BATCHES, k); back >= 0; back--) fits.push(learner.predictionsAt(standing(batches.slice(0, k - back))))
+  const changed: number[] = []
+  for (let f = 1; f < fits.length; f++) {
+    const [a, b] = [fits[f - 1].predicted, fits[f].predicted]
+    let n = 0
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++
+    changed.push(n / a.length)
+  }
+  return stopAdvice({
+    changed,
+    heldOut: fits.map((f) => f.testAccuracy),
+    suspects,
+    unconfirmed: thin,
+    labels: learner.answers.length
+  })
 }
 
 export const coldStartBatches = (baseClasses: number, batchSize: number) => Math.ceil(baseClasses / batchSize)

@@ -110,6 +110,7 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
     base,
     unfreeze: config.unfreeze,
     featureLayer: info.featureLayer,
+    classes: info.classNames.length,
     fit: config.fit,
     seed: config.seed,
     pool: poolFeatures,

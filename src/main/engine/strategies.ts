@@ -17,6 +17,8 @@ export interface QueryContext {
   seed: number
   /** Number of batches `diverse` spends covering the feature space before uncertainty. */
   coldStartBatches: number
+  /** Added to an image's uncertainty score (uncertainty): how hard the base finds it to read. */
+  blur?: Float32Array | null
 }
 
 export interface Query {
@@ -105,7 +107,7 @@ function random(ctx: QueryContext): Query {
 
 /** Closest to the decision boundary first; ties (common before any label) broken by a seeded key. */
 function uncertainty(ctx: QueryContext): Query {
-  const { p, excluded } = ctx
+  const { p, excluded, blur } = ctx
   const n = p.length
   const rng = iterationRng(ctx.seed, ctx.iteration)
   const top = new Smallest(ctx.batchSize)
@@ -113,7 +115,7 @@ function uncertainty(ctx: QueryContext): Query {
   for (let i = 0; i < n; i++) {
     const key = rng.next()
     if (excluded[i]) continue
-    const s = Math.abs(p[i] - 0.5) + key * 1e-9
+    const s = Math.abs(p[i] - 0.5) + (blur ? blur[i] : 0) + key * 1e-9
     if (s >= bar) continue
     top.offer(i, s)
     bar = top.bar
@@ -151,9 +153,11 @@ function seedWindow(ctx: QueryContext): Query {
 }
 
 /**
- * Cold start that covers the feature space: greedy k-center (farthest-first traversal) from the
- * images labelled so far. On softmax features the farthest points are clean, confident images
- * of classes nobody has labelled yet, so the first ~10 labels cover all 10 digits.
+ * Cold start that covers the feature space (where the exact head's regions are not at hand, e.g.
+ * an unfrozen layer): seeded picks from the images labelled so far, each drawn with chance
+ * growing steeply with its distance to the nearest labelled image or earlier pick. On softmax
+ * features the far points are confident images of classes nobody has labelled yet, so the first
+ * ~10 labels cover the 10 digits, and two seeds share almost none of them.
  */
 function kCenter(ctx: QueryContext): Query {
   const { features, dim } = ctx
@@ -184,12 +188,16 @@ function kCenter(ctx: QueryContext): Query {
       for (let i = 0; i < n; i++) if (!ctx.excluded[i]) free.push(i)
       if (free.length) best = free[rng.int(free.length)]
     } else {
-      for (let i = 0; i < n; i++) {
+      // k-means++-style: drawn with chance growing as the squared distance squared (D^4), so the
+      // far, unlabelled parts of the space are all but sure to be drawn, yet seeds draw differently.
+      let total = 0
+      for (let i = 0; i < n; i++) if (!ctx.excluded[i] && !taken[i] && minDist[i] !== Infinity) total += minDist[i] * minDist[i]
+      let r = rng.next() * total
+      for (let i = 0; i < n && total > 0; i++) {
         if (ctx.excluded[i] || taken[i]) continue
-        if (minDist[i] > bestD) {
-          bestD = minDist[i]
-          best = i
-        }
+        best = i
+        bestD = minDist[i]
+        if ((r -= minDist[i] * minDist[i]) < 0) break
       }
     }
     if (best < 0) break

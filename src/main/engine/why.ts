@@ -1,7 +1,7 @@
 // "Why this image": the rule that asked an image, in words and numbers, from what its query
 // recorded (strategy, score, P at the time, its place in the batch), and the labelled images
 // nearest to it in the base's feature space. Pure functions; the engine feeds them.
-import type { WhyReason } from '../../shared/contract'
+import type { CheckKind, WhyReason } from '../../shared/contract'
 import { formatP } from '../../shared/format'
 import { CHOSEN } from '../../shared/schema'
 import type { FeatureMatrix } from './features'
@@ -25,6 +25,8 @@ export interface AskedImage {
   labelledBefore: number
   /** Batches `diverse` spent covering the feature space before it turned to uncertainty. */
   coldStartBatches: number
+  /** The checks of the answers asked it (see trust.ts), not the strategy; `position` is then its place among those. */
+  check?: CheckKind
 }
 
 const n = (x: number) => x.toLocaleString('en-US')
@@ -35,6 +37,25 @@ export function whyAsked(a: AskedImage): WhyReason {
   const base = { strategy: a.strategy, p: a.p, candidates: a.candidates, rank: null, distance: null }
   const pWhen = `P ${formatP(a.p)} when asked`
   const inBatch = a.batch > 1 ? `pick ${a.position + 1} of ${a.batch} in its batch, ` : ''
+  if (a.check === 'reask')
+    return {
+      ...base,
+      kind: 'reask',
+      rank: a.position + 1,
+      text: `asked again: fitted without your earlier answer, the model gave that answer only a ${Math.round(a.score * 100)} % chance (${pWhen})`
+    }
+  if (a.check === 'cover')
+    return {
+      ...base,
+      kind: 'cover',
+      text: `a seeded pick of a typical image in a region of the pool no answer covered yet, so every region gets answers (${pWhen})`
+    }
+  if (a.check === 'confirm')
+    return {
+      ...base,
+      kind: 'confirm',
+      text: `a typical image of a region whose answers lead by only ${a.score} for one side: it is confirmed before it is trusted (${pWhen})`
+    }
   switch (a.strategy) {
     case 'uncertainty':
       return uncertain(a, base)
@@ -53,7 +74,7 @@ export function whyAsked(a: AskedImage): WhyReason {
         rank: a.position + 1,
         distance: -a.score,
         text:
-          `farthest from every labelled image${a.position > 0 ? ` and the ${plural(a.position, 'earlier pick')} of its batch` : ''}: ` +
+          `drawn far from every labelled image${a.position > 0 ? ` and the ${plural(a.position, 'earlier pick')} of its batch` : ''} (the farther, the likelier): ` +
           `distance ${(-a.score).toFixed(3)} to the nearest of ${plural(a.labelledBefore + a.position, 'image')} (${inBatch}from ${n(a.candidates)}; ${pWhen})`
       }
     case 'random':

@@ -15,7 +15,10 @@ export const queryEvent = (r: IterationRecord, strategy: string): QueryEvent => 
   ...(r.next.keys ? { keys: r.next.keys } : {}),
   scores: r.next.scores,
   p: r.next.p,
-  strategy
+  strategy,
+  ...(r.next.reask ? { reask: r.next.reask } : {}),
+  ...(r.next.cover ? { cover: r.next.cover } : {}),
+  ...(r.next.confirm ? { confirm: r.next.confirm } : {})
 })
 
 export function trainEvent(r: IterationRecord): TrainEvent {
@@ -25,12 +28,15 @@ export function trainEvent(r: IterationRecord): TrainEvent {
     at: eventTime(),
     iteration: r.iteration,
     labels: r.labels,
+    answers: r.answers,
     headWeights: r.headWeights,
     headBias: r.headBias,
     testAccuracy: r.testAccuracy,
     labelledAccuracy: r.labelledAccuracy,
     iterationMs: Math.round(r.iterationMs * 1000) / 1000,
-    histogram: r.histogram
+    histogram: r.histogram,
+    ...(r.suspects ? { suspects: r.suspects.map((s) => ({ id: s.id, p: s.p, ...(s.settled ? { settled: true as const } : {}) })) } : {}),
+    ...(r.advice ? { advice: r.advice } : {})
   }
 }
 

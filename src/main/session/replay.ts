@@ -110,7 +110,7 @@ export const queryAfter = (d: Derived, k: number): QueryEvent | null =>
 
 export interface Mismatch {
   iteration: number
-  /** labels, headWeights[i], headBias, testAccuracy, labelledAccuracy, histogram.counts[i], histogram.byTruth[c][i], query.ids or batch. */
+  /** labels, answers, headWeights[i], headBias, testAccuracy, labelledAccuracy, histogram.counts[i], histogram.byTruth[c][i], query.ids, query.reask / cover / confirm, suspects, advice or batch. */
   field: string
   recorded: unknown
   recomputed: unknown
@@ -228,6 +228,18 @@ function compare(t: TrainEvent, r: IterationRecord, q: QueryEvent | null, exact:
       )
   }
   if (q && JSON.stringify(q.ids) !== JSON.stringify(r.next.ids)) soft('query.ids', q.ids, r.next.ids)
+  for (const why of ['reask', 'cover', 'confirm'] as const)
+    if (q && JSON.stringify(q[why] ?? []) !== JSON.stringify(r.next[why] ?? [])) soft(`query.${why}`, q[why] ?? [], r.next[why] ?? [])
+  // The checks of the answers, where the log has them (older logs do not).
+  if (t.answers !== undefined && t.answers !== r.answers) differ('answers', t.answers, r.answers)
+  if (t.suspects !== undefined) {
+    const recomputed = r.suspects?.map((x) => ({ id: x.id, p: x.p, ...(x.settled ? { settled: true } : {}) })) ?? null
+    const ids = (l: { id: number }[] | null) => JSON.stringify(l?.map((x) => x.id) ?? null)
+    if (ids(t.suspects) !== ids(recomputed)) soft('suspects', t.suspects, recomputed)
+    else if (!t.suspects.every((x, i) => close(x.p, recomputed![i].p, ACCURACY_TOLERANCE))) soft('suspects.p', t.suspects, recomputed)
+  }
+  if (t.advice !== undefined && (t.advice.stop !== r.advice?.stop || t.advice.reason !== r.advice?.reason))
+    soft('advice', t.advice, r.advice)
   return { failing, notes }
 }
 

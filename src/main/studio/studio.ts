@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import {
   AppInfo,
   BaselinePoint,
+  CheckKind,
   MistakeCell,
   MistakesDto,
   PoolItem,
@@ -406,7 +407,9 @@ export class Studio implements StudioApi {
     const s = await this.attached()
     const batches = [...s.d.done, ...(s.d.current ? [s.d.current] : [])]
     const order = batches.flatMap((b, k) => b.answers.map((a) => ({ a, k })))
-    const at = id === undefined ? order.length - 1 : order.findIndex((o) => o.a.id === id)
+    // A re-asked image: its latest answer.
+    let at = order.length - 1
+    if (id !== undefined) while (at >= 0 && order[at].a.id !== id) at--
     if (at < 0) {
       if (id === undefined) return null
       if (s.d.current?.query.ids.includes(id))
@@ -418,7 +421,10 @@ export class Studio implements StudioApi {
     }
     const { a, k } = order[at]
     const q = batches[k].query
-    const position = q.ids.indexOf(a.id)
+    // The checks' picks come first in a query; a strategy's pick is ranked among the strategy's own.
+    const checks = [...(q.reask ?? []), ...(q.cover ?? []), ...(q.confirm ?? [])]
+    const check = checkOf(q, a.id)
+    const position = check ? (q[check] ?? []).indexOf(a.id) : q.ids.indexOf(a.id) - checks.length
     const before = batches.slice(0, k).flatMap((b) => b.answers)
     const labelled = order.flatMap((o) => (o.a.value === null ? [] : [{ id: o.a.id, value: o.a.value }]))
     const r = await this.opts.engine.why(
@@ -427,9 +433,10 @@ export class Studio implements StudioApi {
         strategy: q.strategy,
         iteration: q.iteration,
         position,
-        batch: q.ids.length,
-        score: q.scores[position],
-        p: q.p[position],
+        batch: check ? (q[check] ?? []).length : q.ids.length - checks.length,
+        score: q.scores[q.ids.indexOf(a.id)],
+        p: q.p[q.ids.indexOf(a.id)],
+        ...(check ? { check } : {}),
         candidates: s.opened.poolSize - before.length,
         labelledBefore: before.filter((b) => b.value !== null).length
       },
@@ -812,7 +819,7 @@ export class Studio implements StudioApi {
     if (missing.length) for (const img of await this.opts.engine.images(missing)) this.imageCache.set(img.id, img)
   }
 
-  private queryItem(q: { ids: number[]; p: number[]; scores: number[] }, id: number): QueryItem {
+  private queryItem(q: Asked, id: number): QueryItem {
     return queryItem(this.imageCache, q, id)
   }
 
@@ -893,9 +900,15 @@ function skippedWarning(opened: OpenedSession): string[] {
   ]
 }
 
-function queryItem(images: Map<number, ImageDto>, q: { ids: number[]; p: number[]; scores: number[] }, id: number): QueryItem {
+type Asked = { ids: number[]; p: number[]; scores: number[]; reask?: number[]; cover?: number[]; confirm?: number[] }
+
+/** Which check of the answers asked an image of a query, if one did. */
+const checkOf = (q: Asked, id: number): CheckKind | undefined => (['reask', 'cover', 'confirm'] as const).find((c) => q[c]?.includes(id))
+
+function queryItem(images: Map<number, ImageDto>, q: Asked, id: number): QueryItem {
   const k = q.ids.indexOf(id)
-  return { ...images.get(id)!, p: q.p[k], score: q.scores[k] }
+  const check = checkOf(q, id)
+  return { ...images.get(id)!, p: q.p[k], score: q.scores[k], ...(check ? { check } : {}) }
 }
 
 const rawImage = (i: ImageDto): RawImage => ({

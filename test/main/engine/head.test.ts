@@ -7,6 +7,9 @@ import {
   sigmoid,
   L2,
   BIAS_L2,
+  EPS,
+  featureScale,
+  FitOptions,
   HeadParams
 } from '../../../src/main/engine/head'
 import { Rng } from '../../../src/main/util/rng'
@@ -29,31 +32,46 @@ function blobs(n: number, dim: number, sep: number, sd: number, seed: number) {
   return { x, y, rows: Array.from({ length: n }, (_, i) => i) }
 }
 
-/** The objective's gradient: mean BCE + (l2/2)|w|^2 + (BIAS_L2/2)b^2. */
-function gradient(x: Float32Array, dim: number, rows: number[], y: number[], w: ArrayLike<number>, b: number, l2: number): Float64Array {
+/**
+ * The objective's gradient: sum_i w_i l_eps(y_i, z_i) + (l2/2) sum_j s_j w_j^2 + (BIAS_L2/2) b^2,
+ * with P(answer 1 | z) = eps + (1 - 2 eps) sigmoid(z); written out independently of the solver.
+ */
+function gradient(
+  x: Float32Array,
+  dim: number,
+  rows: number[],
+  y: number[],
+  w: ArrayLike<number>,
+  b: number,
+  o: FitOptions = {}
+): Float64Array {
+  const { l2 = L2, eps = EPS, scale = null, weights = null } = o
   const g = new Float64Array(dim + 1)
   for (let k = 0; k < rows.length; k++) {
     let z = b
     for (let j = 0; j < dim; j++) z += w[j] * x[rows[k] * dim + j]
-    const r = (sigmoid(z) - y[k]) / rows.length
+    const s = sigmoid(z)
+    const q = eps + (1 - 2 * eps) * s
+    // d/dz of -(y log q + (1 - y) log(1 - q)).
+    const r = (weights ? weights[k] : 1) * (-(y[k] / q) + (1 - y[k]) / (1 - q)) * (1 - 2 * eps) * s * (1 - s)
     for (let j = 0; j < dim; j++) g[j] += r * x[rows[k] * dim + j]
     g[dim] += r
   }
-  for (let j = 0; j < dim; j++) g[j] += l2 * w[j]
+  for (let j = 0; j < dim; j++) g[j] += l2 * (scale ? scale[j] : 1) * w[j]
   g[dim] += BIAS_L2 * b
   return g
 }
 
 /** The reference: plain gradient descent on the same objective, run to convergence. */
-function gradientDescent(x: Float32Array, dim: number, rows: number[], y: number[], l2: number, lr: number, steps: number) {
+function gradientDescent(x: Float32Array, dim: number, rows: number[], y: number[], o: FitOptions, lr: number, steps: number) {
   const w = new Float64Array(dim)
   let b = 0
   for (let s = 0; s < steps; s++) {
-    const g = gradient(x, dim, rows, y, w, b, l2)
+    const g = gradient(x, dim, rows, y, w, b, o)
     for (let j = 0; j < dim; j++) w[j] -= lr * g[j]
     b -= lr * g[dim]
   }
-  return { w, b, g: gradient(x, dim, rows, y, w, b, l2) }
+  return { w, b, g: gradient(x, dim, rows, y, w, b, o) }
 }
 
 const maxAbs = (a: ArrayLike<number>) => Math.max(...Array.from(a, Math.abs))
@@ -87,29 +105,55 @@ describe('fitLogistic', () => {
     expect(right / 200).toBeGreaterThan(0.97)
   })
 
-  it('agrees with plain gradient descent on the same regularised objective', () => {
-    for (const [l2, seed] of [
-      [L2, 2],
-      [0.1, 3]
-    ] as const) {
+  it('agrees with plain gradient descent on the same objective: log loss, the slip-tolerant loss, feature scales, weights', () => {
+    const d = blobs(60, 5, 1, 1, 2)
+    const cases: FitOptions[] = [
+      { eps: 0 },
+      { eps: EPS },
+      { eps: 0.1, l2: 1 },
+      { eps: EPS, scale: [0.5, 1, 2, 1, 0.25] },
+      { eps: EPS, weights: d.rows.map((i) => 0.25 + (i % 4) / 4) }
+    ]
+    for (const o of cases) {
       // Overlapping classes keep the optimum well inside the plane, so gradient descent converges.
-      const d = blobs(60, 5, 1, 1, seed)
-      const ref = gradientDescent(d.x, 5, d.rows, d.y, l2, 1, 60000)
-      expect(maxAbs(ref.g)).toBeLessThan(1e-9) // the reference really converged
-      const head = fitLogistic(d.x, 5, d.rows, d.y, l2)
-      for (let j = 0; j < 5; j++) expect(Math.abs(head.weights[j] - ref.w[j])).toBeLessThan(1e-4)
-      expect(Math.abs(head.bias - ref.b)).toBeLessThan(1e-4)
-      // And it is a stationary point of the objective, to far better than 1e-4.
-      expect(maxAbs(gradient(d.x, 5, d.rows, d.y, head.weights, head.bias, l2))).toBeLessThan(1e-8)
+      const ref = gradientDescent(d.x, 5, d.rows, d.y, o, 0.02, 40000)
+      expect(maxAbs(ref.g), JSON.stringify(o)).toBeLessThan(1e-9) // the reference really converged
+      const head = fitLogistic(d.x, 5, d.rows, d.y, o)
+      for (let j = 0; j < 5; j++) expect(Math.abs(head.weights[j] - ref.w[j])).toBeLessThan(1e-6)
+      expect(Math.abs(head.bias - ref.b)).toBeLessThan(1e-6)
+      // And it is a stationary point of the objective, to far better than that.
+      expect(maxAbs(gradient(d.x, 5, d.rows, d.y, head.weights, head.bias, o))).toBeLessThan(1e-8)
     }
   })
 
-  it('minimises the mean loss: repeating every answer changes nothing', () => {
+  it('sums the answers: an answer given twice counts as weight 2, and more answers weigh more against the prior', () => {
     const d = blobs(30, 4, 1.5, 1, 4)
-    const once = fitLogistic(d.x, 4, d.rows, d.y)
     const twice = fitLogistic(d.x, 4, [...d.rows, ...d.rows], [...d.y, ...d.y])
-    for (let j = 0; j < 4; j++) expect(twice.weights[j]).toBeCloseTo(once.weights[j], 8)
-    expect(twice.bias).toBeCloseTo(once.bias, 8)
+    const weighted = fitLogistic(d.x, 4, d.rows, d.y, { weights: d.rows.map(() => 2) })
+    for (let j = 0; j < 4; j++) expect(twice.weights[j]).toBeCloseTo(weighted.weights[j], 8)
+    const once = fitLogistic(d.x, 4, d.rows, d.y)
+    expect(Math.hypot(...twice.weights)).toBeGreaterThan(Math.hypot(...once.weights))
+  })
+
+  it('one contradicting answer cannot flip a class: its pull is bounded (the log loss lets it)', () => {
+    // Five clear images of one class answered 1, and one image of it answered 0, near the edge
+    // of the class: the log loss bends the weight for it; the slip-tolerant loss barely does.
+    const { x, classes } = simplex(60, 12)
+    const three = classes.flatMap((c, i) => (c === 3 ? [i] : []))
+    const rows = three.slice(0, 6)
+    const y = [1, 1, 1, 1, 1, 0]
+    const robust = fitLogistic(x, 10, rows, y)
+    const plain = fitLogistic(x, 10, rows, y, { eps: 0 })
+    const clean = fitLogistic(x, 10, rows.slice(0, 5), y.slice(0, 5))
+    expect(robust.weights[3]).toBeGreaterThan(0)
+    expect(clean.weights[3] - robust.weights[3]).toBeLessThan(clean.weights[3] - plain.weights[3])
+  })
+
+  it('matches the prior to the features: featureScale is the pool mean of x_j^2 over their mean, floored', () => {
+    const x = Float32Array.from([1, 0, 0.5, 1, 0, 0.5, 1, 0, 0.5, 1, 0, 0.5])
+    const s = featureScale(x, 3)
+    // Means of x^2: 1, 0, 0.25 (mean 0.4167): 2.4, floored 0.05, 0.6.
+    expect(Array.from(s).map((v) => +v.toFixed(4))).toEqual([2.4, 0.05, 0.6])
   })
 
   it('reads the rows it is given, in any order', () => {
@@ -197,7 +241,7 @@ describe('fitLogistic', () => {
     predictLogistic(head, x, 10).forEach((p, i) => expect(p >= 0.5 ? 1 : 0).toBe(y[i]))
     // Odd digits get positive weights, even ones negative.
     head.weights.forEach((w, j) => expect(Math.sign(w)).toBe(j % 2 ? 1 : -1))
-    expect(maxAbs(gradient(x, 10, rows, y, head.weights, head.bias, L2))).toBeLessThan(1e-8)
+    expect(maxAbs(gradient(x, 10, rows, y, head.weights, head.bias))).toBeLessThan(1e-8)
     // Digits nobody labelled stay uncertain: with the bias held near 0 their weight stays near 0.
     const some = rows.filter((i) => classes[i] < 6)
     const partial = fitLogistic(
@@ -245,19 +289,22 @@ describe('the dual (Woodbury) fit for wide features', () => {
     const { x, y, rows } = blobs(40, dim, 3, 1, 11)
     const dual = fitLogisticDual(x, dim, rows, y)
     // The optimality condition of the very objective the primal solves.
-    const g = gradient(x, dim, rows, y, dual.weights, dual.bias, L2)
+    const g = gradient(x, dim, rows, y, dual.weights, dual.bias)
     expect(Math.max(...g.map(Math.abs))).toBeLessThan(1e-9)
     expect(fitLogistic(x, dim, rows, y)).toEqual(dual) // fitLogistic picks the dual here
     expect(fitLogisticDual(x, dim, rows, y)).toEqual(dual)
   })
 
-  it('agrees with the primal Newton fit where both are cheap (200 features, 30 labels, some saturating)', () => {
+  it('agrees with the primal fit where both are cheap (200 features, 30 labels, some saturating; scales and weights too)', () => {
     const dim = 200
     const { x, y, rows } = blobs(30, dim, 8, 0.5, 5)
-    const dual = fitLogisticDual(x, dim, rows, y)
-    const primal = fitLogisticPrimal(x, dim, rows, y)
-    for (let j = 0; j < dim; j++) expect(Math.abs(dual.weights[j] - primal.weights[j])).toBeLessThan(1e-8)
-    expect(Math.abs(dual.bias - primal.bias)).toBeLessThan(1e-8)
+    const scale = Float64Array.from({ length: dim }, (_, j) => 0.5 + (j % 3) / 2)
+    for (const o of [{}, { eps: 0 }, { scale, weights: rows.map((i) => 1 + (i % 2)) }] as FitOptions[]) {
+      const dual = fitLogisticDual(x, dim, rows, y, o)
+      const primal = fitLogisticPrimal(x, dim, rows, y, o)
+      for (let j = 0; j < dim; j++) expect(Math.abs(dual.weights[j] - primal.weights[j])).toBeLessThan(1e-7)
+      expect(Math.abs(dual.bias - primal.bias)).toBeLessThan(1e-7)
+    }
   })
 
   it('narrow features, or more labels than features, keep the primal fit bit for bit', () => {

@@ -248,7 +248,23 @@ describe('diverse', () => {
     for (const i of labelled) ctx.excluded[i] = 1
     const q = query('diverse', { ...ctx, labelled, iteration: 1, batchSize: 5 })
     expect(new Set(q.ids.map((i) => cluster[i]))).toEqual(new Set([5, 6, 7, 8, 9]))
-    expect(ascending(q.scores)).toBe(true)
+    // Each score is minus the distance to the nearest labelled image or earlier pick.
+    q.ids.forEach((id, k) => {
+      const d = Math.min(
+        ...[...labelled, ...q.ids.slice(0, k)].map((o) =>
+          Math.hypot(...Array.from({ length: 10 }, (_, j) => ctx.features[id * 10 + j] - ctx.features[o * 10 + j]))
+        )
+      )
+      expect(q.scores[k]).toBeCloseTo(-d, 5)
+    })
+  })
+
+  it('draws its picks: two seeds cover the same clusters with other images', () => {
+    const picks = [1, 2].map((seed) => {
+      const { ctx } = clusters(1)
+      return query('diverse', { ...ctx, seed, batchSize: 10 }).ids
+    })
+    expect(picks[0].filter((id) => picks[1].includes(id)).length).toBeLessThanOrEqual(2)
   })
 
   it('turns into uncertainty after the cold-start batches', () => {

@@ -23,12 +23,12 @@ export const replayConfig = (over: Partial<SessionConfig> = {}): SessionConfig =
   ...over
 })
 
-/** Records a simulated session in `dir` with the function `curator simulate --session` uses. */
-export async function recordSimulated(dir: string, config: SessionConfig, budget: number, cacheDir: string) {
+/** Records a simulated session in `dir` with the function `curator simulate --session` uses (a noisy labeller, another base: optional). */
+export async function recordSimulated(dir: string, config: SessionConfig, budget: number, cacheDir: string, noise = 0, baseDir?: string) {
   const backend = await initBackend()
-  const p = await prepare(config, { backend, cacheDir })
+  const p = await prepare(config, { backend, cacheDir, baseDir })
   try {
-    return await recordSimulation(dir, p, config, { budget, backend })
+    return await recordSimulation(dir, p, config, { budget, backend, noise })
   } finally {
     disposePrepared(p)
   }

@@ -295,6 +295,28 @@ describe('verified replay', () => {
     expect((await writeSessionGif(dir, join(dir, 'relabel.gif'))).frames).toBe(4)
   })
 
+  it('rebuilds a noisy simulated session exactly: re-asks, the answers they replace, suspects and the stop advice', async () => {
+    // On the shipped digit CNN, whose clear softmax outputs let the answers check each other.
+    const shipped = join(ROOT, 'resources/models/mnist-cnn')
+    const dir = join(tmp.dir, 'noisy')
+    await recordSimulated(dir, replayConfig({ strategy: 'diverse', batchSize: 4, seed: 2 }), 40, cacheDir, 0.2, shipped)
+    const ev = events(dir)
+    const d = derive(ev)
+    const reasked = ev.flatMap((e) => (e.type === 'query' ? (e.reask ?? []) : []))
+    expect(reasked.length).toBeGreaterThan(0)
+    const trains = d.trains
+    expect(trains.at(-1)!.answers).toBe(40)
+    expect(trains.at(-1)!.labels).toBe(40 - reasked.filter((id) => d.done.some((b) => b.query.reask?.includes(id))).length)
+    expect(trains.every((t) => t.suspects !== undefined && t.advice !== undefined)).toBe(true)
+    const r = await verifyReplay(dir, { cacheDir, baseDir: shipped })
+    expect(r.iterations.every((i) => i.mismatches.length === 0)).toBe(true)
+    expect(r.ok).toBe(true)
+    // A tampered suspect list is a mismatch on the same backend.
+    const bad = copy(dir, 'noisy-tampered')
+    tamper(bad, (e) => trainOf(5)(e) && ((e.suspects = [...(e.suspects ?? []), { id: 0, p: 0.5 }]), true))
+    expect((await verifyReplay(bad, { cacheDir, baseDir: shipped })).firstMismatch).toMatchObject({ iteration: 5, field: 'suspects' })
+  })
+
   it('rebuilds a session reopened after a crash between a fit and its query (the fit is written twice)', async () => {
     const dir = copy(sim, 'crash-after-fit')
     writeFileSync(join(dir, 'session.jsonl'), logLines(dir).slice(0, -1).join('\n') + '\n') // the last query never reached the disk

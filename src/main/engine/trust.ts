@@ -1,0 +1,443 @@
+// Labels people can trust: which answers the other answers contradict (suspects, from
+// out-of-sample refits of the exact head), which regions of the feature space rest on too few
+// answers to trust (asked again before they are trusted), and when more answers are unlikely to
+// help (the stop advice). Pure functions of the answers, the features and the seed.
+import { iterationRng } from './strategies'
+import type { FeatureMatrix } from './features'
+import type { Answer } from './learner'
+import type { HeadParams } from './head'
+
+/** An answer the others contradict: out of sample, the head gives the answer given less than SUSPECT_P. */
+export interface Suspect {
+  id: number
+  /** The standing answer. */
+  value: 0 | 1
+  /** P(positive) from a fit without this answer. */
+  p: number
+  /** The labeller has had the last word on it (see settledIds): it is not asked again and does not hold up the stop advice. */
+  settled?: boolean
+}
+
+/** Flag an answer when the head fitted without it gives it less than this chance. */
+export const SUSPECT_P = 0.3
+/** An image is asked at most this often in all (a re-ask is not asked for ever). */
+export const MAX_ASKS = 3
+/** Refits for the out-of-sample chances: one per answer up to here, then this many folds. */
+const MAX_FOLDS_PRIMAL = 200
+const MAX_FOLDS_DUAL = 10
+
+/**
+ * Out-of-sample P(positive) of every answer: the head refitted without it (leave-one-out, or
+ * interleaved folds past MAX_FOLDS answers), each refit started from the full fit.
+ */
+export function outOfSample(
+  pool: FeatureMatrix,
+  answers: Answer[],
+  full: HeadParams,
+  fit: (keep: Answer[], init: HeadParams) => HeadParams
+): Float64Array {
+  const n = answers.length
+  const out = new Float64Array(n)
+  const wide = pool.dim > 64
+  const folds = Math.min(n, wide ? MAX_FOLDS_DUAL : MAX_FOLDS_PRIMAL)
+  for (let f = 0; f < folds; f++) {
+    const head = fit(
+      answers.filter((_, k) => k % folds !== f),
+      full
+    )
+    for (let k = f; k < n; k += folds) out[k] = score(head, pool, answers[k].id)
+  }
+  return out
+}
+
+function score(head: HeadParams, f: FeatureMatrix, id: number): number {
+  let z = head.bias
+  for (let j = 0, b = id * f.dim; j < f.dim; j++) z += head.weights[j] * f.data[b + j]
+  return 1 / (1 + Math.exp(-z))
+}
+
+/**
+ * Answers the labeller has settled, never asked again: given the same twice in a row, skipped
+ * when asked again, or asked MAX_ASKS times. (Relabelled ones are never suspects at all.)
+ */
+export function settledIds(batches: Answer[][], skipped: number[]): Set<number> {
+  const history = new Map<number, Answer[]>()
+  for (const b of batches) for (const a of b) history.set(a.id, [...(history.get(a.id) ?? []), a])
+  const out = new Set<number>()
+  for (const [id, h] of history) {
+    const last = h[h.length - 1]
+    const twice = h.length >= 2 && h[h.length - 2].value === last.value
+    if (twice || h.length >= MAX_ASKS) out.add(id)
+  }
+  for (const id of skipped) if (history.has(id)) out.add(id)
+  return out
+}
+
+/**
+ * The standing answers whose out-of-sample chance is below SUSPECT_P, least likely first. An
+ * answer changed by hand in the history panel is the labeller's own correction: never flagged.
+ */
+export function suspectsOf(answers: Answer[], oos: Float64Array, settled: Set<number>): Suspect[] {
+  const out: (Suspect & { chance: number })[] = []
+  answers.forEach((a, k) => {
+    const chance = a.value === 1 ? oos[k] : 1 - oos[k]
+    if (!a.relabelled && chance < SUSPECT_P)
+      out.push({ id: a.id, value: a.value, p: oos[k], ...(settled.has(a.id) ? { settled: true } : {}), chance })
+  })
+  return out.sort((x, y) => x.chance - y.chance || x.id - y.id).map(({ chance: _, ...s }) => s)
+}
+
+/** The suspects still open: not settled by the labeller. */
+export const openSuspects = (suspects: Suspect[]): Suspect[] => suspects.filter((s) => !s.settled)
+
+/** The chance the head fitted without it gives a suspect's answer. */
+export const chanceOf = (s: Suspect): number => (s.value === 1 ? s.p : 1 - s.p)
+
+/**
+ * The suspects to ask again, at most `room`, least likely first; but not where a region's typical
+ * answers are tied: there a new image of the region breaks the tie (see confirmations), which
+ * asking either again would not.
+ */
+export function reasks(suspects: Suspect[], regions: Regions, batches: Answer[][], room: number): number[] {
+  const tied = new Set(
+    regionCounts(regions, batches)
+      .filter((c) => c.positive === c.negative)
+      .map((c) => c.region)
+  )
+  return openSuspects(suspects)
+    .filter((s) => !(regions.typical[s.id] && tied.has(regions.of[s.id])))
+    .slice(0, Math.max(0, room))
+    .map((s) => s.id)
+}
+
+// ---- regions ---------------------------------------------------------------------------------
+
+/** The share of a region nearest its centre that counts as typical of it (the rest lie towards other regions). */
+const TYPICAL_SHARE = 0.8
+/** Regions smaller than this share of the pool are not asked about on their own. */
+const MIN_REGION_SHARE = 0.01
+
+/**
+ * The pool cut into regions: the base's class for each image where the features are its class
+ * outputs, else seeded k-means clusters. `typical` marks images nearer their region's centre
+ * than most (TYPICAL_SHARE): the ones that speak for the region.
+ */
+export class Regions {
+  readonly of: Int32Array
+  readonly count: number
+  readonly size: Int32Array
+  readonly typical: Uint8Array
+
+  constructor(pool: FeatureMatrix, classes: number, seed: number) {
+    const k = pool.dim === classes && classes > 1 ? classes : Math.max(2, classes || 10)
+    this.count = k
+    this.of = pool.dim === classes && classes > 1 ? argmaxRegions(pool) : kMeansRegions(pool, k, seed)
+    this.size = new Int32Array(k)
+    for (const r of this.of) this.size[r]++
+    this.typical = typicalOf(pool, this.of, k)
+  }
+
+  /** Regions large enough to need their own answers. */
+  sizeable(r: number): boolean {
+    return this.size[r] >= Math.max(2, MIN_REGION_SHARE * this.of.length)
+  }
+}
+
+function argmaxRegions(f: FeatureMatrix): Int32Array {
+  const out = new Int32Array(f.count)
+  for (let i = 0; i < f.count; i++) {
+    let best = 0
+    for (let j = 1; j < f.dim; j++) if (f.data[i * f.dim + j] > f.data[i * f.dim + best]) best = j
+    out[i] = best
+  }
+  return out
+}
+
+/** Seeded k-means (k-means++ start on a sample of at most 5,000, ten Lloyd steps), then every image to its nearest centre. */
+function kMeansRegions(f: FeatureMatrix, k: number, seed: number): Int32Array {
+  const { dim, data } = f
+  const rng = iterationRng(seed, -7)
+  const step = Math.max(1, Math.floor(f.count / 5000))
+  const sample: number[] = []
+  for (let i = 0; i < f.count; i += step) sample.push(i)
+  const centres = new Float64Array(k * dim)
+  const d2 = (i: number, c: number) => {
+    let s = 0
+    for (let j = 0; j < dim; j++) {
+      const t = data[i * dim + j] - centres[c * dim + j]
+      s += t * t
+    }
+    return s
+  }
+  const set = (c: number, i: number) => {
+    for (let j = 0; j < dim; j++) centres[c * dim + j] = data[i * dim + j]
+  }
+  set(0, sample[rng.int(sample.length)])
+  const near = sample.map((i) => d2(i, 0))
+  for (let c = 1; c < k; c++) {
+    const total = near.reduce((a, b) => a + b, 0)
+    let r = rng.next() * total
+    let pick = sample.length - 1
+    for (let s = 0; s < sample.length; s++) {
+      r -= near[s]
+      if (r < 0) {
+        pick = s
+        break
+      }
+    }
+    set(c, sample[pick])
+    sample.forEach((i, s) => (near[s] = Math.min(near[s], d2(i, c))))
+  }
+  const nearest = (i: number) => {
+    let best = 0
+    let bd = Infinity
+    for (let c = 0; c < k; c++) {
+      const d = d2(i, c)
+      if (d < bd) {
+        bd = d
+        best = c
+      }
+    }
+    return best
+  }
+  for (let it = 0; it < 10; it++) {
+    const sum = new Float64Array(k * dim)
+    const n = new Int32Array(k)
+    for (const i of sample) {
+      const c = nearest(i)
+      n[c]++
+      for (let j = 0; j < dim; j++) sum[c * dim + j] += data[i * dim + j]
+    }
+    for (let c = 0; c < k; c++) if (n[c]) for (let j = 0; j < dim; j++) centres[c * dim + j] = sum[c * dim + j] / n[c]
+  }
+  return Int32Array.from({ length: f.count }, (_, i) => nearest(i))
+}
+
+/** Typical images: within TYPICAL_SHARE of their region by distance to its coordinate-wise median (a mean is pulled off by the few images between regions). */
+function typicalOf(f: FeatureMatrix, of: Int32Array, k: number): Uint8Array {
+  const { dim, data } = f
+  const members: number[][] = Array.from({ length: k }, () => [])
+  for (let i = 0; i < f.count; i++) members[of[i]].push(i)
+  const centre = new Float64Array(k * dim)
+  for (let c = 0; c < k; c++) {
+    const m = members[c]
+    const step = Math.max(1, Math.floor(m.length / 2000))
+    for (let j = 0; j < dim; j++) {
+      const v: number[] = []
+      for (let s = 0; s < m.length; s += step) v.push(data[m[s] * dim + j])
+      v.sort((a, b) => a - b)
+      centre[c * dim + j] = v.length ? v[Math.floor((v.length - 1) / 2)] : 0
+    }
+  }
+  const dist = new Float64Array(f.count)
+  for (let i = 0; i < f.count; i++) {
+    let s = 0
+    for (let j = 0; j < dim; j++) {
+      const t = data[i * dim + j] - centre[of[i] * dim + j]
+      s += t * t
+    }
+    dist[i] = s
+  }
+  const out = new Uint8Array(f.count)
+  for (let c = 0; c < k; c++) {
+    const ds = members[c].map((i) => dist[i]).sort((a, b) => a - b)
+    const bar = ds.length ? ds[Math.floor((ds.length - 1) * TYPICAL_SHARE)] : 0
+    for (const i of members[c]) out[i] = dist[i] <= bar ? 1 : 0
+  }
+  return out
+}
+
+/** The answers given to a region's typical images: how many say each answer, and when the last came. */
+export interface RegionCount {
+  region: number
+  negative: number
+  positive: number
+  /** Position of its latest typical answer among all answers given (-1: none). */
+  last: number
+  /** Any answer was given in it, typical or not. */
+  touched: boolean
+}
+
+/**
+ * Per sizeable region, every answer given to its typical images (an image asked twice counts
+ * twice: two answers that agree are stronger than one), leaving out images whose answer is
+ * `doubted` and the earlier answers of an image changed by hand. One near a boundary between
+ * regions says little about the region; the suspects check those.
+ */
+export function regionCounts(regions: Regions, batches: Answer[][], doubted: Set<number> = new Set()): RegionCount[] {
+  const out = Array.from({ length: regions.count }, (_, region) => ({ region, negative: 0, positive: 0, last: -1, touched: false }))
+  const all = batches.flat()
+  const changed = new Set(all.filter((a) => a.relabelled).map((a) => a.id))
+  const lastOf = new Map(all.map((a, k) => [a.id, k]))
+  all.forEach((a, k) => {
+    const c = out[regions.of[a.id]]
+    c.touched = true
+    if (!regions.typical[a.id] || doubted.has(a.id) || (changed.has(a.id) && lastOf.get(a.id) !== k)) return
+    if (a.value === 1) c.positive++
+    else c.negative++
+    c.last = k
+  })
+  return out.filter((c) => regions.sizeable(c.region))
+}
+
+/** How sure a region's answer must be (that its leading answer is right) before it is trusted. */
+export const REGION_TRUST = 0.999
+
+/**
+ * The labeller's slip rate as the answers show it: images whose answers disagreed when asked again,
+ * and answers still in doubt, over the answers given; with a prior of one slip in 40 answers, so
+ * a few answers that all agree read as a careful labeller, not a perfect one.
+ */
+export function slipRate(batches: Answer[][], open: Suspect[]): number {
+  const given = new Map<number, Set<number>>()
+  let answers = 0
+  for (const b of batches)
+    for (const a of b) {
+      answers++
+      if (!a.relabelled) given.set(a.id, (given.get(a.id) ?? new Set()).add(a.value))
+    }
+  const slips = new Set([...open.map((s) => s.id), ...[...given].filter(([, v]) => v.size > 1).map(([id]) => id)])
+  return Math.min(0.3, (slips.size + 1) / (answers + 40))
+}
+
+/**
+ * The chance a region's leading answer is right, from its lead (answers for it minus against it):
+ * each answer is a slip with chance `slip`, so a lead of L is ((1 - slip) / slip)^L times likelier
+ * from a right majority than from a wrong one.
+ */
+export const regionTrust = (c: RegionCount, slip: number): number => 1 / (1 + (slip / (1 - slip)) ** Math.abs(c.positive - c.negative))
+
+/** A region rests on too few answers: nobody answered in it, or its lead does not make it REGION_TRUST sure. */
+export const unconfirmed = (c: RegionCount, slip: number): boolean => regionTrust(c, slip) < REGION_TRUST
+
+/** For each wanted region, its typical unexcluded image with the smallest seeded key. */
+function pickIn(
+  regions: Regions,
+  wanted: number[],
+  excluded: Uint8Array,
+  seed: number,
+  iteration: number,
+  salt: number
+): Map<number, number> {
+  const want = new Set(wanted)
+  const rng = iterationRng(seed, iteration + salt)
+  const best = new Map<number, { id: number; key: number }>()
+  for (let i = 0; i < regions.of.length; i++) {
+    const key = rng.next()
+    const r = regions.of[i]
+    if (!want.has(r) || excluded[i] || !regions.typical[i]) continue
+    const b = best.get(r)
+    if (!b || key < b.key) best.set(r, { id: i, key })
+  }
+  return new Map([...best].map(([r, b]) => [r, b.id]))
+}
+
+/**
+ * Covering the pool first (diverse): one typical image of each sizeable region no answer covers
+ * yet, the regions in a seeded order, at most `room`. Seeds differ in every image they pick.
+ */
+export function covers(
+  regions: Regions,
+  counts: RegionCount[],
+  excluded: Uint8Array,
+  room: number,
+  seed: number,
+  iteration: number
+): number[] {
+  if (room <= 0) return []
+  const rng = iterationRng(seed, iteration + 0x2545f491)
+  const empty = counts
+    .filter((c) => c.last < 0)
+    .map((c) => ({ region: c.region, key: rng.next() }))
+    .sort((a, b) => a.key - b.key)
+    .map((c) => c.region)
+  const picks = pickIn(regions, empty, excluded, seed, iteration, 0x2545f491)
+  return empty.flatMap((r) => (picks.has(r) ? [picks.get(r)!] : [])).slice(0, room)
+}
+
+/**
+ * One typical unanswered image in each region that rests on too few answers (a lone answer, a
+ * tie, or only answers near its edge), at most `room`: the smallest lead first, then the region
+ * answered most recently (so a wrong answer meets its contradiction soonest). Regions nobody has
+ * answered in are covers' to ask, and so are those in `covering`.
+ */
+export function confirmations(
+  regions: Regions,
+  counts: RegionCount[],
+  slip: number,
+  excluded: Uint8Array,
+  room: number,
+  seed: number,
+  iteration: number,
+  covering: number[] = []
+): number[] {
+  if (room <= 0) return []
+  const skip = new Set(covering.map((id) => regions.of[id]))
+  const open = counts
+    .filter((c) => unconfirmed(c, slip) && c.touched && !skip.has(c.region))
+    .sort((a, b) => Math.abs(a.positive - a.negative) - Math.abs(b.positive - b.negative) || b.last - a.last)
+    .slice(0, room)
+    .map((c) => c.region)
+  const picks = pickIn(regions, open, excluded, seed, iteration, 0x3c6ef372)
+  return open.flatMap((r) => (picks.has(r) ? [picks.get(r)!] : []))
+}
+
+// ---- stop advice -----------------------------------------------------------------------------
+
+/** Batches the stop advice looks back over: each must have left the pool's predictions steady. */
+export const STEADY_BATCHES = 2
+/** Predictions over the pool that may change in a batch (a share) for it to count as steady. */
+export const STEADY_SHARE = 0.005
+/** Held-out accuracy that may still rise in a batch (points) for it to count as steady. */
+export const STEADY_POINTS = 0.005
+
+export interface Advice {
+  stop: boolean
+  /** Why, in one line. */
+  reason: string
+}
+
+export interface AdviceInput {
+  /** Share of the pool whose predicted answer changed in each of the last batches (oldest first). */
+  changed: number[]
+  /** Held-out accuracy at the last fits (oldest first), null without held-out truth. */
+  heldOut: (number | null)[]
+  suspects: number
+  /** Regions resting on too few answers. */
+  unconfirmed: number
+  labels: number
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`
+
+export function stopAdvice(a: AdviceInput): Advice {
+  if (a.labels === 0) return { stop: false, reason: 'No answers yet' }
+  if (a.suspects > 0)
+    return {
+      stop: false,
+      reason: `Keep going: ${a.suspects} answer${a.suspects === 1 ? ' is' : 's are'} in doubt (the others contradict it)`
+    }
+  if (a.unconfirmed > 0)
+    return {
+      stop: false,
+      reason: `Keep going: ${a.unconfirmed} region${a.unconfirmed === 1 ? '' : 's'} of the pool rest${a.unconfirmed === 1 ? 's' : ''} on too few answers`
+    }
+  const last = a.changed.at(-1)
+  if (last === undefined || a.changed.length < STEADY_BATCHES) return { stop: false, reason: 'Keep going: too few fits to tell' }
+  const moving = a.changed.find((c) => c > STEADY_SHARE)
+  if (moving !== undefined) return { stop: false, reason: `Keep going: the last answers changed ${pct(moving)} of the pool’s predictions` }
+  const held = a.heldOut.filter((h): h is number => h !== null)
+  if (held.length >= 2) {
+    const rise = held[held.length - 1] - Math.min(...held.slice(0, -1))
+    if (rise > STEADY_POINTS)
+      return { stop: false, reason: `Keep going: held-out accuracy still rising (+${(rise * 100).toFixed(1)} points)` }
+  }
+  const worst = Math.max(...a.changed)
+  return {
+    stop: true,
+    reason:
+      `You can stop: the last ${a.changed.length} batches changed at most ${pct(worst)} of the pool’s predictions, ` +
+      `no answer is in doubt and every region has answers that agree` +
+      (held.length ? ` (held-out ${pct(held[held.length - 1])}, steady)` : '')
+  }
+}

@@ -1,0 +1,182 @@
+// The checks of the answers on small hand-made pools of softmax-like features: suspects from
+// out-of-sample refits of the exact head, regions and their confirmation, the slip rate, and
+// the stop advice.
+import { describe, expect, it } from 'vitest'
+import { fitLogistic } from '../../../src/main/engine/head'
+import type { Answer } from '../../../src/main/engine/learner'
+import {
+  confirmations,
+  covers,
+  outOfSample,
+  reasks,
+  regionCounts,
+  regionTrust,
+  Regions,
+  settledIds,
+  slipRate,
+  stopAdvice,
+  suspectsOf,
+  unconfirmed
+} from '../../../src/main/engine/trust'
+import { Rng } from '../../../src/main/util/rng'
+
+/** n images of `classes` one-hot-ish classes (image i is class i % classes), 90 % clear, 10 % torn between two. */
+function pool(n: number, classes: number, seed = 1) {
+  const rng = new Rng(seed)
+  const data = new Float32Array(n * classes)
+  for (let i = 0; i < n; i++) {
+    const c = i % classes
+    const torn = i % 10 === 9
+    let s = 0
+    for (let j = 0; j < classes; j++)
+      s += data[i * classes + j] = (j === c ? (torn ? 6 : 50) : j === (c + 1) % classes && torn ? 5 : 0) + rng.next()
+    for (let j = 0; j < classes; j++) data[i * classes + j] /= s
+  }
+  return { count: n, dim: classes, data }
+}
+
+const fit = (p: ReturnType<typeof pool>) => (keep: Answer[]) =>
+  fitLogistic(
+    p.data,
+    p.dim,
+    keep.map((a) => a.id),
+    keep.map((a) => a.value)
+  )
+const chanceOf = (p: number, a: Answer) => (a.value === 1 ? p : 1 - p)
+
+describe('suspects', () => {
+  const p = pool(400, 4)
+  // Class c's truth: c odd. Three clear answers per class, then one wrong answer for class 1.
+  const clear = (c: number, k: number) => c + 4 * k * 10
+  const answers: Answer[] = [0, 1, 2, 3].flatMap((c) => [0, 1, 2].map((k) => ({ id: clear(c, k), value: (c % 2) as 0 | 1 })))
+  const wrong = { id: clear(1, 3), value: 0 as const }
+
+  it('out of sample, a wrong answer among agreeing ones gets a small chance; each refit leaves that answer out', () => {
+    const all = [...answers, wrong]
+    const oos = outOfSample(p, all, fit(p)(all), fit(p))
+    all.forEach((a, k) => {
+      const alone = fit(p)(all.filter((_, j) => j !== k))
+      let z = alone.bias
+      for (let j = 0; j < 4; j++) z += alone.weights[j] * p.data[a.id * 4 + j]
+      expect(oos[k]).toBeCloseTo(1 / (1 + Math.exp(-z)), 6)
+    })
+    expect(chanceOf(oos.at(-1)!, wrong)).toBeLessThan(0.3)
+    const flagged = suspectsOf(all, oos, new Set())
+    expect(flagged.map((s) => s.id)).toEqual([wrong.id])
+    expect(flagged[0]).toMatchObject({ value: 0 })
+    // Settled (answered the same twice): still listed, marked; relabelled: never flagged.
+    expect(suspectsOf(all, oos, new Set([wrong.id]))[0].settled).toBe(true)
+    expect(suspectsOf([...answers, { ...wrong, relabelled: true }], oos, new Set())).toEqual([])
+  })
+
+  it('a lone answer is never contradicted: without it its class is back at P 0.5', () => {
+    const lone: Answer[] = [...answers.filter((a) => p.data[a.id * 4 + 3] < 0.5), { id: clear(3, 0), value: 0 }]
+    const oos = outOfSample(p, lone, fit(p)(lone), fit(p))
+    expect(oos.at(-1)!).toBeCloseTo(0.5, 1)
+    expect(suspectsOf(lone, oos, new Set()).map((s) => s.id)).not.toContain(clear(3, 0))
+  })
+
+  it('settled answers: the same twice in a row, skipped when asked again, or asked three times', () => {
+    const b: Answer[][] = [
+      [
+        { id: 1, value: 1 },
+        { id: 2, value: 1 },
+        { id: 3, value: 0 },
+        { id: 4, value: 1 }
+      ],
+      [
+        { id: 1, value: 1 },
+        { id: 2, value: 0 },
+        { id: 3, value: 1 }
+      ],
+      [{ id: 3, value: 0 }]
+    ]
+    expect([...settledIds(b, [4])].sort()).toEqual([1, 3, 4])
+  })
+})
+
+describe('regions', () => {
+  const p = pool(400, 4)
+  const regions = new Regions(p, 4, 1)
+
+  it('are the base classes where the features are its class outputs; typical images are the clear ones', () => {
+    expect(regions.count).toBe(4)
+    const argmax = (i: number) => [0, 1, 2, 3].reduce((b, j) => (p.data[i * 4 + j] > p.data[i * 4 + b] ? j : b), 0)
+    for (let i = 0; i < 400; i++) expect(regions.of[i]).toBe(argmax(i))
+    // Every torn image lies far from its region's centre: none is typical.
+    for (let i = 9; i < 400; i += 10) expect(regions.typical[i]).toBe(0)
+    expect(regions.typical.reduce((a, b) => a + b, 0)).toBeGreaterThan(0.7 * 400)
+  })
+
+  it('are seeded k-means clusters otherwise', () => {
+    const k = new Regions(p, 0, 3)
+    expect(k.count).toBe(10)
+    const clusters = new Set(Array.from(k.of))
+    expect(clusters.size).toBeGreaterThan(3)
+    expect(Array.from(new Regions(p, 0, 3).of)).toEqual(Array.from(k.of))
+  })
+
+  it('cover each unanswered region with a typical image, seeded; confirm the weakest ones; trust grows with the lead', () => {
+    const excluded = new Uint8Array(400)
+    const none = regionCounts(regions, [])
+    const c1 = covers(regions, none, excluded, 4, 1, 0)
+    const c2 = covers(regions, none, excluded, 4, 2, 0)
+    expect(new Set(c1.map((id) => regions.of[id]))).toEqual(new Set([0, 1, 2, 3]))
+    expect(c1.every((id) => regions.typical[id])).toBe(true)
+    expect(c1.filter((id) => c2.includes(id)).length).toBeLessThanOrEqual(1)
+    // One answer each, then a second agreeing one in region 0: regions 1-3 rest on one answer.
+    const batches: Answer[][] = [c1.map((id) => ({ id, value: (regions.of[id] % 2) as 0 | 1 })), [{ id: 40, value: 0 }]]
+    const counts = regionCounts(regions, batches)
+    expect(counts.map((c) => c.positive + c.negative)).toEqual([2, 1, 1, 1])
+    const slip = slipRate(batches, [])
+    expect(slip).toBeCloseTo(1 / 45, 10)
+    expect(counts.map((c) => unconfirmed(c, slip))).toEqual([false, true, true, true])
+    for (const id of batches.flat().map((a) => a.id)) excluded[id] = 1
+    const confirm = confirmations(regions, counts, slip, excluded, 2, 1, 1)
+    expect(confirm).toHaveLength(2)
+    expect(confirm.every((id) => regions.of[id] !== 0 && regions.typical[id] && !excluded[id])).toBe(true)
+    expect(regionTrust({ region: 0, positive: 3, negative: 1, last: 0, touched: true }, 0.1)).toBeCloseTo(0.81 / 0.82, 6)
+    // A tied region: its answers are not asked again; a new image breaks the tie.
+    const r = regions.of[c1[1]]
+    const other = Array.from(regions.of).findIndex((x, i) => x === r && regions.typical[i] && i !== c1[1])
+    const tied = [[...batches[0], { id: other, value: (1 - (r % 2)) as 0 | 1 }]]
+    expect(reasks([{ id: c1[1], value: (regions.of[c1[1]] % 2) as 0 | 1, p: 0.2 }], regions, tied, 4)).toEqual([])
+  })
+
+  it('the slip rate counts images answered two ways and open suspects', () => {
+    const b: Answer[][] = [
+      [
+        { id: 1, value: 1 },
+        { id: 2, value: 0 }
+      ],
+      [{ id: 1, value: 0 }]
+    ]
+    expect(slipRate(b, [{ id: 2, value: 0, p: 0.9 }])).toBeCloseTo(3 / 43, 10)
+  })
+})
+
+describe('stop advice', () => {
+  const steady = { changed: [0.001, 0.002], heldOut: [0.99, 0.991, 0.991], suspects: 0, unconfirmed: 0, labels: 20 }
+
+  it('says stop when nothing is in doubt, every region trusted and the last batches changed little', () => {
+    const a = stopAdvice(steady)
+    expect(a.stop).toBe(true)
+    expect(a.reason).toMatch(/^You can stop: the last 2 batches changed at most 0\.2 % of the pool’s predictions.*held-out 99\.1 %, steady/)
+  })
+
+  it('and why not otherwise', () => {
+    expect(stopAdvice({ ...steady, suspects: 2 })).toEqual({
+      stop: false,
+      reason: 'Keep going: 2 answers are in doubt (the others contradict it)'
+    })
+    expect(stopAdvice({ ...steady, unconfirmed: 1 }).reason).toBe('Keep going: 1 region of the pool rests on too few answers')
+    expect(stopAdvice({ ...steady, changed: [0.001, 0.04] }).reason).toBe(
+      'Keep going: the last answers changed 4.0 % of the pool’s predictions'
+    )
+    expect(stopAdvice({ ...steady, heldOut: [0.97, 0.98, 0.99] }).reason).toMatch(
+      /^Keep going: held-out accuracy still rising \(\+2\.0 points\)/
+    )
+    expect(stopAdvice({ ...steady, changed: [0.001] }).stop).toBe(false)
+    expect(stopAdvice({ ...steady, labels: 0 }).stop).toBe(false)
+  })
+})
