@@ -27,7 +27,9 @@ export async function pretrainCommand(opts: {
       imagesPerSec: Math.round(r.imagesPerSec),
       seconds: Math.round(r.seconds),
       hash: meta.hash,
-      backend
+      backend,
+      trainer: r.trainer,
+      threads: r.threads
     })
   )
 }
