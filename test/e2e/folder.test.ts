@@ -1,6 +1,6 @@
 // A folder of images in the real browser: start a session on a generated folder (PNG and JPEG,
-// grey/RGB/RGBA, several sizes, bad files), check the images arrive at the base's input size
-// (28x28 for the digit CNN) with their file keys, and label one batch by keyboard; then the same
+// grey/RGB/RGBA, several sizes, bad files), check the tiles show each image's thumbnail (read
+// from the cache on disk, byte for byte) with its file key, and label one batch by keyboard; then the same
 // with a custom base (the real MobileNetV2 fixture, `serve --base DIR`) on a folder of grey shapes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, mkdirSync, readdirSync } from 'node:fs'
@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path'
 import { loadDataset } from '../../src/main/data/load'
 import { readSessionLog } from '../../src/main/session/log'
 import { derive } from '../../src/main/session/derive'
-import type { Dataset } from '../../src/main/data/dataset'
+import { imagePixels, type Dataset } from '../../src/main/data/dataset'
+import { THUMB_SIDE } from '../../src/main/data/decode'
 import { tempDir } from '../helpers/tmp'
 import { writeMobileNetV2 } from '../helpers/mobilenet'
 import { writeShapeFolder } from '../helpers/shapes'
@@ -19,6 +20,23 @@ import { CHROMIUM, startSession, startStudio, Studio } from './harness'
 const haveChromium = existsSync(CHROMIUM)
 /** A canvas's own size (its pixels), not its size on screen. */
 const canvasSize = (c: unknown) => [(c as { width: number }).width, (c as { height: number }).height]
+/** A canvas's pixels, RGBA. */
+const canvasPixels = (c: unknown) => {
+  const el = c as {
+    width: number
+    height: number
+    getContext: (k: '2d') => { getImageData: (...a: number[]) => { data: ArrayLike<number> } }
+  }
+  return Array.from(el.getContext('2d').getImageData(0, 0, el.width, el.height).data)
+}
+/** An image's pixels as the canvas holds them: RGBA, grey repeated, opaque. */
+function rgba(set: Dataset['pool'], i: number): number[] {
+  const p = imagePixels(set, i)
+  const c = set.channels[i]
+  return Array.from({ length: set.widths[i] * set.heights[i] }, (_, k) =>
+    c === 1 ? [p[k], p[k], p[k], 255] : [p[3 * k], p[3 * k + 1], p[3 * k + 2], 255]
+  ).flat()
+}
 const shots = resolve(__dirname, '../../test-results')
 
 describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', () => {
@@ -83,8 +101,9 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
       const canvas = tile.locator('canvas')
       const intrinsic = await canvas.evaluate(canvasSize)
       expect(intrinsic).toEqual([ds.pool.widths[id], ds.pool.heights[id]])
-      // Every image, whatever its size in the folder, at the digit CNN's input size.
-      expect(intrinsic).toEqual([28, 28])
+      // The thumbnail: the image at its own size, at most THUMB_SIDE a side (the model saw it at 28x28).
+      expect(Math.max(...intrinsic)).toBeLessThanOrEqual(THUMB_SIDE)
+      expect(await canvas.evaluate(canvasPixels)).toEqual(rgba(ds.pool, id))
       expect(await tile.getByTestId('image-key').textContent()).toBe(ds.pool.names![id])
       const shown = (await canvas.boundingBox())!
       // Never tiny, never beyond the tile box (280 px at most), the aspect ratio kept.
@@ -154,11 +173,11 @@ describe.skipIf(!haveChromium)('a custom base (MobileNetV2, serve --base) on a f
     tmp.remove()
   })
 
-  it('asks 224x224 images with their keys, labels a batch, retrains on 1,280 features and charts the largest weights', async () => {
+  it('asks the shapes with their keys (64-px thumbnails; the model saw 224x224), labels a batch, retrains on 1,280 features and charts the largest weights', async () => {
     const page = s.page
     const tiles = page.getByTestId('query-image')
     for (let k = 0; k < (await tiles.count()); k++) {
-      expect(await tiles.nth(k).locator('canvas').evaluate(canvasSize)).toEqual([224, 224])
+      expect(await tiles.nth(k).locator('canvas').evaluate(canvasSize)).toEqual([64, 64])
       expect(await tiles.nth(k).getByTestId('image-key').textContent()).toMatch(/^(circle|cross|square|triangle)\/.+\.png$/)
     }
     const keys = await page.getByTestId('image-key').allTextContents()

@@ -1,6 +1,7 @@
 import { DEFAULT_CONFIG, DEFAULT_TASK, SessionConfig, STRATEGIES, StrategyName, FitName, TaskConfig } from '../../shared/contract'
 import { CuratorError } from '../../shared/errors'
 import { loadDataset } from '../data/load'
+import { previewDataset } from '../data/preview'
 import { prepare, disposePrepared } from '../engine/setup'
 import { defaultBaseDir, readBase } from '../engine/base'
 import type { IterationRecord } from '../engine/loop'
@@ -167,23 +168,23 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
     )
   for (const strategy of a.strategies) {
     for (const seed of a.seeds) {
-      // The dataset first: --positive names its classes, and its split follows the seed.
-      const dataset = await loadDataset(a.dataset, {
-        pool: a.poolLimit,
-        test: a.testLimit,
-        seed,
-        input: base.input,
-        onProgress: progressPrinter()
-      })
-      if (dataset.skipped?.length)
+      // The classes first: --positive names them. A folder's come from its listing, and prepare opens
+      // it on the featurizing threads (each file decoded once); other datasets are loaded here.
+      const folder = a.dataset.startsWith('folder:')
+      const loaded = folder
+        ? undefined
+        : await loadDataset(a.dataset, { pool: a.poolLimit, test: a.testLimit, seed, input: base.input, onProgress: progressPrinter() })
+      const classNames = loaded ? loaded.classNames : (await previewDataset(a.dataset)).classNames
+      const config = configFor(a, strategy, seed, classNames)
+      const p = await prepare(config, { backend, baseDir, onProgress: progressPrinter(), dataset: loaded })
+      const skipped = p.dataset.skipped ?? []
+      if (skipped.length)
         console.error(
-          `Skipped ${dataset.skipped.length} file${dataset.skipped.length === 1 ? '' : 's'} of ${a.dataset}: ${dataset.skipped
+          `Skipped ${skipped.length} file${skipped.length === 1 ? '' : 's'} of ${a.dataset}: ${skipped
             .slice(0, 5)
             .map((f) => `${f.path} (${f.reason})`)
-            .join('; ')}${dataset.skipped.length > 5 ? '; ...' : ''}`
+            .join('; ')}${skipped.length > 5 ? '; ...' : ''}`
         )
-      const config = configFor(a, strategy, seed, dataset.classNames)
-      const p = await prepare(config, { backend, baseDir, onProgress: progressPrinter(), dataset })
       const onIteration = (r: IterationRecord, given: Answer[]) => {
         if (!a.json && many) return
         const line = {

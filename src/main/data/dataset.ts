@@ -1,6 +1,7 @@
 // The in-memory form of every dataset: images of any size, grey or RGB, with optional ground truth.
 import { createHash } from 'node:crypto'
-import type { InputSpec } from '../../shared/base-spec'
+import { closeSync, openSync, readSync } from 'node:fs'
+import type { InputFit, InputSpec } from '../../shared/base-spec'
 import { CuratorError } from '../../shared/errors'
 
 /** Six valid 3x3 convolutions and a 2x2 pool need at least 20 pixels a side. */
@@ -8,8 +9,9 @@ export const MIN_SIDE = 20
 
 export interface ImageSet {
   count: number
-  /** All pixels, image after image, row-major, channels interleaved. */
+  /** All pixels, image after image, row-major, channels interleaved (empty when they are in `file`). */
   pixels: Uint8Array
+  /** Where each image's pixels start, in `pixels` or in `file`. */
   offsets: Float64Array
   widths: Uint16Array
   heights: Uint16Array
@@ -19,6 +21,24 @@ export interface ImageSet {
   classes: Int32Array | null
   /** Folder datasets: each image's key, its path relative to the dataset folder ('/' separators). */
   names?: string[]
+  /**
+   * Folder datasets: the pixels are thumbnails for display, kept in this file (the folder's
+   * cache) rather than in memory; the model's input is decoded from the image files themselves.
+   */
+  file?: string
+  /**
+   * Folder datasets: DIGEST_BYTES per image naming its file's content and how it is decoded for the
+   * model. The set's hash is made from these, not from the (thumbnail) pixels.
+   */
+  digests?: Uint8Array
+}
+
+export const DIGEST_BYTES = 16
+
+/** How a folder's images are decoded for the model: scaled down to maxSide, or brought to the base's input size (see InputFit). */
+export interface FolderDecode {
+  maxSide: number
+  resize: { size: [number, number]; fit: Exclude<InputFit, 'none'> } | null
 }
 
 /** A file of a folder dataset that was not used, and why. */
@@ -48,6 +68,8 @@ export interface Dataset {
    * for that whole set, so another split seed reuses them.
    */
   source?: { count: number; hash: string; pool: Int32Array; test: Int32Array }
+  /** Folder datasets: the folder's real path (image keys are relative to it) and how its images are decoded for the model. */
+  folder?: { root: string; decode: FolderDecode }
 }
 
 export function uniformImageSet(
@@ -73,10 +95,30 @@ export function uniformImageSet(
 /** An image's file key (its path in the dataset folder), or undefined for datasets without files. */
 export const imageKey = (set: ImageSet, i: number): string | undefined => set.names?.[i]
 
-/** The pixels of one image, without copying. */
+/** The pixels of one image: without copying, or read from the set's file. */
 export function imagePixels(set: ImageSet, i: number): Uint8Array {
   const size = set.widths[i] * set.heights[i] * set.channels[i]
-  return set.pixels.subarray(set.offsets[i], set.offsets[i] + size)
+  if (set.file === undefined) return set.pixels.subarray(set.offsets[i], set.offsets[i] + size)
+  const out = new Uint8Array(size)
+  let fd: number
+  try {
+    fd = openSync(set.file, 'r')
+  } catch (err) {
+    throw new CuratorError('NOT_FOUND', `The thumbnails of this folder are gone from the cache (${set.file}): open the session again`, {
+      path: set.file,
+      reason: (err as Error).message
+    })
+  }
+  try {
+    for (let o = 0; o < size;) {
+      const n = readSync(fd, out, o, size - o, set.offsets[i] + o)
+      if (n === 0) throw new CuratorError('BAD_DATA', `The thumbnail cache ${set.file} is cut short: open the session again`)
+      o += n
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return out
 }
 
 /** One image as it crosses to the renderer: its size and its pixels in base64. */
@@ -162,7 +204,7 @@ export function hashImageSets(...sets: (ImageSet | null)[]): string {
     h.update(new Uint8Array(s.widths.buffer, s.widths.byteOffset, s.widths.byteLength))
     h.update(new Uint8Array(s.heights.buffer, s.heights.byteOffset, s.heights.byteLength))
     h.update(s.channels)
-    h.update(s.pixels)
+    h.update(s.digests ?? s.pixels)
     if (s.classes) h.update(new Uint8Array(s.classes.buffer, s.classes.byteOffset, s.classes.byteLength))
   }
   return h.digest('hex').slice(0, 16)
@@ -171,8 +213,9 @@ export function hashImageSets(...sets: (ImageSet | null)[]): string {
 /** The first n images of a set (a subset for tests and quick runs). */
 export function headOf(set: ImageSet, n: number): ImageSet {
   const count = Math.min(n, set.count)
-  const end = count === set.count ? set.pixels.length : set.offsets[count]
+  const end = count === set.count || set.file !== undefined ? set.pixels.length : set.offsets[count]
   return {
+    ...set,
     count,
     pixels: set.pixels.subarray(0, end),
     offsets: set.offsets.subarray(0, count),
@@ -180,15 +223,17 @@ export function headOf(set: ImageSet, n: number): ImageSet {
     heights: set.heights.subarray(0, count),
     channels: set.channels.subarray(0, count),
     classes: set.classes ? set.classes.subarray(0, count) : null,
-    names: set.names?.slice(0, count)
+    names: set.names?.slice(0, count),
+    digests: set.digests?.subarray(0, count * DIGEST_BYTES)
   }
 }
 
-/** A compact copy of some images of a set, in the order given. */
+/** A compact copy of some images of a set, in the order given (pixels kept in a file stay there). */
 export function pickImages(set: ImageSet, indices: ArrayLike<number>): ImageSet {
   const n = indices.length
+  const inFile = set.file !== undefined
   let size = 0
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < n && !inFile; k++) {
     const i = indices[k]
     size += set.widths[i] * set.heights[i] * set.channels[i]
   }
@@ -200,10 +245,13 @@ export function pickImages(set: ImageSet, indices: ArrayLike<number>): ImageSet 
   let o = 0
   for (let k = 0; k < n; k++) {
     const i = indices[k]
-    const p = imagePixels(set, i)
-    pixels.set(p, o)
-    offsets[k] = o
-    o += p.length
+    if (inFile) offsets[k] = set.offsets[i]
+    else {
+      const p = imagePixels(set, i)
+      pixels.set(p, o)
+      offsets[k] = o
+      o += p.length
+    }
     widths[k] = set.widths[i]
     heights[k] = set.heights[i]
     channels[k] = set.channels[i]
@@ -216,6 +264,15 @@ export function pickImages(set: ImageSet, indices: ArrayLike<number>): ImageSet 
     heights,
     channels,
     classes: set.classes ? Int32Array.from({ length: n }, (_, k) => set.classes![indices[k]]) : null,
-    names: set.names ? Array.from({ length: n }, (_, k) => set.names![indices[k]]) : undefined
+    names: set.names ? Array.from({ length: n }, (_, k) => set.names![indices[k]]) : undefined,
+    ...(inFile ? { file: set.file } : {}),
+    ...(set.digests ? { digests: pickDigests(set.digests, indices) } : {})
   }
+}
+
+function pickDigests(digests: Uint8Array, indices: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(indices.length * DIGEST_BYTES)
+  for (let k = 0; k < indices.length; k++)
+    out.set(digests.subarray(indices[k] * DIGEST_BYTES, (indices[k] + 1) * DIGEST_BYTES), k * DIGEST_BYTES)
+  return out
 }

@@ -5,8 +5,7 @@
 // maintained, decodes PNG (8 and 16 bit, grey, palette, alpha) and JPEG (including CMYK and
 // EXIF orientation) in native code off the JS thread, and resizes with proper filtering.
 import type { Sharp } from 'sharp'
-import type { InputFit } from '../../shared/base-spec'
-import { MIN_SIDE } from './dataset'
+import { MIN_SIDE, type FolderDecode } from './dataset'
 
 type SharpFactory = (input: Uint8Array, options: { failOn: 'error' }) => Sharp
 let sharpModule: Promise<SharpFactory> | undefined
@@ -23,6 +22,9 @@ function loadSharp(): Promise<SharpFactory> {
 /** Longest image side kept by default: larger images are downscaled to it. */
 export const DEFAULT_MAX_SIDE = 256
 
+/** Longest side of the thumbnails a folder's tiles show (the model's input is decoded apart). */
+export const THUMB_SIDE = 128
+
 /**
  * Transparent pixels are composited onto white: what an image viewer or a browser shows on a
  * page, so the labeller sees what the model sees (logos, icons and scans are dark on light).
@@ -34,7 +36,7 @@ export type Decoded =
   | { ok: false; reason: string }
 
 /** The base's input size and how images are brought to it (see InputFit); null: each image at its own size. */
-export type Resize = { size: [number, number]; fit: Exclude<InputFit, 'none'> } | null
+export type Resize = FolderDecode['resize']
 
 export type ImageKind = 'png' | 'jpeg'
 
@@ -74,8 +76,9 @@ export function fitSize(width: number, height: number, maxSide: number): [number
  * flattened onto white, CMYK and other color spaces are converted to sRGB, EXIF orientation
  * is applied, 16-bit samples become 8-bit. An RGB image whose three channels are equal
  * everywhere is stored as grey: the base sees the same input, with a third of the memory.
+ * A thumbnail (maxSide THUMB_SIDE, no resize) is never refused for being narrow.
  */
-export async function decodeImage(bytes: Uint8Array, maxSide: number, resize: Resize = null): Promise<Decoded> {
+export async function decodeImage(bytes: Uint8Array, maxSide: number, resize: Resize = null, thumbnail = false): Promise<Decoded> {
   const problem = notAnImage(bytes, bytes.length)
   if (problem) return { ok: false, reason: problem }
   const kind = sniffImage(bytes)!
@@ -94,7 +97,7 @@ export async function decodeImage(bytes: Uint8Array, maxSide: number, resize: Re
         ? insideSize(width, height, resize.size)
         : [resize.size[1], resize.size[0]]
       : fitSize(width, height, maxSide)
-    if (!resize && (tw < MIN_SIDE || th < MIN_SIDE))
+    if (!resize && !thumbnail && (tw < MIN_SIDE || th < MIN_SIDE))
       return {
         ok: false,
         reason: `too narrow: ${width}x${height} would be ${tw}x${th} at the maximum side ${maxSide}, below ${MIN_SIDE}x${MIN_SIDE}`

@@ -1,17 +1,19 @@
 // A folder of PNG/JPEG images as a dataset. Subfolders of the root are ground-truth classes
 // (used only for evaluation and simulated labelling); images directly in the root have no
 // class. Files that cannot be used are skipped and listed, never fatal, unless nothing usable
-// is left. The decoded images are cached, keyed by the file list, so a second open only
-// lists the folder and reads one file.
-import { open, readdir, readFile, realpath, stat } from 'node:fs/promises'
-import { writeFileAtomic } from '../files/safe'
+// is left. Each file is decoded once for the model (on the featurizing threads, which featurize
+// it there) and into a small thumbnail for display; the thumbnails are kept in the cache, not in
+// memory, with an index keyed by the file list, so a second open only lists the folder and reads
+// the index.
+import { readdir, readFile, realpath, stat } from 'node:fs/promises'
+import { openAtomic, writeFileAtomic } from '../files/safe'
 import { createHash } from 'node:crypto'
 import { extname, join, resolve } from 'node:path'
 import { CuratorError } from '../../shared/errors'
 import { Progress, ProgressMeter } from '../../shared/progress'
 import { defaultCacheDir } from './cache-dir'
-import { Dataset, ImageSet, SkippedFile, hashImageSets, headOf } from './dataset'
-import { DEFAULT_MAX_SIDE, IMAGE_EXTENSIONS, Resize, decodeImage, notAnImage } from './decode'
+import { DIGEST_BYTES, Dataset, FolderDecode, ImageSet, SkippedFile, hashImageSets, headOf } from './dataset'
+import { DEFAULT_MAX_SIDE, IMAGE_EXTENSIONS, Resize, THUMB_SIDE, decodeImage, notAnImage } from './decode'
 import { isInside, readHead } from '../files/read'
 import { formatSpec } from './spec'
 import { TEST_FRACTION, splitDataset } from './split'
@@ -33,8 +35,10 @@ export interface FolderOptions {
   /** Scanning and decoding progress, task 'scan' (at most every 100 ms, and once at the end). */
   onProgress?: (p: Progress) => void
   shouldStop?: () => boolean
-  /** Images decoded at a time (default 8). */
+  /** Images decoded at a time in this process (default 8), when no decoder is given. */
   concurrency?: number
+  /** Decodes the files (default: in this process); the engine's decodes on its featurizing threads. */
+  decoder?: FolderDecoder
 }
 
 /** An image file found by the scan. */
@@ -171,90 +175,230 @@ export async function scanFolder(rootPath: string, shouldStop?: () => boolean, m
   return { root, files, skipped }
 }
 
-/** The decoded images of a folder, before classes and the split: what the cache holds. */
-export interface DecodedFolder {
+export interface PlainImage {
+  width: number
+  height: number
+  channels: number
+  pixels: Uint8Array
+}
+
+/** One file decoded: what identifies it, its thumbnail and the model's input (each when asked); or why it is skipped. */
+export type DecodedFile =
+  { ok: true; digest: Uint8Array; downscaled: boolean; thumb?: PlainImage; input?: PlainImage } | { ok: false; reason: string }
+
+/** Bump when decoding changes (color handling, resizing, thumbnails): old cache entries then miss. */
+const DECODE_VERSION = 2
+
+/**
+ * Reads one image file and decodes it: the model's input (at the base's size, or at most maxSide)
+ * decides whether the file is usable; the thumbnail is the image at its own size, at most
+ * THUMB_SIDE a side. The digest names the file's bytes and how they are decoded for the model.
+ */
+export async function decodeFolderFile(abs: string, how: FolderDecode, want: { input?: boolean; thumb?: boolean }): Promise<DecodedFile> {
+  let bytes: Buffer
+  try {
+    bytes = await readImageFile(abs)
+  } catch (err) {
+    return { ok: false, reason: err instanceof CuratorError ? err.message : `cannot read: ${(err as Error).message}` }
+  }
+  const input = await decodeImage(bytes, how.maxSide, how.resize)
+  if (!input.ok) return input
+  // A copy of its own: it crosses threads, and a slice of a shared buffer would carry the whole buffer.
+  const digest = Uint8Array.from(
+    createHash('sha256')
+      .update(`curator-image ${DECODE_VERSION} ${how.maxSide} ${JSON.stringify(how.resize)}\n`)
+      .update(bytes)
+      .digest()
+      .subarray(0, DIGEST_BYTES)
+  )
+  let thumb: PlainImage | undefined
+  if (want.thumb) {
+    // An image already small enough and at its own size is its own thumbnail.
+    const own = !input.downscaledFrom && !how.resize && Math.max(input.width, input.height) <= THUMB_SIDE
+    const t = own ? input : await decodeImage(bytes, THUMB_SIDE, null, true)
+    if (!t.ok) return t
+    thumb = { width: t.width, height: t.height, channels: t.channels, pixels: t.pixels }
+  }
+  return {
+    ok: true,
+    digest,
+    downscaled: input.downscaledFrom !== null,
+    ...(thumb ? { thumb } : {}),
+    ...(want.input ? { input: { width: input.width, height: input.height, channels: input.channels, pixels: input.pixels } } : {})
+  }
+}
+
+/**
+ * Decodes a folder's files with thumbnails, a batch per call and `parallel` calls at once: in
+ * this process, or on the featurizing threads, which featurize the same images as they go.
+ */
+export interface FolderDecoder {
+  batchSize(how: FolderDecode): number
+  parallel: number
+  decode(files: FolderFile[], how: FolderDecode): Promise<DecodedFile[]>
+}
+
+/** Decoding in this process (sharp runs on libuv's threads), `concurrency` files at a time. */
+export const localDecoder = (concurrency = 8): FolderDecoder => ({
+  batchSize: () => 1,
+  parallel: concurrency,
+  decode: (files, how) => Promise.all(files.map((f) => decodeFolderFile(f.abs, how, { thumb: true })))
+})
+
+/** A folder's decoded files, before classes and the split: what the cache holds. */
+export interface FolderIndex {
   names: string[]
   folders: (string | null)[]
+  /** The thumbnails' sizes and where each starts. */
   widths: number[]
   heights: number[]
   channels: number[]
-  pixels: Uint8Array
+  offsets: Float64Array
+  digests: Uint8Array
   skipped: SkippedFile[]
-  /** Images that were larger than maxSide and were downscaled. */
+  /** Images larger than maxSide, downscaled for the model. */
   downscaled: number
+  /** The thumbnails: in a file of the cache, or (no cache) in memory. */
+  thumbs: { file: string } | { pixels: Uint8Array }
 }
 
-/** Reads and decodes every file, `concurrency` at a time; unreadable ones are skipped and listed. */
-export async function decodeFolder(
-  scan: FolderScan,
-  maxSide: number,
-  opts: Pick<FolderOptions, 'onProgress' | 'shouldStop' | 'concurrency' | 'resize'> = {}
-): Promise<DecodedFolder> {
-  const n = scan.files.length
-  const results: ({ width: number; height: number; channels: number; pixels: Uint8Array } | { reason: string })[] = new Array(n)
-  const meter = new ProgressMeter('scan', n)
-  let done = 0
-  let lastReport = 0
-  let downscaled = 0
-  const report = () => {
-    const now = performance.now()
-    if (done < n && now - lastReport < 100) return
-    lastReport = now
-    opts.onProgress?.(meter.at(done))
-  }
-  await forEachLimit(
-    scan.files.map((f, i) => ({ f, i })),
-    opts.concurrency ?? 8,
-    async ({ f, i }) => {
-      if (opts.shouldStop?.()) throw cancelled()
-      let bytes: Buffer | null = null
-      try {
-        bytes = await readImageFile(f.abs)
-      } catch (err) {
-        results[i] = { reason: err instanceof CuratorError ? err.message : `cannot read: ${(err as Error).message}` }
-      }
-      if (bytes) {
-        const d = await decodeImage(bytes, maxSide, opts.resize ?? null)
-        if (d.ok && d.downscaledFrom) downscaled++
-        results[i] = d.ok ? d : { reason: d.reason }
-      }
-      done++
-      report()
+/** Where thumbnails go as they are decoded: a file of the cache (streamed, atomic) or memory. */
+interface ThumbSink {
+  append(pixels: Uint8Array): Promise<void>
+  finish(): Promise<FolderIndex['thumbs']>
+  abort(): Promise<void>
+}
+
+async function thumbSink(file: string | null): Promise<ThumbSink> {
+  if (file === null) {
+    const parts: Uint8Array[] = []
+    return {
+      append: async (p) => void parts.push(p),
+      finish: async () => ({ pixels: new Uint8Array(Buffer.concat(parts)) }),
+      abort: async () => {}
     }
-  )
-  const out: DecodedFolder = {
+  }
+  const out = await openAtomic(file)
+  return {
+    append: (p) => out.write(p),
+    finish: async () => {
+      await out.commit()
+      return { file }
+    },
+    abort: () => out.abort()
+  }
+}
+
+/**
+ * Decodes every file in bounded batches. Results are taken in file order (a batch that finishes
+ * early waits, and no more than 2 x parallel batches are ever in hand), so the thumbnail file is
+ * the same bytes whichever thread finished first, and memory stays flat however large the folder.
+ */
+export async function indexFolder(
+  scan: FolderScan,
+  how: FolderDecode,
+  opts: Pick<FolderOptions, 'onProgress' | 'shouldStop'> & { decoder: FolderDecoder; thumbFile: string | null }
+): Promise<FolderIndex> {
+  const { decoder } = opts
+  const files = scan.files
+  const batch = decoder.batchSize(how)
+  const batches = Math.ceil(files.length / batch)
+  const meter = new ProgressMeter('scan', files.length)
+  const index: FolderIndex = {
     names: [],
     folders: [],
     widths: [],
     heights: [],
     channels: [],
-    pixels: new Uint8Array(0),
+    offsets: new Float64Array(0),
+    digests: new Uint8Array(0),
     skipped: [],
-    downscaled
+    downscaled: 0,
+    thumbs: { pixels: new Uint8Array(0) }
   }
-  let total = 0
-  const kept: Uint8Array[] = []
-  results.forEach((r, i) => {
-    const f = scan.files[i]
-    if ('reason' in r) {
-      out.skipped.push({ path: f.path, reason: r.reason })
-      return
+  const offsets: number[] = []
+  const digests: Uint8Array[] = []
+  let thumbBytes = 0
+  let done = 0
+  let lastReport = 0
+  const report = () => {
+    const now = performance.now()
+    if (done < files.length && now - lastReport < 100) return
+    lastReport = now
+    opts.onProgress?.(meter.at(done))
+  }
+  const sink = await thumbSink(opts.thumbFile)
+  const ready = new Map<number, DecodedFile[]>()
+  let taken = 0 // batches whose results are in the index
+  let waiting: (() => void)[] = []
+  const wake = () => {
+    const w = waiting
+    waiting = []
+    for (const r of w) r()
+  }
+  const woken = () => new Promise<void>((r) => waiting.push(r))
+  let writing = Promise.resolve()
+  const take = async () => {
+    for (let results = ready.get(taken); results; results = ready.get(taken)) {
+      ready.delete(taken)
+      const first = taken * batch
+      for (const [k, r] of results.entries()) {
+        const f = files[first + k]
+        if (!r.ok) {
+          index.skipped.push({ path: f.path, reason: r.reason })
+          continue
+        }
+        const t = r.thumb!
+        index.names.push(f.path)
+        index.folders.push(f.folder)
+        index.widths.push(t.width)
+        index.heights.push(t.height)
+        index.channels.push(t.channels)
+        offsets.push(thumbBytes)
+        digests.push(r.digest)
+        if (r.downscaled) index.downscaled++
+        thumbBytes += t.pixels.length
+        await sink.append(t.pixels)
+      }
+      taken++
+      wake()
     }
-    out.names.push(f.path)
-    out.folders.push(f.folder)
-    out.widths.push(r.width)
-    out.heights.push(r.height)
-    out.channels.push(r.channels)
-    kept.push(r.pixels)
-    total += r.pixels.length
-  })
-  out.pixels = new Uint8Array(total)
-  let o = 0
-  for (const p of kept) {
-    out.pixels.set(p, o)
-    o += p.length
   }
-  return out
+  let next = 0
+  let failed = false
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(decoder.parallel, batches) }, async () => {
+        while (!failed && next < batches) {
+          if (opts.shouldStop?.()) throw cancelled()
+          if (next - taken >= 2 * decoder.parallel) {
+            await woken()
+            continue
+          }
+          const b = next++
+          try {
+            const results = await decoder.decode(files.slice(b * batch, (b + 1) * batch), how)
+            ready.set(b, results)
+            done += results.length
+            report()
+            writing = writing.then(take)
+            await writing
+          } catch (err) {
+            failed = true
+            wake()
+            throw err
+          }
+        }
+      })
+    )
+    await writing
+    index.thumbs = await sink.finish()
+  } finally {
+    await sink.abort()
+  }
+  index.offsets = Float64Array.from(offsets)
+  index.digests = new Uint8Array(Buffer.concat(digests))
+  return index
 }
 
 /**
@@ -272,72 +416,58 @@ async function readImageFile(abs: string): Promise<Buffer> {
 
 // ---- the decoded-folder cache ---------------------------------------------------------------
 
-const CACHE_MAGIC = 'CURDSET1'
-/** Bump when decoding changes (color handling, resizing): old entries then miss. */
-const DECODE_VERSION = 1
+const CACHE_MAGIC = 'CURDIDX2'
 
-/** The cache file of a scan: keyed by the real root, every file's path, size and mtime, and maxSide. */
+/**
+ * The index file of a scan (`.index`; its thumbnails beside it, `.thumbs`): keyed by the real root,
+ * every file's path, size and mtime, and how the images are decoded for the model.
+ */
 export function folderCachePath(cacheDir: string, scan: FolderScan, maxSide: number, resize: Resize = null): string {
   const h = createHash('sha256')
   h.update(JSON.stringify({ v: DECODE_VERSION, root: scan.root, maxSide, ...(resize ? { resize } : {}) }))
   for (const f of scan.files) h.update(`\n${f.path}\0${f.size}\0${f.mtimeMs}`)
-  return join(cacheDir, 'datasets', `${h.digest('hex').slice(0, 32)}.bin`)
+  return join(cacheDir, 'datasets', `${h.digest('hex').slice(0, 32)}.index`)
 }
 
-/** The cached decode, or null when there is none or it is damaged (it is then recomputed). */
-export async function readFolderCache(path: string): Promise<DecodedFolder | null> {
-  let fh
+const thumbsPathOf = (indexPath: string) => indexPath.replace(/\.index$/, '.thumbs')
+
+/** The cached index, or null when there is none, or it or its thumbnails are damaged (it is then recomputed). */
+export async function readFolderIndex(path: string): Promise<FolderIndex | null> {
   try {
-    fh = await open(path, 'r')
-  } catch {
-    return null
-  }
-  try {
-    const size = (await fh.stat()).size
-    const head = Buffer.alloc(12)
-    if (size < 12 || (await fh.read(head, 0, 12, 0)).bytesRead !== 12 || head.toString('latin1', 0, 8) !== CACHE_MAGIC) return null
-    const jsonLength = head.readUInt32LE(8)
-    if (12 + jsonLength > size) return null
-    const json = Buffer.alloc(jsonLength)
-    if ((await fh.read(json, 0, jsonLength, 12)).bytesRead !== jsonLength) return null
-    const meta = JSON.parse(json.toString('utf8')) as Omit<DecodedFolder, 'pixels'> & { pixelBytes: number }
+    const buf = await readFile(path)
+    if (buf.length < 12 || buf.toString('latin1', 0, 8) !== CACHE_MAGIC) return null
+    const jsonLength = buf.readUInt32LE(8)
+    if (12 + jsonLength > buf.length) return null
+    const meta = JSON.parse(buf.toString('utf8', 12, 12 + jsonLength)) as Omit<FolderIndex, 'offsets' | 'digests' | 'thumbs'> & {
+      thumbBytes: number
+    }
     const n = meta.names.length
     if (![meta.folders, meta.widths, meta.heights, meta.channels].every((a) => Array.isArray(a) && a.length === n)) return null
-    let expected = 0
-    for (let i = 0; i < n; i++) expected += meta.widths[i] * meta.heights[i] * meta.channels[i]
-    if (expected !== meta.pixelBytes || size !== 12 + jsonLength + expected) return null
-    const pixels = new Uint8Array(expected)
-    let o = 0
-    while (o < expected) {
-      const { bytesRead } = await fh.read(pixels, o, Math.min(expected - o, 1 << 30), 12 + jsonLength + o)
-      if (bytesRead === 0) return null
-      o += bytesRead
-    }
-    return {
-      names: meta.names,
-      folders: meta.folders,
-      widths: meta.widths,
-      heights: meta.heights,
-      channels: meta.channels,
-      skipped: meta.skipped,
-      downscaled: meta.downscaled,
-      pixels
-    }
+    const at = 12 + jsonLength
+    if (buf.length !== at + n * 8 + n * DIGEST_BYTES) return null
+    const offsets = new Float64Array(n)
+    new Uint8Array(offsets.buffer).set(buf.subarray(at, at + n * 8))
+    let end = 0
+    for (let i = 0; i < n; i++) end = Math.max(end, offsets[i] + meta.widths[i] * meta.heights[i] * meta.channels[i])
+    const file = thumbsPathOf(path)
+    if (end > meta.thumbBytes || (await stat(file)).size !== meta.thumbBytes) return null
+    const { thumbBytes: _, ...rest } = meta
+    return { ...rest, offsets, digests: new Uint8Array(buf.subarray(at + n * 8)), thumbs: { file } }
   } catch {
     return null
-  } finally {
-    await fh.close()
   }
 }
 
-/** Writes the cache entry atomically (src/main/files/safe.ts). Failures are ignored: it is only a cache. */
-export async function writeFolderCache(path: string, d: DecodedFolder): Promise<void> {
-  const { pixels, ...rest } = d
-  const json = Buffer.from(JSON.stringify({ ...rest, pixelBytes: pixels.length }), 'utf8')
+/** Writes the index atomically (src/main/files/safe.ts), after its thumbnails. Failures are ignored: it is only a cache. */
+async function writeFolderIndex(path: string, index: FolderIndex): Promise<void> {
+  if (!('file' in index.thumbs)) return
+  const { offsets, digests, thumbs, ...rest } = index
+  const thumbBytes = (await stat(thumbs.file)).size
+  const json = Buffer.from(JSON.stringify({ ...rest, thumbBytes }), 'utf8')
   const head = Buffer.alloc(12)
   head.write(CACHE_MAGIC, 0, 'latin1')
   head.writeUInt32LE(json.length, 8)
-  await writeFileAtomic(path, [head, json, pixels]).catch(() => {})
+  await writeFileAtomic(path, [head, json, new Uint8Array(offsets.buffer, offsets.byteOffset, offsets.byteLength), digests])
 }
 
 // ---- the dataset ----------------------------------------------------------------------------
@@ -364,11 +494,17 @@ export async function loadFolderDataset(path: string, opts: FolderOptions = {}):
     )
   }
   const cacheDir = opts.cacheDir === null ? null : (opts.cacheDir ?? defaultCacheDir())
-  const cachePath = cacheDir ? folderCachePath(cacheDir, scan, maxSide, opts.resize) : null
-  let decoded = cachePath ? await readFolderCache(cachePath) : null
+  const how: FolderDecode = { maxSide, resize: opts.resize ?? null }
+  const cachePath = cacheDir ? folderCachePath(cacheDir, scan, maxSide, how.resize) : null
+  let decoded = cachePath ? await readFolderIndex(cachePath) : null
   if (!decoded || decoded.names.length + decoded.skipped.length !== scan.files.length) {
-    decoded = await decodeFolder(scan, maxSide, opts)
-    if (cachePath) await writeFolderCache(cachePath, decoded)
+    decoded = await indexFolder(scan, how, {
+      decoder: opts.decoder ?? localDecoder(opts.concurrency),
+      thumbFile: cachePath && thumbsPathOf(cachePath),
+      onProgress: opts.onProgress,
+      shouldStop: opts.shouldStop
+    })
+    if (cachePath) await writeFolderIndex(cachePath, decoded).catch(() => {})
   }
   const skipped = [...scan.skipped, ...decoded.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   const n = decoded.names.length
@@ -387,19 +523,19 @@ export async function loadFolderDataset(path: string, opts: FolderOptions = {}):
     )
   }
   const classIndex = new Map(folderNames.map((name, i) => [name, i]))
-  const offsets = new Float64Array(n)
-  for (let i = 1; i < n; i++) offsets[i] = offsets[i - 1] + decoded.widths[i - 1] * decoded.heights[i - 1] * decoded.channels[i - 1]
   const all: ImageSet = {
     count: n,
-    pixels: decoded.pixels,
-    offsets,
+    pixels: 'pixels' in decoded.thumbs ? decoded.thumbs.pixels : new Uint8Array(0),
+    offsets: decoded.offsets,
     widths: Uint16Array.from(decoded.widths),
     heights: Uint16Array.from(decoded.heights),
     channels: Uint8Array.from(decoded.channels),
     classes: folderNames.length ? Int32Array.from(decoded.folders, (f) => (f === null ? -1 : classIndex.get(f)!)) : null,
-    names: decoded.names
+    names: decoded.names,
+    digests: decoded.digests,
+    ...('file' in decoded.thumbs ? { file: decoded.thumbs.file } : {})
   }
-  const common = { classNames: folderNames.length ? folderNames : null, skipped, maxSide }
+  const common = { classNames: folderNames.length ? folderNames : null, skipped, maxSide, folder: { root: scan.root, decode: how } }
   const testFraction = opts.testFraction ?? TEST_FRACTION
   if (all.classes && testFraction > 0) {
     const split = { testFraction, seed: opts.seed ?? 1 }

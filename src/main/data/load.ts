@@ -3,7 +3,7 @@ import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
 import type { InputSpec } from '../../shared/base-spec'
 import type { Dataset } from './dataset'
-import { loadFolderDataset } from './folder'
+import { FolderDecoder, loadFolderDataset } from './folder'
 import { idxFilesOf, loadIdxDataset, loadMnist } from './mnist'
 import { formatSpec, parseSpecOptions } from './spec'
 import { TEST_FRACTION } from './split'
@@ -23,6 +23,8 @@ export interface LoadLimits {
   onProgress?: (p: Progress) => void
   /** Checked between images; true cancels the load with a CANCELLED error. */
   shouldStop?: () => boolean
+  /** Folder datasets: decodes the files (default: in this process). */
+  decoder?: FolderDecoder
 }
 
 export async function loadDataset(spec: string, limits: LoadLimits = {}): Promise<Dataset> {

@@ -7,11 +7,12 @@ import { buf as crc32c } from 'crc-32/crc32c'
 import { writeFileAtomic } from '../files/safe'
 import { join } from 'node:path'
 import type { Worker } from 'node:worker_threads'
-import { ImageSet, checkImageSizes, groupBySize, imagePixels } from '../data/dataset'
+import { DIGEST_BYTES, FolderDecode, ImageSet, checkImageSizes, groupBySize, imagePixels } from '../data/dataset'
+import type { FolderDecoder } from '../data/folder'
 import type { ModelFiles } from './model-io'
 import { startWorker } from './threads'
 import { defaultFeaturizer, FeaturizerName } from './featurizer'
-import type { FeaturizeInit } from './featurize-worker'
+import type { FeaturizeInit, FeaturizeJob, FeaturizeReply } from './featurize-worker'
 import { Progress, ProgressMeter } from '../../shared/progress'
 import { CuratorError } from '../../shared/errors'
 
@@ -56,6 +57,8 @@ export async function featurizeAll(
   const out: (Float32Array | undefined)[] = sets.map(() => undefined)
   const jobs: Job[] = []
   sets.forEach((set, s) => {
+    // A folder's pixels are thumbnails: its features come from its files (featurizeFolder).
+    if (set.digests) throw new Error('featurizeAll: a folder set is featurized from its files')
     for (const group of groupBySize(set)) {
       for (let b = 0; b < group.length; b += jobSize) {
         const idx = group.subarray(b, b + jobSize)
@@ -115,7 +118,38 @@ async function runJobs(files: ModelFiles, unfreeze: number, jobs: Job[], opts: F
   let dim = 0
   let done = 0
   let next = 0
-  const init: FeaturizeInit = {
+  const pool = new FeaturizePool(featurizeInit(files, unfreeze, opts), threads, 1)
+  try {
+    await Promise.all(
+      Array.from({ length: threads }, async () => {
+        while (next < jobs.length) {
+          if (opts.shouldStop?.()) throw new CuratorError('CANCELLED', 'Featurizing was cancelled')
+          const job = jobs[next++]
+          const { features } = await pool.run({ set: job.images() })
+          dim ||= features!.length / job.count
+          checkDim(features!.length, job.count, dim)
+          job.place(features!, dim)
+          done += job.count
+          opts.onProgress?.(meter.at(done))
+        }
+      })
+    )
+  } finally {
+    await pool.close()
+  }
+  return dim
+}
+
+function checkDim(length: number, count: number, dim: number): void {
+  if (length !== count * dim)
+    throw new CuratorError(
+      'BAD_DATA',
+      'Images of different sizes give features of different sizes at this split point; use --unfreeze 2 or less'
+    )
+}
+
+export function featurizeInit(files: ModelFiles, unfreeze: number, opts: Omit<FeaturizeOptions, 'threads'>): FeaturizeInit {
+  return {
     files,
     unfreeze,
     backend: opts.backend,
@@ -123,42 +157,60 @@ async function runJobs(files: ModelFiles, unfreeze: number, jobs: Job[], opts: F
     background: opts.background,
     ...opts.cut
   }
-  const workers: Worker[] = Array.from({ length: threads }, () => startWorker('featurize-worker', init))
-  try {
-    await Promise.all(
-      workers.map(async (w) => {
-        while (next < jobs.length) {
-          if (opts.shouldStop?.()) throw new CuratorError('CANCELLED', 'Featurizing was cancelled')
-          const job = jobs[next++]
-          const features = await runJob(w, job.images())
-          dim ||= features.length / job.count
-          if (features.length !== job.count * dim)
-            throw new CuratorError(
-              'BAD_DATA',
-              'Images of different sizes give features of different sizes at this split point; use --unfreeze 2 or less'
-            )
-          job.place(features, dim)
-          done += job.count
-          opts.onProgress?.(meter.at(done))
-        }
-      })
-    )
-  } finally {
+}
+
+/**
+ * Featurizing threads, started on first use. `run` posts a job to a thread with a free slot (or
+ * waits for one). Two slots a thread let a thread decode its next images (sharp, off its JS
+ * thread) while it runs the model on the current ones.
+ */
+export class FeaturizePool {
+  private workers: Worker[] = []
+  private free: Worker[] = []
+  private waiting: ((w: Worker) => void)[] = []
+  private closed = false
+
+  constructor(
+    readonly init: FeaturizeInit,
+    readonly threads = availableParallelism(),
+    readonly slots = 2
+  ) {}
+
+  async run(message: Omit<FeaturizeJob, 'job'>): Promise<FeaturizeReply> {
+    if (this.closed) throw new Error('FeaturizePool: closed')
+    if (!this.workers.length) {
+      this.workers = Array.from({ length: this.threads }, () => startWorker('featurize-worker', this.init))
+      for (let s = 0; s < this.slots; s++) this.free.push(...this.workers)
+    }
+    const w = this.free.shift() ?? (await new Promise<Worker>((r) => this.waiting.push(r)))
+    try {
+      return await post(w, message)
+    } finally {
+      const waiter = this.waiting.shift()
+      if (waiter) waiter(w)
+      else this.free.push(w)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    const workers = this.workers
+    this.workers = []
+    this.free = []
     await Promise.all(workers.map((w) => w.terminate()))
   }
-  return dim
 }
 
 let jobCounter = 0
-function runJob(w: Worker, set: ImageSet): Promise<Float32Array> {
+function post(w: Worker, message: Omit<FeaturizeJob, 'job'>): Promise<FeaturizeReply> {
   const job = jobCounter++
   return new Promise((resolve, reject) => {
-    const onMessage = (m: { job: number; features?: Float32Array; error?: string }) => {
+    const onMessage = (m: FeaturizeReply) => {
       if (m.job !== job) return
       w.off('message', onMessage)
       w.off('error', onError)
       if (m.error) reject(new Error(`Featurizing failed: ${m.error}`))
-      else resolve(m.features!)
+      else resolve(m)
     }
     const onError = (err: Error) => {
       w.off('message', onMessage)
@@ -166,8 +218,113 @@ function runJob(w: Worker, set: ImageSet): Promise<Float32Array> {
     }
     w.on('message', onMessage)
     w.once('error', onError)
-    w.postMessage({ job, set })
+    w.postMessage({ ...message, job } as FeaturizeJob)
   })
+}
+
+/** Images of a folder decoded and featurized in one call: enough to keep a thread busy, few enough to keep memory flat. */
+export function folderBatch(how: FolderDecode): number {
+  const area = how.resize ? how.resize.size[0] * how.resize.size[1] : how.maxSide * how.maxSide
+  return Math.max(4, Math.min(64, Math.round((1 << 20) / area)))
+}
+
+/**
+ * The features of a folder's images as they are decoded for its index, captured by file key:
+ * one decode of each file gives its thumbnail and its features.
+ */
+export class CapturedFeatures {
+  private readonly chunks: Float32Array[] = []
+  private readonly at = new Map<string, { chunk: number; row: number }>()
+  dim = 0
+
+  add(keys: string[], features: Float32Array): void {
+    if (!keys.length) return
+    this.dim ||= features.length / keys.length
+    checkDim(features.length, keys.length, this.dim)
+    const chunk = this.chunks.push(features) - 1
+    keys.forEach((k, row) => this.at.set(k, { chunk, row }))
+  }
+
+  /** The features of these sets' images, or null when some were not captured. */
+  take(sets: ImageSet[]): FeatureMatrix[] | null {
+    if (!this.dim || !sets.every((s) => s.names?.every((k) => this.at.has(k)))) return null
+    const dim = this.dim
+    return sets.map((s) => {
+      const data = new Float32Array(s.count * dim)
+      s.names!.forEach((k, i) => {
+        const { chunk, row } = this.at.get(k)!
+        data.set(this.chunks[chunk].subarray(row * dim, (row + 1) * dim), i * dim)
+      })
+      return { count: s.count, dim, data }
+    })
+  }
+}
+
+/** The folder decoder of the featurizing threads: each batch comes back with thumbnails, and its features go to `capture`. */
+export function folderDecoder(pool: FeaturizePool, capture: CapturedFeatures, onUse: () => void): FolderDecoder {
+  return {
+    batchSize: folderBatch,
+    parallel: pool.threads * pool.slots,
+    decode: async (files, decode) => {
+      onUse()
+      const { results, features } = await pool.run({ files: files.map((f) => f.abs), decode, thumbs: true })
+      capture.add(
+        files.filter((_, k) => results![k].ok).map((f) => f.path),
+        features!
+      )
+      return results!
+    }
+  }
+}
+
+/**
+ * Features of folder images from their files (the index was cached, the features were not):
+ * decoded again for the model on the threads, in bounded batches. A file whose content no
+ * longer matches its digest is an error: its features would not be the ones cached under it.
+ */
+export async function featurizeFolder(
+  pool: FeaturizePool,
+  folder: { root: string; decode: FolderDecode },
+  sets: ImageSet[],
+  opts: Pick<FeaturizeOptions, 'onProgress' | 'shouldStop' | 'task'>
+): Promise<FeatureMatrix[]> {
+  const batch = folderBatch(folder.decode)
+  const total = sets.reduce((n, s) => n + s.count, 0)
+  const meter = new ProgressMeter(opts.task ?? 'featurize', total)
+  const jobs: { set: number; start: number; count: number }[] = []
+  sets.forEach((s, k) => {
+    for (let start = 0; start < s.count; start += batch) jobs.push({ set: k, start, count: Math.min(batch, s.count - start) })
+  })
+  const out: (Float32Array | undefined)[] = sets.map(() => undefined)
+  let dim = 0
+  let done = 0
+  let next = 0
+  await Promise.all(
+    Array.from({ length: pool.threads * pool.slots }, async () => {
+      while (next < jobs.length) {
+        if (opts.shouldStop?.()) throw new CuratorError('CANCELLED', 'Featurizing was cancelled')
+        const job = jobs[next++]
+        const set = sets[job.set]
+        const keys = set.names!.slice(job.start, job.start + job.count)
+        const { results, features } = await pool.run({ files: keys.map((k) => join(folder.root, k)), decode: folder.decode, thumbs: false })
+        results!.forEach((r, k) => {
+          const i = job.start + k
+          const expected = set.digests?.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES)
+          if (!r.ok || (expected && !Buffer.from(r.digest).equals(expected)))
+            throw new CuratorError(
+              'BAD_DATA',
+              `${keys[k]} changed while the folder was opened${r.ok ? '' : ` (${r.reason})`}: open it again`
+            )
+        })
+        dim ||= features!.length / job.count
+        checkDim(features!.length, job.count, dim)
+        ;(out[job.set] ??= new Float32Array(set.count * dim)).set(features!, job.start * dim)
+        done += job.count
+        opts.onProgress?.(meter.at(done))
+      }
+    })
+  )
+  return sets.map((s, k) => ({ count: s.count, dim, data: out[k] ?? new Float32Array(0) }))
 }
 
 /** A compact copy of some images of a set, to post to a thread. */

@@ -7,7 +7,8 @@ import { initBackend } from './backend'
 import { FeaturizerName, requireOrt } from './featurizer'
 import { loadModel, ModelFiles } from './model-io'
 import { prefixModel, splitPoint } from './transfer'
-import { ImageSet, toInputBuffer } from '../data/dataset'
+import { FolderDecode, ImageSet, groupBySize, toInputBuffer } from '../data/dataset'
+import { decodeFolderFile, DecodedFile, PlainImage } from '../data/folder'
 import { tfjsToOnnx } from '../onnx/convert'
 import type { InputSpec } from '../../shared/base-spec'
 
@@ -22,9 +23,15 @@ export interface FeaturizeInit {
   /** Run below normal priority (Linux: this thread's nice value), so the UI's processes come first. */
   background?: boolean
 }
-export interface FeaturizeJob {
+/** Images to featurize, or image files to decode (with thumbnails when asked) and featurize. */
+export type FeaturizeJob = { job: number } & ({ set: ImageSet } | { files: string[]; decode: FolderDecode; thumbs: boolean })
+
+/** The features (of the files that decoded, in order) and, for files, what each decoded to (without the model's input). */
+export interface FeaturizeReply {
   job: number
-  set: ImageSet
+  features?: Float32Array
+  results?: DecodedFile[]
+  error?: string
 }
 
 type Run = (x: Float32Array, shape: [number, number, number, number]) => Promise<Float32Array>
@@ -61,24 +68,89 @@ const ready: Promise<Run> = (async () => {
   }
 })()
 
-parentPort!.on('message', async ({ job, set }: FeaturizeJob) => {
+/** Features of images of one size, resized to the base's input first where they are another size (MNIST, IDX). */
+async function featurizeSet(set: ImageSet): Promise<Float32Array> {
+  const run = await ready
+  const all = Int32Array.from({ length: set.count }, (_, i) => i)
+  const { data, height, width, channels } = toInputBuffer(set, all, init.input)
+  const size = init.input?.size
+  if (size && (size[0] !== height || size[1] !== width)) {
+    const resized = tf.tidy(
+      () => tf.image.resizeBilinear(tf.tensor4d(data, [set.count, height, width, channels]), size, true).dataSync() as Float32Array
+    )
+    return run(resized, [set.count, size[0], size[1], channels])
+  }
+  return run(data, [set.count, height, width, channels])
+}
+
+/** Images as one set, for toInputBuffer. */
+function asSet(images: PlainImage[]): ImageSet {
+  const offsets = new Float64Array(images.length)
+  let o = 0
+  images.forEach((im, k) => ((offsets[k] = o), (o += im.pixels.length)))
+  const pixels = new Uint8Array(o)
+  images.forEach((im, k) => pixels.set(im.pixels, offsets[k]))
+  return {
+    count: images.length,
+    pixels,
+    offsets,
+    widths: Uint16Array.from(images, (im) => im.width),
+    heights: Uint16Array.from(images, (im) => im.height),
+    channels: Uint8Array.from(images, (im) => im.channels),
+    classes: null
+  }
+}
+
+/** Decodes the files (a few at a time), featurizes those that decoded, per size; the model's inputs are not sent back. */
+async function featurizeFiles(files: string[], decode: FolderDecode, thumbs: boolean): Promise<Omit<FeaturizeReply, 'job'>> {
+  const results: DecodedFile[] = []
+  for (let b = 0; b < files.length; b += 8)
+    results.push(...(await Promise.all(files.slice(b, b + 8).map((f) => decodeFolderFile(f, decode, { input: true, thumb: thumbs })))))
+  const inputs = results.flatMap((r) => (r.ok ? [r.input!] : []))
+  let features = new Float32Array(0)
+  if (inputs.length) {
+    const set = asSet(inputs)
+    let dim = 0
+    for (const group of groupBySize(set)) {
+      const part = set.count === group.length ? set : pickSet(set, group)
+      const f = await featurizeSet(part)
+      dim ||= f.length / group.length
+      if (f.length !== group.length * dim)
+        throw new Error('Images of different sizes give features of different sizes at this split point; use --unfreeze 2 or less')
+      if (features.length === 0) features = new Float32Array(set.count * dim)
+      group.forEach((i, k) => features.set(f.subarray(k * dim, (k + 1) * dim), i * dim))
+    }
+  }
+  return { features, results: results.map((r) => (r.ok ? { ...r, input: undefined } : r)) }
+}
+
+function pickSet(set: ImageSet, idx: Int32Array): ImageSet {
+  return asSet(
+    Array.from(idx, (i) => ({
+      width: set.widths[i],
+      height: set.heights[i],
+      channels: set.channels[i],
+      pixels: set.pixels.subarray(set.offsets[i], set.offsets[i] + set.widths[i] * set.heights[i] * set.channels[i])
+    }))
+  )
+}
+
+parentPort!.on('message', async (m: FeaturizeJob) => {
   try {
-    const run = await ready
-    const all = Int32Array.from({ length: set.count }, (_, i) => i)
-    const { data, height, width, channels } = toInputBuffer(set, all, init.input)
-    const size = init.input?.size
-    if (size && (size[0] !== height || size[1] !== width)) {
-      // MNIST or IDX images of another size than the base's input (folder images arrive resized).
-      const resized = tf.tidy(
-        () => tf.image.resizeBilinear(tf.tensor4d(data, [set.count, height, width, channels]), size, true).dataSync() as Float32Array
-      )
-      const features = await run(resized, [set.count, size[0], size[1], channels])
-      parentPort!.postMessage({ job, features }, [features.buffer as ArrayBuffer])
+    if ('set' in m) {
+      const features = await featurizeSet(m.set)
+      parentPort!.postMessage({ job: m.job, features }, [features.buffer as ArrayBuffer])
       return
     }
-    const features = await run(data, [set.count, height, width, channels])
-    parentPort!.postMessage({ job, features }, [features.buffer as ArrayBuffer])
+    const reply = await featurizeFiles(m.files, m.decode, m.thumbs)
+    const transfer = [reply.features!.buffer as ArrayBuffer]
+    // Moved, not copied, where a thumbnail owns its whole buffer.
+    for (const r of reply.results!) {
+      const p = r.ok ? r.thumb?.pixels : undefined
+      if (p && p.byteOffset === 0 && p.byteLength === p.buffer.byteLength) transfer.push(p.buffer as ArrayBuffer)
+    }
+    parentPort!.postMessage({ job: m.job, ...reply }, [...new Set(transfer)])
   } catch (err) {
-    parentPort!.postMessage({ job, error: (err as Error).message })
+    parentPort!.postMessage({ job: m.job, error: (err as Error).message })
   }
 })

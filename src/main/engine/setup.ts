@@ -7,7 +7,20 @@ import { defaultCacheDir } from '../data/cache-dir'
 import { Dataset, ImageSet } from '../data/dataset'
 import { loadDataset } from '../data/load'
 import { BaseInfo, defaultBaseDir, readBase } from './base'
-import { CacheKey, cachedFeatures, featureCachePath, featurizeAll, FeatureMatrix, readFeatureCache, writeFeatureCache } from './features'
+import {
+  CacheKey,
+  CapturedFeatures,
+  cachedFeatures,
+  featureCachePath,
+  featurizeAll,
+  featurizeFolder,
+  featurizeInit,
+  FeaturizePool,
+  FeatureMatrix,
+  folderDecoder,
+  readFeatureCache,
+  writeFeatureCache
+} from './features'
 import { Learner } from './learner'
 import { hasShippedFeatures, readShippedFeatures } from './shipped-features'
 import { existsSync } from 'node:fs'
@@ -63,18 +76,6 @@ export function truthOf(set: ImageSet | null, classNames: string[] | null, posit
 export async function prepare(config: SessionConfig, opts: PrepareOptions): Promise<Prepared> {
   const cacheDir = opts.cacheDir ?? defaultCacheDir()
   const info = readBase(opts.baseDir ?? defaultBaseDir())
-  // Images are brought to the base's input size as they are decoded (folders; MNIST and IDX in the featurizer).
-  const dataset =
-    opts.dataset ??
-    (await loadDataset(config.dataset, {
-      pool: config.poolLimit,
-      test: config.testLimit,
-      seed: config.seed,
-      cacheDir,
-      input: info.input,
-      onProgress: opts.onProgress,
-      shouldStop: opts.shouldStop
-    }))
   const base = await loadModel(info.files)
   const { layers, splitIndex } = splitPoint(base, config.unfreeze, info.featureLayer)
   const split = layers[splitIndex].name
@@ -83,42 +84,81 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const baseHash = inputHash(info)
   // ONNX Runtime for any base whose prefix the ONNX export covers (MobileNetV2: about 30 ms an image
   // on one core, against seconds on TF.js's CPU backend); a base with other layer types featurizes on TF.js.
-  const atHand = await tfjsFeaturesAtHand(cacheDir, info.dir, { baseHash, datasetHash: dataset.hash, split }, dataset, opts.shipped)
-  const featurizer = opts.featurizer ?? (atHand || onnxUnsupported(info.files, split) ? 'tfjs' : defaultFeaturizer(opts.backend))
-  const featurize = (sets: ImageSet[]) =>
-    featurizeAll(info.files, config.unfreeze, sets, {
-      backend: opts.backend,
-      featurizer,
-      background: opts.background,
-      cut,
-      onProgress: opts.onProgress,
-      shouldStop: opts.shouldStop,
-      task: 'featurize'
+  const ortCovers = !onnxUnsupported(info.files, split)
+  const pools = new Map<FeaturizerName, FeaturizePool>()
+  const poolFor = (featurizer: FeaturizerName) => {
+    let pool = pools.get(featurizer)
+    if (!pool)
+      pools.set(
+        featurizer,
+        (pool = new FeaturizePool(
+          featurizeInit(info.files, config.unfreeze, { backend: opts.backend, featurizer, background: opts.background, cut })
+        ))
+      )
+    return pool
+  }
+  try {
+    // A folder is decoded on the featurizing threads, which featurize each image as they decode it.
+    const capture = new CapturedFeatures()
+    const captureWith = opts.featurizer ?? (ortCovers ? defaultFeaturizer(opts.backend) : 'tfjs')
+    let captured = false
+    // Images are brought to the base's input size as they are decoded (folders; MNIST and IDX in the featurizer).
+    const dataset =
+      opts.dataset ??
+      (await loadDataset(config.dataset, {
+        pool: config.poolLimit,
+        test: config.testLimit,
+        seed: config.seed,
+        cacheDir,
+        input: info.input,
+        decoder: folderDecoder(poolFor(captureWith), capture, () => (captured = true)),
+        onProgress: opts.onProgress,
+        shouldStop: opts.shouldStop
+      }))
+    // Features already computed beat faster featurizing (ONNX Runtime only where its export covers the prefix).
+    const atHand =
+      !captured && (await tfjsFeaturesAtHand(cacheDir, info.dir, { baseHash, datasetHash: dataset.hash, split }, dataset, opts.shipped))
+    const featurizer = captured ? captureWith : (opts.featurizer ?? (atHand || !ortCovers ? 'tfjs' : defaultFeaturizer(opts.backend)))
+    const progress = { onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurize' }
+    const featurize = async (sets: ImageSet[]) => {
+      const folder = dataset.folder
+      if (!folder)
+        return featurizeAll(info.files, config.unfreeze, sets, {
+          backend: opts.backend,
+          featurizer,
+          background: opts.background,
+          cut,
+          ...progress
+        })
+      return (captured && featurizer === captureWith && capture.take(sets)) || featurizeFolder(poolFor(featurizer), folder, sets, progress)
+    }
+    const key = { baseHash, datasetHash: dataset.hash, split: featureSplitKey(split, featurizer) }
+    // The shipped features are TF.js's (key without .ort).
+    // A cache entry of another width than the split layer gives is damaged or foreign: rebuilt.
+    const shape = layers[splitIndex].outputShape as (number | null)[]
+    const dim = shape.slice(1).every((d) => typeof d === 'number') ? (shape.slice(1) as number[]).reduce((a, b) => a * b, 1) : undefined
+    const shipped = opts.shipped === false ? undefined : (part: string) => readShippedFeatures(info.dir, { ...key, part })
+    const { poolFeatures, testFeatures, cached } = dataset.source
+      ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurize, dim)
+      : await partFeatures(cacheDir, key, dataset, featurize, shipped, dim)
+    const poolTruth = truthOf(dataset.pool, dataset.classNames, config.task.positiveClasses)
+    const testTruth = truthOf(dataset.test, dataset.classNames, config.task.positiveClasses)
+    const learner = new Learner({
+      base,
+      unfreeze: config.unfreeze,
+      featureLayer: info.featureLayer,
+      classes: info.classNames.length,
+      fit: config.fit,
+      seed: config.seed,
+      pool: poolFeatures,
+      test: testFeatures,
+      poolTruth,
+      testTruth
     })
-  const key = { baseHash, datasetHash: dataset.hash, split: featureSplitKey(split, featurizer) }
-  // The shipped features are TF.js's (key without .ort).
-  // A cache entry of another width than the split layer gives is damaged or foreign: rebuilt.
-  const shape = layers[splitIndex].outputShape as (number | null)[]
-  const dim = shape.slice(1).every((d) => typeof d === 'number') ? (shape.slice(1) as number[]).reduce((a, b) => a * b, 1) : undefined
-  const shipped = opts.shipped === false ? undefined : (part: string) => readShippedFeatures(info.dir, { ...key, part })
-  const { poolFeatures, testFeatures, cached } = dataset.source
-    ? await splitFeatures(cacheDir, { ...key, datasetHash: dataset.source.hash }, dataset, featurize, dim)
-    : await partFeatures(cacheDir, key, dataset, featurize, shipped, dim)
-  const poolTruth = truthOf(dataset.pool, dataset.classNames, config.task.positiveClasses)
-  const testTruth = truthOf(dataset.test, dataset.classNames, config.task.positiveClasses)
-  const learner = new Learner({
-    base,
-    unfreeze: config.unfreeze,
-    featureLayer: info.featureLayer,
-    classes: info.classNames.length,
-    fit: config.fit,
-    seed: config.seed,
-    pool: poolFeatures,
-    test: testFeatures,
-    poolTruth,
-    testTruth
-  })
-  return { dataset, base: info, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer }
+    return { dataset, base: info, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer }
+  } finally {
+    await Promise.all([...pools.values()].map((p) => p.close()))
+  }
 }
 
 /** The base hash for the feature cache: the model's own for the digit CNN's defaults, else with the input spec. */

@@ -125,27 +125,74 @@ export async function writeFileAtomic(
   data: Uint8Array | string | readonly Uint8Array[],
   opts: WriteOptions = {}
 ): Promise<void> {
+  const file = await openAtomic(target, opts)
+  try {
+    // Chunks are written one by one, so a large cache is never copied into one buffer.
+    if (Array.isArray(data)) for (const chunk of data) await file.write(chunk)
+    else await file.write(typeof data === 'string' ? Buffer.from(data) : (data as Uint8Array))
+    await file.commit()
+  } finally {
+    await file.abort()
+  }
+}
+
+/** A file being written in parts that appears at its target whole, on commit, or not at all. */
+export interface AtomicFile {
+  /** Appends a chunk (in call order). */
+  write(chunk: Uint8Array): Promise<void>
+  /** Bytes written so far. */
+  readonly size: number
+  /** fsync, then moves the file into place. */
+  commit(): Promise<void>
+  /** Removes the temporary file (a no-op after commit). */
+  abort(): Promise<void>
+}
+
+/** The streamed form of writeFileAtomic: for a file too large to hold (a folder's thumbnails). */
+export async function openAtomic(target: string, opts: WriteOptions = {}): Promise<AtomicFile> {
   const replace = opts.replace ?? 'always'
   const tmp = tempFor(target)
+  let fh: FileHandle | null = null
   try {
     await makeFolder(dirname(target))
     await mayReplace(target, replace, opts.ours ?? 'ours')
-    const fh = await open(tmp, 'wx', opts.mode ?? 0o666)
-    try {
-      // Chunks are written one by one, so a large cache is never copied into one buffer.
-      if (Array.isArray(data)) for (const chunk of data) await writeAll(fh, chunk)
-      else await fh.writeFile(data as Uint8Array | string)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    if (replace === 'never') await linkIntoPlace(tmp, target)
-    else await rename(tmp, target)
-    await syncDir(dirname(target))
+    fh = await open(tmp, 'wx')
   } catch (err) {
     throw diskError(err, target)
-  } finally {
-    await rm(tmp, { force: true }).catch(() => {})
+  }
+  let size = 0
+  const close = async () => {
+    const h = fh
+    fh = null
+    await h?.close()
+  }
+  return {
+    get size() {
+      return size
+    },
+    async write(chunk) {
+      try {
+        await writeAll(fh!, chunk)
+        size += chunk.length
+      } catch (err) {
+        throw diskError(err, target)
+      }
+    },
+    async commit() {
+      try {
+        await fh!.sync()
+        await close()
+        if (replace === 'never') await linkIntoPlace(tmp, target)
+        else await rename(tmp, target)
+        await syncDir(dirname(target))
+      } catch (err) {
+        throw diskError(err, target)
+      }
+    },
+    async abort() {
+      await close().catch(() => {})
+      await rm(tmp, { force: true }).catch(() => {})
+    }
   }
 }
 

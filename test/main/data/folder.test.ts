@@ -2,17 +2,30 @@
 // files, a symlink loop, awkward names) through the loader, the caches and the whole
 // simulate loop with a small base.
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest'
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync
+} from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { loadDataset } from '../../../src/main/data/load'
-import { folderCachePath, loadFolderDataset, scanFolder } from '../../../src/main/data/folder'
-import { Dataset, imagePixels, ImageSet } from '../../../src/main/data/dataset'
-import { decodeImage, fitSize, sniffImage } from '../../../src/main/data/decode'
+import { decodeFolderFile, folderCachePath, loadFolderDataset, scanFolder } from '../../../src/main/data/folder'
+import { Dataset, imagePixels, ImageSet, uniformImageSet } from '../../../src/main/data/dataset'
+import { decodeImage, fitSize, sniffImage, THUMB_SIDE } from '../../../src/main/data/decode'
 import { parseSpecOptions } from '../../../src/main/data/spec'
 import { stratifiedSplit } from '../../../src/main/data/split'
 import { initBackend } from '../../../src/main/engine/backend'
 import { disposePrepared, prepare } from '../../../src/main/engine/setup'
+import { featurizeAll } from '../../../src/main/engine/features'
+import { readModelFiles } from '../../../src/main/engine/model-io'
 import { simulate } from '../../../src/main/engine/simulate'
 import type { IterationRecord } from '../../../src/main/engine/loop'
 import { DEFAULT_CONFIG, SessionConfig } from '../../../src/shared/contract'
@@ -74,9 +87,18 @@ describe('scanning and decoding a folder', () => {
   it('decodes grey, RGB and RGBA PNG and JPEG into 1 or 3 channels and downscales the large ones', async () => {
     const ds = await loadDataset(spec(), { cacheDir: null })
     expect(ds.maxSide).toBe(256)
+    expect(ds.folder!.decode).toEqual({ maxSide: 256, resize: null })
+    // The set holds thumbnails: the images at their own size, at most THUMB_SIDE a side.
     const seen = new Set<string>()
     for (const s of [ds.pool, ds.test!]) for (let i = 0; i < s.count; i++) seen.add(sizeOf(s, i))
-    expect([...seen].sort()).toEqual([...f.sizes].sort())
+    expect([...seen].sort()).toEqual(['28x28', '40x32', '64x64', `${THUMB_SIDE}x85`].sort())
+    // The model's input is decoded apart, at most maxSide a side.
+    const inputs = new Set<string>()
+    for (const key of ds.pool.names!) {
+      const d = await decodeFolderFile(join(f.root, key), ds.folder!.decode, { input: true })
+      if (d.ok) inputs.add(`${d.input!.width}x${d.input!.height}`)
+    }
+    expect([...inputs].sort()).toEqual([...f.sizes].sort())
     // 28x28 grey PNG and grey JPEG: 1 channel. RGB PNG: 3 channels.
     const [g, gi] = indexOf(ds, 'one/one-000.png')
     expect([sizeOf(g, gi), g.channels[gi]]).toEqual(['28x28', 1])
@@ -90,9 +112,9 @@ describe('scanning and decoding a folder', () => {
     expect(Array.from(imagePixels(a, ai).subarray(0, 3))).toEqual([255, 255, 255])
     // The middle is the digit as written (MNIST: white strokes on black), not white everywhere.
     expect(Math.min(...imagePixels(a, ai).subarray(3 * (32 * 64 + 4), 3 * (32 * 64 + 10)))).toBeLessThan(100)
-    // 300x200 -> 256x171, aspect kept; the awkward name is one of them.
+    // 300x200 -> a 128x85 thumbnail, aspect kept; the awkward name is one of them.
     const [b, bi] = indexOf(ds, 'seven/ünïcode digit 7.png')
-    expect([sizeOf(b, bi), b.channels[bi]]).toEqual(['256x171', 3])
+    expect([sizeOf(b, bi), b.channels[bi]]).toEqual(['128x85', 3])
     // The grey pixels are MNIST's own digit, byte for byte.
     const file = join(f.root, 'one/one-000.png')
     expect((await sharp(file).metadata()).channels).toBe(1)
@@ -105,12 +127,16 @@ describe('scanning and decoding a folder', () => {
     const small = await loadDataset(spec(), { cacheDir: null, maxSide: 48 })
     expect(small.maxSide).toBe(48)
     expect(small.id).toBe(`folder:${f.root}?maxSide=48&testFraction=0.2&splitSeed=1`)
-    const [b, bi] = indexOf(small, 'seven/ünïcode digit 7.png')
-    expect(sizeOf(b, bi)).toBe('48x32')
-    const [a, ai] = indexOf(small, 'one/one-002.png')
-    expect(sizeOf(a, ai)).toBe('48x48')
-    const [c, ci] = indexOf(small, 'one/one-001.png')
-    expect(sizeOf(c, ci)).toBe('40x32')
+    // maxSide shapes the model's input (the thumbnails stay as they are).
+    const input = async (key: string) => {
+      const d = await decodeFolderFile(join(f.root, key), small.folder!.decode, { input: true })
+      return d.ok ? `${d.input!.width}x${d.input!.height}` : d.reason
+    }
+    expect(small.folder!.decode.maxSide).toBe(48)
+    expect(await input('seven/ünïcode digit 7.png')).toBe('48x32')
+    expect(await input('one/one-002.png')).toBe('48x48')
+    expect(await input('one/one-001.png')).toBe('40x32')
+    expect(small.hash).not.toBe((await loadDataset(spec(), { cacheDir: null })).hash)
     const viaSpec = await loadDataset(`${spec()}?maxSide=48`, { cacheDir: null, maxSide: 100 })
     expect(viaSpec.hash).toBe(small.hash)
     // At maxSide 24 the 40x32 and 300x200 images would be 24x19 and 24x16: below 20x20, skipped and listed.
@@ -210,7 +236,11 @@ describe('hash and cache', () => {
     // (libvips' wording of a decoding error can vary between runs: compare the files.)
     expect(cachedAgain.skipped!.map((x) => x.path)).toEqual(cold.skipped!.map((x) => x.path))
     expect(cachedAgain.pool.names).toEqual(cold.pool.names)
-    expect(Buffer.from(cachedAgain.pool.pixels).equals(Buffer.from(cold.pool.pixels))).toBe(true)
+    // Thumbnails in memory (no cache) and read from the cache's file: the same bytes.
+    expect(cold.pool.file).toBeUndefined()
+    expect(cachedAgain.pool.file).toMatch(/\.thumbs$/)
+    for (let i = 0; i < cold.pool.count; i++)
+      expect(Buffer.from(imagePixels(cachedAgain.pool, i)).equals(Buffer.from(imagePixels(cold.pool, i)))).toBe(true)
     // Other pixels: another hash.
     const file = join(dir, 'one/one-000.png')
     writeFileSync(
@@ -235,9 +265,10 @@ describe('hash and cache', () => {
     const progress: number[] = []
     const first = await loadDataset(`folder:${dir}`, { cacheDir: cache, onProgress: (p) => progress.push(p.done) })
     expect(progress.length).toBeGreaterThan(0)
-    const entries = readdirSync(join(cache, 'datasets'))
-    expect(entries).toHaveLength(1)
-    expect(entries[0]).toMatch(/^[0-9a-f]{32}\.bin$/)
+    const entries = readdirSync(join(cache, 'datasets')).sort()
+    expect(entries).toHaveLength(2)
+    expect(entries[0]).toMatch(/^[0-9a-f]{32}\.index$/)
+    expect(entries[1]).toBe(entries[0].replace(/index$/, 'thumbs'))
     progress.length = 0
     const t0 = performance.now()
     const second = await loadDataset(`folder:${dir}`, { cacheDir: cache, onProgress: (p) => progress.push(p.done) })
@@ -250,7 +281,7 @@ describe('hash and cache', () => {
     utimesSync(join(dir, 'seven/seven-000.png'), new Date(), new Date(Date.now() - 86400_000))
     await loadDataset(`folder:${dir}`, { cacheDir: cache, onProgress: (p) => progress.push(p.done) })
     expect(progress.length).toBeGreaterThan(0)
-    expect(readdirSync(join(cache, 'datasets'))).toHaveLength(2)
+    expect(readdirSync(join(cache, 'datasets'))).toHaveLength(4)
 
     // A damaged entry is ignored and rewritten.
     const scan = await scanFolder(dir)
@@ -264,6 +295,11 @@ describe('hash and cache', () => {
     progress.length = 0
     await loadDataset(`folder:${dir}`, { cacheDir: cache, onProgress: (p) => progress.push(p.done) })
     expect(progress).toEqual([])
+    // So are thumbnails cut short.
+    truncateSync(path.replace(/index$/, 'thumbs'), 100)
+    await loadDataset(`folder:${dir}`, { cacheDir: cache, onProgress: (p) => progress.push(p.done) })
+    expect(progress.length).toBeGreaterThan(0)
+    progress.length = 0
     // maxSide is part of the key.
     await loadDataset(`folder:${dir}?maxSide=64`, { cacheDir: cache, onProgress: (p) => progress.push(p.done) })
     expect(progress.length).toBeGreaterThan(0)
@@ -527,6 +563,40 @@ describe('the folder through the whole loop', () => {
     } finally {
       disposePrepared(p)
     }
+  })
+
+  it("features are of the files decoded at the base's input, the same whether made while indexing or from the files later", async () => {
+    const cache = join(tmp.dir, 'features-from-files')
+    const cold = await prepare(config(), { backend: 'wasm', baseDir: base, cacheDir: cache })
+    disposePrepared(cold)
+    // The index and thumbnails stay cached, the features go: they are made from the files again.
+    rmSync(join(cache, 'features'), { recursive: true })
+    const again = await prepare(config(), { backend: 'wasm', baseDir: base, cacheDir: cache })
+    disposePrepared(again)
+    expect(again.featuresCached).toBe(false)
+    expect(again.dataset.hash).toBe(cold.dataset.hash)
+    expect(Buffer.from(again.poolFeatures.data.buffer).equals(Buffer.from(cold.poolFeatures.data.buffer))).toBe(true)
+    // Against images decoded here at the base's 28x28 and featurized from memory (not the thumbnails).
+    const { decode } = cold.dataset.folder!
+    expect(decode.resize).toEqual({ size: [28, 28], fit: 'pad' })
+    const keys = cold.dataset.pool.names!.slice(0, 12)
+    const inputs = await Promise.all(keys.map((k) => decodeFolderFile(join(f.root, k), decode, { input: true })))
+    const pixels = Buffer.concat(inputs.map((d) => (d.ok && d.input!.channels === 1 ? d.input!.pixels : Buffer.alloc(0))))
+    const grey = inputs.map((d) => d.ok && d.input!.channels === 1)
+    const set = uniformImageSet(pixels.length / 784, 28, 28, 1, new Uint8Array(pixels), null)
+    const [mem] = await featurizeAll(readModelFiles(base), 0, [set], {
+      backend: 'wasm',
+      featurizer: cold.featurizer,
+      cut: { featureLayer: cold.base.featureLayer, input: cold.base.input }
+    })
+    const dim = mem.dim
+    let k = 0
+    grey.forEach((g, i) => {
+      if (!g) return
+      for (let t = 0; t < dim; t++) expect(cold.poolFeatures.data[i * dim + t]).toBeCloseTo(mem.data[k * dim + t], 5)
+      k++
+    })
+    expect(k).toBeGreaterThan(3)
   })
 
   it('unfreeze 1 also trains on mixed sizes', async () => {

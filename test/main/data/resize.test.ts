@@ -7,6 +7,7 @@ import sharp from 'sharp'
 import { imagePixels } from '../../../src/main/data/dataset'
 import { borderColor, decodeImage } from '../../../src/main/data/decode'
 import { loadDataset } from '../../../src/main/data/load'
+import { decodeFolderFile } from '../../../src/main/data/folder'
 import { loadMnist } from '../../../src/main/data/mnist'
 import { resolveInput } from '../../../src/shared/base-spec'
 import { tempDir } from '../../helpers/tmp'
@@ -80,10 +81,15 @@ describe('a folder dataset at the base input size', () => {
       const cacheDir = join(tmp.dir, 'cache')
       const input = resolveInput({ size: [28, 28], fit: 'pad' }, null)
       const ds = await loadDataset(`folder:${root}`, { cacheDir, input })
-      const all = [ds.pool, ds.test!]
-      for (const set of all) for (let i = 0; i < set.count; i++) expect([set.widths[i], set.heights[i]]).toEqual([28, 28])
+      expect(ds.folder!.decode.resize).toEqual({ size: [28, 28], fit: 'pad' })
+      for (const set of [ds.pool, ds.test!])
+        for (const key of set.names!) {
+          const d = await decodeFolderFile(join(root, key), ds.folder!.decode, { input: true })
+          expect(d.ok && [d.input!.width, d.input!.height]).toEqual([28, 28])
+        }
+      // The thumbnails are the images at their own size.
+      expect(new Set(Array.from(ds.pool.widths)).size).toBeGreaterThan(1)
       const native = await loadDataset(`folder:${root}`, { cacheDir })
-      expect(new Set(Array.from(native.pool.widths)).size).toBeGreaterThan(1)
       expect(native.hash).not.toBe(ds.hash)
       expect((await loadDataset(`folder:${root}`, { cacheDir, input })).hash).toBe(ds.hash)
     } finally {

@@ -10,7 +10,7 @@ import { readBase } from '../../../src/main/engine/base'
 import { splitPoint } from '../../../src/main/engine/transfer'
 import { initBackend } from '../../../src/main/engine/backend'
 import { disposePrepared, prepare } from '../../../src/main/engine/setup'
-import { featurizeAll } from '../../../src/main/engine/features'
+import { featurizeFolder, featurizeInit, FeaturizePool } from '../../../src/main/engine/features'
 import { readModelFiles } from '../../../src/main/engine/model-io'
 import { loadDataset } from '../../../src/main/data/load'
 import { headOf } from '../../../src/main/data/dataset'
@@ -95,7 +95,8 @@ describe('a session on MobileNetV2 features', () => {
     try {
       expect(p.featurizer).toBe('onnxruntime')
       expect(p.poolFeatures.dim).toBe(MOBILENET.width)
-      expect(p.dataset.pool.widths[0]).toBe(224)
+      // The tiles get the 64-px image itself; its 224x224 input was decoded on the featurizing threads.
+      expect([p.dataset.pool.widths[0], p.dataset.pool.heights[0]]).toEqual([64, 64])
       const records: { labels: number; headWeights: number[] }[] = []
       const s = await simulate(p, { strategy: 'diverse', batchSize: 4, budget: 12, onIteration: (r) => void records.push(r) })
       expect(s.answers).toBe(12)
@@ -112,11 +113,20 @@ describe('featurizing MobileNetV2', () => {
   it('on ONNX Runtime gives the features TF.js gives, to float rounding', async () => {
     const backend = await initBackend()
     const info = readBase(mobilenet)
-    const set = headOf((await loadDataset(config().dataset, { cacheDir: null, input: info.input })).pool, 6)
-    const opts = { backend, threads: 1, cut: { featureLayer: info.featureLayer, input: info.input } }
+    const ds = await loadDataset(config().dataset, { cacheDir: null, input: info.input })
+    const set = headOf(ds.pool, 6)
+    const cut = { featureLayer: info.featureLayer, input: info.input }
     const files = readModelFiles(mobilenet)
-    const [ort] = await featurizeAll(files, 0, [set], { ...opts, featurizer: 'onnxruntime' })
-    const [tfjs] = await featurizeAll(files, 0, [set], { ...opts, featurizer: 'tfjs' })
+    const run = async (featurizer: 'onnxruntime' | 'tfjs') => {
+      const pool = new FeaturizePool(featurizeInit(files, 0, { backend, featurizer, cut }), 1)
+      try {
+        return (await featurizeFolder(pool, ds.folder!, [set], {}))[0]
+      } finally {
+        await pool.close()
+      }
+    }
+    const ort = await run('onnxruntime')
+    const tfjs = await run('tfjs')
     expect(ort.dim).toBe(MOBILENET.width)
     let diff = 0
     let largest = 0
