@@ -113,6 +113,9 @@ export function trainGraph(layers: TrainLayer[], height: number, width: number, 
   })
   let d = g.node('Div', [g.node('Mul', [g.node('Sub', [p, ONEHOT]), unclipped]), n]) // d loss / d logits
 
+  const zeroF = g.constant('zero_f', [], [0])
+  // Through a ReLU: dy where y > 0 (in ONNX Runtime's profile faster than Sign(y) or Where).
+  const reluSlope = (y: string, dy: string) => g.node('Mul', [dy, g.node('Cast', [g.node('Greater', [y, zeroF])], { to: 1 })])
   const grads: string[] = new Array(weightCount)
   for (let k = steps.length - 1; k >= 0; k--) {
     const s = steps[k]
@@ -122,7 +125,7 @@ export function trainGraph(layers: TrainLayer[], height: number, width: number, 
       // d is the gradient of the layer's output; through the activation first (the softmax one is already in d).
       let dz = d
       if (layer.activation === 'tanh') dz = g.node('Mul', [d, g.node('Sub', [g.constant('one', [], [1]), g.node('Mul', [s.y, s.y])])])
-      if (layer.activation === 'relu') dz = g.node('Mul', [d, g.node('Sign', [s.y])]) // y >= 0: its sign is the ReLU's slope
+      if (layer.activation === 'relu') dz = reluSlope(s.y, d)
       grads[s.weights![0]] = g.node('Gemm', [s.x, dz], { transA: 1 })
       if (layer.bias) grads[s.weights![1]] = g.node('ReduceSum', [dz, int64('axis0', [0])], { keepdims: 0 })
       if (!first) d = g.node('Gemm', [dz, s.kernel!], { transB: 1 })
@@ -144,7 +147,7 @@ export function trainGraph(layers: TrainLayer[], height: number, width: number, 
       d = g.node('Reshape', [scattered, g.node('Shape', [s.x])])
     } else {
       const [kh, kw] = layer.kernel
-      const dz = layer.relu ? g.node('Mul', [d, g.node('Sign', [s.y])]) : d
+      const dz = layer.relu ? reluSlope(s.y, d) : d
       if (layer.bias) grads[s.weights![1]] = g.node('ReduceSum', [dz, int64('axes023', [0, 2, 3])], { keepdims: 0 })
       // dW[o,i,a,b] = sum over n, y, x of x[n,i,y+a,x+b] dz[n,o,y,x].
       const [pt, pl, pb, pr] = s.pads!
