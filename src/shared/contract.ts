@@ -4,6 +4,7 @@
 import type { ErrorDto } from './errors'
 import type { Progress } from './progress'
 import type {
+  AdviceDto,
   CallArgs,
   HistogramDto,
   LabelValue,
@@ -20,6 +21,7 @@ import type { BaseSpecFile, InputSpec } from './base-spec'
 export { FITS, STRATEGIES } from './schema'
 export { POOL_FILTERS, POOL_SORTS } from './schema'
 export type {
+  AdviceDto,
   AnswerDef,
   FitName,
   HistogramDto,
@@ -104,6 +106,13 @@ export interface LabelDto {
   at: string
   /** The labeller changed this answer in the history panel. */
   relabelled?: boolean
+  /** Times it was answered (more than 1: asked again). */
+  asked: number
+  /**
+   * The latest fit's doubt about it: fitted without it, the head gives P(positive) `p`;
+   * `settled`: the labeller had the last word (answered the same twice), so it is not asked again.
+   */
+  suspect?: { p: number; settled?: boolean }
 }
 
 export interface SessionState {
@@ -128,6 +137,8 @@ export interface SessionState {
   warnings: string[]
   /** The random baseline at the label counts of history, as far as computed (empty without ground truth). */
   baseline: BaselinePoint[]
+  /** Whether more answers are likely to help, after the latest fit, and why (null: not checked for this fit). */
+  advice: AdviceDto | null
   /**
    * The last write to the log failed (a full disk, DISK_FULL or NOT_WRITABLE): nothing after it
    * was saved. Null once a write succeeds; a fit it left undone is redone by the next call.

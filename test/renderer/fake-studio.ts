@@ -226,6 +226,7 @@ export class FakeStudio implements StudioClient {
       warnings: this.opts.warnings ?? [],
       // As the studio with ground truth: random picks' held-out accuracy, here at 0 labels.
       baseline: [{ labels: 0, testAccuracy: 0.5 }],
+      advice: { stop: false, reason: 'No answers yet' },
       writeError: null
     }
     this.session = s
@@ -312,7 +313,7 @@ export class FakeStudio implements StudioClient {
     const i = s.queue.findIndex((q) => q.id === id)
     if (i < 0) throw new ApiError('BAD_ARGUMENT', `Image ${id} is not in the queue`)
     s.answered.push(...s.queue.splice(i, 1))
-    const l: LabelDto = { id, value, iteration: s.history.length - 1, responseMs, at: new Date(0).toISOString() }
+    const l: LabelDto = { id, value, iteration: s.history.length - 1, responseMs, at: new Date(0).toISOString(), asked: 1 }
     s.labels.push(l)
     this.answerOrder.push(id)
     this.updateNext()

@@ -24,11 +24,12 @@ function state(over: Partial<SessionState>): SessionState {
     next: null,
     warnings: [],
     baseline: [],
+    advice: null,
     writeError: null,
     ...over
   }
 }
-const label = (id: number, value: 0 | 1) => ({ id, value, iteration: 0, responseMs: 1, at: '' })
+const label = (id: number, value: 0 | 1) => ({ id, value, iteration: 0, responseMs: 1, at: '', asked: 1 })
 
 describe('optimistic batch bookkeeping', () => {
   const A = [item(1), item(2), item(3), item(4)]

@@ -832,6 +832,12 @@ export class Studio implements StudioApi {
     const { d } = s
     const c = d.current
     const items = (r: IterationRecord) => r.next.ids.map((id) => this.queryItem(r.next, id))
+    // The latest fit's doubts, about the answers it stood on; answered counts, re-asks included.
+    const last = d.trains.at(-1)
+    const doubt = new Map((last?.suspects ?? []).map((x) => [x.id, { p: x.p, ...(x.settled ? { settled: true } : {}) }]))
+    const asked = new Map<number, number>()
+    for (const b of [...d.done, ...(c ? [c] : [])])
+      for (const a of b.answers) if (a.value !== null) asked.set(a.id, (asked.get(a.id) ?? 0) + 1)
     return {
       id: d.start.id,
       dir: s.dir,
@@ -848,8 +854,11 @@ export class Studio implements StudioApi {
         iteration: a.iteration,
         responseMs: a.responseMs,
         at: a.at,
-        ...(a.relabelled ? { relabelled: true } : {})
+        ...(a.relabelled ? { relabelled: true } : {}),
+        asked: asked.get(a.id) ?? 1,
+        ...(doubt.has(a.id) ? { suspect: doubt.get(a.id)! } : {})
       })),
+      advice: last?.advice ?? null,
       skipped: skippedIds(d),
       queue: c ? c.query.ids.filter((id) => !c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],
       answered: c ? c.query.ids.filter((id) => c.answers.some((a) => a.id === id)).map((id) => this.queryItem(c.query, id)) : [],

@@ -2,7 +2,7 @@
 // KeyboardEvent into an action; the legend and the help overlay list the same shortcuts.
 import type { TaskConfig } from '../../../shared/contract'
 
-export type LabelAction = 'positive' | 'negative' | 'undo' | 'skip' | 'help' | 'guess' | 'mistakes' | 'browse' | 'why' | 'close'
+export type LabelAction = 'positive' | 'negative' | 'undo' | 'skip' | 'help' | 'guess' | 'mistakes' | 'browse' | 'why' | 'history' | 'close'
 export type PlayerAction = 'toggle' | 'back' | 'forward' | 'first' | 'last' | 'help' | 'close'
 
 export interface KeyLike {
@@ -34,6 +34,7 @@ export function labelAction(e: KeyLike, task: Keys): LabelAction | null {
   if (k === 'm') return 'mistakes'
   if (k === 'b') return 'browse'
   if (k === 'w') return 'why'
+  if (k === 'h') return 'history'
   return null
 }
 
@@ -98,6 +99,7 @@ export function labelShortcuts(task: Keys, mac = isMac()): Shortcut[] {
     { keys: ['M'], what: 'mistakes view (held-out confusion matrix, per class)' },
     { keys: ['B'], what: 'pool browser: label any image you choose' },
     { keys: ['W'], what: 'why the last answered image was asked (only once answered)' },
+    { keys: ['H'], what: 'history: every answer, newest first; change any of them' },
     { keys: ['?'], what: 'this help' },
     { keys: ['Esc'], what: 'close help' }
   ]
@@ -109,6 +111,17 @@ export const PLAYER_SHORTCUTS: Shortcut[] = [
   { keys: ['Home', 'End'], what: 'first / last step' },
   { keys: ['?'], what: 'this help' }
 ]
+
+/** The history panel: move through the answers, change the one under the cursor, filter. */
+export function historyShortcuts(task: Keys): Shortcut[] {
+  return [
+    { keys: ['↑', '↓', 'PageUp', 'PageDown', 'Home', 'End'], what: 'move' },
+    { keys: [displayKey(task.positive.key), '→', '1'], what: `change to ${task.positive.name}` },
+    { keys: [displayKey(task.negative.key), '←', '0'], what: `change to ${task.negative.name}` },
+    { keys: ['F'], what: 'next filter: all, in doubt, by answer' },
+    { keys: ['Esc'], what: 'close' }
+  ]
+}
 
 /** "Why this image": step through the answered images. */
 export const WHY_SHORTCUTS: Shortcut[] = [

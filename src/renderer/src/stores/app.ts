@@ -10,7 +10,7 @@ import { pct } from '../lib/format'
 import type { BaseSpecFile } from '../../../shared/base-spec'
 
 export type View = 'start' | 'label' | 'replay'
-export type Dialog = 'help' | 'export' | 'about' | 'mistakes' | 'pool' | 'why' | 'folders'
+export type Dialog = 'help' | 'export' | 'about' | 'mistakes' | 'pool' | 'why' | 'history' | 'folders'
 export type FolderPurpose = 'dataset' | 'session' | 'export' | 'base'
 
 export interface Toast {

@@ -12,7 +12,7 @@ import { toApiError, useApi } from '../api/client'
 import { batchOf, confirmOps, prefetchFor, project, reconcile, toSlots, type LocalOp, type Prefetch, type Slot } from '../lib/batch'
 import { useAppStore } from './app'
 
-export type Pending = 'new' | 'open' | 'undo' | 'export' | null
+export type Pending = 'new' | 'open' | 'undo' | 'relabel' | 'export' | null
 
 export type ExportOutcome = { ok: true; result: ExportResult } | { ok: false; code: string; message: string }
 
@@ -58,11 +58,19 @@ export const useSessionStore = defineStore('session', () => {
     baselineUpdate.value = update
   }
   const lastIteration = computed(() => history.value[history.value.length - 1] ?? null)
+  /** Whether more answers are likely to help, and why (after the latest fit). */
+  const advice = computed(() => state.value?.advice ?? null)
+  /** Answers the latest fit doubts and the labeller has not settled (asked again in the queue). */
+  const suspectCount = computed(() => (state.value?.labels ?? []).filter((l) => l.suspect && !l.suspect.settled).length)
   const lastTestAccuracy = computed(() => {
     for (let i = history.value.length - 1; i >= 0; i--) if (history.value[i].testAccuracy !== null) return history.value[i].testAccuracy
     return null
   })
-  const labelCount = computed(() => (state.value?.labels.length ?? 0) + ops.value.filter((o) => o.kind === 'label').length)
+  const labelCount = computed(() => {
+    // A re-asked image already has a label: its new answer replaces it.
+    const labelled = new Set((state.value?.labels ?? []).map((l) => l.id))
+    return labelled.size + ops.value.filter((o) => o.kind === 'label' && !labelled.has(o.id)).length
+  })
   /** The studio has nothing more to ask: every pool image is labelled or skipped. */
   const exhausted = computed(() => {
     const s = state.value
@@ -244,6 +252,22 @@ export const useSessionStore = defineStore('session', () => {
     }
   }
 
+  /** Changes an earlier answer (the history panel); the studio refits on it. */
+  async function relabel(id: number, value: LabelValue): Promise<boolean> {
+    if (!state.value || pending.value !== null) return false
+    pending.value = 'relabel'
+    try {
+      await chain
+      applyState(await useApi().relabel(id, value))
+      return true
+    } catch (err) {
+      useAppStore().reportError(err)
+      return false
+    } finally {
+      pending.value = null
+    }
+  }
+
   // --- sessions -------------------------------------------------------------------------------
   async function start(config: SessionConfig): Promise<boolean> {
     return begin('new', () => useApi().newSession(config))
@@ -337,6 +361,8 @@ export const useSessionStore = defineStore('session', () => {
     baseline,
     applyBaseline,
     lastIteration,
+    advice,
+    suspectCount,
     lastTestAccuracy,
     labelCount,
     waiting,
@@ -349,6 +375,7 @@ export const useSessionStore = defineStore('session', () => {
     answer,
     skip,
     undo,
+    relabel,
     resync,
     disconnected,
     reconnected,
