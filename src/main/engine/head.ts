@@ -40,6 +40,8 @@ export interface FitOptions {
   init?: HeadParams
   /** How much each answer counts (per row, default 1). */
   weights?: ArrayLike<number> | null
+  /** Stop when no parameter moves more than this in a step (default 1e-10). */
+  tolerance?: number
 }
 
 /** The pool's features' prior scales: mean x_j^2 over the pool, relative to the mean over all features (floored). */
@@ -97,7 +99,7 @@ export function fitLogisticPrimal(
   y: ArrayLike<number>,
   opts: FitOptions = {}
 ): HeadParams {
-  const { l2 = L2, scale = null, eps = EPS, weights = null } = opts
+  const { l2 = L2, scale = null, eps = EPS, weights = null, tolerance = 1e-10 } = opts
   const n = rows.length
   const d = dim + 1 // last coordinate is the bias
   const theta = new Float64Array(d)
@@ -147,7 +149,7 @@ export function fitLogisticPrimal(
     const step = solveSpd(hess, grad, d)
     const { value: next, size } = lineSearch(theta, step, grad, value, trial, objective)
     value = next
-    if (size < 1e-10) break
+    if (size < tolerance) break
   }
   return { weights: theta.slice(0, dim), bias: theta[dim] }
 }
@@ -182,6 +184,57 @@ function lineSearch(
   return { value, size: 0 }
 }
 
+/**
+ * Each answer's score (z = w.x + b) from a fit without it, approximated by one Newton step from
+ * the full fit `head` (the gradient of the answer left out, through the Hessian less that answer:
+ * Sherman-Morrison, O(n d^2) in all). Narrow features only (the primal's d + 1 parameters).
+ */
+export function leaveOneOutScores(
+  x: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  y: ArrayLike<number>,
+  head: HeadParams,
+  opts: FitOptions = {}
+): Float64Array {
+  const { l2 = L2, scale = null, eps = EPS, weights = null } = opts
+  const n = rows.length
+  const d = dim + 1
+  const hess = new Float64Array(d * d)
+  const z = new Float64Array(n)
+  const g = new Float64Array(n)
+  const f = new Float64Array(n)
+  const xi = new Float64Array(d)
+  for (let k = 0; k < n; k++) {
+    const base = rows[k] * dim
+    let s = head.bias
+    for (let a = 0; a < dim; a++) s += head.weights[a] * x[base + a]
+    z[k] = s
+    const at = lossAt(s, y[k], eps)
+    const w = weights ? weights[k] : 1
+    g[k] = w * at.g
+    f[k] = w * at.f
+    for (let a = 0; a < d; a++) {
+      const xa = a === dim ? 1 : x[base + a]
+      for (let b = 0; b <= a; b++) hess[a * d + b] += f[k] * xa * (b === dim ? 1 : x[base + b])
+    }
+  }
+  for (let a = 0; a < d; a++) hess[a * d + a] += a === dim ? BIAS_L2 : l2 * (scale ? scale[a] : 1)
+  for (let a = 0; a < d; a++) for (let b = 0; b < a; b++) hess[b * d + a] = hess[a * d + b]
+  const out = new Float64Array(n)
+  for (let k = 0; k < n; k++) {
+    const base = rows[k] * dim
+    for (let a = 0; a < dim; a++) xi[a] = x[base + a]
+    xi[dim] = 1
+    const hx = solveSpd(hess, xi, d)
+    let h = 0
+    for (let a = 0; a < d; a++) h += xi[a] * hx[a]
+    // Leaving answer k out moves its score by its gradient through the Hessian without it.
+    out[k] = z[k] + (g[k] * h) / Math.max(1e-12, 1 - f[k] * h)
+  }
+  return out
+}
+
 /** Wider features than this, with fewer labels than features, are fitted in the dual. */
 export const DUAL_MIN_DIM = 64
 
@@ -201,7 +254,7 @@ export function fitLogisticDual(
   y: ArrayLike<number>,
   opts: FitOptions = {}
 ): HeadParams {
-  const { l2 = L2, scale = null, eps = EPS, weights: omega = null } = opts
+  const { l2 = L2, scale = null, eps = EPS, weights: omega = null, tolerance = 1e-10 } = opts
   const n = rows.length
   if (n === 0) return { weights: new Float64Array(dim), bias: 0 }
   const c = Math.sqrt(l2 / BIAS_L2)
@@ -281,7 +334,7 @@ export function fitLogisticDual(
       size = Math.max(size, Math.abs(s))
     }
     alpha.set(trial)
-    if (size < 1e-10) break
+    if (size < tolerance) break
   }
   const weights = new Float64Array(dim)
   let b = 0

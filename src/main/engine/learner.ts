@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { FitName, HistogramDto, StrategyName } from '../../shared/contract'
 import type { FeatureMatrix } from './features'
-import { featureScale, fitLogistic, FitOptions, predictLogistic, HeadParams } from './head'
+import { featureScale, fitLogistic, FitOptions, leaveOneOutScores, predictLogistic, HeadParams } from './head'
 import { Regions } from './trust'
 import { query, Query } from './strategies'
 import { buildTransfer, TransferModel } from './transfer'
@@ -175,8 +175,8 @@ export class Learner {
     return this.blurOf
   }
 
-  /** The exact head on these answers (the session's own fit when usesExactHead). */
-  exactFit(answers: Answer[], init?: HeadParams): HeadParams {
+  /** The exact head on these answers (the session's own fit when usesExactHead); `init` and `tolerance` for refits. */
+  exactFit(answers: Answer[], init?: HeadParams, tolerance?: number): HeadParams {
     const { pool } = this.opts
     const clarity = this.clarity
     return fitLogistic(
@@ -184,7 +184,22 @@ export class Learner {
       pool.dim,
       answers.map((a) => a.id),
       answers.map((a) => a.value),
-      { ...this.fitOptions, weights: clarity ? answers.map((a) => clarity[a.id]) : null, init }
+      { ...this.fitOptions, weights: clarity ? answers.map((a) => clarity[a.id]) : null, init, tolerance }
+    )
+  }
+
+  /** Each standing answer's score from a fit without it, one Newton step from the exact fit (narrow features; null otherwise). */
+  approximateLeaveOneOut(): Float64Array | null {
+    const { pool } = this.opts
+    if (pool.dim > 64) return null
+    const clarity = this.clarity
+    return leaveOneOutScores(
+      pool.data,
+      pool.dim,
+      this.labelled.map((a) => a.id),
+      this.labelled.map((a) => a.value),
+      this.head,
+      { ...this.fitOptions, weights: clarity ? this.labelled.map((a) => clarity[a.id]) : null }
     )
   }
 

@@ -49,6 +49,9 @@ export interface IterationRecord extends Evaluation {
   next: { ids: number[]; scores: number[]; p: number[]; keys?: string[]; reask?: number[]; cover?: number[]; confirm?: number[] }
 }
 
+/** How finely the out-of-sample refits converge. */
+const OUT_OF_SAMPLE_TOLERANCE = 1e-6
+
 /** The strategies that ask suspects again and confirm thin regions; random and seed-window stay plain baselines. */
 export const CHECKING: readonly StrategyName[] = ['diverse', 'uncertainty']
 
@@ -66,7 +69,14 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
   const extra: { reask: number[]; cover: number[]; confirm: number[]; scores: number[] } = { reask: [], cover: [], confirm: [], scores: [] }
   if (learner.usesExactHead) {
     const { pool } = learner.opts
-    const oos = outOfSample(pool, answers, learner.params, (keep, init) => learner.exactFit(keep, init))
+    // Exact refits (from the full fit; a millionth is far finer than the thresholds) where a Newton step says an answer may be in doubt.
+    const oos = outOfSample(
+      pool,
+      answers,
+      learner.params,
+      (keep, init) => learner.exactFit(keep, init, OUT_OF_SAMPLE_TOLERANCE),
+      learner.approximateLeaveOneOut() ?? undefined
+    )
     suspects = suspectsOf(answers, oos, settledIds(batches, skipped))
     // A region is trusted on answers nobody doubts.
     const open = openSuspects(suspects)

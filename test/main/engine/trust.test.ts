@@ -2,7 +2,7 @@
 // out-of-sample refits of the exact head, regions and their confirmation, the slip rate, and
 // the stop advice.
 import { describe, expect, it } from 'vitest'
-import { fitLogistic } from '../../../src/main/engine/head'
+import { fitLogistic, leaveOneOutScores } from '../../../src/main/engine/head'
 import type { Answer } from '../../../src/main/engine/learner'
 import {
   confirmations,
@@ -67,6 +67,34 @@ describe('suspects', () => {
     // Settled (answered the same twice): still listed, marked; relabelled: never flagged.
     expect(suspectsOf(all, oos, new Set([wrong.id]))[0].settled).toBe(true)
     expect(suspectsOf([...answers, { ...wrong, relabelled: true }], oos, new Set())).toEqual([])
+  })
+
+  it('one Newton step per answer finds the answers to refit exactly: every suspect of the exact refits, and their very values', () => {
+    const rng = new Rng(5)
+    const many: Answer[] = Array.from({ length: 80 }, (_, k) => {
+      const id = (k * 37) % 400
+      const value = ((id % 4) % 2) as 0 | 1
+      return { id, value: (rng.next() < 0.15 ? 1 - value : value) as 0 | 1 }
+    })
+    const uniq = many.filter((a, k) => many.findIndex((b) => b.id === a.id) === k)
+    const full = fit(p)(uniq)
+    const exact = outOfSample(p, uniq, full, fit(p))
+    const approx = leaveOneOutScores(
+      p.data,
+      4,
+      uniq.map((a) => a.id),
+      uniq.map((a) => a.value),
+      full
+    )
+    const fast = outOfSample(p, uniq, full, fit(p), approx)
+    const flagged = (oos: Float64Array) => suspectsOf(uniq, oos, new Set()).map((x) => x.id)
+    expect(flagged(exact).length).toBeGreaterThan(3)
+    expect(flagged(fast)).toEqual(flagged(exact))
+    uniq.forEach((a, k) => {
+      if (chanceOf(exact[k], a) < 0.45) expect(fast[k]).toBe(exact[k])
+      // The step itself is close: far from doubt it decides nothing.
+      expect(Math.abs(1 / (1 + Math.exp(-approx[k])) - exact[k])).toBeLessThan(0.05)
+    })
   })
 
   it('a lone answer is never contradicted: without it its class is back at P 0.5', () => {
