@@ -156,7 +156,7 @@ export async function openAtomic(target: string, opts: WriteOptions = {}): Promi
   try {
     await makeFolder(dirname(target))
     await mayReplace(target, replace, opts.ours ?? 'ours')
-    fh = await open(tmp, 'wx')
+    fh = await open(tmp, 'wx', opts.mode ?? 0o666)
   } catch (err) {
     throw diskError(err, target)
   }

@@ -230,3 +230,17 @@ describe('one mapping of disk errors', () => {
     }
   })
 })
+
+describe('writeFileAtomic permissions', () => {
+  it('creates the file with the mode asked for (owner only for a token), whatever path it takes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'curator-mode-'))
+    try {
+      await writeFileAtomic(join(dir, 'secret.json'), '{}', { mode: 0o600 })
+      expect(statSync(join(dir, 'secret.json')).mode & 0o777).toBe(0o600)
+      await writeFileAtomic(join(dir, 'secret.json'), '{"a":1}', { mode: 0o600 })
+      expect(statSync(join(dir, 'secret.json')).mode & 0o777).toBe(0o600)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
