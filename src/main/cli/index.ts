@@ -49,9 +49,10 @@ Commands:
              [--large-pool N]  also featurize (cached) and iterate on N shifted MNIST images
              [--serve-memory yes|no]  memory of a curator serve process with the 70k pool open
   bench-folder
-             Write MNIST digits as 28x28 PNGs to a temp folder, then measure opening it cold
-             (scan + decode + featurize, images/s) and again from the caches (s)
-             [--images 10000] [--json]
+             Write a folder to a temp folder (MNIST digits as 28x28 PNGs, or 640x480 JPEGs), then
+             measure opening it cold (scan + decode + featurize, images/s, against the featurizer
+             alone) and again from the caches (s), each open's peak memory, and iterations on it
+             [--images 10000 | --photos N] [--base DIR] [--dir DIR (kept)] [--iterations 40] [--json]
   serve      Browser mode: serve the studio on this machine
              [--port P] [--host 127.0.0.1] [--data-dir DIR] [--session DIR] [--base DIR]
              the port and token of the last run on the data folder are kept (an open tab reconnects); --port 0: any free port
@@ -138,8 +139,28 @@ const commands: Record<
       })
   },
   'bench-folder': {
-    options: { json: { type: 'boolean' }, images: { type: 'string' } },
-    run: (o) => benchFolderCommand({ json: Boolean(o.json), images: flag(o, 'images', count, 10000) })
+    options: {
+      json: { type: 'boolean' },
+      images: { type: 'string' },
+      photos: { type: 'string' },
+      base: { type: 'string' },
+      dir: { type: 'string' },
+      iterations: { type: 'string' },
+      // Internal: the child process that opens the folder once.
+      open: { type: 'string' },
+      cache: { type: 'string' }
+    },
+    run: (o) =>
+      benchFolderCommand({
+        json: Boolean(o.json),
+        images: flag(o, 'images', count),
+        photos: flag(o, 'photos', count),
+        base: o.base as string | undefined,
+        dir: o.dir as string | undefined,
+        iterations: flag(o, 'iterations', count),
+        open: o.open as string | undefined,
+        cache: o.cache as string | undefined
+      })
   },
   serve: {
     options: {

@@ -222,10 +222,14 @@ function post(w: Worker, message: Omit<FeaturizeJob, 'job'>): Promise<FeaturizeR
   })
 }
 
-/** Images of a folder decoded and featurized in one call: enough to keep a thread busy, few enough to keep memory flat. */
+/**
+ * Images of a folder decoded and featurized in one call: enough to keep a thread busy, few enough
+ * to keep memory flat. ONNX Runtime keeps the largest activations it has seen: a MobileNetV2 batch
+ * of 21 at 224x224 holds 315 MB a thread, a batch of 5 about 40 MB, at the same speed an image.
+ */
 export function folderBatch(how: FolderDecode): number {
   const area = how.resize ? how.resize.size[0] * how.resize.size[1] : how.maxSide * how.maxSide
-  return Math.max(4, Math.min(64, Math.round((1 << 20) / area)))
+  return Math.max(4, Math.min(64, Math.round((1 << 18) / area)))
 }
 
 /**

@@ -68,8 +68,17 @@ const ready: Promise<Run> = (async () => {
   }
 })()
 
+/** One model run at a time in this thread (ONNX Runtime's run is asynchronous): a second batch only decodes meanwhile. */
+let modelFree: Promise<unknown> = Promise.resolve()
+
 /** Features of images of one size, resized to the base's input first where they are another size (MNIST, IDX). */
-async function featurizeSet(set: ImageSet): Promise<Float32Array> {
+function featurizeSet(set: ImageSet): Promise<Float32Array> {
+  const turn = modelFree.then(() => featurizeNow(set))
+  modelFree = turn.catch(() => {})
+  return turn
+}
+
+async function featurizeNow(set: ImageSet): Promise<Float32Array> {
   const run = await ready
   const all = Int32Array.from({ length: set.count }, (_, i) => i)
   const { data, height, width, channels } = toInputBuffer(set, all, init.input)

@@ -5,7 +5,7 @@
 // their own messages.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, openSync, closeSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
+import { copyFileSync, mkdirSync, openSync, closeSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
@@ -15,6 +15,8 @@ import { loadDataset } from '../../../src/main/data/load'
 import { scanFolder } from '../../../src/main/data/folder'
 import { decodeImageFile } from '../../../src/main/export/predict'
 import { readSessionLog } from '../../../src/main/session/log'
+import { defaultBaseDir } from '../../../src/main/engine/base'
+import { writePhotos } from '../../../src/main/cli/bench-folder'
 import { expectCuratorError, expectCuratorErrorAsync } from '../../helpers/errors'
 import { idxBytes, imagesIdx, labelsIdx } from '../../helpers/idx'
 import { startTestStudio } from '../../helpers/studio'
@@ -36,8 +38,11 @@ const png = (side = 28) =>
     .png()
     .toBuffer()
 
-function inChild(mode: 'idx' | 'folder', path: string): Promise<{ error: string | null; detail: unknown; maxRssMiB: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, path], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+function inChild(
+  mode: 'idx' | 'folder' | 'open',
+  ...args: string[]
+): Promise<{ error: string | null; detail: unknown; maxRssMiB: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout.on('data', (d) => (out += d))
@@ -108,6 +113,29 @@ describe('reading within bounds, under a memory ceiling (peak RSS of a child pro
     expectCuratorError(() => readIdx(huge), 'BAD_DATA', /declares 100000x1000x1000 = \d+ bytes, over the 1024 MiB limit/)
     expectCuratorError(() => parseIdx(gzipSync(idxBytes([100000, 1000, 1000], []))), 'BAD_DATA', /over the 1024 MiB limit/)
   })
+})
+
+describe('a folder of photos opened as a session opens it, under a memory ceiling', () => {
+  it('peak memory does not grow with the folder: 750 photos of 640x480 take no more than 150 do', async () => {
+    // The digit CNN at the images' own size (at most 256 px): each image's input is 256x192x3
+    // bytes, so holding the folder's pixels would take 600 x 147 KiB = 86 MiB more for 600 more images.
+    const base = join(tmp.dir, 'any-size-base')
+    mkdirSync(base)
+    for (const f of ['model.json', 'weights.bin', 'metadata.json']) copyFileSync(join(defaultBaseDir(), f), join(base, f))
+    writeFileSync(join(base, 'curator-base.json'), JSON.stringify({ input: { fit: 'none' } }))
+    const open = async (n: number) => {
+      const folder = join(tmp.dir, `photos-${n}`)
+      await writePhotos(folder, n)
+      return inChild('open', folder, join(tmp.dir, `photo-cache-${n}`), base)
+    }
+    const small = await open(150)
+    const large = await open(750)
+    expect(small.error).toBeNull()
+    expect(large.error).toBeNull()
+    expect(large.detail).toEqual({ images: 750, features: 600, thumbnailsOnDisk: true })
+    console.log(`[bounded] opening 750 photos: peak RSS ${large.maxRssMiB} MiB (150 photos: ${small.maxRssMiB} MiB)`)
+    expect(large.maxRssMiB - small.maxRssMiB).toBeLessThan(48)
+  }, 300_000)
 })
 
 describe('dataset folders', () => {
