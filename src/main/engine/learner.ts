@@ -14,6 +14,8 @@ export interface LearnerOptions {
   unfreeze: number
   /** The base layer the head sits on (default: the base's output). */
   featureLayer?: string
+  /** Height and width of the images the base gets (the split's shape where the base takes any size). */
+  inputSize?: [number, number] | null
   /** The base's class outputs (0: none): where the features are those outputs, they are the pool's regions. */
   classes?: number
   fit: FitName
@@ -81,7 +83,7 @@ export class Learner {
   private readonly earlier = new Map<string, { predicted: Uint8Array; testAccuracy: number | null }>()
 
   constructor(readonly opts: LearnerOptions) {
-    this.transfer = buildTransfer(opts.base, opts.unfreeze, opts.seed, opts.featureLayer)
+    this.transfer = buildTransfer(opts.base, opts.unfreeze, opts.seed, opts.featureLayer, opts.inputSize)
     this.initialWeights = this.transfer.suffix.getWeights().map((w) => w.clone())
     this.poolP = new Float32Array(opts.pool.count)
     this.testP = opts.test ? new Float32Array(opts.test.count) : null

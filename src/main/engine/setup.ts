@@ -147,6 +147,7 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
       base,
       unfreeze: config.unfreeze,
       featureLayer: info.featureLayer,
+      inputSize: info.input.size ?? (dataset.pool.count ? [dataset.pool.heights[0], dataset.pool.widths[0]] : null),
       classes: info.classNames.length,
       fit: config.fit,
       seed: config.seed,

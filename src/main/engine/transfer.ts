@@ -62,7 +62,17 @@ export function prefixModel(base: tf.LayersModel, unfreeze: number, featureLayer
   return tf.model({ inputs: base.inputs, outputs: layers[splitIndex].getOutputAt(0) as tf.SymbolicTensor })
 }
 
-export function buildTransfer(base: tf.LayersModel, unfreeze: number, seed: number, featureLayer?: string): TransferModel {
+/**
+ * `inputSize` (height, width of the images the base gets): where the base takes any size, the
+ * split layer's spatial size comes from it (the cached features are flat; the suffix needs their shape).
+ */
+export function buildTransfer(
+  base: tf.LayersModel,
+  unfreeze: number,
+  seed: number,
+  featureLayer?: string,
+  inputSize?: [number, number] | null
+): TransferModel {
   const { layers, splitIndex, top } = splitPoint(base, unfreeze, featureLayer)
   layers.forEach((l, i) => (l.trainable = i > splitIndex && i <= top))
   const prefix = prefixModel(base, unfreeze, featureLayer)
@@ -72,7 +82,17 @@ export function buildTransfer(base: tf.LayersModel, unfreeze: number, seed: numb
     name: 'head',
     kernelInitializer: tf.initializers.glorotUniform({ seed })
   })
-  const featureShape = (layers[splitIndex].outputShape as (number | null)[]).slice(1) as number[]
+  let shape = (layers[splitIndex].outputShape as (number | null)[]).slice(1)
+  if (shape.some((d) => d === null) && inputSize) {
+    const channels = base.inputs[0].shape.at(-1) ?? 3
+    shape = (prefix.computeOutputShape([null, ...inputSize, channels]) as (number | null)[]).slice(1)
+  }
+  if (shape.some((d) => d === null))
+    throw new CuratorError(
+      'BAD_ARGUMENT',
+      `--unfreeze ${unfreeze}: the base takes images of any size, so its ${layers[splitIndex].name} output has no fixed shape; use --unfreeze 2 or less`
+    )
+  const featureShape = shape as number[]
   const featureInput = tf.input({ shape: featureShape, name: 'features' })
   let x: tf.SymbolicTensor = featureInput
   for (const l of layers.slice(splitIndex + 1, top + 1)) x = l.apply(x) as tf.SymbolicTensor

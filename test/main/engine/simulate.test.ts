@@ -177,6 +177,16 @@ describe('simulate with the shipped base', () => {
     disposePrepared(p)
   })
 
+  it('unfreeze 3 trains on cached conv23 activations, shaped from the base input size (the base takes any size)', async () => {
+    // This failed with "Tensor must have a shape comprised of positive integers but got shape [300,,,32]".
+    const p = await prepare(config({ strategy: 'uncertainty', unfreeze: 3, poolLimit: 300, testLimit: 100 }), { backend: 'wasm' })
+    expect(p.poolFeatures.dim).toBe(5 * 5 * 32)
+    expect(p.learner.transfer.featureShape).toEqual([5, 5, 32])
+    const { summary } = await run(p, 'uncertainty', 8)
+    expect(summary.labels).toBe(8)
+    disposePrepared(p)
+  })
+
   it('a noisy labeller gives wrong answers by seeded draws, one per answer, and the budget counts every answer', async () => {
     const p = await prepare(config({ strategy: 'random', seed: 3 }), { backend: 'wasm' })
     const noisy = async (noise: number) => {

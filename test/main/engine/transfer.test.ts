@@ -73,12 +73,12 @@ describe('splitPoint and buildTransfer', () => {
       0: ['classes', [10]],
       1: ['dense', [128]],
       2: ['global_maxpool', [32]],
-      3: ['conv23', [null as never, null as never, 32]],
-      4: ['conv22', [null as never, null as never, 32]]
+      3: ['conv23', [5, 5, 32]],
+      4: ['conv22', [7, 7, 32]]
     }
     for (let u = 0; u <= MAX_UNFREEZE; u++) {
       const base = buildBaseModel(1)
-      const t = buildTransfer(base, u, 1)
+      const t = buildTransfer(base, u, 1, undefined, [28, 28])
       expect(t.splitName).toBe(names[u][0])
       expect(t.featureShape).toEqual(names[u][1])
       t.layers.forEach((l, i) => expect(l.trainable).toBe(i > t.splitIndex))
@@ -91,6 +91,12 @@ describe('splitPoint and buildTransfer', () => {
     }
   })
 
+  it('needs the image size where the split layer is spatial and the base takes any size', () => {
+    // The digit CNN's input is [null, null, null, 3]: conv23's output shape comes from the images.
+    expectCuratorError(() => buildTransfer(buildBaseModel(1), 3, 1), 'BAD_ARGUMENT', /no fixed shape; use --unfreeze 2 or less/)
+    expect(buildTransfer(buildBaseModel(1), 3, 1, undefined, [40, 36]).featureShape).toEqual([11, 9, 32])
+  })
+
   it('rejects an unfreeze count out of range', () => {
     const base = buildBaseModel(1)
     for (const u of [-1, 1.5, MAX_UNFREEZE + 1, NaN])
@@ -98,7 +104,7 @@ describe('splitPoint and buildTransfer', () => {
   })
 })
 
-describe.each([0, 1, 2])('unfreeze %d', (unfreeze) => {
+describe.each([0, 1, 2, 3, 4])('unfreeze %d', (unfreeze) => {
   let features: { pool: FeatureMatrix; test: FeatureMatrix }
 
   beforeAll(async () => {
@@ -114,7 +120,7 @@ describe.each([0, 1, 2])('unfreeze %d', (unfreeze) => {
     const want = prefixFeatures(await loadModel(files), unfreeze, pool)
     const got = features.pool
     expect(got.count).toBe(pool.count)
-    expect(got.dim).toBe([10, 128, 32][unfreeze])
+    expect(got.dim).toBe([10, 128, 32, 800, 1568][unfreeze])
     expect(got.dim).toBe(want.dim)
     expect(maxDiff(got.data, want.data)).toBeLessThan(1e-5)
     // And the very base built in this thread, not loaded.
@@ -127,6 +133,7 @@ describe.each([0, 1, 2])('unfreeze %d', (unfreeze) => {
       return new Learner({
         base,
         unfreeze,
+        inputSize: [28, 28],
         fit,
         seed,
         pool: features.pool,
@@ -209,8 +216,8 @@ describe.each([0, 1, 2])('unfreeze %d', (unfreeze) => {
           .map((w) => Array.from(w.dataSync()))
         expect(l.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(orig)
       }
-      // The unfrozen ones did.
-      for (const l of a.transfer.layers.slice(a.transfer.splitIndex + 1)) {
+      // The unfrozen ones (with weights: not the pooling) did.
+      for (const l of a.transfer.layers.slice(a.transfer.splitIndex + 1).filter((l) => l.countParams() > 0)) {
         const orig = base
           .getLayer(l.name)
           .getWeights()
@@ -249,6 +256,7 @@ describe.each([0, 1, 2])('unfreeze %d', (unfreeze) => {
       new Learner({
         base: await loadModel(files),
         unfreeze,
+        inputSize: [28, 28],
         fit: 'original',
         seed: 3,
         pool: features.pool,
