@@ -99,14 +99,28 @@ export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
   }
 }
 
+export interface StartOptions {
+  poolLimit: number
+  testLimit: number
+  strategy?: string
+  dataset?: string
+  positiveClasses?: string
+  batchSize?: number
+}
+
 /** Fills the start form with a small MNIST subset (or another dataset) and starts a session. */
-export async function startSession(
-  page: Page,
-  opts: { poolLimit: number; testLimit: number; strategy?: string; dataset?: string; positiveClasses?: string }
-): Promise<void> {
+export async function startSession(page: Page, opts: StartOptions): Promise<void> {
+  await clickStart(page, opts)
+  await page.getByTestId('view-label').waitFor({ timeout: 120_000 })
+  await page.getByTestId('query-image').first().waitFor()
+}
+
+/** Fills the start form and clicks Start, without waiting for the session to open. */
+export async function clickStart(page: Page, opts: StartOptions): Promise<void> {
   await page.getByTestId('view-start').waitFor()
   if (opts.dataset !== undefined) await page.getByTestId('field-dataset').fill(opts.dataset)
   if (opts.positiveClasses !== undefined) await page.getByTestId('field-positive-classes').fill(opts.positiveClasses)
+  if (opts.batchSize !== undefined) await page.getByTestId('field-batch-size').fill(String(opts.batchSize))
   // Open "Advanced" as a person would, and look that it is open: a re-render can replace the section.
   const advanced = page.getByTestId('view-start').locator('details.advanced').first()
   for (let i = 0; i < 3 && !(await advanced.evaluate((d) => (d as unknown as { open: boolean }).open)); i++)
@@ -115,6 +129,4 @@ export async function startSession(
   await page.getByTestId('field-test-limit').fill(String(opts.testLimit))
   if (opts.strategy) await page.getByTestId('field-strategy').selectOption(opts.strategy)
   await page.getByTestId('btn-start').click()
-  await page.getByTestId('view-label').waitFor({ timeout: 120_000 })
-  await page.getByTestId('query-image').first().waitFor()
 }

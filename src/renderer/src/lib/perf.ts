@@ -1,4 +1,4 @@
-// Key press -> next image painted. The labelling view calls markKey() on keydown and
+// Key press -> next image painted. The labelling view calls markKey(event.timeStamp) on keydown and
 // markPainted() once the DOM has the next image; the duration lands in window.__curatorPaints
 // (read by the end-to-end benchmark) and as 'key' / 'painted' performance marks.
 
@@ -10,11 +10,17 @@ function samples(): number[] {
   return w.__curatorPaints
 }
 
-export function markKey(): number {
+/**
+ * The key press's time: the event's own timestamp (when the browser received it), so time the
+ * page spent busy before the handler ran counts too; now when there is none.
+ */
+export function markKey(eventTime?: number): number {
+  const now = performance.now()
+  const at = eventTime !== undefined && eventTime > 0 && eventTime <= now ? eventTime : now
   try {
-    return performance.mark('key').startTime
+    return performance.mark('key', { startTime: at }).startTime
   } catch {
-    return performance.now()
+    return at
   }
 }
 
