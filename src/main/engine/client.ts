@@ -1,12 +1,12 @@
 // The main thread's handle on the engine thread: the same methods, as promises. A thread that
-// stops (a crash, or terminate()) never leaves a call waiting: every call it owed fails with
+// stops (a crash, or terminate(): asked to leave, see threads.ts) never leaves a call waiting: every call it owed fails with
 // ENGINE_STOPPED, and the next call starts a new thread. The new thread has no session open:
 // `lost` counts the threads stopped, so the studio knows to open its session again.
 import type { Worker } from 'node:worker_threads'
 import { CuratorError } from '../../shared/errors'
 import type { Progress } from '../../shared/progress'
 import type { EngineMethods, EngineReply } from './protocol'
-import { startWorker } from './threads'
+import { startWorker, stopWorker } from './threads'
 
 export type EngineClient = {
   [M in keyof EngineMethods]: (...args: Parameters<EngineMethods[M]>) => Promise<Awaited<ReturnType<EngineMethods[M]>>>
@@ -17,6 +17,9 @@ export type EngineClient = {
   /** Engine threads stopped so far: when it changes, whatever the engine held (the open session) is gone. */
   readonly lost: number
 }
+
+/** How long the engine thread gets to end its training and featurizing threads and itself before it is terminated. */
+const LEAVE_TIMEOUT_MS = 10_000
 
 interface Pending {
   method: string
@@ -95,10 +98,7 @@ export function startEngine(onProgress: (p: Progress) => void): EngineClient {
       if (!t) return
       stopping = true
       try {
-        await new Promise<void>((done) => {
-          t.worker.once('exit', () => done())
-          void t.worker.terminate()
-        })
+        await stopWorker(t.worker, LEAVE_TIMEOUT_MS)
       } finally {
         stopping = false
       }

@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads'
 import { DIGEST_BYTES, FolderDecode, ImageSet, checkImageSizes, groupBySize, imagePixels } from '../data/dataset'
 import type { FolderDecoder } from '../data/folder'
 import type { ModelFiles } from './model-io'
-import { startWorker } from './threads'
+import { request, startWorker, stopWorker } from './threads'
 import { defaultFeaturizer, FeaturizerName } from './featurizer'
 import type { FeaturizeInit, FeaturizeJob, FeaturizeReply } from './featurize-worker'
 import { Progress, ProgressMeter } from '../../shared/progress'
@@ -197,29 +197,16 @@ export class FeaturizePool {
     const workers = this.workers
     this.workers = []
     this.free = []
-    await Promise.all(workers.map((w) => w.terminate()))
+    await Promise.all(workers.map((w) => stopWorker(w)))
   }
 }
 
 let jobCounter = 0
-function post(w: Worker, message: Omit<FeaturizeJob, 'job'>): Promise<FeaturizeReply> {
+async function post(w: Worker, message: Omit<FeaturizeJob, 'job'>): Promise<FeaturizeReply> {
   const job = jobCounter++
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: FeaturizeReply) => {
-      if (m.job !== job) return
-      w.off('message', onMessage)
-      w.off('error', onError)
-      if (m.error) reject(new Error(`Featurizing failed: ${m.error}`))
-      else resolve(m)
-    }
-    const onError = (err: Error) => {
-      w.off('message', onMessage)
-      reject(err)
-    }
-    w.on('message', onMessage)
-    w.once('error', onError)
-    w.postMessage({ ...message, job } as FeaturizeJob)
-  })
+  const reply = await request<FeaturizeReply>(w, { ...message, job }, (m) => m.job === job)
+  if (reply.error) throw new Error(`Featurizing failed: ${reply.error}`)
+  return reply
 }
 
 /**

@@ -10,6 +10,7 @@ import { prefixModel, splitPoint } from './transfer'
 import { FolderDecode, ImageSet, groupBySize, toInputBuffer } from '../data/dataset'
 import { decodeFolderFile, DecodedFile, PlainImage } from '../data/folder'
 import { tfjsToOnnx } from '../onnx/convert'
+import { onParentMessage } from './threads'
 import type { InputSpec } from '../../shared/base-spec'
 
 export interface FeaturizeInit {
@@ -144,7 +145,7 @@ function pickSet(set: ImageSet, idx: Int32Array): ImageSet {
   )
 }
 
-parentPort!.on('message', async (m: FeaturizeJob) => {
+onParentMessage(async (m: FeaturizeJob) => {
   try {
     if ('set' in m) {
       const features = await featurizeSet(m.set)

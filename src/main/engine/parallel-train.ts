@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs'
 import { availableParallelism } from 'node:os'
 import type { Worker } from 'node:worker_threads'
 import { ImageSet, pickImages, toInputBuffer } from '../data/dataset'
-import { startWorker } from './threads'
+import { request, startWorker, stopWorker } from './threads'
 import type { ShardJob, ShardResult, StepReply, StepRequest, TrainInit } from './train-worker'
 import type { TrainLayer } from '../onnx/train-graph'
 import { onnxRuntimeLoads } from './featurizer'
@@ -140,7 +140,7 @@ export class ParallelTrainer {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()))
+    await Promise.all(this.workers.map((w) => stopWorker(w)))
   }
 }
 
@@ -196,23 +196,10 @@ export function writeTrainable(model: tf.LayersModel, flat: Float32Array): void 
   }
 }
 
-function ask(w: Worker, request: StepRequest): Promise<ShardResult[]> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: StepReply) => {
-      if (m.request !== request.request) return
-      w.off('message', onMessage)
-      w.off('error', onError)
-      if ('error' in m) reject(new Error(`Training failed: ${m.error}`))
-      else resolve(m.results)
-    }
-    const onError = (err: Error) => {
-      w.off('message', onMessage)
-      reject(err)
-    }
-    w.on('message', onMessage)
-    w.once('error', onError)
-    w.postMessage(request)
-  })
+async function ask(w: Worker, step: StepRequest): Promise<ShardResult[]> {
+  const reply = await request<StepReply>(w, step, (m) => m.request === step.request)
+  if ('error' in reply) throw new Error(`Training failed: ${reply.error}`)
+  return reply.results
 }
 
 /** The layers of `model` as the ONNX training graph takes them, or why it cannot take them. */

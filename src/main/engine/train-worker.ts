@@ -7,6 +7,7 @@ import { ImageSet, toInputBuffer } from '../data/dataset'
 import { tfjsGradient, writeTrainable } from './parallel-train'
 import { CORRECT, IMAGE, LOSS, ONEHOT, trainGraph, type TrainLayer } from '../onnx/train-graph'
 import { requireOrt } from './featurizer'
+import { onParentMessage } from './threads'
 import type * as Ort from 'onnxruntime-node'
 
 export interface TrainInit {
@@ -99,7 +100,7 @@ async function ortGradient(model: tf.LayersModel, weights: Float32Array, job: Sh
   return { shard: job.shard, gradient, lossSum: loss * count, correct: (out[CORRECT].data as Float32Array)[0], count }
 }
 
-parentPort!.on('message', async (m: StepRequest) => {
+onParentMessage(async (m: StepRequest) => {
   try {
     const model = await ready
     const results: ShardResult[] = []

@@ -14,9 +14,6 @@ import { nextEvent, startTestStudio, testConfig, TestStudio } from '../../helper
 
 let ts: TestStudio
 beforeAll(async () => {
-  // Known defect: terminating an engine thread while its training threads run ONNX Runtime
-  // aborts the process (Napi::Error). These tests train on TF.js's gradients until that is fixed.
-  process.env.CURATOR_TRAINER = 'tfjs'
   ts = await startTestStudio()
 }, 300_000)
 afterAll(async () => {
