@@ -90,6 +90,8 @@ export async function exportModelFolder(x: ModelExportInput): Promise<ExportResu
         batchSize: start.config.batchSize,
         labels: trained.length,
         pendingLabels: rows.length - trained.length,
+        // Every standing answer by its file key, so the labels outlive the session (the rows of labels.csv, shorter).
+        answers: rows.map(({ key, id, label, trained }) => ({ key, id, label, trained })),
         iterations: trains.map((t) => ({
           iteration: t.iteration,
           labels: t.labels,

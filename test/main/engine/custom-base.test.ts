@@ -180,12 +180,31 @@ describe('the studio on a custom base, and its export', () => {
     const r = await ts.studio.exportModel(out)
     expect(r.files).toEqual(expect.arrayContaining(['model.json', 'metadata.json', 'labels.csv', 'README.md']))
     const meta = JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8'))
-    expect(meta.input).toMatchObject({ shape: [null, 224, 224, 3], spec: { size: [224, 224], fit: 'pad', range: [0, 1] } })
+    expect(meta.input).toMatchObject({
+      shape: [null, 224, 224, 3],
+      spec: { size: [224, 224], channels: 3, fit: 'pad', range: [0, 1], mean: [0], std: [1] }
+    })
     expect(meta.base.featureLayer).toBe(MOBILENET.pooled)
+    // Every answer by its file, in labels.csv and metadata.json.
+    const keys = s.labels.map((l) => l.key).sort()
+    const csv = readFileSync(join(out, 'labels.csv'), 'utf8').trim().split('\n')
+    expect(csv[0].split(',')[0]).toBe('key')
+    expect(
+      csv
+        .slice(1)
+        .map((line) => line.split(',')[0])
+        .sort()
+    ).toEqual(keys)
+    expect(meta.answers.map((a: { key: string }) => a.key).sort()).toEqual(keys)
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('224x224')
 
     // The exported model, through the predict path (same decoding, resizing and scaling), on the labelled files.
     const m = await loadExportedModel(out)
+    // The whole model: the image in at the base's input, P out.
+    expect([m.model.inputs[0].shape, m.model.outputs[0].shape]).toEqual([
+      [null, 224, 224, 3],
+      [null, 1]
+    ])
     const root = parseSpecOptions(s.config.dataset.slice(7), 'folder').path
     const images = await Promise.all(s.labels.map((l) => decodeImageFile(join(root, l.key!), Infinity, resizeOf(m.input))))
     const p = predictImages(m, images)

@@ -278,6 +278,8 @@ describe('a folder export', () => {
       expect(readFileSync(join(out, 'images', r.label, r.key)).equals(readFileSync(join(folder.root, r.key)))).toBe(true)
     }
     expect(csvRows(readFileSync(join(out, 'labels.csv'), 'utf8')).map((r) => r.key)).toEqual(rows.map((r) => r.key))
+    const meta = JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8'))
+    expect(meta.answers).toEqual(rows.map(({ key, id, label, trained }) => ({ key, id, label, trained })))
     // A labelled file deleted since: a clear error naming it, and no half export left.
     rmSync(join(folder.root, rows[0].key))
     const again = join(ts.root, 'exported-folder-2')
