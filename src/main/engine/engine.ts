@@ -23,8 +23,19 @@ import { join } from 'node:path'
 import { TENSORBOARD_DIR } from '../tensorboard/writer'
 import { writeFolderAtomic } from '../files/safe'
 
-/** Progress updates sent while pretraining, at most this often (the last one always goes). */
-const PRETRAIN_PROGRESS_MS = 200
+/** Progress updates sent while featurizing or pretraining, at most this often (the last one always goes). */
+const PROGRESS_MS = 200
+
+/** `send`, at most every PROGRESS_MS per task: each update is work for the UI's threads, which a person is waiting on. */
+function throttled(send: (p: Progress) => void): (p: Progress) => void {
+  const last = new Map<string, number>()
+  return (p) => {
+    const now = performance.now()
+    if (now - (last.get(p.task) ?? -Infinity) < PROGRESS_MS && p.done < p.total) return
+    last.set(p.task, now)
+    send(p)
+  }
+}
 
 export class Engine implements EngineMethods {
   private prepared: Prepared | null = null
@@ -57,7 +68,7 @@ export class Engine implements EngineMethods {
       baseDir,
       featurizer,
       background: true,
-      onProgress: this.onProgress,
+      onProgress: throttled(this.onProgress),
       shouldStop: () => this.cancelled
     })
     this.close()
@@ -140,7 +151,7 @@ export class Engine implements EngineMethods {
       const build = (p: Prepared) => baselineOf(p, (of?.config ?? p.learner.opts).seed)
       if (!of) this.baselines.set(key, build(this.need()))
       else {
-        const p = await prepare(of.config, { backend: await initBackend(), cacheDir: this.cacheDir, baseDir: of.baseDir })
+        const p = await prepare(of.config, { backend: await initBackend(), cacheDir: this.cacheDir, baseDir: of.baseDir, background: true })
         disposePrepared(p)
         for (const k of this.baselines.keys()) if (k !== 'open') this.baselines.delete(k)
         this.baselines.set(key, build(p))
@@ -253,13 +264,7 @@ export class Engine implements EngineMethods {
     const backend = await initBackend()
     this.cancelled = false
     const ds = loadMnist({ pool: options.limit, test: options.limit })
-    let last = -Infinity
-    const onProgress = (p: Progress) => {
-      const now = performance.now()
-      if (now - last < PRETRAIN_PROGRESS_MS && p.done < p.total) return
-      last = now
-      this.onProgress(p)
-    }
+    const onProgress = throttled(this.onProgress)
     const models = join(options.dataDir, 'models')
     const dir = join(models, `mnist-cnn-${new Date().toISOString().replace(/[-:]/g, '').replace('.', '-').replace('Z', '')}`)
     // Written in a private folder and renamed into place: no half-written base is ever seen.
@@ -272,7 +277,9 @@ export class Engine implements EngineMethods {
         seed: options.seed,
         onProgress,
         shouldStop: () => this.cancelled,
-        tensorboard
+        tensorboard,
+        // A person is waiting on this machine: training threads run below the UI's priority.
+        background: true
       })
       try {
         const meta = await writeBaseModel(tmp, r.model, baseMetadata(ds, r, { epochs: options.epochs, seed: options.seed, backend }))

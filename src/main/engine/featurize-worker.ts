@@ -1,7 +1,6 @@
 // One featurizing thread: runs the frozen prefix on batches of images sent by the pool, on
 // TF.js or on ONNX Runtime (one intra-op thread: the pool has one thread per core already).
 import { parentPort, workerData } from 'node:worker_threads'
-import { setPriority } from 'node:os'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from './backend'
 import { FeaturizerName, requireOrt } from './featurizer'
@@ -10,7 +9,7 @@ import { prefixModel, splitPoint } from './transfer'
 import { FolderDecode, ImageSet, groupBySize, toInputBuffer } from '../data/dataset'
 import { decodeFolderFile, DecodedFile, PlainImage } from '../data/folder'
 import { tfjsToOnnx } from '../onnx/convert'
-import { onParentMessage } from './threads'
+import { onParentMessage, runInBackground } from './threads'
 import type { InputSpec } from '../../shared/base-spec'
 
 export interface FeaturizeInit {
@@ -38,8 +37,7 @@ export interface FeaturizeReply {
 type Run = (x: Float32Array, shape: [number, number, number, number]) => Promise<Float32Array>
 
 const init = workerData as FeaturizeInit
-// On Linux the nice value is per thread, and pid 0 means the calling thread; elsewhere it would be the whole process.
-if (init.background && process.platform === 'linux') setPriority(0, 10)
+if (init.background) runInBackground()
 
 const ready: Promise<Run> = (async () => {
   await initBackend(init.backend as never)

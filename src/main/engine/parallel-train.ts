@@ -61,6 +61,8 @@ export interface ParallelTrainerOptions {
   /** What computes the gradients (default: defaultTrainer). */
   engine?: TrainerName
   shardSize?: number
+  /** The training threads run at a lower priority (a UI is waiting on this machine's cores). */
+  background?: boolean
 }
 
 export interface StepResult {
@@ -94,7 +96,7 @@ export class ParallelTrainer {
     this.threads = Math.max(1, Math.min(wanted, shards))
     this.weights = readTrainable(model)
     this.optimizer = new Adam(this.weights.length, opts.learningRate)
-    const init: TrainInit = { topology: model.toJSON(null, false), backend: opts.backend, layers }
+    const init: TrainInit = { topology: model.toJSON(null, false), backend: opts.backend, layers, background: opts.background }
     this.workers = Array.from({ length: this.threads }, () => startWorker('train-worker', init))
   }
 

@@ -33,6 +33,8 @@ export interface PretrainOptions {
   threads?: number
   /** What computes the gradients (default: defaultTrainer, ONNX Runtime on wasm). */
   trainer?: TrainerName
+  /** The training threads run at a lower priority (a UI is waiting on this machine's cores). */
+  background?: boolean
   /** TensorBoard: loss and accuracy every `every` batches (default TB_EVERY) and per epoch, into `dir`. */
   tensorboard?: { dir: string; every?: number }
 }
@@ -58,7 +60,8 @@ export async function pretrain(train: ImageSet, test: ImageSet, opts: PretrainOp
     learningRate,
     threads: opts.threads,
     engine: opts.trainer,
-    backend: backendName()
+    backend: backendName(),
+    background: opts.background
   })
   const meter = new ProgressMeter('pretrain', epochs * train.count)
   let done = 0

@@ -8,6 +8,7 @@
 // the request in time (one stuck in its own code, whose threads are then idle).
 import { parentPort, Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
+import { setPriority } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -17,11 +18,22 @@ const LEAVE = 'curator:leave'
 const running = new Set<Worker>()
 let leaving = false
 
+/** The nice value of background threads: the renderer and the main thread (0) win the cores. */
+export const BACKGROUND_NICE = 10
+/** What a worker posts when it could not lower its priority. */
+const PRIORITY_FAILED = 'curatorPriorityFailed'
+let priorityFailureTold = false
+
 export function startWorker(name: 'engine-worker' | 'featurize-worker' | 'train-worker', workerData?: unknown): Worker {
   if (leaving) throw new Error('This thread is ending: it starts no more threads')
   const w = spawn(name, workerData)
   running.add(w)
   w.once('exit', () => running.delete(w))
+  w.on('message', (m: unknown) => {
+    if (!m || typeof m !== 'object' || !(PRIORITY_FAILED in m) || priorityFailureTold) return
+    priorityFailureTold = true
+    console.warn(`Curator: could not lower the priority of a ${name} thread (${String(m[PRIORITY_FAILED])}); it runs at normal priority`)
+  })
   return w
 }
 
@@ -83,4 +95,19 @@ export function onParentMessage<T>(handle: (m: T) => unknown): void {
       })
     )
   })
+}
+
+/**
+ * In a worker thread: lowers this thread's scheduling priority, and so that of the threads it
+ * starts afterwards (ONNX Runtime's), so a person's UI wins the cores. Linux only: there the
+ * nice value is per thread (pid 0 is the calling thread); elsewhere it would be the whole
+ * process's. Best-effort: a failure is told to the starting thread, which logs it once.
+ */
+export function runInBackground(): void {
+  if (process.platform !== 'linux') return
+  try {
+    setPriority(0, BACKGROUND_NICE)
+  } catch (err) {
+    parentPort?.postMessage({ [PRIORITY_FAILED]: (err as Error).message })
+  }
 }

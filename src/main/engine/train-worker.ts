@@ -7,7 +7,7 @@ import { ImageSet, toInputBuffer } from '../data/dataset'
 import { tfjsGradient, writeTrainable } from './parallel-train'
 import { CORRECT, IMAGE, LOSS, ONEHOT, trainGraph, type TrainLayer } from '../onnx/train-graph'
 import { requireOrt } from './featurizer'
-import { onParentMessage } from './threads'
+import { onParentMessage, runInBackground } from './threads'
 import type * as Ort from 'onnxruntime-node'
 
 export interface TrainInit {
@@ -16,6 +16,8 @@ export interface TrainInit {
   backend?: string
   /** Set: ONNX Runtime computes the gradients, on the training graph of these layers. */
   layers: TrainLayer[] | null
+  /** Run below normal priority (Linux: this thread's nice value), so the UI's processes come first. */
+  background?: boolean
 }
 
 export interface ShardJob {
@@ -43,6 +45,7 @@ export interface ShardResult {
 export type StepReply = { request: number; results: ShardResult[] } | { request: number; error: string }
 
 const init = workerData as TrainInit
+if (init.background) runInBackground()
 
 const ready: Promise<tf.LayersModel> = (async () => {
   await initBackend(init.backend as never)
