@@ -51,6 +51,11 @@ const boundaryZones = [
     message: 'stores import no views, components or the wiring module'
   },
   {
+    target: ['./src/renderer/src/views', './src/renderer/src/components', './src/renderer/src/App.vue'],
+    from: ['./src/renderer/src/api'],
+    message: 'views change the session through the stores; their own read-only queries go through lib/queries.ts'
+  },
+  {
     target: './src/renderer/src/stores/session.ts',
     from: ['./src/renderer/src/stores/replay.ts'],
     message: 'the session store does not import the replay store'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { confirmOps, project, reconcile, toSlots, type LocalOp } from '../../src/renderer/src/lib/batch'
 import { fitBatch } from '../../src/renderer/src/lib/layout'
-import { isTypingTarget, labelAction, labelShortcuts, playerAction } from '../../src/renderer/src/lib/keys'
+import { cursorMove, isTypingTarget, labelAction, labelShortcuts, playerAction } from '../../src/renderer/src/lib/keys'
 import { base64ToBytes, displaySize, toRgba } from '../../src/renderer/src/lib/pixels'
 import { formFromConfig, validateForm } from '../../src/renderer/src/lib/session-form'
 import { DEFAULT_CONFIG, DEFAULT_TASK, type SessionState } from '../../src/shared/contract'
@@ -96,6 +96,19 @@ describe('optimistic batch bookkeeping', () => {
 })
 
 describe('keys', () => {
+  it('cursorMove: arrows, pages, Home and End within the list; left and right only in a grid', () => {
+    // A list of 20.
+    expect([cursorMove('ArrowDown', 3, 20, 1, 8), cursorMove('ArrowUp', 0, 20, 1, 8), cursorMove('PageDown', 15, 20, 1, 8)]).toEqual([
+      4, 0, 19
+    ])
+    expect([cursorMove('Home', 7, 20, 1, 8), cursorMove('End', 7, 20, 1, 8), cursorMove('ArrowRight', 7, 20, 1, 8)]).toEqual([0, 19, null])
+    // A grid of 5 columns.
+    expect([cursorMove('ArrowDown', 3, 20, 5, 10), cursorMove('ArrowRight', 3, 20, 5, 10), cursorMove('ArrowLeft', 0, 20, 5, 10)]).toEqual([
+      8, 4, 0
+    ])
+    expect([cursorMove('o', 3, 20, 5, 10), cursorMove('End', 0, 0, 1, 8)]).toEqual([null, 0])
+  })
+
   const custom = { negative: { name: 'no', key: 'n' }, positive: { name: 'yes', key: 'Y' } }
 
   it('maps the default task', () => {

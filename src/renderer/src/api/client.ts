@@ -3,7 +3,8 @@
 // methods travel over a WebSocket as WsRequest/WsResponse/WsEvent. Either way the rest of
 // the renderer sees a `StudioClient`: a typed StudioApi plus `on()`.
 //
-// Only the Pinia stores call `useApi()`.
+// Only the Pinia stores, wiring.ts (pushed events) and lib/queries.ts (views' read-only queries)
+// call `useApi()`; eslint holds views and components to that.
 import {
   METHODS,
   type EventName,

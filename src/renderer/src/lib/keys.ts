@@ -61,6 +61,17 @@ export function playerAction(e: KeyLike): PlayerAction | null {
   }
 }
 
+/**
+ * Where a list's cursor goes on a navigation key, or null for any other key: arrows (left and
+ * right only in a grid of several columns), Page Up/Down by `page` items, Home, End.
+ */
+export function cursorMove(key: string, at: number, count: number, columns: number, page: number): number | null {
+  const moves: Record<string, number> = { ArrowDown: columns, ArrowUp: -columns, PageDown: page, PageUp: -page }
+  if (columns > 1) Object.assign(moves, { ArrowRight: 1, ArrowLeft: -1 })
+  const to = key in moves ? at + moves[key] : key === 'Home' ? 0 : key === 'End' ? count - 1 : null
+  return to === null ? null : Math.max(0, Math.min(count - 1, to))
+}
+
 /** Keys typed into form fields are theirs, not shortcuts. */
 export function isTypingTarget(t: EventTarget | null): boolean {
   const el = t as (HTMLElement & { type?: string }) | null

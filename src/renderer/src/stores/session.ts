@@ -12,7 +12,7 @@ import { toApiError, useApi } from '../api/client'
 import { batchOf, confirmOps, prefetchFor, project, reconcile, toSlots, type LocalOp, type Prefetch, type Slot } from '../lib/batch'
 import { useAppStore } from './app'
 
-export type Pending = 'new' | 'open' | 'undo' | 'relabel' | 'export' | null
+export type Pending = 'new' | 'open' | 'undo' | 'relabel' | 'choose' | 'export' | null
 
 export type ExportOutcome = { ok: true; result: ExportResult } | { ok: false; code: string; message: string }
 
@@ -234,15 +234,16 @@ export const useSessionStore = defineStore('session', () => {
     }
   }
 
-  /** Takes back the last label (the studio rolls the model back too). */
-  async function undo(): Promise<boolean> {
+  /**
+   * A change to answers already given: made once the answers on their way have arrived, one at
+   * a time; the state it returns is the view's. False when refused (busy) or failed (reported).
+   */
+  async function change(kind: Exclude<Pending, null>, call: () => Promise<SessionState>): Promise<boolean> {
     if (!state.value || pending.value !== null) return false
-    pending.value = 'undo'
+    pending.value = kind
     try {
       await chain
-      const s = await useApi().undo()
-      ops.value = []
-      applyState(s)
+      applyState(await call())
       return true
     } catch (err) {
       useAppStore().reportError(err)
@@ -252,21 +253,20 @@ export const useSessionStore = defineStore('session', () => {
     }
   }
 
+  /** Takes back the last label (the studio rolls the model back too). */
+  const undo = (): Promise<boolean> =>
+    change('undo', async () => {
+      const s = await useApi().undo()
+      // The answers given here are all in the studio (the chain has settled); one is taken back.
+      ops.value = []
+      return s
+    })
+
   /** Changes an earlier answer (the history panel); the studio refits on it. */
-  async function relabel(id: number, value: LabelValue): Promise<boolean> {
-    if (!state.value || pending.value !== null) return false
-    pending.value = 'relabel'
-    try {
-      await chain
-      applyState(await useApi().relabel(id, value))
-      return true
-    } catch (err) {
-      useAppStore().reportError(err)
-      return false
-    } finally {
-      pending.value = null
-    }
-  }
+  const relabel = (id: number, value: LabelValue): Promise<boolean> => change('relabel', () => useApi().relabel(id, value))
+
+  /** Answers an image chosen in the pool browser (not asked by the model); the studio refits on it. */
+  const choose = (id: number, value: LabelValue): Promise<boolean> => change('choose', () => useApi().choose(id, value, 0))
 
   // --- sessions -------------------------------------------------------------------------------
   async function start(config: SessionConfig): Promise<boolean> {
@@ -376,6 +376,7 @@ export const useSessionStore = defineStore('session', () => {
     skip,
     undo,
     relabel,
+    choose,
     resync,
     disconnected,
     reconnected,
