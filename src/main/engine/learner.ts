@@ -32,16 +32,27 @@ export interface Answer {
   value: 0 | 1
   /** The labeller changed this answer afterwards, on purpose (the history panel). */
   relabelled?: boolean
+  /** The image was given this answer this many times (re-asks that agreed, > 1): it counts that often in the fit. */
+  times?: number
 }
 
 /**
- * The answers that stand: an image answered more than once (re-asked) counts once, with its
- * latest answer, at the place of that answer. Without re-asks, batches.flat().
+ * The answers that stand: an image answered more than once (re-asked) stands once, with its
+ * latest answer, at the place of that answer, counting as often as that answer was given to it
+ * (two answers that agree are stronger than one). Without re-asks, batches.flat().
  */
 export function standing(batches: Answer[][]): Answer[] {
   const all = batches.flat()
   const last = new Map(all.map((a, k) => [a.id, k]))
-  return all.filter((a, k) => last.get(a.id) === k)
+  const times = new Map<number, number>()
+  for (const a of all) if (a.value === all[last.get(a.id)!].value) times.set(a.id, (times.get(a.id) ?? 0) + 1)
+  return all.filter((a, k) => last.get(a.id) === k).map((a) => (times.get(a.id)! > 1 ? { ...a, times: times.get(a.id) } : a))
+}
+
+/** How much each answer counts in the exact fit: its image's clarity (null: 1) times the times it was given. */
+function answerWeights(answers: Answer[], clarity: Float32Array | null): number[] | null {
+  if (!clarity && answers.every((a) => !a.times)) return null
+  return answers.map((a) => (clarity ? clarity[a.id] : 1) * (a.times ?? 1))
 }
 
 export interface Evaluation {
@@ -79,6 +90,7 @@ export class Learner {
   private clarityOf: Float32Array | null = null
   private blurOf: Float32Array | null = null
   private regionsOf: Regions | null = null
+  private testRegionsOf: Int32Array | null = null
   /** Exact fits of earlier answers (the stop advice compares the last ones), by the answers. */
   private readonly earlier = new Map<string, { predicted: Uint8Array; testAccuracy: number | null }>()
 
@@ -180,13 +192,12 @@ export class Learner {
   /** The exact head on these answers (the session's own fit when usesExactHead); `init` and `tolerance` for refits. */
   exactFit(answers: Answer[], init?: HeadParams, tolerance?: number): HeadParams {
     const { pool } = this.opts
-    const clarity = this.clarity
     return fitLogistic(
       pool.data,
       pool.dim,
       answers.map((a) => a.id),
       answers.map((a) => a.value),
-      { ...this.fitOptions, weights: clarity ? answers.map((a) => clarity[a.id]) : null, init, tolerance }
+      { ...this.fitOptions, weights: answerWeights(answers, this.clarity), init, tolerance }
     )
   }
 
@@ -194,14 +205,13 @@ export class Learner {
   approximateLeaveOneOut(): Float64Array | null {
     const { pool } = this.opts
     if (pool.dim > 64) return null
-    const clarity = this.clarity
     return leaveOneOutScores(
       pool.data,
       pool.dim,
       this.labelled.map((a) => a.id),
       this.labelled.map((a) => a.value),
       this.head,
-      { ...this.fitOptions, weights: clarity ? this.labelled.map((a) => clarity[a.id]) : null }
+      { ...this.fitOptions, weights: answerWeights(this.labelled, this.clarity) }
     )
   }
 
@@ -219,6 +229,13 @@ export class Learner {
   get regions(): Regions {
     this.regionsOf ??= new Regions(this.opts.pool, this.opts.classes ?? 0, this.opts.seed)
     return this.regionsOf
+  }
+
+  /** The region of every held-out row (null without a held-out split). */
+  get testRegions(): Int32Array | null {
+    if (!this.opts.test) return null
+    this.testRegionsOf ??= this.regions.regionsOf(this.opts.test)
+    return this.testRegionsOf
   }
 
   /**

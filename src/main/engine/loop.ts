@@ -8,6 +8,7 @@ import {
   chanceOf,
   confirmations,
   covers,
+  disputedRegions,
   openSuspects,
   outOfSample,
   reasks,
@@ -15,6 +16,7 @@ import {
   settledIds,
   slipRate,
   STEADY_BATCHES,
+  STOP_TRUST,
   stopAdvice,
   Suspect,
   suspectsOf,
@@ -103,7 +105,7 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
         ...extra.confirm.map((id) => lead.get(regions.of[id]) ?? 0)
       ]
     }
-    advice = adviceOf(learner, batches, open.length, counts.filter((c) => unconfirmed(c, slip)).length)
+    advice = adviceOf(learner, batches, open.length, counts.filter((c) => unconfirmed(c, slip, STOP_TRUST)).length)
   }
   const room = cfg.batchSize - extra.reask.length - extra.cover.length - extra.confirm.length
   // With the regions covered, what is left of the batch goes to the strategy (diverse: uncertainty).
@@ -149,11 +151,14 @@ function adviceOf(learner: Learner, batches: Answer[][], suspects: number, thin:
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++
     changed.push(n / a.length)
   }
+  const { testTruth } = learner.opts
+  const testRegions = learner.testRegions
   return stopAdvice({
     changed,
     heldOut: fits.map((f) => f.testAccuracy),
     suspects,
     unconfirmed: thin,
+    disputed: testRegions && testTruth && learner.testP ? disputedRegions(learner.regions, testRegions, learner.testP, testTruth) : 0,
     labels: learner.answers.length
   })
 }

@@ -149,13 +149,24 @@ export class Regions {
   readonly size: Int32Array
   readonly typical: Uint8Array
 
+  /** The k-means centres (null: the regions are the base's classes). */
+  private readonly centres: Float64Array | null
+
   constructor(pool: FeatureMatrix, classes: number, seed: number) {
-    const k = pool.dim === classes && classes > 1 ? classes : Math.max(2, classes || 10)
+    const byClass = pool.dim === classes && classes > 1
+    const k = byClass ? classes : Math.max(2, classes || 10)
     this.count = k
-    this.of = pool.dim === classes && classes > 1 ? argmaxRegions(pool) : kMeansRegions(pool, k, seed)
+    this.centres = byClass ? null : kMeansCentres(pool, k, seed)
+    this.of = this.regionsOf(pool)
     this.size = new Int32Array(k)
     for (const r of this.of) this.size[r]++
     this.typical = typicalOf(pool, this.of, k)
+  }
+
+  /** The region of every row of a matrix of the same features (the pool's, or the held-out split's). */
+  regionsOf(f: FeatureMatrix): Int32Array {
+    const { centres, count } = this
+    return centres ? Int32Array.from({ length: f.count }, (_, i) => nearestCentre(f, i, centres, count)) : argmaxRegions(f)
   }
 
   /** Regions large enough to need their own answers. */
@@ -174,8 +185,8 @@ function argmaxRegions(f: FeatureMatrix): Int32Array {
   return out
 }
 
-/** Seeded k-means (k-means++ start on a sample of at most 5,000, ten Lloyd steps), then every image to its nearest centre. */
-function kMeansRegions(f: FeatureMatrix, k: number, seed: number): Int32Array {
+/** Seeded k-means centres (k-means++ start on a sample of at most 5,000, ten Lloyd steps). */
+function kMeansCentres(f: FeatureMatrix, k: number, seed: number): Float64Array {
   const { dim, data } = f
   const rng = iterationRng(seed, -7)
   const step = Math.max(1, Math.floor(f.count / 5000))
@@ -209,29 +220,35 @@ function kMeansRegions(f: FeatureMatrix, k: number, seed: number): Int32Array {
     set(c, sample[pick])
     sample.forEach((i, s) => (near[s] = Math.min(near[s], d2(i, c))))
   }
-  const nearest = (i: number) => {
-    let best = 0
-    let bd = Infinity
-    for (let c = 0; c < k; c++) {
-      const d = d2(i, c)
-      if (d < bd) {
-        bd = d
-        best = c
-      }
-    }
-    return best
-  }
   for (let it = 0; it < 10; it++) {
     const sum = new Float64Array(k * dim)
     const n = new Int32Array(k)
     for (const i of sample) {
-      const c = nearest(i)
+      const c = nearestCentre(f, i, centres, k)
       n[c]++
       for (let j = 0; j < dim; j++) sum[c * dim + j] += data[i * dim + j]
     }
     for (let c = 0; c < k; c++) if (n[c]) for (let j = 0; j < dim; j++) centres[c * dim + j] = sum[c * dim + j] / n[c]
   }
-  return Int32Array.from({ length: f.count }, (_, i) => nearest(i))
+  return centres
+}
+
+function nearestCentre(f: FeatureMatrix, i: number, centres: Float64Array, k: number): number {
+  const { dim, data } = f
+  let best = 0
+  let bd = Infinity
+  for (let c = 0; c < k; c++) {
+    let d = 0
+    for (let j = 0; j < dim; j++) {
+      const t = data[i * dim + j] - centres[c * dim + j]
+      d += t * t
+    }
+    if (d < bd) {
+      bd = d
+      best = c
+    }
+  }
+  return best
 }
 
 /** Typical images: within TYPICAL_SHARE of their region by distance to its coordinate-wise median (a mean is pulled off by the few images between regions). */
@@ -328,8 +345,14 @@ export function slipRate(batches: Answer[][], open: Suspect[]): number {
  */
 export const regionTrust = (c: RegionCount, slip: number): number => 1 / (1 + (slip / (1 - slip)) ** Math.abs(c.positive - c.negative))
 
-/** A region rests on too few answers: nobody answered in it, or its lead does not make it REGION_TRUST sure. */
-export const unconfirmed = (c: RegionCount, slip: number): boolean => regionTrust(c, slip) < REGION_TRUST
+/** A region rests on too few answers: nobody answered in it, or its lead does not make it `trust` sure (REGION_TRUST). */
+export const unconfirmed = (c: RegionCount, slip: number, trust = REGION_TRUST): boolean => regionTrust(c, slip) < trust
+
+/**
+ * How sure every region must be for the stop advice. Lower than REGION_TRUST, which decides what
+ * is asked: a lead of 2 unless the answers show a slip rate above 6.6 %.
+ */
+export const STOP_TRUST = 0.995
 
 /** For each wanted region, its typical unexcluded image with the smallest seeded key. */
 function pickIn(
@@ -405,8 +428,31 @@ export function confirmations(
 
 // ---- stop advice -----------------------------------------------------------------------------
 
-/** Batches the stop advice looks back over: each must have left the pool's predictions steady. */
-export const STEADY_BATCHES = 2
+/** Held-out rows with known truth a region needs before its held-out accuracy is read. */
+const DISPUTE_MIN_ROWS = 20
+
+/**
+ * Where a held-out split with truth exists: the sizeable regions on whose held-out rows the head
+ * is wrong more often than right. Answers that agree can still all be slips (two in a row, one
+ * time in a hundred at a 10 % slip rate); the held-out split is the one check they cannot pass.
+ */
+export function disputedRegions(regions: Regions, testRegions: Int32Array, testP: ArrayLike<number>, testTruth: Int8Array): number {
+  const right = new Int32Array(regions.count)
+  const rows = new Int32Array(regions.count)
+  for (let i = 0; i < testTruth.length; i++) {
+    const t = testTruth[i]
+    if (t < 0) continue
+    const r = testRegions[i]
+    rows[r]++
+    if (testP[i] >= 0.5 === (t === 1)) right[r]++
+  }
+  let n = 0
+  for (let r = 0; r < regions.count; r++) if (regions.sizeable(r) && rows[r] >= DISPUTE_MIN_ROWS && 2 * right[r] < rows[r]) n++
+  return n
+}
+
+/** Batches the stop advice looks back over: each must have left the pool's predictions steady (the trust checks do the rest). */
+export const STEADY_BATCHES = 1
 /** Predictions over the pool that may change in a batch (a share) for it to count as steady. */
 export const STEADY_SHARE = 0.005
 /** Held-out accuracy that may still rise in a batch (points) for it to count as steady. */
@@ -426,6 +472,8 @@ export interface AdviceInput {
   suspects: number
   /** Regions resting on too few answers. */
   unconfirmed: number
+  /** Regions where the held-out split disagrees with the answers (see disputedRegions; 0 without held-out truth). */
+  disputed?: number
   labels: number
 }
 
@@ -443,6 +491,11 @@ export function stopAdvice(a: AdviceInput): Advice {
       stop: false,
       reason: `Keep going: ${a.unconfirmed} region${a.unconfirmed === 1 ? '' : 's'} of the pool rest${a.unconfirmed === 1 ? 's' : ''} on too few answers`
     }
+  if (a.disputed)
+    return {
+      stop: false,
+      reason: `Keep going: the held-out split disagrees with the answers about ${a.disputed} region${a.disputed === 1 ? '' : 's'} of the pool`
+    }
   const last = a.changed.at(-1)
   if (last === undefined || a.changed.length < STEADY_BATCHES) return { stop: false, reason: 'Keep going: too few fits to tell' }
   const moving = a.changed.find((c) => c > STEADY_SHARE)
@@ -457,7 +510,7 @@ export function stopAdvice(a: AdviceInput): Advice {
   return {
     stop: true,
     reason:
-      `You can stop: the last ${a.changed.length} batches changed at most ${pct(worst)} of the pool’s predictions, ` +
+      `You can stop: the last ${a.changed.length === 1 ? 'batch' : `${a.changed.length} batches`} changed at most ${pct(worst)} of the pool’s predictions, ` +
       `no answer is in doubt and every region has answers that agree` +
       (held.length ? ` (held-out ${pct(held[held.length - 1])}, steady)` : '')
   }

@@ -3,10 +3,11 @@
 // the stop advice.
 import { describe, expect, it } from 'vitest'
 import { fitLogistic, leaveOneOutScores } from '../../../src/main/engine/head'
-import type { Answer } from '../../../src/main/engine/learner'
+import { standing, type Answer } from '../../../src/main/engine/learner'
 import {
   confirmations,
   covers,
+  disputedRegions,
   outOfSample,
   reasks,
   regionCounts,
@@ -14,6 +15,8 @@ import {
   Regions,
   settledIds,
   slipRate,
+  STEADY_BATCHES,
+  STOP_TRUST,
   stopAdvice,
   suspectsOf,
   unconfirmed
@@ -171,6 +174,48 @@ describe('regions', () => {
     expect(reasks([{ id: c1[1], value: (regions.of[c1[1]] % 2) as 0 | 1, p: 0.2 }], regions, tied, 4)).toEqual([])
   })
 
+  it('the stop advice trusts a lead of 2 up to a slip rate of 6.6 %; asking goes on to a lead of 3', () => {
+    const two = { region: 0, positive: 2, negative: 0, last: 1, touched: true }
+    expect(unconfirmed(two, 0.06, STOP_TRUST)).toBe(false)
+    expect(unconfirmed(two, 0.07, STOP_TRUST)).toBe(true)
+    expect(unconfirmed(two, 0.06)).toBe(true)
+    expect(unconfirmed({ ...two, positive: 3 }, 0.06)).toBe(false)
+  })
+
+  it('the held-out split disputes a region whose answers were all slips', () => {
+    const test = pool(200, 4, 2)
+    const testRegions = regions.regionsOf(test)
+    const truth = Int8Array.from(testRegions, (r) => r % 2)
+    // The head right everywhere but in region 3, which it calls negative.
+    const p = Float32Array.from(testRegions, (r) => (r === 3 ? 0.1 : r % 2 ? 0.9 : 0.1))
+    expect(disputedRegions(regions, testRegions, p, truth)).toBe(1)
+    expect(
+      disputedRegions(
+        regions,
+        testRegions,
+        Float32Array.from(truth, (t) => (t ? 0.8 : 0.2)),
+        truth
+      )
+    ).toBe(0)
+  })
+
+  it('an image given the same answer twice counts twice in the fit; the latest answer stands', () => {
+    const b: Answer[][] = [
+      [
+        { id: 1, value: 1 },
+        { id: 2, value: 0 }
+      ],
+      [
+        { id: 1, value: 1 },
+        { id: 2, value: 1 }
+      ]
+    ]
+    expect(standing(b)).toEqual([
+      { id: 1, value: 1, times: 2 },
+      { id: 2, value: 1 }
+    ])
+  })
+
   it('the slip rate counts images answered two ways and open suspects', () => {
     const b: Answer[][] = [
       [
@@ -184,12 +229,14 @@ describe('regions', () => {
 })
 
 describe('stop advice', () => {
-  const steady = { changed: [0.001, 0.002], heldOut: [0.99, 0.991, 0.991], suspects: 0, unconfirmed: 0, labels: 20 }
+  const steady = { changed: [0.002], heldOut: [0.99, 0.991], suspects: 0, unconfirmed: 0, labels: 20 }
 
-  it('says stop when nothing is in doubt, every region trusted and the last batches changed little', () => {
+  it('says stop when nothing is in doubt, every region trusted and the last batch changed little', () => {
+    expect(STEADY_BATCHES).toBe(1)
     const a = stopAdvice(steady)
     expect(a.stop).toBe(true)
-    expect(a.reason).toMatch(/^You can stop: the last 2 batches changed at most 0\.2 % of the pool’s predictions.*held-out 99\.1 %, steady/)
+    expect(a.reason).toMatch(/^You can stop: the last batch changed at most 0\.2 % of the pool’s predictions.*held-out 99\.1 %, steady/)
+    expect(stopAdvice({ ...steady, changed: [0.001, 0.002] }).reason).toMatch(/^You can stop: the last 2 batches changed/)
   })
 
   it('and why not otherwise', () => {
@@ -198,13 +245,12 @@ describe('stop advice', () => {
       reason: 'Keep going: 2 answers are in doubt (the others contradict it)'
     })
     expect(stopAdvice({ ...steady, unconfirmed: 1 }).reason).toBe('Keep going: 1 region of the pool rests on too few answers')
-    expect(stopAdvice({ ...steady, changed: [0.001, 0.04] }).reason).toBe(
-      'Keep going: the last answers changed 4.0 % of the pool’s predictions'
+    expect(stopAdvice({ ...steady, disputed: 1 }).reason).toBe(
+      'Keep going: the held-out split disagrees with the answers about 1 region of the pool'
     )
-    expect(stopAdvice({ ...steady, heldOut: [0.97, 0.98, 0.99] }).reason).toMatch(
-      /^Keep going: held-out accuracy still rising \(\+2\.0 points\)/
-    )
-    expect(stopAdvice({ ...steady, changed: [0.001] }).stop).toBe(false)
+    expect(stopAdvice({ ...steady, changed: [0.04] }).reason).toBe('Keep going: the last answers changed 4.0 % of the pool’s predictions')
+    expect(stopAdvice({ ...steady, heldOut: [0.97, 0.99] }).reason).toMatch(/^Keep going: held-out accuracy still rising \(\+2\.0 points\)/)
+    expect(stopAdvice({ ...steady, changed: [] }).stop).toBe(false)
     expect(stopAdvice({ ...steady, labels: 0 }).stop).toBe(false)
   })
 })
