@@ -91,11 +91,40 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
       const take = (ids: number[]) => (ids.forEach((id) => (excluded[id] = 1)), ids)
       // Doubted answers first; diverse then covers every region, and both confirm thin ones.
       extra.reask = take(reasks(suspects, regions, batches, size))
-      if (strategy === 'diverse') extra.cover = take(covers(regions, counts, excluded, size - extra.reask.length, seed, iteration))
+      if (strategy === 'diverse') {
+        // The cold start's slots that covering does not need confirm the regions just answered,
+        // so a wrong first answer meets its contradiction in the next batch, not after the cover.
+        const uncovered = counts.filter((c) => c.last < 0).length
+        const spare = Math.max(0, (cfg.coldStartBatches - iteration) * size - uncovered)
+        const early = uncovered
+          ? confirmations(
+              regions,
+              counts.filter((c) => c.last >= 0),
+              slip,
+              excluded,
+              Math.min(spare, size - extra.reask.length),
+              seed,
+              iteration
+            )
+          : []
+        extra.confirm = take(early)
+        extra.cover = take(covers(regions, counts, excluded, size - extra.reask.length - early.length, seed, iteration))
+      }
       // Uncertainty finds the regions nobody answered in itself (they sit at P 0.5): it confirms once all are answered.
       if (strategy === 'diverse' || counts.every((c) => c.touched))
-        extra.confirm = take(
-          confirmations(regions, counts, slip, excluded, size - extra.reask.length - extra.cover.length, seed, iteration, extra.cover)
+        extra.confirm.push(
+          ...take(
+            confirmations(
+              regions,
+              counts,
+              slip,
+              excluded,
+              size - extra.reask.length - extra.cover.length - extra.confirm.length,
+              seed,
+              iteration,
+              [...extra.cover, ...extra.confirm]
+            )
+          )
         )
       const chance = new Map(suspects.map((s) => [s.id, chanceOf(s)]))
       const lead = new Map(counts.map((c) => [c.region, Math.abs(c.positive - c.negative)]))
