@@ -7,7 +7,7 @@
 import type { Sharp } from 'sharp'
 import { MIN_SIDE, type FolderDecode } from './dataset'
 
-type SharpFactory = (input: Uint8Array, options: { failOn: 'error' }) => Sharp
+type SharpFactory = (input: Uint8Array, options: { failOn: 'error' } | { raw: { width: number; height: number; channels: 1 | 3 } }) => Sharp
 let sharpModule: Promise<SharpFactory> | undefined
 /** Loaded on first use, so MNIST-only runs never load libvips. */
 function loadSharp(): Promise<SharpFactory> {
@@ -31,9 +31,15 @@ export const THUMB_SIDE = 128
  */
 export const ALPHA_BACKGROUND = { r: 255, g: 255, b: 255 }
 
-export type Decoded =
-  | { ok: true; width: number; height: number; channels: 1 | 3; pixels: Uint8Array; downscaledFrom: [number, number] | null }
-  | { ok: false; reason: string }
+/** Decoded pixels, grey or RGB. */
+export interface Pixels {
+  width: number
+  height: number
+  channels: 1 | 3
+  pixels: Uint8Array
+}
+
+export type Decoded = (Pixels & { ok: true; downscaledFrom: [number, number] | null; thumb?: Pixels }) | { ok: false; reason: string }
 
 /** The base's input size and how images are brought to it (see InputFit); null: each image at its own size. */
 export type Resize = FolderDecode['resize']
@@ -78,7 +84,14 @@ export function fitSize(width: number, height: number, maxSide: number): [number
  * everywhere is stored as grey: the base sees the same input, with a third of the memory.
  * A thumbnail (maxSide THUMB_SIDE, no resize) is never refused for being narrow.
  */
-export async function decodeImage(bytes: Uint8Array, maxSide: number, resize: Resize = null, thumbnail = false): Promise<Decoded> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  maxSide: number,
+  resize: Resize = null,
+  thumbnail = false,
+  /** Also the image at its own size, at most this long a side: made from the pixels decoded here when they hold it. */
+  thumbSide?: number
+): Promise<Decoded> {
   const problem = notAnImage(bytes, bytes.length)
   if (problem) return { ok: false, reason: problem }
   const kind = sniffImage(bytes)!
@@ -114,11 +127,25 @@ export async function decodeImage(bytes: Uint8Array, maxSide: number, resize: Re
     let pixels = toGreyOrRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), tw * th, info.channels)
     if (!pixels) return { ok: false, reason: `decoded to ${info.channels} channels` }
     const channels = pixels.length === tw * th ? 1 : 3
+    // One decode for both where the model's pixels are the whole image, aspect kept, not enlarged, at least the thumbnail's size.
+    let thumb: Pixels | undefined
+    if (thumbSide !== undefined && resize?.fit !== 'crop' && resize?.fit !== 'fill' && tw <= width) {
+      const [sw, sh] = fitSize(width, height, thumbSide)
+      if (sw === tw && sh === th) thumb = { width: tw, height: th, channels, pixels: pixels.slice() }
+      else if (sw < tw && sh < th) {
+        const small = await sharp(pixels, { raw: { width: tw, height: th, channels } })
+          .resize(sw, sh, { fit: 'fill' })
+          .raw({ depth: 'uchar' })
+          .toBuffer()
+        thumb = { width: sw, height: sh, channels, pixels: new Uint8Array(small.buffer, small.byteOffset, small.byteLength) }
+      }
+    }
+    const also = thumb ? { thumb } : {}
     if (resize?.fit === 'pad' && (tw !== resize.size[1] || th !== resize.size[0])) {
       pixels = padToSize(pixels, tw, th, channels, resize.size)
-      return { ok: true, width: resize.size[1], height: resize.size[0], channels, pixels, downscaledFrom }
+      return { ok: true, width: resize.size[1], height: resize.size[0], channels, pixels, downscaledFrom, ...also }
     }
-    return { ok: true, width: tw, height: th, channels, pixels, downscaledFrom }
+    return { ok: true, width: tw, height: th, channels, pixels, downscaledFrom, ...also }
   } catch (err) {
     return { ok: false, reason: `corrupt or unreadable ${kind.toUpperCase()}: ${firstLine((err as Error).message)}` }
   }

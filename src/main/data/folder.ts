@@ -5,6 +5,7 @@
 // it there) and into a small thumbnail for display; the thumbnails are kept in the cache, not in
 // memory, with an index keyed by the file list, so a second open only lists the folder and reads
 // the index.
+import { statSync } from 'node:fs'
 import { readdir, readFile, realpath, stat } from 'node:fs/promises'
 import { openAtomic, writeFileAtomic } from '../files/safe'
 import { createHash } from 'node:crypto'
@@ -61,6 +62,8 @@ export interface FolderScan {
 
 /** Files and folders a dataset scan looks at before it refuses (a link to / would be millions). */
 export const MAX_FOLDER_ENTRIES = 500_000
+
+const STAT_CHUNK = 2000
 
 const cancelled = () => new CuratorError('CANCELLED', 'Opening the folder was cancelled')
 
@@ -161,17 +164,22 @@ export async function scanFolder(rootPath: string, shouldStop?: () => boolean, m
   }
   await walk(root, '', null)
 
+  // Stats one after another, synchronously, with a turn of the event loop every STAT_CHUNK files:
+  // 20,000 files in about a third of the time the same stats take as promises (a cached re-open lists them all).
   const files: FolderFile[] = []
-  await forEachLimit(found, 32, async (f) => {
+  for (let i = 0; i < found.length; i++) {
+    if (i > 0 && i % STAT_CHUNK === 0) {
+      await new Promise((r) => setImmediate(r))
+      if (shouldStop?.()) throw cancelled()
+    }
+    const f = found[i]
     try {
-      const s = await stat(f.abs)
+      const s = statSync(f.abs)
       files.push({ ...f, size: s.size, mtimeMs: s.mtimeMs })
     } catch (err) {
       skipped.push({ path: f.path, reason: `cannot read: ${(err as Error).message}` })
     }
-  })
-  const order = new Map(found.map((f, i) => [f.path, i]))
-  files.sort((a, b) => order.get(a.path)! - order.get(b.path)!)
+  }
   return { root, files, skipped }
 }
 
@@ -201,7 +209,7 @@ export async function decodeFolderFile(abs: string, how: FolderDecode, want: { i
   } catch (err) {
     return { ok: false, reason: err instanceof CuratorError ? err.message : `cannot read: ${(err as Error).message}` }
   }
-  const input = await decodeImage(bytes, how.maxSide, how.resize)
+  const input = await decodeImage(bytes, how.maxSide, how.resize, false, want.thumb ? THUMB_SIDE : undefined)
   if (!input.ok) return input
   // A copy of its own: it crosses threads, and a slice of a shared buffer would carry the whole buffer.
   const digest = Uint8Array.from(
@@ -215,7 +223,7 @@ export async function decodeFolderFile(abs: string, how: FolderDecode, want: { i
   if (want.thumb) {
     // An image already small enough and at its own size is its own thumbnail.
     const own = !input.downscaledFrom && !how.resize && Math.max(input.width, input.height) <= THUMB_SIDE
-    const t = own ? input : await decodeImage(bytes, THUMB_SIDE, null, true)
+    const t = own ? input : input.thumb ? { ok: true as const, ...input.thumb } : await decodeImage(bytes, THUMB_SIDE, null, true)
     if (!t.ok) return t
     thumb = { width: t.width, height: t.height, channels: t.channels, pixels: t.pixels }
   }
@@ -425,7 +433,8 @@ const CACHE_MAGIC = 'CURDIDX2'
 export function folderCachePath(cacheDir: string, scan: FolderScan, maxSide: number, resize: Resize = null): string {
   const h = createHash('sha256')
   h.update(JSON.stringify({ v: DECODE_VERSION, root: scan.root, maxSide, ...(resize ? { resize } : {}) }))
-  for (const f of scan.files) h.update(`\n${f.path}\0${f.size}\0${f.mtimeMs}`)
+  // One update of the whole listing (the same bytes as one per file, without 20,000 calls).
+  h.update(scan.files.map((f) => `\n${f.path}\0${f.size}\0${f.mtimeMs}`).join(''))
   return join(cacheDir, 'datasets', `${h.digest('hex').slice(0, 32)}.index`)
 }
 
@@ -554,22 +563,4 @@ export async function loadFolderDataset(path: string, opts: FolderOptions = {}):
     test: null,
     hash: hashImageSets(pool)
   }
-}
-
-/** Runs fn over items with at most `limit` running at once; the first error stops the rest. */
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failed = false
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (!failed && next < items.length) {
-        try {
-          await fn(items[next++])
-        } catch (err) {
-          failed = true
-          throw err
-        }
-      }
-    })
-  )
 }

@@ -34,8 +34,9 @@ export function stratifiedSplit(
     const list = byClass.get(c)!
     const k = Math.min(list.length - 1, Math.round(list.length * fraction))
     if (names) {
-      const rank = new Map(list.map((i) => [i, createHash('sha256').update(`${seed}\0${names[i]}`).digest('hex')]))
-      list.sort((a, b) => (rank.get(a)! < rank.get(b)! ? -1 : 1))
+      const rank: string[] = []
+      for (const i of list) rank[i] = createHash('sha256').update(`${seed}\0${names[i]}`).digest('hex')
+      list.sort((a, b) => (rank[a] < rank[b] ? -1 : 1))
     } else rng.shuffle(list)
     for (let j = 0; j < k; j++) inTest[list[j]] = 1
   }

@@ -252,13 +252,17 @@ export class CapturedFeatures {
 }
 
 /** The folder decoder of the featurizing threads: each batch comes back with thumbnails, and its features go to `capture`. */
-export function folderDecoder(pool: FeaturizePool, capture: CapturedFeatures, onUse: () => void): FolderDecoder {
+export function folderDecoder(poolOf: () => FeaturizePool, capture: CapturedFeatures, onUse: () => void): FolderDecoder {
   return {
     batchSize: folderBatch,
-    parallel: pool.threads * pool.slots,
+    // The pool is asked for only when the folder is decoded (a cached open needs none).
+    get parallel() {
+      const pool = poolOf()
+      return pool.threads * pool.slots
+    },
     decode: async (files, decode) => {
       onUse()
-      const { results, features } = await pool.run({ files: files.map((f) => f.abs), decode, thumbs: true })
+      const { results, features } = await poolOf().run({ files: files.map((f) => f.abs), decode, thumbs: true })
       capture.add(
         files.filter((_, k) => results![k].ok).map((f) => f.path),
         features!

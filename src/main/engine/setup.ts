@@ -84,7 +84,9 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   const baseHash = inputHash(info)
   // ONNX Runtime for any base whose prefix the ONNX export covers (MobileNetV2: about 30 ms an image
   // on one core, against seconds on TF.js's CPU backend); a base with other layer types featurizes on TF.js.
-  const ortCovers = !onnxUnsupported(info.files, split)
+  // Converting says so (MobileNetV2: ~150 ms), so it is done only when needed: not when ONNX Runtime's features are cached.
+  let covers: boolean | undefined
+  const ortCovers = () => (covers ??= !onnxUnsupported(info.files, split))
   const pools = new Map<FeaturizerName, FeaturizePool>()
   const poolFor = (featurizer: FeaturizerName) => {
     let pool = pools.get(featurizer)
@@ -100,7 +102,8 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
   try {
     // A folder is decoded on the featurizing threads, which featurize each image as they decode it.
     const capture = new CapturedFeatures()
-    const captureWith = opts.featurizer ?? (ortCovers ? defaultFeaturizer(opts.backend) : 'tfjs')
+    let captureWith: FeaturizerName | undefined
+    const captureFeaturizer = () => (captureWith ??= opts.featurizer ?? (ortCovers() ? defaultFeaturizer(opts.backend) : 'tfjs'))
     let captured = false
     // Images are brought to the base's input size as they are decoded (folders; MNIST and IDX in the featurizer).
     const dataset =
@@ -111,14 +114,30 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
         seed: config.seed,
         cacheDir,
         input: info.input,
-        decoder: folderDecoder(poolFor(captureWith), capture, () => (captured = true)),
+        decoder: folderDecoder(
+          () => poolFor(captureFeaturizer()),
+          capture,
+          () => (captured = true)
+        ),
         onProgress: opts.onProgress,
         shouldStop: opts.shouldStop
       }))
     // Features already computed beat faster featurizing (ONNX Runtime only where its export covers the prefix).
     const atHand =
-      !captured && (await tfjsFeaturesAtHand(cacheDir, info.dir, { baseHash, datasetHash: dataset.hash, split }, dataset, opts.shipped))
-    const featurizer = captured ? captureWith : (opts.featurizer ?? (atHand || !ortCovers ? 'tfjs' : defaultFeaturizer(opts.backend)))
+      !captured && (await featuresAtHand(cacheDir, info.dir, { baseHash, datasetHash: dataset.hash, split }, dataset, opts.shipped))
+    const ort = defaultFeaturizer(opts.backend)
+    const ortAtHand = async () =>
+      ort === 'onnxruntime' &&
+      (await featuresAtHand(
+        cacheDir,
+        info.dir,
+        { baseHash, datasetHash: dataset.hash, split: featureSplitKey(split, ort) },
+        dataset,
+        false
+      ))
+    const featurizer = captured
+      ? captureFeaturizer()
+      : (opts.featurizer ?? (atHand ? 'tfjs' : (await ortAtHand()) || ortCovers() ? ort : 'tfjs'))
     const progress = { onProgress: opts.onProgress, shouldStop: opts.shouldStop, task: 'featurize' }
     const featurize = async (sets: ImageSet[]) => {
       const folder = dataset.folder
@@ -170,10 +189,11 @@ function inputHash(b: BaseInfo): string {
 }
 
 /**
- * Features already computed beat faster featurizing: TF.js's for every part are in the cache or
- * shipped beside the base (a fresh install's MNIST), so no featurizing is needed at all.
+ * Features already computed beat faster featurizing: those of the key's split (TF.js's: the plain
+ * layer name) for every part are in the cache or shipped beside the base (a fresh install's
+ * MNIST), so no featurizing is needed at all.
  */
-async function tfjsFeaturesAtHand(cacheDir: string, baseDir: string, key: CacheKey, dataset: Dataset, shipped?: boolean): Promise<boolean> {
+async function featuresAtHand(cacheDir: string, baseDir: string, key: CacheKey, dataset: Dataset, shipped?: boolean): Promise<boolean> {
   if (dataset.source) return existsSync(featureCachePath(cacheDir, { ...key, datasetHash: dataset.source.hash, part: 'all' }))
   const parts = dataset.test ? ['pool', 'test'] : ['pool']
   for (const part of parts) {

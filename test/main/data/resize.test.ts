@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { imagePixels } from '../../../src/main/data/dataset'
-import { borderColor, decodeImage } from '../../../src/main/data/decode'
+import { borderColor, decodeImage, THUMB_SIDE } from '../../../src/main/data/decode'
 import { loadDataset } from '../../../src/main/data/load'
 import { decodeFolderFile } from '../../../src/main/data/folder'
 import { loadMnist } from '../../../src/main/data/mnist'
@@ -51,6 +51,26 @@ describe('decodeImage with the base input size', () => {
     expect(dark(crop)).toBeLessThan(260)
     expect(dark(fill)).toBeGreaterThan(120)
     expect(dark(fill)).toBeLessThan(180)
+  })
+
+  it('the thumbnail made from the pixels decoded for the base is the whole image at its own aspect, as a decode of its own gives it', async () => {
+    // A 640x480 photo-like JPEG (a gradient with a disc) decoded once for a 224x224 base, padded.
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><defs><linearGradient id="g"><stop offset="0" stop-color="#2a6"/><stop offset="1" stop-color="#fd3"/></linearGradient></defs><rect width="640" height="480" fill="url(#g)"/><circle cx="200" cy="300" r="90" fill="#a14"/></svg>`
+    const jpeg = await sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toBuffer()
+    const d = await decodeImage(jpeg, 256, { size: [224, 224], fit: 'pad' }, false, THUMB_SIDE)
+    const own = await decodeImage(jpeg, THUMB_SIDE, null, true)
+    if (!d.ok || !own.ok || !d.thumb) throw new Error('no thumbnail')
+    expect([d.width, d.height, d.thumb.width, d.thumb.height, d.thumb.channels]).toEqual([224, 224, THUMB_SIDE, 96, 3])
+    expect([own.width, own.height]).toEqual([THUMB_SIDE, 96])
+    expect(meanAbs(d.thumb.pixels, own.pixels)).toBeLessThan(2)
+    // Crop and fill do not hold the whole image at its aspect, and an image smaller than the base would be enlarged: no thumbnail from them.
+    for (const fit of ['crop', 'fill'] as const) {
+      const c = await decodeImage(jpeg, 256, { size: [224, 224], fit }, false, THUMB_SIDE)
+      expect(c.ok && c.thumb).toBe(undefined)
+    }
+    const small = await sharp(jpeg).resize(100, 75).jpeg().toBuffer()
+    const up = await decodeImage(small, 256, { size: [224, 224], fit: 'pad' }, false, THUMB_SIDE)
+    expect(up.ok && up.thumb).toBe(undefined)
   })
 
   it('borderColor is the median of the border per channel', () => {
