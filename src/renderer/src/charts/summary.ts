@@ -6,7 +6,9 @@ import type { AnswerNames } from './histogram'
 import { shownWeights } from './weights'
 
 const signed = (v: number) => `${v < 0 ? '−' : '+'}${Math.abs(v).toFixed(2)}`
-const count = (n: number, what: string) => `${n.toLocaleString('en')} ${what}${n === 1 ? '' : 's'}`
+// One formatter for every call: toLocaleString builds a new one each time (measurable when a fit arrives).
+const EN = new Intl.NumberFormat('en')
+const count = (n: number, what: string) => `${EN.format(n)} ${what}${n === 1 ? '' : 's'}`
 
 export function accuracySummary(history: readonly IterationDto[]): string {
   const tested = history.filter((h) => h.testAccuracy !== null)
