@@ -406,55 +406,29 @@ function conv(
   return { name: g.node('Conv', inputs, attrs), rank: 4, nchw: true }
 }
 
+/** A convolution with the layer's own strides and dilation, and its bias where it has one and `withBias`. */
+function layerConv(g: Graph, layer: KerasLayer, v: Value, kernel: string, depthwise: boolean, withBias: boolean): Value {
+  const c = layer.config
+  const bias = withBias && c.use_bias !== false ? g.weight(layer, 'bias') : null
+  const strides = pair(c.strides ?? 1, layer, 'strides')
+  return conv(g, layer, v, g.weight(layer, kernel), depthwise, bias, strides, pair(c.dilation_rate ?? 1, layer, 'dilation_rate'))
+}
+
 function convertLayer(g: Graph, layer: KerasLayer, args: Value[]): Value {
   const c = layer.config
   const type = layer.class_name
   switch (type) {
-    case 'Conv2D': {
-      const v = spatial(g, layer, args)
-      const bias = c.use_bias === false ? null : g.weight(layer, 'bias')
-      const y = conv(
-        g,
-        layer,
-        v,
-        g.weight(layer, 'kernel'),
-        false,
-        bias,
-        pair(c.strides ?? 1, layer, 'strides'),
-        pair(c.dilation_rate ?? 1, layer, 'dilation_rate')
-      )
-      return activation(g, y, c.activation, layer)
-    }
+    case 'Conv2D':
+      return activation(g, layerConv(g, layer, spatial(g, layer, args), 'kernel', false, true), c.activation, layer)
     case 'DepthwiseConv2D': {
       const v = spatial(g, layer, args)
       // TF.js's DepthwiseConv2D layer ignores dilation_rate: an export would compute something else than the model did.
       if (pair(c.dilation_rate ?? 1, layer, 'dilation_rate').some((d) => d !== 1))
         throw notExportable(type, layer.name, 'dilation_rate > 1 (TF.js ignores it)')
-      const bias = c.use_bias === false ? null : g.weight(layer, 'bias')
-      const y = conv(
-        g,
-        layer,
-        v,
-        g.weight(layer, 'depthwise_kernel'),
-        true,
-        bias,
-        pair(c.strides ?? 1, layer, 'strides'),
-        pair(c.dilation_rate ?? 1, layer, 'dilation_rate')
-      )
-      return activation(g, y, c.activation, layer)
+      return activation(g, layerConv(g, layer, v, 'depthwise_kernel', true, true), c.activation, layer)
     }
     case 'SeparableConv2D': {
-      const v = spatial(g, layer, args)
-      const d = conv(
-        g,
-        layer,
-        v,
-        g.weight(layer, 'depthwise_kernel'),
-        true,
-        null,
-        pair(c.strides ?? 1, layer, 'strides'),
-        pair(c.dilation_rate ?? 1, layer, 'dilation_rate')
-      )
+      const d = layerConv(g, layer, spatial(g, layer, args), 'depthwise_kernel', true, false)
       const pointwise = { ...layer, config: { ...c, padding: 'valid' } }
       const y = conv(
         g,

@@ -3,7 +3,7 @@
 import type { IterationDto, SessionSummary } from '../../shared/contract'
 import type { IterationRecord } from '../engine/loop'
 import type { Derived } from './derive'
-import { eventTime, FORMAT_VERSION, type QueryEvent, type TrainEvent } from './events'
+import { eventTime, FORMAT_VERSION, type LabelEvent, type QueryEvent, type SkipEvent, type TrainEvent } from './events'
 
 /** The query event for the images an iteration asks next (file keys for folder datasets). */
 export const queryEvent = (r: IterationRecord, strategy: string): QueryEvent => ({
@@ -19,6 +19,34 @@ export const queryEvent = (r: IterationRecord, strategy: string): QueryEvent => 
   ...(r.next.reask ? { reask: r.next.reask } : {}),
   ...(r.next.cover ? { cover: r.next.cover } : {}),
   ...(r.next.confirm ? { confirm: r.next.confirm } : {})
+})
+
+/** An answer: the image (with its file key for folder datasets), the iteration that asked it, the time the person took. */
+export const labelEvent = (
+  id: number,
+  key: string | undefined,
+  value: LabelEvent['value'],
+  iteration: number,
+  responseMs: number
+): LabelEvent => ({
+  v: FORMAT_VERSION,
+  type: 'label',
+  at: eventTime(),
+  id,
+  ...(key === undefined ? {} : { key }),
+  value,
+  iteration,
+  responseMs: Math.max(0, Math.round(responseMs))
+})
+
+/** A skipped image, as labelEvent names it. */
+export const skipEvent = (id: number, key: string | undefined, iteration: number): SkipEvent => ({
+  v: FORMAT_VERSION,
+  type: 'skip',
+  at: eventTime(),
+  id,
+  ...(key === undefined ? {} : { key }),
+  iteration
 })
 
 export function trainEvent(r: IterationRecord): TrainEvent {

@@ -9,7 +9,7 @@ import type { IterationRecord } from '../engine/loop'
 import type { Prepared } from '../engine/setup'
 import { simulate, SimulateSummary } from '../engine/simulate'
 import { VERSION } from '../version'
-import { queryEvent, trainEvent } from './build'
+import { labelEvent, queryEvent, skipEvent, trainEvent } from './build'
 import { eventTime, FORMAT_VERSION, StartEvent } from './events'
 import { createSessionLog } from './log'
 
@@ -55,7 +55,6 @@ export async function recordSimulation(
     throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
   const log = await createSessionLog(target, start)
   const names = p.dataset.pool.names
-  const key = (id: number) => (names ? { key: names[id] } : {})
   try {
     const summary = await simulate(p, {
       strategy: config.strategy,
@@ -70,18 +69,9 @@ export async function recordSimulation(
         const skip = new Set(skipped)
         for (const imageId of r.next.ids.filter((id) => value.has(id) || skip.has(id))) {
           if (skip.has(imageId)) {
-            await log.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id: imageId, ...key(imageId), iteration: r.iteration })
+            await log.append(skipEvent(imageId, names?.[imageId], r.iteration))
           } else {
-            await log.append({
-              v: FORMAT_VERSION,
-              type: 'label',
-              at: eventTime(),
-              id: imageId,
-              ...key(imageId),
-              value: value.get(imageId)!,
-              iteration: r.iteration,
-              responseMs: 0
-            })
+            await log.append(labelEvent(imageId, names?.[imageId], value.get(imageId)!, r.iteration, 0))
           }
         }
         await opts.onIteration?.(r, answers, skipped)

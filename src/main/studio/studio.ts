@@ -44,7 +44,7 @@ import { eventTime, FORMAT_VERSION, QueryEvent, SessionEvent, TrainEvent } from 
 import { createSessionLog, openSessionLog, readSessionLog, SessionLog } from '../session/log'
 import { describeOwner } from '../session/lock'
 import { answersOf, batchComplete, derive, Derived, engineBatches, skippedIds, standingAnswers, standingEntry } from '../session/derive'
-import { iterationDto, queryEvent, summarize, trainEvent } from '../session/build'
+import { iterationDto, labelEvent, queryEvent, skipEvent, summarize, trainEvent } from '../session/build'
 import { writeAsked, writeIteration } from '../tensorboard/session'
 import { EventWriter, RawImage, TENSORBOARD_DIR } from '../tensorboard/writer'
 import { writeSessionGif } from '../export/gif'
@@ -283,16 +283,7 @@ export class Studio implements StudioApi {
       const s = this.need()
       await this.catchUp(s)
       this.expectWaiting(s, id)
-      await this.append({
-        v: FORMAT_VERSION,
-        type: 'label',
-        at: eventTime(),
-        id,
-        ...queryKey(s, id),
-        value,
-        iteration: s.d.done.length,
-        responseMs: Math.max(0, Math.round(responseMs))
-      })
+      await this.append(labelEvent(id, queryKey(s, id), value, s.d.done.length, responseMs))
       return countLabels(s.d)
     })
     void this.serial(() => this.advance()).catch((err) => this.emit('error', toErrorDto(err)))
@@ -304,7 +295,7 @@ export class Studio implements StudioApi {
       const s = this.need()
       await this.catchUp(s)
       this.expectWaiting(s, id)
-      await this.append({ v: FORMAT_VERSION, type: 'skip', at: eventTime(), id, ...queryKey(s, id), iteration: s.d.done.length })
+      await this.append(skipEvent(id, queryKey(s, id), s.d.done.length))
       return skippedIds(s.d).length
     })
     void this.serial(() => this.advance()).catch((err) => this.emit('error', toErrorDto(err)))
@@ -484,16 +475,7 @@ export class Studio implements StudioApi {
         p,
         strategy: CHOSEN
       })
-      await this.append({
-        v: FORMAT_VERSION,
-        type: 'label',
-        at: eventTime(),
-        id,
-        ...queryKey(s, id),
-        value,
-        iteration,
-        responseMs: Math.max(0, Math.round(responseMs))
-      })
+      await this.append(labelEvent(id, queryKey(s, id), value, iteration, responseMs))
       await this.advance()
       return this.snapshot()
     })
@@ -890,10 +872,10 @@ const baseDto = (b: BaseInfo): BaseDto => ({
 })
 
 /** The file key of an image of the current batch, for its label or skip event. */
-function queryKey(s: Open, id: number): { key?: string } {
+/** The file key of an image the current query asked (folder datasets). */
+function queryKey(s: Open, id: number): string | undefined {
   const q = s.d.current?.query
-  const key = q?.keys?.[q.ids.indexOf(id)]
-  return key === undefined ? {} : { key }
+  return q?.keys?.[q.ids.indexOf(id)]
 }
 
 /** One line naming the dataset files that were skipped (the first few, and how many). */

@@ -1,7 +1,7 @@
 // `curator tensorboard SESSION`: rebuilds a session's event files from its log alone, for
 // sessions recorded before Curator wrote them too. The log holds every value but the loss and
 // the pixels; those come from refitting the session in process, as `replay --verify` does.
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { readdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { imagePixels, ImageSet } from '../data/dataset'
 import { iterate } from '../engine/loop'
@@ -10,7 +10,8 @@ import { readSessionLog } from '../session/log'
 import { queryAfter, ReplayOptions, withRecorded } from '../session/replay'
 import { derive } from '../session/derive'
 import { writeAsked, writeIteration } from './session'
-import { EventWriter, RawImage, TENSORBOARD_DIR, wallTime } from './writer'
+import { writeFileAtomic } from '../files/safe'
+import { EVENT_FILE_PREFIX, EventWriter, RawImage, TENSORBOARD_DIR, wallTime } from './writer'
 
 export interface RebuildResult {
   out: string
@@ -51,23 +52,17 @@ export async function rebuildTensorboard(sessionDir: string, out?: string, opts:
   } catch (err) {
     warnings.push(`the loss and the asked images are left out: ${(err as Error).message}`)
   }
-  // Written aside, then moved in: an interrupted rebuild leaves the earlier files as they were.
-  const tmp = join(target, `.rebuild-${process.pid}`)
-  rmSync(tmp, { recursive: true, force: true })
-  mkdirSync(tmp, { recursive: true })
-  const w = new EventWriter(tmp, { wallTime: wallTime(d.start.at), name: 'rebuilt' })
-  try {
-    for (const [i, t] of d.trains.entries()) {
-      writeIteration(w, t, losses[i])
-      const q = queries[i]
-      if (q && images.has(q)) writeAsked(w, q, images.get(q)!)
-    }
-  } finally {
-    w.close()
+  const records: Uint8Array[] = []
+  const w = new EventWriter(target, { wallTime: wallTime(d.start.at), name: 'rebuilt', sink: (r) => records.push(r) })
+  for (const [i, t] of d.trains.entries()) {
+    writeIteration(w, t, losses[i])
+    const q = queries[i]
+    if (q && images.has(q)) writeAsked(w, q, images.get(q)!)
   }
-  for (const f of readdirSync(target)) if (f.startsWith('events.out.tfevents.') && f.endsWith('.curator')) rmSync(join(target, f))
-  const file = join(target, w.path.slice(tmp.length + 1))
-  renameSync(w.path, file)
-  rmSync(tmp, { recursive: true, force: true })
-  return { out: target, file, iterations: d.trains.length, images: images.size, warnings }
+  w.close()
+  // Written whole (an interrupted rebuild leaves the earlier files as they were), then the event files Curator wrote before go.
+  await writeFileAtomic(w.path, records)
+  const ours = (f: string) => f.startsWith(EVENT_FILE_PREFIX) && f.endsWith('.curator') && join(target, f) !== w.path
+  for (const f of (await readdir(target)).filter(ours)) await rm(join(target, f), { force: true })
+  return { out: target, file: w.path, iterations: d.trains.length, images: images.size, warnings }
 }

@@ -25,15 +25,25 @@ export interface RawImage {
 
 export class EventWriter {
   readonly path: string
-  private fd: number | null
+  private fd: number | null = null
+  private readonly sink: (record: Uint8Array) => void
+  private closed = false
 
-  /** Creates `dir` and a new event file in it, starting with the file-version record. */
-  constructor(dir: string, opts: { wallTime?: number; name?: string } = {}) {
+  /**
+   * Creates `dir` and a new event file in it, starting with the file-version record. With a
+   * `sink`, the records go there instead and nothing is written: the caller writes the file.
+   */
+  constructor(dir: string, opts: { wallTime?: number; name?: string; sink?: (record: Uint8Array) => void } = {}) {
     const time = opts.wallTime ?? wallTime()
-    mkdirSync(dir, { recursive: true })
     // TensorBoard reads the files of a folder in name order: the time keeps them in run order.
     this.path = join(dir, `${EVENT_FILE_PREFIX}${Math.floor(time)}.${opts.name ?? `${hostname()}.${process.pid}`}.curator`)
-    this.fd = openSync(this.path, 'a')
+    if (opts.sink) this.sink = opts.sink
+    else {
+      mkdirSync(dir, { recursive: true })
+      const fd = openSync(this.path, 'a')
+      this.sink = (record) => writeSync(fd, record)
+      this.fd = fd
+    }
     this.write({ wallTime: time, fileVersion: FILE_VERSION })
   }
 
@@ -58,10 +68,11 @@ export class EventWriter {
   close(): void {
     if (this.fd !== null) closeSync(this.fd)
     this.fd = null
+    this.closed = true
   }
 
   private write(e: EventMessage): void {
-    if (this.fd === null) throw new Error(`The event file ${this.path} is closed`)
-    writeSync(this.fd, frameRecord(encodeEvent(e)))
+    if (this.closed) throw new Error(`The event file ${this.path} is closed`)
+    this.sink(frameRecord(encodeEvent(e)))
   }
 }

@@ -1,6 +1,6 @@
 // A session's TensorBoard files: written by the studio as the labeller goes, rebuilt from any
 // log by `curator tensorboard`, decoded with TensorBoard's own protos and compared with the log.
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { imagePixels } from '../../../src/main/data/dataset'
@@ -110,9 +110,12 @@ describe('the studio writes TensorBoard files as the session goes', () => {
       [...losses].map(([k, v]) => [k, v.simple_value])
     )
     for (const k of [0, 1, 2]) await expectAsked(rebuilt, k, d.done[k].query.ids)
-    // Wall times come from the log, so a rebuild of the same log is the same file.
+    // Wall times come from the log, so a rebuild of the same log is the same file. It replaces
+    // the event files Curator wrote there before, and only those.
+    writeFileSync(join(out, 'events.out.tfevents.1.host.1.curator'), 'an earlier live file')
+    writeFileSync(join(out, 'notes.txt'), 'mine')
     const again = await rebuildTensorboard(s.dir, out, { cacheDir: ts.cacheDir, baseDir: await testBaseModel() })
-    expect(readdirSync(out)).toEqual([again.file.slice(out.length + 1)])
+    expect(readdirSync(out).sort()).toEqual([again.file.slice(out.length + 1), 'notes.txt'])
     expect(readFileSync(again.file).equals(readFileSync(r.file))).toBe(true)
   }, 300_000)
 })
