@@ -372,6 +372,8 @@ const startEntries = (cfg: typeof SessionConfigSchema | typeof LoggedConfigSchem
   backend: filled(200),
   /** The engine that computed the frozen features; absent in logs from before it was recorded: tfjs. */
   features: v.optional(v.picklist(['tfjs', 'onnxruntime'], must('tfjs or onnxruntime'))),
+  /** What trained the suffix with Adam (--unfreeze N, --fit original); absent in older logs and with the exact head: tfjs. */
+  trainer: v.optional(v.picklist(['tfjs', 'onnxruntime'], must('tfjs or onnxruntime'))),
   /** The Curator version that recorded it ("curator 0.1.0"): replay checks against it. */
   app: filled(200)
 })

@@ -12,6 +12,7 @@ import { loadDataset } from '../data/load'
 import { backendNotice, initBackend } from './backend'
 import { Answer } from './learner'
 import type { FeaturizerName } from './featurizer'
+import type { TrainerName } from './parallel-train'
 import { coldStartBatches, coldStartClasses, iterate, IterationRecord, LoopConfig } from './loop'
 import { modelFiles } from './model-io'
 import type { EngineMethods, ImageDto, OpenedSession, PretrainedBase, PretrainRequest, WhyResult } from './protocol'
@@ -56,7 +57,13 @@ export class Engine implements EngineMethods {
     return { name: await initBackend(), notice: backendNotice() }
   }
 
-  async open(config: SessionConfig, cacheDir?: string, baseDir?: string, featurizer?: FeaturizerName): Promise<OpenedSession> {
+  async open(
+    config: SessionConfig,
+    cacheDir?: string,
+    baseDir?: string,
+    featurizer?: FeaturizerName,
+    trainer?: TrainerName
+  ): Promise<OpenedSession> {
     const t0 = performance.now()
     const backend = await initBackend()
     this.cancelled = false
@@ -67,6 +74,7 @@ export class Engine implements EngineMethods {
       cacheDir,
       baseDir,
       featurizer,
+      trainer,
       background: true,
       onProgress: throttled(this.onProgress),
       shouldStop: () => this.cancelled
@@ -98,6 +106,7 @@ export class Engine implements EngineMethods {
       },
       featuresCached: p.featuresCached,
       features: p.featurizer,
+      trainer: p.learner.trainer,
       skipped: p.dataset.skipped ?? [],
       openMs: performance.now() - t0
     }

@@ -6,8 +6,11 @@ import type { FitName, HistogramDto, StrategyName } from '../../shared/contract'
 import type { FeatureMatrix } from './features'
 import { featureScale, fitLogistic, FitOptions, leaveOneOutScores, predictLogistic, HeadParams } from './head'
 import { Regions } from './trust'
+import { onnxRuntimeLoads } from './featurizer'
 import { query, Query } from './strategies'
 import { buildTransfer, TransferModel } from './transfer'
+import { Adam, type TrainerName } from './parallel-train'
+import { defaultSuffixTrainer, SuffixTrainer, suffixTrainLayers } from './suffix-train'
 
 export interface LearnerOptions {
   base: tf.LayersModel
@@ -19,6 +22,8 @@ export interface LearnerOptions {
   /** The base's class outputs (0: none): where the features are those outputs, they are the pool's regions. */
   classes?: number
   fit: FitName
+  /** What trains the suffix without the exact head (default: defaultSuffixTrainer; ONNX Runtime falls back to TF.js where it cannot). */
+  trainer?: TrainerName
   seed: number
   pool: FeatureMatrix
   test: FeatureMatrix | null
@@ -81,6 +86,11 @@ export class Learner {
   private head: HeadParams
   private readonly initialWeights: tf.Tensor[]
   private optimizer: tf.AdamOptimizer | null = null
+  /** What trains the suffix (null: the exact head, plain TypeScript). Sessions record it: replay needs the same for exact results. */
+  readonly trainer: TrainerName | null
+  /** With ONNX Runtime: the suffix's weights and, for fit = original, the Adam state kept between fits. */
+  private readonly ort: SuffixTrainer | null = null
+  private adam: Adam | null = null
   /** For fit = original: the batches the current state was trained on, to extend incrementally. */
   private trainedBatches: Answer[][] = []
   private labelled: Answer[] = []
@@ -100,6 +110,10 @@ export class Learner {
     this.poolP = new Float32Array(opts.pool.count)
     this.testP = opts.test ? new Float32Array(opts.test.count) : null
     this.head = this.readHead()
+    this.trainer = this.usesExactHead ? null : (opts.trainer ?? defaultSuffixTrainer(this.transfer))
+    const layers = this.trainer === 'onnxruntime' ? suffixTrainLayers(this.transfer) : null
+    if (typeof layers === 'string' || (layers && !onnxRuntimeLoads())) this.trainer = 'tfjs'
+    else if (layers) this.ort = new SuffixTrainer(this.transfer, layers)
     if (this.usesExactHead) {
       // The exact head starts at zero (p = 0.5 everywhere); the exported model must agree.
       this.head = { weights: new Float64Array(this.head.weights.length), bias: 0 }
@@ -121,13 +135,17 @@ export class Learner {
       this.writeHead()
     } else if (this.opts.fit === 'converge') {
       this.reset()
-      if (this.labelled.length) {
+      if (this.labelled.length && this.ort) {
+        const { x, y } = this.rows(this.labelled)
+        await this.ort.train(new Adam(this.ort.weights.length, SUFFIX_LR), x, y, this.labelled.length, SUFFIX_STEPS)
+      } else if (this.labelled.length) {
         const optimizer = tf.train.adam(SUFFIX_LR)
         const [x, y] = this.batchTensors(this.labelled)
         for (let s = 0; s < SUFFIX_STEPS; s++) this.step(optimizer, x, y)
         tf.dispose([x, y])
         optimizer.dispose()
       }
+      this.ort?.writeWeights()
       this.head = this.readHead()
     } else {
       // One Adam step per batch, continuing from the state after the batches already seen.
@@ -136,14 +154,21 @@ export class Learner {
         this.reset()
         this.trainedBatches = []
       }
-      this.optimizer ??= tf.train.adam(ORIGINAL_LR)
       for (const batch of batches.slice(this.trainedBatches.length)) {
         const soFar = standing(batches.slice(0, this.trainedBatches.length + 1))
-        const [x, y] = this.batchTensors(soFar)
-        this.step(this.optimizer, x, y)
-        tf.dispose([x, y])
+        if (this.ort) {
+          this.adam ??= new Adam(this.ort.weights.length, ORIGINAL_LR)
+          const { x, y } = this.rows(soFar)
+          await this.ort.train(this.adam, x, y, soFar.length, 1)
+        } else {
+          this.optimizer ??= tf.train.adam(ORIGINAL_LR)
+          const [x, y] = this.batchTensors(soFar)
+          this.step(this.optimizer, x, y)
+          tf.dispose([x, y])
+        }
         this.trainedBatches.push(batch)
       }
+      this.ort?.writeWeights()
       this.head = this.readHead()
     }
     this.score()
@@ -317,6 +342,7 @@ export class Learner {
   dispose(): void {
     tf.dispose([...this.initialWeights, this.poolTensor, this.testTensor].filter(Boolean) as tf.Tensor[])
     this.optimizer?.dispose()
+    this.ort?.dispose()
     for (const v of new Set([...this.transfer.full.weights, ...this.transfer.suffix.weights])) v.dispose()
   }
 
@@ -339,11 +365,17 @@ export class Learner {
     return tf.tidy(() => (this.transfer.suffix.predict(x, { batchSize: 4096 }) as tf.Tensor).dataSync() as Float32Array)
   }
 
-  private batchTensors(answers: Answer[]): [tf.Tensor, tf.Tensor] {
+  /** The answered rows' features (flat, row after row) and the answers. */
+  private rows(answers: Answer[]): { x: Float32Array; y: Float32Array } {
     const { pool } = this.opts
     const x = new Float32Array(answers.length * pool.dim)
     answers.forEach((a, k) => x.set(pool.data.subarray(a.id * pool.dim, (a.id + 1) * pool.dim), k * pool.dim))
-    return [tf.tensor(x, [answers.length, ...this.transfer.featureShape]), tf.tensor2d(answers.map((a) => [a.value]))]
+    return { x, y: Float32Array.from(answers, (a) => a.value) }
+  }
+
+  private batchTensors(answers: Answer[]): [tf.Tensor, tf.Tensor] {
+    const { x, y } = this.rows(answers)
+    return [tf.tensor(x, [answers.length, ...this.transfer.featureShape]), tf.tensor2d(y, [answers.length, 1])]
   }
 
   private step(optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): void {
@@ -357,6 +389,8 @@ export class Learner {
     this.transfer.suffix.setWeights(this.initialWeights)
     this.optimizer?.dispose()
     this.optimizer = null
+    this.ort?.reset()
+    this.adam = null
   }
 
   private readHead(): HeadParams {
@@ -404,7 +438,7 @@ function histogram(p: Float32Array, truth: Int8Array | null): HistogramDto {
 }
 
 /** The suffix's output before the head's sigmoid, for a numerically stable loss. */
-function logits(t: TransferModel, x: tf.Tensor): tf.Tensor {
+export function logits(t: TransferModel, x: tf.Tensor): tf.Tensor {
   let h = x
   for (const l of t.layers.slice(t.splitIndex + 1, t.top + 1)) h = l.apply(h) as tf.Tensor
   const [kernel, bias] = t.head.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val)

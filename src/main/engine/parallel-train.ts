@@ -209,42 +209,50 @@ export function trainLayers(model: tf.LayersModel): TrainLayer[] | string {
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer')
   const out: TrainLayer[] = []
   for (const [k, l] of layers.entries()) {
-    const c = l.getConfig() as Record<string, unknown>
     const inbound = l.inboundNodes[0]?.inboundLayers ?? []
     if (k > 0 && (inbound.length !== 1 || inbound[0] !== layers[k - 1]))
       return `layer ${l.name} does not simply follow ${layers[k - 1].name}`
-    const ones = (v: unknown) => [v].flat().every((x) => x === 1)
-    const pair = (v: unknown) => [v, v].flat().slice(0, 2) as [number, number]
-    const type = l.getClassName()
-    if (type === 'Conv2D') {
-      if (!ones(c.strides) || !ones(c.dilationRate) || c.dataFormat !== 'channelsLast')
-        return `${l.name}: strided, dilated or channels-first`
-      if (c.activation !== 'relu' && c.activation !== 'linear') return `${l.name}: activation ${String(c.activation)}`
-      out.push({
-        kind: 'conv',
-        kernel: pair(c.kernelSize),
-        filters: Number(c.filters),
-        same: c.padding === 'same',
-        relu: c.activation === 'relu',
-        bias: c.useBias !== false
-      })
-    } else if (type === 'MaxPooling2D') {
-      const pool = pair(c.poolSize)
-      const strides = pair(c.strides ?? c.poolSize)
-      if (c.padding !== 'valid' || strides[0] !== pool[0] || strides[1] !== pool[1]) return `${l.name}: overlapping or padded pooling`
-      out.push({ kind: 'maxpool', pool })
-    } else if (type === 'GlobalMaxPooling2D') {
-      out.push({ kind: 'globalmax' })
-    } else if (type === 'Dense') {
-      const activation = c.activation as string
-      if (!['relu', 'tanh', 'linear', 'softmax'].includes(activation)) return `${l.name}: activation ${activation}`
-      if (activation === 'softmax' && k !== layers.length - 1) return `${l.name}: softmax before the last layer`
-      out.push({ kind: 'dense', units: Number(c.units), activation: activation as 'softmax', bias: c.useBias !== false })
-    } else return `layer type ${type}`
+    const t = trainLayer(l)
+    if (typeof t === 'string') return t
+    if (t.kind === 'dense' && t.activation === 'softmax' && k !== layers.length - 1) return `${l.name}: softmax before the last layer`
+    out.push(t)
   }
   const last = out.at(-1)
   if (last?.kind !== 'dense' || last.activation !== 'softmax') return 'the last layer is not a softmax classifier'
   return out
+}
+
+/** One layer as the ONNX training graph takes it, or why it cannot. */
+export function trainLayer(l: tf.layers.Layer): TrainLayer | string {
+  const c = l.getConfig() as Record<string, unknown>
+  const ones = (v: unknown) => [v].flat().every((x) => x === 1)
+  const pair = (v: unknown) => [v, v].flat().slice(0, 2) as [number, number]
+  const type = l.getClassName()
+  if (type === 'Conv2D') {
+    if (!ones(c.strides) || !ones(c.dilationRate) || c.dataFormat !== 'channelsLast') return `${l.name}: strided, dilated or channels-first`
+    if (c.activation !== 'relu' && c.activation !== 'linear') return `${l.name}: activation ${String(c.activation)}`
+    return {
+      kind: 'conv',
+      kernel: pair(c.kernelSize),
+      filters: Number(c.filters),
+      same: c.padding === 'same',
+      relu: c.activation === 'relu',
+      bias: c.useBias !== false
+    }
+  }
+  if (type === 'MaxPooling2D') {
+    const pool = pair(c.poolSize)
+    const strides = pair(c.strides ?? c.poolSize)
+    if (c.padding !== 'valid' || strides[0] !== pool[0] || strides[1] !== pool[1]) return `${l.name}: overlapping or padded pooling`
+    return { kind: 'maxpool', pool }
+  }
+  if (type === 'GlobalMaxPooling2D') return { kind: 'globalmax' }
+  if (type === 'Dense') {
+    const activation = c.activation as string
+    if (!['relu', 'tanh', 'linear', 'softmax'].includes(activation)) return `${l.name}: activation ${activation}`
+    return { kind: 'dense', units: Number(c.units), activation: activation as 'softmax', bias: c.useBias !== false }
+  }
+  return `layer type ${type}`
 }
 
 export type TrainerName = 'tfjs' | 'onnxruntime'

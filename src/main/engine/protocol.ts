@@ -17,6 +17,7 @@ import type { Progress } from '../../shared/progress'
 import type { Answer } from './learner'
 import type { IterationRecord } from './loop'
 import type { FeaturizerName } from './featurizer'
+import type { TrainerName } from './parallel-train'
 import type { AskedImage } from './why'
 
 export interface OpenedSession {
@@ -28,6 +29,8 @@ export interface OpenedSession {
   featuresCached: boolean
   /** The engine that computed the frozen features. */
   features: FeaturizerName
+  /** What trains the suffix with Adam (null: the exact head). */
+  trainer: TrainerName | null
   openMs: number
   /** Files of a dataset folder that could not be used, with why. */
   skipped: { path: string; reason: string }[]
@@ -62,7 +65,13 @@ export interface WhyResult {
 export interface EngineMethods {
   backend(): Promise<{ name: string; notice: string | null }>
   /** featurizer: the one a resumed session was recorded with (default: the fastest here). */
-  open(config: SessionConfig, cacheDir?: string, baseDir?: string, featurizer?: FeaturizerName): Promise<OpenedSession>
+  open(
+    config: SessionConfig,
+    cacheDir?: string,
+    baseDir?: string,
+    featurizer?: FeaturizerName,
+    trainer?: TrainerName
+  ): Promise<OpenedSession>
   iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord>
   images(ids: number[], of?: SessionConfig): Promise<ImageDto[]>
   baseline(counts: number[], of?: { config: SessionConfig; baseDir?: string }): Promise<BaselinePoint[]>

@@ -28,6 +28,7 @@ import { loadModel } from './model-io'
 import { splitPoint } from './transfer'
 import { onnxUnsupported } from '../onnx/convert'
 import { defaultFeaturizer, featureSplitKey, FeaturizerName } from './featurizer'
+import type { TrainerName } from './parallel-train'
 
 export interface Prepared {
   dataset: Dataset
@@ -50,6 +51,8 @@ export interface PrepareOptions {
   shouldStop?: () => boolean
   /** Default: defaultFeaturizer(backend). Replay passes the recorded one. */
   featurizer?: FeaturizerName
+  /** What trains the suffix (default: the learner's; replay and a resumed session pass the recorded one). */
+  trainer?: TrainerName
   /** Featurize at a lower thread priority: a UI is waiting on the same cores. */
   background?: boolean
   /** The dataset of config.dataset, when the caller loaded it already (with the same limits and seed). */
@@ -169,6 +172,7 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
       inputSize: info.input.size ?? (dataset.pool.count ? [dataset.pool.heights[0], dataset.pool.widths[0]] : null),
       classes: info.classNames.length,
       fit: config.fit,
+      trainer: opts.trainer,
       seed: config.seed,
       pool: poolFeatures,
       test: testFeatures,

@@ -58,7 +58,7 @@ function sessionFor(height: number, width: number, channels: number): Promise<Or
   const key = `${height}x${width}x${channels}`
   let s = sessions.get(key)
   if (!s) {
-    s = requireOrt().InferenceSession.create(trainGraph(init.layers!, height, width, channels), {
+    s = requireOrt().InferenceSession.create(trainGraph(init.layers!, [height, width, channels]), {
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       executionMode: 'sequential',

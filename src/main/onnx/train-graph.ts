@@ -1,8 +1,10 @@
 // One training step's arithmetic as an ONNX graph, for ONNX Runtime's native kernels: the forward
-// pass of a chain of layers, Keras's sparse categorical cross-entropy on its softmax output, and
-// every weight's gradient written out by hand (ONNX Runtime's npm package has no autodiff). Weights
-// come in and gradients go out in TF.js's layouts (HWIO kernels), so a TF.js model trains on it.
-// Inside, images are NCHW. Spatial sizes are fixed per graph; the batch size is free.
+// pass of a chain of layers, Keras's sparse categorical cross-entropy on a softmax output (or
+// TF.js's sigmoid cross-entropy on a one-unit sigmoid output: a head), and every weight's gradient
+// written out by hand (ONNX Runtime's npm package has no autodiff). Weights come in and gradients
+// go out in TF.js's layouts (HWIO kernels), so a TF.js model trains on it. The input is images or
+// a layer's activations (NHWC, or flat); inside, NCHW. Spatial sizes are fixed per graph; the batch
+// size is free. No gradient is computed for the input: the layers below it are frozen.
 import { onnx } from 'onnx-proto'
 import { Graph, IR_VERSION, ONNX_OPSET } from './convert'
 
@@ -10,12 +12,12 @@ export type TrainLayer =
   | { kind: 'conv'; kernel: [number, number]; filters: number; same: boolean; relu: boolean; bias: boolean }
   | { kind: 'maxpool'; pool: [number, number] }
   | { kind: 'globalmax' }
-  | { kind: 'dense'; units: number; activation: 'relu' | 'tanh' | 'linear' | 'softmax'; bias: boolean }
+  | { kind: 'dense'; units: number; activation: 'relu' | 'tanh' | 'linear' | 'softmax' | 'sigmoid'; bias: boolean }
 
 /** Keras clips probabilities to [EPSILON, 1 - EPSILON] in its cross-entropy; no gradient flows where it clipped. */
 const EPSILON = 1e-7
 
-/** Graph inputs: the images (NHWC), the one-hot labels, then w0, w1, ... in the model's trainable-weight order. */
+/** Graph inputs: the images (NHWC) or activations, the targets (one-hot labels; for a sigmoid output the 0/1 answers, [N, 1]), then w0, w1, ... in the model's trainable-weight order. */
 export const IMAGE = 'image'
 export const ONEHOT = 'onehot'
 /** Graph outputs: g0, g1, ... (gradients of the mean loss, shaped like the weights), the mean loss and the hits. */
@@ -37,17 +39,26 @@ interface Step {
   indices?: string
 }
 
-/** The training graph for images of height x width x channels; the last layer must be dense softmax. */
-export function trainGraph(layers: TrainLayer[], height: number, width: number, channels: number): Uint8Array {
+/**
+ * The training graph for inputs of `inputShape` ([height, width, channels], or [width] for flat
+ * activations); the last layer must be dense with softmax, or one unit with sigmoid. Softmax may
+ * also come before the last layer (a base's classifier under a head).
+ */
+export function trainGraph(layers: TrainLayer[], inputShape: number[]): Uint8Array {
   const g = new Graph(new Map())
   const last = layers.at(-1)
-  if (last?.kind !== 'dense' || last.activation !== 'softmax') throw new Error('the last layer must be dense with softmax')
+  const sigmoid = last?.kind === 'dense' && last.activation === 'sigmoid' && last.units === 1
+  if (last?.kind !== 'dense' || (last.activation !== 'softmax' && !sigmoid))
+    throw new Error('the last layer must be dense with softmax, or one unit with sigmoid')
+  if (layers.some((l) => l !== last && l.kind === 'dense' && l.activation === 'sigmoid')) throw new Error('sigmoid before the last layer')
   let w = 0
   const weightInput = () => `w${w++}`
   const steps: Step[] = []
-  let x = g.node('Transpose', [IMAGE], { perm: [0, 3, 1, 2] })
-  let shape: [number, number, number] = [channels, height, width] // C, H, W; rank 2 after global pooling
-  let flat = false
+  const flatInput = inputShape.length === 1
+  let flat = flatInput
+  let x = flat ? IMAGE : g.node('Transpose', [IMAGE], { perm: [0, 3, 1, 2] })
+  // C, H, W (rank 2 after global pooling or for flat input: [C, 1, 1]).
+  let shape: [number, number, number] = flat ? [inputShape[0], 1, 1] : [inputShape[2], inputShape[0], inputShape[1]]
   const int64 = (hint: string, v: number[]) => g.constant(hint, [v.length], v, 'int64')
 
   for (const layer of layers) {
@@ -87,7 +98,9 @@ export function trainGraph(layers: TrainLayer[], height: number, width: number, 
       const bias = layer.bias ? weightInput() : null
       step.kernel = kernel
       const z = g.node('Gemm', bias ? [x, kernel, bias] : [x, kernel])
-      step.y = layer.activation === 'relu' ? g.node('Relu', [z]) : layer.activation === 'tanh' ? g.node('Tanh', [z]) : z
+      const hidden = layer !== last
+      const activation = { relu: 'Relu', tanh: 'Tanh', softmax: hidden ? 'Softmax' : null, linear: null, sigmoid: null }[layer.activation]
+      step.y = activation ? g.node(activation, [z], activation === 'Softmax' ? { axis: 1 } : {}) : z
       shape = [layer.units, 1, 1]
     }
     steps.push(step)
@@ -95,23 +108,41 @@ export function trainGraph(layers: TrainLayer[], height: number, width: number, 
   }
   const weightCount = w
 
-  // The loss: -mean log(clip(p[label])), and the gradient of the logits (p - onehot) / N where p[label] was not clipped.
   const logits = x
-  const p = g.node('Softmax', [logits], { axis: 1 })
-  const picked = g.node('ReduceSum', [g.node('Mul', [p, ONEHOT]), int64('axis1', [1])], { keepdims: 1 }) // [N, 1]
   const n = g.node('Cast', [g.node('Gather', [g.node('Shape', [IMAGE]), int64('zero', [0])], { axis: 0 })], {
     to: onnx.TensorProto.DataType.FLOAT
   })
-  const eps = g.constant('eps', [], [EPSILON])
-  const oneMinusEps = g.constant('one_minus_eps', [], [1 - EPSILON])
-  const logP = g.node('Log', [g.node('Clip', [picked, eps, oneMinusEps])])
-  g.node('Div', [g.node('Neg', [g.node('ReduceSum', [logP], { keepdims: 0 })]), g.node('Reshape', [n, int64('scalar', [])])], {}, [LOSS])
-  const hits = g.node('Equal', [g.node('ArgMax', [logits], { axis: 1 }), g.node('ArgMax', [ONEHOT], { axis: 1 })])
-  g.node('ReduceSum', [g.node('Cast', [hits], { to: onnx.TensorProto.DataType.FLOAT })], { keepdims: 0 }, [CORRECT])
-  const unclipped = g.node('Cast', [g.node('And', [g.node('Greater', [picked, eps]), g.node('Less', [picked, oneMinusEps])])], {
-    to: onnx.TensorProto.DataType.FLOAT
-  })
-  let d = g.node('Div', [g.node('Mul', [g.node('Sub', [p, ONEHOT]), unclipped]), n]) // d loss / d logits
+  const meanOf = (sum: string) => g.node('Div', [sum, g.node('Reshape', [n, int64('scalar', [])])])
+  let d: string // d loss / d logits
+  if (sigmoid) {
+    // TF.js's sigmoidCrossEntropy: mean of max(z, 0) - z y + log(1 + exp(-|z|)); its gradient (sigmoid(z) - y) / N.
+    const z = logits
+    const perRow = g.node('Add', [
+      g.node('Sub', [g.node('Relu', [z]), g.node('Mul', [z, ONEHOT])]),
+      g.node('Log', [g.node('Add', [g.constant('one_l', [], [1]), g.node('Exp', [g.node('Neg', [g.node('Abs', [z])])])])])
+    ])
+    g.node('Identity', [meanOf(g.node('ReduceSum', [perRow], { keepdims: 0 }))], {}, [LOSS])
+    const hits = g.node('Equal', [
+      g.node('GreaterOrEqual', [z, g.constant('zero_l', [], [0])]),
+      g.node('Greater', [ONEHOT, g.constant('half', [], [0.5])])
+    ])
+    g.node('ReduceSum', [g.node('Cast', [hits], { to: onnx.TensorProto.DataType.FLOAT })], { keepdims: 0 }, [CORRECT])
+    d = g.node('Div', [g.node('Sub', [g.node('Sigmoid', [z]), ONEHOT]), n])
+  } else {
+    // -mean log(clip(p[label])), and the gradient of the logits (p - onehot) / N where p[label] was not clipped.
+    const p = g.node('Softmax', [logits], { axis: 1 })
+    const picked = g.node('ReduceSum', [g.node('Mul', [p, ONEHOT]), int64('axis1', [1])], { keepdims: 1 }) // [N, 1]
+    const eps = g.constant('eps', [], [EPSILON])
+    const oneMinusEps = g.constant('one_minus_eps', [], [1 - EPSILON])
+    const logP = g.node('Log', [g.node('Clip', [picked, eps, oneMinusEps])])
+    g.node('Identity', [meanOf(g.node('Neg', [g.node('ReduceSum', [logP], { keepdims: 0 })]))], {}, [LOSS])
+    const hits = g.node('Equal', [g.node('ArgMax', [logits], { axis: 1 }), g.node('ArgMax', [ONEHOT], { axis: 1 })])
+    g.node('ReduceSum', [g.node('Cast', [hits], { to: onnx.TensorProto.DataType.FLOAT })], { keepdims: 0 }, [CORRECT])
+    const unclipped = g.node('Cast', [g.node('And', [g.node('Greater', [picked, eps]), g.node('Less', [picked, oneMinusEps])])], {
+      to: onnx.TensorProto.DataType.FLOAT
+    })
+    d = g.node('Div', [g.node('Mul', [g.node('Sub', [p, ONEHOT]), unclipped]), n])
+  }
 
   const zeroF = g.constant('zero_f', [], [0])
   // Through a ReLU: dy where y > 0 (in ONNX Runtime's profile faster than Sign(y) or Where).
@@ -122,13 +153,18 @@ export function trainGraph(layers: TrainLayer[], height: number, width: number, 
     const first = k === 0
     const { layer } = s
     if (layer.kind === 'dense') {
-      // d is the gradient of the layer's output; through the activation first (the softmax one is already in d).
+      // d is the gradient of the layer's output; through the activation first (the last layer's is already in d).
       let dz = d
       if (layer.activation === 'tanh') dz = g.node('Mul', [d, g.node('Sub', [g.constant('one', [], [1]), g.node('Mul', [s.y, s.y])])])
       if (layer.activation === 'relu') dz = reluSlope(s.y, d)
+      // Through a softmax under the last layer: y (d - sum(d y)), row by row.
+      if (layer.activation === 'softmax' && layer !== last)
+        dz = g.node('Mul', [s.y, g.node('Sub', [d, g.node('ReduceSum', [g.node('Mul', [d, s.y]), int64('axis1', [1])], { keepdims: 1 })])])
       grads[s.weights![0]] = g.node('Gemm', [s.x, dz], { transA: 1 })
       if (layer.bias) grads[s.weights![1]] = g.node('ReduceSum', [dz, int64('axis0', [0])], { keepdims: 0 })
       if (!first) d = g.node('Gemm', [dz, s.kernel!], { transB: 1 })
+    } else if (first && layer.kind !== 'conv') {
+      // Pooling at the bottom: nothing below it to pass a gradient to.
     } else if (layer.kind === 'globalmax') {
       // To every position that held the maximum, as TF.js's Max gradient does.
       const mask = g.node('Cast', [g.node('Equal', [s.x, s.y])], { to: 1 })
@@ -188,7 +224,7 @@ export function trainGraph(layers: TrainLayer[], height: number, width: number, 
       node: g.nodes,
       initializer: g.inits,
       input: [
-        { name: IMAGE, type: float(['batch', height, width, channels]) },
+        { name: IMAGE, type: float(['batch', ...(flatInput ? [inputShape[0]] : inputShape)]) },
         { name: ONEHOT, type: float(['batch', classes]) },
         ...Array.from({ length: weightCount }, (_, k) => ({
           name: `w${k}`,

@@ -49,6 +49,7 @@ export async function recordSimulation(
     base: { id: p.base.id, hash: p.base.hash },
     backend: opts.backend,
     features: p.featurizer,
+    ...(p.learner.trainer ? { trainer: p.learner.trainer } : {}),
     app: `curator ${VERSION}`
   }
   if (!p.poolTruth)

@@ -15,6 +15,7 @@ import { disposePrepared, prepare, Prepared } from '../engine/setup'
 import { derive, Derived, engineBatches } from './derive'
 import type { QueryEvent, TrainEvent } from './events'
 import { VERSION } from '../version'
+import type { TrainerName } from '../engine/parallel-train'
 import { readSessionLog } from './log'
 
 /** Across backends, head weights and bias must agree within this (absolute). */
@@ -43,6 +44,8 @@ export interface Loaded {
   backend: string
   /** The featurizer the features were computed with here. */
   features: FeaturizerName
+  /** What trains the suffix here (the recorded one where it runs). */
+  trainer: TrainerName
   p: Prepared
   loop: LoopConfig
   /** Problems that make a faithful rebuild unlikely (another dataset or base model). */
@@ -63,9 +66,13 @@ async function load(dir: string, config: (c: SessionConfig) => SessionConfig, op
   // The features it was recorded on (ONNX Runtime's differ from TF.js's in the last bits).
   const recorded = d.start.features ?? 'tfjs'
   const featurizer = recorded === 'onnxruntime' && !onnxRuntimeLoads() ? 'tfjs' : recorded
-  const p = await prepare(cfg, { backend, featurizer, cacheDir: opts.cacheDir, baseDir, onProgress: opts.onProgress })
+  // And the suffix trained on what trained it (the learner falls back to TF.js where ONNX Runtime cannot run).
+  const trainer = d.start.trainer ?? 'tfjs'
+  const p = await prepare(cfg, { backend, featurizer, trainer, cacheDir: opts.cacheDir, baseDir, onProgress: opts.onProgress })
   const drift: string[] = []
   if (featurizer !== recorded) drift.push(`recorded on ${recorded} features, which cannot run here; rebuilt on ${featurizer}'s`)
+  const trainedOn = p.learner.trainer ?? trainer
+  if (trainedOn !== trainer) drift.push(`trained on ${trainer}, which cannot run here; retrained on ${trainedOn}`)
   if (p.dataset.hash !== d.start.dataset.hash)
     drift.push(`the dataset differs from the recorded one (hash ${d.start.dataset.hash}, now ${p.dataset.hash})`)
   if (p.base.hash !== d.start.base.hash)
@@ -76,7 +83,7 @@ async function load(dir: string, config: (c: SessionConfig) => SessionConfig, op
     batchSize: cfg.batchSize,
     coldStartBatches: coldStartBatches(coldStartClasses(p.base), cfg.batchSize)
   }
-  return { dir: target, d, logWarnings: [...warnings, ...d.warnings], backend, features: featurizer, p, loop, drift }
+  return { dir: target, d, logWarnings: [...warnings, ...d.warnings], backend, features: featurizer, trainer: trainedOn, p, loop, drift }
 }
 
 /** Runs `fn` on a recorded session loaded in process (its dataset, base and learner), then frees it. */
@@ -154,7 +161,7 @@ export async function verifyReplay(dir: string, opts: ReplayOptions = {}): Promi
   const s = await load(dir, (c) => c, opts)
   try {
     const { d, p, loop } = s
-    const exact = s.backend === d.start.backend && s.features === (d.start.features ?? 'tfjs')
+    const exact = s.backend === d.start.backend && s.features === (d.start.features ?? 'tfjs') && s.trainer === (d.start.trainer ?? 'tfjs')
     const iterations: IterationCheck[] = []
     for (const [index, t] of d.trains.entries()) {
       const k = t.iteration

@@ -212,6 +212,7 @@ export class Studio implements StudioApi {
         base: { id: opened.base.id, hash: opened.base.hash },
         backend: opened.backend,
         features: opened.features,
+        ...(opened.trainer ? { trainer: opened.trainer } : {}),
         app: `curator ${this.opts.version}`
       }
       const log = await createSessionLog(target, start)
@@ -243,7 +244,8 @@ export class Studio implements StudioApi {
         start.config,
         this.opts.cacheDir,
         this.baseWithHash(start.base.hash),
-        start.features ?? 'tfjs'
+        start.features ?? 'tfjs',
+        start.trainer ?? 'tfjs'
       )
       await this.closeSession()
       const { log, events, warnings } = await openSessionLog(target)
@@ -573,7 +575,13 @@ export class Studio implements StudioApi {
     const lost = this.opts.engine.lost
     if (s.engineLost === lost) return
     const { start } = s.d
-    s.opened = await this.opts.engine.open(start.config, this.opts.cacheDir, this.baseWithHash(start.base.hash), start.features ?? 'tfjs')
+    s.opened = await this.opts.engine.open(
+      start.config,
+      this.opts.cacheDir,
+      this.baseWithHash(start.base.hash),
+      start.features ?? 'tfjs',
+      start.trainer ?? 'tfjs'
+    )
     s.engineLost = lost
     s.speculation = null
     if (!s.warnings.includes(ENGINE_RESTARTED)) s.warnings = [...s.warnings, ENGINE_RESTARTED]

@@ -39,7 +39,7 @@ export function inProcessEngine(): EngineClient {
   const e = new Engine()
   return {
     backend: () => e.backend(),
-    open: (config, cacheDir, baseDir, featurizer) => e.open(config, cacheDir, baseDir, featurizer),
+    open: (config, cacheDir, baseDir, featurizer, trainer) => e.open(config, cacheDir, baseDir, featurizer, trainer),
     iterate: (batches, skipped) => e.iterate(batches, skipped),
     images: async (ids) => e.images(ids),
     baseline: (counts, of) => e.baseline(counts, of),

@@ -334,14 +334,24 @@ describe('verified replay', () => {
     expect((await writeSessionGif(dir, join(dir, 'crash.gif'))).frames).toBe(7)
   })
 
-  it('rebuilds sessions whose fits run on TF.js exactly: fit original (seed-window) and an unfrozen layer', async () => {
-    for (const [name, config, budget] of [
-      ['seed-window', replayConfig({ strategy: 'seed-window', fit: 'original', batchSize: 4, seed: 2 }), 16],
-      ['unfreeze-1', replayConfig({ strategy: 'uncertainty', fit: 'converge', unfreeze: 1, batchSize: 4, seed: 3 }), 8]
+  it('rebuilds sessions whose fits run on Adam exactly, on the trainer recorded: fit original (seed-window) and unfrozen layers', async () => {
+    for (const [name, config, budget, trainer] of [
+      ['seed-window', replayConfig({ strategy: 'seed-window', fit: 'original', batchSize: 4, seed: 2 }), 16, 'onnxruntime'],
+      ['unfreeze-1', replayConfig({ strategy: 'uncertainty', fit: 'converge', unfreeze: 1, batchSize: 4, seed: 3 }), 8, 'onnxruntime'],
+      ['unfreeze-3', replayConfig({ strategy: 'uncertainty', fit: 'converge', unfreeze: 3, batchSize: 4, seed: 3 }), 8, 'onnxruntime'],
+      // Recorded on TF.js (as every session before ONNX Runtime trained the suffix): replayed on TF.js.
+      ['unfreeze-1-tfjs', replayConfig({ strategy: 'uncertainty', fit: 'converge', unfreeze: 1, batchSize: 4, seed: 3 }), 8, 'tfjs']
     ] as const) {
       const dir = join(tmp.dir, name)
-      await recordSimulated(dir, config, budget, cacheDir)
+      process.env.CURATOR_TRAINER = trainer
+      try {
+        await recordSimulated(dir, config, budget, cacheDir)
+      } finally {
+        delete process.env.CURATOR_TRAINER
+      }
+      expect(derive(events(dir)).start.trainer, name).toBe(trainer)
       const r = await verifyReplay(dir, { cacheDir, baseDir })
+      expect(r.mode, name).toBe('exact')
       expect(
         r.iterations.map((i) => i.ok),
         name
