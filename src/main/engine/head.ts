@@ -42,6 +42,8 @@ export interface FitOptions {
   weights?: ArrayLike<number> | null
   /** Stop when no parameter moves more than this in a step (default 1e-10). */
   tolerance?: number
+  /** The dual fit's kernel entries from earlier fits on the same features and prior (see KernelCache). */
+  kernel?: KernelCache | null
 }
 
 /** The pool's features' prior scales: mean x_j^2 over the pool, relative to the mean over all features (floored). */
@@ -89,6 +91,16 @@ function lossAt(z: number, y: number, eps: number): { loss: number; g: number; f
   return { loss: -(y * Math.log(q) + (1 - y) * Math.log(1 - q)), g: -a * dq, f: Math.max(0, b * dq * dq - a * ddq) }
 }
 
+/** lossAt's loss alone (the objective's line search needs no derivatives): the same number. */
+function lossOnly(z: number, y: number, eps: number): number {
+  if (eps === 0) return lossAt(z, y, eps).loss
+  const q = eps + (1 - 2 * eps) * sigmoid(z)
+  // y * log q + (1 - y) * log(1 - q) with one of the terms exactly 0 for an answer of 0 or 1.
+  if (y === 1) return -Math.log(q)
+  if (y === 0) return -Math.log(1 - q)
+  return -(y * Math.log(q) + (1 - y) * Math.log(1 - q))
+}
+
 const MAX_STEPS = 100
 
 /** Newton in the d + 1 parameters: O(n d^2 + d^3) a step, for narrow features (the digit CNN's 10). */
@@ -109,15 +121,21 @@ export function fitLogisticPrimal(
   }
   if (n === 0) return { weights: new Float64Array(dim), bias: 0 }
   const prior = Float64Array.from({ length: d }, (_, a) => (a === dim ? BIAS_L2 : l2 * (scale ? scale[a] : 1)))
+  // The answered rows gathered once, each with a 1 for the bias (float32 to float64 is exact: the same sums).
+  const xs = new Float64Array(n * d)
+  for (let k = 0; k < n; k++) {
+    const base = rows[k] * dim
+    for (let a = 0; a < dim; a++) xs[k * d + a] = x[base + a]
+    xs[k * d + dim] = 1
+  }
   const z = new Float64Array(n)
   const objective = (t: Float64Array): number => {
     let j = 0
-    for (let k = 0; k < n; k++) {
-      const base = rows[k] * dim
+    for (let k = 0, base = 0; k < n; k++, base += d) {
       let s = t[dim]
-      for (let a = 0; a < dim; a++) s += t[a] * x[base + a]
+      for (let a = 0; a < dim; a++) s += t[a] * xs[base + a]
       z[k] = s
-      j += (weights ? weights[k] : 1) * lossAt(s, y[k], eps).loss
+      j += (weights ? weights[k] : 1) * lossOnly(s, y[k], eps)
     }
     for (let a = 0; a < d; a++) j += 0.5 * prior[a] * t[a] * t[a]
     return j
@@ -129,16 +147,15 @@ export function fitLogisticPrimal(
   for (let iter = 0; iter < MAX_STEPS; iter++) {
     grad.fill(0)
     hess.fill(0)
-    for (let k = 0; k < n; k++) {
-      const base = rows[k] * dim
+    for (let k = 0, base = 0; k < n; k++, base += d) {
       const at = lossAt(z[k], y[k], eps)
       const g = weights ? weights[k] * at.g : at.g
       const f = weights ? weights[k] * at.f : at.f
       for (let a = 0; a < d; a++) {
-        const xa = a === dim ? 1 : x[base + a]
+        const xa = xs[base + a]
         grad[a] += g * xa
         const wa = f * xa
-        for (let b = 0; b <= a; b++) hess[a * d + b] += wa * (b === dim ? 1 : x[base + b])
+        for (let b = 0, row = a * d; b <= a; b++) hess[row + b] += wa * xs[base + b]
       }
     }
     for (let a = 0; a < d; a++) {
@@ -222,11 +239,12 @@ export function leaveOneOutScores(
   for (let a = 0; a < d; a++) hess[a * d + a] += a === dim ? BIAS_L2 : l2 * (scale ? scale[a] : 1)
   for (let a = 0; a < d; a++) for (let b = 0; b < a; b++) hess[b * d + a] = hess[a * d + b]
   const out = new Float64Array(n)
+  const factor = cholesky(hess, d)
   for (let k = 0; k < n; k++) {
     const base = rows[k] * dim
     for (let a = 0; a < dim; a++) xi[a] = x[base + a]
     xi[dim] = 1
-    const hx = solveSpd(hess, xi, d)
+    const hx = solveCholesky(factor, xi, d)
     let h = 0
     for (let a = 0; a < d; a++) h += xi[a] * hx[a]
     // Leaving answer k out moves its score by its gradient through the Hessian without it.
@@ -257,19 +275,9 @@ export function fitLogisticDual(
   const { l2 = L2, scale = null, eps = EPS, weights: omega = null, tolerance = 1e-10 } = opts
   const n = rows.length
   if (n === 0) return { weights: new Float64Array(dim), bias: 0 }
-  const c = Math.sqrt(l2 / BIAS_L2)
-  const inv = Float64Array.from({ length: dim }, (_, t) => 1 / (scale ? scale[t] : 1))
-  const k = new Float64Array(n * n)
-  for (let i = 0; i < n; i++) {
-    const bi = rows[i] * dim
-    for (let j = 0; j <= i; j++) {
-      const bj = rows[j] * dim
-      let s = c * c
-      for (let t = 0; t < dim; t++) s += x[bi + t] * x[bj + t] * inv[t]
-      k[i * n + j] = s
-      k[j * n + i] = s
-    }
-  }
+  const cache = opts.kernel?.fits(x, dim, scale, l2) ? opts.kernel : new KernelCache(x, dim, scale, l2)
+  const { c, inv } = cache
+  const k = cache.matrix(rows)
   const alpha = new Float64Array(n) // the dual starts at zero (opts.init is for the primal)
   const z = new Float64Array(n)
   const scores = (a: Float64Array, out: Float64Array) => {
@@ -283,7 +291,7 @@ export function fitLogisticDual(
   const objective = (a: Float64Array): number => {
     scores(a, zt)
     let j = 0
-    for (let i = 0; i < n; i++) j += (omega ? omega[i] : 1) * lossAt(zt[i], y[i], eps).loss + 0.5 * l2 * a[i] * zt[i]
+    for (let i = 0; i < n; i++) j += (omega ? omega[i] : 1) * lossOnly(zt[i], y[i], eps) + 0.5 * l2 * a[i] * zt[i]
     return j
   }
   const u = new Float64Array(n)
@@ -293,6 +301,7 @@ export function fitLogisticDual(
   const step = new Float64Array(n)
   const kstep = new Float64Array(n)
   const trial = new Float64Array(n)
+  const thetaStep = new Float64Array(dim + 1)
   let value = objective(alpha)
   for (let iter = 0; iter < MAX_STEPS; iter++) {
     scores(alpha, z)
@@ -326,13 +335,16 @@ export function fitLogisticDual(
       }
     }
     if (!moved) break
-    // The step in theta: its largest coordinate decides convergence, as in the primal.
-    let size = 0
-    for (let col = 0; col <= dim; col++) {
-      let s = 0
-      for (let i = 0; i < n; i++) s += t * step[i] * (col < dim ? x[rows[i] * dim + col] * inv[col] : c)
-      size = Math.max(size, Math.abs(s))
+    // The step in theta: its largest coordinate decides convergence, as in the primal (summed
+    // row by row, each coordinate over the rows in order).
+    thetaStep.fill(0)
+    for (let i = 0; i < n; i++) {
+      const ts = t * step[i]
+      for (let col = 0, base = rows[i] * dim; col < dim; col++) thetaStep[col] += ts * (x[base + col] * inv[col])
+      thetaStep[dim] += ts * c
     }
+    let size = 0
+    for (let col = 0; col <= dim; col++) size = Math.max(size, Math.abs(thetaStep[col]))
     alpha.set(trial)
     if (size < tolerance) break
   }
@@ -346,8 +358,80 @@ export function fitLogisticDual(
   return { weights, bias: b * c }
 }
 
+/**
+ * The dual fit's kernel K = Z Z^T between answered rows, entry by entry as the fit computes them,
+ * kept by pool row: the refits of an iteration and the next iterations' fits share most rows, so
+ * each pair is summed over the features once (O(d) each) instead of once a fit.
+ */
+export class KernelCache {
+  readonly c: number
+  readonly inv: Float64Array
+  private readonly slotOf = new Map<number, number>()
+  private rowsIn: number[] = []
+  private k = new Float64Array(0)
+  private capacity = 0
+
+  constructor(
+    readonly x: Float32Array,
+    readonly dim: number,
+    readonly scale: ArrayLike<number> | null,
+    readonly l2: number
+  ) {
+    this.c = Math.sqrt(l2 / BIAS_L2)
+    this.inv = Float64Array.from({ length: dim }, (_, t) => 1 / (scale ? scale[t] : 1))
+  }
+
+  /** Whether this cache holds the kernel of these features under this prior. */
+  fits(x: Float32Array, dim: number, scale: ArrayLike<number> | null, l2: number): boolean {
+    return x === this.x && dim === this.dim && scale === this.scale && l2 === this.l2
+  }
+
+  /** K between these rows (n x n). */
+  matrix(rows: ArrayLike<number>): Float64Array {
+    const n = rows.length
+    const slots = new Int32Array(n)
+    for (let i = 0; i < n; i++) slots[i] = this.slotFor(rows[i])
+    const out = new Float64Array(n * n)
+    const m = this.capacity
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = this.k[slots[i] * m + slots[j]]
+    return out
+  }
+
+  private slotFor(row: number): number {
+    const known = this.slotOf.get(row)
+    if (known !== undefined) return known
+    const slot = this.rowsIn.length
+    if (slot === this.capacity) this.grow()
+    this.slotOf.set(row, slot)
+    this.rowsIn.push(row)
+    const { x, dim, inv, c } = this
+    const m = this.capacity
+    const bi = row * dim
+    for (let other = 0; other <= slot; other++) {
+      const bj = this.rowsIn[other] * dim
+      let s = c * c
+      for (let t = 0; t < dim; t++) s += x[bi + t] * x[bj + t] * inv[t]
+      this.k[slot * m + other] = s
+      this.k[other * m + slot] = s
+    }
+    return slot
+  }
+
+  private grow(): void {
+    const [old, m] = [this.k, this.capacity]
+    this.capacity = Math.max(64, m * 2)
+    this.k = new Float64Array(this.capacity * this.capacity)
+    for (let i = 0; i < m; i++) this.k.set(old.subarray(i * m, i * m + m), i * this.capacity)
+  }
+}
+
 /** Solves A x = b for a symmetric positive-definite A by Cholesky. */
 function solveSpd(a: Float64Array, b: Float64Array, d: number): Float64Array {
+  return solveCholesky(cholesky(a, d), b, d)
+}
+
+/** The lower Cholesky factor of a symmetric positive-definite A (d x d). */
+function cholesky(a: Float64Array, d: number): Float64Array {
   const l = new Float64Array(d * d)
   for (let i = 0; i < d; i++) {
     for (let j = 0; j <= i; j++) {
@@ -356,6 +440,11 @@ function solveSpd(a: Float64Array, b: Float64Array, d: number): Float64Array {
       l[i * d + j] = i === j ? Math.sqrt(Math.max(s, 1e-300)) : s / l[j * d + j]
     }
   }
+  return l
+}
+
+/** Solves L L^T x = b for the factor L of cholesky(). */
+function solveCholesky(l: Float64Array, b: Float64Array, d: number): Float64Array {
   const z = new Float64Array(d)
   for (let i = 0; i < d; i++) {
     let s = b[i]
@@ -371,20 +460,99 @@ function solveSpd(a: Float64Array, b: Float64Array, d: number): Float64Array {
   return out
 }
 
-/** P(positive) for every row of a feature matrix. Hot (every iteration, every pool row): locals only, sigmoid inlined. */
+/**
+ * The head's logit (z = w.x + b) for every row of a feature matrix. Hot (every iteration, every
+ * pool row): four rows at a time, so the additions of one row do not wait on each other; each
+ * row's sum is taken in the same order as a row on its own.
+ */
+export function logits(head: HeadParams, x: Float32Array, dim: number, out: Float64Array = new Float64Array(x.length / dim)): Float64Array {
+  const w = head.weights
+  const bias = head.bias
+  const n = out.length
+  let i = 0
+  for (let base = 0; i + 4 <= n; i += 4, base += 4 * dim) {
+    let z0 = bias
+    let z1 = bias
+    let z2 = bias
+    let z3 = bias
+    for (let j = 0, b1 = base + dim, b2 = b1 + dim, b3 = b2 + dim; j < dim; j++) {
+      const wj = w[j]
+      z0 += wj * x[base + j]
+      z1 += wj * x[b1 + j]
+      z2 += wj * x[b2 + j]
+      z3 += wj * x[b3 + j]
+    }
+    out[i] = z0
+    out[i + 1] = z1
+    out[i + 2] = z2
+    out[i + 3] = z3
+  }
+  for (let base = i * dim; i < n; i++, base += dim) {
+    let z = bias
+    for (let j = 0; j < dim; j++) z += w[j] * x[base + j]
+    out[i] = z
+  }
+  return out
+}
+
+/** P(positive) at a logit, as stored (float32). */
+export const probability = (z: number): number => Math.fround(1 / (1 + Math.exp(-z)))
+
+/**
+ * Whether P(positive) at logit z is >= 0.5, as the stored P says: z >= 0 always is; a z just
+ * below 0 may round up to 0.5 in float32, so only those compute P.
+ */
+export const positiveAt = (z: number): boolean => z >= 0 || (z > -1e-6 && probability(z) >= 0.5)
+
+/** The bins of the histogram of P(positive). */
+export const BINS = 11
+export const binOfP = (p: number) => Math.min(BINS - 1, Math.floor(p * BINS))
+
+/**
+ * The bin of P(positive) by logit, without computing P: the logits between the first and last
+ * bin edges (P = k/11) are cut into CELLS cells, each holding the bin every logit in it gets, or
+ * -1 where a cell or its neighbour comes within EDGE_MARGIN of an edge (float32 rounding moves P
+ * by < 3e-8, z by < 1e-6 at these edges): logits there compute P. The same bins as P gives.
+ */
+const EDGES = Float64Array.from({ length: BINS - 1 }, (_, k) => Math.log((k + 1) / (BINS - k - 1)))
+const EDGE_MARGIN = 1e-5
+const CELLS = 2048
+const LOW = EDGES[0] - EDGE_MARGIN
+const HIGH = EDGES[BINS - 2] + EDGE_MARGIN
+const PER_CELL = CELLS / (HIGH - LOW)
+const CELL_BIN = Int8Array.from({ length: CELLS }, (_, c) => {
+  const [from, to] = [LOW + (c - 1) / PER_CELL, LOW + (c + 2) / PER_CELL]
+  if (EDGES.some((e) => e + EDGE_MARGIN > from && e - EDGE_MARGIN < to)) return -1
+  return EDGES.filter((e) => e < from).length
+})
+
+export function binsOfLogits(z: Float64Array): Uint8Array {
+  const bins = new Uint8Array(z.length)
+  for (let i = 0; i < z.length; i++) {
+    const v = z[i]
+    if (v < LOW) continue
+    if (v >= HIGH) {
+      bins[i] = BINS - 1
+      continue
+    }
+    const bin = CELL_BIN[Math.min(CELLS - 1, Math.floor((v - LOW) * PER_CELL))]
+    bins[i] = bin >= 0 ? bin : binOfP(probability(v))
+  }
+  return bins
+}
+
+export function binsOfP(p: Float32Array): Uint8Array {
+  return Uint8Array.from(p, binOfP)
+}
+
+/** P(positive) for every row of a feature matrix. */
 export function predictLogistic(
   head: HeadParams,
   x: Float32Array,
   dim: number,
   out: Float32Array = new Float32Array(x.length / dim)
 ): Float32Array {
-  const w = head.weights
-  const bias = head.bias
-  const n = out.length
-  for (let i = 0, base = 0; i < n; i++, base += dim) {
-    let z = bias
-    for (let j = 0; j < dim; j++) z += w[j] * x[base + j]
-    out[i] = 1 / (1 + Math.exp(-z))
-  }
+  const z = logits(head, x, dim)
+  for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-z[i]))
   return out
 }

@@ -4,7 +4,22 @@
 import * as tf from '@tensorflow/tfjs'
 import type { FitName, HistogramDto, StrategyName } from '../../shared/contract'
 import type { FeatureMatrix } from './features'
-import { featureScale, fitLogistic, FitOptions, leaveOneOutScores, predictLogistic, HeadParams } from './head'
+import {
+  BINS,
+  binsOfLogits,
+  binsOfP,
+  DUAL_MIN_DIM,
+  featureScale,
+  fitLogistic,
+  FitOptions,
+  leaveOneOutScores,
+  logits as headLogits,
+  positiveAt,
+  probability,
+  HeadParams,
+  KernelCache,
+  L2
+} from './head'
 import { Regions } from './trust'
 import { onnxRuntimeLoads } from './featurizer'
 import { query, Query } from './strategies'
@@ -80,9 +95,18 @@ const ORIGINAL_LR = 0.1
 
 export class Learner {
   readonly transfer: TransferModel
-  /** P(positive) for the pool and the test split under the current head. */
-  poolP: Float32Array<ArrayBufferLike>
-  testP: Float32Array<ArrayBufferLike> | null
+  /**
+   * The exact head's logits for the pool and the test split (null for a head on TF.js): the
+   * iteration reads what it needs from them, and P(positive) is computed only when asked for.
+   */
+  poolZ: Float64Array | null = null
+  testZ: Float64Array | null = null
+  private poolPOf: Float32Array
+  private testPOf: Float32Array | null
+  /** poolPOf and testPOf hold the current head's P (always, for a head on TF.js). */
+  private pFresh = true
+  /** The TF.js head holds the exact head's weights (written only when the model is needed). */
+  private headWritten = true
   private head: HeadParams
   private readonly initialWeights: tf.Tensor[]
   private optimizer: tf.AdamOptimizer | null = null
@@ -97,6 +121,7 @@ export class Learner {
   private poolTensor: tf.Tensor | null = null
   private testTensor: tf.Tensor | null = null
   private scale: Float64Array | null = null
+  private kernel: KernelCache | null = null
   private clarityOf: Float32Array | null = null
   private blurOf: Float32Array | null = null
   private regionsOf: Regions | null = null
@@ -107,8 +132,8 @@ export class Learner {
   constructor(readonly opts: LearnerOptions) {
     this.transfer = buildTransfer(opts.base, opts.unfreeze, opts.seed, opts.featureLayer, opts.inputSize)
     this.initialWeights = this.transfer.suffix.getWeights().map((w) => w.clone())
-    this.poolP = new Float32Array(opts.pool.count)
-    this.testP = opts.test ? new Float32Array(opts.test.count) : null
+    this.poolPOf = new Float32Array(opts.pool.count)
+    this.testPOf = opts.test ? new Float32Array(opts.test.count) : null
     this.head = this.readHead()
     this.trainer = this.usesExactHead ? null : (opts.trainer ?? defaultSuffixTrainer(this.transfer))
     const layers = this.trainer === 'onnxruntime' ? suffixTrainLayers(this.transfer) : null
@@ -117,9 +142,44 @@ export class Learner {
     if (this.usesExactHead) {
       // The exact head starts at zero (p = 0.5 everywhere); the exported model must agree.
       this.head = { weights: new Float64Array(this.head.weights.length), bias: 0 }
-      this.writeHead()
+      this.poolZ = new Float64Array(opts.pool.count)
+      this.testZ = opts.test ? new Float64Array(opts.test.count) : null
+      this.headWritten = false
     }
     this.score()
+  }
+
+  /** P(positive) for the pool under the current head. */
+  get poolP(): Float32Array {
+    this.freshP()
+    return this.poolPOf
+  }
+
+  /** P(positive) for the test split under the current head. */
+  get testP(): Float32Array | null {
+    this.freshP()
+    return this.testPOf
+  }
+
+  /** 1 where the held-out P(positive) is >= 0.5, else 0 (null without a test split); the exact head's without computing P. */
+  get testPredicted(): Uint8Array | null {
+    if (this.testZ) return Uint8Array.from(this.testZ, (z) => (positiveAt(z) ? 1 : 0))
+    return this.testPOf && Uint8Array.from(this.testPOf, (p) => (p >= 0.5 ? 1 : 0))
+  }
+
+  /** P(positive) of pool image i under the current head (without computing the whole pool's). */
+  pAt(i: number): number {
+    return this.pFresh ? this.poolPOf[i] : probability(this.poolZ![i])
+  }
+
+  private freshP(): void {
+    if (this.pFresh) return
+    const toP = (z: Float64Array, p: Float32Array) => {
+      for (let i = 0; i < z.length; i++) p[i] = probability(z[i])
+    }
+    toP(this.poolZ!, this.poolPOf)
+    if (this.testZ && this.testPOf) toP(this.testZ, this.testPOf)
+    this.pFresh = true
   }
 
   /** With the whole base frozen and fit = converge, the head is an exact logistic regression in plain JS. */
@@ -132,7 +192,7 @@ export class Learner {
     this.labelled = standing(batches)
     if (this.usesExactHead) {
       this.head = this.exactFit(this.labelled)
-      this.writeHead()
+      this.headWritten = false
     } else if (this.opts.fit === 'converge') {
       this.reset()
       if (this.labelled.length && this.ort) {
@@ -149,7 +209,7 @@ export class Learner {
       this.head = this.readHead()
     } else {
       // One Adam step per batch, continuing from the state after the batches already seen.
-      const extends_ = this.trainedBatches.length <= batches.length && this.trainedBatches.every((b, i) => sameBatch(b, batches[i]))
+      const extends_ = this.trainedBatches.length <= batches.length && this.trainedBatches.every((b, i) => sameAnswers(b, batches[i]))
       if (!extends_) {
         this.reset()
         this.trainedBatches = []
@@ -176,8 +236,10 @@ export class Learner {
 
   /** The exact head's options: the prior matched to this pool's features. */
   get fitOptions(): FitOptions {
-    this.scale ??= featureScale(this.opts.pool.data, this.opts.pool.dim)
-    return { scale: this.scale }
+    const { data, dim } = this.opts.pool
+    this.scale ??= featureScale(data, dim)
+    if (dim > DUAL_MIN_DIM) this.kernel ??= new KernelCache(data, dim, this.scale, L2)
+    return { scale: this.scale, kernel: this.kernel }
   }
 
   /**
@@ -272,15 +334,23 @@ export class Learner {
     const hit = this.earlier.get(key)
     if (hit) return hit
     const { pool, test, testTruth } = this.opts
-    const head = this.exactFit(answers)
     const step = Math.max(1, Math.floor(pool.count / 20000))
     const predicted = new Uint8Array(Math.ceil(pool.count / step))
-    for (let i = 0, k = 0; i < pool.count; i += step, k++) {
-      let z = head.bias
-      for (let j = 0, b = i * pool.dim; j < pool.dim; j++) z += head.weights[j] * pool.data[b + j]
-      predicted[k] = z >= 0 ? 1 : 0
+    let testAccuracy: number | null
+    if (this.poolZ && sameAnswers(answers, this.labelled)) {
+      // The current fit: its logits are at hand.
+      for (let i = 0, k = 0; i < pool.count; i += step, k++) predicted[k] = this.poolZ[i] >= 0 ? 1 : 0
+      testAccuracy = testTruth ? this.testAccuracy(testTruth) : null
+    } else {
+      const head = this.exactFit(answers)
+      for (let i = 0, k = 0; i < pool.count; i += step, k++) {
+        let z = head.bias
+        for (let j = 0, b = i * pool.dim; j < pool.dim; j++) z += head.weights[j] * pool.data[b + j]
+        predicted[k] = z >= 0 ? 1 : 0
+      }
+      const z = test && testTruth ? headLogits(head, test.data, test.dim) : null
+      testAccuracy = z ? accuracyOf(z.length, (i) => positiveAt(z[i]), testTruth!) : null
     }
-    const testAccuracy = test && testTruth ? accuracy(predictLogistic(head, test.data, test.dim), testTruth) : null
     const out = { predicted, testAccuracy }
     if (this.earlier.size >= 8) this.earlier.delete(this.earlier.keys().next().value!)
     this.earlier.set(key, out)
@@ -289,7 +359,7 @@ export class Learner {
 
   evaluate(): Evaluation {
     const { poolTruth, testTruth } = this.opts
-    const labelledP = Float32Array.from(this.labelled, (a) => this.poolP[a.id])
+    const labelledP = Float32Array.from(this.labelled, (a) => this.pAt(a.id))
     return {
       loss: this.labelled.length
         ? logLoss(
@@ -297,17 +367,23 @@ export class Learner {
             this.labelled.map((a) => a.value)
           )
         : null,
-      testAccuracy: this.testP && testTruth ? accuracy(this.testP, testTruth) : null,
+      testAccuracy: testTruth ? this.testAccuracy(testTruth) : null,
       labelledAccuracy: this.labelled.length
         ? accuracy(
             labelledP,
             Int8Array.from(this.labelled, (a) => a.value)
           )
         : null,
-      histogram: histogram(this.poolP, poolTruth),
+      histogram: histogram(this.poolZ ? binsOfLogits(this.poolZ) : binsOfP(this.poolPOf), poolTruth),
       headWeights: Array.from(this.head.weights),
       headBias: this.head.bias
     }
+  }
+
+  /** Held-out accuracy under the current head (null without a test split). */
+  private testAccuracy(truth: Int8Array): number | null {
+    if (this.testZ) return accuracyOf(this.testZ.length, (i) => positiveAt(this.testZ![i]), truth)
+    return this.testPOf ? accuracy(this.testPOf, truth) : null
   }
 
   query(
@@ -319,9 +395,14 @@ export class Learner {
     blur?: Float32Array | null
   ): Query {
     const { pool, seed } = this.opts
+    const poolP = () => this.poolP
     return query(strategy, {
       blur,
-      p: this.poolP,
+      // Read only by the strategies that need every image's P (uncertainty reads the logits).
+      get p() {
+        return poolP()
+      },
+      logits: this.poolZ,
       features: pool.data,
       dim: pool.dim,
       excluded,
@@ -335,6 +416,7 @@ export class Learner {
 
   /** The full model (image -> base -> head) with the current weights. */
   get fullModel(): tf.LayersModel {
+    if (!this.headWritten) this.writeHead()
     return this.transfer.full
   }
 
@@ -348,16 +430,17 @@ export class Learner {
 
   private score(): void {
     const { pool, test } = this.opts
-    if (this.usesExactHead) {
-      predictLogistic(this.head, pool.data, pool.dim, this.poolP)
-      if (test && this.testP) predictLogistic(this.head, test.data, test.dim, this.testP)
+    if (this.poolZ) {
+      headLogits(this.head, pool.data, pool.dim, this.poolZ)
+      if (test && this.testZ) headLogits(this.head, test.data, test.dim, this.testZ)
+      this.pFresh = false
       return
     }
     this.poolTensor ??= featureTensor(pool, this.transfer.featureShape)
-    this.poolP.set(this.predict(this.poolTensor))
-    if (test && this.testP) {
+    this.poolPOf.set(this.predict(this.poolTensor))
+    if (test && this.testPOf) {
       this.testTensor ??= featureTensor(test, this.transfer.featureShape)
-      this.testP.set(this.predict(this.testTensor))
+      this.testPOf.set(this.predict(this.testTensor))
     }
   }
 
@@ -401,38 +484,43 @@ export class Learner {
   private writeHead(): void {
     const n = this.head.weights.length
     tf.tidy(() => this.transfer.head.setWeights([tf.tensor2d(Array.from(this.head.weights), [n, 1]), tf.tensor1d([this.head.bias])]))
+    this.headWritten = true
   }
 }
 
 /** The share of rows with known truth (>= 0) that p >= 0.5 gets right, or null when none is known. */
 function accuracy(p: Float32Array, truth: Int8Array): number | null {
+  return accuracyOf(p.length, (i) => p[i] >= 0.5, truth)
+}
+
+function accuracyOf(n: number, positive: (i: number) => boolean, truth: Int8Array): number | null {
   let right = 0
-  let n = 0
-  for (let i = 0; i < p.length; i++) {
+  let known = 0
+  for (let i = 0; i < n; i++) {
     const t = truth[i]
     if (t < 0) continue
-    n++
-    if (p[i] >= 0.5 === (t === 1)) right++
+    known++
+    if (positive(i) === (t === 1)) right++
   }
-  return n ? right / n : null
+  return known ? right / known : null
 }
 
 /** 11 bins over P(positive), and the same split by true class when the truth is known. */
-function histogram(p: Float32Array, truth: Int8Array | null): HistogramDto {
-  const counts = new Int32Array(11)
-  const negative = new Int32Array(11)
-  const positive = new Int32Array(11)
-  const n = p.length
+function histogram(bins: Uint8Array, truth: Int8Array | null): HistogramDto {
+  const counts = new Int32Array(BINS)
+  const negative = new Int32Array(BINS)
+  const positive = new Int32Array(BINS)
+  const n = bins.length
   if (truth) {
     for (let i = 0; i < n; i++) {
-      const bin = Math.min(10, Math.floor(p[i] * 11))
+      const bin = bins[i]
       counts[bin]++
       const t = truth[i]
       if (t === 1) positive[bin]++
       else if (t === 0) negative[bin]++
     }
   } else {
-    for (let i = 0; i < n; i++) counts[Math.min(10, Math.floor(p[i] * 11))]++
+    for (let i = 0; i < n; i++) counts[bins[i]]++
   }
   return { counts: Array.from(counts), byTruth: truth ? [Array.from(negative), Array.from(positive)] : null }
 }
@@ -459,6 +547,7 @@ function featureTensor(m: FeatureMatrix, shape: number[]): tf.Tensor {
   return tf.tensor(m.data as Float32Array<ArrayBuffer>, [m.count, ...shape])
 }
 
-function sameBatch(a: Answer[], b: Answer[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.id === b[i].id && x.value === b[i].value)
+/** The same answers to the same images, given as often, in the same order: the same exact fit. */
+function sameAnswers(a: Answer[], b: Answer[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.id === b[i].id && x.value === b[i].value && (x.times ?? 1) === (b[i].times ?? 1))
 }

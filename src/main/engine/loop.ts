@@ -61,7 +61,7 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
   const t0 = performance.now()
   await learner.fit(batches)
   const evaluation = learner.evaluate()
-  const excluded = new Uint8Array(learner.poolP.length)
+  const excluded = new Uint8Array(learner.opts.pool.count)
   for (const b of batches) for (const a of b) excluded[a.id] = 1
   for (const id of skipped) excluded[id] = 1
   const iteration = batches.length
@@ -160,7 +160,7 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
     next: {
       ids,
       scores: [...extra.scores, ...q.scores],
-      p: ids.map((i) => learner.poolP[i]),
+      p: ids.map((i) => learner.pAt(i)),
       ...(extra.reask.length ? { reask: extra.reask } : {}),
       ...(extra.cover.length ? { cover: extra.cover } : {}),
       ...(extra.confirm.length ? { confirm: extra.confirm } : {})
@@ -182,12 +182,14 @@ function adviceOf(learner: Learner, batches: Answer[][], suspects: number, thin:
   }
   const { testTruth } = learner.opts
   const testRegions = learner.testRegions
+  // 0 or 1 where P is below or above 0.5: what the dispute check reads of P.
+  const testPredicted = testRegions && testTruth ? learner.testPredicted : null
   return stopAdvice({
     changed,
     heldOut: fits.map((f) => f.testAccuracy),
     suspects,
     unconfirmed: thin,
-    disputed: testRegions && testTruth && learner.testP ? disputedRegions(learner.regions, testRegions, learner.testP, testTruth) : 0,
+    disputed: testRegions && testTruth && testPredicted ? disputedRegions(learner.regions, testRegions, testPredicted, testTruth) : 0,
     labels: learner.answers.length
   })
 }

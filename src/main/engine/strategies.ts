@@ -1,10 +1,13 @@
 // Which unlabelled images to ask about next. Every choice is seeded; asked images never repeat.
 import type { StrategyName } from '../../shared/contract'
 import { Rng } from '../util/rng'
+import { probability } from './head'
 
 export interface QueryContext {
   /** P(positive) for every pool image under the current head. */
   p: Float32Array
+  /** The exact head's logits, where there are: P is then computed only for the rows near the boundary. */
+  logits?: Float64Array | null
   /** Cached features, row-major [count x dim]. */
   features: Float32Array
   dim: number
@@ -90,8 +93,8 @@ function randomKeys(n: number, rng: Rng): Float64Array {
   return keys
 }
 
-// random and uncertainty run every iteration over the whole pool: one loop each, no closures, and
-// the seeded key of row i is the i-th draw of the iteration's RNG, drawn for every row (excluded or not).
+// random and uncertainty run every iteration over the whole pool: one loop each, and the seeded
+// key of row i is the i-th draw of the iteration's RNG (drawn or not, excluded or not).
 
 function random(ctx: QueryContext): Query {
   const { excluded } = ctx
@@ -105,22 +108,42 @@ function random(ctx: QueryContext): Query {
   return top.query
 }
 
+/**
+ * The smallest |z| whose P is surely at least `bar` from 0.5: |sigmoid(z) - 0.5| = tanh(|z| / 2) / 2,
+ * and the stored P is within 3e-8 of it (float32), so a margin of 1e-7 keeps every row that could beat the bar.
+ */
+function logitBar(bar: number): number {
+  const x = 2 * (bar + 1e-7)
+  return x < 1 ? Math.log((1 + x) / (1 - x)) : Infinity
+}
+
 /** Closest to the decision boundary first; ties (common before any label) broken by a seeded key. */
 function uncertainty(ctx: QueryContext): Query {
-  const { p, excluded, blur } = ctx
-  const n = p.length
+  const { excluded, blur, logits } = ctx
+  const p = logits ? null : ctx.p
+  const pAt = (i: number) => (p ? p[i] : probability(logits![i]))
+  const n = excluded.length
   const rng = iterationRng(ctx.seed, ctx.iteration)
   const top = new Smallest(ctx.batchSize)
   let bar = top.bar
+  let zBar = Infinity
   for (let i = 0; i < n; i++) {
-    const key = rng.next()
     if (excluded[i]) continue
-    const s = Math.abs(p[i] - 0.5) + (blur ? blur[i] : 0) + key * 1e-9
+    let pi: number
+    if (p) pi = p[i]
+    else {
+      // A score is at least |P - 0.5|: a logit past zBar cannot get in.
+      const z = logits![i]
+      if (z >= zBar || -z >= zBar) continue
+      pi = probability(z)
+    }
+    const s = Math.abs(pi - 0.5) + (blur ? blur[i] : 0) + rng.ahead(i) * 1e-9
     if (s >= bar) continue
     top.offer(i, s)
     bar = top.bar
+    if (logits) zBar = logitBar(bar)
   }
-  return { ids: top.ids, scores: top.ids.map((i) => Math.abs(p[i] - 0.5)) }
+  return { ids: top.ids, scores: top.ids.map((i) => Math.abs(pAt(i) - 0.5)) }
 }
 
 /**

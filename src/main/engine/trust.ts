@@ -148,6 +148,8 @@ export class Regions {
   readonly count: number
   readonly size: Int32Array
   readonly typical: Uint8Array
+  /** Each region's typical images, ascending. */
+  readonly typicalIn: Int32Array[]
 
   /** The k-means centres (null: the regions are the base's classes). */
   private readonly centres: Float64Array | null
@@ -161,6 +163,11 @@ export class Regions {
     this.size = new Int32Array(k)
     for (const r of this.of) this.size[r]++
     this.typical = typicalOf(pool, this.of, k)
+    const n = new Int32Array(k)
+    for (let i = 0; i < this.of.length; i++) if (this.typical[i]) n[this.of[i]]++
+    this.typicalIn = Array.from(n, (m) => new Int32Array(m))
+    n.fill(0)
+    for (let i = 0; i < this.of.length; i++) if (this.typical[i]) this.typicalIn[this.of[i]][n[this.of[i]]++] = i
   }
 
   /** The region of every row of a matrix of the same features (the pool's, or the held-out split's). */
@@ -363,17 +370,23 @@ function pickIn(
   iteration: number,
   salt: number
 ): Map<number, number> {
-  const want = new Set(wanted)
+  // Image i's key is the i-th draw; only the wanted regions' typical images are looked at.
   const rng = iterationRng(seed, iteration + salt)
-  const best = new Map<number, { id: number; key: number }>()
-  for (let i = 0; i < regions.of.length; i++) {
-    const key = rng.next()
-    const r = regions.of[i]
-    if (!want.has(r) || excluded[i] || !regions.typical[i]) continue
-    const b = best.get(r)
-    if (!b || key < b.key) best.set(r, { id: i, key })
+  const out = new Map<number, number>()
+  for (const r of new Set(wanted)) {
+    let best = -1
+    let bestKey = Infinity
+    for (const i of regions.typicalIn[r]) {
+      if (excluded[i]) continue
+      const key = rng.ahead(i)
+      if (key < bestKey) {
+        best = i
+        bestKey = key
+      }
+    }
+    if (best >= 0) out.set(r, best)
   }
-  return new Map([...best].map(([r, b]) => [r, b.id]))
+  return out
 }
 
 /**

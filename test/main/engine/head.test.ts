@@ -4,6 +4,12 @@ import {
   fitLogisticDual,
   fitLogisticPrimal,
   predictLogistic,
+  logits,
+  probability,
+  positiveAt,
+  binsOfLogits,
+  binOfP,
+  BINS,
   sigmoid,
   L2,
   BIAS_L2,
@@ -274,6 +280,35 @@ describe('predictLogistic', () => {
     const out = new Float32Array(2)
     expect(predictLogistic(head, Float32Array.from([0, 100]), 1, out)).toBe(out)
     expect(Array.from(out)).toEqual([0.5, 1])
+  })
+
+  it('is the sigmoid of logits(), which sums each row as a row on its own would, bit for bit', () => {
+    const dim = 7
+    const x = Float32Array.from({ length: 11 * dim }, (_, i) => Math.sin(i * 1.7) * 3)
+    const head: HeadParams = { weights: Float64Array.from({ length: dim }, (_, j) => Math.cos(j) * 2.5), bias: 0.125 }
+    const z = logits(head, x, dim)
+    expect(z).toHaveLength(11)
+    for (let i = 0; i < 11; i++) {
+      let s = head.bias
+      for (let j = 0; j < dim; j++) s += head.weights[j] * x[i * dim + j]
+      expect(z[i]).toBe(s)
+    }
+    expect(Array.from(predictLogistic(head, x, dim))).toEqual(Array.from(z, probability))
+  })
+
+  it('by logit, gives the bin and the side of 0.5 that the stored P gives, at the edges too', () => {
+    const z: number[] = []
+    for (let k = 1; k < BINS; k++) {
+      const edge = Math.log(k / (BINS - k))
+      for (let d = -3e-5; d <= 3e-5; d += 1e-8) z.push(edge + d)
+    }
+    for (let d = -3e-6; d <= 3e-6; d += 1e-10) z.push(d)
+    for (let i = 0; i < 20000; i++) z.push(Math.sin(i) * 12)
+    const bins = binsOfLogits(Float64Array.from(z))
+    z.forEach((v, i) => {
+      if (bins[i] !== binOfP(probability(v)) || positiveAt(v) !== probability(v) >= 0.5) expect([v, bins[i], positiveAt(v)]).toBe(null)
+    })
+    expect(new Set(bins).size).toBe(BINS)
   })
 
   it('sigmoid is stable at the extremes', () => {

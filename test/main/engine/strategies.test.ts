@@ -114,6 +114,19 @@ describe('uncertainty', () => {
     expect(query('uncertainty', context({ seed: 9 })).ids).toEqual(query('uncertainty', context({ seed: 1 })).ids)
   })
 
+  it("asks the same from the exact head's logits as from P, ties and blur included", () => {
+    const rng = new Rng(77)
+    // Logits near 0 (P ties in float32), far out, and a run at exactly 0 (all tied: the seeded key decides).
+    const logits = Float64Array.from({ length: N }, (_, i) => (i < 40 ? 0 : i < 200 ? (rng.next() - 0.5) * 1e-6 : (rng.next() - 0.5) * 20))
+    const p = Float32Array.from(logits, (z) => 1 / (1 + Math.exp(-z)))
+    const blur = Float32Array.from({ length: N }, () => rng.next() * 0.01)
+    for (const over of [{}, { blur }, { batchSize: 50 }, { batchSize: 300, seed: 4 }]) {
+      const fromP = query('uncertainty', context({ ...over, p }))
+      const fromLogits = query('uncertainty', context({ ...over, p: new Float32Array(N).fill(NaN), logits }))
+      expect(fromLogits).toEqual(fromP)
+    }
+  })
+
   it('skips an excluded image even when it is the most uncertain', () => {
     const ctx = context()
     ctx.p[3] = 0.5
@@ -287,5 +300,13 @@ describe('iterationRng', () => {
     expect(draw(1, 0)).toEqual(draw(1, 0))
     expect(draw(1, 1)).not.toEqual(draw(1, 0))
     expect(draw(2, 0)).not.toEqual(draw(1, 0))
+  })
+
+  it('ahead(k) is the (k + 1)-th draw, without drawing', () => {
+    for (const seed of [0, 1, -3, 0x7fffffff]) {
+      const r = iterationRng(seed, 5)
+      const keys = Array.from({ length: 5000 }, (_, k) => r.ahead(k))
+      expect(Array.from({ length: 5000 }, () => r.next())).toEqual(keys)
+    }
   })
 })
