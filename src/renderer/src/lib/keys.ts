@@ -72,6 +72,17 @@ export function cursorMove(key: string, at: number, count: number, columns: numb
   return to === null ? null : Math.max(0, Math.min(count - 1, to))
 }
 
+/** What a key does in a list of images that can be answered (history panel, pool browser). */
+export type ListKey = { move: number } | { close: true } | { answer: 0 | 1 } | null
+
+export function listKey(e: KeyLike, task: Keys, at: number, count: number, columns: number, page: number): ListKey {
+  const move = cursorMove(e.key, at, count, columns, page)
+  if (move !== null) return { move }
+  if (e.key === 'Escape') return { close: true }
+  const action = labelAction(e, task)
+  return action === 'positive' || action === 'negative' ? { answer: action === 'positive' ? 1 : 0 } : null
+}
+
 /** Keys typed into form fields are theirs, not shortcuts. */
 export function isTypingTarget(t: EventTarget | null): boolean {
   const el = t as (HTMLElement & { type?: string }) | null
