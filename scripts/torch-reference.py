@@ -7,7 +7,9 @@ Run with Debian's python (another python3 may come first on PATH):
 Builds the network from model.json (Conv2D valid/same + activation, MaxPooling2D,
 GlobalMaxPooling2D, Dense + activation), loads weights.bin, and prints one JSON line:
 forward (inference) and training (Adam, sparse cross-entropy) throughput in images/s, plus the
-torch version and thread count. `--check IN OUT` runs the loaded model on images in IN (raw
+torch version and thread count. `--only unfreeze` measures Curator's `--unfreeze N` fit instead:
+the top N layers and a sigmoid head on the frozen activations below them (computed once), 150
+full-batch Adam steps at lr 0.01 on 40 labels, as src/main/engine/learner.ts does; ms per fit. `--check IN OUT` runs the loaded model on images in IN (raw
 float32, NHWC) and writes its outputs to OUT, so a caller can compare them with TF.js's.
 """
 import argparse
@@ -73,8 +75,11 @@ class TfjsNet(nn.Module):
                     a = a.T  # [in, out] -> [out, in]
                 self.params[f"{layer}_{kind}"] = nn.Parameter(torch.from_numpy(a.copy()))
 
-    def forward(self, x, logits=False):
-        for k, step in enumerate(self.steps):
+    def forward(self, x, logits=False, start=0, end=None):
+        """Layers start..end-1 (default: all); logits: the last layer without its activation."""
+        end = len(self.steps) if end is None else end
+        for k in range(start, end):
+            step = self.steps[k]
             kind, name = step[0], step[1]
             last = k == len(self.steps) - 1
             if kind == "conv":
@@ -89,6 +94,37 @@ class TfjsNet(nn.Module):
                 if not (last and logits):
                     x = ACTIVATIONS[step[2]](x)
         return x
+
+
+def layer_params(net, steps):
+    """The parameters of these layers (in net.steps)."""
+    names = {net.steps[k][1] for k in steps}
+    return [p for key, p in net.params.items() if key.rsplit("_", 1)[0] in names]
+
+
+def unfreeze_fit_ms(net, unfreeze, labels, steps, lr, size, seconds, rng):
+    """Curator's --unfreeze fit: ms per fit of the top `unfreeze` layers and a sigmoid head (10 -> 1)."""
+    top = len(net.steps) - 1
+    split = top - unfreeze
+    images = torch.from_numpy(rng.random((labels, 3, size, size), dtype=np.float32))
+    y = torch.from_numpy(rng.integers(0, 2, (labels, 1)).astype(np.float32))
+    with torch.no_grad():
+        features = net(images, end=split + 1)  # the frozen part, once (Curator caches it)
+        width = net(features, start=split + 1).shape[1]
+    head = nn.Linear(width, 1)
+    nn.init.xavier_uniform_(head.weight)
+    nn.init.zeros_(head.bias)
+    params = layer_params(net, range(split + 1, top + 1)) + list(head.parameters())
+
+    def fit():
+        opt = torch.optim.Adam(params, lr=lr)  # a fresh optimiser per fit, as the learner's
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(head(net(features, start=split + 1)), y)
+            loss.backward()
+            opt.step()
+
+    return 1000 / throughput(fit, 1, seconds)
 
 
 def throughput(fn, images_per_call, min_seconds):
@@ -111,7 +147,10 @@ def main():
     ap.add_argument("--forward-batch", type=int, default=256)
     ap.add_argument("--train-batch", type=int, default=128)
     ap.add_argument("--seconds", type=float, default=3.0, help="minimum time per measurement")
-    ap.add_argument("--only", choices=["forward", "train"], help="measure only this (default: both)")
+    ap.add_argument("--only", choices=["forward", "train", "unfreeze"], help="measure only this (default: forward and train)")
+    ap.add_argument("--unfreeze", default="1,2,3,4", help="with --only unfreeze: the N to measure, comma-separated")
+    ap.add_argument("--labels", type=int, default=40, help="with --only unfreeze: labelled images per fit")
+    ap.add_argument("--fit-steps", type=int, default=150, help="with --only unfreeze: Adam steps per fit")
     ap.add_argument("--wait-policy", choices=["best", *WAIT_POLICIES], default="best",
                     help="OpenMP's OMP_WAIT_POLICY; best: measure under each (separate processes) and keep the faster")
     ap.add_argument("--check", nargs=2, metavar=("IN", "OUT"), help="run the loaded model on IN (float32 NHWC) and write its outputs to OUT")
@@ -137,6 +176,19 @@ def main():
         with torch.no_grad():
             net(x)
 
+    if a.only == "unfreeze":
+        fits = {n: round(unfreeze_fit_ms(net, int(n), a.labels, a.fit_steps, 0.01, a.size, a.seconds, rng), 2) for n in a.unfreeze.split(",")}
+        print(json.dumps({
+            "engine": "pytorch",
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "python": sys.version.split()[0],
+            "unfreezeFitMs": fits,
+            "labels": a.labels,
+            "fitSteps": a.fit_steps,
+            "ompWaitPolicy": a.wait_policy,
+        }))
+        return
     forward_ips = throughput(forward, a.forward_batch, a.seconds) if a.only != "train" else None
 
     net.train()
@@ -187,11 +239,17 @@ def best_of_policies():
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     best = dict(runs[0])
     for key in ("forwardImagesPerSec", "trainImagesPerSec"):
-        scored = [r for r in runs if r[key] is not None]
+        scored = [r for r in runs if r.get(key) is not None]
         if scored:
             top = max(scored, key=lambda r: r[key])
             best[key] = top[key]
             best[key.replace("ImagesPerSec", "WaitPolicy")] = top["ompWaitPolicy"]
+    if "unfreezeFitMs" in best:
+        # Per N, the faster policy's figure.
+        best["unfreezeFitMs"] = {n: min(r["unfreezeFitMs"][n] for r in runs) for n in best["unfreezeFitMs"]}
+        best["ompWaitPolicy"] = "best of " + ", ".join(f"{r['ompWaitPolicy']} {r['unfreezeFitMs']}" for r in runs)
+        print(json.dumps(best))
+        return
     best["ompWaitPolicy"] = "best of " + ", ".join(f"{r['ompWaitPolicy']} {r['forwardImagesPerSec']}/{r['trainImagesPerSec']}" for r in runs)
     print(json.dumps(best))
 

@@ -37,6 +37,8 @@ interface TorchFigures {
   threads: number
   forwardImagesPerSec: number | null
   trainImagesPerSec: number | null
+  /** --only unfreeze: ms per --unfreeze N fit, by N. */
+  unfreezeFitMs?: Record<string, number>
   ompWaitPolicy: string
 }
 
@@ -53,7 +55,7 @@ function referenceScript(): string | null {
 }
 
 /** PyTorch (2 threads) on the base network, measured now: the other half of a ratio. Null fields say why not. */
-function torchReference(only: 'forward' | 'train', baseDir: string, seconds: number): TorchFigures | { error: string } {
+function torchReference(only: 'forward' | 'train' | 'unfreeze', baseDir: string, seconds: number): TorchFigures | { error: string } {
   const script = referenceScript()
   if (!script) return { error: 'scripts/torch-reference.py not found' }
   const r = spawnSync(PYTHON(), [script, '--model', baseDir, '--threads', '2', '--only', only, '--seconds', String(seconds)], {
@@ -171,7 +173,17 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
     `pretrain: ${pretrainImagesPerSec} images/s on ${training.threads} threads (${engine} gradients, TF.js ${backend}); one thread ${oneThread.imagesPerSec}` +
       (otherTraining ? `; ${otherEngine} ${otherTraining.imagesPerSec}` : '')
   )
-  // 5. Memory of a real serving process with the default 70k pool, and 6. a pool of a million.
+  // 5. The --unfreeze N fit (150 Adam steps on 40 labels, fit = converge), right after PyTorch's same fit.
+  const torchUnfreeze = a.reference ? torchReference('unfreeze', p.base.dir, a.referenceSeconds) : null
+  const unfreeze = await unfreezeFits(backend)
+  log(
+    `unfreeze fit on 40 labels: ${Object.entries(unfreeze.ms)
+      .map(([n, ms]) => `${n}: ${ms} ms`)
+      .join(', ')} (${unfreeze.trainer}); TF.js ${Object.entries(unfreeze.tfjsMs)
+      .map(([n, ms]) => `${n}: ${ms} ms`)
+      .join(', ')}`
+  )
+  // 6. Memory of a real serving process with the default 70k pool, and 7. a pool of a million.
   const serve = a.serveMemory ? await servingMemory(process.argv[1]) : null
   if (serve)
     log(
@@ -215,6 +227,11 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
       oneThreadImagesPerSec: oneThread.imagesPerSec,
       byEngine: { [engine]: training.imagesPerSec, ...(otherTraining ? { [otherEngine]: otherTraining.imagesPerSec } : {}) }
     },
+    unfreeze: {
+      ...unfreeze,
+      pytorchMs: torchUnfreeze && !('error' in torchUnfreeze) ? (torchUnfreeze.unfreezeFitMs ?? null) : null,
+      note: '--unfreeze N, fit converge: 150 full-batch Adam steps on 40 labels (the frozen activations cached), ms per fit'
+    },
     serveMemory: serve,
     largePool: large,
     pytorch: torch,
@@ -222,12 +239,50 @@ export async function benchCommand(a: BenchArgs): Promise<void> {
       torch && !('error' in torch)
         ? {
             featurize: ratio(featurizeImagesPerSec, torch.forwardImagesPerSec),
-            train: ratio(pretrainImagesPerSec, torch.trainImagesPerSec)
+            train: ratio(pretrainImagesPerSec, torch.trainImagesPerSec),
+            // Speed as a ratio: PyTorch's ms per fit over ours.
+            unfreeze:
+              torchUnfreeze && !('error' in torchUnfreeze) && torchUnfreeze.unfreezeFitMs
+                ? Object.fromEntries(Object.entries(unfreeze.ms).map(([n, ms]) => [n, ratio(torchUnfreeze.unfreezeFitMs![n] ?? 0, ms)]))
+                : null
           }
         : null
   }
   if (torch && 'error' in torch) log(`PyTorch reference not measured: ${torch.error}`)
   console.log(a.json ? JSON.stringify(result) : JSON.stringify(result, null, 2))
+}
+
+/** Median ms per --unfreeze N fit on the first 40 pool images, all labelled (the default trainer, and TF.js at N 1-2). */
+async function unfreezeFits(backend: string): Promise<{ trainer: string; ms: Record<string, number>; tfjsMs: Record<string, number> }> {
+  const ms: Record<string, number> = {}
+  const tfjsMs: Record<string, number> = {}
+  let trainer = 'tfjs'
+  const config = { ...DEFAULT_CONFIG, poolLimit: 40, testLimit: 1 }
+  for (const n of [1, 2, 3, 4]) {
+    for (const which of n <= 2 ? [undefined, 'tfjs' as const] : [undefined]) {
+      const p = await prepare({ ...config, unfreeze: n }, { backend, trainer: which })
+      try {
+        const batches = [
+          Array.from({ length: p.dataset.pool.count }, (_, i) => ({ id: i, value: (p.poolTruth![i] === 1 ? 1 : 0) as 0 | 1 }))
+        ]
+        await p.learner.fit(batches) // warm-up
+        const times: number[] = []
+        for (let k = 0; k < 5; k++) {
+          const t = performance.now()
+          await p.learner.fit(batches)
+          times.push(performance.now() - t)
+        }
+        if (which) tfjsMs[n] = r2(percentile(times, 0.5))
+        else {
+          ms[n] = r2(percentile(times, 0.5))
+          trainer = p.learner.trainer ?? trainer
+        }
+      } finally {
+        disposePrepared(p)
+      }
+    }
+  }
+  return { trainer, ms, tfjsMs }
 }
 
 function mergeTorch(forward: TorchFigures | { error: string }, train: TorchFigures | { error: string }): TorchFigures | { error: string } {
