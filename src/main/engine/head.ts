@@ -526,11 +526,13 @@ const CELL_BIN = Int8Array.from({ length: CELLS }, (_, c) => {
   return EDGES.filter((e) => e < from).length
 })
 
-export function binsOfLogits(z: Float64Array): Uint8Array {
-  const bins = new Uint8Array(z.length)
+export function binsOfLogits(z: Float64Array, bins: Uint8Array = new Uint8Array(z.length)): Uint8Array {
   for (let i = 0; i < z.length; i++) {
     const v = z[i]
-    if (v < LOW) continue
+    if (v < LOW) {
+      bins[i] = 0
+      continue
+    }
     if (v >= HIGH) {
       bins[i] = BINS - 1
       continue

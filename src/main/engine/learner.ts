@@ -122,6 +122,8 @@ export class Learner {
   private testTensor: tf.Tensor | null = null
   private scale: Float64Array | null = null
   private kernel: KernelCache | null = null
+  /** The pool's histogram bins, refilled every evaluation (a million images: no new megabyte each time). */
+  private bins: Uint8Array | null = null
   private clarityOf: Float32Array | null = null
   private blurOf: Float32Array | null = null
   private regionsOf: Regions | null = null
@@ -374,7 +376,10 @@ export class Learner {
             Int8Array.from(this.labelled, (a) => a.value)
           )
         : null,
-      histogram: histogram(this.poolZ ? binsOfLogits(this.poolZ) : binsOfP(this.poolPOf), poolTruth),
+      histogram: histogram(
+        this.poolZ ? binsOfLogits(this.poolZ, (this.bins ??= new Uint8Array(this.poolZ.length))) : binsOfP(this.poolPOf),
+        poolTruth
+      ),
       headWeights: Array.from(this.head.weights),
       headBias: this.head.bias
     }

@@ -309,6 +309,7 @@ describe('predictLogistic', () => {
       if (bins[i] !== binOfP(probability(v)) || positiveAt(v) !== probability(v) >= 0.5) expect([v, bins[i], positiveAt(v)]).toBe(null)
     })
     expect(new Set(bins).size).toBe(BINS)
+    expect(binsOfLogits(Float64Array.from(z), new Uint8Array(z.length).fill(7))).toEqual(bins)
   })
 
   it('sigmoid is stable at the extremes', () => {
