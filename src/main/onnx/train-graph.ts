@@ -144,9 +144,11 @@ export function trainGraph(layers: TrainLayer[], inputShape: number[]): Uint8Arr
     d = g.node('Div', [g.node('Mul', [g.node('Sub', [p, ONEHOT]), unclipped]), n])
   }
 
-  const zeroF = g.constant('zero_f', [], [0])
+  // Made when first used: ONNX Runtime warns on stderr about an initializer no node reads.
+  let zeroF: string | undefined
   // Through a ReLU: dy where y > 0 (in ONNX Runtime's profile faster than Sign(y) or Where).
-  const reluSlope = (y: string, dy: string) => g.node('Mul', [dy, g.node('Cast', [g.node('Greater', [y, zeroF])], { to: 1 })])
+  const reluSlope = (y: string, dy: string) =>
+    g.node('Mul', [dy, g.node('Cast', [g.node('Greater', [y, (zeroF ??= g.constant('zero_f', [], [0]))])], { to: 1 })])
   const grads: string[] = new Array(weightCount)
   for (let k = steps.length - 1; k >= 0; k--) {
     const s = steps[k]
