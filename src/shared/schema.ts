@@ -185,6 +185,8 @@ export const CONFIG_FIELDS = {
   /** Base layers left trainable, counted from the top (0: only the head trains). */
   unfreeze: int(LIMITS.unfreeze),
   seed: int(LIMITS.seed),
+  /** Ask answers in doubt again (default true; false: they are still found and listed, never asked again). */
+  reask: v.boolean(),
   /** Use only the first N pool / test images (quick runs and tests). */
   poolLimit: int(LIMITS.poolLimit),
   testLimit: int(LIMITS.testLimit)
@@ -199,6 +201,7 @@ const config = (reservedAllowed: boolean) =>
     batchSize: CONFIG_FIELDS.batchSize,
     unfreeze: CONFIG_FIELDS.unfreeze,
     seed: CONFIG_FIELDS.seed,
+    reask: v.optional(CONFIG_FIELDS.reask),
     poolLimit: v.optional(CONFIG_FIELDS.poolLimit),
     testLimit: v.optional(CONFIG_FIELDS.testLimit)
   })

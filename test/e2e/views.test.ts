@@ -50,19 +50,26 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     await expect.poll(() => page.getByTestId('chart-accuracy').textContent()).toMatch(/random \d+\.\d%/)
     await page.getByTestId('chart-accuracy').screenshot({ path: join(docs, 'baseline.png') })
 
-    // Why this image: the last answer (diverse's third batch: two regions covered, two lone answers confirmed).
+    // Why this image: the last answer (diverse's third batch covers the last regions; the second
+    // covered two and confirmed two lone answers of the first).
     await page.keyboard.press('w')
     await page.getByTestId('why-body').waitFor()
     await expect.poll(() => page.getByTestId('why-position').textContent()).toBe('answer 12 of 12')
-    expect(await page.getByTestId('why-reason').getAttribute('data-kind')).toBe('confirm')
-    expect(await page.getByTestId('why-reason').textContent()).toMatch(
-      /a typical image of a region whose answers lead by only 1 for one side/
-    )
+    expect(await page.getByTestId('why-reason').getAttribute('data-kind')).toBe('cover')
+    expect(await page.getByTestId('why-reason').textContent()).toMatch(/a typical image in a region of the pool no answer covered yet/)
     const near = await page.getByTestId('why-neighbour').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-distance'))))
     expect(near).toHaveLength(5)
     expect(near).toEqual([...near].sort((a, b) => a - b))
     await page.keyboard.press('ArrowLeft')
     await expect.poll(() => page.getByTestId('why-position').textContent()).toBe('answer 11 of 12')
+    for (const n of [10, 9, 8]) {
+      await page.keyboard.press('ArrowLeft')
+      await expect.poll(() => page.getByTestId('why-position').textContent()).toBe(`answer ${n} of 12`)
+    }
+    expect(await page.getByTestId('why-reason').getAttribute('data-kind')).toBe('confirm')
+    expect(await page.getByTestId('why-reason').textContent()).toMatch(
+      /a typical image of a region whose answers lead by only 1 for one side/
+    )
     await page.keyboard.press('Escape')
     await expect.poll(() => page.getByTestId('why-view').count()).toBe(0)
 

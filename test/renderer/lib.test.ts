@@ -180,6 +180,13 @@ describe('new-session form', () => {
     expect(config).toEqual(DEFAULT_CONFIG)
   })
 
+  it('re-asks are on unless turned off, and only "off" is written into the config', () => {
+    expect(formFromConfig(DEFAULT_CONFIG).reask).toBe(true)
+    const off = validateForm({ ...formFromConfig(DEFAULT_CONFIG), reask: false }).config
+    expect(off).toEqual({ ...DEFAULT_CONFIG, reask: false })
+    expect(formFromConfig(off!).reask).toBe(false)
+  })
+
   it('parses positive classes, limits and keys', () => {
     const f = {
       ...formFromConfig(DEFAULT_CONFIG),

@@ -13,7 +13,7 @@ import { backendNotice, initBackend } from './backend'
 import { Answer } from './learner'
 import type { FeaturizerName } from './featurizer'
 import type { TrainerName } from './parallel-train'
-import { coldStartBatches, coldStartClasses, iterate, IterationRecord, LoopConfig } from './loop'
+import { iterate, IterationRecord, LoopConfig, loopConfigOf } from './loop'
 import { modelFiles } from './model-io'
 import type { EngineMethods, ImageDto, OpenedSession, PretrainedBase, PretrainRequest, WhyResult } from './protocol'
 import { prepare, disposePrepared, Prepared } from './setup'
@@ -85,11 +85,7 @@ export class Engine implements EngineMethods {
     this.view = null
     this.classOf = undefined
     this.openKey = JSON.stringify([config.dataset, config.poolLimit, config.testLimit, config.seed])
-    this.loop = {
-      strategy: config.strategy,
-      batchSize: config.batchSize,
-      coldStartBatches: coldStartBatches(coldStartClasses(p.base), config.batchSize)
-    }
+    this.loop = loopConfigOf(config, p.base)
     return {
       backend,
       poolSize: p.dataset.pool.count,

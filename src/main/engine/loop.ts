@@ -28,7 +28,20 @@ export interface LoopConfig {
   batchSize: number
   /** Batches `diverse` spends covering the feature space (ceil(base classes / batch size)). */
   coldStartBatches: number
+  /** false: answers in doubt are found and listed but never asked again (the session's `reask`). */
+  reask?: boolean
 }
+
+/** The loop of a session's config on this base. */
+export const loopConfigOf = (
+  config: { strategy: StrategyName; batchSize: number; reask?: boolean },
+  base: { classNames: string[] }
+): LoopConfig => ({
+  strategy: config.strategy,
+  batchSize: config.batchSize,
+  coldStartBatches: coldStartBatches(coldStartClasses(base), config.batchSize),
+  ...(config.reask === false ? { reask: false } : {})
+})
 
 export interface IterationRecord extends Evaluation {
   iteration: number
@@ -90,7 +103,7 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
       const { seed } = learner.opts
       const take = (ids: number[]) => (ids.forEach((id) => (excluded[id] = 1)), ids)
       // Doubted answers first; diverse then covers every region, and both confirm thin ones.
-      extra.reask = take(reasks(suspects, regions, batches, size))
+      extra.reask = cfg.reask === false ? [] : take(reasks(suspects, regions, batches, size))
       if (strategy === 'diverse') {
         // The cold start's slots that covering does not need confirm the regions just answered,
         // so a wrong first answer meets its contradiction in the next batch, not after the cover.

@@ -3,7 +3,7 @@
 import { CuratorError } from '../../shared/errors'
 import { Rng } from '../util/rng'
 import type { Answer } from './learner'
-import { coldStartBatches, coldStartClasses, iterate, IterationRecord, LoopConfig } from './loop'
+import { iterate, IterationRecord, LoopConfig, loopConfigOf } from './loop'
 import type { Prepared } from './setup'
 
 export interface SimulateOptions extends Omit<LoopConfig, 'coldStartBatches'> {
@@ -53,7 +53,7 @@ export async function simulate(p: Prepared, opts: SimulateOptions): Promise<Simu
   const truth = p.poolTruth
   if (!truth)
     throw new CuratorError('BAD_DATA', 'Simulating needs ground truth: this dataset has no classes, or the task maps none to positive')
-  const cfg: LoopConfig = { ...opts, coldStartBatches: coldStartBatches(coldStartClasses(p.base), opts.batchSize) }
+  const cfg = loopConfigOf(opts, p.base)
   const noise = opts.noise ?? 0
   const batches: Answer[][] = []
   const skipped: number[] = []

@@ -60,6 +60,7 @@ export async function recordSimulation(
     const summary = await simulate(p, {
       strategy: config.strategy,
       batchSize: config.batchSize,
+      ...(config.reask === false ? { reask: false } : {}),
       budget: opts.budget,
       noise: opts.noise,
       onIteration: async (r, answers, skipped) => {

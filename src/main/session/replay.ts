@@ -10,7 +10,7 @@ import { initBackend } from '../engine/backend'
 import { defaultBaseDir, findBase, retrainedBases } from '../engine/base'
 import { FeaturizerName, onnxRuntimeLoads } from '../engine/featurizer'
 import { defaultDataDir } from '../paths'
-import { coldStartBatches, coldStartClasses, iterate, IterationRecord, LoopConfig } from '../engine/loop'
+import { iterate, IterationRecord, LoopConfig, loopConfigOf } from '../engine/loop'
 import { disposePrepared, prepare, Prepared } from '../engine/setup'
 import { derive, Derived, engineBatches } from './derive'
 import type { QueryEvent, TrainEvent } from './events'
@@ -78,11 +78,7 @@ async function load(dir: string, config: (c: SessionConfig) => SessionConfig, op
   if (p.base.hash !== d.start.base.hash)
     drift.push(`the base model differs from the recorded one (hash ${d.start.base.hash}, now ${p.base.hash})`)
   if (d.start.app !== `curator ${VERSION}`) drift.push(`recorded by ${d.start.app}, replayed by curator ${VERSION}: the engine may differ`)
-  const loop: LoopConfig = {
-    strategy: cfg.strategy,
-    batchSize: cfg.batchSize,
-    coldStartBatches: coldStartBatches(coldStartClasses(p.base), cfg.batchSize)
-  }
+  const loop = loopConfigOf(cfg, p.base)
   return { dir: target, d, logWarnings: [...warnings, ...d.warnings], backend, features: featurizer, trainer: trainedOn, p, loop, drift }
 }
 

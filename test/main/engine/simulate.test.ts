@@ -215,6 +215,21 @@ describe('simulate with the shipped base', () => {
     disposePrepared(p)
   })
 
+  it('with re-asks turned off, answers in doubt are still found but never asked again', async () => {
+    const p = await prepare(config({ seed: 2 }), { backend: 'wasm' })
+    const runWith = async (reask: boolean) => {
+      const records: IterationRecord[] = []
+      await simulate(p, { strategy: 'diverse', batchSize: 4, budget: 60, noise: 0.2, reask, onIteration: (r) => void records.push(r) })
+      return records
+    }
+    const on = await runWith(true)
+    expect(on.some((r) => r.next.reask?.length)).toBe(true)
+    const off = await runWith(false)
+    expect(off.some((r) => r.suspects?.length)).toBe(true)
+    expect(off.every((r) => r.next.reask === undefined)).toBe(true)
+    disposePrepared(p)
+  })
+
   it('refuses to simulate without ground truth', async () => {
     const p = await prepare(config({ task: { ...DEFAULT_CONFIG.task, positiveClasses: null } }), { backend: 'wasm' })
     expect(p.poolTruth).toBeNull()

@@ -23,6 +23,8 @@ export interface SessionForm {
   batchSize: number | string
   unfreeze: number | string
   seed: number | string
+  /** Ask answers in doubt again. */
+  reask: boolean
   /** Empty: the whole pool / test split. */
   poolLimit: number | string
   testLimit: number | string
@@ -44,6 +46,7 @@ export function formFromConfig(c: SessionConfig): SessionForm {
     batchSize: c.batchSize,
     unfreeze: c.unfreeze,
     seed: c.seed,
+    reask: c.reask !== false,
     poolLimit: c.poolLimit ?? '',
     testLimit: c.testLimit ?? ''
   }
@@ -75,6 +78,7 @@ const FIELD_OF: Record<string, keyof SessionForm> = {
   batchSize: 'batchSize',
   unfreeze: 'unfreeze',
   seed: 'seed',
+  reask: 'reask',
   poolLimit: 'poolLimit',
   testLimit: 'testLimit'
 }
@@ -94,6 +98,7 @@ export function validateForm(f: SessionForm): { config: SessionConfig | null; er
     batchSize: numberOf(f.batchSize),
     unfreeze: numberOf(f.unfreeze),
     seed: numberOf(f.seed),
+    ...(f.reask ? {} : { reask: false }),
     ...(blank(f.poolLimit) ? {} : { poolLimit: numberOf(f.poolLimit) }),
     ...(blank(f.testLimit) ? {} : { testLimit: numberOf(f.testLimit) })
   }
