@@ -64,6 +64,17 @@ describe('a lost engine thread', () => {
     expect(after.labels.map((l) => l.id)).toEqual(s.queue.map((q) => q.id))
     expect(after.queue).toHaveLength(4)
   }, 300_000)
+
+  it('an --unfreeze 1 session (its fit trains on ONNX Runtime on the engine thread) whose thread is killed as it fits: the fit is made again', async () => {
+    const s = await ts.studio.newSession(testConfig({ seed: 3, unfreeze: 1 }))
+    for (const item of s.queue.slice(0, -1)) await ts.studio.label(item.id, 0, 20)
+    const fitted = nextEvent(ts.studio, 'session', (x) => x.history.length === 2)
+    await ts.studio.label(s.queue.at(-1)!.id, 1, 20)
+    await ts.engine.terminate()
+    const after = await fitted
+    expect(after.labels.map((l) => l.id)).toEqual(s.queue.map((q) => q.id))
+    expect(after.queue).toHaveLength(4)
+  }, 300_000)
 })
 
 describe('quitting', () => {
