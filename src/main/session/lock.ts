@@ -39,14 +39,20 @@ const alive = (pid: number): boolean => {
   }
 }
 
+/** How long a reader waits for a lock being written right now (created, its line not yet in) to be complete. */
+const LOCK_WRITE_WAIT_MS = 1000
+
 function readOwner(file: string): LockOwner | null {
-  try {
-    const o = JSON.parse(readFileSync(file, 'utf8'))
-    return Number.isInteger(o?.pid) && typeof o?.host === 'string' && typeof o?.nonce === 'string' ? o : null
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-    // A lock being written right now reads as empty; unreadable garbage is treated as held.
-    return { pid: -1, host: '?', at: '?', app: '?', nonce: '?' }
+  for (let waited = 0; ; waited += 10) {
+    try {
+      const o = JSON.parse(readFileSync(file, 'utf8'))
+      return Number.isInteger(o?.pid) && typeof o?.host === 'string' && typeof o?.nonce === 'string' ? o : null
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      // Unreadable garbage after the wait is treated as held, by someone unknown.
+      if (waited >= LOCK_WRITE_WAIT_MS) return { pid: -1, host: '?', at: '?', app: '?', nonce: '?' }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+    }
   }
 }
 

@@ -50,7 +50,7 @@ describe.runIf(process.platform === 'linux')('thread priority', () => {
           await pool.close()
         }
       }
-      expect(backgroundThreads()).toBe(before)
+      await expect.poll(backgroundThreads).toBe(before)
     }
   )
 
@@ -72,6 +72,6 @@ describe.runIf(process.platform === 'linux')('thread priority', () => {
         await trainer.dispose()
       }
     }
-    expect(backgroundThreads()).toBe(before)
+    await expect.poll(backgroundThreads).toBe(before)
   })
 })

@@ -131,6 +131,22 @@ describe('the session lock between processes', () => {
     expect(existsSync(join(dir, LOCK_FILE))).toBe(true) // not ours to remove
   })
 
+  it('a lock still being written (created, its line not yet in) is read once its writer is done: the holder is named', async () => {
+    const dir = join(tmp.dir, 'being-written')
+    await (await createSessionLog(dir, startEvent())).close()
+    const file = join(dir, LOCK_FILE)
+    writeFileSync(file, '')
+    const owner = JSON.stringify({ pid: 1, host: 'another-machine', at: 'now', app: 'curator other', nonce: 'n' })
+    // Another process writes it as soon as it has started, while this one waits in its (synchronous) read.
+    const writer = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(file)}, ${JSON.stringify(owner)})`])
+    const exited = new Promise((r) => writer.once('exit', r))
+    await new Promise((r) => writer.once('spawn', r))
+    const opened = await openSessionLog(dir)
+    await exited
+    expect(opened.log.lockedBy).toMatchObject({ pid: 1, host: 'another-machine' })
+    await opened.log.close()
+  })
+
   it('eight processes racing for one stale lock: exactly one wins', async () => {
     for (let round = 0; round < 3; round++) {
       const dir = join(tmp.dir, `race-${round}`)
