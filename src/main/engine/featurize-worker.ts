@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from './backend'
-import { FeaturizerName, requireOrt } from './featurizer'
+import { FeaturizerName, ortSession, requireOrt } from './featurizer'
 import { loadModel, ModelFiles } from './model-io'
 import { prefixModel, splitPoint } from './transfer'
 import { FolderDecode, ImageSet, groupBySize, toInputBuffer } from '../data/dataset'
@@ -47,12 +47,7 @@ const ready: Promise<Run> = (async () => {
     const upTo = layers[splitIndex].name
     base.dispose()
     const ort = requireOrt()
-    const session = await ort.InferenceSession.create(tfjsToOnnx(init.files, { upTo }), {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all'
-    })
+    const session = await ortSession(tfjsToOnnx(init.files, { upTo }))
     return async (x, shape) => {
       const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, shape) })
       return out[session.outputNames[0]].data as Float32Array

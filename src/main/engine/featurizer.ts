@@ -15,6 +15,19 @@ export function requireOrt(): typeof Ort {
   return nodeRequire()('onnxruntime-node') as typeof Ort
 }
 
+/**
+ * An ONNX Runtime session on the calling thread alone (one intra-op thread): our threads are one
+ * per core already, and a run stays synchronous on its thread (see threads.ts on ending one).
+ */
+export function ortSession(model: Uint8Array): Promise<Ort.InferenceSession> {
+  return requireOrt().InferenceSession.create(model, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all'
+  })
+}
+
 /** Whether onnxruntime-node's native binding loads in this process. */
 export function onnxRuntimeLoads(): boolean {
   if (ortLoads === undefined) {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type * as Ort from 'onnxruntime-node'
 import { IMAGE, ONEHOT, trainGraph, type TrainLayer } from '../onnx/train-graph'
-import { onnxRuntimeLoads, requireOrt } from './featurizer'
+import { onnxRuntimeLoads, ortSession, requireOrt } from './featurizer'
 import { Adam, readTrainable, trainLayer, writeTrainable, type TrainerName } from './parallel-train'
 import type { TransferModel } from './transfer'
 
@@ -104,12 +104,7 @@ export class SuffixTrainer {
   }
 
   private sessionFor(): Promise<Ort.InferenceSession> {
-    this.session ??= requireOrt().InferenceSession.create(trainGraph(this.layers, this.t.featureShape), {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all'
-    })
+    this.session ??= ortSession(trainGraph(this.layers, this.t.featureShape))
     return this.session
   }
 }

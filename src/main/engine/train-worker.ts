@@ -6,7 +6,7 @@ import { initBackend } from './backend'
 import { ImageSet, toInputBuffer } from '../data/dataset'
 import { tfjsGradient, writeTrainable } from './parallel-train'
 import { CORRECT, IMAGE, LOSS, ONEHOT, trainGraph, type TrainLayer } from '../onnx/train-graph'
-import { requireOrt } from './featurizer'
+import { ortSession, requireOrt } from './featurizer'
 import { onParentMessage, runInBackground } from './threads'
 import type * as Ort from 'onnxruntime-node'
 
@@ -58,12 +58,7 @@ function sessionFor(height: number, width: number, channels: number): Promise<Or
   const key = `${height}x${width}x${channels}`
   let s = sessions.get(key)
   if (!s) {
-    s = requireOrt().InferenceSession.create(trainGraph(init.layers!, [height, width, channels]), {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all'
-    })
+    s = ortSession(trainGraph(init.layers!, [height, width, channels]))
     sessions.set(key, s)
   }
   return s

@@ -42,6 +42,9 @@ const alive = (pid: number): boolean => {
 /** How long a reader waits for a lock being written right now (created, its line not yet in) to be complete. */
 const LOCK_WRITE_WAIT_MS = 1000
 
+/** Waited on, never notified: a synchronous pause. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4))
+
 function readOwner(file: string): LockOwner | null {
   for (let waited = 0; ; waited += 10) {
     try {
@@ -51,7 +54,7 @@ function readOwner(file: string): LockOwner | null {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
       // Unreadable garbage after the wait is treated as held, by someone unknown.
       if (waited >= LOCK_WRITE_WAIT_MS) return { pid: -1, host: '?', at: '?', app: '?', nonce: '?' }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+      Atomics.wait(PAUSE, 0, 0, 10)
     }
   }
 }
