@@ -6,7 +6,7 @@ import type { FitName, HistogramDto, StrategyName } from '../../shared/contract'
 import type { FeatureMatrix } from './features'
 import {
   BINS,
-  binsOfLogits,
+  binOfLogit,
   binsOfP,
   DUAL_MIN_DIM,
   featureScale,
@@ -22,7 +22,7 @@ import {
 } from './head'
 import { Regions } from './trust'
 import { onnxRuntimeLoads } from './featurizer'
-import { query, Query } from './strategies'
+import { query, Query, UncertaintyScan } from './strategies'
 import { buildTransfer, TransferModel } from './transfer'
 import { Adam, type TrainerName } from './parallel-train'
 import { defaultSuffixTrainer, SuffixTrainer, suffixTrainLayers } from './suffix-train'
@@ -122,8 +122,13 @@ export class Learner {
   private testTensor: tf.Tensor | null = null
   private scale: Float64Array | null = null
   private kernel: KernelCache | null = null
-  /** The pool's histogram bins, refilled every evaluation (a million images: no new megabyte each time). */
-  private bins: Uint8Array | null = null
+  /** The exact head's histogram of the pool, by bin and truth (unknown, negative, positive), counted as it scores the pool. */
+  private readonly cells = new Int32Array(BINS * 3)
+  /** Uncertainty's scan of the pool, made in the pass that scored it (see fit). */
+  private scanned: UncertaintyScan | null = null
+  /** The exact head's held-out answers (1 where P >= 0.5) and accuracy, found as it scores the split. */
+  private testPositive: Uint8Array | null = null
+  private testAccuracyNow: number | null = null
   private clarityOf: Float32Array | null = null
   private blurOf: Float32Array | null = null
   private regionsOf: Regions | null = null
@@ -165,7 +170,7 @@ export class Learner {
 
   /** 1 where the held-out P(positive) is >= 0.5, else 0 (null without a test split); the exact head's without computing P. */
   get testPredicted(): Uint8Array | null {
-    if (this.testZ) return Uint8Array.from(this.testZ, (z) => (positiveAt(z) ? 1 : 0))
+    if (this.testZ) return this.testPositive
     return this.testPOf && Uint8Array.from(this.testPOf, (p) => (p >= 0.5 ? 1 : 0))
   }
 
@@ -189,9 +194,14 @@ export class Learner {
     return this.opts.unfreeze === 0 && this.opts.fit === 'converge'
   }
 
-  /** Refits from the answers given batch by batch (oldest first) and rescores the pool. */
-  async fit(batches: Answer[][]): Promise<void> {
+  /**
+   * Refits from the answers given batch by batch (oldest first) and rescores the pool. With
+   * `scan` (the exact head), uncertainty's pass over the pool is made in the same pass, for the
+   * query that follows (see query).
+   */
+  async fit(batches: Answer[][], scan?: PoolScan): Promise<void> {
     this.labelled = standing(batches)
+    this.scanned = null
     if (this.usesExactHead) {
       this.head = this.exactFit(this.labelled)
       this.headWritten = false
@@ -233,7 +243,7 @@ export class Learner {
       this.ort?.writeWeights()
       this.head = this.readHead()
     }
-    this.score()
+    this.score(scan)
   }
 
   /** The exact head's options: the prior matched to this pool's features. */
@@ -376,10 +386,7 @@ export class Learner {
             Int8Array.from(this.labelled, (a) => a.value)
           )
         : null,
-      histogram: histogram(
-        this.poolZ ? binsOfLogits(this.poolZ, (this.bins ??= new Uint8Array(this.poolZ.length))) : binsOfP(this.poolPOf),
-        poolTruth
-      ),
+      histogram: this.poolZ ? histogramOfCells(this.cells, poolTruth !== null) : histogram(binsOfP(this.poolPOf), poolTruth),
       headWeights: Array.from(this.head.weights),
       headBias: this.head.bias
     }
@@ -387,7 +394,7 @@ export class Learner {
 
   /** Held-out accuracy under the current head (null without a test split). */
   private testAccuracy(truth: Int8Array): number | null {
-    if (this.testZ) return accuracyOf(this.testZ.length, (i) => positiveAt(this.testZ![i]), truth)
+    if (this.testZ) return this.testAccuracyNow
     return this.testPOf ? accuracy(this.testPOf, truth) : null
   }
 
@@ -400,6 +407,17 @@ export class Learner {
     blur?: Float32Array | null
   ): Query {
     const { pool, seed } = this.opts
+    const scanned = this.scanned
+    if (
+      strategy === 'uncertainty' &&
+      scanned &&
+      scanned.ctx.excluded === excluded &&
+      scanned.ctx.iteration === iteration &&
+      scanned.ctx.blur === (blur ?? null)
+    ) {
+      const q = scanned.after(batchSize)
+      if (q) return q
+    }
     const poolP = () => this.poolP
     return query(strategy, {
       blur,
@@ -433,11 +451,14 @@ export class Learner {
     for (const v of new Set([...this.transfer.full.weights, ...this.transfer.suffix.weights])) v.dispose()
   }
 
-  private score(): void {
+  private score(scan?: PoolScan): void {
     const { pool, test } = this.opts
     if (this.poolZ) {
-      headLogits(this.head, pool.data, pool.dim, this.poolZ)
-      if (test && this.testZ) headLogits(this.head, test.data, test.dim, this.testZ)
+      this.scorePool(scan)
+      if (test && this.testZ) {
+        headLogits(this.head, test.data, test.dim, this.testZ)
+        this.testAnswers(this.testZ)
+      }
       this.pFresh = false
       return
     }
@@ -447,6 +468,47 @@ export class Learner {
       this.testTensor ??= featureTensor(test, this.transfer.featureShape)
       this.testPOf.set(this.predict(this.testTensor))
     }
+  }
+
+  /**
+   * The pool's logits, a stretch of rows at a time, each stretch's histogram bins and uncertainty's
+   * scan made while its logits are in cache: the pool is read once a fit.
+   */
+  private scorePool(scan?: PoolScan): void {
+    const { pool, poolTruth: truth, seed } = this.opts
+    const { dim, data, count } = pool
+    const z = this.poolZ!
+    const cells = this.cells.fill(0)
+    const scanner = scan
+      ? new UncertaintyScan(
+          { logits: z, p: this.poolPOf, excluded: scan.excluded, blur: scan.blur, seed, iteration: scan.iteration },
+          scan.count
+        )
+      : null
+    for (let from = 0; from < count; from += SCORE_ROWS) {
+      const to = Math.min(count, from + SCORE_ROWS)
+      headLogits(this.head, data.subarray(from * dim, to * dim), dim, z.subarray(from, to))
+      countBins(z, from, to, truth, cells)
+      scanner?.scan(from, to)
+    }
+    this.scanned = scanner
+  }
+
+  /** The held-out answers at these logits (as P >= 0.5 gives them) and their accuracy on the known truth. */
+  private testAnswers(z: Float64Array): void {
+    const truth = this.opts.testTruth
+    const positive = (this.testPositive ??= new Uint8Array(z.length))
+    let right = 0
+    let known = 0
+    for (let i = 0; i < z.length; i++) {
+      const answer = positiveAt(z[i]) ? 1 : 0
+      positive[i] = answer
+      const t = truth ? truth[i] : -1
+      if (t < 0) continue
+      known++
+      right += 1 - (answer ^ t)
+    }
+    this.testAccuracyNow = known ? right / known : null
   }
 
   private predict(x: tf.Tensor): Float32Array {
@@ -550,6 +612,33 @@ function logLoss(p: Float32Array, y: number[]): number {
 
 function featureTensor(m: FeatureMatrix, shape: number[]): tf.Tensor {
   return tf.tensor(m.data as Float32Array<ArrayBuffer>, [m.count, ...shape])
+}
+
+/** What the exact head's pool pass also scans for uncertainty: the images excluded then (filled further by the query's caller only), the query's iteration, how many it may ask, `diverse`'s blur. */
+export interface PoolScan {
+  excluded: Uint8Array
+  iteration: number
+  count: number
+  blur: Float32Array | null
+}
+
+/** Rows the pool pass scores at a time: their logits stay in cache for the histogram and the scan. */
+const SCORE_ROWS = 4096
+
+/** Counts rows from..to-1 into the histogram's cells by bin and truth (-1, 0 or 1: its cell by arithmetic; a branch on it would miss every other image). */
+function countBins(z: Float64Array, from: number, to: number, truth: Int8Array | null, cells: Int32Array): void {
+  if (truth) for (let i = from; i < to; i++) cells[binOfLogit(z[i]) * 3 + truth[i] + 1]++
+  else for (let i = from; i < to; i++) cells[binOfLogit(z[i]) * 3]++
+}
+
+/** The histogram of the pool pass's cells (by bin: unknown, negative, positive). */
+function histogramOfCells(cells: Int32Array, byTruth: boolean): HistogramDto {
+  const at = (k: number) => Array.from({ length: BINS }, (_, b) => cells[b * 3 + k])
+  const [negative, positive] = [at(1), at(2)]
+  return {
+    counts: Array.from({ length: BINS }, (_, b) => cells[b * 3] + negative[b] + positive[b]),
+    byTruth: byTruth ? [negative, positive] : null
+  }
 }
 
 /** The same answers to the same images, given as often, in the same order: the same exact fit. */

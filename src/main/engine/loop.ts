@@ -72,12 +72,16 @@ export const CHECKING: readonly StrategyName[] = ['diverse', 'uncertainty']
 
 export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer[][], skipped: number[]): Promise<IterationRecord> {
   const t0 = performance.now()
-  await learner.fit(batches)
-  const evaluation = learner.evaluate()
   const excluded = new Uint8Array(learner.opts.pool.count)
   for (const b of batches) for (const a of b) excluded[a.id] = 1
   for (const id of skipped) excluded[id] = 1
   const iteration = batches.length
+  // With the regions covered, what is left of the batch goes to the strategy (diverse: uncertainty).
+  const strategy = cfg.strategy === 'diverse' && learner.usesExactHead && CHECKING.includes(cfg.strategy) ? 'uncertainty' : cfg.strategy
+  const blur = cfg.strategy === 'diverse' && learner.usesExactHead ? learner.blur : null
+  // Uncertainty's scan rides on the fit's pass over the pool; the checks below only exclude more.
+  await learner.fit(batches, strategy === 'uncertainty' ? { excluded, iteration, count: cfg.batchSize, blur } : undefined)
+  const evaluation = learner.evaluate()
   const answers = learner.answers
   let suspects: Suspect[] | null = null
   let advice: Advice | null = null
@@ -150,16 +154,8 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
     advice = adviceOf(learner, batches, open.length, counts.filter((c) => unconfirmed(c, slip, STOP_TRUST)).length)
   }
   const room = cfg.batchSize - extra.reask.length - extra.cover.length - extra.confirm.length
-  // With the regions covered, what is left of the batch goes to the strategy (diverse: uncertainty).
-  const strategy = cfg.strategy === 'diverse' && learner.usesExactHead && CHECKING.includes(cfg.strategy) ? 'uncertainty' : cfg.strategy
-  const q = learner.query(
-    strategy,
-    iteration,
-    room,
-    excluded,
-    cfg.coldStartBatches,
-    cfg.strategy === 'diverse' && learner.usesExactHead ? learner.blur : null
-  )
+  // A batch the checks filled leaves no room: no pass over the pool for nothing.
+  const q = room > 0 ? learner.query(strategy, iteration, room, excluded, cfg.coldStartBatches, blur) : { ids: [], scores: [] }
   const ids = [...extra.reask, ...extra.cover, ...extra.confirm, ...q.ids]
   const iterationMs = performance.now() - t0
   return {

@@ -119,31 +119,77 @@ function logitBar(bar: number): number {
 
 /** Closest to the decision boundary first; ties (common before any label) broken by a seeded key. */
 function uncertainty(ctx: QueryContext): Query {
-  const { excluded, blur, logits } = ctx
-  const p = logits ? null : ctx.p
-  const pAt = (i: number) => (p ? p[i] : probability(logits![i]))
-  const n = excluded.length
-  const rng = iterationRng(ctx.seed, ctx.iteration)
-  const top = new Smallest(ctx.batchSize)
-  let bar = top.bar
-  let zBar = Infinity
-  for (let i = 0; i < n; i++) {
-    if (excluded[i]) continue
-    let pi: number
-    if (p) pi = p[i]
-    else {
-      // A score is at least |P - 0.5|: a logit past zBar cannot get in.
-      const z = logits![i]
-      if (z >= zBar || -z >= zBar) continue
-      pi = probability(z)
-    }
-    const s = Math.abs(pi - 0.5) + (blur ? blur[i] : 0) + rng.ahead(i) * 1e-9
-    if (s >= bar) continue
-    top.offer(i, s)
-    bar = top.bar
-    if (logits) zBar = logitBar(bar)
+  const scan = new UncertaintyScan(ctx, ctx.batchSize)
+  scan.scan(0, ctx.excluded.length)
+  return scan.query
+}
+
+/**
+ * Uncertainty's pass over the pool, row after row: a query offers all rows at once; the exact
+ * head's pool pass offers each stretch of rows as its logits come out, while they are in cache.
+ */
+export class UncertaintyScan {
+  private readonly top: Smallest
+  private readonly rng: Rng
+  private readonly p: Float32Array | null
+  private bar: number
+  private zBar = Infinity
+
+  constructor(
+    readonly ctx: Pick<QueryContext, 'p' | 'logits' | 'excluded' | 'blur' | 'seed' | 'iteration'>,
+    readonly k: number
+  ) {
+    this.top = new Smallest(k)
+    this.bar = this.top.bar
+    this.rng = iterationRng(ctx.seed, ctx.iteration)
+    this.p = ctx.logits ? null : ctx.p
   }
-  return { ids: top.ids, scores: top.ids.map((i) => Math.abs(pAt(i) - 0.5)) }
+
+  /** Offers rows from..to-1 (in order, after the rows offered before). */
+  scan(from: number, to: number): void {
+    const { excluded, blur, logits } = this.ctx
+    const { p, rng, top } = this
+    let { bar, zBar } = this
+    for (let i = from; i < to; i++) {
+      if (excluded[i]) continue
+      let pi: number
+      if (p) pi = p[i]
+      else {
+        // A score is at least |P - 0.5|: a logit past zBar cannot get in.
+        const z = logits![i]
+        if (z >= zBar || -z >= zBar) continue
+        pi = probability(z)
+      }
+      const s = Math.abs(pi - 0.5) + (blur ? blur[i] : 0) + rng.ahead(i) * 1e-9
+      if (s >= bar) continue
+      top.offer(i, s)
+      bar = top.bar
+      if (logits) zBar = logitBar(bar)
+    }
+    this.bar = bar
+    this.zBar = zBar
+  }
+
+  get query(): Query {
+    return { ids: this.top.ids, scores: this.top.ids.map((i) => this.scoreOf(i)) }
+  }
+
+  /**
+   * The query once more rows are excluded than when the scan ran (at most k - count more; the
+   * scan's `excluded`, filled further): its rows still free, the first `count`. Null where too
+   * few of them are left to be sure no row it passed over would come in.
+   */
+  after(count: number): Query | null {
+    const { ids } = this.top
+    const free = ids.filter((i) => !this.ctx.excluded[i]).slice(0, count)
+    // A row the scan passed over ranks behind all k it kept: with count of them free, none comes in.
+    if (free.length < count && ids.length === this.k) return null
+    return { ids: free, scores: free.map((i) => this.scoreOf(i)) }
+  }
+
+  private scoreOf(i: number): number {
+    return Math.abs((this.p ? this.p[i] : probability(this.ctx.logits![i])) - 0.5)
+  }
 }
 
 /**

@@ -304,6 +304,9 @@ describe('predictLogistic', () => {
     }
     for (let d = -3e-6; d <= 3e-6; d += 1e-10) z.push(d)
     for (let i = 0; i < 20000; i++) z.push(Math.sin(i) * 12)
+    // Every cell and its borders, and logits far out (past an int32 cell).
+    for (let v = -3; v <= 3; v += 1.3e-4) z.push(v)
+    z.push(-Infinity, -1e300, -1e7, -1e6, -999999, 999999, 1e6, 1e7, 1e300, Infinity)
     const bins = binsOfLogits(Float64Array.from(z))
     z.forEach((v, i) => {
       if (bins[i] !== binOfP(probability(v)) || positiveAt(v) !== probability(v) >= 0.5) expect([v, bins[i], positiveAt(v)]).toBe(null)

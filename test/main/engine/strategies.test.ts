@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { query, QueryContext, iterationRng } from '../../../src/main/engine/strategies'
+import { query, QueryContext, iterationRng, UncertaintyScan } from '../../../src/main/engine/strategies'
 import { STRATEGIES, StrategyName } from '../../../src/shared/contract'
 import { Rng } from '../../../src/main/util/rng'
 
@@ -124,6 +124,26 @@ describe('uncertainty', () => {
       const fromP = query('uncertainty', context({ ...over, p }))
       const fromLogits = query('uncertainty', context({ ...over, p: new Float32Array(N).fill(NaN), logits }))
       expect(fromLogits).toEqual(fromP)
+    }
+  })
+
+  it('scanned in stretches before more images are excluded, asks what a query after them asks', () => {
+    const rng = new Rng(78)
+    const logits = Float64Array.from({ length: N }, (_, i) => (i < 60 ? 0 : i < 200 ? (rng.next() - 0.5) * 1e-6 : (rng.next() - 0.5) * 20))
+    for (const over of [{}, { blur: Float32Array.from({ length: N }, () => rng.next() * 0.01) }, { seed: 5, iteration: 3 }]) {
+      const ctx = context({ ...over, logits, batchSize: 6 })
+      const scan = new UncertaintyScan(ctx, 6)
+      for (let from = 0; from < N; from += 64) scan.scan(from, Math.min(N, from + 64))
+      expect(scan.query).toEqual(query('uncertainty', ctx))
+      // The checks then take some of the batch, the scan's own picks among them.
+      for (const taken of [[], [scan.query.ids[0]], [scan.query.ids[1], 77, scan.query.ids[4]], scan.query.ids.slice(0, 5)]) {
+        const excluded = ctx.excluded.slice()
+        const later = { ...ctx, excluded }
+        const after = new UncertaintyScan(later, 6)
+        after.scan(0, N)
+        for (const id of taken) excluded[id] = 1
+        expect(after.after(6 - taken.length)).toEqual(query('uncertainty', { ...later, batchSize: 6 - taken.length }))
+      }
     }
   })
 
