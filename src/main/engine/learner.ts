@@ -351,7 +351,7 @@ export class Learner {
     let testAccuracy: number | null
     if (this.poolZ && sameAnswers(answers, this.labelled)) {
       // The current fit: its logits are at hand.
-      for (let i = 0, k = 0; i < pool.count; i += step, k++) predicted[k] = this.poolZ[i] >= 0 ? 1 : 0
+      signsOf(this.poolZ, step, predicted)
       testAccuracy = testTruth ? this.testAccuracy(testTruth) : null
     } else {
       const head = this.exactFit(answers)
@@ -612,6 +612,14 @@ function logLoss(p: Float32Array, y: number[]): number {
 
 function featureTensor(m: FeatureMatrix, shape: number[]): tf.Tensor {
   return tf.tensor(m.data as Float32Array<ArrayBuffer>, [m.count, ...shape])
+}
+
+/**
+ * 1 where every step-th logit is >= 0. A loop of its own: inside predictionsAt, whose other paths
+ * take turns, V8 compiled it afresh and threw it away on every call.
+ */
+function signsOf(z: Float64Array, step: number, out: Uint8Array): void {
+  for (let i = 0, k = 0; i < z.length; i += step, k++) out[k] = z[i] >= 0 ? 1 : 0
 }
 
 /** What the exact head's pool pass also scans for uncertainty: the images excluded then (filled further by the query's caller only), the query's iteration, how many it may ask, `diverse`'s blur. */
