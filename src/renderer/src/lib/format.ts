@@ -3,6 +3,10 @@ import { formatSeconds } from '../../../shared/progress'
 export const pct = (x: number | null | undefined, digits = 1): string =>
   x === null || x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(digits)}%`
 
+const COUNT = new Intl.NumberFormat()
+/** A count with the locale's digit grouping (toLocaleString makes a new formatter every call: slow in a render). */
+export const count = (n: number): string => COUNT.format(n)
+
 export const eta = (s: number | null): string => (s !== null && Number.isFinite(s) && s >= 0 ? formatSeconds(s) : '—')
 
 export function relativeTime(iso: string, now = Date.now()): string {

@@ -10,6 +10,7 @@ import { computed, ref, shallowRef } from 'vue'
 import type { ExportResult, IterationDto, LabelValue, SessionConfig, SessionState, BaselinePoint } from '../../../shared/contract'
 import { toApiError, useApi } from '../api/client'
 import { batchOf, confirmOps, prefetchFor, project, reconcile, toSlots, type LocalOp, type Prefetch, type Slot } from '../lib/batch'
+import { sameJson, sameList, stableComputed } from '../lib/stable'
 import { useAppStore } from './app'
 
 export type Pending = 'new' | 'open' | 'undo' | 'relabel' | 'choose' | 'export' | null
@@ -44,22 +45,29 @@ export const useSessionStore = defineStore('session', () => {
   // --- derived --------------------------------------------------------------------------
   const activeIndex = computed(() => batch.value.findIndex((s) => s.answer === null))
   const active = computed(() => (activeIndex.value >= 0 ? batch.value[activeIndex.value] : null))
-  const task = computed(() => state.value?.config.task ?? null)
-  const history = computed<IterationDto[]>(() => state.value?.history ?? [])
+  // Stable across pushed states that did not change them: the charts and the tiles' names re-render only on a new fit.
+  const task = stableComputed(() => state.value?.config.task ?? null, sameJson)
+  const history = stableComputed<IterationDto[]>(
+    () => state.value?.history ?? [],
+    (a, b) => sameList(a, b, sameIteration)
+  )
   /** The random baseline: from the state, and extended by `baseline` events as the studio computes it. */
   const baselineUpdate = shallowRef<{ sessionId: string; points: BaselinePoint[] } | null>(null)
-  const baseline = computed<BaselinePoint[]>(() => {
-    const s = state.value
-    if (!s) return []
-    const pushed = baselineUpdate.value?.sessionId === s.id ? baselineUpdate.value.points : []
-    return pushed.length > s.baseline.length ? pushed : s.baseline
-  })
+  const baseline = stableComputed<BaselinePoint[]>(
+    () => {
+      const s = state.value
+      if (!s) return []
+      const pushed = baselineUpdate.value?.sessionId === s.id ? baselineUpdate.value.points : []
+      return pushed.length > s.baseline.length ? pushed : s.baseline
+    },
+    (a, b) => sameList(a, b, (x, y) => x.labels === y.labels && x.testAccuracy === y.testAccuracy)
+  )
   function applyBaseline(update: { sessionId: string; points: BaselinePoint[] }): void {
     baselineUpdate.value = update
   }
   const lastIteration = computed(() => history.value[history.value.length - 1] ?? null)
   /** Whether more answers are likely to help, and why (after the latest fit). */
-  const advice = computed(() => state.value?.advice ?? null)
+  const advice = stableComputed(() => state.value?.advice ?? null, sameJson)
   /** Answers the latest fit doubts and the labeller has not settled (asked again in the queue). */
   const suspectCount = computed(() => (state.value?.labels ?? []).filter((l) => l.suspect && !l.suspect.settled).length)
   const lastTestAccuracy = computed(() => {
@@ -88,10 +96,13 @@ export const useSessionStore = defineStore('session', () => {
   /** Answers can be saved: the transport to the studio is open (always, on desktop). */
   const connected = computed(() => useAppStore().connection === 'open')
   const canUndo = computed(() => pending.value === null && labelCount.value > 0 && connected.value)
-  const warnings = computed(() => {
-    const s = state.value
-    return s && s.warnings.length > 0 && !dismissedWarnings.value.includes(s.id) ? s.warnings : []
-  })
+  const warnings = stableComputed(
+    () => {
+      const s = state.value
+      return s && s.warnings.length > 0 && !dismissedWarnings.value.includes(s.id) ? s.warnings : []
+    },
+    (a, b) => sameList(a, b)
+  )
 
   // --- server state -----------------------------------------------------------------------
   function setBatch(next: Slot[]): void {
@@ -392,6 +403,18 @@ export const useSessionStore = defineStore('session', () => {
     settled: () => chain
   }
 })
+
+/** The same fit: a pushed state re-sends every iteration of the history. */
+function sameIteration(a: IterationDto, b: IterationDto): boolean {
+  return (
+    a.iteration === b.iteration &&
+    a.labels === b.labels &&
+    a.headBias === b.headBias &&
+    a.iterationMs === b.iterationMs &&
+    a.testAccuracy === b.testAccuracy &&
+    a.labelledAccuracy === b.labelledAccuracy
+  )
+}
 
 function sameIds(a: readonly Slot[], b: readonly Slot[]): boolean {
   return a.length === b.length && a.every((s, i) => s.item.id === b[i].item.id)
