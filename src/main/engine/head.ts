@@ -75,8 +75,7 @@ export function fitLogistic(
  * tolerant loss bends the wrong way for an answer far on the other side: such an answer gets no
  * curvature, so every step is a descent direction and the line search finishes it).
  */
-function lossAt(z: number, y: number, eps: number): { loss: number; g: number; f: number } {
-  const s = sigmoid(z)
+function lossAt(z: number, y: number, eps: number, s = sigmoid(z)): { loss: number; g: number; f: number } {
   if (eps === 0) {
     // log sigmoid(z) = -softplus(-z), stable at both ends.
     const logS = z >= 0 ? -Math.log1p(Math.exp(-z)) : z - Math.log1p(Math.exp(z))
@@ -92,9 +91,9 @@ function lossAt(z: number, y: number, eps: number): { loss: number; g: number; f
 }
 
 /** lossAt's loss alone (the objective's line search needs no derivatives): the same number. */
-function lossOnly(z: number, y: number, eps: number): number {
+function lossOnly(z: number, y: number, eps: number, s = sigmoid(z)): number {
   if (eps === 0) return lossAt(z, y, eps).loss
-  const q = eps + (1 - 2 * eps) * sigmoid(z)
+  const q = eps + (1 - 2 * eps) * s
   // y * log q + (1 - y) * log(1 - q) with one of the terms exactly 0 for an answer of 0 or 1.
   if (y === 1) return -Math.log(q)
   if (y === 0) return -Math.log(1 - q)
@@ -129,13 +128,16 @@ export function fitLogisticPrimal(
     xs[k * d + dim] = 1
   }
   const z = new Float64Array(n)
+  // Each score's sigmoid, kept for the step after (the objective's last call is at the new theta).
+  const sig = new Float64Array(n)
   const objective = (t: Float64Array): number => {
     let j = 0
     for (let k = 0, base = 0; k < n; k++, base += d) {
       let s = t[dim]
       for (let a = 0; a < dim; a++) s += t[a] * xs[base + a]
       z[k] = s
-      j += (weights ? weights[k] : 1) * lossOnly(s, y[k], eps)
+      const sg = (sig[k] = sigmoid(s))
+      j += (weights ? weights[k] : 1) * lossOnly(s, y[k], eps, sg)
     }
     for (let a = 0; a < d; a++) j += 0.5 * prior[a] * t[a] * t[a]
     return j
@@ -147,8 +149,28 @@ export function fitLogisticPrimal(
   for (let iter = 0; iter < MAX_STEPS; iter++) {
     grad.fill(0)
     hess.fill(0)
-    for (let k = 0, base = 0; k < n; k++, base += d) {
-      const at = lossAt(z[k], y[k], eps)
+    // Two answers at a time: each sum still adds them one after the other, in order (the same
+    // numbers), but the Hessian is loaded and stored once for both.
+    let k = 0
+    for (let base = 0; k + 1 < n; k += 2, base += 2 * d) {
+      const at0 = lossAt(z[k], y[k], eps, sig[k])
+      const at1 = lossAt(z[k + 1], y[k + 1], eps, sig[k + 1])
+      const g0 = weights ? weights[k] * at0.g : at0.g
+      const f0 = weights ? weights[k] * at0.f : at0.f
+      const g1 = weights ? weights[k + 1] * at1.g : at1.g
+      const f1 = weights ? weights[k + 1] * at1.f : at1.f
+      const next = base + d
+      for (let a = 0; a < d; a++) {
+        const xa0 = xs[base + a]
+        const xa1 = xs[next + a]
+        grad[a] = grad[a] + g0 * xa0 + g1 * xa1
+        const wa0 = f0 * xa0
+        const wa1 = f1 * xa1
+        for (let b = 0, row = a * d; b <= a; b++) hess[row + b] = hess[row + b] + wa0 * xs[base + b] + wa1 * xs[next + b]
+      }
+    }
+    for (let base = k * d; k < n; k++, base += d) {
+      const at = lossAt(z[k], y[k], eps, sig[k])
       const g = weights ? weights[k] * at.g : at.g
       const f = weights ? weights[k] * at.f : at.f
       for (let a = 0; a < d; a++) {
