@@ -126,6 +126,7 @@ export class Learner {
   private readonly cells = new Int32Array(BINS * 3)
   /** Uncertainty's scan of the pool, made in the pass that scored it (see fit). */
   private scanned: UncertaintyScan | null = null
+  private mask: Uint8Array | null = null
   /** The exact head's held-out answers (1 where P >= 0.5) and accuracy, found as it scores the split. */
   private testPositive: Uint8Array | null = null
   private testAccuracyNow: number | null = null
@@ -172,6 +173,11 @@ export class Learner {
   get testPredicted(): Uint8Array | null {
     if (this.testZ) return this.testPositive
     return this.testPOf && Uint8Array.from(this.testPOf, (p) => (p >= 0.5 ? 1 : 0))
+  }
+
+  /** A pool-sized mask, all 0, for an iteration's excluded images (a million images: no new megabyte each iteration); the next call clears it. */
+  clearedMask(): Uint8Array {
+    return this.mask ? this.mask.fill(0) : (this.mask = new Uint8Array(this.opts.pool.count))
   }
 
   /** P(positive) of pool image i under the current head (without computing the whole pool's). */

@@ -72,7 +72,7 @@ export const CHECKING: readonly StrategyName[] = ['diverse', 'uncertainty']
 
 export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer[][], skipped: number[]): Promise<IterationRecord> {
   const t0 = performance.now()
-  const excluded = new Uint8Array(learner.opts.pool.count)
+  const excluded = learner.clearedMask()
   for (const b of batches) for (const a of b) excluded[a.id] = 1
   for (const id of skipped) excluded[id] = 1
   const iteration = batches.length
