@@ -151,13 +151,14 @@ export class UncertaintyScan {
     const { p, rng, top } = this
     let { bar, zBar } = this
     for (let i = from; i < to; i++) {
-      if (excluded[i]) continue
       let pi: number
-      if (p) pi = p[i]
-      else {
-        // A score is at least |P - 0.5|: a logit past zBar cannot get in.
+      if (p) {
+        if (excluded[i]) continue
+        pi = p[i]
+      } else {
+        // A score is at least |P - 0.5|: a logit past zBar cannot get in (most do not: the mask is read for the few that may).
         const z = logits![i]
-        if (z >= zBar || -z >= zBar) continue
+        if (z >= zBar || -z >= zBar || excluded[i]) continue
         pi = probability(z)
       }
       const s = Math.abs(pi - 0.5) + (blur ? blur[i] : 0) + rng.ahead(i) * 1e-9
