@@ -355,7 +355,7 @@ export class Learner {
     const step = Math.max(1, Math.floor(pool.count / 20000))
     const predicted = new Uint8Array(Math.ceil(pool.count / step))
     let testAccuracy: number | null
-    if (this.poolZ && sameAnswers(answers, this.labelled)) {
+    if (this.poolZ && (answers === this.labelled || sameAnswers(answers, this.labelled))) {
       // The current fit: its logits are at hand.
       signsOf(this.poolZ, step, predicted)
       testAccuracy = testTruth ? this.testAccuracy(testTruth) : null

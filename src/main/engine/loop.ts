@@ -181,7 +181,9 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
 function adviceOf(learner: Learner, batches: Answer[][], suspects: number, thin: number): Advice {
   const k = batches.length
   const fits = []
-  for (let back = Math.min(STEADY_BATCHES, k); back >= 0; back--) fits.push(learner.predictionsAt(standing(batches.slice(0, k - back))))
+  // The answers standing now are the fit's own (no standing() of them again).
+  for (let back = Math.min(STEADY_BATCHES, k); back >= 0; back--)
+    fits.push(learner.predictionsAt(back ? standing(batches.slice(0, k - back)) : learner.answers))
   const changed: number[] = []
   for (let f = 1; f < fits.length; f++) {
     const [a, b] = [fits[f - 1].predicted, fits[f].predicted]
