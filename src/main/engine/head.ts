@@ -300,7 +300,7 @@ export function fitLogisticDual(
   const cache = opts.kernel?.fits(x, dim, scale, l2) ? opts.kernel : new KernelCache(x, dim, scale, l2)
   const { c, inv } = cache
   const k = cache.matrix(rows)
-  const alpha = new Float64Array(n) // the dual starts at zero (opts.init is for the primal)
+  const alpha = new Float64Array(n)
   const z = new Float64Array(n)
   const scores = (a: Float64Array, out: Float64Array) => {
     for (let i = 0; i < n; i++) {
@@ -325,6 +325,18 @@ export function fitLogisticDual(
   const trial = new Float64Array(n)
   const thetaStep = new Float64Array(dim + 1)
   let value = objective(alpha)
+  if (opts.init) {
+    // Start where init's scores are on these rows (a refit without one answer starts at the full
+    // fit): alpha solving (K + l2 I) alpha = z, the ridge keeping it finite where rows repeat.
+    const ridged = k.slice()
+    for (let i = 0; i < n; i++) ridged[i * n + i] += l2
+    const start = solveSpd(ridged, scoresOf(opts.init, x, dim, rows), n)
+    const at = objective(start)
+    if (at < value) {
+      alpha.set(start)
+      value = at
+    }
+  }
   for (let iter = 0; iter < MAX_STEPS; iter++) {
     scores(alpha, z)
     for (let i = 0; i < n; i++) {
@@ -378,6 +390,72 @@ export function fitLogisticDual(
     b += alpha[i] * c
   }
   return { weights, bias: b * c }
+}
+
+/** z = w.x + b of each of these rows, each summed over the features in order. */
+function scoresOf(head: HeadParams, x: Float32Array, dim: number, rows: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(rows.length)
+  for (let k = 0; k < rows.length; k++) {
+    let s = head.bias
+    for (let a = 0, base = rows[k] * dim; a < dim; a++) s += head.weights[a] * x[base + a]
+    out[k] = s
+  }
+  return out
+}
+
+/**
+ * leaveOneOutScores for the dual fit (wide features, fewer answers than features): the same one
+ * Newton step per answer, its leverage h_k = x_k^T H^-1 x_k read off the n x n kernel by the
+ * Woodbury identity, h_k = (K_kk - |L^-1 S K e_k|^2) / l2 with L L^T = l2 I + S K S and S the
+ * answers' root curvatures: one O(n^3) factorization for all answers, nothing of order d^2.
+ */
+export function leaveOneOutScoresDual(
+  x: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  y: ArrayLike<number>,
+  head: HeadParams,
+  opts: FitOptions = {}
+): Float64Array {
+  const { l2 = L2, scale = null, eps = EPS, weights = null } = opts
+  const n = rows.length
+  const cache = opts.kernel?.fits(x, dim, scale, l2) ? opts.kernel : new KernelCache(x, dim, scale, l2)
+  const k = cache.matrix(rows)
+  const z = scoresOf(head, x, dim, rows)
+  const g = new Float64Array(n)
+  const f = new Float64Array(n)
+  const sw = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const at = lossAt(z[i], y[i], eps)
+    const w = weights ? weights[i] : 1
+    g[i] = w * at.g
+    f[i] = w * at.f
+    sw[i] = Math.sqrt(f[i])
+  }
+  const m = new Float64Array(n * n)
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[i * n + j] = sw[i] * k[i * n + j] * sw[j] + (i === j ? l2 : 0)
+  const l = cholesky(m, n)
+  // V = L^-1 S K, a column per answer, by forward substitution on all columns at once (row by row).
+  const v = new Float64Array(n * n)
+  for (let i = 0; i < n; i++) {
+    const row = i * n
+    for (let col = 0; col < n; col++) v[row + col] = sw[i] * k[row + col]
+    for (let p = 0; p < i; p++) {
+      const lip = l[row + p]
+      if (lip === 0) continue
+      for (let col = 0, prow = p * n; col < n; col++) v[row + col] -= lip * v[prow + col]
+    }
+    const lii = l[row + i]
+    for (let col = 0; col < n; col++) v[row + col] /= lii
+  }
+  const out = new Float64Array(n)
+  for (let col = 0; col < n; col++) {
+    let q = 0
+    for (let i = 0; i < n; i++) q += v[i * n + col] * v[i * n + col]
+    const h = Math.max(0, (k[col * n + col] - q) / l2)
+    out[col] = z[col] + (g[col] * h) / Math.max(1e-12, 1 - f[col] * h)
+  }
+  return out
 }
 
 /**

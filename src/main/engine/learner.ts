@@ -13,6 +13,7 @@ import {
   fitLogistic,
   FitOptions,
   leaveOneOutScores,
+  leaveOneOutScoresDual,
   logits as headLogits,
   positiveAt,
   probability,
@@ -21,6 +22,7 @@ import {
   L2
 } from './head'
 import { Regions } from './trust'
+import { wideLogitsOf } from './wide-logits'
 import { onnxRuntimeLoads } from './featurizer'
 import { query, Query, UncertaintyScan } from './strategies'
 import { buildTransfer, TransferModel } from './transfer'
@@ -306,11 +308,16 @@ export class Learner {
     )
   }
 
-  /** Each standing answer's score from a fit without it, one Newton step from the exact fit (narrow features; null otherwise). */
+  /**
+   * Each standing answer's score from a fit without it, one Newton step from the exact fit: in the
+   * primal for narrow features, through the kernel for wide ones with fewer answers than features
+   * (null otherwise: wide features with more answers than that).
+   */
   approximateLeaveOneOut(): Float64Array | null {
     const { pool } = this.opts
-    if (pool.dim > 64) return null
-    return leaveOneOutScores(
+    const wide = pool.dim > DUAL_MIN_DIM
+    if (wide && this.labelled.length >= pool.dim) return null
+    return (wide ? leaveOneOutScoresDual : leaveOneOutScores)(
       pool.data,
       pool.dim,
       this.labelled.map((a) => a.id),
@@ -462,7 +469,7 @@ export class Learner {
     if (this.poolZ) {
       this.scorePool(scan)
       if (test && this.testZ) {
-        headLogits(this.head, test.data, test.dim, this.testZ)
+        logitsOf(this.head, test, 0, test.count, this.testZ)
         this.testAnswers(this.testZ)
       }
       this.pFresh = false
@@ -482,7 +489,7 @@ export class Learner {
    */
   private scorePool(scan?: PoolScan): void {
     const { pool, poolTruth: truth, seed } = this.opts
-    const { dim, data, count } = pool
+    const { count } = pool
     const z = this.poolZ!
     const cells = this.cells.fill(0)
     const scanner = scan
@@ -493,7 +500,7 @@ export class Learner {
       : null
     for (let from = 0; from < count; from += SCORE_ROWS) {
       const to = Math.min(count, from + SCORE_ROWS)
-      headLogits(this.head, data.subarray(from * dim, to * dim), dim, z.subarray(from, to))
+      logitsOf(this.head, pool, from, to, z)
       countBins(z, from, to, truth, cells)
       scanner?.scan(from, to)
     }
@@ -638,6 +645,13 @@ export interface PoolScan {
 
 /** Rows the pool pass scores at a time: their logits stay in cache for the histogram and the scan. */
 const SCORE_ROWS = 4096
+
+/** The head's logits of rows from..to-1 of m into z[from..to-1]: wide features in WebAssembly (the same numbers). */
+function logitsOf(head: HeadParams, m: FeatureMatrix, from: number, to: number, z: Float64Array): void {
+  const wide = m.dim > DUAL_MIN_DIM ? wideLogitsOf(m) : null
+  if (wide) wide.logits(head, from, to, z)
+  else headLogits(head, m.data.subarray(from * m.dim, to * m.dim), m.dim, z.subarray(from, to))
+}
 
 /** Counts rows from..to-1 into the histogram's cells by bin and truth (-1, 0 or 1: its cell by arithmetic; a branch on it would miss every other image). */
 function countBins(z: Float64Array, from: number, to: number, truth: Int8Array | null, cells: Int32Array): void {

@@ -32,7 +32,7 @@ const CHECK_EXACTLY = 0.45
 /**
  * Out-of-sample P(positive) of every answer: the head refitted without it (leave-one-out, or
  * interleaved folds past MAX_FOLDS answers), each refit started from the full fit. With
- * `approximate` (one Newton step per answer, for narrow features), only the answers it puts
+ * `approximate` (one Newton step per answer: the primal's, or the dual's for wide features), only the answers it puts
  * below CHECK_EXACTLY are refitted; the others keep the approximation.
  */
 export function outOfSample(
@@ -44,7 +44,7 @@ export function outOfSample(
 ): Float64Array {
   const n = answers.length
   const wide = pool.dim > 64
-  if (approximate && !wide) {
+  if (approximate) {
     const out = Float64Array.from(approximate, (z) => 1 / (1 + Math.exp(-z)))
     answers.forEach((a, k) => {
       if ((a.value === 1 ? out[k] : 1 - out[k]) >= CHECK_EXACTLY) return

@@ -15,6 +15,9 @@ import { readModelFiles } from '../../../src/main/engine/model-io'
 import { loadDataset } from '../../../src/main/data/load'
 import { headOf } from '../../../src/main/data/dataset'
 import { simulate } from '../../../src/main/engine/simulate'
+import { outOfSample, suspectsOf } from '../../../src/main/engine/trust'
+import { logits, type HeadParams } from '../../../src/main/engine/head'
+import type { Answer } from '../../../src/main/engine/learner'
 import { decodeImageFile, loadExportedModel, predictImages, resizeOf } from '../../../src/main/export/predict'
 import { parseSpecOptions } from '../../../src/main/data/spec'
 import { DEFAULT_CONFIG, type SessionConfig } from '../../../src/shared/contract'
@@ -103,6 +106,39 @@ describe('a session on MobileNetV2 features', () => {
       expect(s.labels).toBeLessThanOrEqual(12)
       expect(records.at(-1)!.headWeights).toHaveLength(MOBILENET.width)
       expect(s.finalTestAccuracy).not.toBeNull()
+    } finally {
+      disposePrepared(p)
+    }
+  }, 300_000)
+})
+
+describe('answers in doubt at 1,280 features', () => {
+  it('one Newton step per answer through the kernel, then exact refits where it doubts, flags what exact refits of every answer flag', async () => {
+    const backend = await initBackend()
+    const p = await prepare(config(), { backend, baseDir: mobilenet, cacheDir: join(tmp.dir, 'cache') })
+    try {
+      const { learner, poolTruth } = p
+      // Every pool image answered, one in four the wrong way.
+      const answers: Answer[] = Array.from(poolTruth!, (t, id) => ({ id, value: (id % 4 === 1 ? 1 - t : t) as 0 | 1 }))
+      await learner.fit([answers])
+      const approximate = learner.approximateLeaveOneOut()
+      expect(approximate).not.toBeNull()
+      const refit = (keep: Answer[], init?: HeadParams) => learner.exactFit(keep, init, 1e-6)
+      const fast = outOfSample(p.poolFeatures, answers, learner.params, refit, approximate!)
+      const exact = Float64Array.from(answers, (a, k) => {
+        const head = refit(answers.filter((_, j) => j !== k))
+        const z = logits(head, p.poolFeatures.data.subarray(a.id * MOBILENET.width, (a.id + 1) * MOBILENET.width), MOBILENET.width)[0]
+        return 1 / (1 + Math.exp(-z))
+      })
+      const flagged = (oos: Float64Array) => suspectsOf(answers, oos, new Set()).map((s) => s.id)
+      expect(flagged(exact).length).toBeGreaterThan(1)
+      expect(flagged(fast)).toEqual(flagged(exact))
+      answers.forEach((a, k) => {
+        const chance = a.value === 1 ? exact[k] : 1 - exact[k]
+        if (chance < 0.4) expect(Math.abs(fast[k] - exact[k])).toBeLessThan(1e-4)
+        // The step itself is close: far from doubt it decides nothing.
+        expect(Math.abs(1 / (1 + Math.exp(-approximate![k])) - exact[k])).toBeLessThan(0.05)
+      })
     } finally {
       disposePrepared(p)
     }

@@ -3,6 +3,9 @@ import {
   fitLogistic,
   fitLogisticDual,
   fitLogisticPrimal,
+  KernelCache,
+  leaveOneOutScores,
+  leaveOneOutScoresDual,
   predictLogistic,
   logits,
   probability,
@@ -344,6 +347,33 @@ describe('the dual (Woodbury) fit for wide features', () => {
       for (let j = 0; j < dim; j++) expect(Math.abs(dual.weights[j] - primal.weights[j])).toBeLessThan(1e-7)
       expect(Math.abs(dual.bias - primal.bias)).toBeLessThan(1e-7)
     }
+  })
+
+  it("one Newton step per answer through the kernel is the primal's step (200 features, 30 labels; scales and weights too)", () => {
+    const dim = 200
+    const { x, y, rows } = blobs(30, dim, 4, 1, 6)
+    y[3] = 1 - y[3] // an answer the others contradict
+    const scale = Float64Array.from({ length: dim }, (_, j) => 0.5 + (j % 3) / 2)
+    for (const o of [{}, { scale, weights: rows.map((i) => 1 + (i % 2)) }] as FitOptions[]) {
+      const head = fitLogisticDual(x, dim, rows, y, o)
+      const dual = leaveOneOutScoresDual(x, dim, rows, y, head, { ...o, kernel: new KernelCache(x, dim, o.scale ?? null, L2) })
+      const primal = leaveOneOutScores(x, dim, rows, y, head, o)
+      for (let k = 0; k < rows.length; k++) expect(Math.abs(dual[k] - primal[k])).toBeLessThan(1e-8)
+      expect(Math.sign(dual[3])).toBe(y[3] ? -1 : 1)
+    }
+  })
+
+  it('a refit started from the full fit (one answer left out) finds the optimum a fit from zero finds', () => {
+    const dim = 1280
+    const { x, y, rows } = blobs(40, dim, 3, 1, 12)
+    const full = fitLogisticDual(x, dim, rows, y)
+    const keep = rows.filter((r) => r !== 7)
+    const ys = keep.map((r) => y[r])
+    const warm = fitLogisticDual(x, dim, keep, ys, { init: full })
+    const cold = fitLogisticDual(x, dim, keep, ys)
+    for (let j = 0; j < dim; j++) expect(Math.abs(warm.weights[j] - cold.weights[j])).toBeLessThan(1e-9)
+    expect(Math.abs(warm.bias - cold.bias)).toBeLessThan(1e-9)
+    expect(fitLogisticDual(x, dim, keep, ys, { init: full })).toEqual(warm)
   })
 
   it('narrow features, or more labels than features, keep the primal fit bit for bit', () => {
