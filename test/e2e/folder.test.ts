@@ -18,18 +18,27 @@ import { CLASSES, ImageFolder, writeImageFolder } from '../main/data/image-folde
 import { CHROMIUM, startSession, startStudio, Studio } from './harness'
 
 const haveChromium = existsSync(CHROMIUM)
-/** A canvas's own size (its pixels), not its size on screen. */
-const canvasSize = (c: unknown) => [(c as { width: number }).width, (c as { height: number }).height]
-/** A canvas's pixels, RGBA. */
-const canvasPixels = (c: unknown) => {
-  const el = c as {
+/** An image's own size (its pixels), not its size on screen. */
+const imageSize = (i: unknown) => [(i as { naturalWidth: number }).naturalWidth, (i as { naturalHeight: number }).naturalHeight]
+/** An image's pixels, RGBA, as a canvas reads them back. */
+const imagePixelsShown = (i: unknown) => {
+  const img = i as { naturalWidth: number; naturalHeight: number }
+  const doc = (globalThis as unknown as { document: { createElement: (t: 'canvas') => unknown } }).document
+  const c = doc.createElement('canvas') as {
     width: number
     height: number
-    getContext: (k: '2d') => { getImageData: (...a: number[]) => { data: ArrayLike<number> } }
+    getContext: (k: '2d') => {
+      drawImage: (i: unknown, x: number, y: number) => void
+      getImageData: (...a: number[]) => { data: ArrayLike<number> }
+    }
   }
-  return Array.from(el.getContext('2d').getImageData(0, 0, el.width, el.height).data)
+  c.width = img.naturalWidth
+  c.height = img.naturalHeight
+  const ctx = c.getContext('2d')
+  ctx.drawImage(img, 0, 0)
+  return Array.from(ctx.getImageData(0, 0, c.width, c.height).data)
 }
-/** An image's pixels as the canvas holds them: RGBA, grey repeated, opaque. */
+/** An image's pixels as shown: RGBA, grey repeated, opaque. */
 function rgba(set: Dataset['pool'], i: number): number[] {
   const p = imagePixels(set, i)
   const c = set.channels[i]
@@ -98,14 +107,14 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
       const id = Number(await tile.getAttribute('data-id'))
       expect(id).toBeGreaterThanOrEqual(0)
       expect(id).toBeLessThan(ds.pool.count)
-      const canvas = tile.locator('canvas')
-      const intrinsic = await canvas.evaluate(canvasSize)
+      const image = tile.locator('img.pixel-image')
+      const intrinsic = await image.evaluate(imageSize)
       expect(intrinsic).toEqual([ds.pool.widths[id], ds.pool.heights[id]])
       // The thumbnail: the image at its own size, at most THUMB_SIDE a side (the model saw it at 28x28).
       expect(Math.max(...intrinsic)).toBeLessThanOrEqual(THUMB_SIDE)
-      expect(await canvas.evaluate(canvasPixels)).toEqual(rgba(ds.pool, id))
+      expect(await image.evaluate(imagePixelsShown)).toEqual(rgba(ds.pool, id))
       expect(await tile.getByTestId('image-key').textContent()).toBe(ds.pool.names![id])
-      const shown = (await canvas.boundingBox())!
+      const shown = (await image.boundingBox())!
       // Never tiny, never beyond the tile box (280 px at most), the aspect ratio kept.
       expect(Math.max(shown.width, shown.height)).toBeGreaterThanOrEqual(100)
       expect(Math.max(shown.width, shown.height)).toBeLessThanOrEqual(280)
@@ -124,13 +133,13 @@ describe.skipIf(!haveChromium)('a folder dataset in Chromium (browser mode)', ()
     await page.getByTestId('query-image').first().waitFor()
     // The next batch comes from the folder too.
     const id = Number(await page.getByTestId('query-image').first().getAttribute('data-id'))
-    const intrinsic = await page.getByTestId('query-image').first().locator('canvas').evaluate(canvasSize)
+    const intrinsic = await page.getByTestId('query-image').first().locator('img.pixel-image').evaluate(imageSize)
     expect(intrinsic).toEqual([ds.pool.widths[id], ds.pool.heights[id]])
     // Every image lies inside its tile, whatever the mix of sizes in the batch.
     const tiles = page.getByTestId('query-image')
     for (let k = 0; k < (await tiles.count()); k++) {
       const tile = (await tiles.nth(k).boundingBox())!
-      const shown = (await tiles.nth(k).locator('canvas').boundingBox())!
+      const shown = (await tiles.nth(k).locator('img.pixel-image').boundingBox())!
       expect(shown.x).toBeGreaterThanOrEqual(tile.x)
       expect(shown.y).toBeGreaterThanOrEqual(tile.y)
       expect(shown.x + shown.width).toBeLessThanOrEqual(tile.x + tile.width + 0.5)
@@ -177,7 +186,7 @@ describe.skipIf(!haveChromium)('a custom base (MobileNetV2, serve --base) on a f
     const page = s.page
     const tiles = page.getByTestId('query-image')
     for (let k = 0; k < (await tiles.count()); k++) {
-      expect(await tiles.nth(k).locator('canvas').evaluate(canvasSize)).toEqual([64, 64])
+      expect(await tiles.nth(k).locator('img.pixel-image').evaluate(imageSize)).toEqual([64, 64])
       expect(await tiles.nth(k).getByTestId('image-key').textContent()).toMatch(/^(circle|cross|square|triangle)\/.+\.png$/)
     }
     const keys = await page.getByTestId('image-key').allTextContents()

@@ -32,11 +32,11 @@ const activeId = (w: VueWrapper) => w.find('[data-testid="query-image"][data-act
 const labelCalls = () => fake.callsOf('label').map(([id, v]) => [id, v])
 
 describe('labelling view: keyboard', () => {
-  it('shows the batch as canvases with the first image active, the question and the status', async () => {
+  it('shows the batch as images with the first image active, the question and the status', async () => {
     const w = await mountLabelling()
     expect(tiles(w)).toHaveLength(4)
-    expect(w.findAll('canvas.pixel-image')).toHaveLength(4)
-    expect(w.find('canvas.pixel-image').classes()).toContain('pixelated')
+    expect(w.findAll('img.pixel-image')).toHaveLength(4)
+    expect(w.find('img.pixel-image').classes()).toContain('pixelated')
     expect(activeId(w)).toBe('1')
     expect(w.find('[data-testid="question"]').text()).toBe('Is this digit odd?')
     expect(w.find('[data-testid="status-labels"]').text()).toBe('0')

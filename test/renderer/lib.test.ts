@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { confirmOps, project, reconcile, toSlots, type LocalOp } from '../../src/renderer/src/lib/batch'
 import { fitBatch } from '../../src/renderer/src/lib/layout'
 import { cursorMove, isTypingTarget, labelAction, labelShortcuts, playerAction } from '../../src/renderer/src/lib/keys'
-import { base64ToBytes, displaySize, toRgba } from '../../src/renderer/src/lib/pixels'
+import { base64ToBytes, bytesToBase64, displaySize, imageUrl, toBmp } from '../../src/renderer/src/lib/pixels'
 import { formFromConfig, validateForm } from '../../src/renderer/src/lib/session-form'
 import { DEFAULT_CONFIG, DEFAULT_TASK, type SessionState } from '../../src/shared/contract'
 import { item } from './fake-studio'
@@ -159,10 +159,44 @@ describe('keys', () => {
 })
 
 describe('pixels', () => {
-  it('decodes grey and RGB bytes to RGBA', () => {
-    expect(Array.from(toRgba(new Uint8Array([0, 128]), 2, 1, 1))).toEqual([0, 0, 0, 255, 128, 128, 128, 255])
-    expect(Array.from(toRgba(new Uint8Array([1, 2, 3, 4, 5, 6]), 2, 1, 3))).toEqual([1, 2, 3, 255, 4, 5, 6, 255])
+  it('writes grey and RGB bytes as a top-down 24-bit BMP, rows padded to 4 bytes', () => {
+    const grey = toBmp(new Uint8Array([0, 128]), 2, 1, 1)
+    expect(String.fromCharCode(grey[0], grey[1])).toBe('BM')
+    const v = new DataView(grey.buffer)
+    expect([v.getUint32(2, true), v.getUint32(10, true), v.getInt32(18, true), v.getInt32(22, true), v.getUint16(28, true)]).toEqual([
+      62, 54, 2, -1, 24
+    ])
+    expect(Array.from(grey.subarray(54))).toEqual([0, 0, 0, 128, 128, 128, 0, 0])
+    // RGB becomes BGR; the second row starts on a 4-byte boundary (3 bytes of a 1-wide row, then 1 of padding)
+    expect(Array.from(toBmp(new Uint8Array([1, 2, 3, 4, 5, 6]), 1, 2, 3).subarray(54))).toEqual([3, 2, 1, 0, 6, 5, 4, 0])
     expect(Array.from(base64ToBytes(btoa('\x00\x7f\xff')))).toEqual([0, 127, 255])
+  })
+
+  it('makes the same data: URL for the same pixels', () => {
+    const p = { width: 2, height: 1, channels: 1, pixelsBase64: btoa('\x00\x80') }
+    const url = imageUrl(p)
+    expect(url).toMatch(/^data:image\/bmp;base64,Qk0/)
+    expect(imageUrl({ ...p })).toBe(url)
+    expect(Array.from(base64ToBytes(url.split(',')[1]).subarray(54))).toEqual([0, 0, 0, 128, 128, 128, 0, 0])
+  })
+
+  it('encodes base64 as btoa does', () => {
+    for (const bytes of [[], [0], [255, 1], [1, 2, 3], [250, 0, 7, 128], [9, 8, 7, 6, 5]])
+      expect(bytesToBase64(new Uint8Array(bytes))).toBe(btoa(String.fromCharCode(...bytes)))
+  })
+
+  it('shows grey images 4n wide as an 8-bit BMP: a grey palette, then the pixel bytes as they came', () => {
+    const pixels = Uint8Array.from({ length: 8 }, (_, i) => i * 30)
+    const url = imageUrl({ width: 4, height: 2, channels: 1, pixelsBase64: bytesToBase64(pixels) })
+    const file = base64ToBytes(url.slice('data:image/bmp;base64,'.length))
+    const v = new DataView(file.buffer)
+    expect(String.fromCharCode(file[0], file[1])).toBe('BM')
+    expect([v.getUint32(2, true), v.getUint32(10, true), v.getInt32(18, true), v.getInt32(22, true), v.getUint16(28, true)]).toEqual([
+      1088, 1080, 4, -2, 8
+    ])
+    expect(v.getUint32(46, true)).toBe(256)
+    expect(Array.from(file.subarray(54 + 4 * 200, 58 + 4 * 200))).toEqual([200, 200, 200, 0])
+    expect(Array.from(file.subarray(1080))).toEqual(Array.from(pixels))
   })
 
   it('enlarges small images by a whole factor (pixelated) and shrinks large ones to fit', () => {
