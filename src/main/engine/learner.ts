@@ -646,9 +646,13 @@ export interface PoolScan {
 /** Rows the pool pass scores at a time: their logits stay in cache for the histogram and the scan. */
 const SCORE_ROWS = 4096
 
-/** The head's logits of rows from..to-1 of m into z[from..to-1]: wide features in WebAssembly (the same numbers). */
+/**
+ * The head's logits of rows from..to-1 of m into z[from..to-1]: wide features in WebAssembly (the
+ * same numbers), once the head has weights; the head of zeros a session starts with is scored
+ * here, so opening one copies no features.
+ */
 function logitsOf(head: HeadParams, m: FeatureMatrix, from: number, to: number, z: Float64Array): void {
-  const wide = m.dim > DUAL_MIN_DIM ? wideLogitsOf(m) : null
+  const wide = m.dim > DUAL_MIN_DIM && head.weights.some((w) => w !== 0) ? wideLogitsOf(m) : null
   if (wide) wide.logits(head, from, to, z)
   else headLogits(head, m.data.subarray(from * m.dim, to * m.dim), m.dim, z.subarray(from, to))
 }

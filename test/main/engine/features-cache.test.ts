@@ -1,6 +1,8 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
+import { crc32 } from 'node:zlib'
+import { buf as crc32c } from 'crc-32/crc32c'
 import {
   cachedFeatures as cachedParts,
   featureCachePath,
@@ -121,6 +123,28 @@ describe('cachedFeatures', () => {
       expect((await cachedFeatures(dir, key, c.fn)).cached).toBe(false)
       expect(c.calls).toBe(1)
     }
+  })
+
+  it('reads an entry of the previous format (CURFEAT2, CRC32C of the rows) and checks it; new entries are CURFEAT3 (CRC-32)', async () => {
+    const dir = join(tmp.dir, 'v2')
+    mkdirSync(dir, { recursive: true })
+    const m = matrix(30, 6)
+    const path = join(dir, 'old.f32')
+    await writeFeatureCache(path, m)
+    const rows = readFileSync(path).subarray(24)
+    expect(readFileSync(path).toString('latin1', 0, 8)).toBe('CURFEAT3')
+    expect(readFileSync(path).readUInt32LE(16)).toBe(crc32(rows))
+    const header = Buffer.alloc(24)
+    header.write('CURFEAT2', 0, 'latin1')
+    header.writeUInt32LE(30, 8)
+    header.writeUInt32LE(6, 12)
+    header.writeUInt32LE(crc32c(rows) >>> 0, 16)
+    writeFileSync(path, Buffer.concat([header, rows]))
+    expect(Array.from((await readFeatureCache(path))!.data)).toEqual(Array.from(m.data))
+    const flipped = Buffer.concat([header, rows])
+    flipped[40] ^= 1
+    writeFileSync(path, flipped)
+    expect(await readFeatureCache(path)).toBeNull()
   })
 
   it('a damaged entry (one flipped bit, same size) fails its checksum and is rebuilt, never used', async () => {
