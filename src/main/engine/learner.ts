@@ -12,8 +12,8 @@ import {
   featureScale,
   fitLogistic,
   FitOptions,
-  leaveOneOutScores,
   leaveOneOutScoresDual,
+  LeaveOneOut,
   logits as headLogits,
   positiveAt,
   probability,
@@ -310,21 +310,26 @@ export class Learner {
 
   /**
    * Each standing answer's score from a fit without it, one Newton step from the exact fit: in the
-   * primal for narrow features, through the kernel for wide ones with fewer answers than features
-   * (null otherwise: wide features with more answers than that).
+   * primal for narrow features (leaveOneOut's), through the kernel for wide ones with fewer answers
+   * than features (null otherwise: wide features with more answers than that).
    */
   approximateLeaveOneOut(): Float64Array | null {
     const { pool } = this.opts
-    const wide = pool.dim > DUAL_MIN_DIM
-    if (wide && this.labelled.length >= pool.dim) return null
-    return (wide ? leaveOneOutScoresDual : leaveOneOutScores)(
-      pool.data,
-      pool.dim,
-      this.labelled.map((a) => a.id),
-      this.labelled.map((a) => a.value),
-      this.head,
-      { ...this.fitOptions, weights: answerWeights(this.labelled, this.clarity) }
-    )
+    if (pool.dim <= DUAL_MIN_DIM) return this.leaveOneOut()!.scores
+    if (this.labelled.length >= pool.dim) return null
+    return leaveOneOutScoresDual(...this.leaveOneOutProblem())
+  }
+
+  /** Narrow features: the standing answers' leave-one-out problems around the exact fit (one Newton step each, and screening refits); null for wide ones. */
+  leaveOneOut(): LeaveOneOut | null {
+    return this.opts.pool.dim > DUAL_MIN_DIM ? null : new LeaveOneOut(...this.leaveOneOutProblem())
+  }
+
+  private leaveOneOutProblem(): [Float32Array, number, number[], number[], HeadParams, FitOptions] {
+    const { pool } = this.opts
+    const rows = this.labelled.map((a) => a.id)
+    const values = this.labelled.map((a) => a.value)
+    return [pool.data, pool.dim, rows, values, this.head, { ...this.fitOptions, weights: answerWeights(this.labelled, this.clarity) }]
   }
 
   /** The head's weights and bias now. */

@@ -88,13 +88,16 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
   const extra: { reask: number[]; cover: number[]; confirm: number[]; scores: number[] } = { reask: [], cover: [], confirm: [], scores: [] }
   if (learner.usesExactHead) {
     const { pool } = learner.opts
-    // Exact refits (from the full fit; a millionth is far finer than the thresholds) where a Newton step says an answer may be in doubt.
+    // Exact refits (from the full fit; a millionth is far finer than the thresholds) where a Newton step says an answer may be
+    // in doubt and a screening refit does not clear it.
+    const loo = learner.leaveOneOut()
     const oos = outOfSample(
       pool,
       answers,
       learner.params,
       (keep, init) => learner.exactFit(keep, init, OUT_OF_SAMPLE_TOLERANCE),
-      learner.approximateLeaveOneOut() ?? undefined
+      loo ? loo.scores : (learner.approximateLeaveOneOut() ?? undefined),
+      loo ? (k) => screenedP(loo.refitScore(k)) : undefined
     )
     suspects = suspectsOf(answers, oos, settledIds(batches, skipped))
     // A region is trusted on answers nobody doubts.
@@ -176,6 +179,8 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
     }
   }
 }
+
+const screenedP = (z: number | null): number | null => (z === null ? null : 1 / (1 + Math.exp(-z)))
 
 /** The advice after this fit, from the exact fits on the answers as they stood after each of the last batches. */
 function adviceOf(learner: Learner, batches: Answer[][], suspects: number, thin: number): Advice {

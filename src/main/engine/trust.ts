@@ -28,26 +28,38 @@ const MAX_FOLDS_DUAL = 10
 
 /** Answers whose approximate out-of-sample chance is below this get an exact refit (the others are far from doubt). */
 const CHECK_EXACTLY = 0.45
+/** A screened chance this far above SUSPECT_P is surely not a suspect's: no exact refit (the screen is within 1e-6 of it). */
+const SCREEN_MARGIN = 0.01
 
 /**
  * Out-of-sample P(positive) of every answer: the head refitted without it (leave-one-out, or
  * interleaved folds past MAX_FOLDS answers), each refit started from the full fit. With
  * `approximate` (one Newton step per answer: the primal's, or the dual's for wide features), only the answers it puts
- * below CHECK_EXACTLY are refitted; the others keep the approximation.
+ * below CHECK_EXACTLY are refitted; the others keep the approximation. With `screen` (answer k's
+ * P from a cheaper converged refit, null where it did not settle), an answer it puts clear of
+ * SUSPECT_P keeps that P and only the others get the exact refit: the suspects and their P are
+ * the exact refits' all the same.
  */
 export function outOfSample(
   pool: FeatureMatrix,
   answers: Answer[],
   full: HeadParams,
   fit: (keep: Answer[], init: HeadParams) => HeadParams,
-  approximate?: Float64Array
+  approximate?: Float64Array,
+  screen?: (k: number) => number | null
 ): Float64Array {
   const n = answers.length
   const wide = pool.dim > 64
   if (approximate) {
     const out = Float64Array.from(approximate, (z) => 1 / (1 + Math.exp(-z)))
+    const chance = (k: number, p: number) => (answers[k].value === 1 ? p : 1 - p)
     answers.forEach((a, k) => {
-      if ((a.value === 1 ? out[k] : 1 - out[k]) >= CHECK_EXACTLY) return
+      if (chance(k, out[k]) >= CHECK_EXACTLY) return
+      const screened = screen?.(k) ?? null
+      if (screened !== null && chance(k, screened) >= SUSPECT_P + SCREEN_MARGIN) {
+        out[k] = screened
+        return
+      }
       out[k] = score(
         fit(
           answers.filter((_, j) => j !== k),

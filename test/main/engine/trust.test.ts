@@ -2,7 +2,7 @@
 // out-of-sample refits of the exact head, regions and their confirmation, the slip rate, and
 // the stop advice.
 import { describe, expect, it } from 'vitest'
-import { fitLogistic, leaveOneOutScores } from '../../../src/main/engine/head'
+import { fitLogistic, LeaveOneOut, leaveOneOutScores } from '../../../src/main/engine/head'
 import { standing, type Answer } from '../../../src/main/engine/learner'
 import {
   confirmations,
@@ -98,6 +98,37 @@ describe('suspects', () => {
       // The step itself is close: far from doubt it decides nothing.
       expect(Math.abs(1 / (1 + Math.exp(-approx[k])) - exact[k])).toBeLessThan(0.05)
     })
+  })
+
+  it('screened by converged leave-one-out refits: the same suspects with the very same P, the other answers close', () => {
+    const rng = new Rng(7)
+    const many: Answer[] = Array.from({ length: 120 }, (_, k) => {
+      const id = (k * 53) % 400
+      const value = ((id % 4) % 2) as 0 | 1
+      return { id, value: (rng.next() < 0.15 ? 1 - value : value) as 0 | 1 }
+    })
+    const uniq = many.filter((a, k) => many.findIndex((b) => b.id === a.id) === k)
+    const full = fit(p)(uniq)
+    const loo = new LeaveOneOut(
+      p.data,
+      4,
+      uniq.map((a) => a.id),
+      uniq.map((a) => a.value),
+      full
+    )
+    let screened = 0
+    const screen = (k: number) => {
+      const z = loo.refitScore(k)
+      if (z !== null) screened++
+      return z === null ? null : 1 / (1 + Math.exp(-z))
+    }
+    const refits = outOfSample(p, uniq, full, fit(p), loo.scores)
+    const fast = outOfSample(p, uniq, full, fit(p), loo.scores, screen)
+    expect(screened).toBeGreaterThan(0)
+    const flagged = suspectsOf(uniq, refits, new Set())
+    expect(flagged.length).toBeGreaterThan(3)
+    expect(suspectsOf(uniq, fast, new Set())).toEqual(flagged)
+    uniq.forEach((_, k) => expect(Math.abs(fast[k] - refits[k])).toBeLessThan(1e-5))
   })
 
   it('a lone answer is never contradicted: without it its class is back at P 0.5', () => {
