@@ -399,6 +399,14 @@ export class LeaveOneOut {
 export const DUAL_MIN_DIM = 64
 
 /**
+ * Once a step moves no answer's score by more than this, the dual fit keeps its factorization for
+ * the steps after (each then O(n^2) instead of O(n^3)): the curvatures it was made at are then
+ * within a few percent of the optimum's, so each such step still cuts the distance to the optimum
+ * many times over, and the fit stops at the same tolerance.
+ */
+const REFACTOR_Z = 0.05
+
+/**
  * The same problem and the same steps for wide features (a MobileNet's 1,280): the optimum lies
  * in the span of the labelled rows (scaled by the prior), so with theta = Z^T alpha each step is
  * solved through the n x n kernel K = Z Z^T by the Woodbury identity:
@@ -422,13 +430,7 @@ export function fitLogisticDual(
   const k = cache.matrix(rows)
   const alpha = new Float64Array(n)
   const z = new Float64Array(n)
-  const scores = (a: Float64Array, out: Float64Array) => {
-    for (let i = 0; i < n; i++) {
-      let s = 0
-      for (let j = 0; j < n; j++) s += k[i * n + j] * a[j]
-      out[i] = s
-    }
-  }
+  const scores = (a: Float64Array, out: Float64Array) => kernelTimes(k, n, a, out)
   const zt = new Float64Array(n)
   const objective = (a: Float64Array): number => {
     scores(a, zt)
@@ -443,18 +445,45 @@ export function fitLogisticDual(
   const step = new Float64Array(n)
   const kstep = new Float64Array(n)
   const trial = new Float64Array(n)
-  const thetaStep = new Float64Array(dim + 1)
+  // No coordinate of a step in theta is more than `most` times its length in the scaled coordinates.
+  let most = 1
+  for (let col = 0; col < dim; col++) most = Math.max(most, Math.sqrt(inv[col]))
+  // The factor of M at the curvatures sw0, kept while the steps are small (see REFACTOR_Z).
+  let factor: Float64Array | null = null
+  const sw0 = new Float64Array(n)
+  let near = false
   let value = objective(alpha)
+  const full = opts.init && DUALS.get(opts.init)
+  const left = full && full.cache === cache ? leftOut(full.rows, rows) : -1
   if (opts.init) {
-    // Start where init's scores are on these rows (a refit without one answer starts at the full
-    // fit): alpha solving (K + l2 I) alpha = z, the ridge keeping it finite where rows repeat.
-    const ridged = k.slice()
-    for (let i = 0; i < n; i++) ridged[i * n + i] += l2
-    const start = solveSpd(ridged, scoresOf(opts.init, x, dim, rows), n)
+    // A refit without one answer of a dual fit starts at that fit's coefficients for the rows
+    // kept, with its last factor less that row (an O(n^2) update, not an O(n^3) factorization).
+    // Otherwise where init's scores are on these rows: alpha solving (K + l2 I) alpha = z, the
+    // ridge keeping it finite where rows repeat.
+    let start: Float64Array
+    if (full && left >= 0) {
+      if (!full.ridged) {
+        const big = cache.matrix(full.rows)
+        full.z = new Float64Array(n + 1)
+        kernelTimes(big, n + 1, full.alpha, full.z)
+        for (let i = 0; i <= n; i++) big[i * (n + 1) + i] += l2
+        full.ridged = cholesky(big, n + 1)
+      }
+      start = solveCholesky(withoutRow(full.ridged, n + 1, left), without(full.z!, left), n)
+    } else {
+      const ridged = k.slice()
+      for (let i = 0; i < n; i++) ridged[i * n + i] += l2
+      start = solveSpd(ridged, scoresOf(opts.init, x, dim, rows), n)
+    }
     const at = objective(start)
     if (at < value) {
       alpha.set(start)
       value = at
+      if (full && left >= 0) {
+        factor = withoutRow(full.factor, n + 1, left)
+        sw0.set(without(full.sw0, left))
+        near = true
+      }
     }
   }
   for (let iter = 0; iter < MAX_STEPS; iter++) {
@@ -465,14 +494,15 @@ export function fitLogisticDual(
       u[i] = w * g + l2 * alpha[i]
       sw[i] = Math.sqrt(w * f)
     }
-    for (let i = 0; i < n; i++) {
-      let s = 0
-      for (let j = 0; j < n; j++) s += k[i * n + j] * u[j]
-      rhs[i] = sw[i] * s
-      for (let j = 0; j < n; j++) m[i * n + j] = sw[i] * k[i * n + j] * sw[j] + (i === j ? l2 : 0)
+    if (!near || !factor) {
+      sw0.set(sw)
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[i * n + j] = sw0[i] * k[i * n + j] * sw0[j] + (i === j ? l2 : 0)
+      factor = cholesky(m, n)
     }
-    const v = solveSpd(m, rhs, n)
-    for (let i = 0; i < n; i++) step[i] = (u[i] - sw[i] * v[i]) / l2
+    kernelTimes(k, n, u, rhs)
+    for (let i = 0; i < n; i++) rhs[i] *= sw0[i]
+    const v = solveCholesky(factor, rhs, n)
+    for (let i = 0; i < n; i++) step[i] = (u[i] - sw0[i] * v[i]) / l2
     // The descent test in theta = Z^T alpha: the gradient there is Z^T u, the step Z^T step.
     scores(step, kstep)
     let slope = 0
@@ -488,19 +518,22 @@ export function fitLogisticDual(
         break
       }
     }
-    if (!moved) break
-    // The step in theta: its largest coordinate decides convergence, as in the primal (summed
-    // row by row, each coordinate over the rows in order).
-    thetaStep.fill(0)
-    for (let i = 0; i < n; i++) {
-      const ts = t * step[i]
-      for (let col = 0, base = rows[i] * dim; col < dim; col++) thetaStep[col] += ts * (x[base + col] * inv[col])
-      thetaStep[dim] += ts * c
+    if (!moved && near) {
+      // The kept factor no longer gives a step that descends: a fresh one.
+      near = false
+      continue
     }
-    let size = 0
-    for (let col = 0; col <= dim; col++) size = Math.max(size, Math.abs(thetaStep[col]))
+    if (!moved) break
+    let moves = 0
+    for (let i = 0; i < n; i++) moves = Math.max(moves, Math.abs(t * kstep[i]))
+    near = moves < REFACTOR_Z
+    // Converged when no coordinate of the step in theta moves by the tolerance, as in the primal:
+    // sure once its length in the scaled coordinates, |Z^T t step| = t sqrt(step.K step), is below
+    // it over the largest feature scale (O(n), where the largest coordinate itself is O(n d)).
+    let quad = 0
+    for (let i = 0; i < n; i++) quad += step[i] * kstep[i]
     alpha.set(trial)
-    if (size < tolerance) break
+    if (t * Math.sqrt(Math.max(0, quad)) * most < tolerance) break
   }
   const weights = new Float64Array(dim)
   let b = 0
@@ -509,7 +542,89 @@ export function fitLogisticDual(
     for (let t = 0; t < dim; t++) weights[t] += alpha[i] * x[base + t] * inv[t]
     b += alpha[i] * c
   }
-  return { weights, bias: b * c }
+  const head = { weights, bias: b * c }
+  if (factor) DUALS.set(head, { cache, rows: Int32Array.from(rows), alpha, factor, sw0 })
+  return head
+}
+
+/** Each dual fit's rows, coefficients and last factor (at curvatures sw0): where refits without one of its answers start. */
+const DUALS = new WeakMap<
+  HeadParams,
+  {
+    cache: KernelCache
+    rows: Int32Array
+    alpha: Float64Array
+    factor: Float64Array
+    sw0: Float64Array
+    ridged?: Float64Array
+    z?: Float64Array
+  }
+>()
+
+/** The place of the one row of `all` that `rows` leaves out, the others in order (-1: not so). */
+function leftOut(all: Int32Array, rows: ArrayLike<number>): number {
+  if (rows.length !== all.length - 1) return -1
+  let at = 0
+  while (at < rows.length && rows[at] === all[at]) at++
+  for (let i = at; i < rows.length; i++) if (rows[i] !== all[i + 1]) return -1
+  return at
+}
+
+const without = (a: Float64Array, at: number): Float64Array => Float64Array.from({ length: a.length - 1 }, (_, i) => a[i < at ? i : i + 1])
+
+/**
+ * The Cholesky factor of M less its row and column `at`, from M's factor (big x big): the rows
+ * above stay, and the block below takes the column's rank-one term, L' L'^T = L L^T + v v^T, by
+ * plane rotations: O(big^2).
+ */
+export function withoutRow(l: Float64Array, big: number, at: number): Float64Array {
+  const n = big - 1
+  const out = new Float64Array(n * n)
+  for (let i = 0, oi = 0; i < big; i++) {
+    if (i === at) continue
+    for (let j = 0, oj = 0; j <= i; j++) if (j !== at) out[oi * n + oj++] = l[i * big + j]
+    oi++
+  }
+  const m = n - at
+  const v = Float64Array.from({ length: m }, (_, i) => l[(at + 1 + i) * big + at])
+  for (let j = 0; j < m; j++) {
+    const jj = (at + j) * n + at + j
+    const d = out[jj]
+    const r = Math.sqrt(d * d + v[j] * v[j])
+    const [cos, sin] = [r / d, v[j] / d]
+    out[jj] = r
+    for (let i = j + 1; i < m; i++) {
+      const ij = (at + i) * n + at + j
+      out[ij] = (out[ij] + sin * v[i]) / cos
+      v[i] = cos * v[i] - sin * out[ij]
+    }
+  }
+  return out
+}
+
+/** out = K a for an n x n K: four rows at a time, each row's sum in order (the same numbers as one row alone). */
+function kernelTimes(k: Float64Array, n: number, a: Float64Array, out: Float64Array): void {
+  let i = 0
+  for (; i + 3 < n; i += 4) {
+    const [r0, r1, r2, r3] = [i * n, (i + 1) * n, (i + 2) * n, (i + 3) * n]
+    let [s0, s1, s2, s3] = [0, 0, 0, 0]
+    for (let j = 0; j < n; j++) {
+      const aj = a[j]
+      s0 += k[r0 + j] * aj
+      s1 += k[r1 + j] * aj
+      s2 += k[r2 + j] * aj
+      s3 += k[r3 + j] * aj
+    }
+    out[i] = s0
+    out[i + 1] = s1
+    out[i + 2] = s2
+    out[i + 3] = s3
+  }
+  for (; i < n; i++) {
+    let s = 0
+    for (let j = 0; j < n; j++) s += k[i * n + j] * a[j]
+    out[i] = s
+  }
 }
 
 /** z = w.x + b of each of these rows, each summed over the features in order. */
@@ -650,11 +765,39 @@ function solveSpd(a: Float64Array, b: Float64Array, d: number): Float64Array {
   return solveCholesky(cholesky(a, d), b, d)
 }
 
-/** The lower Cholesky factor of a symmetric positive-definite A (d x d). */
-function cholesky(a: Float64Array, d: number): Float64Array {
+/**
+ * The lower Cholesky factor of a symmetric positive-definite A (d x d). Four entries of a row at a
+ * time: each is its own sum, its terms in the same order as one entry alone (k ascending, the
+ * row's own new entries last), so the same numbers come out, from four chains of additions
+ * instead of one that waits on itself.
+ */
+export function cholesky(a: Float64Array, d: number): Float64Array {
   const l = new Float64Array(d * d)
   for (let i = 0; i < d; i++) {
-    for (let j = 0; j <= i; j++) {
+    const ri = i * d
+    let j = 0
+    for (; j + 3 < i; j += 4) {
+      const [r0, r1, r2, r3] = [j * d, (j + 1) * d, (j + 2) * d, (j + 3) * d]
+      let [s0, s1, s2, s3] = [a[ri + j], a[ri + j + 1], a[ri + j + 2], a[ri + j + 3]]
+      for (let k = 0; k < j; k++) {
+        const lik = l[ri + k]
+        s0 -= lik * l[r0 + k]
+        s1 -= lik * l[r1 + k]
+        s2 -= lik * l[r2 + k]
+        s3 -= lik * l[r3 + k]
+      }
+      const l0 = (l[ri + j] = s0 / l[r0 + j])
+      s1 -= l0 * l[r1 + j]
+      s2 -= l0 * l[r2 + j]
+      s3 -= l0 * l[r3 + j]
+      const l1 = (l[ri + j + 1] = s1 / l[r1 + j + 1])
+      s2 -= l1 * l[r2 + j + 1]
+      s3 -= l1 * l[r3 + j + 1]
+      const l2 = (l[ri + j + 2] = s2 / l[r2 + j + 2])
+      s3 -= l2 * l[r3 + j + 2]
+      l[ri + j + 3] = s3 / l[r3 + j + 3]
+    }
+    for (; j <= i; j++) {
       let s = a[i * d + j]
       for (let k = 0; k < j; k++) s -= l[i * d + k] * l[j * d + k]
       l[i * d + j] = i === j ? Math.sqrt(Math.max(s, 1e-300)) : s / l[j * d + j]

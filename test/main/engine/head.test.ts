@@ -16,6 +16,8 @@ import {
   sigmoid,
   L2,
   BIAS_L2,
+  cholesky,
+  withoutRow,
   EPS,
   featureScale,
   FitOptions,
@@ -434,5 +436,56 @@ describe('the dual (Woodbury) fit for wide features', () => {
     expect(fitLogistic(x, 10, rows, y)).toEqual(fitLogisticPrimal(x, 10, rows, y))
     const wide = blobs(120, 100, 2, 1, 4)
     expect(fitLogistic(wide.x, 100, wide.rows, wide.y)).toEqual(fitLogisticPrimal(wide.x, 100, wide.rows, wide.y))
+  })
+})
+
+describe('the Cholesky factor', () => {
+  /** The textbook factor, one entry at a time. */
+  function textbook(a: Float64Array, d: number): Float64Array {
+    const l = new Float64Array(d * d)
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j <= i; j++) {
+        let s = a[i * d + j]
+        for (let k = 0; k < j; k++) s -= l[i * d + k] * l[j * d + k]
+        l[i * d + j] = i === j ? Math.sqrt(Math.max(s, 1e-300)) : s / l[j * d + j]
+      }
+    return l
+  }
+
+  it('is the textbook factor bit for bit, four entries at a time (sizes 1 to 41, well and badly conditioned)', () => {
+    const rng = new Rng(9)
+    for (let d = 1; d <= 41; d++)
+      for (const ridge of [1, 1e-8]) {
+        const b = Float64Array.from({ length: d * d }, () => rng.next() - 0.5)
+        const a = new Float64Array(d * d)
+        for (let i = 0; i < d; i++)
+          for (let j = 0; j < d; j++) {
+            let s = i === j ? ridge : 0
+            for (let k = 0; k < d; k++) s += b[i * d + k] * b[j * d + k]
+            a[i * d + j] = s
+          }
+        expect(cholesky(a, d)).toEqual(textbook(a, d))
+      }
+  })
+
+  it('less one row and column, by rotations from the factor, is the factor of the smaller matrix', () => {
+    const rng = new Rng(10)
+    const d = 30
+    const b = Float64Array.from({ length: d * d }, () => rng.next() - 0.5)
+    const a = new Float64Array(d * d)
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j < d; j++) {
+        let s = i === j ? 0.1 : 0
+        for (let k = 0; k < d; k++) s += b[i * d + k] * b[j * d + k]
+        a[i * d + j] = s
+      }
+    const l = cholesky(a, d)
+    for (const at of [0, 1, 13, d - 2, d - 1]) {
+      const keep = Array.from({ length: d }, (_, i) => i).filter((i) => i !== at)
+      const smaller = Float64Array.from({ length: (d - 1) ** 2 }, (_, k) => a[keep[Math.floor(k / (d - 1))] * d + keep[k % (d - 1)]])
+      const want = cholesky(smaller, d - 1)
+      const got = withoutRow(l, d, at)
+      got.forEach((v, k) => expect(Math.abs(v - want[k])).toBeLessThan(1e-12))
+    }
   })
 })
