@@ -6,7 +6,8 @@ import { createReadStream, existsSync, statSync } from 'node:fs'
 import { basename, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, WebSocket } from 'ws'
-import { EVENTS, ExportResult, WsEvent, WsRequest, WsResponse } from '../../shared/contract'
+import { EVENTS, ExportResult, SessionState, WsEvent, WsRequest, WsResponse } from '../../shared/contract'
+import { StateEncoder } from '../../shared/state-codec'
 import { zipFolder } from '../export/zip'
 import { contentType } from '../files/mime'
 import { contentSecurityPolicy } from '../../shared/csp'
@@ -122,8 +123,10 @@ function downloadUrl(roots: Record<string, string>, dir: string, token: string, 
 
 function connect(ws: WebSocket, studio: Studio, linkFor: (dir: string, file?: string) => string | undefined): void {
   const send = (m: WsResponse | WsEvent) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m))
+  // Pushed states carry what the previous push on this socket did not (see state-codec.ts).
+  const states = new StateEncoder()
   const off = studio.on((event, payload) => {
-    if (EVENTS.includes(event)) send({ event, payload })
+    if (EVENTS.includes(event)) send({ event, payload: event === 'session' ? states.encode(payload as SessionState) : payload })
   })
   ws.on('close', off)
   // A malformed frame (bad UTF-8, over maxPayload, reserved bits or opcodes, a bad close code):

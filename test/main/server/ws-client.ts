@@ -4,17 +4,21 @@
 import http from 'node:http'
 import net from 'node:net'
 import { WebSocket } from 'ws'
-import type { EventName, MethodName, WsEvent, WsResponse } from '../../../src/shared/contract'
+import type { EventName, MethodName, SessionState, WsEvent, WsResponse } from '../../../src/shared/contract'
+import { StateDecoder, type WireState } from '../../../src/shared/state-codec'
 
 export class WsClient {
   readonly events: WsEvent[] = []
   private readonly responses: WsResponse[] = []
   private waiters: (() => void)[] = []
   private nextId = 1
+  private readonly states = new StateDecoder()
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (raw) => {
       const m = JSON.parse(String(raw)) as WsResponse | WsEvent
+      // Pushed states as the renderer reads them: whole again (the wire carries what changed).
+      if ('event' in m && m.event === 'session') m.payload = this.states.decode(m.payload as WireState) as SessionState
       if ('event' in m) this.events.push(m)
       else this.responses.push(m)
       const w = this.waiters

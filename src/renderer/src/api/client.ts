@@ -14,6 +14,7 @@ import {
   type WsRequest,
   type WsResponse
 } from '../../../shared/contract'
+import { StateDecoder, type WireState } from '../../../shared/state-codec'
 import { ApiError, bridgeClient, proxies, toApiError, type Connection, type StudioClient } from './bridge'
 
 export { ApiError, bridgeClient, toApiError, type Connection, type StudioClient }
@@ -100,6 +101,7 @@ export function wsClient(url: string | null, opts: WsClientOptions = {}): Studio
   let failures = 0
   let connection: Connection = 'connecting'
   let timer: ReturnType<typeof setTimeout> | null = null
+  let states = new StateDecoder()
 
   const setConnection = (c: Connection): void => {
     if (c === connection) return
@@ -140,6 +142,8 @@ export function wsClient(url: string | null, opts: WsClientOptions = {}): Studio
     if (!url) return null
     const s = makeSocket(url)
     socket = s
+    // A new socket: the server starts its pushes from a full state again.
+    states = new StateDecoder()
     s.onopen = () => {
       const wasLost = everOpened
       everOpened = true
@@ -175,7 +179,18 @@ export function wsClient(url: string | null, opts: WsClientOptions = {}): Studio
       return
     }
     if (typeof msg.event === 'string') {
-      emit(msg.event, msg.payload)
+      let payload = msg.payload
+      if (msg.event === 'session') {
+        try {
+          payload = states.decode(payload as WireState)
+        } catch (err) {
+          // Out of step with the server: a new connection starts both sides afresh (and the view reloads its state).
+          console.error('curator: cannot read a pushed state', err)
+          socket?.close()
+          return
+        }
+      }
+      emit(msg.event, payload)
       return
     }
     if (typeof msg.id !== 'number') return
