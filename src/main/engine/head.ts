@@ -894,20 +894,14 @@ const CELL_BIN = Int8Array.from({ length: CELLS }, (_, c) => {
 
 /** CELL_BIN with a cell for the logits below LOW (bin 0) before it and one for those from HIGH (the last bin) after it. */
 const BIN_OF_CELL = Int8Array.from([0, ...CELL_BIN, BINS - 1])
-/** Past this a logit's cell would not fit an int32: those (and NaN) take the slow path. */
-const FAR = 1e6
-
 /**
  * Without a branch on where z falls (a pool's logits fall anywhere: a missed guess per image): the
- * cell is clamped into BIN_OF_CELL by integer arithmetic. A cell a rounding off by one still
- * gets the right bin: every cell's bin holds for its neighbours' logits too, or it is -1.
+ * cell is clamped into BIN_OF_CELL (min and max, no branch; NaN falls in cell 0's slow path, bin
+ * 0). A cell a rounding off by one still gets the right bin: every cell's bin holds for its
+ * neighbours' logits too, or it is -1.
  */
 export function binOfLogit(v: number): number {
-  if (!(v > -FAR && v < FAR)) return v > 0 ? BINS - 1 : 0
-  const c = (((v - LOW) * PER_CELL) | 0) + 1
-  const low = c & ~(c >> 31)
-  const d = low - (CELLS + 1)
-  const bin = BIN_OF_CELL[CELLS + 1 + (d & (d >> 31))]
+  const bin = BIN_OF_CELL[(Math.min(Math.max((v - LOW) * PER_CELL, -1), CELLS) | 0) + 1]
   // | 0: an int either way, so a loop indexing by it stays on integers.
   return bin >= 0 ? bin : binOfP(probability(v)) | 0
 }

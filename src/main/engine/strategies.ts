@@ -157,8 +157,9 @@ export class UncertaintyScan {
         pi = p[i]
       } else {
         // A score is at least |P - 0.5|: a logit past zBar cannot get in (most do not: the mask is read for the few that may).
+        // One test of |z|, not two of z: the sign of a pool's logits is a coin toss to the branch predictor.
         const z = logits![i]
-        if (z >= zBar || -z >= zBar || excluded[i]) continue
+        if (Math.abs(z) >= zBar || excluded[i]) continue
         pi = probability(z)
       }
       const s = Math.abs(pi - 0.5) + (blur ? blur[i] : 0) + rng.ahead(i) * 1e-9
