@@ -377,6 +377,8 @@ const startEntries = (cfg: typeof SessionConfigSchema | typeof LoggedConfigSchem
   features: v.optional(v.picklist(['tfjs', 'onnxruntime'], must('tfjs or onnxruntime'))),
   /** What trained the suffix with Adam (--unfreeze N, --fit original); absent in older logs and with the exact head: tfjs. */
   trainer: v.optional(v.picklist(['tfjs', 'onnxruntime'], must('tfjs or onnxruntime'))),
+  /** The version of the exact head's rules it was recorded with (TRUST_RULES); absent in logs from before versions: 1. */
+  trust: v.optional(count(1)),
   /** The Curator version that recorded it ("curator 0.1.0"): replay checks against it. */
   app: filled(200)
 })

@@ -62,7 +62,8 @@ export class Engine implements EngineMethods {
     cacheDir?: string,
     baseDir?: string,
     featurizer?: FeaturizerName,
-    trainer?: TrainerName
+    trainer?: TrainerName,
+    trust?: number
   ): Promise<OpenedSession> {
     const t0 = performance.now()
     const backend = await initBackend()
@@ -75,6 +76,7 @@ export class Engine implements EngineMethods {
       baseDir,
       featurizer,
       trainer,
+      trust,
       background: true,
       onProgress: throttled(this.onProgress),
       shouldStop: () => this.cancelled
@@ -103,6 +105,7 @@ export class Engine implements EngineMethods {
       featuresCached: p.featuresCached,
       features: p.featurizer,
       trainer: p.learner.trainer,
+      trust: p.learner.trust,
       skipped: p.dataset.skipped ?? [],
       openMs: performance.now() - t0
     }

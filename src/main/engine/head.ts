@@ -44,6 +44,53 @@ export interface FitOptions {
   tolerance?: number
   /** The dual fit's kernel entries from earlier fits on the same features and prior (see KernelCache). */
   kernel?: KernelCache | null
+  /** Each weight's prior strength, instead of l2 times its scale (the primal and leaveOneOutScores only). */
+  priors?: ArrayLike<number> | null
+  /** The bias's prior: its centre and strength (default 0 and BIAS_L2; the primal and leaveOneOutScores only). */
+  bias?: { centre: number; l2: number } | null
+}
+
+/** The prior strength of every parameter (the weights', then the bias's) and the bias's centre. */
+function priorOf(dim: number, opts: FitOptions): { prior: Float64Array; centre: number } {
+  const { l2 = L2, scale = null, priors = null, bias = null } = opts
+  const prior = Float64Array.from({ length: dim + 1 }, (_, a) =>
+    a === dim ? (bias ? bias.l2 : BIAS_L2) : priors ? priors[a] : l2 * (scale ? scale[a] : 1)
+  )
+  return { prior, centre: bias ? bias.centre : 0 }
+}
+
+/** The prior a class's weight gets on top of L2 while the answers hold less than one clear image of that class. */
+export const UNSEEN_L2 = 100
+/** The answers' evidence about a class (see classEvidencePriors) that counts as one clear image of it. */
+export const CLEAR_EVIDENCE = 0.8
+/** The logit of an image no answer speaks for: just on the positive side, where P = 0.5 with no answers at all counts. */
+export const UNSEEN_LOGIT = 0.03
+/** The bias's prior under classEvidencePriors: held at UNSEEN_LOGIT. */
+const HELD_BIAS_L2 = 1e4
+
+/**
+ * Priors for features that are the base's class outputs (they sum to 1, so z = sum_j x_j (w_j + b):
+ * w_j + b is class j's logit). The answers' evidence about class j is sum_k weight_k x_kj^2 (a
+ * clear image of j: about 1; an image only partly j: little); while it is below CLEAR_EVIDENCE,
+ * w_j's prior is UNSEEN_L2 stronger, fading to L2 as it gets there, and the bias is held at
+ * UNSEEN_LOGIT. So a class no answer clearly speaks for stays at UNSEEN_LOGIT, on the positive
+ * side as with no answers at all, instead of tipping to the side of the ambiguous images that
+ * touch it (or, through a free bias, of the answers' balance): one batch cannot flip it.
+ */
+export function classEvidencePriors(
+  x: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  weights: ArrayLike<number> | null,
+  scale: ArrayLike<number> | null
+): Pick<FitOptions, 'priors' | 'bias'> {
+  const evidence = new Float64Array(dim)
+  for (let k = 0; k < rows.length; k++) {
+    const w = weights ? weights[k] : 1
+    for (let j = 0, b = rows[k] * dim; j < dim; j++) evidence[j] += w * x[b + j] * x[b + j]
+  }
+  const priors = Float64Array.from(evidence, (e, j) => L2 * (scale ? scale[j] : 1) + UNSEEN_L2 * Math.max(0, 1 - e / CLEAR_EVIDENCE) ** 2)
+  return { priors, bias: { centre: UNSEEN_LOGIT, l2: HELD_BIAS_L2 } }
 }
 
 /** The pool's features' prior scales: mean x_j^2 over the pool, relative to the mean over all features (floored). */
@@ -119,7 +166,7 @@ export function fitLogisticPrimal(
   y: ArrayLike<number>,
   opts: FitOptions = {}
 ): HeadParams {
-  const { l2 = L2, scale = null, eps = EPS, weights = null, tolerance = 1e-10 } = opts
+  const { eps = EPS, weights = null, tolerance = 1e-10 } = opts
   const n = rows.length
   const d = dim + 1 // last coordinate is the bias
   const theta = new Float64Array(d)
@@ -128,7 +175,7 @@ export function fitLogisticPrimal(
     theta[dim] = opts.init.bias
   }
   if (n === 0) return { weights: new Float64Array(dim), bias: 0 }
-  const prior = Float64Array.from({ length: d }, (_, a) => (a === dim ? BIAS_L2 : l2 * (scale ? scale[a] : 1)))
+  const { prior, centre } = priorOf(dim, opts)
   // The answered rows gathered once, each with a 1 for the bias (float32 to float64 is exact: the same sums).
   const xs = new Float64Array(n * d)
   for (let k = 0; k < n; k++) {
@@ -148,7 +195,8 @@ export function fitLogisticPrimal(
       const sg = (sig[k] = sigmoid(s))
       j += (weights ? weights[k] : 1) * lossOnly(s, y[k], eps, sg)
     }
-    for (let a = 0; a < d; a++) j += 0.5 * prior[a] * t[a] * t[a]
+    for (let a = 0; a < dim; a++) j += 0.5 * prior[a] * t[a] * t[a]
+    j += 0.5 * prior[dim] * (t[dim] - centre) * (t[dim] - centre)
     return j
   }
   const grad = new Float64Array(d)
@@ -190,7 +238,7 @@ export function fitLogisticPrimal(
       }
     }
     for (let a = 0; a < d; a++) {
-      grad[a] += prior[a] * theta[a]
+      grad[a] += prior[a] * (a === dim ? theta[a] - centre : theta[a])
       hess[a * d + a] += prior[a]
     }
     for (let a = 0; a < d; a++) for (let b = 0; b < a; b++) hess[b * d + a] = hess[a * d + b]
@@ -273,13 +321,15 @@ export class LeaveOneOut {
   private readonly h: Float64Array
   private readonly factor: Float64Array
   private readonly prior: Float64Array
+  /** The bias's prior centre. */
+  private readonly centre: number
   private readonly y: Float64Array
   private readonly w: Float64Array | null
   private readonly eps: number
   private readonly work: { theta: Float64Array; grad: Float64Array; step: Float64Array; tmp: Float64Array }
 
   constructor(x: Float32Array, dim: number, rows: ArrayLike<number>, y: ArrayLike<number>, head: HeadParams, opts: FitOptions = {}) {
-    const { l2 = L2, scale = null, eps = EPS, weights = null } = opts
+    const { eps = EPS, weights = null } = opts
     const n = rows.length
     const d = (this.d = dim + 1)
     this.eps = eps
@@ -289,7 +339,9 @@ export class LeaveOneOut {
     const theta = (this.theta = new Float64Array(d))
     theta.set(head.weights)
     theta[dim] = head.bias
-    this.prior = Float64Array.from({ length: d }, (_, a) => (a === dim ? BIAS_L2 : l2 * (scale ? scale[a] : 1)))
+    const { prior, centre } = priorOf(dim, opts)
+    this.prior = prior
+    this.centre = centre
     const xs = (this.xs = new Float64Array(n * d))
     const hess = new Float64Array(d * d)
     const z = (this.z = new Float64Array(n))
@@ -343,7 +395,7 @@ export class LeaveOneOut {
    * with few answers): the caller then refits exactly. Close to the exact refit, not its numbers.
    */
   refitScore(k: number): number | null {
-    const { d, xs, prior, y, w, eps, factor } = this
+    const { d, xs, prior, centre, y, w, eps, factor } = this
     const n = this.z.length
     const xk = xs.subarray(k * d, k * d + d)
     const hxk = this.hx.subarray(k * d, k * d + d)
@@ -361,7 +413,7 @@ export class LeaveOneOut {
       reach += Math.abs(xk[a])
     }
     for (let iter = 0; iter < CHORD_STEPS; iter++) {
-      for (let a = 0; a < d; a++) grad[a] = prior[a] * theta[a]
+      for (let a = 0; a < d; a++) grad[a] = prior[a] * (a === d - 1 ? theta[a] - centre : theta[a])
       for (let i = 0, base = 0; i < n; i++, base += d) {
         if (i === k) continue
         let z = 0

@@ -8,6 +8,7 @@ import {
   BINS,
   binOfLogit,
   binsOfP,
+  classEvidencePriors,
   DUAL_MIN_DIM,
   featureScale,
   fitLogistic,
@@ -47,7 +48,16 @@ export interface LearnerOptions {
   /** 1 positive, 0 negative, -1 unknown; null when the set has no ground truth. */
   poolTruth: Int8Array | null
   testTruth: Int8Array | null
+  /** The version of the exact head's rules the session runs on (absent: 1, as sessions recorded before versions; see TRUST_RULES). */
+  trust?: number
 }
+
+/**
+ * The exact head's rules, by version (recorded in the session's start event; absent: 1).
+ * 2: on narrow class-output features, the priors of classEvidencePriors: a class no answer
+ * clearly speaks for keeps the answer it has with no answers at all.
+ */
+export const TRUST_RULES = 2
 
 export interface Answer {
   id: number
@@ -197,6 +207,11 @@ export class Learner {
     this.pFresh = true
   }
 
+  /** The exact head's rules this session runs on (see TRUST_RULES). */
+  get trust(): number {
+    return this.opts.trust ?? 1
+  }
+
   /** With the whole base frozen and fit = converge, the head is an exact logistic regression in plain JS. */
   get usesExactHead(): boolean {
     return this.opts.unfreeze === 0 && this.opts.fit === 'converge'
@@ -296,15 +311,31 @@ export class Learner {
     return this.blurOf
   }
 
-  /** The exact head on these answers (the session's own fit when usesExactHead); `init` and `tolerance` for refits. */
-  exactFit(answers: Answer[], init?: HeadParams, tolerance?: number): HeadParams {
+  /**
+   * The exact head's options on these answers: how much each counts and, under TRUST_RULES 2 on
+   * class outputs, the priors of the evidence in `priorFrom` (default: these answers).
+   */
+  private optionsFor(answers: Answer[], priorFrom: Answer[] = answers): FitOptions {
+    const { pool } = this.opts
+    const options = { ...this.fitOptions, weights: answerWeights(answers, this.clarity) }
+    if (this.trust < 2 || !this.clarity || pool.dim > DUAL_MIN_DIM) return options
+    const rows = priorFrom.map((a) => a.id)
+    return { ...options, ...classEvidencePriors(pool.data, pool.dim, rows, answerWeights(priorFrom, this.clarity), this.scale!) }
+  }
+
+  /**
+   * The exact head on these answers (the session's own fit when usesExactHead); `init` and
+   * `tolerance` for refits, and `priorFrom` for a refit without some answers that keeps the
+   * prior of the fit it leaves them out of (see optionsFor).
+   */
+  exactFit(answers: Answer[], init?: HeadParams, tolerance?: number, priorFrom?: Answer[]): HeadParams {
     const { pool } = this.opts
     return fitLogistic(
       pool.data,
       pool.dim,
       answers.map((a) => a.id),
       answers.map((a) => a.value),
-      { ...this.fitOptions, weights: answerWeights(answers, this.clarity), init, tolerance }
+      { ...this.optionsFor(answers, priorFrom), init, tolerance }
     )
   }
 
@@ -329,7 +360,7 @@ export class Learner {
     const { pool } = this.opts
     const rows = this.labelled.map((a) => a.id)
     const values = this.labelled.map((a) => a.value)
-    return [pool.data, pool.dim, rows, values, this.head, { ...this.fitOptions, weights: answerWeights(this.labelled, this.clarity) }]
+    return [pool.data, pool.dim, rows, values, this.head, this.optionsFor(this.labelled)]
   }
 
   /** The head's weights and bias now. */

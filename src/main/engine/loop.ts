@@ -89,13 +89,14 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
   if (learner.usesExactHead) {
     const { pool } = learner.opts
     // Exact refits (from the full fit; a millionth is far finer than the thresholds) where a Newton step says an answer may be
-    // in doubt and a screening refit does not clear it.
+    // in doubt and a screening refit does not clear it. Each refit keeps the prior of the full fit (the
+    // evidence of every standing answer), as the Newton step and the screen do.
     const loo = learner.leaveOneOut()
     const oos = outOfSample(
       pool,
       answers,
       learner.params,
-      (keep, init) => learner.exactFit(keep, init, OUT_OF_SAMPLE_TOLERANCE),
+      (keep, init) => learner.exactFit(keep, init, OUT_OF_SAMPLE_TOLERANCE, answers),
       loo ? loo.scores : (learner.approximateLeaveOneOut() ?? undefined),
       loo ? (k) => screenedP(loo.refitScore(k)) : undefined
     )

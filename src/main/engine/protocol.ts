@@ -31,6 +31,8 @@ export interface OpenedSession {
   features: FeaturizerName
   /** What trains the suffix with Adam (null: the exact head). */
   trainer: TrainerName | null
+  /** The exact head's rules the session runs on (see TRUST_RULES). */
+  trust: number
   openMs: number
   /** Files of a dataset folder that could not be used, with why. */
   skipped: { path: string; reason: string }[]
@@ -70,7 +72,8 @@ export interface EngineMethods {
     cacheDir?: string,
     baseDir?: string,
     featurizer?: FeaturizerName,
-    trainer?: TrainerName
+    trainer?: TrainerName,
+    trust?: number
   ): Promise<OpenedSession>
   iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord>
   images(ids: number[], of?: SessionConfig): Promise<ImageDto[]>

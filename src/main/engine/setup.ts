@@ -21,7 +21,7 @@ import {
   readFeatureCache,
   writeFeatureCache
 } from './features'
-import { Learner } from './learner'
+import { Learner, TRUST_RULES } from './learner'
 import { hasShippedFeatures, readShippedFeatures } from './shipped-features'
 import { existsSync } from 'node:fs'
 import { loadModel } from './model-io'
@@ -59,6 +59,8 @@ export interface PrepareOptions {
   dataset?: Dataset
   /** false: never fill the cache from the features shipped with the base (scripts/ship-features.mts). */
   shipped?: boolean
+  /** The exact head's rules (default: TRUST_RULES, the newest; a recorded session passes its own, absent in its log meaning 1). */
+  trust?: number
 }
 
 export { defaultCacheDir }
@@ -77,6 +79,11 @@ export function truthOf(set: ImageSet | null, classNames: string[] | null, posit
 }
 
 export async function prepare(config: SessionConfig, opts: PrepareOptions): Promise<Prepared> {
+  if (opts.trust !== undefined && opts.trust > TRUST_RULES)
+    throw new CuratorError(
+      'BAD_DATA',
+      `This session was recorded with version ${opts.trust} of the head's rules; this Curator knows versions 1 to ${TRUST_RULES}: open it with a newer Curator`
+    )
   const cacheDir = opts.cacheDir ?? defaultCacheDir()
   const info = readBase(opts.baseDir ?? defaultBaseDir())
   const base = await loadModel(info.files)
@@ -177,7 +184,8 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
       pool: poolFeatures,
       test: testFeatures,
       poolTruth,
-      testTruth
+      testTruth,
+      trust: opts.trust ?? TRUST_RULES
     })
     return { dataset, base: info, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer }
   } finally {

@@ -50,6 +50,7 @@ export async function recordSimulation(
     backend: opts.backend,
     features: p.featurizer,
     ...(p.learner.trainer ? { trainer: p.learner.trainer } : {}),
+    trust: p.learner.trust,
     app: `curator ${VERSION}`
   }
   if (!p.poolTruth)

@@ -68,7 +68,9 @@ async function load(dir: string, config: (c: SessionConfig) => SessionConfig, op
   const featurizer = recorded === 'onnxruntime' && !onnxRuntimeLoads() ? 'tfjs' : recorded
   // And the suffix trained on what trained it (the learner falls back to TF.js where ONNX Runtime cannot run).
   const trainer = d.start.trainer ?? 'tfjs'
-  const p = await prepare(cfg, { backend, featurizer, trainer, cacheDir: opts.cacheDir, baseDir, onProgress: opts.onProgress })
+  // And the exact head's rules it was recorded with (absent: the first).
+  const trust = d.start.trust ?? 1
+  const p = await prepare(cfg, { backend, featurizer, trainer, trust, cacheDir: opts.cacheDir, baseDir, onProgress: opts.onProgress })
   const drift: string[] = []
   if (featurizer !== recorded) drift.push(`recorded on ${recorded} features, which cannot run here; rebuilt on ${featurizer}'s`)
   const trainedOn = p.learner.trainer ?? trainer

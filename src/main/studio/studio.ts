@@ -213,6 +213,7 @@ export class Studio implements StudioApi {
         backend: opened.backend,
         features: opened.features,
         ...(opened.trainer ? { trainer: opened.trainer } : {}),
+        trust: opened.trust,
         app: `curator ${this.opts.version}`
       }
       const log = await createSessionLog(target, start)
@@ -245,7 +246,8 @@ export class Studio implements StudioApi {
         this.opts.cacheDir,
         this.baseWithHash(start.base.hash),
         start.features ?? 'tfjs',
-        start.trainer ?? 'tfjs'
+        start.trainer ?? 'tfjs',
+        start.trust ?? 1
       )
       await this.closeSession()
       const { log, events, warnings } = await openSessionLog(target)
@@ -580,7 +582,8 @@ export class Studio implements StudioApi {
       this.opts.cacheDir,
       this.baseWithHash(start.base.hash),
       start.features ?? 'tfjs',
-      start.trainer ?? 'tfjs'
+      start.trainer ?? 'tfjs',
+      start.trust ?? 1
     )
     s.engineLost = lost
     s.speculation = null

@@ -23,10 +23,18 @@ export const replayConfig = (over: Partial<SessionConfig> = {}): SessionConfig =
   ...over
 })
 
-/** Records a simulated session in `dir` with the function `curator simulate --session` uses (a noisy labeller, another base: optional). */
-export async function recordSimulated(dir: string, config: SessionConfig, budget: number, cacheDir: string, noise = 0, baseDir?: string) {
+/** Records a simulated session in `dir` with the function `curator simulate --session` uses (a noisy labeller, another base, older head rules: optional). */
+export async function recordSimulated(
+  dir: string,
+  config: SessionConfig,
+  budget: number,
+  cacheDir: string,
+  noise = 0,
+  baseDir?: string,
+  trust?: number
+) {
   const backend = await initBackend()
-  const p = await prepare(config, { backend, cacheDir, baseDir })
+  const p = await prepare(config, { backend, cacheDir, baseDir, trust })
   try {
     return await recordSimulation(dir, p, config, { budget, backend, noise })
   } finally {

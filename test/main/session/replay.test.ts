@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { initBackend } from '../../../src/main/engine/backend'
+import { TRUST_RULES } from '../../../src/main/engine/learner'
 import { frameScale, renderFrame, writeSessionGif } from '../../../src/main/export/gif'
 import { main } from '../../../src/main/cli/index'
 import type { SessionEvent, TrainEvent } from '../../../src/main/session/events'
@@ -315,6 +316,24 @@ describe('verified replay', () => {
     const bad = copy(dir, 'noisy-tampered')
     tamper(bad, (e) => trainOf(5)(e) && ((e.suspects = [...(e.suspects ?? []), { id: 0, p: 0.5 }]), true))
     expect((await verifyReplay(bad, { cacheDir, baseDir: shipped })).firstMismatch).toMatchObject({ iteration: 5, field: 'suspects' })
+  })
+
+  it('rebuilds a session recorded before the head rules had versions (none in its start) on the first rules, exactly', async () => {
+    expect(events(sim)[0]).toMatchObject({ type: 'start', trust: TRUST_RULES })
+    const old = join(tmp.dir, 'rules-1')
+    await recordSimulated(old, replayConfig({ strategy: 'uncertainty', batchSize: 4, seed: 3 }), 24, cacheDir, 0, undefined, 1)
+    tamper(old, (e) => e.type === 'start' && (delete e.trust, true))
+    const r = await verifyReplay(old, { cacheDir })
+    expect(r.iterations.every((i) => i.mismatches.length === 0)).toBe(true)
+    expect(r.ok).toBe(true)
+    // On today's rules the same answers fit another head: the version decides.
+    const relabelled = copy(old, 'rules-1-as-2')
+    tamper(relabelled, (e) => e.type === 'start' && ((e.trust = TRUST_RULES), true))
+    expect((await verifyReplay(relabelled, { cacheDir })).ok).toBe(false)
+    // A newer version than this Curator knows is refused, by name.
+    const newer = copy(old, 'rules-newer')
+    tamper(newer, (e) => e.type === 'start' && ((e.trust = TRUST_RULES + 1), true))
+    await expect(verifyReplay(newer, { cacheDir })).rejects.toThrow(`version ${TRUST_RULES + 1} of the head's rules`)
   })
 
   it('rebuilds a session reopened after a crash between a fit and its query (the fit is written twice)', async () => {
