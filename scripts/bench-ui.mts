@@ -18,11 +18,11 @@ const BIG_BATCH = 64
 const cache = mkdtempSync(join(tmpdir(), 'curator-bench-ui-')) // cold: the session start featurizes
 process.env.CURATOR_CACHE_DIR = cache
 
-type Probe = { __frames: number[]; __recording: boolean; __curatorPaints?: number[] }
+type Probe = { __frames: number[]; __frameEnds: number[]; __recording: boolean; __curatorPaints?: number[]; __switchAt?: number | null }
 // Record every frame's duration from the first paint on.
 // A string, not a function: tsx's helpers would not exist in the page.
-const FRAME_RECORDER = `(() => { window.__frames = []; window.__recording = true; let last = performance.now();
-  const tick = (t) => { window.__frames.push(t - last); last = t; if (window.__recording) requestAnimationFrame(tick) };
+const FRAME_RECORDER = `(() => { window.__frames = []; window.__frameEnds = []; window.__recording = true; let last = performance.now();
+  const tick = (t) => { window.__frames.push(t - last); window.__frameEnds.push(Date.now()); last = t; if (window.__recording) requestAnimationFrame(tick) };
   requestAnimationFrame(tick) })()`
 
 const q = (xs: number[], p: number) => {
@@ -38,6 +38,11 @@ const frameFigures = (xs: number[]) => ({
   framesOver50ms: xs.filter((f) => f > 50).length,
   framesOver100ms: xs.filter((f) => f > 100).length
 })
+/** What the page shows, as page code (polled every 50 ms by markWhenShown). */
+const SHOWN = {
+  'the labelling view': `String(!!document.querySelector('[data-testid="view-label"]'))`,
+  'another session': `document.querySelector('.session-id')?.textContent ?? ''`
+}
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100)
 
 const s = await startStudio()
@@ -45,14 +50,40 @@ try {
   const page = s.page
   await page.addInitScript({ content: FRAME_RECORDER })
   await page.goto(s.url)
-  const frames = () => page.evaluate(() => (globalThis as unknown as Probe).__frames.splice(0))
+  const frames = () =>
+    page.evaluate(() => {
+      const p = globalThis as unknown as Probe
+      p.__frameEnds.splice(0)
+      return p.__frames.splice(0)
+    })
+  /**
+   * Notes in the page when it shows `what` (a new view or another session); `split` then parts
+   * the frames recorded since into those before and those after (the frame that re-renders the
+   * view is no frame "while featurizing", so it is counted apart).
+   */
+  const markWhenShown = (what: keyof typeof SHOWN) =>
+    page.evaluate(`(() => {
+      const now = () => ${SHOWN[what]};
+      const first = now();
+      window.__switchAt = null;
+      const timer = setInterval(() => { if (now() !== first) { window.__switchAt = Date.now() - 50; clearInterval(timer) } }, 50);
+    })()`)
+  const split = () =>
+    page.evaluate(() => {
+      const p = globalThis as unknown as Probe
+      const at = p.__switchAt ?? Infinity
+      const ends = p.__frameEnds.splice(0)
+      const all = p.__frames.splice(0)
+      return { before: all.filter((_, i) => ends[i] < at), after: all.filter((_, i) => ends[i] >= at) }
+    })
   const recording = (on: boolean) => page.evaluate((v) => ((globalThis as unknown as Probe).__recording = v), on)
   const restartRecorder = () => page.evaluate(FRAME_RECORDER)
   await frames()
+  await markWhenShown('the labelling view')
   const t0 = Date.now()
   await startSession(page, { poolLimit: pool, testLimit: 2000 })
   const featurizeSeconds = (Date.now() - t0) / 1000
-  const duringFeaturize = await frames()
+  const { before: duringFeaturize, after: openingSession } = await split()
 
   /** Presses answer keys at 12 a second (a fast labeller) until `until` says stop or `count` were pressed; the paints measured. */
   const label = async (count: number, until: () => boolean = () => false) => {
@@ -86,6 +117,7 @@ try {
   await other.goto(s.url)
   await other.getByTestId('btn-new-session').click()
   let opened = false
+  await markWhenShown('another session')
   await clickStart(other, { poolLimit: featurizePool, testLimit: 10000, batchSize: BIG_BATCH })
   const featurizeStart = Date.now()
   void other
@@ -94,7 +126,8 @@ try {
     .then(() => (opened = true))
   await frames()
   const featurizePaints = await label(2 * BIG_BATCH, () => opened)
-  const featurizeFrames = await frames()
+  // When the second tab's session opens, this tab is switched to it (the studio has one session open).
+  const { before: featurizeFrames, after: switchFrames } = await split()
   while (!opened) await page.waitForTimeout(100)
   const secondFeaturizeSeconds = (Date.now() - featurizeStart) / 1000
 
@@ -127,7 +160,7 @@ try {
     note: 'key time: the keydown event timestamp; paint: the next animation frame after the DOM has the image',
     keyToPaintMs: { ...paintFigures(paints), note: 'the page held to 60 Hz by a rAF loop: each paint waits for the next vsync' },
     keyToPaintIdleMs: paintFigures(idlePaints),
-    featurize: { pool, seconds: featurizeSeconds, ...frameFigures(duringFeaturize) },
+    featurize: { pool, seconds: featurizeSeconds, ...frameFigures(duringFeaturize), openingTheSession: frameFigures(openingSession) },
     labelling: frameFigures(duringLabelling),
     batch64: {
       note: `batch ${BIG_BATCH}, held to 60 Hz; the busy phases are started from a second tab and end when its work ends`,
@@ -136,7 +169,8 @@ try {
         images: featurizePool + 10000,
         seconds: secondFeaturizeSeconds,
         keyToPaintMs: paintFigures(featurizePaints),
-        ...frameFigures(featurizeFrames)
+        ...frameFigures(featurizeFrames),
+        switchedToThatSession: frameFigures(switchFrames)
       },
       whileTraining: {
         images: trainImages,
