@@ -946,6 +946,9 @@ const CELL_BIN = Int8Array.from({ length: CELLS }, (_, c) => {
 
 /** CELL_BIN with a cell for the logits below LOW (bin 0) before it and one for those from HIGH (the last bin) after it. */
 const BIN_OF_CELL = Int8Array.from([0, ...CELL_BIN, BINS - 1])
+/** binOfLogit's cells, for the pool pass's WebAssembly count (pool-bins.ts). */
+export const BIN_CELLS = { table: BIN_OF_CELL, low: LOW, perCell: PER_CELL, cells: CELLS }
+
 /**
  * Without a branch on where z falls (a pool's logits fall anywhere: a missed guess per image): the
  * cell is clamped into BIN_OF_CELL (min and max, no branch; NaN falls in cell 0's slow path, bin

@@ -24,6 +24,7 @@ import {
 } from './head'
 import { Regions } from './trust'
 import { wideLogitsOf } from './wide-logits'
+import { BIN_ROWS, PoolBins } from './pool-bins'
 import { onnxRuntimeLoads } from './featurizer'
 import { query, Query, UncertaintyScan } from './strategies'
 import { buildTransfer, TransferModel } from './transfer'
@@ -136,6 +137,8 @@ export class Learner {
   private kernel: KernelCache | null = null
   /** The exact head's histogram of the pool, by bin and truth (unknown, negative, positive), counted as it scores the pool. */
   private readonly cells = new Int32Array(BINS * 3)
+  /** The pass's histogram counts in WebAssembly (null: in JS; undefined: not made yet). */
+  private bins: PoolBins | null | undefined = undefined
   /** Uncertainty's scan of the pool, made in the pass that scored it (see fit). */
   private scanned: UncertaintyScan | null = null
   private mask: Uint8Array | null = null
@@ -528,6 +531,9 @@ export class Learner {
     const { count } = pool
     const z = this.poolZ!
     const cells = this.cells.fill(0)
+    if (this.bins === undefined) this.bins = PoolBins.make()
+    const bins = this.bins
+    bins?.clear()
     const scanner = scan
       ? new UncertaintyScan(
           { logits: z, p: this.poolPOf, excluded: scan.excluded, blur: scan.blur, seed, iteration: scan.iteration },
@@ -537,9 +543,12 @@ export class Learner {
     for (let from = 0; from < count; from += SCORE_ROWS) {
       const to = Math.min(count, from + SCORE_ROWS)
       logitsOf(this.head, pool, from, to, z)
-      countBins(z, from, to, truth, cells)
+      if (bins)
+        for (const edge of bins.count(z, from, to, truth)) cells[binOfLogit(z[from + edge]) * 3 + (truth ? truth[from + edge] + 1 : 0)]++
+      else countBins(z, from, to, truth, cells)
       scanner?.scan(from, to)
     }
+    bins?.addTo(cells)
     this.scanned = scanner
   }
 
@@ -680,7 +689,7 @@ export interface PoolScan {
 }
 
 /** Rows the pool pass scores at a time: their logits stay in cache for the histogram and the scan. */
-const SCORE_ROWS = 4096
+const SCORE_ROWS = BIN_ROWS
 
 /**
  * The head's logits of rows from..to-1 of m into z[from..to-1]: in WebAssembly SIMD (the same
