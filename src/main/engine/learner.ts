@@ -57,8 +57,9 @@ export interface LearnerOptions {
  * The exact head's rules, by version (recorded in the session's start event; absent: 1).
  * 2: on narrow class-output features, the priors of classEvidencePriors: a class no answer
  * clearly speaks for keeps the answer it has with no answers at all.
+ * 3: the stop advice trusts a region the held-out split vouches for (see vouchedRegions).
  */
-export const TRUST_RULES = 2
+export const TRUST_RULES = 3
 
 export interface Answer {
   id: number

@@ -9,6 +9,7 @@ import {
   confirmations,
   covers,
   disputedRegions,
+  heldOutAgreement,
   openSuspects,
   outOfSample,
   reasks,
@@ -18,9 +19,11 @@ import {
   STEADY_BATCHES,
   STOP_TRUST,
   stopAdvice,
+  RegionCount,
   Suspect,
   suspectsOf,
-  unconfirmed
+  unconfirmed,
+  vouchedRegions
 } from './trust'
 
 export interface LoopConfig {
@@ -155,7 +158,7 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
         ...extra.confirm.map((id) => lead.get(regions.of[id]) ?? 0)
       ]
     }
-    advice = adviceOf(learner, batches, open.length, counts.filter((c) => unconfirmed(c, slip, STOP_TRUST)).length)
+    advice = adviceOf(learner, batches, open.length, counts, slip)
   }
   const room = cfg.batchSize - extra.reask.length - extra.cover.length - extra.confirm.length
   // A batch the checks filled leaves no room: no pass over the pool for nothing.
@@ -183,8 +186,12 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
 
 const screenedP = (z: number | null): number | null => (z === null ? null : 1 / (1 + Math.exp(-z)))
 
-/** The advice after this fit, from the exact fits on the answers as they stood after each of the last batches. */
-function adviceOf(learner: Learner, batches: Answer[][], suspects: number, thin: number): Advice {
+/**
+ * The advice after this fit, from the exact fits on the answers as they stood after each of the
+ * last batches, and the regions' answers (under TRUST_RULES 3 a region the held-out split vouches
+ * for needs no lead of answers).
+ */
+function adviceOf(learner: Learner, batches: Answer[][], suspects: number, counts: RegionCount[], slip: number): Advice {
   const k = batches.length
   const fits = []
   // The answers standing now are the fit's own (no standing() of them again).
@@ -201,11 +208,17 @@ function adviceOf(learner: Learner, batches: Answer[][], suspects: number, thin:
   const testRegions = learner.testRegions
   // 0 or 1 where P is below or above 0.5: what the dispute check reads of P.
   const testPredicted = testRegions && testTruth ? learner.testPredicted : null
+  const vouched =
+    learner.trust >= 3 && testRegions && testTruth && testPredicted
+      ? vouchedRegions(counts, heldOutAgreement(learner.regions, testRegions, testPredicted, testTruth))
+      : new Set<number>()
+  const thin = counts.filter((c) => unconfirmed(c, slip, STOP_TRUST))
   return stopAdvice({
     changed,
     heldOut: fits.map((f) => f.testAccuracy),
     suspects,
-    unconfirmed: thin,
+    unconfirmed: thin.filter((c) => !vouched.has(c.region)).length,
+    ...(learner.trust >= 3 ? { vouched: thin.filter((c) => vouched.has(c.region)).length } : {}),
     disputed: testRegions && testTruth && testPredicted ? disputedRegions(learner.regions, testRegions, testPredicted, testTruth) : 0,
     labels: learner.answers.length
   })

@@ -464,6 +464,19 @@ const DISPUTE_MIN_ROWS = 20
  * time in a hundred at a 10 % slip rate); the held-out split is the one check they cannot pass.
  */
 export function disputedRegions(regions: Regions, testRegions: Int32Array, testP: ArrayLike<number>, testTruth: Int8Array): number {
+  const { right, rows } = heldOutAgreement(regions, testRegions, testP, testTruth)
+  let n = 0
+  for (let r = 0; r < regions.count; r++) if (regions.sizeable(r) && rows[r] >= DISPUTE_MIN_ROWS && 2 * right[r] < rows[r]) n++
+  return n
+}
+
+/** Per region: its held-out rows with known truth, and how many of them the head gets right. */
+export function heldOutAgreement(
+  regions: Regions,
+  testRegions: Int32Array,
+  testP: ArrayLike<number>,
+  testTruth: Int8Array
+): { right: Int32Array; rows: Int32Array } {
   const right = new Int32Array(regions.count)
   const rows = new Int32Array(regions.count)
   for (let i = 0; i < testTruth.length; i++) {
@@ -473,9 +486,26 @@ export function disputedRegions(regions: Regions, testRegions: Int32Array, testP
     rows[r]++
     if (testP[i] >= 0.5 === (t === 1)) right[r]++
   }
-  let n = 0
-  for (let r = 0; r < regions.count; r++) if (regions.sizeable(r) && rows[r] >= DISPUTE_MIN_ROWS && 2 * right[r] < rows[r]) n++
-  return n
+  return { right, rows }
+}
+
+/** The share of a region's held-out rows the head must get right for the split to vouch for its answers (TRUST_RULES 3). */
+export const HELD_OUT_VOUCHES = 0.99
+
+/**
+ * The regions whose answers the held-out split vouches for (TRUST_RULES 3): answered, and the head
+ * right on at least HELD_OUT_VOUCHES of their held-out rows (DISPUTE_MIN_ROWS or more). Answers
+ * that agree with a thousand held-out images need no lead over each other to be trusted.
+ */
+export function vouchedRegions(counts: RegionCount[], agreement: { right: Int32Array; rows: Int32Array }): Set<number> {
+  const { right, rows } = agreement
+  return new Set(
+    counts
+      .filter(
+        (c) => c.positive !== c.negative && rows[c.region] >= DISPUTE_MIN_ROWS && right[c.region] >= HELD_OUT_VOUCHES * rows[c.region]
+      )
+      .map((c) => c.region)
+  )
 }
 
 /** Batches the stop advice looks back over: each must have left the pool's predictions steady (the trust checks do the rest). */
@@ -501,6 +531,8 @@ export interface AdviceInput {
   unconfirmed: number
   /** Regions where the held-out split disagrees with the answers (see disputedRegions; 0 without held-out truth). */
   disputed?: number
+  /** Regions trusted because the held-out split vouches for them, not by their lead (see vouchedRegions; TRUST_RULES 3). */
+  vouched?: number
   labels: number
 }
 
@@ -539,6 +571,7 @@ export function stopAdvice(a: AdviceInput): Advice {
     reason:
       `You can stop: the last ${a.changed.length === 1 ? 'batch' : `${a.changed.length} batches`} changed at most ${pct(worst)} of the pool’s predictions, ` +
       `no answer is in doubt and every region has answers that agree` +
-      (held.length ? ` (held-out ${pct(held[held.length - 1])}, steady)` : '')
+      (held.length ? ` (held-out ${pct(held[held.length - 1])}, steady)` : '') +
+      (a.vouched ? `; the held-out split vouches for ${a.vouched} region${a.vouched === 1 ? '' : 's'} with few answers` : '')
   }
 }

@@ -8,6 +8,7 @@ import {
   confirmations,
   covers,
   disputedRegions,
+  heldOutAgreement,
   outOfSample,
   reasks,
   regionCounts,
@@ -19,7 +20,8 @@ import {
   STOP_TRUST,
   stopAdvice,
   suspectsOf,
-  unconfirmed
+  unconfirmed,
+  vouchedRegions
 } from '../../../src/main/engine/trust'
 import { Rng } from '../../../src/main/util/rng'
 
@@ -211,6 +213,28 @@ describe('regions', () => {
     expect(unconfirmed(two, 0.07, STOP_TRUST)).toBe(true)
     expect(unconfirmed(two, 0.06)).toBe(true)
     expect(unconfirmed({ ...two, positive: 3 }, 0.06)).toBe(false)
+  })
+
+  it('the held-out split vouches for a region with answers that lead one way where the head gets 99 % of its rows right', () => {
+    const test = pool(400, 4, 3)
+    const testRegions = regions.regionsOf(test)
+    const truth = Int8Array.from(testRegions, (r) => r % 2)
+    // Right everywhere but on one row of region 2 and on most of region 3.
+    let missed = 0
+    const p = Float32Array.from(testRegions, (r, i) => {
+      const right = r === 3 ? i % 3 === 0 : !(r === 2 && missed++ === 0)
+      return right === (truth[i] === 1) ? 0.9 : 0.1
+    })
+    const count = (region: number, positive: number, negative: number) => ({ region, positive, negative, last: 0, touched: true })
+    const agreement = heldOutAgreement(regions, testRegions, p, truth)
+    expect(Array.from(agreement.rows)).toEqual([100, 100, 100, 100])
+    expect(Array.from(agreement.right)).toEqual([100, 100, 99, 34])
+    // Region 1 has no lead (a tie), region 3 too many held-out errors; 0 and 2 are vouched for.
+    expect([...vouchedRegions([count(0, 0, 1), count(1, 1, 1), count(2, 0, 2), count(3, 1, 0)], agreement)]).toEqual([0, 2])
+    // And the advice says so.
+    const a = stopAdvice({ changed: [0.001], heldOut: [0.99, 0.99], suspects: 0, unconfirmed: 0, vouched: 2, labels: 16 })
+    expect(a.stop).toBe(true)
+    expect(a.reason).toMatch(/; the held-out split vouches for 2 regions with few answers$/)
   })
 
   it('the held-out split disputes a region whose answers were all slips', () => {
