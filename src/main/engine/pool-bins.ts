@@ -4,15 +4,7 @@
 // table says -1: P must be computed) are listed for the caller, which counts them with
 // binOfLogit. Four sets of counts, by row mod 4, so one count does not wait on the last.
 import { BIN_CELLS, BINS } from './head'
-
-/** What this file uses of WebAssembly (the Node typings here do not declare it). */
-interface Wasm {
-  Memory: new (d: { initial: number }) => { buffer: ArrayBuffer }
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (m: object, imports: object) => { exports: Record<string, unknown> }
-  validate(bytes: Uint8Array): boolean
-}
-const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly
+import { F64, get, I32, i32, instantiate, moduleOf, set, uleb, vec } from './wasm-asm'
 
 /** Rows counted a call: the logits and truth of one stretch are copied in. */
 export const BIN_ROWS = 4096
@@ -45,10 +37,10 @@ export class PoolBins {
 
   /** Null where WebAssembly (with saturating truncation) is not to be had: countBins then does it in JS. */
   static make(): PoolBins | null {
-    if (!wasm || !wasm.validate(MODULE) || BIN_CELLS.table.length > COUNTS_AT) return null
-    const memory = new wasm.Memory({ initial: Math.ceil(BYTES / 65536) })
-    const instance = new wasm.Instance(new wasm.Module(MODULE), { e: { m: memory } })
-    const count = instance.exports.count as (n: number, low: number, per: number, cells: number) => number
+    type Count = (n: number, low: number, per: number, cells: number) => number
+    const made = BIN_CELLS.table.length > COUNTS_AT ? null : instantiate<Count>(MODULE, 'count', BYTES)
+    if (!made) return null
+    const { memory, run: count } = made
     return new PoolBins(memory.buffer, (n) => count(n, BIN_CELLS.low, BIN_CELLS.perCell, BIN_CELLS.cells))
   }
 
@@ -77,34 +69,6 @@ export class PoolBins {
 
 // ---- the module, assembled here (a few dozen instructions; no toolchain) ----------------------
 
-const uleb = (n: number): number[] => {
-  const out: number[] = []
-  do {
-    let b = n & 0x7f
-    n >>>= 7
-    if (n) b |= 0x80
-    out.push(b)
-  } while (n)
-  return out
-}
-/** Signed LEB128 for i32.const. */
-const sleb = (n: number): number[] => {
-  const out: number[] = []
-  for (;;) {
-    const b = n & 0x7f
-    n >>= 7
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b]
-    out.push(b | 0x80)
-  }
-}
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()]
-const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]))
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body]
-
-const [I32, F64] = [0x7f, 0x7c]
-const get = (i: number) => [0x20, i]
-const set = (i: number) => [0x21, i]
-const i32 = (n: number) => [0x41, ...sleb(n)]
 const [ADD, MUL, AND, SHL] = [0x6a, 0x6c, 0x71, 0x74]
 const [LT_S, GT_S] = [0x48, 0x4a]
 const SELECT = 0x1b
@@ -138,11 +102,4 @@ const body = [
   [...get(EDGES), 0x0b] // the edge rows listed; end of the function
 ].flat()
 
-const MODULE = new Uint8Array([
-  ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-  ...section(1, vec([[0x60, ...vec([[I32], [F64], [F64], [I32]]), ...vec([[I32]])]])),
-  ...section(2, vec([[...name('e'), ...name('m'), 0x02, 0x00, 0x01]])),
-  ...section(3, vec([[0x00]])),
-  ...section(7, vec([[...name('count'), 0x00, 0x00]])),
-  ...section(10, vec([[...uleb(body.length), ...body]]))
-])
+const MODULE = moduleOf('count', [I32, F64, F64, I32], [I32], body)

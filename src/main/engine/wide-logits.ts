@@ -5,25 +5,19 @@
 // load brings two rows' next feature each to four vectors.
 import type { FeatureMatrix } from './features'
 import type { HeadParams } from './head'
-
-/** What this file uses of WebAssembly (the Node typings here do not declare it). */
-interface Wasm {
-  Memory: new (d: { initial: number }) => { buffer: ArrayBuffer }
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (m: object, imports: object) => { exports: Record<string, unknown> }
-  validate(bytes: Uint8Array): boolean
-}
-const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly
-type Memory = InstanceType<Wasm['Memory']>
+import { F64, get, I32, i32, instantiate, type Memory, moduleOf, set, simd, tee, uleb, V128, vec } from './wasm-asm'
 
 /** Rows scored together (eight float64x2 sums). */
 const ROWS = 16
+
+/** The module's function: logits of `blocks` blocks of ROWS rows from byte x, weights at byte w, into byte out. */
+type Run = (x: number, w: number, out: number, blocks: number, dim: number, bias: number) => void
 
 /** A matrix's rows interleaved in WebAssembly memory, and the function that scores them. */
 export class WideLogits {
   private constructor(
     private readonly memory: Memory,
-    private readonly run: (x: number, w: number, out: number, blocks: number, dim: number, bias: number) => void,
+    private readonly run: Run,
     private readonly dim: number,
     private readonly count: number,
     private readonly wAt: number,
@@ -38,20 +32,14 @@ export class WideLogits {
     const wAt = xBytes
     const outAt = wAt + Math.ceil((dim * 8) / 16) * 16
     const bytes = outAt + blocks * ROWS * 8
-    if (count === 0 || dim === 0 || bytes > 2 ** 32 || !wasm.validate(MODULE)) return null
-    let memory: Memory
-    try {
-      memory = new wasm.Memory({ initial: Math.ceil(bytes / 65536) })
-    } catch {
-      return null
-    }
-    const instance = new wasm.Instance(new wasm.Module(MODULE), { e: { m: memory } })
+    const made = count === 0 || dim === 0 ? null : instantiate<Run>(MODULE, 'logits', bytes)
+    if (!made) return null
+    const { memory, run } = made
     const xs = new Float32Array(memory.buffer, 0, xBytes / 4)
     for (let row = 0; row < count; row++) {
       const to = Math.floor(row / ROWS) * ROWS * dim + (row % ROWS)
       for (let j = 0, from = row * dim; j < dim; j++) xs[to + j * ROWS] = data[from + j]
     }
-    const run = instance.exports.logits as (x: number, w: number, out: number, blocks: number, dim: number, bias: number) => void
     return new WideLogits(memory, run, dim, count, wAt, outAt)
   }
 
@@ -77,30 +65,9 @@ export function wideLogitsOf(m: FeatureMatrix): WideLogits | null {
 
 // ---- the module, assembled here (a few dozen instructions; no toolchain) ----------------------
 
-const uleb = (n: number): number[] => {
-  const out: number[] = []
-  do {
-    let b = n & 0x7f
-    n >>>= 7
-    if (n) b |= 0x80
-    out.push(b)
-  } while (n)
-  return out
-}
-/** Signed LEB128 for i32.const (non-negative values below 2^13 here). */
-const sleb = (n: number): number[] => (n < 64 ? [n] : [(n & 0x7f) | 0x80, ...sleb(n >> 7)])
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()]
-const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]))
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body]
-
-const [I32, F64, V128] = [0x7f, 0x7c, 0x7b]
-const get = (i: number) => [0x20, i]
-const set = (i: number) => [0x21, i]
-const tee = (i: number) => [0x22, i]
-const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm]
-const addConst = (local: number, n: number) => [...get(local), 0x41, ...sleb(n), 0x6a, ...set(local)]
+const addConst = (local: number, n: number) => [...get(local), ...i32(n), 0x6a, ...set(local)]
 /** local -= 1, and loop again while it is not 0. */
-const countDown = (local: number) => [...get(local), 0x41, 1, 0x6b, ...tee(local), 0x0d, 0]
+const countDown = (local: number) => [...get(local), ...i32(1), 0x6b, ...tee(local), 0x0d, 0]
 const [F64X2_SPLAT, LOAD64_SPLAT, STORE, LOAD64_ZERO, PROMOTE_LOW, F64X2_ADD, F64X2_MUL] = [20, 10, 11, 93, 95, 240, 242]
 
 // logits(x, w, out, blocks, dim, bias): locals 6 j, 7 w's pointer, 8..15 the sums, 16 w[j] twice.
@@ -137,11 +104,4 @@ const body = [
   [0x0b, 0x0b, 0x0b] // loop, block, function
 ].flat()
 
-const MODULE = new Uint8Array([
-  ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-  ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F64]]), ...vec([])]])),
-  ...section(2, vec([[...name('e'), ...name('m'), 0x02, 0x00, 0x01]])),
-  ...section(3, vec([[0x00]])),
-  ...section(7, vec([[...name('logits'), 0x00, 0x00]])),
-  ...section(10, vec([[...uleb(body.length), ...body]]))
-])
+const MODULE = moduleOf('logits', [I32, I32, I32, I32, I32, F64], [], body)

@@ -1,0 +1,73 @@
+// The few pieces of WebAssembly's binary format that Curator's hand-written kernels (the pool's
+// logits, the histogram) are assembled from: one function, one imported memory. Written here
+// because each kernel is a few dozen instructions, and a toolchain (or a text-format assembler
+// from npm) would be a build step and a dependency for that; the bytes are checked by
+// WebAssembly.validate before use, and each kernel is tested against its JS twin.
+
+/** What Curator uses of WebAssembly (the Node typings here do not declare it). */
+interface Wasm {
+  Memory: new (d: { initial: number }) => { buffer: ArrayBuffer }
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (m: object, imports: object) => { exports: Record<string, unknown> }
+  validate(bytes: Uint8Array): boolean
+}
+const wasm = (globalThis as unknown as { WebAssembly?: Wasm }).WebAssembly
+export type Memory = InstanceType<Wasm['Memory']>
+
+/** Unsigned LEB128. */
+export const uleb = (n: number): number[] => {
+  const out: number[] = []
+  do {
+    let b = n & 0x7f
+    n >>>= 7
+    if (n) b |= 0x80
+    out.push(b)
+  } while (n)
+  return out
+}
+/** Signed LEB128 (for i32.const). */
+export const sleb = (n: number): number[] => {
+  const out: number[] = []
+  for (;;) {
+    const b = n & 0x7f
+    n >>= 7
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b]
+    out.push(b | 0x80)
+  }
+}
+export const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()]
+const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]))
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body]
+
+export const [I32, F64, V128] = [0x7f, 0x7c, 0x7b]
+export const get = (i: number) => [0x20, i]
+export const set = (i: number) => [0x21, i]
+export const tee = (i: number) => [0x22, i]
+export const i32 = (n: number) => [0x41, ...sleb(n)]
+/** A SIMD instruction (prefix 0xfd) with its immediates. */
+export const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm]
+
+/** A module of one function `exported` (params and results as value types; body = locals and code) using memory e.m. */
+export function moduleOf(exported: string, params: number[], results: number[], body: number[]): Uint8Array {
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec([[0x60, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))]])),
+    ...section(2, vec([[...name('e'), ...name('m'), 0x02, 0x00, 0x01]])),
+    ...section(3, vec([[0x00]])),
+    ...section(7, vec([[...name(exported), 0x00, 0x00]])),
+    ...section(10, vec([[...uleb(body.length), ...body]]))
+  ])
+}
+
+/** The module's function over a new memory of at least `bytes`; null where WebAssembly, the module's instructions or the memory are not to be had. */
+export function instantiate<F>(module: Uint8Array, exported: string, bytes: number): { memory: Memory; run: F } | null {
+  if (!wasm || bytes > 2 ** 32 || !wasm.validate(module)) return null
+  let memory: Memory
+  try {
+    memory = new wasm.Memory({ initial: Math.ceil(bytes / 65536) })
+  } catch {
+    return null
+  }
+  const instance = new wasm.Instance(new wasm.Module(module), { e: { m: memory } })
+  return { memory, run: instance.exports[exported] as F }
+}
