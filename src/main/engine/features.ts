@@ -353,7 +353,11 @@ function subset(set: ImageSet, idx: Int32Array): ImageSet {
 // CURFEAT3's checksum is zlib's CRC-32 (native: 98 MiB of a photo folder's features in ~20 ms,
 // five times faster than the CRC32C in JavaScript that CURFEAT2, still read, has).
 const MAGIC = 'CURFEAT3'
-const CHECKSUMS: Record<string, (rows: Uint8Array) => number> = { CURFEAT3: (rows) => crc32(rows), CURFEAT2: (rows) => crc32c(rows) >>> 0 }
+/** Each format's checksum of the rows, by stretches: the checksum of what came before goes in as `sum`. */
+const CHECKSUMS: Record<string, (rows: Uint8Array, sum?: number) => number> = {
+  CURFEAT3: (rows, sum = 0) => crc32(rows, sum),
+  CURFEAT2: (rows, sum = 0) => crc32c(rows, sum) >>> 0
+}
 const HEADER = 24
 
 export function featureCachePath(cacheDir: string, key: { baseHash: string; datasetHash: string; split: string; part: string }): string {
@@ -362,6 +366,23 @@ export function featureCachePath(cacheDir: string, key: { baseHash: string; data
 
 /** The cached matrix, or null when it is missing, torn, damaged (checksum) or of another format. */
 export async function readFeatureCache(path: string): Promise<FeatureMatrix | null> {
+  const hit = await readFeatureCacheRows(path, null)
+  return hit && { count: hit.count, dim: hit.dim, data: hit.parts[0].data }
+}
+
+/** Rows of the file read at a time when they are dealt out to parts (a few MiB). */
+const STRETCH_BYTES = 4 << 20
+
+/**
+ * The cached matrix's rows dealt out to `parts` (each a list of row numbers, no row in two
+ * places; null: the whole matrix as one part), with the file's row count and width; null as readFeatureCache. Read in
+ * stretches straight into the parts' matrices and checked as they come: no matrix of the whole
+ * file (~100 MiB for 20,000 photos) is made and then copied.
+ */
+export async function readFeatureCacheRows(
+  path: string,
+  parts: ArrayLike<number>[] | null
+): Promise<{ count: number; dim: number; parts: FeatureMatrix[] } | null> {
   try {
     const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
     try {
@@ -374,20 +395,51 @@ export async function readFeatureCache(path: string): Promise<FeatureMatrix | nu
       const count = header.readUInt32LE(8)
       const dim = header.readUInt32LE(12)
       if (!checksum || size !== HEADER + count * dim * 4) return null // another format, or a torn write: recompute
-      // The rows straight into the matrix's memory (no second copy of a file of ~100 MiB).
-      const data = new Float32Array(count * dim)
-      const rows = new Uint8Array(data.buffer)
-      for (let at = 0; at < rows.length;) {
-        const { bytesRead } = await fh.read(rows, at, rows.length - at, HEADER + at)
-        if (bytesRead === 0) return null
-        at += bytesRead
+      const readAt = async (into: Uint8Array, from: number): Promise<boolean> => {
+        for (let at = 0; at < into.length;) {
+          const { bytesRead } = await fh.read(into, at, into.length - at, HEADER + from + at)
+          if (bytesRead === 0) return false
+          at += bytesRead
+        }
+        return true
       }
-      if (checksum(rows) !== header.readUInt32LE(16)) return null // damaged: recompute
-      return { count, dim, data }
+      if (!parts) {
+        const data = new Float32Array(count * dim)
+        const rows = new Uint8Array(data.buffer)
+        if (!(await readAt(rows, 0)) || checksum(rows) !== header.readUInt32LE(16)) return null // damaged: recompute
+        return { count, dim, parts: [{ count, dim, data }] }
+      }
+      const partOf = new Int32Array(count).fill(-1)
+      const place = new Int32Array(count)
+      for (const [p, rows] of parts.entries())
+        for (let k = 0; k < rows.length; k++) {
+          if (!(rows[k] >= 0 && rows[k] < count)) return null
+          if (partOf[rows[k]] >= 0) throw new RangeError(`readFeatureCacheRows: row ${rows[k]} asked for twice`)
+          partOf[rows[k]] = p
+          place[rows[k]] = k
+        }
+      const out = parts.map((rows) => ({ count: rows.length, dim, data: new Float32Array(rows.length * dim) }))
+      const rowBytes = dim * 4
+      const per = Math.max(1, Math.floor(STRETCH_BYTES / Math.max(1, rowBytes)))
+      const stretch = new Float32Array(Math.min(count, per) * dim)
+      let sum = 0
+      for (let first = 0; first < count; first += per) {
+        const n = Math.min(per, count - first)
+        const bytes = new Uint8Array(stretch.buffer, 0, n * rowBytes)
+        if (!(await readAt(bytes, first * rowBytes))) return null
+        sum = checksum(bytes, sum)
+        for (let r = 0; r < n; r++) {
+          const p = partOf[first + r]
+          if (p >= 0) out[p].data.set(stretch.subarray(r * dim, (r + 1) * dim), place[first + r] * dim)
+        }
+      }
+      if (sum !== header.readUInt32LE(16)) return null // damaged: recompute
+      return { count, dim, parts: out }
     } finally {
       await fh.close()
     }
-  } catch {
+  } catch (err) {
+    if (err instanceof RangeError) throw err
     return null
   }
 }

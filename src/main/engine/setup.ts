@@ -18,7 +18,7 @@ import {
   FeaturizePool,
   FeatureMatrix,
   folderDecoder,
-  readFeatureCache,
+  readFeatureCacheRows,
   writeFeatureCache
 } from './features'
 import { Learner, TRUST_RULES } from './learner'
@@ -246,9 +246,10 @@ async function splitFeatures(
 ): Promise<SplitFeatures> {
   const src = dataset.source!
   const path = featureCachePath(cacheDir, { ...key, part: 'all' })
-  const hit = await readFeatureCache(path)
+  // The pool's and the test split's rows read straight into their own matrices.
+  const hit = await readFeatureCacheRows(path, dataset.test ? [src.pool, src.test] : [src.pool])
   if (hit && hit.count === src.count && (expectedDim === undefined || hit.dim === expectedDim))
-    return { poolFeatures: rows(hit, src.pool), testFeatures: dataset.test ? rows(hit, src.test) : null, cached: true }
+    return { poolFeatures: hit.parts[0], testFeatures: dataset.test ? hit.parts[1] : null, cached: true }
   const [poolFeatures, testFeatures = null] = await featurize(dataset.test ? [dataset.pool, dataset.test] : [dataset.pool])
   const dim = poolFeatures.dim
   const all: FeatureMatrix = { count: src.count, dim, data: new Float32Array(src.count * dim) }
@@ -256,12 +257,6 @@ async function splitFeatures(
   if (testFeatures) src.test.forEach((i, k) => all.data.set(testFeatures.data.subarray(k * dim, (k + 1) * dim), i * dim))
   await writeFeatureCache(path, all)
   return { poolFeatures, testFeatures, cached: false }
-}
-
-function rows(m: FeatureMatrix, idx: Int32Array): FeatureMatrix {
-  const out = new Float32Array(idx.length * m.dim)
-  idx.forEach((i, k) => out.set(m.data.subarray(i * m.dim, (i + 1) * m.dim), k * m.dim))
-  return { count: idx.length, dim: m.dim, data: out }
 }
 
 export function disposePrepared(p: Prepared): void {

@@ -7,6 +7,7 @@ import {
   cachedFeatures as cachedParts,
   featureCachePath,
   readFeatureCache,
+  readFeatureCacheRows,
   writeFeatureCache,
   FeatureMatrix
 } from '../../../src/main/engine/features'
@@ -145,6 +146,39 @@ describe('cachedFeatures', () => {
     flipped[40] ^= 1
     writeFileSync(path, flipped)
     expect(await readFeatureCache(path)).toBeNull()
+  })
+
+  it('deals the rows out to parts, read in stretches and checked as they come (both formats); a damaged file or a row that is not there gives null', async () => {
+    const dir = join(tmp.dir, 'parts')
+    mkdirSync(dir, { recursive: true })
+    const m = matrix(3000, 700) // 8 MiB: more than one stretch
+    const path = join(dir, 'parts.f32')
+    await writeFeatureCache(path, m)
+    // Two thirds of the rows in a scrambled order, the rest backwards.
+    const first = Int32Array.from({ length: 2000 }, (_, k) => (k * 7) % 3000)
+    const rest = Int32Array.from(Array.from({ length: 3000 }, (_, r) => 2999 - r).filter((r) => !first.includes(r)))
+    const parts = [first, rest]
+    // Rows of a part that are not the file's rows at its row numbers (0: all are).
+    const wrongRows = (p: FeatureMatrix, idx: Int32Array) =>
+      Array.from(idx).filter((row, k) => p.data.subarray(k * 700, (k + 1) * 700).some((v, j) => v !== m.data[row * 700 + j])).length
+    const check = async () => {
+      const hit = (await readFeatureCacheRows(path, parts))!
+      expect([hit.count, hit.dim, hit.parts.map((p) => p.count)]).toEqual([3000, 700, [2000, 1000]])
+      expect(hit.parts.map((p, k) => wrongRows(p, parts[k]))).toEqual([0, 0])
+    }
+    await check()
+    const rows = readFileSync(path).subarray(24)
+    const header = Buffer.from(readFileSync(path).subarray(0, 24))
+    header.write('CURFEAT2', 0, 'latin1')
+    header.writeUInt32LE(crc32c(rows) >>> 0, 16)
+    writeFileSync(path, Buffer.concat([header, rows]))
+    await check()
+    expect(await readFeatureCacheRows(path, [Int32Array.from([3000])])).toBeNull()
+    await expect(readFeatureCacheRows(path, [Int32Array.from([4]), Int32Array.from([4])])).rejects.toThrow(/row 4 asked for twice/)
+    const bytes = readFileSync(path)
+    bytes[bytes.length - 3] ^= 4
+    writeFileSync(path, bytes)
+    expect(await readFeatureCacheRows(path, parts)).toBeNull()
   })
 
   it('a damaged entry (one flipped bit, same size) fails its checksum and is rebuilt, never used', async () => {
