@@ -58,8 +58,9 @@ export interface LearnerOptions {
  * 2: on narrow class-output features, the priors of classEvidencePriors: a class no answer
  * clearly speaks for keeps the answer it has with no answers at all.
  * 3: the stop advice trusts a region the held-out split vouches for (see vouchedRegions).
+ * 4: a batch's confirmations keep a slot for the region waiting longest (see confirmations).
  */
-export const TRUST_RULES = 3
+export const TRUST_RULES = 4
 
 export interface Answer {
   id: number

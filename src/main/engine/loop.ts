@@ -113,6 +113,8 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
       const { batchSize: size, strategy } = cfg
       const { seed } = learner.opts
       const take = (ids: number[]) => (ids.forEach((id) => (excluded[id] = 1)), ids)
+      // Under TRUST_RULES 4 a batch's confirmations keep a slot for the region waiting longest.
+      const waiting = learner.trust >= 4
       // Doubted answers first; diverse then covers every region, and both confirm thin ones.
       extra.reask = cfg.reask === false ? [] : take(reasks(suspects, regions, batches, size))
       if (strategy === 'diverse') {
@@ -128,7 +130,9 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
               excluded,
               Math.min(spare, size - extra.reask.length),
               seed,
-              iteration
+              iteration,
+              [],
+              waiting
             )
           : []
         extra.confirm = take(early)
@@ -146,7 +150,8 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
               size - extra.reask.length - extra.cover.length - extra.confirm.length,
               seed,
               iteration,
-              [...extra.cover, ...extra.confirm]
+              [...extra.cover, ...extra.confirm],
+              waiting
             )
           )
         )

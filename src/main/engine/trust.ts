@@ -430,7 +430,9 @@ export function covers(
  * One typical unanswered image in each region that rests on too few answers (a lone answer, a
  * tie, or only answers near its edge), at most `room`: the smallest lead first, then the region
  * answered most recently (so a wrong answer meets its contradiction soonest). Regions nobody has
- * answered in are covers' to ask, and so are those in `covering`.
+ * answered in are covers' to ask, and so are those in `covering`. With `longestWaiting`
+ * (TRUST_RULES 4) and room for two or more, the last of them goes to the region at the smallest
+ * lead answered longest ago instead: a first answer is not left waiting behind every newer one.
  */
 export function confirmations(
   regions: Regions,
@@ -440,15 +442,22 @@ export function confirmations(
   room: number,
   seed: number,
   iteration: number,
-  covering: number[] = []
+  covering: number[] = [],
+  longestWaiting = false
 ): number[] {
   if (room <= 0) return []
   const skip = new Set(covering.map((id) => regions.of[id]))
-  const open = counts
+  const sorted = counts
     .filter((c) => unconfirmed(c, slip) && c.touched && !skip.has(c.region))
     .sort((a, b) => Math.abs(a.positive - a.negative) - Math.abs(b.positive - b.negative) || b.last - a.last)
-    .slice(0, room)
-    .map((c) => c.region)
+  let chosen = sorted.slice(0, room)
+  if (longestWaiting && room >= 2 && sorted.length > room) {
+    // The last slot to the region at the smallest lead whose answers have waited longest.
+    const lead = Math.abs(chosen[0].positive - chosen[0].negative)
+    const oldest = sorted.filter((c) => Math.abs(c.positive - c.negative) === lead).at(-1)!
+    if (!chosen.includes(oldest)) chosen = [...chosen.slice(0, room - 1), oldest]
+  }
+  const open = chosen.map((c) => c.region)
   const picks = pickIn(regions, open, excluded, seed, iteration, 0x3c6ef372)
   return open.flatMap((r) => (picks.has(r) ? [picks.get(r)!] : []))
 }

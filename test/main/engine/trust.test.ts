@@ -207,6 +207,22 @@ describe('regions', () => {
     expect(reasks([{ id: c1[1], value: (regions.of[c1[1]] % 2) as 0 | 1, p: 0.2 }], regions, tied, 4)).toEqual([])
   })
 
+  it('confirmations go to the newest answers first; with longestWaiting the last slot to the one waiting longest', () => {
+    const excluded = new Uint8Array(400)
+    // One answer per region, in the order 0, 1, 2, 3 (region 0 answered first).
+    const first = [0, 1, 2, 3].map((r) => regions.typicalIn[r][0])
+    const batches: Answer[][] = first.map((id) => [{ id, value: (regions.of[id] % 2) as 0 | 1 }])
+    for (const id of first) excluded[id] = 1
+    const counts = regionCounts(regions, batches)
+    const slip = slipRate(batches, [])
+    const regionsOf = (ids: number[]) => ids.map((id) => regions.of[id])
+    expect(regionsOf(confirmations(regions, counts, slip, excluded, 2, 1, 4))).toEqual([3, 2])
+    expect(regionsOf(confirmations(regions, counts, slip, excluded, 2, 1, 4, [], true))).toEqual([3, 0])
+    // With room for all of them, or for one, the same either way.
+    expect(regionsOf(confirmations(regions, counts, slip, excluded, 4, 1, 4, [], true))).toEqual([3, 2, 1, 0])
+    expect(regionsOf(confirmations(regions, counts, slip, excluded, 1, 1, 4, [], true))).toEqual([3])
+  })
+
   it('the stop advice trusts a lead of 2 up to a slip rate of 6.6 %; asking goes on to a lead of 3', () => {
     const two = { region: 0, positive: 2, negative: 0, last: 1, touched: true }
     expect(unconfirmed(two, 0.06, STOP_TRUST)).toBe(false)
