@@ -136,6 +136,8 @@ export class Learner {
   private poolTensor: tf.Tensor | null = null
   private testTensor: tf.Tensor | null = null
   private scale: Float64Array | null = null
+  /** A fit has run (the constructor's scoring of the zero head has not: see logitsOf). */
+  private fitted = false
   private kernel: KernelCache | null = null
   /** The exact head's histogram of the pool, by bin and truth (unknown, negative, positive), counted as it scores the pool. */
   private readonly cells = new Int32Array(BINS * 3)
@@ -228,6 +230,7 @@ export class Learner {
    * query that follows (see query).
    */
   async fit(batches: Answer[][], scan?: PoolScan): Promise<void> {
+    this.fitted = true
     this.labelled = standing(batches)
     this.scanned = null
     if (this.usesExactHead) {
@@ -510,7 +513,7 @@ export class Learner {
     if (this.poolZ) {
       this.scorePool(scan)
       if (test && this.testZ) {
-        logitsOf(this.head, test, 0, test.count, this.testZ)
+        logitsOf(this.head, test, 0, test.count, this.testZ, this.fitted)
         this.testAnswers(this.testZ)
       }
       this.pFresh = false
@@ -544,7 +547,7 @@ export class Learner {
       : null
     for (let from = 0; from < count; from += SCORE_ROWS) {
       const to = Math.min(count, from + SCORE_ROWS)
-      logitsOf(this.head, pool, from, to, z)
+      logitsOf(this.head, pool, from, to, z, this.fitted)
       if (bins)
         for (const edge of bins.count(z, from, to, truth)) cells[binOfLogit(z[from + edge]) * 3 + (truth ? truth[from + edge] + 1 : 0)]++
       else countBins(z, from, to, truth, cells)
@@ -695,12 +698,12 @@ const SCORE_ROWS = BIN_ROWS
 
 /**
  * The head's logits of rows from..to-1 of m into z[from..to-1]: in WebAssembly SIMD (the same
- * numbers; 3x faster than logits() on the digit CNN's 10 features, and more on wide ones), once
- * the head has weights; the head of zeros a session starts with is scored here, so opening one
- * copies no features.
+ * numbers; 3x faster than logits() on the digit CNN's 10 features, and more on wide ones) once
+ * `fitted`; the learner's first scoring, of the zeros it starts with, is done here, so opening a
+ * session copies no features (its first fit does, before the first query, not a later one).
  */
-function logitsOf(head: HeadParams, m: FeatureMatrix, from: number, to: number, z: Float64Array): void {
-  const wide = head.weights.some((w) => w !== 0) ? wideLogitsOf(m) : null
+function logitsOf(head: HeadParams, m: FeatureMatrix, from: number, to: number, z: Float64Array, fitted: boolean): void {
+  const wide = fitted ? wideLogitsOf(m) : null
   if (wide) wide.logits(head, from, to, z)
   else headLogits(head, m.data.subarray(from * m.dim, to * m.dim), m.dim, z.subarray(from, to))
 }
