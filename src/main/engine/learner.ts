@@ -548,10 +548,15 @@ export class Learner {
     for (let from = 0; from < count; from += SCORE_ROWS) {
       const to = Math.min(count, from + SCORE_ROWS)
       logitsOf(this.head, pool, from, to, z, this.fitted)
-      if (bins)
-        for (const edge of bins.count(z, from, to, truth)) cells[binOfLogit(z[from + edge]) * 3 + (truth ? truth[from + edge] + 1 : 0)]++
-      else countBins(z, from, to, truth, cells)
-      scanner?.scan(from, to)
+      if (bins) {
+        // The scan is offered only the rows whose |z| is below its bar as the stretch starts (the others cannot get in).
+        const { edge, near } = bins.count(z, from, to, truth, scanner ? scanner.logitBar : Infinity)
+        for (const e of edge) cells[binOfLogit(z[from + e]) * 3 + (truth ? truth[from + e] + 1 : 0)]++
+        scanner?.scan(from, to, near)
+      } else {
+        countBins(z, from, to, truth, cells)
+        scanner?.scan(from, to)
+      }
     }
     bins?.addTo(cells)
     this.scanned = scanner

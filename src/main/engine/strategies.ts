@@ -145,12 +145,22 @@ export class UncertaintyScan {
     this.p = ctx.logits ? null : ctx.p
   }
 
-  /** Offers rows from..to-1 (in order, after the rows offered before). */
-  scan(from: number, to: number): void {
+  /** The |logit| from which a row cannot get in (Infinity: any row may). */
+  get logitBar(): number {
+    return this.zBar
+  }
+
+  /**
+   * Offers rows from..to-1 (in order, after the rows offered before); with `only`, just the rows
+   * from + only[j] (ascending): the caller has found that the others' |logit| reaches logitBar.
+   */
+  scan(from: number, to: number, only?: Int32Array): void {
     const { excluded, blur, logits } = this.ctx
     const { p, rng, top } = this
     let { bar, zBar } = this
-    for (let i = from; i < to; i++) {
+    const n = only ? only.length : to - from
+    for (let j = 0; j < n; j++) {
+      const i = only ? from + only[j] : from + j
       let pi: number
       if (p) {
         if (excluded[i]) continue

@@ -18,7 +18,7 @@ function counted(bins: PoolBins, z: Float64Array, truth: Int8Array | null): { ce
   bins.clear()
   for (let from = 0; from < z.length; from += BIN_ROWS) {
     const to = Math.min(z.length, from + BIN_ROWS)
-    for (const e of bins.count(z, from, to, truth)) {
+    for (const e of bins.count(z, from, to, truth).edge) {
       edges++
       cells[binOfLogit(z[from + e]) * 3 + (truth ? truth[from + e] + 1 : 0)]++
     }
@@ -52,6 +52,17 @@ describe('PoolBins', () => {
     const z = Float64Array.from({ length: 100 }, (_, i) => i - 50)
     counted(bins, z, null)
     expect(Array.from(counted(bins, z, null).cells)).toEqual(Array.from(reference(z, null)))
+  })
+
+  it('lists the rows whose |z| is not at least the bar, ascending: every one of them, NaN too', () => {
+    const rng = new Rng(5)
+    const z = Float64Array.from({ length: BIN_ROWS }, (_, i) => (i === 77 ? NaN : (rng.next() - 0.5) * 20))
+    for (const bar of [Infinity, 3, 0.5, 1e-3, 0]) {
+      bins.clear()
+      const { near } = bins.count(z, 0, z.length, null, bar)
+      const want = Array.from(z.keys()).filter((i) => !(Math.abs(z[i]) >= bar))
+      expect(Array.from(near)).toEqual(want)
+    }
   })
 
   it('takes at most BIN_ROWS rows a call', () => {
