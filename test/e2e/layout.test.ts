@@ -19,6 +19,29 @@ async function expectContrast(page: Page, what: string): Promise<void> {
 
 const box = async (page: Page, testId: string) => (await page.getByTestId(testId).first().boundingBox())!
 
+// In the page (a string: these tests are typed without the DOM): each tile scrolled into view
+// in turn, the tiles and caption parts not wholly inside the card or cut off inside themselves,
+// and how much wider than the card its content is.
+const CLIPPED_TILES = `(() => {
+  const card = document.querySelector('[data-testid="view-label"] .batch-wrap')
+  const clipped = []
+  const tiles = [...document.querySelectorAll('[data-testid="query-image"]')]
+  tiles.forEach((tile, i) => {
+    tile.scrollIntoView({ block: 'nearest', inline: 'nearest' })
+    const c = card.getBoundingClientRect()
+    const inside = (e) => {
+      const b = e.getBoundingClientRect()
+      return b.left >= c.left && b.right <= c.right && b.top >= c.top && b.bottom <= c.bottom
+    }
+    const caption = tile.querySelector('.tile-caption')
+    if (!inside(tile)) clipped.push('tile ' + (i + 1))
+    for (const part of [caption, ...caption.querySelectorAll('*')])
+      if (!inside(part) || part.scrollWidth > part.clientWidth + 1) clipped.push('tile ' + (i + 1) + ' caption ' + part.className)
+  })
+  tiles[0].scrollIntoView()
+  return { clipped, across: card.scrollWidth - card.clientWidth, checked: tiles.length }
+})()`
+
 describe.skipIf(!haveChromium)('layout and contrast in Chromium', () => {
   let s: Studio
   beforeAll(() => mkdirSync(shots, { recursive: true }))
@@ -90,4 +113,38 @@ describe.skipIf(!haveChromium)('layout and contrast in Chromium', () => {
       })
     }
   }
+
+  // 64 tiles at the minimum box: the grid wraps to the card's width (a taller one scrolls down),
+  // each tile and its caption wholly inside the card, and the tile whose turn it is in view.
+  it('batch 64 at 1440x900 and 1024x700: no tile or caption clipped, the grid fits its card', async () => {
+    const page = s.page
+    await page.goto(s.url)
+    await startSession(page, { poolLimit: 2000, testLimit: 300, batchSize: 64 })
+    for (const k of ['o', 'e', 'o']) await page.keyboard.press(k)
+    await page.getByTestId('btn-guess').click() // guesses shown: the longest captions
+    for (const [width, height] of [
+      [1440, 900],
+      [1024, 700]
+    ]) {
+      await page.setViewportSize({ width, height })
+      await expect.poll(() => page.locator('[data-testid="query-image"]').count()).toBe(64)
+      await page.waitForTimeout(300)
+      await page.screenshot({ path: join(shots, `label-batch64-${width}x${height}.png`) })
+      const r = (await page.evaluate(CLIPPED_TILES)) as { clipped: string[]; across: number; checked: number }
+      expect(r.checked).toBe(64)
+      expect(r.clipped, `${width}x${height}: clipped`).toEqual([])
+      expect(r.across, `${width}x${height}: the grid is wider than its card by`).toBeLessThanOrEqual(0)
+    }
+    // Answering down the batch brings the tile whose turn it is into view.
+    await page.getByTestId('btn-guess').click()
+    const answered = page.locator('[data-testid="query-image"]:not([data-answer=""])')
+    for (let n = 4; n <= 40; n++) {
+      await page.keyboard.press(n % 2 ? 'o' : 'e')
+      await expect.poll(() => answered.count()).toBe(n)
+    }
+    const active = (await page.locator('[data-testid="query-image"][data-active="true"]').boundingBox())!
+    const card = (await page.locator('[data-testid="view-label"] .batch-wrap').boundingBox())!
+    expect(active.y, 'the active tile (41) is in view').toBeGreaterThanOrEqual(card.y)
+    expect(active.y + active.height, 'the active tile (41) is in view').toBeLessThanOrEqual(card.y + card.height)
+  })
 })

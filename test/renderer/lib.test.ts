@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { confirmOps, project, reconcile, toSlots, type LocalOp } from '../../src/renderer/src/lib/batch'
-import { fitBatch } from '../../src/renderer/src/lib/layout'
+import { fitBatch, gridColumns, TILE_CHROME } from '../../src/renderer/src/lib/layout'
 import { cursorMove, isTypingTarget, labelAction, labelShortcuts, playerAction } from '../../src/renderer/src/lib/keys'
 import { base64ToBytes, bytesToBase64, displaySize, imageUrl, toBmp } from '../../src/renderer/src/lib/pixels'
 import { formFromConfig, validateForm } from '../../src/renderer/src/lib/session-form'
@@ -284,5 +284,23 @@ describe('batch layout', () => {
     expect(fitBatch(2, 500, 700, 400)).toEqual({ columns: 2, box: 327 })
     // a tiny window still gives a usable size
     expect(fitBatch(16, 28, 100, 100).box).toBe(56)
+  })
+
+  it('never makes a row wider than the area, even when the box is held at its minimum', () => {
+    const width = (l: { columns: number; box: number }) => l.columns * (l.box + TILE_CHROME.x) + (l.columns - 1) * TILE_CHROME.gap
+    // 64 images in the card a 1440x900 and a 1024x700 window leave, and a tiny one
+    for (const [w, h] of [
+      [928, 552],
+      [512, 325],
+      [100, 100]
+    ]) {
+      const l = fitBatch(64, 28, w, h)
+      expect(l.box).toBe(56)
+      expect(width(l), `${w}x${h}`).toBeLessThanOrEqual(Math.max(w, 56 + TILE_CHROME.x))
+    }
+    expect(fitBatch(64, 28, 928, 552).columns).toBe(10)
+    expect(fitBatch(64, 28, 40, 40).columns).toBe(1)
+    // the grid's columns are at least as wide as the tiles, all alike
+    expect(gridColumns({ columns: 10, box: 56 })).toBe('repeat(10, minmax(72px, 1fr))')
   })
 })

@@ -49,5 +49,18 @@ export function fitBatch(
   const s = Math.max(1, side)
   let box = Math.max(minBox, Math.floor(bestRaw))
   if (box >= s * 2) box = Math.floor(box / s) * s
-  return { columns: best.columns, box: Math.min(box, maxBox) }
+  box = Math.min(box, maxBox)
+  // Held up at the minimum box, the columns that row needed may be wider than the area: take
+  // as many as fit across (at least one), and let the area scroll down instead of clipping sides.
+  const across = Math.max(1, Math.floor((width + chrome.gap) / (box + chrome.x + chrome.gap)))
+  return { columns: Math.min(best.columns, across), box }
+}
+
+/**
+ * The grid's columns for a layout: alike, at least as wide as a tile, and as wide as the
+ * widest caption where the card has room (a batch of 4 keeps its captions on one line);
+ * where it has not, they share the card's width and a caption wraps inside its tile.
+ */
+export function gridColumns(layout: BatchLayout, chrome: TileChrome = TILE_CHROME): string {
+  return `repeat(${layout.columns}, minmax(${layout.box + chrome.x}px, 1fr))`
 }
