@@ -72,6 +72,9 @@ describe.skipIf(!haveChromium)('a tab whose server is killed (browser mode, Chro
     await expect.poll(() => sync.textContent(), { timeout: 60_000 }).toBe('yes')
     expect(await labels.textContent()).toBe('2')
     expect(await answered()).toBe((await logged()).current)
+    // Answers are taken again once the session the studio reopened is on screen (not before:
+    // that state would wipe an answer given meanwhile off the screen).
+    await expect.poll(() => page.getByTestId('btn-positive').isEnabled(), { timeout: 60_000 }).toBe(true)
     await page.keyboard.press('o')
     await expect.poll(async () => (await logged()).total, { timeout: 20_000 }).toBe(3)
     await expect.poll(() => sync.textContent(), { timeout: 20_000 }).toBe('yes')

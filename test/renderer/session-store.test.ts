@@ -209,6 +209,30 @@ describe('session store', () => {
     expect(s.connected).toBe(true)
   })
 
+  it('takes no answer while reconnecting, until the studio state it reopened is on screen', async () => {
+    const { s } = await started()
+    s.answer(1)
+    await s.settled()
+    const dir = s.state!.dir
+    fake.setConnection('lost')
+    fake.session = null
+    fake.sessions = [{ id: 'sess-1', dir, createdAt: '', dataset: 'mnist', strategy: 'uncertainty', labels: 1, lastAccuracy: null }]
+    fake.setConnection('open')
+    // The session is being opened again: an answer now would be wiped by its state, or reach no session.
+    expect(s.answer(0)).toBe(false)
+    expect(answers(s)).toEqual([1, null, null, null])
+    await flushPromises()
+    expect(s.pending).toBeNull()
+    const next = s.active!.item.id
+    const shown = s.labelCount
+    expect(s.answer(0)).toBe(true)
+    await s.settled()
+    await flushPromises()
+    expect(fake.callsOf('label').map(([id]) => id)).toEqual([1, next])
+    expect(s.batch.find((x) => x.item.id === next)?.answer).toBe(0)
+    expect(s.labelCount).toBe(shown + 1)
+  })
+
   it('reveals guesses only for answered items, or for all with the toggle', async () => {
     const { s } = await started()
     s.answer(1)

@@ -221,6 +221,10 @@ export const useSessionStore = defineStore('session', () => {
   async function reconnected(): Promise<void> {
     const dir = state.value?.dir
     generation++
+    // No answer until the studio's state is the view's: one given meanwhile would be wiped off
+    // the screen by that state, or reach a server with no session open yet.
+    const own = pending.value === null
+    if (own) pending.value = 'open'
     try {
       const s = (await useApi().state()) ?? (dir ? await useApi().openSession(dir) : null)
       if (!s) return close()
@@ -228,6 +232,8 @@ export const useSessionStore = defineStore('session', () => {
       adopt(s)
     } catch (err) {
       useAppStore().reportError(err)
+    } finally {
+      if (own) pending.value = null
     }
   }
 
