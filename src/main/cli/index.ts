@@ -31,7 +31,7 @@ Commands:
              [--session DIR]  record the run as a session (one strategy and one seed only)
              [--base DIR]     a TF.js layers model folder as the frozen base (see curator-base.json)
   replay     Show a session's iterations, rebuild and verify them, export a GIF, replay what-ifs
-             SESSION [--verify] [--gif FILE [--force]] [--strategy S] [--seed N] [--json]
+             SESSION [--verify] [--gif FILE [--force]] [--strategy S] [--seed N] [--base DIR] [--json]
              --verify: rebuild the model from the log and compare every iteration; exits
                        non-zero naming the first iteration that differs
              --gif FILE: write the session as an animated GIF, one frame per iteration; an
@@ -39,6 +39,7 @@ Commands:
                        outside a session folder)
              --strategy/--seed: replay the recorded answers in order under another strategy
                        or seed (it cannot ask new images) and report accuracy per iteration
+             --base DIR: where the session's base model is, if not in the data folder
   tensorboard
              Rebuild a session's TensorBoard event files from its log (any session)
              SESSION [--out DIR] [--json]   (default DIR: SESSION/tensorboard)
@@ -262,6 +263,7 @@ const commands: Record<
       force: { type: 'boolean' },
       strategy: { type: 'string' },
       seed: { type: 'string' },
+      base: { type: 'string' },
       json: { type: 'boolean' }
     },
     run: (o, rest) => {
@@ -273,6 +275,7 @@ const commands: Record<
         force: Boolean(o.force),
         strategy: o.strategy as string | undefined,
         seed: flag(o, 'seed', seed),
+        base: o.base as string | undefined,
         json: Boolean(o.json)
       })
     }

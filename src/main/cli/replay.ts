@@ -18,6 +18,8 @@ export interface ReplayArgs {
   force?: boolean
   strategy?: string
   seed?: number
+  /** The session's base model folder, where it is not the default one nor retrained into the data folder. */
+  base?: string
   json: boolean
 }
 
@@ -31,7 +33,7 @@ export async function replayCommand(a: ReplayArgs): Promise<void> {
   if (!a.session)
     throw new CuratorError(
       'BAD_ARGUMENT',
-      'Which session? Usage: curator replay SESSION [--verify] [--gif FILE [--force]] [--strategy S] [--seed N] [--json]'
+      'Which session? Usage: curator replay SESSION [--verify] [--gif FILE [--force]] [--strategy S] [--seed N] [--base DIR] [--json]'
     )
   const strategy = a.strategy === undefined ? undefined : cliParse(CONFIG_FIELDS.strategy, a.strategy, '--strategy')
   if (a.seed !== undefined && !Number.isInteger(a.seed)) throw new CuratorError('BAD_ARGUMENT', `--seed must be an integer, got ${a.seed}`)
@@ -39,12 +41,12 @@ export async function replayCommand(a: ReplayArgs): Promise<void> {
   await startBackend()
   if (!a.verify && !a.gif && !whatIfAsked) return printTable(a.session, a.json)
   if (a.gif) {
-    const r = await writeSessionGif(a.session, a.gif, await recordedBaseline(a.session), a.force)
+    const r = await writeSessionGif(a.session, a.gif, await recordedBaseline(a.session, { baseDir: a.base }), a.force)
     if (a.json) out(JSON.stringify({ gif: r }))
     else out(`Wrote ${r.file}: ${r.frames} frames`)
   }
-  if (whatIfAsked) await printWhatIf(a.session, strategy, a.seed, a.json)
-  if (a.verify) await verify(a.session, a.json)
+  if (whatIfAsked) await printWhatIf(a.session, strategy, a.seed, a.base, a.json)
+  if (a.verify) await verify(a.session, a.base, a.json)
 }
 
 async function printTable(dir: string, json: boolean): Promise<void> {
@@ -80,8 +82,8 @@ async function printTable(dir: string, json: boolean): Promise<void> {
   }
 }
 
-async function verify(dir: string, json: boolean): Promise<void> {
-  const r = await verifyReplay(dir, { onProgress: progressPrinter() })
+async function verify(dir: string, baseDir: string | undefined, json: boolean): Promise<void> {
+  const r = await verifyReplay(dir, { baseDir, onProgress: progressPrinter() })
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`)
   if (json) {
     for (const it of r.iterations) out(JSON.stringify({ iteration: it.iteration, ok: it.ok, mismatches: it.mismatches }))
@@ -123,8 +125,14 @@ async function verify(dir: string, json: boolean): Promise<void> {
   }
 }
 
-async function printWhatIf(dir: string, strategy: StrategyName | undefined, seed: number | undefined, json: boolean): Promise<void> {
-  const r = await whatIf(dir, { strategy, seed }, { onProgress: progressPrinter() })
+async function printWhatIf(
+  dir: string,
+  strategy: StrategyName | undefined,
+  seed: number | undefined,
+  baseDir: string | undefined,
+  json: boolean
+): Promise<void> {
+  const r = await whatIf(dir, { strategy, seed }, { baseDir, onProgress: progressPrinter() })
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`)
   if (json) {
     out(JSON.stringify({ note: r.note, recorded: r.recorded, strategy: r.strategy, seed: r.seed, fit: r.fit, backend: r.backend }))

@@ -4,6 +4,7 @@
 import { dirname, resolve } from 'node:path'
 import type { BaselinePoint, SessionConfig, StrategyName } from '../../shared/contract'
 import { CHOSEN } from '../../shared/schema'
+import { CuratorError } from '../../shared/errors'
 import { baselineOf } from '../engine/baseline'
 import type { Progress } from '../../shared/progress'
 import { initBackend } from '../engine/backend'
@@ -62,7 +63,13 @@ async function load(dir: string, config: (c: SessionConfig) => SessionConfig, op
   // A session in <data folder>/sessions/<id> finds the bases retrained into that data folder
   // (a desktop session verifies on its own retrained base), then the CLI's default one.
   const dataDirs = [...new Set([dirname(dirname(target)), defaultDataDir()])]
-  const baseDir = opts.baseDir ?? findBase(d.start.base.hash, [defaultBaseDir(), ...dataDirs.flatMap(retrainedBases)]) ?? undefined
+  const baseDir = opts.baseDir ?? findBase(d.start.base.hash, [defaultBaseDir(), ...dataDirs.flatMap(retrainedBases)])
+  // Rebuilt on another base, every fit would differ: say which base it needs instead.
+  if (baseDir === null)
+    throw new CuratorError(
+      'NOT_FOUND',
+      `This session was recorded on the base model "${d.start.base.id}" (hash ${d.start.base.hash.slice(0, 12)}), which is neither the default base nor one retrained into the data folder: give its folder with --base DIR`
+    )
   // The features it was recorded on (ONNX Runtime's differ from TF.js's in the last bits).
   const recorded = d.start.features ?? 'tfjs'
   const featurizer = recorded === 'onnxruntime' && !onnxRuntimeLoads() ? 'tfjs' : recorded

@@ -309,6 +309,11 @@ describe('verified replay', () => {
     expect(trains.at(-1)!.answers).toBe(40)
     expect(trains.at(-1)!.labels).toBe(40 - reasked.filter((id) => d.done.some((b) => b.query.reask?.includes(id))).length)
     expect(trains.every((t) => t.suspects !== undefined && t.advice !== undefined)).toBe(true)
+    // Without its base (not the default one here, not in a data folder), verify names it instead of rebuilding on another.
+    await expect(verifyReplay(dir, { cacheDir })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringMatching(/recorded on the base model ".+".*--base DIR/)
+    })
     const r = await verifyReplay(dir, { cacheDir, baseDir: shipped })
     expect(r.iterations.every((i) => i.mismatches.length === 0)).toBe(true)
     expect(r.ok).toBe(true)
