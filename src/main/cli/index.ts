@@ -42,7 +42,7 @@ Commands:
              --base DIR: where the session's base model is, if not in the data folder
   tensorboard
              Rebuild a session's TensorBoard event files from its log (any session)
-             SESSION [--out DIR] [--json]   (default DIR: SESSION/tensorboard)
+             SESSION [--out DIR] [--base DIR] [--json]   (default DIR: SESSION/tensorboard)
   bench      Measure iteration latency, the naive baseline, featurizing and pretraining
              [--iterations 30] [--naive-subset 2000] [--featurize-images 70000] [--json]
              [--reference torch|none]  also measure PyTorch on the same network in this run
@@ -249,11 +249,16 @@ const commands: Record<
     run: (o, rest) => predictCommand({ model: o.model as string | undefined, inputs: rest, json: Boolean(o.json) })
   },
   tensorboard: {
-    options: { out: { type: 'string' }, json: { type: 'boolean' } },
+    options: { out: { type: 'string' }, base: { type: 'string' }, json: { type: 'boolean' } },
     run: (o, rest) => {
       if (rest.length > 1)
         throw new CuratorError('BAD_ARGUMENT', `tensorboard takes one session folder, got ${rest.length}: ${rest.join(' ')}`)
-      return tensorboardCommand({ session: rest[0], out: o.out as string | undefined, json: Boolean(o.json) })
+      return tensorboardCommand({
+        session: rest[0],
+        out: o.out as string | undefined,
+        base: o.base as string | undefined,
+        json: Boolean(o.json)
+      })
     }
   },
   replay: {
