@@ -86,6 +86,9 @@ describe.skipIf(!haveChromium)('layout and contrast in Chromium', () => {
         for (const id of ['btn-negative', 'btn-positive']) {
           const b = await box(page, id)
           expect(b.y + b.height, `${id} in view`).toBeLessThanOrEqual(height)
+          // The answer's name is whole, not cut off at the button's edge.
+          const cut = await page.getByTestId(id).evaluate((e) => e.scrollWidth - e.clientWidth)
+          expect(cut, `${id}: text wider than the button by`).toBeLessThanOrEqual(0)
         }
         for (const chart of ['chart-accuracy', 'chart-weights', 'chart-histogram']) {
           const c = (await page.getByTestId(chart).locator('canvas').boundingBox())!
