@@ -729,45 +729,143 @@ export function leaveOneOutScoresDual(
   head: HeadParams,
   opts: FitOptions = {}
 ): Float64Array {
-  const { l2 = L2, scale = null, eps = EPS, weights = null } = opts
-  const n = rows.length
-  const cache = opts.kernel?.fits(x, dim, scale, l2) ? opts.kernel : new KernelCache(x, dim, scale, l2)
-  const k = cache.matrix(rows)
-  const z = scoresOf(head, x, dim, rows)
-  const g = new Float64Array(n)
-  const f = new Float64Array(n)
-  const sw = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    const at = lossAt(z[i], y[i], eps)
-    const w = weights ? weights[i] : 1
-    g[i] = w * at.g
-    f[i] = w * at.f
-    sw[i] = Math.sqrt(f[i])
+  return new LeaveOneOutDual(x, dim, rows, y, head, opts).scores
+}
+
+/**
+ * LeaveOneOut for wide features (the dual): the same one Newton step per answer (`scores`), and
+ * refitScore's chord steps through the kernel, theta = Z^T alpha over all n answers with answer
+ * k's loss weighed 0 (its alpha goes to 0). The full fit's curvature less answer k's, inverted on
+ * Z^T u by Woodbury and Sherman-Morrison: H^-1 Z^T u = Z^T (u - S M^-1 S K u) / l2 with M = l2 I + S K S
+ * factored once, then the rank-one removal of answer k; O(n^2) a step, nothing of order d.
+ */
+export class LeaveOneOutDual {
+  readonly scores: Float64Array
+  private readonly k: Float64Array
+  private readonly l: Float64Array
+  private readonly sw: Float64Array
+  private readonly f: Float64Array
+  private readonly g: Float64Array
+  private readonly y: Float64Array
+  private readonly w: Float64Array | null
+  private readonly l2: number
+  private readonly eps: number
+  private readonly n: number
+  private readonly work: {
+    a: Float64Array
+    b: Float64Array
+    c: Float64Array
+    t: Float64Array
+    z: Float64Array
+    alpha: Float64Array
+    ck: Float64Array
   }
-  const m = new Float64Array(n * n)
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[i * n + j] = sw[i] * k[i * n + j] * sw[j] + (i === j ? l2 : 0)
-  const l = cholesky(m, n)
-  // V = L^-1 S K, a column per answer, by forward substitution on all columns at once (row by row).
-  const v = new Float64Array(n * n)
-  for (let i = 0; i < n; i++) {
-    const row = i * n
-    for (let col = 0; col < n; col++) v[row + col] = sw[i] * k[row + col]
-    for (let p = 0; p < i; p++) {
-      const lip = l[row + p]
-      if (lip === 0) continue
-      for (let col = 0, prow = p * n; col < n; col++) v[row + col] -= lip * v[prow + col]
+
+  constructor(x: Float32Array, dim: number, rows: ArrayLike<number>, y: ArrayLike<number>, head: HeadParams, opts: FitOptions = {}) {
+    const { l2 = L2, scale = null, eps = EPS, weights = null } = opts
+    const n = (this.n = rows.length)
+    this.l2 = l2
+    this.eps = eps
+    this.y = Float64Array.from(y)
+    this.w = weights ? Float64Array.from(weights) : null
+    const cache = opts.kernel?.fits(x, dim, scale, l2) ? opts.kernel : new KernelCache(x, dim, scale, l2)
+    const k = (this.k = cache.matrix(rows))
+    const z = scoresOf(head, x, dim, rows)
+    const g = (this.g = new Float64Array(n))
+    const f = (this.f = new Float64Array(n))
+    const sw = (this.sw = new Float64Array(n))
+    for (let i = 0; i < n; i++) {
+      const at = lossAt(z[i], y[i], eps)
+      const w = weights ? weights[i] : 1
+      g[i] = w * at.g
+      f[i] = w * at.f
+      sw[i] = Math.sqrt(f[i])
     }
-    const lii = l[row + i]
-    for (let col = 0; col < n; col++) v[row + col] /= lii
+    const m = new Float64Array(n * n)
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[i * n + j] = sw[i] * k[i * n + j] * sw[j] + (i === j ? l2 : 0)
+    const l = (this.l = cholesky(m, n))
+    // V = L^-1 S K, a column per answer, by forward substitution on all columns at once (row by row).
+    const v = new Float64Array(n * n)
+    for (let i = 0; i < n; i++) {
+      const row = i * n
+      for (let col = 0; col < n; col++) v[row + col] = sw[i] * k[row + col]
+      for (let p = 0; p < i; p++) {
+        const lip = l[row + p]
+        if (lip === 0) continue
+        for (let col = 0, prow = p * n; col < n; col++) v[row + col] -= lip * v[prow + col]
+      }
+      const lii = l[row + i]
+      for (let col = 0; col < n; col++) v[row + col] /= lii
+    }
+    const out = (this.scores = new Float64Array(n))
+    for (let col = 0; col < n; col++) {
+      let q = 0
+      for (let i = 0; i < n; i++) q += v[i * n + col] * v[i * n + col]
+      const h = Math.max(0, (k[col * n + col] - q) / l2)
+      out[col] = z[col] + (g[col] * h) / Math.max(1e-12, 1 - f[col] * h)
+    }
+    const vec = () => new Float64Array(n)
+    this.work = { a: vec(), b: vec(), c: vec(), t: vec(), z: vec(), alpha: vec(), ck: vec() }
   }
-  const out = new Float64Array(n)
-  for (let col = 0; col < n; col++) {
-    let q = 0
-    for (let i = 0; i < n; i++) q += v[i * n + col] * v[i * n + col]
-    const h = Math.max(0, (k[col * n + col] - q) / l2)
-    out[col] = z[col] + (g[col] * h) / Math.max(1e-12, 1 - f[col] * h)
+
+  /** out = H^-1 on Z^T u as coefficients: (u - S M^-1 S K u) / l2 (b may not be out). */
+  private inverse(u: Float64Array, out: Float64Array): Float64Array {
+    const { k, n, sw, l, l2 } = this
+    const { b, t } = this.work
+    kernelTimes(k, n, u, b)
+    for (let i = 0; i < n; i++) b[i] *= sw[i]
+    solveCholeskyInto(l, b, n, t, out)
+    for (let i = 0; i < n; i++) out[i] = (u[i] - sw[i] * out[i]) / l2
+    return out
   }
-  return out
+
+  /**
+   * Answer k's score from the fit without it, as LeaveOneOut.refitScore: chord steps from the full
+   * fit (alpha = -g / l2 at its optimum), null where they shrink slower than CHORD_RATE. `decided`
+   * (the lowest and highest score the steps still to come can reach) ends it early once the caller
+   * needs no more: the score then is the last step's.
+   */
+  refitScore(k: number, decided?: (low: number, high: number) => boolean): number | null {
+    const { n, l2, y, w, eps, f, g } = this
+    const kk = this.k
+    const { a: u, c: step, z, alpha, ck, b } = this.work
+    // H^-1 x_k as coefficients, its leverage h_k and the Sherman-Morrison factor of the removal.
+    const ek = this.work.a
+    ek.fill(0)
+    ek[k] = 1
+    this.inverse(ek, ck)
+    let hk = 0
+    for (let i = 0; i < n; i++) hk += kk[k * n + i] * ck[i]
+    const downdate = f[k] / Math.max(1e-12, 1 - f[k] * hk)
+    for (let i = 0; i < n; i++) alpha[i] = -g[i] / l2
+    kernelTimes(kk, n, alpha, z)
+    let last = Infinity
+    let worst = 0
+    for (let iter = 0; iter < CHORD_STEPS; iter++) {
+      for (let i = 0; i < n; i++) u[i] = (i === k ? 0 : (w ? w[i] : 1) * lossGradient(z[i], y[i], eps)) + l2 * alpha[i]
+      this.inverse(u, step)
+      let along = 0
+      for (let i = 0; i < n; i++) along += kk[k * n + i] * step[i]
+      for (let i = 0; i < n; i++) step[i] += ck[i] * downdate * along
+      kernelTimes(kk, n, step, b)
+      let size = 0
+      for (let i = 0; i < n; i++) {
+        alpha[i] -= step[i]
+        z[i] -= b[i]
+        size = Math.max(size, Math.abs(b[i]))
+      }
+      // Linear convergence, as LeaveOneOut.refitScore: what the steps to come add is at most size * rate / (1 - rate).
+      const rate = size / last
+      if (iter > 0) {
+        if (!(rate < CHORD_RATE)) return null
+        worst = Math.max(worst, rate)
+        const rest = (size * worst) / (1 - worst)
+        if (rest < 1e-6 || decided?.(z[k] - rest, z[k] + rest)) return z[k]
+      }
+      last = size
+    }
+    return null
+  }
 }
 
 /**

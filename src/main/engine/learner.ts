@@ -14,6 +14,7 @@ import {
   fitLogistic,
   FitOptions,
   leaveOneOutScoresDual,
+  LeaveOneOutDual,
   LeaveOneOut,
   logits as headLogits,
   positiveAt,
@@ -359,9 +360,15 @@ export class Learner {
     return leaveOneOutScoresDual(...this.leaveOneOutProblem())
   }
 
-  /** Narrow features: the standing answers' leave-one-out problems around the exact fit (one Newton step each, and screening refits); null for wide ones. */
-  leaveOneOut(): LeaveOneOut | null {
-    return this.opts.pool.dim > DUAL_MIN_DIM ? null : new LeaveOneOut(...this.leaveOneOutProblem())
+  /**
+   * The standing answers' leave-one-out problems around the exact fit (one Newton step each, and
+   * screening refits): in the primal for narrow features, through the kernel for wide ones with
+   * fewer answers than features (null otherwise).
+   */
+  leaveOneOut(): LeaveOneOut | LeaveOneOutDual | null {
+    const { pool } = this.opts
+    if (pool.dim <= DUAL_MIN_DIM) return new LeaveOneOut(...this.leaveOneOutProblem())
+    return this.labelled.length < pool.dim ? new LeaveOneOutDual(...this.leaveOneOutProblem()) : null
   }
 
   private leaveOneOutProblem(): [Float32Array, number, number[], number[], HeadParams, FitOptions] {

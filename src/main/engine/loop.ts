@@ -12,6 +12,7 @@ import {
   heldOutAgreement,
   openSuspects,
   outOfSample,
+  CLEARED_CHANCE,
   reasks,
   regionCounts,
   settledIds,
@@ -101,7 +102,7 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
       learner.params,
       (keep, init) => learner.exactFit(keep, init, OUT_OF_SAMPLE_TOLERANCE, answers),
       loo ? loo.scores : (learner.approximateLeaveOneOut() ?? undefined),
-      loo ? (k) => screenedP(loo.refitScore(k)) : undefined
+      loo ? (k) => screenedP(loo.refitScore(k, (low, high) => decided(answers[k].value, low, high))) : undefined
     )
     suspects = suspectsOf(answers, oos, settledIds(batches, skipped))
     // A region is trusted on answers nobody doubts.
@@ -189,6 +190,12 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
   }
 }
 
+/** The screen has decided once every score it can still reach gives the answer a chance on one side of CLEARED_CHANCE. */
+const decided = (value: 0 | 1, low: number, high: number): boolean => {
+  const chance = (z: number) => (value === 1 ? 1 / (1 + Math.exp(-z)) : 1 / (1 + Math.exp(z)))
+  const [worst, best] = value === 1 ? [chance(low), chance(high)] : [chance(high), chance(low)]
+  return worst >= CLEARED_CHANCE || best < CLEARED_CHANCE
+}
 const screenedP = (z: number | null): number | null => (z === null ? null : 1 / (1 + Math.exp(-z)))
 
 /**

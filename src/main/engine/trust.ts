@@ -30,6 +30,8 @@ const MAX_FOLDS_DUAL = 10
 const CHECK_EXACTLY = 0.45
 /** A screened chance this far above SUSPECT_P is surely not a suspect's: no exact refit (the screen is within 1e-6 of it). */
 const SCREEN_MARGIN = 0.01
+/** The chance a screened answer must keep to be cleared without an exact refit. */
+export const CLEARED_CHANCE = SUSPECT_P + SCREEN_MARGIN
 
 /**
  * Out-of-sample P(positive) of every answer: the head refitted without it (leave-one-out, or
@@ -56,7 +58,7 @@ export function outOfSample(
     answers.forEach((a, k) => {
       if (chance(k, out[k]) >= CHECK_EXACTLY) return
       const screened = screen?.(k) ?? null
-      if (screened !== null && chance(k, screened) >= SUSPECT_P + SCREEN_MARGIN) {
+      if (screened !== null && chance(k, screened) >= CLEARED_CHANCE) {
         out[k] = screened
         return
       }

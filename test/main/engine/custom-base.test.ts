@@ -16,7 +16,7 @@ import { loadDataset } from '../../../src/main/data/load'
 import { headOf } from '../../../src/main/data/dataset'
 import { simulate } from '../../../src/main/engine/simulate'
 import { outOfSample, suspectsOf } from '../../../src/main/engine/trust'
-import { logits, type HeadParams } from '../../../src/main/engine/head'
+import { LeaveOneOutDual, logits, type HeadParams } from '../../../src/main/engine/head'
 import type { Answer } from '../../../src/main/engine/learner'
 import { decodeImageFile, loadExportedModel, predictImages, resizeOf } from '../../../src/main/export/predict'
 import { parseSpecOptions } from '../../../src/main/data/spec'
@@ -139,6 +139,30 @@ describe('answers in doubt at 1,280 features', () => {
         // The step itself is close: far from doubt it decides nothing.
         expect(Math.abs(1 / (1 + Math.exp(-approximate![k])) - exact[k])).toBeLessThan(0.05)
       })
+      // The screen through the kernel: each answer's converged chord refit is the exact refit's
+      // score, and with it only the answers it cannot clear get an exact refit; the same flags and P.
+      const loo = learner.leaveOneOut()
+      expect(loo).toBeInstanceOf(LeaveOneOutDual)
+      let settled = 0
+      answers.forEach((_, k) => {
+        const z = loo!.refitScore(k)
+        if (z === null) return
+        settled++
+        expect(Math.abs(1 / (1 + Math.exp(-z)) - exact[k])).toBeLessThan(1e-5)
+      })
+      expect(settled).toBeGreaterThan(answers.length / 2)
+      let refits = 0
+      const counted = (keep: Answer[], init?: HeadParams) => (refits++, refit(keep, init))
+      const screenP = (k: number) => {
+        const z = loo!.refitScore(k, (low, high) => high - low < 1e-3)
+        return z === null ? null : 1 / (1 + Math.exp(-z))
+      }
+      const screened = outOfSample(p.poolFeatures, answers, learner.params, counted, approximate!, screenP)
+      expect(flagged(screened)).toEqual(flagged(exact))
+      for (const s of suspectsOf(answers, screened, new Set())) expect(s.p).toBe(fast[answers.findIndex((a) => a.id === s.id)])
+      expect(refits).toBeLessThan(
+        answers.filter((a, k) => (a.value === 1 ? approximate![k] : -approximate![k]) < Math.log(0.45 / 0.55)).length
+      )
     } finally {
       disposePrepared(p)
     }
