@@ -499,11 +499,52 @@ export function fitLogisticDual(
   y: ArrayLike<number>,
   opts: FitOptions = {}
 ): HeadParams {
+  const fit = dualCoefficients(x, dim, rows, y, opts)
+  if (!fit) return { weights: new Float64Array(dim), bias: 0 }
+  const { alpha, cache, factor, sw0 } = fit
+  const { c, inv } = cache
+  const weights = new Float64Array(dim)
+  let b = 0
+  for (let i = 0; i < rows.length; i++) {
+    const base = rows[i] * dim
+    for (let t = 0; t < dim; t++) weights[t] += alpha[i] * x[base + t] * inv[t]
+    b += alpha[i] * c
+  }
+  const head = { weights, bias: b * c }
+  if (factor) DUALS.set(head, { cache, rows: Int32Array.from(rows), alpha, factor, sw0 })
+  return head
+}
+
+/**
+ * The score (z = w.x + b) of pool row `row` under fitLogisticDual's fit, without the weights:
+ * sum_i alpha_i K(row, rows_i), O(n) from the kernel cache where the weights are O(n d). The
+ * same fit, its score summed in another order (equal to rounding). For a refit's left-out answer.
+ */
+export function dualScore(
+  x: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  y: ArrayLike<number>,
+  opts: FitOptions,
+  row: number
+): number {
+  const fit = dualCoefficients(x, dim, rows, y, opts)
+  return fit ? fit.cache.dot(row, rows, fit.alpha) : 0
+}
+
+/** fitLogisticDual's coefficients alpha (theta = Z^T alpha), its kernel cache and last factor; null without rows. */
+function dualCoefficients(
+  x: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  y: ArrayLike<number>,
+  opts: FitOptions
+): { alpha: Float64Array; cache: KernelCache; factor: Float64Array | null; sw0: Float64Array } | null {
   const { l2 = L2, scale = null, eps = EPS, weights: omega = null, tolerance = 1e-10 } = opts
   const n = rows.length
-  if (n === 0) return { weights: new Float64Array(dim), bias: 0 }
+  if (n === 0) return null
   const cache = opts.kernel?.fits(x, dim, scale, l2) ? opts.kernel : new KernelCache(x, dim, scale, l2)
-  const { c, inv } = cache
+  const { inv } = cache
   const k = cache.matrix(rows)
   const alpha = new Float64Array(n)
   const z = new Float64Array(n)
@@ -612,16 +653,7 @@ export function fitLogisticDual(
     alpha.set(trial)
     if (t * Math.sqrt(Math.max(0, quad)) * most < tolerance) break
   }
-  const weights = new Float64Array(dim)
-  let b = 0
-  for (let i = 0; i < n; i++) {
-    const base = rows[i] * dim
-    for (let t = 0; t < dim; t++) weights[t] += alpha[i] * x[base + t] * inv[t]
-    b += alpha[i] * c
-  }
-  const head = { weights, bias: b * c }
-  if (factor) DUALS.set(head, { cache, rows: Int32Array.from(rows), alpha, factor, sw0 })
-  return head
+  return { alpha, cache, factor, sw0 }
 }
 
 /** Each dual fit's rows, coefficients and last factor (at curvatures sw0): where refits without one of its answers start. */
@@ -905,6 +937,16 @@ export class KernelCache {
     const m = this.capacity
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = this.k[slots[i] * m + slots[j]]
     return out
+  }
+
+  /** sum_i a_i K(row, rows_i). */
+  dot(row: number, rows: ArrayLike<number>, a: ArrayLike<number>): number {
+    const at = this.slotFor(row)
+    const slots = Int32Array.from(rows, (r) => this.slotFor(r))
+    const base = at * this.capacity
+    let s = 0
+    for (let i = 0; i < slots.length; i++) s += a[i] * this.k[base + slots[i]]
+    return s
   }
 
   private slotFor(row: number): number {

@@ -14,6 +14,8 @@ import {
   fitLogistic,
   FitOptions,
   leaveOneOutScoresDual,
+  sigmoid,
+  dualScore,
   LeaveOneOutDual,
   LeaveOneOut,
   logits as headLogits,
@@ -345,6 +347,31 @@ export class Learner {
       answers.map((a) => a.id),
       answers.map((a) => a.value),
       { ...this.optionsFor(answers, priorFrom), init, tolerance }
+    )
+  }
+
+  /**
+   * P(positive) of image `id` under exactFit(answers, init, tolerance, priorFrom): for wide
+   * features fitted in the dual, from its coefficients through the kernel (O(n), not the O(n d)
+   * weights; the same fit, equal to rounding). For a refit's left-out answer.
+   */
+  exactP(id: number, answers: Answer[], init?: HeadParams, tolerance?: number, priorFrom?: Answer[]): number {
+    const { pool } = this.opts
+    const rows = answers.map((a) => a.id)
+    if (pool.dim <= DUAL_MIN_DIM || rows.length >= pool.dim)
+      return sigmoid(
+        headLogits(this.exactFit(answers, init, tolerance, priorFrom), pool.data.subarray(id * pool.dim, (id + 1) * pool.dim), pool.dim)[0]
+      )
+    const options = { ...this.optionsFor(answers, priorFrom), init, tolerance }
+    return sigmoid(
+      dualScore(
+        pool.data,
+        pool.dim,
+        rows,
+        answers.map((a) => a.value),
+        options,
+        id
+      )
     )
   }
 

@@ -102,7 +102,8 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
       learner.params,
       (keep, init) => learner.exactFit(keep, init, OUT_OF_SAMPLE_TOLERANCE, answers),
       loo ? loo.scores : (learner.approximateLeaveOneOut() ?? undefined),
-      loo ? (k) => screenedP(loo.refitScore(k, (low, high) => decided(answers[k].value, low, high))) : undefined
+      loo ? (k) => screenedP(loo.refitScore(k, (low, high) => decided(answers[k].value, low, high))) : undefined,
+      (keep, left) => learner.exactP(left.id, keep, learner.params, OUT_OF_SAMPLE_TOLERANCE, answers)
     )
     suspects = suspectsOf(answers, oos, settledIds(batches, skipped))
     // A region is trusted on answers nobody doubts.

@@ -40,7 +40,8 @@ export const CLEARED_CHANCE = SUSPECT_P + SCREEN_MARGIN
  * below CHECK_EXACTLY are refitted; the others keep the approximation. With `screen` (answer k's
  * P from a cheaper converged refit, null where it did not settle), an answer it puts clear of
  * SUSPECT_P keeps that P and only the others get the exact refit: the suspects and their P are
- * the exact refits' all the same.
+ * the exact refits' all the same. `leftOut` gives the left-out answer's P from the exact refit
+ * without it (default: fit's head, scored).
  */
 export function outOfSample(
   pool: FeatureMatrix,
@@ -48,7 +49,8 @@ export function outOfSample(
   full: HeadParams,
   fit: (keep: Answer[], init: HeadParams) => HeadParams,
   approximate?: Float64Array,
-  screen?: (k: number) => number | null
+  screen?: (k: number) => number | null,
+  leftOut: (keep: Answer[], left: Answer) => number = (keep, left) => score(fit(keep, full), pool, left.id)
 ): Float64Array {
   const n = answers.length
   const wide = pool.dim > 64
@@ -62,13 +64,9 @@ export function outOfSample(
         out[k] = screened
         return
       }
-      out[k] = score(
-        fit(
-          answers.filter((_, j) => j !== k),
-          full
-        ),
-        pool,
-        a.id
+      out[k] = leftOut(
+        answers.filter((_, j) => j !== k),
+        a
       )
     })
     return out

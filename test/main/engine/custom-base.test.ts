@@ -131,6 +131,11 @@ describe('answers in doubt at 1,280 features', () => {
         return 1 / (1 + Math.exp(-z))
       })
       const flagged = (oos: Float64Array) => suspectsOf(answers, oos, new Set()).map((s) => s.id)
+      // A left-out answer's P from the refit's coefficients through the kernel, not its weights: the same to rounding.
+      for (const k of [0, 7, answers.length - 1]) {
+        const keep = answers.filter((_, j) => j !== k)
+        expect(Math.abs(learner.exactP(answers[k].id, keep, undefined, 1e-6) - exact[k])).toBeLessThan(1e-12)
+      }
       expect(flagged(exact).length).toBeGreaterThan(1)
       expect(flagged(fast)).toEqual(flagged(exact))
       answers.forEach((a, k) => {
