@@ -48,6 +48,8 @@ export interface FitOptions {
   priors?: ArrayLike<number> | null
   /** The bias's prior: its centre and strength (default 0 and BIAS_L2; the primal and leaveOneOutScores only). */
   bias?: { centre: number; l2: number } | null
+  /** Wide features: the dual fit of head rules 1 (fitLogisticDualRules1), for sessions recorded under them. */
+  rules1Dual?: boolean
 }
 
 /** The prior strength of every parameter (the weights', then the bias's) and the bias's centre. */
@@ -114,7 +116,8 @@ export function fitLogistic(
   y: ArrayLike<number>,
   opts: FitOptions = {}
 ): HeadParams {
-  return dim > DUAL_MIN_DIM && rows.length < dim ? fitLogisticDual(x, dim, rows, y, opts) : fitLogisticPrimal(x, dim, rows, y, opts)
+  if (dim <= DUAL_MIN_DIM || rows.length >= dim) return fitLogisticPrimal(x, dim, rows, y, opts)
+  return opts.rules1Dual ? fitLogisticDualRules1(x, dim, rows, y, opts) : fitLogisticDual(x, dim, rows, y, opts)
 }
 
 /**
@@ -513,6 +516,105 @@ export function fitLogisticDual(
   const head = { weights, bias: b * c }
   if (factor) DUALS.set(head, { cache, rows: Int32Array.from(rows), alpha, factor, sw0 })
   return head
+}
+
+/**
+ * The dual fit of head rules 1 (see TRUST_RULES in learner.ts), kept as it was so that sessions on
+ * a wide base recorded under those rules replay exactly: from zero, a fresh factorization every
+ * step, convergence read from the step's largest coordinate in theta. fitLogisticDual is faster
+ * and reaches the same optimum, not the same last bits.
+ */
+function fitLogisticDualRules1(
+  x: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  y: ArrayLike<number>,
+  opts: FitOptions = {}
+): HeadParams {
+  const { l2 = L2, scale = null, eps = EPS, weights: omega = null, tolerance = 1e-10 } = opts
+  const n = rows.length
+  if (n === 0) return { weights: new Float64Array(dim), bias: 0 }
+  const cache = opts.kernel?.fits(x, dim, scale, l2) ? opts.kernel : new KernelCache(x, dim, scale, l2)
+  const { c, inv } = cache
+  const k = cache.matrix(rows)
+  const alpha = new Float64Array(n) // starts at zero (opts.init is not used)
+  const z = new Float64Array(n)
+  const scores = (a: Float64Array, out: Float64Array) => {
+    for (let i = 0; i < n; i++) {
+      let s = 0
+      for (let j = 0; j < n; j++) s += k[i * n + j] * a[j]
+      out[i] = s
+    }
+  }
+  const zt = new Float64Array(n)
+  const objective = (a: Float64Array): number => {
+    scores(a, zt)
+    let j = 0
+    for (let i = 0; i < n; i++) j += (omega ? omega[i] : 1) * lossOnly(zt[i], y[i], eps) + 0.5 * l2 * a[i] * zt[i]
+    return j
+  }
+  const u = new Float64Array(n)
+  const sw = new Float64Array(n)
+  const m = new Float64Array(n * n)
+  const rhs = new Float64Array(n)
+  const step = new Float64Array(n)
+  const kstep = new Float64Array(n)
+  const trial = new Float64Array(n)
+  const thetaStep = new Float64Array(dim + 1)
+  let value = objective(alpha)
+  for (let iter = 0; iter < MAX_STEPS; iter++) {
+    scores(alpha, z)
+    for (let i = 0; i < n; i++) {
+      const { g, f } = lossAt(z[i], y[i], eps)
+      const w = omega ? omega[i] : 1
+      u[i] = w * g + l2 * alpha[i]
+      sw[i] = Math.sqrt(w * f)
+    }
+    for (let i = 0; i < n; i++) {
+      let s = 0
+      for (let j = 0; j < n; j++) s += k[i * n + j] * u[j]
+      rhs[i] = sw[i] * s
+      for (let j = 0; j < n; j++) m[i * n + j] = sw[i] * k[i * n + j] * sw[j] + (i === j ? l2 : 0)
+    }
+    const v = solveSpd(m, rhs, n)
+    for (let i = 0; i < n; i++) step[i] = (u[i] - sw[i] * v[i]) / l2
+    // The descent test in theta = Z^T alpha: the gradient there is Z^T u, the step Z^T step.
+    scores(step, kstep)
+    let slope = 0
+    for (let i = 0; i < n; i++) slope += u[i] * kstep[i]
+    let t = 1
+    let moved = false
+    for (let s = 0; s < 40; s++, t /= 2) {
+      for (let i = 0; i < n; i++) trial[i] = alpha[i] - t * step[i]
+      const next = objective(trial)
+      if (next <= value - 1e-4 * t * slope) {
+        value = next
+        moved = true
+        break
+      }
+    }
+    if (!moved) break
+    // The step in theta: its largest coordinate decides convergence, as in the primal (summed
+    // row by row, each coordinate over the rows in order).
+    thetaStep.fill(0)
+    for (let i = 0; i < n; i++) {
+      const ts = t * step[i]
+      for (let col = 0, base = rows[i] * dim; col < dim; col++) thetaStep[col] += ts * (x[base + col] * inv[col])
+      thetaStep[dim] += ts * c
+    }
+    let size = 0
+    for (let col = 0; col <= dim; col++) size = Math.max(size, Math.abs(thetaStep[col]))
+    alpha.set(trial)
+    if (size < tolerance) break
+  }
+  const weights = new Float64Array(dim)
+  let b = 0
+  for (let i = 0; i < n; i++) {
+    const base = rows[i] * dim
+    for (let t = 0; t < dim; t++) weights[t] += alpha[i] * x[base + t] * inv[t]
+    b += alpha[i] * c
+  }
+  return { weights, bias: b * c }
 }
 
 /**

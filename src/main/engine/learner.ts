@@ -58,6 +58,8 @@ export interface LearnerOptions {
 
 /**
  * The exact head's rules, by version (recorded in the session's start event; absent: 1).
+ * 1: on wide features, also the dual fit and the K-fold checks of the answers of then (see
+ * fitLogisticDualRules1), so that sessions recorded on a wide base before versions replay exactly.
  * 2: on narrow class-output features, the priors of classEvidencePriors: a class no answer
  * clearly speaks for keeps the answer it has with no answers at all.
  * 3: the stop advice trusts a region the held-out split vouches for (see vouchedRegions).
@@ -328,7 +330,7 @@ export class Learner {
    */
   private optionsFor(answers: Answer[], priorFrom: Answer[] = answers): FitOptions {
     const { pool } = this.opts
-    const options = { ...this.fitOptions, weights: answerWeights(answers, this.clarity) }
+    const options = { ...this.fitOptions, weights: answerWeights(answers, this.clarity), rules1Dual: this.rules1Dual }
     if (this.trust < 2 || !this.clarity || pool.dim > DUAL_MIN_DIM) return options
     const rows = priorFrom.map((a) => a.id)
     return { ...options, ...classEvidencePriors(pool.data, pool.dim, rows, answerWeights(priorFrom, this.clarity), this.scale!) }
@@ -383,7 +385,7 @@ export class Learner {
   approximateLeaveOneOut(): Float64Array | null {
     const { pool } = this.opts
     if (pool.dim <= DUAL_MIN_DIM) return this.leaveOneOut()!.scores
-    if (this.labelled.length >= pool.dim) return null
+    if (this.labelled.length >= pool.dim || this.rules1Dual) return null
     return leaveOneOutScoresDual(...this.leaveOneOutProblem())
   }
 
@@ -395,7 +397,12 @@ export class Learner {
   leaveOneOut(): LeaveOneOut | LeaveOneOutDual | null {
     const { pool } = this.opts
     if (pool.dim <= DUAL_MIN_DIM) return new LeaveOneOut(...this.leaveOneOutProblem())
-    return this.labelled.length < pool.dim ? new LeaveOneOutDual(...this.leaveOneOutProblem()) : null
+    return this.labelled.length < pool.dim && !this.rules1Dual ? new LeaveOneOutDual(...this.leaveOneOutProblem()) : null
+  }
+
+  /** Wide features under head rules 1: their dual fit, and K-fold refits for the answers' checks (as recorded then). */
+  private get rules1Dual(): boolean {
+    return this.trust < 2 && this.opts.pool.dim > DUAL_MIN_DIM
   }
 
   private leaveOneOutProblem(): [Float32Array, number, number[], number[], HeadParams, FitOptions] {

@@ -26,6 +26,7 @@ import { MOBILENET, writeMobileNetV2 } from '../../helpers/mobilenet'
 import { writeShapeFolder } from '../../helpers/shapes'
 import { startTestStudio, TestStudio } from '../../helpers/studio'
 import { tempDir } from '../../helpers/tmp'
+import { verifyReplay } from '../../../src/main/session/replay'
 
 let tmp: { dir: string; remove: () => void }
 let mobilenet: string
@@ -171,6 +172,24 @@ describe('answers in doubt at 1,280 features', () => {
     } finally {
       disposePrepared(p)
     }
+  }, 300_000)
+})
+
+describe('a session on MobileNetV2 recorded under head rules 1', () => {
+  it('replays exactly: the dual fit and K-fold checks of those rules (the fixture was recorded by the build before rules 2)', async () => {
+    // Recorded by `curator simulate --dataset folder:SHAPES --positive circle,triangle --base MOBILENET --strategy diverse
+    // --seed 1 --noise 0.2 --budget 48 --session DIR` at 13aeafa, on writeShapeFolder(SHAPES, 40, 64, 3).
+    const folder = await writeShapeFolder(join(tmp.dir, 'shapes-40'), 40, 64, 3)
+    const dir = join(tmp.dir, 'rules1-session')
+    mkdirSync(dir)
+    const log = readFileSync(join(__dirname, '../../fixtures/wide-rules1/session.jsonl'), 'utf8').replaceAll('@SHAPES@', folder)
+    writeFileSync(join(dir, 'session.jsonl'), log)
+    const r = await verifyReplay(dir, { baseDir: mobilenet, cacheDir: join(tmp.dir, 'cache') })
+    expect(r.mode).toBe('exact')
+    expect(r.iterations).toHaveLength(13)
+    expect(r.iterations.filter((i) => i.queryCompared).length).toBeGreaterThan(10)
+    expect(r.firstMismatch).toBeNull()
+    expect(r.ok).toBe(true)
   }, 300_000)
 })
 
