@@ -21,7 +21,7 @@ const { values } = parseArgs({
   }
 })
 const src = resolve(values.src ?? resolve(import.meta.dirname, '..'), 'src/main')
-const { Learner } = await import(`${src}/engine/learner.ts`)
+const { Learner, TRUST_RULES } = await import(`${src}/engine/learner.ts`)
 const { simulate } = await import(`${src}/engine/simulate.ts`)
 const { Rng } = await import(`${src}/util/rng.ts`)
 await tf.setBackend('cpu')
@@ -52,6 +52,8 @@ const learner = new Learner({
   classes: 0,
   fit: 'converge',
   seed: 1,
+  // The head's current rules, as a new session gets them (a Learner without them runs a recorded session's first).
+  trust: TRUST_RULES,
   pool: pool.m,
   test: test.m,
   poolTruth: pool.truth,
