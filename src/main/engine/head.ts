@@ -518,6 +518,45 @@ export function fitLogisticDual(
   return head
 }
 
+/** The dual's objective at coefficients a, its scores K a: the answers' loss plus the prior, (l2 / 2) a.K a. */
+function dualObjective(
+  k: Float64Array,
+  n: number,
+  y: ArrayLike<number>,
+  omega: ArrayLike<number> | null,
+  eps: number,
+  l2: number
+): (a: Float64Array) => number {
+  const zt = new Float64Array(n)
+  return (a) => {
+    kernelTimes(k, n, a, zt)
+    let j = 0
+    for (let i = 0; i < n; i++) j += (omega ? omega[i] : 1) * lossOnly(zt[i], y[i], eps) + 0.5 * l2 * a[i] * zt[i]
+    return j
+  }
+}
+
+/**
+ * A backtracking (Armijo) line search from alpha along -step, halving up to 40 times: the length
+ * taken and the objective there, with that point left in trial; null where none descends.
+ */
+function backtrack(
+  alpha: Float64Array,
+  step: Float64Array,
+  trial: Float64Array,
+  value: number,
+  slope: number,
+  objective: (a: Float64Array) => number
+): { t: number; value: number } | null {
+  let t = 1
+  for (let s = 0; s < 40; s++, t /= 2) {
+    for (let i = 0; i < alpha.length; i++) trial[i] = alpha[i] - t * step[i]
+    const next = objective(trial)
+    if (next <= value - 1e-4 * t * slope) return { t, value: next }
+  }
+  return null
+}
+
 /**
  * The dual fit of head rules 1 (see TRUST_RULES in learner.ts), kept as it was so that sessions on
  * a wide base recorded under those rules replay exactly: from zero, a fresh factorization every
@@ -539,20 +578,8 @@ function fitLogisticDualRules1(
   const k = cache.matrix(rows)
   const alpha = new Float64Array(n) // starts at zero (opts.init is not used)
   const z = new Float64Array(n)
-  const scores = (a: Float64Array, out: Float64Array) => {
-    for (let i = 0; i < n; i++) {
-      let s = 0
-      for (let j = 0; j < n; j++) s += k[i * n + j] * a[j]
-      out[i] = s
-    }
-  }
-  const zt = new Float64Array(n)
-  const objective = (a: Float64Array): number => {
-    scores(a, zt)
-    let j = 0
-    for (let i = 0; i < n; i++) j += (omega ? omega[i] : 1) * lossOnly(zt[i], y[i], eps) + 0.5 * l2 * a[i] * zt[i]
-    return j
-  }
+  const scores = (a: Float64Array, out: Float64Array) => kernelTimes(k, n, a, out)
+  const objective = dualObjective(k, n, y, omega, eps, l2)
   const u = new Float64Array(n)
   const sw = new Float64Array(n)
   const m = new Float64Array(n * n)
@@ -582,18 +609,10 @@ function fitLogisticDualRules1(
     scores(step, kstep)
     let slope = 0
     for (let i = 0; i < n; i++) slope += u[i] * kstep[i]
-    let t = 1
-    let moved = false
-    for (let s = 0; s < 40; s++, t /= 2) {
-      for (let i = 0; i < n; i++) trial[i] = alpha[i] - t * step[i]
-      const next = objective(trial)
-      if (next <= value - 1e-4 * t * slope) {
-        value = next
-        moved = true
-        break
-      }
-    }
-    if (!moved) break
+    const taken = backtrack(alpha, step, trial, value, slope, objective)
+    if (!taken) break
+    const { t } = taken
+    value = taken.value
     // The step in theta: its largest coordinate decides convergence, as in the primal (summed
     // row by row, each coordinate over the rows in order).
     thetaStep.fill(0)
@@ -651,13 +670,7 @@ function dualCoefficients(
   const alpha = new Float64Array(n)
   const z = new Float64Array(n)
   const scores = (a: Float64Array, out: Float64Array) => kernelTimes(k, n, a, out)
-  const zt = new Float64Array(n)
-  const objective = (a: Float64Array): number => {
-    scores(a, zt)
-    let j = 0
-    for (let i = 0; i < n; i++) j += (omega ? omega[i] : 1) * lossOnly(zt[i], y[i], eps) + 0.5 * l2 * a[i] * zt[i]
-    return j
-  }
+  const objective = dualObjective(k, n, y, omega, eps, l2)
   const u = new Float64Array(n)
   const sw = new Float64Array(n)
   const m = new Float64Array(n * n)
@@ -727,23 +740,15 @@ function dualCoefficients(
     scores(step, kstep)
     let slope = 0
     for (let i = 0; i < n; i++) slope += u[i] * kstep[i]
-    let t = 1
-    let moved = false
-    for (let s = 0; s < 40; s++, t /= 2) {
-      for (let i = 0; i < n; i++) trial[i] = alpha[i] - t * step[i]
-      const next = objective(trial)
-      if (next <= value - 1e-4 * t * slope) {
-        value = next
-        moved = true
-        break
-      }
-    }
-    if (!moved && near) {
+    const taken = backtrack(alpha, step, trial, value, slope, objective)
+    if (!taken && near) {
       // The kept factor no longer gives a step that descends: a fresh one.
       near = false
       continue
     }
-    if (!moved) break
+    if (!taken) break
+    const { t } = taken
+    value = taken.value
     let moves = 0
     for (let i = 0; i < n; i++) moves = Math.max(moves, Math.abs(t * kstep[i]))
     near = moves < REFACTOR_Z
