@@ -4,31 +4,11 @@ import { fitBatch, gridColumns, TILE_CHROME } from '../../src/renderer/src/lib/l
 import { cursorMove, isTypingTarget, labelAction, labelShortcuts, playerAction } from '../../src/renderer/src/lib/keys'
 import { base64ToBytes, bytesToBase64, displaySize, imageUrl, toBmp } from '../../src/renderer/src/lib/pixels'
 import { formFromConfig, validateForm } from '../../src/renderer/src/lib/session-form'
-import { DEFAULT_CONFIG, DEFAULT_TASK, type SessionState } from '../../src/shared/contract'
+import { DEFAULT_CONFIG, DEFAULT_TASK } from '../../src/shared/contract'
+import { sessionState } from '../helpers/session-state'
 import { item } from './fake-studio'
 
-function state(over: Partial<SessionState>): SessionState {
-  return {
-    id: 's',
-    dir: '/s',
-    config: DEFAULT_CONFIG,
-    backend: 'cpu',
-    poolSize: 100,
-    testSize: 0,
-    baseClassNames: [],
-    history: [],
-    labels: [],
-    skipped: [],
-    queue: [],
-    answered: [],
-    next: null,
-    warnings: [],
-    baseline: [],
-    advice: null,
-    writeError: null,
-    ...over
-  }
-}
+const state = sessionState
 const label = (id: number, value: 0 | 1) => ({ id, value, iteration: 0, responseMs: 1, at: '', asked: 1 })
 
 describe('optimistic batch bookkeeping', () => {

@@ -2,6 +2,7 @@
 // client rebuilds every state exactly.
 import { describe, expect, it } from 'vitest'
 import type { IterationDto, LabelDto, QueryItem, SessionState } from '../../../src/shared/contract'
+import { sessionState } from '../../helpers/session-state'
 import { StateDecoder, StateEncoder } from '../../../src/shared/state-codec'
 
 const item = (id: number, pixels = `px${id}`): QueryItem => ({
@@ -25,23 +26,7 @@ const fit = (iteration: number, bias = iteration / 10): IterationDto => ({
 })
 const label = (id: number, value: 0 | 1 = 1): LabelDto =>
   ({ id, value, iteration: 0, responseMs: 500, at: '2026-12-03T06:00:00Z', asked: 1 }) as LabelDto
-const state = (over: Partial<SessionState>): SessionState =>
-  ({
-    id: 's1',
-    dir: '/tmp/s1',
-    poolSize: 100,
-    history: [],
-    labels: [],
-    skipped: [],
-    queue: [],
-    answered: [],
-    next: null,
-    warnings: [],
-    baseline: [],
-    advice: null,
-    writeError: null,
-    ...over
-  }) as SessionState
+const state = sessionState
 
 /** Sends each state through a fresh encoder and decoder pair, over JSON as on the socket. */
 function wire(states: SessionState[]): { sent: ReturnType<StateEncoder['encode']>[]; got: SessionState[] } {
