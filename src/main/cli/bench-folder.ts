@@ -41,6 +41,10 @@ export interface BenchFolderArgs {
   /** Internal: open this folder once and print what it took (the child process). */
   open?: string
   cache?: string
+  /** With open: the head's rules version (default: the newest, TRUST_RULES). */
+  rules?: number
+  /** With open: write every iteration's record but its time here (two runs compare byte for byte). */
+  records?: string
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100
@@ -111,6 +115,7 @@ export async function benchFolderCommand(a: BenchFolderArgs): Promise<void> {
       reopenPeakRssMiB: cached.maxRssMiB,
       featureDim: cached.dim,
       iterationMs: cached.iterationMs,
+      firstIterationMs: cached.firstIterationMs,
       cacheMiB: {
         thumbnails: Math.round(folderBytes(join(cacheDir, 'datasets')) / 2 ** 20),
         features: Math.round(folderBytes(join(cacheDir, 'features')) / 2 ** 20)
@@ -131,6 +136,8 @@ interface OpenResult {
   maxRssMiB: number
   dim: number
   iterationMs: { p50: number; p95: number; max: number; count: number } | null
+  /** The first iteration (the empty head, and the pool's regions: k-means at the features' width). */
+  firstIterationMs: number | null
 }
 
 /** One open of the folder in a child process (this command with --open), for its own peak RSS. */
@@ -167,23 +174,35 @@ async function openOnce(a: BenchFolderArgs): Promise<void> {
       : DEFAULT_CONFIG.task
   }
   const t0 = performance.now()
-  const p = await prepare(config, { backend, cacheDir: a.cache, baseDir: a.base, onProgress: a.json ? undefined : progressPrinter() })
+  const p = await prepare(config, {
+    backend,
+    cacheDir: a.cache,
+    baseDir: a.base,
+    trust: a.rules,
+    onProgress: a.json ? undefined : progressPrinter()
+  })
   const openSeconds = seconds(t0)
   const times: number[] = []
+  const records: unknown[] = []
   if (a.iterations)
     await simulate(p, {
       strategy: 'uncertainty',
       batchSize: 4,
       budget: a.iterations * 4,
-      onIteration: (r) => void times.push(r.iterationMs)
+      onIteration: ({ iterationMs, ...rest }) => {
+        times.push(iterationMs)
+        if (a.records) records.push(rest)
+      }
     })
+  if (a.records) await writeFile(a.records, JSON.stringify(records))
   const result: OpenResult = {
     images: p.dataset.pool.count + (p.dataset.test?.count ?? 0),
     seconds: openSeconds,
     featuresCached: p.featuresCached,
     maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     dim: p.poolFeatures.dim,
-    iterationMs: times.length ? percentiles(times.slice(1)) : null // the first fit is the empty head
+    iterationMs: times.length ? percentiles(times.slice(1)) : null, // the first fit is the empty head
+    firstIterationMs: times.length ? r2(times[0]) : null
   }
   disposePrepared(p)
   console.log(JSON.stringify(result))

@@ -54,6 +54,9 @@ Commands:
              measure opening it cold (scan + decode + featurize, images/s, against the featurizer
              alone) and again from the caches (s), each open's peak memory, and iterations on it
              [--images 10000 | --photos N] [--base DIR] [--dir DIR (kept)] [--iterations 40] [--json]
+             --open FOLDER --cache DIR [--base DIR] [--iterations 40]: the cached re-open and the
+                              iterations alone, in this process [--rules N] (the head's rules, default
+                              the newest) [--records FILE] (every iteration's record but its time)
   serve      Browser mode: serve the studio on this machine
              [--port P] [--host 127.0.0.1] [--data-dir DIR] [--session DIR] [--base DIR]
              the port and token of the last run on the data folder are kept (an open tab reconnects); --port 0: any free port
@@ -149,7 +152,9 @@ const commands: Record<
       iterations: { type: 'string' },
       // Internal: the child process that opens the folder once.
       open: { type: 'string' },
-      cache: { type: 'string' }
+      cache: { type: 'string' },
+      rules: { type: 'string' },
+      records: { type: 'string' }
     },
     run: (o) =>
       benchFolderCommand({
@@ -160,7 +165,9 @@ const commands: Record<
         dir: o.dir as string | undefined,
         iterations: flag(o, 'iterations', count),
         open: o.open as string | undefined,
-        cache: o.cache as string | undefined
+        cache: o.cache as string | undefined,
+        rules: flag(o, 'rules', count),
+        records: o.records as string | undefined
       })
   },
   serve: {

@@ -2,6 +2,7 @@
 // find the answers in doubt, pick the next batch, advise whether to stop. Undo and replay are
 // just calls with fewer or recorded answers.
 import type { StrategyName } from '../../shared/contract'
+import { DUAL_MIN_DIM } from './head'
 import { standing, type Answer, type Evaluation, type Learner } from './learner'
 import {
   Advice,
@@ -96,14 +97,19 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
     // in doubt and a screening refit does not clear it. Each refit keeps the prior of the full fit (the
     // evidence of every standing answer), as the Newton step and the screen do.
     const loo = learner.leaveOneOut()
+    // Under TRUST_RULES 5, wide features: a screen that does not clear an answer runs on until its
+    // score is within 1e-6, and that score stands; the exact refit only where it does not converge.
+    const settles = learner.trust >= 5 && pool.dim > DUAL_MIN_DIM
+    const done = settles ? settled : decided
     const oos = outOfSample(
       pool,
       answers,
       learner.params,
       (keep, init) => learner.exactFit(keep, init, OUT_OF_SAMPLE_TOLERANCE, answers),
       loo ? loo.scores : (learner.approximateLeaveOneOut() ?? undefined),
-      loo ? (k) => screenedP(loo.refitScore(k, (low, high) => decided(answers[k].value, low, high))) : undefined,
-      (keep, left) => learner.exactP(left.id, keep, learner.params, OUT_OF_SAMPLE_TOLERANCE, answers)
+      loo ? (k) => screenedP(loo.refitScore(k, (low, high) => done(answers[k].value, low, high))) : undefined,
+      (keep, left) => learner.exactP(left.id, keep, learner.params, OUT_OF_SAMPLE_TOLERANCE, answers),
+      settles
     )
     suspects = suspectsOf(answers, oos, settledIds(batches, skipped))
     // A region is trusted on answers nobody doubts.
@@ -191,12 +197,20 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
   }
 }
 
+/** The lowest and the highest chance of the answer given that the scores from low to high give it. */
+const chances = (value: 0 | 1, low: number, high: number): [number, number] => {
+  const chance = (z: number) => (value === 1 ? 1 / (1 + Math.exp(-z)) : 1 / (1 + Math.exp(z)))
+  return value === 1 ? [chance(low), chance(high)] : [chance(high), chance(low)]
+}
+
 /** The screen has decided once every score it can still reach gives the answer a chance on one side of CLEARED_CHANCE. */
 const decided = (value: 0 | 1, low: number, high: number): boolean => {
-  const chance = (z: number) => (value === 1 ? 1 / (1 + Math.exp(-z)) : 1 / (1 + Math.exp(z)))
-  const [worst, best] = value === 1 ? [chance(low), chance(high)] : [chance(high), chance(low)]
+  const [worst, best] = chances(value, low, high)
   return worst >= CLEARED_CHANCE || best < CLEARED_CHANCE
 }
+
+/** Rules 5, wide features: the screen stops early only to clear the answer; otherwise it runs on to its own 1e-6. */
+const settled = (value: 0 | 1, low: number, high: number): boolean => chances(value, low, high)[0] >= CLEARED_CHANCE
 const screenedP = (z: number | null): number | null => (z === null ? null : 1 / (1 + Math.exp(-z)))
 
 /**

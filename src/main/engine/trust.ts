@@ -41,7 +41,9 @@ export const CLEARED_CHANCE = SUSPECT_P + SCREEN_MARGIN
  * P from a cheaper converged refit, null where it did not settle), an answer it puts clear of
  * SUSPECT_P keeps that P and only the others get the exact refit: the suspects and their P are
  * the exact refits' all the same. `leftOut` gives the left-out answer's P from the exact refit
- * without it (default: fit's head, scored).
+ * without it (default: fit's head, scored). With `settles` (head rules 5, wide features) the
+ * screen's P stands wherever it has one (where it did not clear the answer, it ran on to its own
+ * 1e-6): only the answers whose screen does not converge get the exact refit.
  */
 export function outOfSample(
   pool: FeatureMatrix,
@@ -50,7 +52,8 @@ export function outOfSample(
   fit: (keep: Answer[], init: HeadParams) => HeadParams,
   approximate?: Float64Array,
   screen?: (k: number) => number | null,
-  leftOut: (keep: Answer[], left: Answer) => number = (keep, left) => score(fit(keep, full), pool, left.id)
+  leftOut: (keep: Answer[], left: Answer) => number = (keep, left) => score(fit(keep, full), pool, left.id),
+  settles = false
 ): Float64Array {
   const n = answers.length
   const wide = pool.dim > 64
@@ -60,7 +63,7 @@ export function outOfSample(
     answers.forEach((a, k) => {
       if (chance(k, out[k]) >= CHECK_EXACTLY) return
       const screened = screen?.(k) ?? null
-      if (screened !== null && chance(k, screened) >= CLEARED_CHANCE) {
+      if (screened !== null && (settles || chance(k, screened) >= CLEARED_CHANCE)) {
         out[k] = screened
         return
       }

@@ -15,6 +15,7 @@ import { readModelFiles } from '../../../src/main/engine/model-io'
 import { loadDataset } from '../../../src/main/data/load'
 import { headOf } from '../../../src/main/data/dataset'
 import { simulate } from '../../../src/main/engine/simulate'
+import { iterate, loopConfigOf } from '../../../src/main/engine/loop'
 import { outOfSample, suspectsOf } from '../../../src/main/engine/trust'
 import { LeaveOneOutDual, logits, type HeadParams } from '../../../src/main/engine/head'
 import type { Answer } from '../../../src/main/engine/learner'
@@ -169,6 +170,12 @@ describe('answers in doubt at 1,280 features', () => {
       expect(refits).toBeLessThan(
         answers.filter((a, k) => (a.value === 1 ? approximate![k] : -approximate![k]) < Math.log(0.45 / 0.55)).length
       )
+      // Head rules 5, in the loop: the screen runs on where it does not clear an answer and its P
+      // stands; the same suspects as exact refits of every answer, each P within 1e-6 of its refit's.
+      expect(learner.trust).toBe(5)
+      const r = await iterate(learner, loopConfigOf({ strategy: 'uncertainty', batchSize: 4 }, p.base), [answers], [])
+      expect(r.suspects!.map((s) => s.id)).toEqual(flagged(exact))
+      for (const s of r.suspects!) expect(Math.abs(s.p - exact[answers.findIndex((a) => a.id === s.id)])).toBeLessThan(1e-6)
     } finally {
       disposePrepared(p)
     }
@@ -190,6 +197,44 @@ describe('a session on MobileNetV2 recorded under head rules 1', () => {
     expect(r.iterations.filter((i) => i.queryCompared).length).toBeGreaterThan(10)
     expect(r.firstMismatch).toBeNull()
     expect(r.ok).toBe(true)
+  }, 300_000)
+})
+
+describe('a session on MobileNetV2 recorded under head rules 4', () => {
+  it('replays exactly with the exact refits of its suspects; under rules 5 (the screen settles them) their P moves in the last digits only', async () => {
+    // Recorded by `curator simulate` as the rules-1 fixture above (the same folder and flags) at 1a34f4f, under rules 4.
+    const folder = await writeShapeFolder(join(tmp.dir, 'shapes-40'), 40, 64, 3)
+    const log = readFileSync(join(__dirname, '../../fixtures/wide-rules4/session.jsonl'), 'utf8').replaceAll('@SHAPES@', folder)
+    const verify = async (name: string, text: string) => {
+      const dir = join(tmp.dir, name)
+      mkdirSync(dir)
+      writeFileSync(join(dir, 'session.jsonl'), text)
+      return verifyReplay(dir, { baseDir: mobilenet, cacheDir: join(tmp.dir, 'cache') })
+    }
+    const r = await verify('rules4-session', log)
+    expect(r.mode).toBe('exact')
+    expect(r.iterations).toHaveLength(13)
+    expect(r.firstMismatch).toBeNull()
+    expect(r.ok).toBe(true)
+    // The same answers under rules 5: the same suspects in every fit, their P within 1e-6 of the exact refits'.
+    expect(log).toContain('"trust":4')
+    const as5 = await verify('rules4-as-5', log.replace('"trust":4', '"trust":5'))
+    const recorded = log
+      .split('\n')
+      .filter((line) => line.includes('"type":"train"'))
+      .map((line) => JSON.parse(line) as { iteration: number; suspects?: { id: number; p: number }[] })
+    let moved = 0
+    for (const it of as5.iterations) {
+      for (const m of it.mismatches) {
+        expect(m.field).toBe('suspects.p')
+        const [a, b] = [m.recorded, m.recomputed] as { id: number; p: number }[][]
+        expect(b.map((s) => s.id)).toEqual(a.map((s) => s.id))
+        a.forEach((s, i) => expect(Math.abs(s.p - b[i].p)).toBeLessThan(1e-6))
+        moved++
+      }
+    }
+    expect(recorded.filter((t) => t.suspects?.length).length).toBeGreaterThan(8)
+    expect(moved).toBeGreaterThan(0)
   }, 300_000)
 })
 
