@@ -9,6 +9,7 @@
 // mis-keyed image cannot swing a whole class's weight. s_j matches the prior to the features:
 // each weight's prior is as strong, per unit of logit on a typical pool image (s_j: the pool's
 // mean x_j^2 over the mean of all features'), whatever the scale of its feature.
+import { kernelMatrix, kernelTimes } from './kernel-times'
 
 export interface HeadParams {
   weights: Float64Array
@@ -818,31 +819,6 @@ export function withoutRow(l: Float64Array, big: number, at: number): Float64Arr
   return out
 }
 
-/** out = K a for an n x n K: four rows at a time, each row's sum in order (the same numbers as one row alone). */
-function kernelTimes(k: Float64Array, n: number, a: Float64Array, out: Float64Array): void {
-  let i = 0
-  for (; i + 3 < n; i += 4) {
-    const [r0, r1, r2, r3] = [i * n, (i + 1) * n, (i + 2) * n, (i + 3) * n]
-    let [s0, s1, s2, s3] = [0, 0, 0, 0]
-    for (let j = 0; j < n; j++) {
-      const aj = a[j]
-      s0 += k[r0 + j] * aj
-      s1 += k[r1 + j] * aj
-      s2 += k[r2 + j] * aj
-      s3 += k[r3 + j] * aj
-    }
-    out[i] = s0
-    out[i + 1] = s1
-    out[i + 2] = s2
-    out[i + 3] = s3
-  }
-  for (; i < n; i++) {
-    let s = 0
-    for (let j = 0; j < n; j++) s += k[i * n + j] * a[j]
-    out[i] = s
-  }
-}
-
 /** z = w.x + b of each of these rows, each summed over the features in order. */
 function scoresOf(head: HeadParams, x: Float32Array, dim: number, rows: ArrayLike<number>): Float64Array {
   const out = new Float64Array(rows.length)
@@ -1040,7 +1016,7 @@ export class KernelCache {
     const n = rows.length
     const slots = new Int32Array(n)
     for (let i = 0; i < n; i++) slots[i] = this.slotFor(rows[i])
-    const out = new Float64Array(n * n)
+    const out = kernelMatrix(n)
     const m = this.capacity
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = this.k[slots[i] * m + slots[j]]
     return out

@@ -59,15 +59,21 @@ export function moduleOf(exported: string, params: number[], results: number[], 
   ])
 }
 
+/** Each module's bytes validated and compiled once (null: not valid here). */
+const compiled = new WeakMap<Uint8Array, object | null>()
+
 /** The module's function over a new memory of at least `bytes`; null where WebAssembly, the module's instructions or the memory are not to be had. */
 export function instantiate<F>(module: Uint8Array, exported: string, bytes: number): { memory: Memory; run: F } | null {
-  if (!wasm || bytes > 2 ** 32 || !wasm.validate(module)) return null
+  if (!wasm || bytes > 2 ** 32) return null
+  if (!compiled.has(module)) compiled.set(module, wasm.validate(module) ? new wasm.Module(module) : null)
+  const made = compiled.get(module)
+  if (!made) return null
   let memory: Memory
   try {
     memory = new wasm.Memory({ initial: Math.ceil(bytes / 65536) })
   } catch {
     return null
   }
-  const instance = new wasm.Instance(new wasm.Module(module), { e: { m: memory } })
+  const instance = new wasm.Instance(made, { e: { m: memory } })
   return { memory, run: instance.exports[exported] as F }
 }
