@@ -1111,9 +1111,35 @@ function solveCholesky(l: Float64Array, b: Float64Array, d: number): Float64Arra
   return solveCholeskyInto(l, b, d, new Float64Array(d), new Float64Array(d))
 }
 
-/** solveCholesky into `out`, with `z` for the forward solve (d each; b may not be out). */
+/**
+ * solveCholesky into `out`, with `z` for the forward solve (d each; b may not be out). The forward
+ * solve takes four rows at a time, each row's terms in the same order as alone (k ascending, the
+ * rows just solved last): the same numbers, from four chains of subtractions instead of one.
+ */
 function solveCholeskyInto(l: Float64Array, b: Float64Array, d: number, z: Float64Array, out: Float64Array): Float64Array {
-  for (let i = 0; i < d; i++) {
+  let i = 0
+  for (; i + 3 < d; i += 4) {
+    const [r0, r1, r2, r3] = [i * d, (i + 1) * d, (i + 2) * d, (i + 3) * d]
+    let [s0, s1, s2, s3] = [b[i], b[i + 1], b[i + 2], b[i + 3]]
+    for (let k = 0; k < i; k++) {
+      const zk = z[k]
+      s0 -= l[r0 + k] * zk
+      s1 -= l[r1 + k] * zk
+      s2 -= l[r2 + k] * zk
+      s3 -= l[r3 + k] * zk
+    }
+    const z0 = (z[i] = s0 / l[r0 + i])
+    s1 -= l[r1 + i] * z0
+    s2 -= l[r2 + i] * z0
+    s3 -= l[r3 + i] * z0
+    const z1 = (z[i + 1] = s1 / l[r1 + i + 1])
+    s2 -= l[r2 + i + 1] * z1
+    s3 -= l[r3 + i + 1] * z1
+    const z2 = (z[i + 2] = s2 / l[r2 + i + 2])
+    s3 -= l[r3 + i + 2] * z2
+    z[i + 3] = s3 / l[r3 + i + 3]
+  }
+  for (; i < d; i++) {
     let s = b[i]
     for (let k = 0; k < i; k++) s -= l[i * d + k] * z[k]
     z[i] = s / l[i * d + i]
