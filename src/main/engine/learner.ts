@@ -66,6 +66,9 @@ export interface LearnerOptions {
  * 4: a batch's confirmations keep a slot for the region waiting longest (see confirmations).
  * 5: on wide features, the checks' screen (LeaveOneOutDual.refitScore) runs on to its 1e-6 where
  * it does not clear an answer, and its P stands: an exact refit only where it does not converge.
+ * And on every base: an answer in doubt holds up the stop advice only if asking it again could
+ * change the predictions (see doubtMatters), and a re-asked answer's region is confirmed in the
+ * same batch (confirmations' `first`).
  */
 export const TRUST_RULES = 5
 
@@ -445,6 +448,14 @@ export class Learner {
     const key = JSON.stringify(answers)
     const hit = this.earlier.get(key)
     if (hit) return hit
+    const out = this.predictionsOf(answers)
+    if (this.earlier.size >= 8) this.earlier.delete(this.earlier.keys().next().value!)
+    this.earlier.set(key, out)
+    return out
+  }
+
+  /** predictionsAt's figures, not remembered (for answer sets asked about once: what a re-ask could leave). */
+  predictionsOf(answers: Answer[]): { predicted: Uint8Array; testAccuracy: number | null } {
     const { pool, test, testTruth } = this.opts
     const step = Math.max(1, Math.floor(pool.count / 20000))
     const predicted = new Uint8Array(Math.ceil(pool.count / step))
@@ -463,10 +474,7 @@ export class Learner {
       const z = test && testTruth ? headLogits(head, test.data, test.dim) : null
       testAccuracy = z ? accuracyOf(z.length, (i) => positiveAt(z[i]), testTruth!) : null
     }
-    const out = { predicted, testAccuracy }
-    if (this.earlier.size >= 8) this.earlier.delete(this.earlier.keys().next().value!)
-    this.earlier.set(key, out)
-    return out
+    return { predicted, testAccuracy }
   }
 
   evaluate(): Evaluation {

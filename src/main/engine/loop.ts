@@ -6,14 +6,17 @@ import { DUAL_MIN_DIM } from './head'
 import { standing, type Answer, type Evaluation, type Learner } from './learner'
 import {
   Advice,
+  AdviceInput,
   chanceOf,
   confirmations,
   covers,
   disputedRegions,
+  doubtMatters,
   heldOutAgreement,
   openSuspects,
   outOfSample,
   CLEARED_CHANCE,
+  reaskOutcomes,
   reasks,
   regionCounts,
   settledIds,
@@ -125,6 +128,11 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
       const waiting = learner.trust >= 4
       // Doubted answers first; diverse then covers every region, and both confirm thin ones.
       extra.reask = cfg.reask === false ? [] : take(reasks(suspects, regions, batches, size))
+      // Under TRUST_RULES 5 the region of a typical answer asked again is confirmed in the same batch
+      // (first among the confirmations): the re-ask settles that image, and where it was the right
+      // answer the others contradicted, the region's new image settles which of them slipped.
+      const companions =
+        learner.trust >= 5 ? new Set(extra.reask.filter((id) => regions.typical[id]).map((id) => regions.of[id])) : undefined
       if (strategy === 'diverse') {
         // The cold start's slots that covering does not need confirm the regions just answered,
         // so a wrong first answer meets its contradiction in the next batch, not after the cover.
@@ -159,7 +167,8 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
               seed,
               iteration,
               [...extra.cover, ...extra.confirm],
-              waiting
+              waiting,
+              companions
             )
           )
         )
@@ -171,7 +180,7 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
         ...extra.confirm.map((id) => lead.get(regions.of[id]) ?? 0)
       ]
     }
-    advice = adviceOf(learner, batches, open.length, counts, slip)
+    advice = adviceOf(learner, batches, open, counts, slip)
   }
   const room = cfg.batchSize - extra.reask.length - extra.cover.length - extra.confirm.length
   // A batch the checks filled leaves no room: no pass over the pool for nothing.
@@ -218,9 +227,9 @@ const screenedP = (z: number | null): number | null => (z === null ? null : 1 / 
  * last batches, and the regions' answers (under TRUST_RULES 3 a region the held-out split vouches
  * for needs no lead of answers).
  */
-function adviceOf(learner: Learner, batches: Answer[][], suspects: number, counts: RegionCount[], slip: number): Advice {
+function adviceOf(learner: Learner, batches: Answer[][], open: Suspect[], counts: RegionCount[], slip: number): Advice {
   const k = batches.length
-  const fits = []
+  const fits: { predicted: Uint8Array; testAccuracy: number | null }[] = []
   // The answers standing now are the fit's own (no standing() of them again).
   for (let back = Math.min(STEADY_BATCHES, k); back >= 0; back--)
     fits.push(learner.predictionsAt(back ? standing(batches.slice(0, k - back)) : learner.answers))
@@ -235,20 +244,39 @@ function adviceOf(learner: Learner, batches: Answer[][], suspects: number, count
   const testRegions = learner.testRegions
   // 0 or 1 where P is below or above 0.5: what the dispute check reads of P.
   const testPredicted = testRegions && testTruth ? learner.testPredicted : null
-  const vouched =
+  const agreement =
     learner.trust >= 3 && testRegions && testTruth && testPredicted
-      ? vouchedRegions(counts, heldOutAgreement(learner.regions, testRegions, testPredicted, testTruth))
-      : new Set<number>()
-  const thin = counts.filter((c) => unconfirmed(c, slip, STOP_TRUST))
-  return stopAdvice({
-    changed,
-    heldOut: fits.map((f) => f.testAccuracy),
-    suspects,
-    unconfirmed: thin.filter((c) => !vouched.has(c.region)).length,
-    ...(learner.trust >= 3 ? { vouched: thin.filter((c) => vouched.has(c.region)).length } : {}),
-    disputed: testRegions && testTruth && testPredicted ? disputedRegions(learner.regions, testRegions, testPredicted, testTruth) : 0,
-    labels: learner.answers.length
-  })
+      ? heldOutAgreement(learner.regions, testRegions, testPredicted, testTruth)
+      : null
+  const disputed = testRegions && testTruth && testPredicted ? disputedRegions(learner.regions, testRegions, testPredicted, testTruth) : 0
+  const inputOf = (counts: RegionCount[], suspects: number): AdviceInput => {
+    const vouched = agreement ? vouchedRegions(counts, agreement) : new Set<number>()
+    const thin = counts.filter((c) => unconfirmed(c, slip, STOP_TRUST))
+    return {
+      changed,
+      heldOut: fits.map((f) => f.testAccuracy),
+      suspects,
+      unconfirmed: thin.filter((c) => !vouched.has(c.region)).length,
+      ...(learner.trust >= 3 ? { vouched: thin.filter((c) => vouched.has(c.region)).length } : {}),
+      disputed,
+      labels: learner.answers.length
+    }
+  }
+  const input = inputOf(counts, open.length)
+  if (learner.trust < 5 || !open.length) return stopAdvice(input)
+  // Under TRUST_RULES 5 an answer in doubt holds the advice up only if asking it again could still
+  // change the predictions (two exact fits each; looked at only when nothing else holds it up).
+  // One that cannot still counts in its region, as given: against the region's lead.
+  const asGiven = inputOf(regionCounts(learner.regions, batches), 0)
+  if (!stopAdvice(asGiven).stop) return stopAdvice(input)
+  const now = fits.at(-1)!
+  const matter = open.filter((s) =>
+    doubtMatters(
+      now,
+      reaskOutcomes(learner.answers, s.id).map((a) => learner.predictionsOf(a))
+    )
+  )
+  return matter.length ? stopAdvice({ ...input, suspects: matter.length }) : stopAdvice({ ...asGiven, harmless: open.length })
 }
 
 export const coldStartBatches = (baseClasses: number, batchSize: number) => Math.ceil(baseClasses / batchSize)

@@ -495,15 +495,21 @@ export function confirmations(
   seed: number,
   iteration: number,
   covering: number[] = [],
-  longestWaiting = false
+  longestWaiting = false,
+  first: Set<number> = new Set()
 ): number[] {
   if (room <= 0) return []
   const skip = new Set(covering.map((id) => regions.of[id]))
   const sorted = counts
     .filter((c) => unconfirmed(c, slip) && c.touched && !skip.has(c.region))
-    .sort((a, b) => Math.abs(a.positive - a.negative) - Math.abs(b.positive - b.negative) || b.last - a.last)
+    .sort(
+      (a, b) =>
+        Number(first.has(b.region)) - Number(first.has(a.region)) ||
+        Math.abs(a.positive - a.negative) - Math.abs(b.positive - b.negative) ||
+        b.last - a.last
+    )
   let chosen = sorted.slice(0, room)
-  if (longestWaiting && room >= 2 && sorted.length > room) {
+  if (longestWaiting && room >= 2 && sorted.length > room && !first.has(chosen[room - 1].region)) {
     // The last slot to the region at the smallest lead whose answers have waited longest.
     const lead = Math.abs(chosen[0].positive - chosen[0].negative)
     const oldest = sorted.filter((c) => Math.abs(c.positive - c.negative) === lead).at(-1)!
@@ -576,6 +582,34 @@ export const STEADY_SHARE = 0.005
 /** Held-out accuracy that may still rise in a batch (points) for it to count as steady. */
 export const STEADY_POINTS = 0.005
 
+/**
+ * The standing answers as asking `id` again could leave them (TRUST_RULES 5): answered the other
+ * way (standing once, with the new answer), or the same again (counting once more, settled).
+ */
+export function reaskOutcomes(answers: Answer[], id: number): [Answer[], Answer[]] {
+  const other = answers.map((a) => (a.id === id ? { id, value: (1 - a.value) as 0 | 1 } : a))
+  const same = answers.map((a) => (a.id === id ? { ...a, times: (a.times ?? 1) + 1 } : a))
+  return [other, same]
+}
+
+/**
+ * Whether an answer in doubt can still matter (TRUST_RULES 5): either outcome of asking it again
+ * (see reaskOutcomes) changes more than STEADY_SHARE of the pool's predictions, or moves held-out
+ * accuracy by more than STEADY_POINTS. One whose outcomes cannot is a slip the fit has already
+ * discounted (or a right answer the fit already follows): it need not hold up the stop advice.
+ */
+export function doubtMatters(
+  now: { predicted: Uint8Array; testAccuracy: number | null },
+  outcomes: { predicted: Uint8Array; testAccuracy: number | null }[]
+): boolean {
+  return outcomes.some((o) => {
+    let n = 0
+    for (let i = 0; i < o.predicted.length; i++) if (o.predicted[i] !== now.predicted[i]) n++
+    const moved = o.testAccuracy !== null && now.testAccuracy !== null && Math.abs(o.testAccuracy - now.testAccuracy) > STEADY_POINTS
+    return n / o.predicted.length > STEADY_SHARE || moved
+  })
+}
+
 export interface Advice {
   stop: boolean
   /** Why, in one line. */
@@ -588,6 +622,8 @@ export interface AdviceInput {
   /** Held-out accuracy at the last fits (oldest first), null without held-out truth. */
   heldOut: (number | null)[]
   suspects: number
+  /** Answers still in doubt that asking again cannot make matter (see doubtMatters; TRUST_RULES 5): not in `suspects`. */
+  harmless?: number
   /** Regions resting on too few answers. */
   unconfirmed: number
   /** Regions where the held-out split disagrees with the answers (see disputedRegions; 0 without held-out truth). */
@@ -631,7 +667,10 @@ export function stopAdvice(a: AdviceInput): Advice {
     stop: true,
     reason:
       `You can stop: the last ${a.changed.length === 1 ? 'batch' : `${a.changed.length} batches`} changed at most ${pct(worst)} of the pool’s predictions, ` +
-      `no answer is in doubt and every region has answers that agree` +
+      (a.harmless
+        ? `the ${a.harmless === 1 ? 'answer' : `${a.harmless} answers`} in doubt cannot change them (asked again, answered either way)`
+        : 'no answer is in doubt') +
+      ` and every region has answers that agree` +
       (held.length ? ` (held-out ${pct(held[held.length - 1])}, steady)` : '') +
       (a.vouched ? `; the held-out split vouches for ${a.vouched} region${a.vouched === 1 ? '' : 's'} with few answers` : '')
   }

@@ -8,8 +8,10 @@ import {
   confirmations,
   covers,
   disputedRegions,
+  doubtMatters,
   heldOutAgreement,
   outOfSample,
+  reaskOutcomes,
   reasks,
   regionCounts,
   regionTrust,
@@ -323,5 +325,42 @@ describe('stop advice', () => {
     expect(stopAdvice({ ...steady, heldOut: [0.97, 0.99] }).reason).toMatch(/^Keep going: held-out accuracy still rising \(\+2\.0 points\)/)
     expect(stopAdvice({ ...steady, changed: [] }).stop).toBe(false)
     expect(stopAdvice({ ...steady, labels: 0 }).stop).toBe(false)
+  })
+})
+
+describe('answers in doubt that cannot change the predictions (head rules 5)', () => {
+  it('asking again can leave an answer the other way (standing once) or the same (counting once more)', () => {
+    const answers: Answer[] = [
+      { id: 1, value: 1 },
+      { id: 2, value: 0, times: 2 },
+      { id: 3, value: 0 }
+    ]
+    const [other, same] = reaskOutcomes(answers, 3)
+    expect(other).toEqual([answers[0], answers[1], { id: 3, value: 1 }])
+    expect(same).toEqual([answers[0], answers[1], { id: 3, value: 0, times: 2 }])
+    expect(reaskOutcomes(answers, 2)[1][1]).toEqual({ id: 2, value: 0, times: 3 })
+  })
+
+  it('matters where either outcome moves more than 0.5 % of the predictions or the held-out accuracy by more than 0.5 points', () => {
+    const now = { predicted: new Uint8Array(1000), testAccuracy: 0.99 }
+    const moved = (n: number, testAccuracy: number | null = 0.99) => ({
+      predicted: Uint8Array.from({ length: 1000 }, (_, i) => (i < n ? 1 : 0)),
+      testAccuracy
+    })
+    expect(doubtMatters(now, [moved(5), moved(0)])).toBe(false)
+    expect(doubtMatters(now, [moved(0), moved(6)])).toBe(true)
+    expect(doubtMatters(now, [moved(0, 0.984), moved(0)])).toBe(true)
+    expect(doubtMatters(now, [moved(0, 0.986), moved(0, null)])).toBe(false)
+  })
+
+  it('the advice says an answer in doubt cannot change them', () => {
+    const a = stopAdvice({ changed: [0.001], heldOut: [0.99, 0.99], suspects: 0, harmless: 1, unconfirmed: 0, labels: 32 })
+    expect(a.stop).toBe(true)
+    expect(a.reason).toMatch(
+      /changed at most 0\.1 % of the pool’s predictions, the answer in doubt cannot change them \(asked again, answered either way\) and every region/
+    )
+    expect(stopAdvice({ changed: [0.001], heldOut: [0.99, 0.99], suspects: 0, harmless: 2, unconfirmed: 0, labels: 32 }).reason).toMatch(
+      /the 2 answers in doubt cannot/
+    )
   })
 })
