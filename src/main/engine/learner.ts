@@ -66,9 +66,9 @@ export interface LearnerOptions {
  * 4: a batch's confirmations keep a slot for the region waiting longest (see confirmations).
  * 5: on wide features, the checks' screen (LeaveOneOutDual.refitScore) runs on to its 1e-6 where
  * it does not clear an answer, and its P stands: an exact refit only where it does not converge.
- * And on every base: an answer in doubt holds up the stop advice only if asking it again could
- * change the predictions (see doubtMatters), and a re-asked answer's region is confirmed in the
- * same batch (confirmations' `first`).
+ * On narrow features, an answer in doubt holds up the stop advice only if asking it again could
+ * change the predictions (see doubtMatters); on every base, a re-asked answer's region is
+ * confirmed in the same batch (confirmations' `first`).
  */
 export const TRUST_RULES = 5
 

@@ -263,10 +263,11 @@ function adviceOf(learner: Learner, batches: Answer[][], open: Suspect[], counts
     }
   }
   const input = inputOf(counts, open.length)
-  if (learner.trust < 5 || !open.length) return stopAdvice(input)
-  // Under TRUST_RULES 5 an answer in doubt holds the advice up only if asking it again could still
-  // change the predictions (two exact fits each; looked at only when nothing else holds it up).
-  // One that cannot still counts in its region, as given: against the region's lead.
+  // Under TRUST_RULES 5, on narrow features, an answer in doubt holds the advice up only if asking
+  // it again could still change the predictions (two exact fits each, looked at only when nothing
+  // else holds it up; on wide features each would cost passes over the pool, so there every answer
+  // in doubt still holds it up). One that cannot still counts in its region, as given.
+  if (learner.trust < 5 || !open.length || learner.opts.pool.dim > DUAL_MIN_DIM) return stopAdvice(input)
   const asGiven = inputOf(regionCounts(learner.regions, batches), 0)
   if (!stopAdvice(asGiven).stop) return stopAdvice(input)
   const now = fits.at(-1)!

@@ -217,6 +217,8 @@ describe('a session on MobileNetV2 recorded under head rules 4', () => {
     expect(r.firstMismatch).toBeNull()
     expect(r.ok).toBe(true)
     // The same answers under rules 5: the same suspects in every fit, their P within 1e-6 of the exact refits'.
+    // (Rules 5 also confirm a re-asked answer's region in the same batch and let an answer in doubt that
+    // cannot change the predictions stand in the advice: the queries and the advice may differ, nothing else.)
     expect(log).toContain('"trust":4')
     const as5 = await verify('rules4-as-5', log.replace('"trust":4', '"trust":5'))
     const recorded = log
@@ -226,6 +228,7 @@ describe('a session on MobileNetV2 recorded under head rules 4', () => {
     let moved = 0
     for (const it of as5.iterations) {
       for (const m of it.mismatches) {
+        if (m.field.startsWith('query.') || m.field === 'advice') continue
         expect(m.field).toBe('suspects.p')
         const [a, b] = [m.recorded, m.recomputed] as { id: number; p: number }[][]
         expect(b.map((s) => s.id)).toEqual(a.map((s) => s.id))
