@@ -5,6 +5,7 @@
 // per featurizer, so a session always replays on the features it was recorded with.
 import { createRequire } from 'node:module'
 import type * as Ort from 'onnxruntime-node'
+import { blockProbeGraph } from '../onnx/train-graph'
 
 export type FeaturizerName = 'tfjs' | 'onnxruntime'
 
@@ -26,6 +27,24 @@ export function ortSession(model: Uint8Array): Promise<Ort.InferenceSession> {
     executionMode: 'sequential',
     graphOptimizationLevel: 'all'
   })
+}
+
+let block: Promise<number> | undefined
+
+/** ONNX Runtime's NCHWc block size on this CPU (8 with AVX2, 16 with AVX-512), or 1 where it has no blocked kernels. */
+export function nchwcBlockSize(): Promise<number> {
+  block ??= (async () => {
+    try {
+      const ort = requireOrt()
+      const probe = await ortSession(blockProbeGraph())
+      const { y } = await probe.run({ x: new ort.Tensor('float32', new Float32Array(4), [1, 4, 1, 1]) })
+      await probe.release()
+      return y.dims[1]
+    } catch {
+      return 1
+    }
+  })()
+  return block
 }
 
 /** Whether onnxruntime-node's native binding loads in this process. */

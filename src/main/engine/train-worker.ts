@@ -6,7 +6,7 @@ import { initBackend } from './backend'
 import { ImageSet, toInputBuffer } from '../data/dataset'
 import { tfjsGradient, writeTrainable } from './parallel-train'
 import { CORRECT, IMAGE, LOSS, ONEHOT, trainGraph, type TrainLayer } from '../onnx/train-graph'
-import { ortSession, requireOrt } from './featurizer'
+import { nchwcBlockSize, ortSession, requireOrt } from './featurizer'
 import { onParentMessage, runInBackground } from './threads'
 import type * as Ort from 'onnxruntime-node'
 
@@ -58,7 +58,7 @@ function sessionFor(height: number, width: number, channels: number): Promise<Or
   const key = `${height}x${width}x${channels}`
   let s = sessions.get(key)
   if (!s) {
-    s = ortSession(trainGraph(init.layers!, [height, width, channels]))
+    s = nchwcBlockSize().then((block) => ortSession(trainGraph(init.layers!, [height, width, channels], block)))
     sessions.set(key, s)
   }
   return s

@@ -5,6 +5,13 @@
 // go out in TF.js's layouts (HWIO kernels), so a TF.js model trains on it. The input is images or
 // a layer's activations (NHWC, or flat); inside, NCHW. Spatial sizes are fixed per graph; the batch
 // size is free. No gradient is computed for the input: the layers below it are frozen.
+//
+// Given ONNX Runtime's NCHWc block size (8 with AVX2, 16 with AVX-512), a chain whose convolutions
+// have filters in multiples of it keeps its activations in the blocked layout of ONNX Runtime's own
+// optimized kernels (com.microsoft.nchwc: [N, C/B, H, W, B] in memory): the forward convolutions,
+// the input gradients (a convolution of the output gradient with the flipped kernel) and max pooling
+// run on them, about twice the plain Conv and ConvTranspose kernels. ONNX Runtime picks those
+// kernels itself only for constant weights; here the weights are inputs, reordered in the graph.
 import { onnx } from 'onnx-proto'
 import { Graph, IR_VERSION, ONNX_OPSET } from './convert'
 
@@ -24,6 +31,33 @@ export const ONEHOT = 'onehot'
 export const LOSS = 'loss'
 export const CORRECT = 'correct'
 
+/** Operators of ONNX Runtime's blocked-layout kernels (contrib ops of its CPU provider). */
+const NCHWC = 'com.microsoft.nchwc'
+
+/** The NCHWc block size probe: ReorderInput pads 4 channels (the least it takes) to a whole block. */
+export function blockProbeGraph(): Uint8Array {
+  const g = new Graph(new Map())
+  g.node('ReorderInput', ['x'], {}, ['y'])
+  g.nodes[0].domain = NCHWC
+  const float = { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } }
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: IR_VERSION,
+      opsetImport: [
+        { domain: '', version: ONNX_OPSET },
+        { domain: NCHWC, version: 1 }
+      ],
+      graph: { name: 'probe', node: g.nodes, input: [{ name: 'x', type: float }], output: [{ name: 'y', type: float }] }
+    })
+  ).finish()
+}
+
+/** Whether the blocked layout takes this chain: images of fewer channels than a block into a convolution, every convolution's filters a multiple of the block. */
+function blockedFits(layers: TrainLayer[], inputShape: number[], block: number): boolean {
+  if (block <= 1 || inputShape.length !== 3 || inputShape[2] >= block || layers[0].kind !== 'conv') return false
+  return layers.every((l) => l.kind !== 'conv' || l.filters % block === 0)
+}
+
 /** What one layer needs kept from the forward pass for its gradient. */
 interface Step {
   layer: TrainLayer
@@ -37,6 +71,8 @@ interface Step {
   pads?: number[]
   /** Max pool: the flat index of each window's maximum. */
   indices?: string
+  /** Blocked layout: x is blocked (else it is the NCHW image under the first convolution). */
+  blocked?: boolean
 }
 
 /**
@@ -44,8 +80,14 @@ interface Step {
  * activations); the last layer must be dense with softmax, or one unit with sigmoid. Softmax may
  * also come before the last layer (a base's classifier under a head).
  */
-export function trainGraph(layers: TrainLayer[], inputShape: number[]): Uint8Array {
+export function trainGraph(layers: TrainLayer[], inputShape: number[], block = 1): Uint8Array {
   const g = new Graph(new Map())
+  const B = blockedFits(layers, inputShape, block) ? block : 0
+  const nc = (op: string, inputs: string[], attrs: Record<string, number | number[] | string> = {}) => {
+    const out = g.node(op, inputs, attrs)
+    g.nodes[g.nodes.length - 1].domain = NCHWC
+    return out
+  }
   const last = layers.at(-1)
   const sigmoid = last?.kind === 'dense' && last.activation === 'sigmoid' && last.units === 1
   if (last?.kind !== 'dense' || (last.activation !== 'softmax' && !sigmoid))
@@ -56,10 +98,15 @@ export function trainGraph(layers: TrainLayer[], inputShape: number[]): Uint8Arr
   const steps: Step[] = []
   const flatInput = inputShape.length === 1
   let flat = flatInput
+  // Blocked from the first convolution's output on (its input, the image, is NCHW).
+  let blocked = false
   let x = flat ? IMAGE : g.node('Transpose', [IMAGE], { perm: [0, 3, 1, 2] })
   // C, H, W (rank 2 after global pooling or for flat input: [C, 1, 1]).
   let shape: [number, number, number] = flat ? [inputShape[0], 1, 1] : [inputShape[2], inputShape[0], inputShape[1]]
   const int64 = (hint: string, v: number[]) => g.constant(hint, [v.length], v, 'int64')
+  // A blocked tensor ([N, C, H, W] to the blocked kernels) as what its memory holds, [N, C/B, H, W, B], and back.
+  const unblock = (v: string, [c, h, wd]: number[]) => g.node('Reshape', [v, int64('blocks', [0, c / B, h, wd, B])])
+  const reblock = (v: string, [c, h, wd]: number[]) => g.node('Reshape', [v, int64('nchw', [0, c, h, wd])])
 
   for (const layer of layers) {
     const step: Step = { layer, x, y: '', inShape: shape }
@@ -70,22 +117,46 @@ export function trainGraph(layers: TrainLayer[], inputShape: number[]): Uint8Arr
       step.weights = layer.bias ? [w, w + 1] : [w]
       const kernel = weightInput()
       const bias = layer.bias ? weightInput() : null
-      step.kernel = g.node('Transpose', [kernel], { perm: [3, 2, 0, 1] }) // HWIO -> OIHW
       // TF's 'same' puts the odd pixel of padding at the bottom and right.
       const [pt, pl] = layer.same ? [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2)] : [0, 0]
       step.pads = layer.same ? [pt, pl, kh - 1 - pt, kw - 1 - pl] : [0, 0, 0, 0]
-      const z = g.node('Conv', bias ? [x, step.kernel, bias] : [x, step.kernel], { kernel_shape: [kh, kw], pads: step.pads })
-      step.y = layer.relu ? g.node('Relu', [z]) : z
+      if (B) {
+        step.blocked = blocked
+        step.kernel = kernel
+        const o = layer.filters
+        // HWIO -> the blocked kernels' filter layout: [O/B, I/B, kh, kw, Bi, Bo], or [O/B, I, kh, kw, Bo] for the NCHW image.
+        const reordered = blocked
+          ? g.node('Transpose', [g.node('Reshape', [kernel, int64('hwio_blocks', [kh, kw, c / B, B, o / B, B])])], {
+              perm: [4, 2, 0, 1, 3, 5]
+            })
+          : g.node('Transpose', [g.node('Reshape', [kernel, int64('hwio_blocks', [kh, kw, c, o / B, B])])], { perm: [3, 2, 0, 1, 4] })
+        const filter = g.node('Reshape', [reordered, int64('oihw', [o, c, kh, kw])])
+        const attrs = { kernel_shape: [kh, kw], pads: step.pads, ...(layer.relu ? { activation: 'Relu' } : {}) }
+        step.y = nc('Conv', bias ? [x, filter, bias] : [x, filter], attrs)
+        blocked = true
+      } else {
+        step.kernel = g.node('Transpose', [kernel], { perm: [3, 2, 0, 1] }) // HWIO -> OIHW
+        const z = g.node('Conv', bias ? [x, step.kernel, bias] : [x, step.kernel], { kernel_shape: [kh, kw], pads: step.pads })
+        step.y = layer.relu ? g.node('Relu', [z]) : z
+      }
       shape = layer.same ? [layer.filters, h, wd] : [layer.filters, h - kh + 1, wd - kw + 1]
     } else if (layer.kind === 'maxpool') {
       const [ph, pw] = layer.pool
       const [ho, wo] = [Math.floor(h / ph), Math.floor(wd / pw)]
-      // Indices: where each window's maximum is (the first one, as TF.js's gradient takes, when pixels tie).
-      step.indices = g.fresh('argmax')
-      step.y = g.node('MaxPool', [x], { kernel_shape: [ph, pw], strides: [ph, pw] }, [g.fresh('MaxPool'), step.indices])
+      if (B) step.y = nc('MaxPool', [x], { kernel_shape: [ph, pw], strides: [ph, pw] })
+      else {
+        // Indices: where each window's maximum is (the first one, as TF.js's gradient takes, when pixels tie).
+        step.indices = g.fresh('argmax')
+        step.y = g.node('MaxPool', [x], { kernel_shape: [ph, pw], strides: [ph, pw] }, [g.fresh('MaxPool'), step.indices])
+      }
       shape = [c, ho, wo]
     } else if (layer.kind === 'globalmax') {
-      step.y = g.node('ReduceMax', [x], { axes: [2, 3], keepdims: 1 }) // [N, C, 1, 1]
+      if (B) {
+        // [N, C/B, 1, 1, B]: one pixel per channel, so its memory is in plain channel order.
+        step.x = unblock(x, shape)
+        step.y = g.node('ReduceMax', [step.x], { axes: [2, 3], keepdims: 1 })
+        blocked = false
+      } else step.y = g.node('ReduceMax', [x], { axes: [2, 3], keepdims: 1 }) // [N, C, 1, 1]
       steps.push(step)
       x = g.node('Flatten', [step.y], { axis: 1 })
       flat = true
@@ -170,7 +241,40 @@ export function trainGraph(layers: TrainLayer[], inputShape: number[]): Uint8Arr
     } else if (layer.kind === 'globalmax') {
       // To every position that held the maximum, as TF.js's Max gradient does.
       const mask = g.node('Cast', [g.node('Equal', [s.x, s.y])], { to: 1 })
-      d = g.node('Mul', [mask, g.node('Unsqueeze', [d, int64('axes23', [2, 3])])])
+      if (B) {
+        const [c, h, wd] = s.inShape
+        d = reblock(g.node('Mul', [mask, g.node('Reshape', [d, int64('blocks', [0, c / B, 1, 1, B])])]), [c, h, wd])
+      } else d = g.node('Mul', [mask, g.node('Unsqueeze', [d, int64('axes23', [2, 3])])])
+    } else if (layer.kind === 'maxpool' && B) {
+      // Each window's gradient to its first maximum (row by row, as TF.js): a pixel holding its window's
+      // maximum scores its place's priority (the first place highest), and the window's best score wins.
+      // Only whole-tensor ops: element-wise ones broadcasting across the blocked axes are slow.
+      const [c, h, wd] = s.inShape
+      const [ph, pw] = layer.pool
+      const [ho, wo] = [Math.floor(h / ph), Math.floor(wd / pw)]
+      const pool = { kernel_shape: [ph, pw], strides: [ph, pw] }
+      // Back to the input's size: each window's value on its pixels, and `pad` on pixels no window covers.
+      const spread = (v: string, pad: number) => {
+        const up = nc('Upsample', [v], { scales: [1, 1, ph, pw] })
+        if (ho * ph === h && wo * pw === wd) return up
+        const padded = g.node('Pad', [
+          unblock(up, [c, ho * ph, wo * pw]),
+          int64('pads', [0, 0, 0, 0, 0, 0, 0, h - ho * ph, wd - wo * pw, 0]),
+          g.constant('pad', [], [pad])
+        ])
+        return reblock(padded, s.inShape)
+      }
+      // The priorities in the blocked layout ([1, C/B, H, W, B]), 0 where no window covers.
+      const priority = new Float32Array(c * h * wd)
+      for (let k = 0, cb = 0; cb < c / B; cb++)
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < wd; x++, k += B) if (y < ho * ph && x < wo * pw) priority.fill(ph * pw - ((y % ph) * pw + (x % pw)), k, k + B)
+      const score = g.node('Mul', [
+        g.node('Cast', [g.node('Equal', [s.x, spread(s.y, 0)])], { to: 1 }),
+        g.constant('priority', [1, c, h, wd], priority)
+      ])
+      const firstMax = g.node('Cast', [g.node('Equal', [score, spread(nc('MaxPool', [score], pool), -1)])], { to: 1 })
+      d = g.node('Mul', [firstMax, spread(d, 0)])
     } else if (layer.kind === 'maxpool') {
       // Each window's gradient to its maximum's pixel; windows do not overlap, so no index repeats.
       const everyPixel = int64('every_pixel', [-1])
@@ -186,26 +290,79 @@ export function trainGraph(layers: TrainLayer[], inputShape: number[]): Uint8Arr
     } else {
       const [kh, kw] = layer.kernel
       const dz = layer.relu ? reluSlope(s.y, d) : d
-      if (layer.bias) grads[s.weights![1]] = g.node('ReduceSum', [dz, int64('axes023', [0, 2, 3])], { keepdims: 0 })
-      // dW[o,i,a,b] = sum over n, y, x of x[n,i,y+a,x+b] dz[n,o,y,x].
       const [pt, pl, pb, pr] = s.pads!
-      const padded = pt + pl + pb + pr ? g.node('Pad', [s.x, int64('pads', [0, 0, pt, pl, 0, 0, pb, pr])]) : s.x
-      const byChannel = g.node('Transpose', [padded], { perm: [1, 0, 2, 3] }) // [I, N, H, W]
-      const dzByChannel = g.node('Transpose', [dz], { perm: [1, 0, 2, 3] }) // [O, N, Ho, Wo]
-      // One product per kernel tap, the shifted input against the output gradient, N Ho Wo long
-      // (as one convolution with a Ho x Wo kernel it ran 1.7x slower in ONNX Runtime).
       const [ho, wo] = [s.inShape[1] + pt + pb - kh + 1, s.inShape[2] + pl + pr - kw + 1]
       const ci = s.inShape[0]
-      const dzRows = g.node('Reshape', [dzByChannel, int64('rows', [layer.filters, -1])])
+      const co = layer.filters
+      // dW[o,i,a,b] = sum over n, y, x of x[n,i,y+a,x+b] dz[n,o,y,x]: one product per kernel tap, the
+      // output gradient's rows [O, N Ho Wo] against the shifted input (as one convolution with a
+      // Ho x Wo kernel it ran 1.7x slower in ONNX Runtime).
+      let dzRows: string
+      let shifted: (a: number, b: number) => string
+      // Blocked, under a convolution: x to NHWC, where a tap's rows are [N Ho Wo, I]; else x channel
+      // first, [I, N Ho Wo], taken transposed by the product (the image under a blocked convolution: dW^T,
+      // one row per input channel, against the gradient's rows, as a product with 3 columns is slow).
+      const nhwc = B > 0 && s.blocked
+      if (B) {
+        // Out of the blocked layout with ONNX Runtime's reorders (a Transpose moving the block's axis is slow).
+        dzRows = g.node('Reshape', [
+          g.node('Transpose', [nc('ReorderOutput', [dz], { channels: co })], { perm: [1, 0, 2, 3] }),
+          int64('rows', [co, -1])
+        ])
+        if (layer.bias) grads[s.weights![1]] = g.node('ReduceSum', [dzRows, int64('axis1', [1])], { keepdims: 0 })
+      } else {
+        if (layer.bias) grads[s.weights![1]] = g.node('ReduceSum', [dz, int64('axes023', [0, 2, 3])], { keepdims: 0 })
+        dzRows = g.node('Reshape', [g.node('Transpose', [dz], { perm: [1, 0, 2, 3] }), int64('rows', [co, -1])]) // [O, N Ho Wo]
+      }
+      if (nhwc) {
+        const x = nc('ReorderOutput', [s.x], { channels: ci, channels_last: 1 })
+        const padded = pt + pl + pb + pr ? g.node('Pad', [x, int64('pads', [0, pt, pl, 0, 0, pb, pr, 0])]) : x
+        shifted = (a, b) =>
+          g.node('Reshape', [
+            g.node('Slice', [padded, int64('start', [a, b]), int64('end', [a + ho, b + wo]), int64('axes', [1, 2])]),
+            int64('rows', [-1, ci])
+          ])
+      } else {
+        const byChannel = g.node('Transpose', [s.x], { perm: [1, 0, 2, 3] }) // [I, N, H, W]
+        const padded = pt + pl + pb + pr ? g.node('Pad', [byChannel, int64('pads', [0, 0, pt, pl, 0, 0, pb, pr])]) : byChannel
+        shifted = (a, b) =>
+          g.node('Reshape', [
+            g.node('Slice', [padded, int64('start', [a, b]), int64('end', [a + ho, b + wo]), int64('axes', [2, 3])]),
+            int64('rows', [ci, -1])
+          ])
+      }
       const taps: string[] = []
       for (let a = 0; a < kh; a++)
-        for (let b = 0; b < kw; b++) {
-          const shifted = g.node('Slice', [byChannel, int64('start', [a, b]), int64('end', [a + ho, b + wo]), int64('axes', [2, 3])])
-          taps.push(g.node('Gemm', [dzRows, g.node('Reshape', [shifted, int64('rows', [ci, -1])])], { transB: 1 })) // [O, I]
-        }
-      const dw = g.node('Reshape', [g.node('Concat', taps, { axis: 1 }), int64('oabi', [layer.filters, kh, kw, ci])])
-      grads[s.weights![0]] = g.node('Transpose', [dw], { perm: [1, 2, 3, 0] }) // [O, H, W, I] -> HWIO
-      if (!first) d = g.node('ConvTranspose', [dz, s.kernel!], { kernel_shape: [kh, kw], pads: s.pads! })
+        for (let b = 0; b < kw; b++)
+          taps.push(
+            nhwc
+              ? g.node('Gemm', [dzRows, shifted(a, b)]) // [O, I]
+              : B
+                ? g.node('Gemm', [shifted(a, b), dzRows], { transB: 1 }) // [I, O]
+                : g.node('Gemm', [dzRows, shifted(a, b)], { transB: 1 }) // [O, I]
+          )
+      if (B && !nhwc) grads[s.weights![0]] = g.node('Reshape', [g.node('Concat', taps, { axis: 0 }), int64('hwio', [kh, kw, ci, co])])
+      else {
+        const dw = g.node('Reshape', [g.node('Concat', taps, { axis: 1 }), int64('oabi', [co, kh, kw, ci])])
+        grads[s.weights![0]] = g.node('Transpose', [dw], { perm: [1, 2, 3, 0] }) // [O, H, W, I] -> HWIO
+      }
+      if (first) continue
+      if (B) {
+        // The input gradient as a blocked convolution: the output gradient, padded to a full correlation,
+        // with the kernel flipped and its channels swapped (HWIO [a, b, i, o] -> flipped [I/B, O/B, kh, kw, Bo, Bi]).
+        const flipped = g.node('Slice', [
+          s.kernel!,
+          int64('start', [kh - 1, kw - 1]),
+          int64('end', [-kh - 1, -kw - 1]),
+          int64('axes', [0, 1]),
+          int64('steps', [-1, -1])
+        ])
+        const reordered = g.node('Transpose', [g.node('Reshape', [flipped, int64('hwio_blocks', [kh, kw, ci / B, B, co / B, B])])], {
+          perm: [2, 4, 0, 1, 5, 3]
+        })
+        const filter = g.node('Reshape', [reordered, int64('oihw', [ci, co, kh, kw])])
+        d = nc('Conv', [dz, filter], { kernel_shape: [kh, kw], pads: [kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr] })
+      } else d = g.node('ConvTranspose', [dz, s.kernel!], { kernel_shape: [kh, kw], pads: s.pads! })
     }
   }
   grads.forEach((gr, k) => g.node('Identity', [gr], {}, [`g${k}`]))
@@ -219,7 +376,7 @@ export function trainGraph(layers: TrainLayer[], inputShape: number[]): Uint8Arr
   const classes = last.units
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    opsetImport: [{ domain: '', version: ONNX_OPSET }, ...(B ? [{ domain: NCHWC, version: 1 }] : [])],
     producerName: 'Curator',
     graph: {
       name: 'train_step',

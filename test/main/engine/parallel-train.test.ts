@@ -7,6 +7,9 @@ import { classAccuracy, LR_DECAY, pretrain } from '../../../src/main/engine/pret
 import { loadMnist } from '../../../src/main/data/mnist'
 import { groupBySize, pickImages, toInputBuffer, type ImageSet } from '../../../src/main/data/dataset'
 import { Rng } from '../../../src/main/util/rng'
+import { nchwcBlockSize, ortSession, requireOrt } from '../../../src/main/engine/featurizer'
+import { IMAGE, ONEHOT, trainGraph, type TrainLayer } from '../../../src/main/onnx/train-graph'
+import type * as Ort from 'onnxruntime-node'
 
 const ds = loadMnist({ pool: 1024, test: 500 })
 const first = (n: number) => Int32Array.from({ length: n }, (_, i) => i)
@@ -106,30 +109,79 @@ describe('ParallelTrainer', () => {
     expect(ort.accuracy).toBe(tfjs.accuracy)
   })
 
-  it('takes same padding, linear convolutions, pools that leave pixels over and hidden ReLU layers', async () => {
-    const init = (seed: number) => tf.initializers.glorotUniform({ seed })
-    const input = tf.input({ shape: [28, 28, 3] })
-    let x = tf.layers
-      .conv2d({ filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) })
-      .apply(input) as tf.SymbolicTensor
-    x = tf.layers.conv2d({ filters: 6, kernelSize: [3, 2], padding: 'same', kernelInitializer: init(2) }).apply(x) as tf.SymbolicTensor
-    x = tf.layers.maxPooling2d({ poolSize: 3 }).apply(x) as tf.SymbolicTensor // 26 = 8 x 3 + 2
-    x = tf.layers.conv2d({ filters: 5, kernelSize: 2, activation: 'relu', kernelInitializer: init(3) }).apply(x) as tf.SymbolicTensor
-    x = tf.layers.globalMaxPooling2d({}).apply(x) as tf.SymbolicTensor
-    x = tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: init(4) }).apply(x) as tf.SymbolicTensor
-    const out = tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(5) }).apply(x) as tf.SymbolicTensor
-    const model = tf.model({ inputs: input, outputs: out })
-    const trainer = new ParallelTrainer(model, { batchSize: 96, learningRate: 0.001, threads: 2, backend: 'wasm', engine: 'onnxruntime' })
-    const ort = await trainer.gradient(ds.pool, first(96)).finally(() => trainer.dispose())
-    // The reference on the CPU backend: TF.js on wasm fuses a linear convolution and has no gradient kernel for it.
-    await tf.setBackend('cpu')
-    try {
-      const reference = tfjsGradient(model, pickImages(ds.pool, first(96)), 0)
-      expect(worstDifference(Float64Array.from(reference.gradient), ort.gradient)).toBeLessThan(1e-6)
-      expect(ort.loss).toBeCloseTo(reference.lossSum / 96, 5)
-    } finally {
-      await tf.setBackend('wasm')
+  // Filters in multiples of ONNX Runtime's NCHWc block (8 or 16) train in its blocked layout; others in plain NCHW.
+  // (Fewer images for the wider one: TF.js's CPU backend computes the reference.)
+  it.each([
+    ['plain', [4, 6, 5], 96],
+    ['blocked', [16, 32, 16], 40]
+  ] as const)(
+    'takes same padding, linear convolutions, pools that leave pixels over and hidden ReLU layers (%s)',
+    async (_, filters, images) => {
+      const init = (seed: number) => tf.initializers.glorotUniform({ seed })
+      const input = tf.input({ shape: [28, 28, 3] })
+      let x = tf.layers
+        .conv2d({ filters: filters[0], kernelSize: 3, activation: 'relu', kernelInitializer: init(1) })
+        .apply(input) as tf.SymbolicTensor
+      x = tf.layers
+        .conv2d({ filters: filters[1], kernelSize: [3, 2], padding: 'same', kernelInitializer: init(2) })
+        .apply(x) as tf.SymbolicTensor
+      x = tf.layers.maxPooling2d({ poolSize: 3 }).apply(x) as tf.SymbolicTensor // 26 = 8 x 3 + 2
+      x = tf.layers
+        .conv2d({ filters: filters[2], kernelSize: 2, activation: 'relu', kernelInitializer: init(3) })
+        .apply(x) as tf.SymbolicTensor
+      x = tf.layers.globalMaxPooling2d({}).apply(x) as tf.SymbolicTensor
+      x = tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: init(4) }).apply(x) as tf.SymbolicTensor
+      const out = tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(5) }).apply(x) as tf.SymbolicTensor
+      const model = tf.model({ inputs: input, outputs: out })
+      const trainer = new ParallelTrainer(model, {
+        batchSize: images,
+        learningRate: 0.001,
+        threads: 2,
+        backend: 'wasm',
+        engine: 'onnxruntime'
+      })
+      const ort = await trainer.gradient(ds.pool, first(images)).finally(() => trainer.dispose())
+      // The reference on the CPU backend: TF.js on wasm fuses a linear convolution and has no gradient kernel for it.
+      await tf.setBackend('cpu')
+      try {
+        const reference = tfjsGradient(model, pickImages(ds.pool, first(images)), 0)
+        expect(worstDifference(Float64Array.from(reference.gradient), ort.gradient)).toBeLessThan(1e-6)
+        expect(ort.loss).toBeCloseTo(reference.lossSum / images, 5)
+      } finally {
+        await tf.setBackend('wasm')
+      }
     }
+  )
+
+  it('trains the base in the blocked layout where ONNX Runtime has one, with the gradients of the plain graph', async () => {
+    const block = await nchwcBlockSize()
+    // x64 (AVX2 or AVX-512) and Arm builds of ONNX Runtime have blocked kernels.
+    expect(block).toBeGreaterThan(1)
+    const model = buildBaseModel(6)
+    const layers = trainLayers(model) as TrainLayer[]
+    const ortRuntime = requireOrt()
+    const count = 40
+    const { data } = toInputBuffer(ds.pool, first(count))
+    const onehot = new Float32Array(count * 10)
+    first(count).forEach((i) => (onehot[i * 10 + ds.pool.classes![i]] = 1))
+    const feeds: Record<string, Ort.Tensor> = {
+      [IMAGE]: new ortRuntime.Tensor('float32', data, [count, 28, 28, 3]),
+      [ONEHOT]: new ortRuntime.Tensor('float32', onehot, [count, 10])
+    }
+    model.trainableWeights.forEach(
+      (w, k) => (feeds[`w${k}`] = new ortRuntime.Tensor('float32', w.read().dataSync() as Float32Array, w.read().shape))
+    )
+    const run = async (b: number) => (await ortSession(trainGraph(layers, [28, 28, 3], b))).run(feeds)
+    const [plain, blocked] = [await run(1), await run(block)]
+    for (const name of Object.keys(plain)) {
+      const p = plain[name].data as Float32Array
+      const q = blocked[name].data as Float32Array
+      expect(q.length).toBe(p.length)
+      expect(worstDifference(Float64Array.from(p), Float64Array.from(q))).toBeLessThan(1e-6)
+    }
+    // The blocked graph is a different graph: ONNX Runtime's blocked operators.
+    expect(new TextDecoder().decode(trainGraph(layers, [28, 28, 3], block))).toContain('com.microsoft.nchwc')
+    expect(new TextDecoder().decode(trainGraph(layers, [28, 28, 3], 1))).not.toContain('com.microsoft.nchwc')
   })
 
   it('trains on TF.js what the ONNX training graph does not take', () => {
