@@ -300,8 +300,7 @@ export function trainGraph(layers: TrainLayer[], inputShape: number[], block = 1
       let dzRows: string
       let shifted: (a: number, b: number) => string
       // Blocked, under a convolution: x to NHWC, where a tap's rows are [N Ho Wo, I]; else x channel
-      // first, [I, N Ho Wo], taken transposed by the product (the image under a blocked convolution: dW^T,
-      // one row per input channel, against the gradient's rows, as a product with 3 columns is slow).
+      // first, [I, N Ho Wo], taken transposed by the product.
       const nhwc = B > 0 && s.blocked
       if (B) {
         // Out of the blocked layout with ONNX Runtime's reorders (a Transpose moving the block's axis is slow).
@@ -332,18 +331,16 @@ export function trainGraph(layers: TrainLayer[], inputShape: number[], block = 1
           ])
       }
       const taps: string[] = []
-      for (let a = 0; a < kh; a++)
-        for (let b = 0; b < kw; b++)
-          taps.push(
-            nhwc
-              ? g.node('Gemm', [dzRows, shifted(a, b)]) // [O, I]
-              : B
-                ? g.node('Gemm', [shifted(a, b), dzRows], { transB: 1 }) // [I, O]
-                : g.node('Gemm', [dzRows, shifted(a, b)], { transB: 1 }) // [O, I]
-          )
-      if (B && !nhwc) grads[s.weights![0]] = g.node('Reshape', [g.node('Concat', taps, { axis: 0 }), int64('hwio', [kh, kw, ci, co])])
-      else {
-        const dw = g.node('Reshape', [g.node('Concat', taps, { axis: 1 }), int64('oabi', [co, kh, kw, ci])])
+      for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) taps.push(shifted(a, b))
+      if (B && !nhwc) {
+        // The image's few channels: all taps' rows at once, [kh kw I, N Ho Wo], against the gradient's rows: HWIO.
+        grads[s.weights![0]] = g.node('Reshape', [
+          g.node('Gemm', [g.node('Concat', taps, { axis: 0 }), dzRows], { transB: 1 }),
+          int64('hwio', [kh, kw, ci, co])
+        ])
+      } else {
+        const products = taps.map((t) => g.node('Gemm', [dzRows, t], nhwc ? {} : { transB: 1 })) // [O, I]
+        const dw = g.node('Reshape', [g.node('Concat', products, { axis: 1 }), int64('oabi', [co, kh, kw, ci])])
         grads[s.weights![0]] = g.node('Transpose', [dw], { perm: [1, 2, 3, 0] }) // [O, H, W, I] -> HWIO
       }
       if (first) continue
