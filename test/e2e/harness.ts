@@ -83,7 +83,12 @@ export async function startStudio(extraArgs: string[] = []): Promise<Studio> {
   const dataDir = mkdtempSync(join(tmpdir(), 'curator-e2e-'))
   const served = await startServe(dataDir, ['--port', '0', ...extraArgs])
   const { url, child } = served
-  const { browser, page, cspViolations } = await openBrowser()
+  // A browser that cannot start (none installed) must not leave the server running.
+  const { browser, page, cspViolations } = await openBrowser().catch(async (err: unknown) => {
+    await served.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+    throw err
+  })
   return {
     url,
     dataDir,
