@@ -1,6 +1,6 @@
 import { flushPromises } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { setApi } from '../../src/renderer/src/api/client'
 import { useAppStore } from '../../src/renderer/src/stores/app'
 import { useSessionStore } from '../../src/renderer/src/stores/session'
@@ -74,6 +74,26 @@ describe('session store', () => {
       ['skip', 3]
     ])
     expect(answers(s)).toEqual([1, 0, 'skipped', null])
+  })
+
+  it('a new 64-image batch that comes while the labeller waits is shown once its images are loaded, 16 a task', async () => {
+    fake = new FakeStudio({ batchSize: 64 })
+    setApi(fake)
+    await startStudio()
+    const s = useSessionStore()
+    expect(await s.start({ ...DEFAULT_CONFIG, batchSize: 64 })).toBe(true)
+    for (let k = 0; k < 64; k++) s.answer(k % 2 ? 1 : 0)
+    await s.settled()
+    const answered = ids(s)
+    fake.refit()
+    // Not in this task: its images are loaded first, and meanwhile nothing can be answered.
+    expect(ids(s)).toEqual(answered)
+    expect(s.waiting).toBe(true)
+    expect(s.answer(1)).toBe(false)
+    await vi.waitFor(() => expect(s.waiting).toBe(false))
+    expect(ids(s)).toEqual(Array.from({ length: 64 }, (_, i) => 65 + i))
+    expect(s.activeIndex).toBe(0)
+    expect(s.labelCount).toBe(64)
   })
 
   it('without a prefetch, waits after the last answer until the session event brings the next batch', async () => {
