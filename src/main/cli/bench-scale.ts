@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG } from '../../shared/contract'
 import { ImageSet, imagePixels, uniformImageSet } from '../data/dataset'
 import { featureCachePath, featurizeGenerated, readFeatureCache, writeFeatureCache, FeatureMatrix } from '../engine/features'
 import { defaultFeaturizer, featureSplitKey } from '../engine/featurizer'
-import { Answer, Learner } from '../engine/learner'
+import { Answer, Learner, TRUST_RULES } from '../engine/learner'
 import { iterate } from '../engine/loop'
 import { loadModel } from '../engine/model-io'
 import { defaultCacheDir, Prepared } from '../engine/setup'
@@ -126,7 +126,9 @@ export async function largePoolBench(
     pool: features!,
     test: p.testFeatures,
     poolTruth,
-    testTruth: p.testTruth
+    testTruth: p.testTruth,
+    // The head's current rules, as a new session runs (without them: rules 1).
+    trust: TRUST_RULES
   })
   const cfg = { strategy: 'uncertainty' as const, batchSize: 4, coldStartBatches: 0 }
   const batches: Answer[][] = []
