@@ -159,7 +159,13 @@ export class Engine implements EngineMethods {
       const build = (p: Prepared) => baselineOf(p, (of?.config ?? p.learner.opts).seed)
       if (!of) this.baselines.set(key, build(this.need()))
       else {
-        const p = await prepare(of.config, { backend: await initBackend(), cacheDir: this.cacheDir, baseDir: of.baseDir, background: true })
+        const p = await prepare(of.config, {
+          backend: await initBackend(),
+          cacheDir: this.cacheDir,
+          baseDir: of.baseDir,
+          background: true,
+          warmUp: false
+        })
         disposePrepared(p)
         for (const k of this.baselines.keys()) if (k !== 'open') this.baselines.delete(k)
         this.baselines.set(key, build(p))

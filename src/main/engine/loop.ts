@@ -2,8 +2,10 @@
 // find the answers in doubt, pick the next batch, advise whether to stop. Undo and replay are
 // just calls with fewer or recorded answers.
 import type { StrategyName } from '../../shared/contract'
+import * as tf from '@tensorflow/tfjs'
+import type { FeatureMatrix } from './features'
 import { DUAL_MIN_DIM } from './head'
-import { standing, type Answer, type Evaluation, type Learner } from './learner'
+import { Learner, standing, type Answer, type Evaluation } from './learner'
 import {
   Advice,
   AdviceInput,
@@ -284,3 +286,59 @@ export const coldStartBatches = (baseClasses: number, batchSize: number) => Math
 
 /** What `diverse` covers first: the base's classes, or (a base without class outputs) about ten picks. */
 export const coldStartClasses = (base: { classNames: string[] }) => base.classNames.length || 10
+
+/** Iterations the warm-up runs at session open, and the rows of the pool and held-out split its throwaway learner gets. */
+export const WARM_UP_ITERATIONS = 100
+const WARM_UP_ROWS = 2048
+const WARM_UP_TEST_ROWS = 1024
+
+/**
+ * Runs the iteration's code (fit, checks, advice, pick) WARM_UP_ITERATIONS times at session open
+ * on a throwaway learner over the first rows of this one's features, so that V8 has compiled it
+ * before the labeller's first answers: in a fresh process the first few dozen iterations ran in
+ * code not yet optimized, 3-5x slower (see README, Performance). Its answers are a rule of the
+ * features themselves (the parity of a row's largest feature, one answer in seven the other way,
+ * so the checks find answers in doubt), batches of the session's size, started over every 30
+ * batches. This learner is not touched: its records are the same with or without the warm-up.
+ * The exact head on narrow features only (elsewhere the fits' arithmetic, not V8, is the cost).
+ */
+export async function warmUp(learner: Learner, cfg: LoopConfig): Promise<void> {
+  const { pool, test, poolTruth, testTruth } = learner.opts
+  if (!learner.usesExactHead || pool.dim > DUAL_MIN_DIM || pool.count < 2 * cfg.batchSize) return
+  const head = (m: FeatureMatrix, n: number): FeatureMatrix => {
+    const count = Math.min(n, m.count)
+    return { count, dim: m.dim, data: m.data.slice(0, count * m.dim) }
+  }
+  const small = head(pool, WARM_UP_ROWS)
+  const smallTest = test && head(test, WARM_UP_TEST_ROWS)
+  const answer = (m: FeatureMatrix, i: number) => {
+    let best = 0
+    for (let j = 1; j < m.dim; j++) if (m.data[i * m.dim + j] > m.data[i * m.dim + best]) best = j
+    return best % 2
+  }
+  const truth = (m: FeatureMatrix) => Int8Array.from({ length: m.count }, (_, i) => answer(m, i))
+  // A stand-in base of no weights: the throwaway shares no layer or tensor with the session.
+  const base = tf.sequential({ layers: [tf.layers.activation({ activation: 'linear', inputShape: [pool.dim] })] })
+  const throwaway = new Learner({
+    ...learner.opts,
+    base,
+    featureLayer: undefined,
+    inputSize: null,
+    pool: small,
+    test: smallTest,
+    poolTruth: poolTruth && truth(small),
+    testTruth: smallTest && testTruth ? truth(smallTest) : null
+  })
+  try {
+    let batches: Answer[][] = []
+    let given = 0
+    for (let it = 0; it < WARM_UP_ITERATIONS; it++) {
+      const r = await iterate(throwaway, cfg, batches, [])
+      if (!r.next.ids.length || batches.length >= 30) batches = []
+      else batches.push(r.next.ids.map((id) => ({ id, value: ((answer(small, id) + (++given % 7 ? 0 : 1)) % 2) as 0 | 1 })))
+    }
+  } finally {
+    throwaway.dispose()
+    base.dispose()
+  }
+}

@@ -22,6 +22,7 @@ import {
   writeFeatureCache
 } from './features'
 import { Learner, TRUST_RULES } from './learner'
+import { loopConfigOf, warmUp } from './loop'
 import { hasShippedFeatures, readShippedFeatures } from './shipped-features'
 import { existsSync } from 'node:fs'
 import { loadModel } from './model-io'
@@ -41,6 +42,8 @@ export interface Prepared {
   featuresCached: boolean
   /** The engine that computed the frozen features (recorded in the session's start event). */
   featurizer: FeaturizerName
+  /** What the warm-up of the iteration's code took at the end of the open (see warmUp in loop.ts). */
+  warmUpMs: number
 }
 
 export interface PrepareOptions {
@@ -59,6 +62,8 @@ export interface PrepareOptions {
   dataset?: Dataset
   /** false: never fill the cache from the features shipped with the base (scripts/ship-features.mts). */
   shipped?: boolean
+  /** false: no warm-up of the iteration's code (a learner no session will iterate on; see warmUp in loop.ts). */
+  warmUp?: boolean
   /** The exact head's rules (default: TRUST_RULES, the newest; a recorded session passes its own, absent in its log meaning 1). */
   trust?: number
 }
@@ -187,7 +192,11 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
       testTruth,
       trust: opts.trust ?? TRUST_RULES
     })
-    return { dataset, base: info, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer }
+    // V8 compiles the iteration's code now, not during the labeller's first answers (see warmUp).
+    const t = performance.now()
+    if (opts.warmUp !== false) await warmUp(learner, loopConfigOf(config, info))
+    const warmUpMs = performance.now() - t
+    return { dataset, base: info, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer, warmUpMs }
   } finally {
     await Promise.all([...pools.values()].map((p) => p.close()))
   }

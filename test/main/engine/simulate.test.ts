@@ -1,6 +1,7 @@
 // prepare + simulate end to end on a small MNIST subset, with the shipped base model and a
 // features cache in a temporary folder (CURATOR_CACHE_DIR).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import * as tf from '@tensorflow/tfjs'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { initBackend } from '../../../src/main/engine/backend'
@@ -8,7 +9,7 @@ import { defaultBaseDir } from '../../../src/main/engine/base'
 import { prepare, disposePrepared, defaultCacheDir, truthOf, Prepared } from '../../../src/main/engine/setup'
 import { simulate } from '../../../src/main/engine/simulate'
 import { featureSplitKey } from '../../../src/main/engine/featurizer'
-import { CHECKING, type IterationRecord } from '../../../src/main/engine/loop'
+import { CHECKING, loopConfigOf, warmUp, type IterationRecord } from '../../../src/main/engine/loop'
 import type { Answer } from '../../../src/main/engine/learner'
 import { DEFAULT_CONFIG, SessionConfig, STRATEGIES, StrategyName } from '../../../src/shared/contract'
 import { expectCuratorError, expectCuratorErrorAsync } from '../../helpers/errors'
@@ -154,6 +155,21 @@ describe.each(STRATEGIES.map((s) => [s]))('simulate %s', (strategy: StrategyName
 })
 
 describe('simulate with the shipped base', () => {
+  it('the warm-up at open leaves the session as it was: the same records with it as without, and no tensors left behind', async () => {
+    const cfg = config({ strategy: 'diverse' })
+    const cold = await prepare(cfg, { backend: 'wasm', warmUp: false })
+    const tensors = tf.memory().numTensors
+    await warmUp(cold.learner, loopConfigOf(cfg, cold.base))
+    expect(tf.memory().numTensors).toBe(tensors)
+    disposePrepared(cold)
+    const records = async (p: Prepared) => (await run(p, 'diverse', 40)).records.map(({ iterationMs: _, ...r }) => r)
+    const without = await prepare(cfg, { backend: 'wasm', warmUp: false })
+    const withIt = await prepare(cfg, { backend: 'wasm' })
+    expect(await records(withIt)).toEqual(await records(without))
+    disposePrepared(without)
+    disposePrepared(withIt)
+  })
+
   it('diverse covers the digits and learns parity from a handful of labels', async () => {
     const p = await prepare(config({ strategy: 'diverse' }), { backend: 'wasm' })
     const { asked, summary } = await run(p, 'diverse', 20)
