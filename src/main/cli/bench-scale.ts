@@ -11,7 +11,7 @@ import { ImageSet, imagePixels, uniformImageSet } from '../data/dataset'
 import { featureCachePath, featurizeGenerated, readFeatureCache, writeFeatureCache, FeatureMatrix } from '../engine/features'
 import { defaultFeaturizer, featureSplitKey } from '../engine/featurizer'
 import { Answer, Learner, TRUST_RULES } from '../engine/learner'
-import { iterate } from '../engine/loop'
+import { iterate, warmUp } from '../engine/loop'
 import { loadModel } from '../engine/model-io'
 import { defaultCacheDir, Prepared } from '../engine/setup'
 
@@ -131,6 +131,8 @@ export async function largePoolBench(
     trust: TRUST_RULES
   })
   const cfg = { strategy: 'uncertainty' as const, batchSize: 4, coldStartBatches: 0 }
+  // As a session's open does (see warmUp).
+  await warmUp(learner, cfg)
   const batches: Answer[][] = []
   const times: number[] = []
   for (let it = 0; it <= iterations; it++) {
