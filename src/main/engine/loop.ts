@@ -246,13 +246,12 @@ function adviceOf(learner: Learner, batches: Answer[][], open: Suspect[], counts
   const testRegions = learner.testRegions
   // 0 or 1 where P is below or above 0.5: what the dispute check reads of P.
   const testPredicted = testRegions && testTruth ? learner.testPredicted : null
+  // One pass over the held-out rows for both checks.
   const agreement =
-    learner.trust >= 3 && testRegions && testTruth && testPredicted
-      ? heldOutAgreement(learner.regions, testRegions, testPredicted, testTruth)
-      : null
-  const disputed = testRegions && testTruth && testPredicted ? disputedRegions(learner.regions, testRegions, testPredicted, testTruth) : 0
+    testRegions && testTruth && testPredicted ? heldOutAgreement(learner.regions, testRegions, testPredicted, testTruth) : null
+  const disputed = agreement ? disputedRegions(learner.regions, agreement) : 0
   const inputOf = (counts: RegionCount[], suspects: number): AdviceInput => {
-    const vouched = agreement ? vouchedRegions(counts, agreement) : new Set<number>()
+    const vouched = learner.trust >= 3 && agreement ? vouchedRegions(counts, agreement) : new Set<number>()
     const thin = counts.filter((c) => unconfirmed(c, slip, STOP_TRUST))
     return {
       changed,

@@ -529,9 +529,10 @@ const DISPUTE_MIN_ROWS = 20
  * Where a held-out split with truth exists: the sizeable regions on whose held-out rows the head
  * is wrong more often than right. Answers that agree can still all be slips (two in a row, one
  * time in a hundred at a 10 % slip rate); the held-out split is the one check they cannot pass.
+ * From heldOutAgreement's counts (the advice makes them once for this check and vouchedRegions).
  */
-export function disputedRegions(regions: Regions, testRegions: Int32Array, testP: ArrayLike<number>, testTruth: Int8Array): number {
-  const { right, rows } = heldOutAgreement(regions, testRegions, testP, testTruth)
+export function disputedRegions(regions: Regions, agreement: { right: Int32Array; rows: Int32Array }): number {
+  const { right, rows } = agreement
   let n = 0
   for (let r = 0; r < regions.count; r++) if (regions.sizeable(r) && rows[r] >= DISPUTE_MIN_ROWS && 2 * right[r] < rows[r]) n++
   return n

@@ -261,13 +261,16 @@ describe('regions', () => {
     const truth = Int8Array.from(testRegions, (r) => r % 2)
     // The head right everywhere but in region 3, which it calls negative.
     const p = Float32Array.from(testRegions, (r) => (r === 3 ? 0.1 : r % 2 ? 0.9 : 0.1))
-    expect(disputedRegions(regions, testRegions, p, truth)).toBe(1)
+    expect(disputedRegions(regions, heldOutAgreement(regions, testRegions, p, truth))).toBe(1)
     expect(
       disputedRegions(
         regions,
-        testRegions,
-        Float32Array.from(truth, (t) => (t ? 0.8 : 0.2)),
-        truth
+        heldOutAgreement(
+          regions,
+          testRegions,
+          Float32Array.from(truth, (t) => (t ? 0.8 : 0.2)),
+          truth
+        )
       )
     ).toBe(0)
   })
