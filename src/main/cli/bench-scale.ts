@@ -131,7 +131,7 @@ export async function largePoolBench(
     trust: TRUST_RULES
   })
   const cfg = { strategy: 'uncertainty' as const, batchSize: 4, coldStartBatches: 0 }
-  // As a session's open does (see warmUp).
+  // As the studio's engine does while the first batch is on screen (see WarmUp in loop.ts).
   await warmUp(learner, cfg)
   const batches: Answer[][] = []
   const times: number[] = []

@@ -13,7 +13,7 @@ import { backendNotice, initBackend } from './backend'
 import { Answer } from './learner'
 import type { FeaturizerName } from './featurizer'
 import type { TrainerName } from './parallel-train'
-import { iterate, IterationRecord, LoopConfig, loopConfigOf } from './loop'
+import { iterate, IterationRecord, LoopConfig, loopConfigOf, WarmUp } from './loop'
 import { modelFiles } from './model-io'
 import type { EngineMethods, ImageDto, OpenedSession, PretrainedBase, PretrainRequest, WhyResult } from './protocol'
 import { prepare, disposePrepared, Prepared } from './setup'
@@ -42,6 +42,8 @@ export class Engine implements EngineMethods {
   private prepared: Prepared | null = null
   private openKey = ''
   private loop: LoopConfig | null = null
+  /** The open session's warm-up of the iteration's code, run while no call waits (see idle). */
+  private warm: WarmUp | null = null
   private cancelled = false
   private cacheDir: string | undefined
   /** The random baseline of the open session, or of the last other session asked about (replay). */
@@ -88,6 +90,7 @@ export class Engine implements EngineMethods {
     this.classOf = undefined
     this.openKey = JSON.stringify([config.dataset, config.poolLimit, config.testLimit, config.seed])
     this.loop = loopConfigOf(config, p.base)
+    this.warm = WarmUp.of(p.learner, this.loop)
     return {
       backend,
       poolSize: p.dataset.pool.count,
@@ -163,8 +166,7 @@ export class Engine implements EngineMethods {
           backend: await initBackend(),
           cacheDir: this.cacheDir,
           baseDir: of.baseDir,
-          background: true,
-          warmUp: false
+          background: true
         })
         disposePrepared(p)
         for (const k of this.baselines.keys()) if (k !== 'open') this.baselines.delete(k)
@@ -315,7 +317,18 @@ export class Engine implements EngineMethods {
     return this.other.dataset
   }
 
+  /**
+   * Work for a moment with no call to answer (the engine thread calls it then, one step at a
+   * time): one iteration of the open session's warm-up. False once there is none left.
+   */
+  async idle(): Promise<boolean> {
+    if (this.warm && !(await this.warm.step())) this.warm = null
+    return this.warm !== null
+  }
+
   close(): void {
+    this.warm?.dispose()
+    this.warm = null
     if (this.prepared) disposePrepared(this.prepared)
     this.prepared = null
     this.baselines.delete('open')

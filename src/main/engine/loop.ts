@@ -286,58 +286,97 @@ export const coldStartBatches = (baseClasses: number, batchSize: number) => Math
 /** What `diverse` covers first: the base's classes, or (a base without class outputs) about ten picks. */
 export const coldStartClasses = (base: { classNames: string[] }) => base.classNames.length || 10
 
-/** Iterations the warm-up runs at session open, and the rows of the pool and held-out split its throwaway learner gets. */
+/** Iterations the warm-up runs, and the rows of the pool and held-out split its throwaway learner gets. */
 export const WARM_UP_ITERATIONS = 100
 const WARM_UP_ROWS = 2048
 const WARM_UP_TEST_ROWS = 1024
 
 /**
- * Runs the iteration's code (fit, checks, advice, pick) WARM_UP_ITERATIONS times at session open
- * on a throwaway learner over the first rows of this one's features, so that V8 has compiled it
- * before the labeller's first answers: in a fresh process the first few dozen iterations ran in
- * code not yet optimized, 3-5x slower (see README, Performance). Its answers are a rule of the
- * features themselves (the parity of a row's largest feature, one answer in seven the other way,
- * so the checks find answers in doubt), batches of the session's size, started over every 30
- * batches. This learner is not touched: its records are the same with or without the warm-up.
- * The exact head on narrow features only (elsewhere the fits' arithmetic, not V8, is the cost).
+ * Runs the iteration's code (fit, checks, advice, pick) WARM_UP_ITERATIONS times on a throwaway
+ * learner over the first rows of a session's features, so that V8 has compiled it before the
+ * labeller's first answers: in a fresh process the first few dozen iterations ran in code not yet
+ * optimized, 3-5x slower (see README, Performance). The studio's engine runs it one iteration at a
+ * time while it has no call to answer (the first batch is on screen), so no call waits on more
+ * than one of its iterations. Its answers are a rule of the features themselves (the parity of a
+ * row's largest feature, one answer in seven the other way, so the checks find answers in doubt),
+ * batches of the session's size, started over every 30 batches. The session's learner is not
+ * touched: its records are the same with or without the warm-up. The exact head on narrow
+ * features only (elsewhere the fits' arithmetic, not V8, is the cost): `of` gives null otherwise.
  */
-export async function warmUp(learner: Learner, cfg: LoopConfig): Promise<void> {
-  const { pool, test, poolTruth, testTruth } = learner.opts
-  if (!learner.usesExactHead || pool.dim > DUAL_MIN_DIM || pool.count < 2 * cfg.batchSize) return
-  const head = (m: FeatureMatrix, n: number): FeatureMatrix => {
-    const count = Math.min(n, m.count)
-    return { count, dim: m.dim, data: m.data.slice(0, count * m.dim) }
+export class WarmUp {
+  private batches: Answer[][] = []
+  private given = 0
+  private done = 0
+  private disposed = false
+
+  private constructor(
+    private readonly throwaway: Learner,
+    private readonly base: tf.Sequential,
+    private readonly small: FeatureMatrix,
+    private readonly cfg: LoopConfig
+  ) {}
+
+  static of(learner: Learner, cfg: LoopConfig): WarmUp | null {
+    const { pool, test, poolTruth, testTruth } = learner.opts
+    if (!learner.usesExactHead || pool.dim > DUAL_MIN_DIM || pool.count < 2 * cfg.batchSize) return null
+    const head = (m: FeatureMatrix, n: number): FeatureMatrix => {
+      const count = Math.min(n, m.count)
+      return { count, dim: m.dim, data: m.data.slice(0, count * m.dim) }
+    }
+    const small = head(pool, WARM_UP_ROWS)
+    const smallTest = test && head(test, WARM_UP_TEST_ROWS)
+    const truth = (m: FeatureMatrix) => Int8Array.from({ length: m.count }, (_, i) => WarmUp.answer(m, i))
+    // A stand-in base of no weights: the throwaway shares no layer or tensor with the session.
+    const base = tf.sequential({ layers: [tf.layers.activation({ activation: 'linear', inputShape: [pool.dim] })] })
+    const throwaway = new Learner({
+      ...learner.opts,
+      base,
+      featureLayer: undefined,
+      inputSize: null,
+      pool: small,
+      test: smallTest,
+      poolTruth: poolTruth && truth(small),
+      testTruth: smallTest && testTruth ? truth(smallTest) : null
+    })
+    return new WarmUp(throwaway, base, small, cfg)
   }
-  const small = head(pool, WARM_UP_ROWS)
-  const smallTest = test && head(test, WARM_UP_TEST_ROWS)
-  const answer = (m: FeatureMatrix, i: number) => {
+
+  private static answer(m: FeatureMatrix, i: number): 0 | 1 {
     let best = 0
     for (let j = 1; j < m.dim; j++) if (m.data[i * m.dim + j] > m.data[i * m.dim + best]) best = j
-    return best % 2
+    return (best % 2) as 0 | 1
   }
-  const truth = (m: FeatureMatrix) => Int8Array.from({ length: m.count }, (_, i) => answer(m, i))
-  // A stand-in base of no weights: the throwaway shares no layer or tensor with the session.
-  const base = tf.sequential({ layers: [tf.layers.activation({ activation: 'linear', inputShape: [pool.dim] })] })
-  const throwaway = new Learner({
-    ...learner.opts,
-    base,
-    featureLayer: undefined,
-    inputSize: null,
-    pool: small,
-    test: smallTest,
-    poolTruth: poolTruth && truth(small),
-    testTruth: smallTest && testTruth ? truth(smallTest) : null
-  })
+
+  /** One iteration of the warm-up; false once all have run (the throwaway is then disposed). */
+  async step(): Promise<boolean> {
+    if (this.done >= WARM_UP_ITERATIONS) return false
+    const r = await iterate(this.throwaway, this.cfg, this.batches, [])
+    if (!r.next.ids.length || this.batches.length >= 30) this.batches = []
+    else
+      this.batches.push(
+        r.next.ids.map((id) => ({ id, value: ((WarmUp.answer(this.small, id) + (++this.given % 7 ? 0 : 1)) % 2) as 0 | 1 }))
+      )
+    if (++this.done < WARM_UP_ITERATIONS) return true
+    this.dispose()
+    return false
+  }
+
+  dispose(): void {
+    this.done = WARM_UP_ITERATIONS
+    if (this.disposed) return
+    this.disposed = true
+    this.throwaway.dispose()
+    this.base.dispose()
+  }
+}
+
+/** The whole warm-up at once (the benches, which measure iterations as the studio runs them after it). */
+export async function warmUp(learner: Learner, cfg: LoopConfig): Promise<void> {
+  const w = WarmUp.of(learner, cfg)
+  if (!w) return
   try {
-    let batches: Answer[][] = []
-    let given = 0
-    for (let it = 0; it < WARM_UP_ITERATIONS; it++) {
-      const r = await iterate(throwaway, cfg, batches, [])
-      if (!r.next.ids.length || batches.length >= 30) batches = []
-      else batches.push(r.next.ids.map((id) => ({ id, value: ((answer(small, id) + (++given % 7 ? 0 : 1)) % 2) as 0 | 1 })))
-    }
+    while (await w.step());
   } finally {
-    throwaway.dispose()
-    base.dispose()
+    w.dispose()
   }
 }

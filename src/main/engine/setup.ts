@@ -22,7 +22,6 @@ import {
   writeFeatureCache
 } from './features'
 import { Learner, TRUST_RULES } from './learner'
-import { loopConfigOf, warmUp } from './loop'
 import { hasShippedFeatures, readShippedFeatures } from './shipped-features'
 import { existsSync } from 'node:fs'
 import { loadModel } from './model-io'
@@ -42,8 +41,6 @@ export interface Prepared {
   featuresCached: boolean
   /** The engine that computed the frozen features (recorded in the session's start event). */
   featurizer: FeaturizerName
-  /** What the warm-up of the iteration's code took at the end of the open (see warmUp in loop.ts). */
-  warmUpMs: number
 }
 
 export interface PrepareOptions {
@@ -62,8 +59,6 @@ export interface PrepareOptions {
   dataset?: Dataset
   /** false: never fill the cache from the features shipped with the base (scripts/ship-features.mts). */
   shipped?: boolean
-  /** false: no warm-up of the iteration's code (a learner no session will iterate on; see warmUp in loop.ts). */
-  warmUp?: boolean
   /** The exact head's rules (default: TRUST_RULES, the newest; a recorded session passes its own, absent in its log meaning 1). */
   trust?: number
 }
@@ -192,11 +187,7 @@ export async function prepare(config: SessionConfig, opts: PrepareOptions): Prom
       testTruth,
       trust: opts.trust ?? TRUST_RULES
     })
-    // V8 compiles the iteration's code now, not during the labeller's first answers (see warmUp).
-    const t = performance.now()
-    if (opts.warmUp !== false) await warmUp(learner, loopConfigOf(config, info))
-    const warmUpMs = performance.now() - t
-    return { dataset, base: info, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer, warmUpMs }
+    return { dataset, base: info, learner, poolFeatures, testFeatures, poolTruth, testTruth, featuresCached: cached, featurizer }
   } finally {
     await Promise.all([...pools.values()].map((p) => p.close()))
   }

@@ -9,7 +9,8 @@ import { defaultBaseDir } from '../../../src/main/engine/base'
 import { prepare, disposePrepared, defaultCacheDir, truthOf, Prepared } from '../../../src/main/engine/setup'
 import { simulate } from '../../../src/main/engine/simulate'
 import { featureSplitKey } from '../../../src/main/engine/featurizer'
-import { CHECKING, loopConfigOf, warmUp, type IterationRecord } from '../../../src/main/engine/loop'
+import { CHECKING, loopConfigOf, warmUp, WARM_UP_ITERATIONS, type IterationRecord } from '../../../src/main/engine/loop'
+import { Engine } from '../../../src/main/engine/engine'
 import type { Answer } from '../../../src/main/engine/learner'
 import { DEFAULT_CONFIG, SessionConfig, STRATEGIES, StrategyName } from '../../../src/shared/contract'
 import { expectCuratorError, expectCuratorErrorAsync } from '../../helpers/errors'
@@ -155,19 +156,48 @@ describe.each(STRATEGIES.map((s) => [s]))('simulate %s', (strategy: StrategyName
 })
 
 describe('simulate with the shipped base', () => {
-  it('the warm-up at open leaves the session as it was: the same records with it as without, and no tensors left behind', async () => {
+  it('the warm-up leaves the session as it was: the same records with it as without, and no tensors left behind', async () => {
     const cfg = config({ strategy: 'diverse' })
-    const cold = await prepare(cfg, { backend: 'wasm', warmUp: false })
-    const tensors = tf.memory().numTensors
-    await warmUp(cold.learner, loopConfigOf(cfg, cold.base))
-    expect(tf.memory().numTensors).toBe(tensors)
-    disposePrepared(cold)
     const records = async (p: Prepared) => (await run(p, 'diverse', 40)).records.map(({ iterationMs: _, ...r }) => r)
-    const without = await prepare(cfg, { backend: 'wasm', warmUp: false })
+    const without = await prepare(cfg, { backend: 'wasm' })
     const withIt = await prepare(cfg, { backend: 'wasm' })
+    const tensors = tf.memory().numTensors
+    await warmUp(withIt.learner, loopConfigOf(cfg, withIt.base))
+    expect(tf.memory().numTensors).toBe(tensors)
     expect(await records(withIt)).toEqual(await records(without))
     disposePrepared(without)
     disposePrepared(withIt)
+  })
+
+  it("the studio's engine runs the warm-up a step at a time between calls, and its session's iterations are the same as without", async () => {
+    const cfg = config({ strategy: 'uncertainty' })
+    const answers = (r: IterationRecord) => r.next.ids.map((id) => ({ id, value: (id % 2) as 0 | 1 }))
+    const session = async (idleBetween: boolean) => {
+      const e = new Engine()
+      await e.open(cfg)
+      const tensors = tf.memory().numTensors
+      const batches: Answer[][] = []
+      const out: unknown[] = []
+      let steps = 0
+      for (let it = 0; it < 6; it++) {
+        const { iterationMs: _, ...r } = await e.iterate(batches, [])
+        out.push(r)
+        batches.push(answers(r as IterationRecord))
+        // As the engine thread does while the labeller answers: warm-up steps between the calls.
+        for (let k = 0; idleBetween && k < 30; k++) if (await e.idle()) steps++
+      }
+      const left = await e.idle()
+      const leaked = tf.memory().numTensors - tensors
+      e.close()
+      return { out, steps, left, leaked }
+    }
+    const plain = await session(false)
+    const warmed = await session(true)
+    expect(warmed.out).toEqual(plain.out)
+    // All WARM_UP_ITERATIONS ran (the last step says there is no more), and the throwaway is gone.
+    expect(warmed.steps).toBe(WARM_UP_ITERATIONS - 1)
+    expect(warmed.left).toBe(false)
+    expect(warmed.leaked).toBeLessThanOrEqual(plain.leaked)
   })
 
   it('diverse covers the digits and learns parity from a handful of labels', async () => {
