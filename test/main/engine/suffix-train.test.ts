@@ -19,10 +19,13 @@ const GRADIENT_TOLERANCE = 1e-4
  * After the fits: P(positive) of the pool, not the weights. Adam divides each gradient component by its
  * own size, so a component near zero moves its weight by a full step either way on float noise alone.
  * Largest difference per image for a dense suffix; at unfreeze 4 (a 9,248-weight convolution fitted 150
- * steps to 20 answers) single images drift further (measured 0.16), so there: the mean and the answers.
+ * steps to 20 answers) single images drift further (measured 0.16), so there: the mean, looser, and the
+ * answers. How far the drift goes depends on the CPU's kernels: at unfreeze 4 the mean was under 0.01
+ * on AVX-512 machines and 0.0109 on an AMD EPYC with AVX2 (ONNX Runtime picks other kernels there).
  */
 const P_TOLERANCE = 0.02
 const MEAN_P_TOLERANCE = 0.01
+const MEAN_P_TOLERANCE_CONV = 0.02
 const SAME_ANSWER = 0.97
 
 const ds = loadMnist({ pool: 120, test: 1 })
@@ -73,7 +76,7 @@ describe.each([1, 2, 3, 4])('unfreeze %d', (unfreeze) => {
       same += Number(a[i] >= 0.5 === b[i] >= 0.5)
     }
     if (unfreeze < 4) expect(maxDiff(a, b)).toBeLessThan(P_TOLERANCE)
-    expect(sum / a.length).toBeLessThan(MEAN_P_TOLERANCE)
+    expect(sum / a.length).toBeLessThan(unfreeze < 4 ? MEAN_P_TOLERANCE : MEAN_P_TOLERANCE_CONV)
     expect(same / a.length).toBeGreaterThanOrEqual(SAME_ANSWER)
   }
 
