@@ -44,6 +44,8 @@ export class Engine implements EngineMethods {
   private loop: LoopConfig | null = null
   /** The open session's warm-up of the iteration's code, run while no call waits (see idle). */
   private warm: WarmUp | null = null
+  /** Whether the warm-up is still to start: after the session's first iteration, so it never delays the first batch. */
+  private warmToStart = false
   private cancelled = false
   private cacheDir: string | undefined
   /** The random baseline of the open session, or of the last other session asked about (replay). */
@@ -90,7 +92,7 @@ export class Engine implements EngineMethods {
     this.classOf = undefined
     this.openKey = JSON.stringify([config.dataset, config.poolLimit, config.testLimit, config.seed])
     this.loop = loopConfigOf(config, p.base)
-    this.warm = WarmUp.of(p.learner, this.loop)
+    this.warmToStart = true
     return {
       backend,
       poolSize: p.dataset.pool.count,
@@ -117,6 +119,10 @@ export class Engine implements EngineMethods {
   async iterate(batches: Answer[][], skipped: number[]): Promise<IterationRecord> {
     const p = this.need()
     const rec = await iterate(p.learner, this.loop!, batches, skipped)
+    if (this.warmToStart) {
+      this.warmToStart = false
+      this.warm = WarmUp.of(p.learner, this.loop!)
+    }
     const names = p.dataset.pool.names
     return names ? { ...rec, next: { ...rec.next, keys: rec.next.ids.map((id) => names[id]) } } : rec
   }
@@ -329,6 +335,7 @@ export class Engine implements EngineMethods {
   close(): void {
     this.warm?.dispose()
     this.warm = null
+    this.warmToStart = false
     if (this.prepared) disposePrepared(this.prepared)
     this.prepared = null
     this.baselines.delete('open')

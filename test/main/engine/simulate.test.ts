@@ -169,12 +169,14 @@ describe('simulate with the shipped base', () => {
     disposePrepared(withIt)
   })
 
-  it("the studio's engine runs the warm-up a step at a time between calls, and its session's iterations are the same as without", async () => {
+  it("the studio's engine runs the warm-up a step at a time between calls after the first batch, and its session's iterations are the same as without", async () => {
     const cfg = config({ strategy: 'uncertainty' })
     const answers = (r: IterationRecord) => r.next.ids.map((id) => ({ id, value: (id % 2) as 0 | 1 }))
     const session = async (idleBetween: boolean) => {
       const e = new Engine()
       await e.open(cfg)
+      // Not before the session's first batch: the warm-up must not delay it.
+      expect(await e.idle()).toBe(false)
       const tensors = tf.memory().numTensors
       const batches: Answer[][] = []
       const out: unknown[] = []
