@@ -306,8 +306,8 @@ const WARM_UP_TEST_ROWS = 1024
 export class WarmUp {
   private batches: Answer[][] = []
   private given = 0
+  /** Iterations run; WARM_UP_ITERATIONS once the throwaway is released (so only once). */
   private done = 0
-  private disposed = false
 
   private constructor(
     private readonly throwaway: Learner,
@@ -356,15 +356,17 @@ export class WarmUp {
       this.batches.push(
         r.next.ids.map((id) => ({ id, value: ((WarmUp.answer(this.small, id) + (++this.given % 7 ? 0 : 1)) % 2) as 0 | 1 }))
       )
-    if (++this.done < WARM_UP_ITERATIONS) return true
+    if (this.done + 1 < WARM_UP_ITERATIONS) {
+      this.done++
+      return true
+    }
     this.dispose()
     return false
   }
 
   dispose(): void {
+    if (this.done >= WARM_UP_ITERATIONS) return
     this.done = WARM_UP_ITERATIONS
-    if (this.disposed) return
-    this.disposed = true
     this.throwaway.dispose()
     this.base.dispose()
   }
