@@ -2,6 +2,7 @@ import { DEFAULT_CONFIG, DEFAULT_TASK, SessionConfig, STRATEGIES, StrategyName, 
 import { CuratorError } from '../../shared/errors'
 import { loadDataset } from '../data/load'
 import { previewDataset } from '../data/preview'
+import { listSkipped } from '../data/dataset'
 import { prepare, disposePrepared } from '../engine/setup'
 import { defaultBaseDir, readBase } from '../engine/base'
 import type { IterationRecord } from '../engine/loop'
@@ -179,12 +180,7 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
       const p = await prepare(config, { backend, baseDir, onProgress: progressPrinter(), dataset: loaded })
       const skipped = p.dataset.skipped ?? []
       if (skipped.length)
-        console.error(
-          `Skipped ${skipped.length} file${skipped.length === 1 ? '' : 's'} of ${a.dataset}: ${skipped
-            .slice(0, 5)
-            .map((f) => `${f.path} (${f.reason})`)
-            .join('; ')}${skipped.length > 5 ? '; ...' : ''}`
-        )
+        console.error(`Skipped ${skipped.length} file${skipped.length === 1 ? '' : 's'} of ${a.dataset}: ${listSkipped(skipped)}`)
       const onIteration = (r: IterationRecord, given: Answer[]) => {
         if (!a.json && many) return
         const line = {

@@ -48,6 +48,13 @@ export interface SkippedFile {
   reason: string
 }
 
+/** The first `max` skipped files with their reasons, and how many more: the one wording every message uses. */
+export const listSkipped = (skipped: SkippedFile[], max = 5): string =>
+  skipped
+    .slice(0, max)
+    .map((f) => `${f.path}: ${f.reason}`)
+    .join('; ') + (skipped.length > max ? `; and ${skipped.length - max} more` : '')
+
 export interface Dataset {
   /** 'mnist', 'idx:PATH' or 'folder:PATH', with the options that shaped the data
    *  (e.g. 'folder:PATH?maxSide=256&testFraction=0.2&splitSeed=1'); loadDataset(id) gives the same data. */

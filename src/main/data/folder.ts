@@ -13,7 +13,7 @@ import { extname, join, resolve } from 'node:path'
 import { CuratorError } from '../../shared/errors'
 import { Progress, ProgressMeter } from '../../shared/progress'
 import { defaultCacheDir } from './cache-dir'
-import { DIGEST_BYTES, Dataset, FolderDecode, ImageSet, SkippedFile, hashImageSets, headOf } from './dataset'
+import { DIGEST_BYTES, Dataset, FolderDecode, ImageSet, SkippedFile, hashImageSets, headOf, listSkipped } from './dataset'
 import { DEFAULT_MAX_SIDE, IMAGE_EXTENSIONS, Resize, THUMB_SIDE, decodeImage, notAnImage } from './decode'
 import { isInside, readHead } from '../files/read'
 import { formatSpec } from './spec'
@@ -481,12 +481,6 @@ async function writeFolderIndex(path: string, index: FolderIndex): Promise<void>
 
 // ---- the dataset ----------------------------------------------------------------------------
 
-const listReasons = (skipped: SkippedFile[], max = 3) =>
-  skipped
-    .slice(0, max)
-    .map((s) => `${s.path}: ${s.reason}`)
-    .join('; ') + (skipped.length > max ? `; and ${skipped.length - max} more` : '')
-
 /** Loads `folder:PATH` (path as given: it names the dataset). */
 export async function loadFolderDataset(path: string, opts: FolderOptions = {}): Promise<Dataset> {
   const maxSide = opts.maxSide ?? DEFAULT_MAX_SIDE
@@ -499,7 +493,7 @@ export async function loadFolderDataset(path: string, opts: FolderOptions = {}):
       )
     throw new CuratorError(
       'BAD_DATA',
-      `No PNG or JPEG images in ${path}: ${scan.skipped.length} other file${scan.skipped.length === 1 ? '' : 's'} skipped (${listReasons(scan.skipped)})`
+      `No PNG or JPEG images in ${path}: ${scan.skipped.length} other file${scan.skipped.length === 1 ? '' : 's'} skipped (${listSkipped(scan.skipped, 3)})`
     )
   }
   const cacheDir = opts.cacheDir === null ? null : (opts.cacheDir ?? defaultCacheDir())
@@ -520,7 +514,7 @@ export async function loadFolderDataset(path: string, opts: FolderOptions = {}):
   if (!n)
     throw new CuratorError(
       'BAD_DATA',
-      `None of the ${scan.files.length} image files in ${path} could be read (${listReasons(decoded.skipped)})`
+      `None of the ${scan.files.length} image files in ${path} could be read (${listSkipped(decoded.skipped, 3)})`
     )
 
   const folderNames = [...new Set(decoded.folders.filter((f): f is string => f !== null))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))

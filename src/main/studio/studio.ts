@@ -50,6 +50,7 @@ import { EventWriter, RawImage, TENSORBOARD_DIR } from '../tensorboard/writer'
 import { writeSessionGif } from '../export/gif'
 import { previewDataset } from '../data/preview'
 import { listFolders } from '../data/browse'
+import { listSkipped } from '../data/dataset'
 import { exportModelFolder } from '../export/model-folder'
 import type { Progress } from '../../shared/progress'
 
@@ -893,13 +894,7 @@ function queryKey(s: Open, id: number): string | undefined {
 function skippedWarning(opened: OpenedSession): string[] {
   const s = opened.skipped
   if (!s.length) return []
-  const shown = s
-    .slice(0, 5)
-    .map((f) => `${f.path} (${f.reason})`)
-    .join(', ')
-  return [
-    `${s.length} file${s.length === 1 ? ' was' : 's were'} skipped in the dataset folder: ${shown}${s.length > 5 ? `, and ${s.length - 5} more` : ''}`
-  ]
+  return [`${s.length} file${s.length === 1 ? ' was' : 's were'} skipped in the dataset folder: ${listSkipped(s)}`]
 }
 
 type Asked = { ids: number[]; p: number[]; scores: number[]; reask?: number[]; cover?: number[]; confirm?: number[] }

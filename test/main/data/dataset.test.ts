@@ -1,5 +1,14 @@
 import { describe, it, expect } from 'vitest'
-import { groupBySize, hashImageSets, headOf, imagePixels, ImageSet, toInputBuffer, uniformImageSet } from '../../../src/main/data/dataset'
+import {
+  groupBySize,
+  hashImageSets,
+  headOf,
+  imagePixels,
+  ImageSet,
+  listSkipped,
+  toInputBuffer,
+  uniformImageSet
+} from '../../../src/main/data/dataset'
 
 /** A set with images of mixed sizes and channel counts, packed back to back. */
 function mixedSet(): ImageSet {
@@ -143,5 +152,19 @@ describe('hashImageSets', () => {
     expect(hashImageSets(cl)).not.toBe(h0)
     expect(hashImageSets(set, null)).toBe(h0)
     expect(hashImageSets(headOf(set, 3), headOf(set, 6))).not.toBe(hashImageSets(headOf(set, 4), headOf(set, 6)))
+  })
+})
+
+describe('listSkipped', () => {
+  const files = Array.from({ length: 7 }, (_, i) => ({ path: `a/${i}.png`, reason: i % 2 ? 'empty file' : 'corrupt' }))
+  it('names the first files with their reasons and counts the rest', () => {
+    expect(listSkipped(files)).toBe(
+      'a/0.png: corrupt; a/1.png: empty file; a/2.png: corrupt; a/3.png: empty file; a/4.png: corrupt; and 2 more'
+    )
+    expect(listSkipped(files, 2)).toBe('a/0.png: corrupt; a/1.png: empty file; and 5 more')
+  })
+  it('lists all of a short list, with no count', () => {
+    expect(listSkipped(files.slice(0, 1))).toBe('a/0.png: corrupt')
+    expect(listSkipped(files.slice(0, 5))).not.toMatch(/more/)
   })
 })
