@@ -166,7 +166,10 @@ export class Learner {
   /** Exact fits of earlier answers (the stop advice compares the last ones), by the answers. */
   private readonly earlier = new Map<string, { predicted: Uint8Array; testAccuracy: number | null }>()
 
-  constructor(readonly opts: LearnerOptions) {
+  readonly opts: LearnerOptions
+
+  constructor(options: LearnerOptions) {
+    const opts = (this.opts = optionsOf(options))
     this.transfer = buildTransfer(opts.base, opts.unfreeze, opts.seed, opts.featureLayer, opts.inputSize)
     this.initialWeights = this.transfer.suffix.getWeights().map((w) => w.clone())
     this.poolPOf = new Float32Array(opts.pool.count)
@@ -671,6 +674,30 @@ export class Learner {
     const n = this.head.weights.length
     tf.tidy(() => this.transfer.head.setWeights([tf.tensor2d(Array.from(this.head.weights), [n, 1]), tf.tensor1d([this.head.bias])]))
     this.headWritten = true
+  }
+}
+
+/**
+ * A learner's options as one object literal of one shape, however the caller built them: the
+ * warm-up's throwaway learner then has options of the session's hidden class, so the code V8
+ * optimized on it is not thrown away on the session's first iterations (it was, and the first
+ * iterations ran unoptimized loops over the pool and the held-out split).
+ */
+function optionsOf(o: LearnerOptions): LearnerOptions {
+  return {
+    base: o.base,
+    unfreeze: o.unfreeze,
+    featureLayer: o.featureLayer,
+    inputSize: o.inputSize,
+    classes: o.classes,
+    fit: o.fit,
+    trainer: o.trainer,
+    seed: o.seed,
+    pool: o.pool,
+    test: o.test,
+    poolTruth: o.poolTruth,
+    testTruth: o.testTruth,
+    trust: o.trust
   }
 }
 
