@@ -165,6 +165,10 @@ export class Learner {
   private testRegionsOf: Int32Array | null = null
   /** Exact fits of earlier answers (the stop advice compares the last ones), by the answers. */
   private readonly earlier = new Map<string, { predicted: Uint8Array; testAccuracy: number | null }>()
+  /** classEvidencePriors of the answers last asked about (an answer set is never changed in place). */
+  private priorsOf: { from: Answer[]; priors: Pick<FitOptions, 'priors' | 'bias'> } | null = null
+  /** The exact head's predictions at every SAMPLE_STEP-th pool row, made in the pool pass (see predictionsOf). */
+  private poolSigns: Uint8Array | null = null
 
   readonly opts: LearnerOptions
 
@@ -340,8 +344,15 @@ export class Learner {
     const { pool } = this.opts
     const options = { ...this.fitOptions, weights: answerWeights(answers, this.clarity), rules1Dual: this.rules1Dual }
     if (this.trust < 2 || !this.clarity || pool.dim > DUAL_MIN_DIM) return options
-    const rows = priorFrom.map((a) => a.id)
-    return { ...options, ...classEvidencePriors(pool.data, pool.dim, rows, answerWeights(priorFrom, this.clarity), this.scale!) }
+    // The checks' refits all take the prior of the fit's answers: made once for them.
+    if (this.priorsOf?.from !== priorFrom) {
+      const rows = priorFrom.map((a) => a.id)
+      this.priorsOf = {
+        from: priorFrom,
+        priors: classEvidencePriors(pool.data, pool.dim, rows, answerWeights(priorFrom, this.clarity), this.scale!)
+      }
+    }
+    return { ...options, ...this.priorsOf.priors }
   }
 
   /**
@@ -460,14 +471,15 @@ export class Learner {
   /** predictionsAt's figures, not remembered (for answer sets asked about once: what a re-ask could leave). */
   predictionsOf(answers: Answer[]): { predicted: Uint8Array; testAccuracy: number | null } {
     const { pool, test, testTruth } = this.opts
-    const step = Math.max(1, Math.floor(pool.count / 20000))
-    const predicted = new Uint8Array(Math.ceil(pool.count / step))
+    const step = sampleStep(pool.count)
+    let predicted: Uint8Array
     let testAccuracy: number | null
-    if (this.poolZ && (answers === this.labelled || sameAnswers(answers, this.labelled))) {
-      // The current fit: its logits are at hand.
-      signsOf(this.poolZ, step, predicted)
+    if (this.poolSigns && (answers === this.labelled || sameAnswers(answers, this.labelled))) {
+      // The current fit: the pool pass sampled its predictions.
+      predicted = this.poolSigns.slice()
       testAccuracy = testTruth ? this.testAccuracy(testTruth) : null
     } else {
+      predicted = new Uint8Array(Math.ceil(pool.count / step))
       const head = this.exactFit(answers)
       for (let i = 0, k = 0; i < pool.count; i += step, k++) {
         let z = head.bias
@@ -599,9 +611,12 @@ export class Learner {
           scan.count
         )
       : null
+    const step = sampleStep(count)
+    const signs = (this.poolSigns ??= new Uint8Array(Math.ceil(count / step)))
     for (let from = 0; from < count; from += SCORE_ROWS) {
       const to = Math.min(count, from + SCORE_ROWS)
       logitsOf(this.head, pool, from, to, z, this.fitted)
+      signsOf(z, from, to, step, signs)
       if (bins) {
         // The scan is offered only the rows whose |z| is below its bar as the stretch starts (the others cannot get in).
         const { edge, near } = bins.count(z, from, to, truth, scanner ? scanner.logitBar : Infinity)
@@ -760,12 +775,15 @@ function featureTensor(m: FeatureMatrix, shape: number[]): tf.Tensor {
   return tf.tensor(m.data as Float32Array<ArrayBuffer>, [m.count, ...shape])
 }
 
+/** The stride of predictionsOf's sample of the pool: at most 20,000 rows. */
+const sampleStep = (count: number) => Math.max(1, Math.floor(count / 20000))
+
 /**
- * 1 where every step-th logit is >= 0. A loop of its own: inside predictionsAt, whose other paths
- * take turns, V8 compiled it afresh and threw it away on every call.
+ * 1 where the logit of row i in from..to-1 is >= 0, for every step-th row, into out[i / step]:
+ * the pool pass's sample of the predictions, taken while the stretch's logits are in cache.
  */
-function signsOf(z: Float64Array, step: number, out: Uint8Array): void {
-  for (let i = 0, k = 0; i < z.length; i += step, k++) out[k] = z[i] >= 0 ? 1 : 0
+function signsOf(z: Float64Array, from: number, to: number, step: number, out: Uint8Array): void {
+  for (let k = Math.ceil(from / step), i = k * step; i < to; i += step, k++) out[k] = z[i] >= 0 ? 1 : 0
 }
 
 /** What the exact head's pool pass also scans for uncertainty: the images excluded then (filled further by the query's caller only), the query's iteration, how many it may ask, `diverse`'s blur. */

@@ -239,7 +239,8 @@ function adviceOf(learner: Learner, batches: Answer[][], open: Suspect[], counts
   for (let f = 1; f < fits.length; f++) {
     const [a, b] = [fits[f - 1].predicted, fits[f].predicted]
     let n = 0
-    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++
+    // 0s and 1s: their xor counts the changes without a branch on each.
+    for (let i = 0; i < a.length; i++) n += a[i] ^ b[i]
     changed.push(n / a.length)
   }
   const { testTruth } = learner.opts

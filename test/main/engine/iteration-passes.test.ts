@@ -1,0 +1,52 @@
+// The iteration's passes over the pool and the held-out split, on the real 60,000-image MNIST pool
+// (the shipped features), against their plain twins: the same numbers where they are made.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { initBackend } from '../../../src/main/engine/backend'
+import { prepare, disposePrepared, Prepared } from '../../../src/main/engine/setup'
+import { iterate, loopConfigOf } from '../../../src/main/engine/loop'
+import type { Answer } from '../../../src/main/engine/learner'
+import { DEFAULT_CONFIG } from '../../../src/shared/contract'
+import { tempDir } from '../../helpers/tmp'
+
+const cache = tempDir('curator-cache-')
+const savedCacheDir = process.env.CURATOR_CACHE_DIR
+let p: Prepared
+
+beforeAll(async () => {
+  process.env.CURATOR_CACHE_DIR = cache.dir
+  expect(await initBackend()).toBe('wasm')
+  p = await prepare({ ...DEFAULT_CONFIG, strategy: 'uncertainty' }, { backend: 'wasm' })
+}, 120_000)
+afterAll(() => {
+  disposePrepared(p)
+  if (savedCacheDir === undefined) delete process.env.CURATOR_CACHE_DIR
+  else process.env.CURATOR_CACHE_DIR = savedCacheDir
+  cache.remove()
+})
+
+/** Ten iterations of uncertainty answered from the truth; calls check after each fit. */
+async function session(check: () => void): Promise<void> {
+  const cfg = loopConfigOf({ strategy: 'uncertainty', batchSize: 4 }, p.base)
+  const batches: Answer[][] = []
+  for (let k = 0; k < 10; k++) {
+    const r = await iterate(p.learner, cfg, batches, [])
+    check()
+    batches.push(r.next.ids.map((id) => ({ id, value: p.poolTruth![id] as 0 | 1 })))
+  }
+}
+
+describe('the iteration passes on the 60k pool', () => {
+  it('the current fit predictions, sampled in the pool pass, are the signs of every step-th logit', async () => {
+    expect(p.poolFeatures.count).toBe(60000)
+    await session(() => {
+      const z = p.learner.poolZ!
+      const step = Math.floor(z.length / 20000)
+      const twin = new Uint8Array(Math.ceil(z.length / step))
+      for (let i = 0, k = 0; i < z.length; i += step, k++) twin[k] = z[i] >= 0 ? 1 : 0
+      expect(step).toBe(3)
+      expect(p.learner.predictionsAt(p.learner.answers).predicted).toEqual(twin)
+      // A copy of the answers is the same fit.
+      expect(p.learner.predictionsOf([...p.learner.answers]).predicted).toEqual(twin)
+    })
+  })
+})
