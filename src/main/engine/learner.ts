@@ -167,7 +167,7 @@ export class Learner {
   private readonly earlier = new Map<string, { predicted: Uint8Array; testAccuracy: number | null }>()
   /** classEvidencePriors of the answers last asked about (an answer set is never changed in place). */
   private priorsOf: { from: Answer[]; priors: Pick<FitOptions, 'priors' | 'bias'> } | null = null
-  /** The exact head's predictions at every SAMPLE_STEP-th pool row, made in the pool pass (see predictionsOf). */
+  /** The exact head's predictions at every sampleStep-th pool row, made in the pool pass (see predictionsOf). */
   private poolSigns: Uint8Array | null = null
 
   readonly opts: LearnerOptions
