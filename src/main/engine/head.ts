@@ -10,6 +10,7 @@
 // each weight's prior is as strong, per unit of logit on a typical pool image (s_j: the pool's
 // mean x_j^2 over the mean of all features'), whatever the scale of its feature.
 import { kernelMatrix, kernelTimes } from './kernel-times'
+import { SolveMany } from './solve-many'
 
 export interface HeadParams {
   weights: Float64Array
@@ -474,6 +475,11 @@ export class LeaveOneOut {
     }
     return null
   }
+
+  /** refitScore of each of the answers ks (the dual's screens take theirs together). */
+  refitScores(ks: number[]): (number | null)[] {
+    return ks.map((k) => this.refitScore(k))
+  }
 }
 
 /** Wider features than this, with fewer labels than features, are fitted in the dual. */
@@ -866,6 +872,8 @@ export class LeaveOneOutDual {
   private readonly l2: number
   private readonly eps: number
   private readonly n: number
+  /** The factor l for many right-hand sides at once. */
+  private readonly solver: SolveMany
   private readonly work: {
     a: Float64Array
     b: Float64Array
@@ -899,19 +907,11 @@ export class LeaveOneOutDual {
     const m = new Float64Array(n * n)
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[i * n + j] = sw[i] * k[i * n + j] * sw[j] + (i === j ? l2 : 0)
     const l = (this.l = cholesky(m, n))
-    // V = L^-1 S K, a column per answer, by forward substitution on all columns at once (row by row).
+    // V = L^-1 S K, a column per answer, by forward substitution on all columns at once.
     const v = new Float64Array(n * n)
-    for (let i = 0; i < n; i++) {
-      const row = i * n
-      for (let col = 0; col < n; col++) v[row + col] = sw[i] * k[row + col]
-      for (let p = 0; p < i; p++) {
-        const lip = l[row + p]
-        if (lip === 0) continue
-        for (let col = 0, prow = p * n; col < n; col++) v[row + col] -= lip * v[prow + col]
-      }
-      const lii = l[row + i]
-      for (let col = 0; col < n; col++) v[row + col] /= lii
-    }
+    for (let i = 0; i < n; i++) for (let col = 0; col < n; col++) v[i * n + col] = sw[i] * k[i * n + col]
+    this.solver = new SolveMany(l, n, n)
+    this.solver.solve(v, n, false)
     const out = (this.scores = new Float64Array(n))
     for (let col = 0; col < n; col++) {
       let q = 0
@@ -980,6 +980,100 @@ export class LeaveOneOutDual {
       last = size
     }
     return null
+  }
+
+  /**
+   * refitScore for the answers ks at once, the same numbers (each screen's every sum in the same
+   * order): the screens take their steps in lockstep, so each step's triangular solves run on all
+   * the screens still going together (a row of L read once for all, the screens' sums independent
+   * of each other, where one screen's backward solve is one chain of subtractions).
+   */
+  refitScores(ks: number[], decided?: (k: number, low: number, high: number) => boolean): (number | null)[] {
+    const { n, l2, y, w, eps, f, g } = this
+    const kk = this.k
+    const m = ks.length
+    const out: (number | null)[] = ks.map(() => null)
+    const ck = new Float64Array(m * n)
+    const alpha = new Float64Array(m * n)
+    const z = new Float64Array(m * n)
+    const u = new Float64Array(m * n)
+    const step = new Float64Array(m * n)
+    const b = this.work.b
+    const downdate = new Float64Array(m)
+    const last = new Float64Array(m).fill(Infinity)
+    const worst = new Float64Array(m)
+    const all = ks.map((_, c) => c)
+    // H^-1 x_k as coefficients for every k, its leverage h_k and the Sherman-Morrison factor.
+    for (const [c, k] of ks.entries()) u[c * n + k] = 1
+    this.inverseMany(u, all, ck)
+    // Every screen starts at the full fit, alpha = -g / l2.
+    const a0 = Float64Array.from(g, (gi) => -gi / l2)
+    const z0 = new Float64Array(n)
+    kernelTimes(kk, n, a0, z0)
+    for (const [c, k] of ks.entries()) {
+      let hk = 0
+      for (let i = 0; i < n; i++) hk += kk[k * n + i] * ck[c * n + i]
+      downdate[c] = f[k] / Math.max(1e-12, 1 - f[k] * hk)
+      alpha.set(a0, c * n)
+      z.set(z0, c * n)
+    }
+    let active = all
+    for (let iter = 0; iter < CHORD_STEPS && active.length; iter++) {
+      for (const c of active) {
+        const k = ks[c]
+        const [o, zc, ac] = [c * n, z.subarray(c * n, c * n + n), alpha.subarray(c * n, c * n + n)]
+        for (let i = 0; i < n; i++) u[o + i] = (i === k ? 0 : (w ? w[i] : 1) * lossGradient(zc[i], y[i], eps)) + l2 * ac[i]
+      }
+      this.inverseMany(u, active, step)
+      const going: number[] = []
+      for (const c of active) {
+        const k = ks[c]
+        const o = c * n
+        const [sc, zc, ac] = [step.subarray(o, o + n), z.subarray(o, o + n), alpha.subarray(o, o + n)]
+        let along = 0
+        for (let i = 0; i < n; i++) along += kk[k * n + i] * sc[i]
+        for (let i = 0; i < n; i++) sc[i] += ck[o + i] * downdate[c] * along
+        kernelTimes(kk, n, sc, b)
+        let size = 0
+        for (let i = 0; i < n; i++) {
+          ac[i] -= sc[i]
+          zc[i] -= b[i]
+          size = Math.max(size, Math.abs(b[i]))
+        }
+        const rate = size / last[c]
+        last[c] = size
+        if (iter === 0) {
+          going.push(c)
+          continue
+        }
+        if (!(rate < CHORD_RATE)) continue
+        worst[c] = Math.max(worst[c], rate)
+        const rest = (size * worst[c]) / (1 - worst[c])
+        if (rest < 1e-6 || decided?.(k, zc[k] - rest, zc[k] + rest)) out[c] = zc[k]
+        else going.push(c)
+      }
+      active = going
+    }
+    return out
+  }
+
+  /**
+   * inverse() on the rows `which` of us (n each) into the same rows of out: the kernel products one
+   * by one, the two triangular solves on all of them at once (row i of the n x count block holds
+   * every screen's entry i), each entry's terms in the same order as solveCholeskyInto's.
+   */
+  private inverseMany(us: Float64Array, which: number[], out: Float64Array): void {
+    const { k, n, sw, l2 } = this
+    const { b } = this.work
+    const m = which.length
+    if (m > n) throw new Error(`inverseMany: ${m} right-hand sides for ${n} answers`)
+    const rhs = new Float64Array(n * m)
+    for (const [j, c] of which.entries()) {
+      kernelTimes(k, n, us.subarray(c * n, c * n + n), b)
+      for (let i = 0; i < n; i++) rhs[i * m + j] = b[i] * sw[i]
+    }
+    this.solver.solve(rhs, m)
+    for (const [j, c] of which.entries()) for (let i = 0; i < n; i++) out[c * n + i] = (us[c * n + i] - sw[i] * rhs[i * m + j]) / l2
   }
 }
 
@@ -1107,7 +1201,7 @@ export function cholesky(a: Float64Array, d: number): Float64Array {
 }
 
 /** Solves L L^T x = b for the factor L of cholesky(). */
-function solveCholesky(l: Float64Array, b: Float64Array, d: number): Float64Array {
+export function solveCholesky(l: Float64Array, b: Float64Array, d: number): Float64Array {
   return solveCholeskyInto(l, b, d, new Float64Array(d), new Float64Array(d))
 }
 

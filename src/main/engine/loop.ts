@@ -112,7 +112,7 @@ export async function iterate(learner: Learner, cfg: LoopConfig, batches: Answer
       learner.params,
       (keep, init) => learner.exactFit(keep, init, OUT_OF_SAMPLE_TOLERANCE, answers),
       loo ? loo.scores : (learner.approximateLeaveOneOut() ?? undefined),
-      loo ? (k) => screenedP(loo.refitScore(k, (low, high) => done(answers[k].value, low, high))) : undefined,
+      loo ? (ks) => loo.refitScores(ks, (k, low, high) => done(answers[k].value, low, high)).map(screenedP) : undefined,
       (keep, left) => learner.exactP(left.id, keep, learner.params, OUT_OF_SAMPLE_TOLERANCE, answers),
       settles
     )

@@ -37,8 +37,8 @@ export const CLEARED_CHANCE = SUSPECT_P + SCREEN_MARGIN
  * Out-of-sample P(positive) of every answer: the head refitted without it (leave-one-out, or
  * interleaved folds past MAX_FOLDS answers), each refit started from the full fit. With
  * `approximate` (one Newton step per answer: the primal's, or the dual's for wide features), only the answers it puts
- * below CHECK_EXACTLY are refitted; the others keep the approximation. With `screen` (answer k's
- * P from a cheaper converged refit, null where it did not settle), an answer it puts clear of
+ * below CHECK_EXACTLY are refitted; the others keep the approximation. With `screen` (those
+ * answers' P from a cheaper converged refit, all asked at once, null where one did not settle), an answer it puts clear of
  * SUSPECT_P keeps that P and only the others get the exact refit: the suspects and their P are
  * the exact refits' all the same. `leftOut` gives the left-out answer's P from the exact refit
  * without it (default: fit's head, scored). With `settles` (head rules 5, wide features) the
@@ -51,7 +51,7 @@ export function outOfSample(
   full: HeadParams,
   fit: (keep: Answer[], init: HeadParams) => HeadParams,
   approximate?: Float64Array,
-  screen?: (k: number) => number | null,
+  screen?: (ks: number[]) => (number | null)[],
   leftOut: (keep: Answer[], left: Answer) => number = (keep, left) => score(fit(keep, full), pool, left.id),
   settles = false
 ): Float64Array {
@@ -60,9 +60,11 @@ export function outOfSample(
   if (approximate) {
     const out = Float64Array.from(approximate, (z) => 1 / (1 + Math.exp(-z)))
     const chance = (k: number, p: number) => (answers[k].value === 1 ? p : 1 - p)
+    const doubted = answers.flatMap((_, k) => (chance(k, out[k]) < CHECK_EXACTLY ? [k] : []))
+    const screens = new Map(screen ? screen(doubted).map((p, at) => [doubted[at], p]) : [])
     answers.forEach((a, k) => {
       if (chance(k, out[k]) >= CHECK_EXACTLY) return
-      const screened = screen?.(k) ?? null
+      const screened = screens.get(k) ?? null
       if (screened !== null && (settles || chance(k, screened) >= CLEARED_CHANCE)) {
         out[k] = screened
         return

@@ -160,10 +160,14 @@ describe('answers in doubt at 1,280 features', () => {
       expect(settled).toBeGreaterThan(answers.length / 2)
       let refits = 0
       const counted = (keep: Answer[], init?: HeadParams) => (refits++, refit(keep, init))
-      const screenP = (k: number) => {
-        const z = loo!.refitScore(k, (low, high) => high - low < 1e-3)
-        return z === null ? null : 1 / (1 + Math.exp(-z))
-      }
+      // The screens taken together are each screen alone, bit for bit (with and without an early end).
+      const dual = loo as LeaveOneOutDual
+      const every = answers.map((_, k) => k)
+      const early = (low: number, high: number) => high - low < 1e-3
+      expect(dual.refitScores(every)).toEqual(every.map((k) => dual.refitScore(k)))
+      expect(dual.refitScores(every, (_, low, high) => early(low, high))).toEqual(every.map((k) => dual.refitScore(k, early)))
+      const screenP = (ks: number[]) =>
+        dual.refitScores(ks, (_, low, high) => early(low, high)).map((z) => (z === null ? null : 1 / (1 + Math.exp(-z))))
       const screened = outOfSample(p.poolFeatures, answers, learner.params, counted, approximate!, screenP)
       expect(flagged(screened)).toEqual(flagged(exact))
       for (const s of suspectsOf(answers, screened, new Set())) expect(s.p).toBe(fast[answers.findIndex((a) => a.id === s.id)])

@@ -121,11 +121,11 @@ describe('suspects', () => {
       full
     )
     let screened = 0
-    const screen = (k: number) => {
-      const z = loo.refitScore(k)
-      if (z !== null) screened++
-      return z === null ? null : 1 / (1 + Math.exp(-z))
-    }
+    const screen = (ks: number[]) =>
+      loo.refitScores(ks).map((z) => {
+        if (z !== null) screened++
+        return z === null ? null : 1 / (1 + Math.exp(-z))
+      })
     const refits = outOfSample(p, uniq, full, fit(p), loo.scores)
     const fast = outOfSample(p, uniq, full, fit(p), loo.scores, screen)
     expect(screened).toBeGreaterThan(0)
