@@ -69,8 +69,10 @@ export interface LearnerOptions {
  * On narrow features, an answer in doubt holds up the stop advice only if asking it again could
  * change the predictions (see doubtMatters); on every base, a re-asked answer's region is
  * confirmed in the same batch (confirmations' `first`).
+ * 6: an answer in doubt the held-out split overrules (the fit gives the other answer, and the split
+ * vouches for the fit in its region) does not hold up the stop advice (see overruled).
  */
-export const TRUST_RULES = 5
+export const TRUST_RULES = 6
 
 export interface Answer {
   id: number

@@ -18,6 +18,7 @@ import {
   openSuspects,
   outOfSample,
   CLEARED_CHANCE,
+  overruled,
   reaskOutcomes,
   reasks,
   regionCounts,
@@ -273,13 +274,22 @@ function adviceOf(learner: Learner, batches: Answer[][], open: Suspect[], counts
   const asGiven = inputOf(regionCounts(learner.regions, batches), 0)
   if (!stopAdvice(asGiven).stop) return stopAdvice(input)
   const now = fits.at(-1)!
-  const matter = open.filter((s) =>
-    doubtMatters(
-      now,
-      reaskOutcomes(learner.answers, s.id).map((a) => learner.predictionsOf(a))
-    )
+  // Under TRUST_RULES 6 the held-out split settles an answer in doubt that the fit already goes
+  // against, in a region where it vouches for the fit (see overruled): asking it again could only
+  // leave the predictions there or pull them away from what the held-out split confirms.
+  const overruledBy = learner.trust >= 6 && agreement ? overruled(learner.regions, agreement, (id) => learner.pAt(id)) : () => false
+  const ruled = open.filter((s) => overruledBy(s)).length
+  const matter = open.filter(
+    (s) =>
+      !overruledBy(s) &&
+      doubtMatters(
+        now,
+        reaskOutcomes(learner.answers, s.id).map((a) => learner.predictionsOf(a))
+      )
   )
-  return matter.length ? stopAdvice({ ...input, suspects: matter.length }) : stopAdvice({ ...asGiven, harmless: open.length })
+  return matter.length
+    ? stopAdvice({ ...input, suspects: matter.length })
+    : stopAdvice({ ...asGiven, harmless: open.length - ruled, ...(ruled ? { overruled: ruled } : {}) })
 }
 
 export const coldStartBatches = (baseClasses: number, batchSize: number) => Math.ceil(baseClasses / batchSize)

@@ -614,6 +614,25 @@ export function doubtMatters(
   })
 }
 
+/**
+ * Answers in doubt the held-out split overrules (TRUST_RULES 6): the fit already gives the other
+ * answer (P on the other side of 0.5), and the held-out split vouches for the fit in the
+ * answer's region (HELD_OUT_VOUCHES of DISPUTE_MIN_ROWS or more rows right). A slip the others
+ * contradict, that a thousand held-out images also contradict, need not be asked again before
+ * the stop advice: answered either way, it cannot make the predictions there more right.
+ */
+export function overruled(
+  regions: Regions,
+  agreement: { right: Int32Array; rows: Int32Array },
+  pAt: (id: number) => number
+): (s: Suspect) => boolean {
+  const { right, rows } = agreement
+  return (s) => {
+    const r = regions.of[s.id]
+    return rows[r] >= DISPUTE_MIN_ROWS && right[r] >= HELD_OUT_VOUCHES * rows[r] && (pAt(s.id) >= 0.5 ? 1 : 0) !== s.value
+  }
+}
+
 export interface Advice {
   stop: boolean
   /** Why, in one line. */
@@ -630,6 +649,8 @@ export interface AdviceInput {
   harmless?: number
   /** Regions resting on too few answers. */
   unconfirmed: number
+  /** Answers in doubt the held-out split overrules (see overruled; TRUST_RULES 6): not in `suspects` nor `harmless`. */
+  overruled?: number
   /** Regions where the held-out split disagrees with the answers (see disputedRegions; 0 without held-out truth). */
   disputed?: number
   /** Regions trusted because the held-out split vouches for them, not by their lead (see vouchedRegions; TRUST_RULES 3). */
@@ -638,6 +659,16 @@ export interface AdviceInput {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`
+
+/** The stop advice's word on the answers still in doubt: those that cannot change the predictions, and those the held-out split overrules. */
+function doubtPhrase(harmless: number, overruled: number): string {
+  const n = (k: number, what: string) => (k === 1 ? `answer ${what}` : `${k} answers ${what}`)
+  const cannot = `the ${n(harmless, 'in doubt')} cannot change them (asked again, answered either way)`
+  const ruled = (what: string) =>
+    `the held-out split overrules the ${n(overruled, what)} (the fit gives the other answer, and the held-out images of ${overruled === 1 ? 'its region agree' : 'their regions agree'})`
+  if (harmless && overruled) return `${cannot}, ${ruled('more')}`
+  return harmless ? cannot : overruled ? ruled('in doubt') : 'no answer is in doubt'
+}
 
 export function stopAdvice(a: AdviceInput): Advice {
   if (a.labels === 0) return { stop: false, reason: 'No answers yet' }
@@ -671,9 +702,7 @@ export function stopAdvice(a: AdviceInput): Advice {
     stop: true,
     reason:
       `You can stop: the last ${a.changed.length === 1 ? 'batch' : `${a.changed.length} batches`} changed at most ${pct(worst)} of the pool’s predictions, ` +
-      (a.harmless
-        ? `the ${a.harmless === 1 ? 'answer' : `${a.harmless} answers`} in doubt cannot change them (asked again, answered either way)`
-        : 'no answer is in doubt') +
+      doubtPhrase(a.harmless ?? 0, a.overruled ?? 0) +
       ` and every region has answers that agree` +
       (held.length ? ` (held-out ${pct(held[held.length - 1])}, steady)` : '') +
       (a.vouched ? `; the held-out split vouches for ${a.vouched} region${a.vouched === 1 ? '' : 's'} with few answers` : '')

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { initBackend } from '../../../src/main/engine/backend'
-import { TRUST_RULES } from '../../../src/main/engine/learner'
 import type { IterationRecord } from '../../../src/main/engine/loop'
 import { disposePrepared, prepare } from '../../../src/main/engine/setup'
 import { simulate } from '../../../src/main/engine/simulate'
@@ -55,10 +54,6 @@ async function run(seed: number, trust: number) {
 }
 
 describe('head rules 5', () => {
-  it('is the rules new sessions run on', () => {
-    expect(TRUST_RULES).toBe(5)
-  })
-
   it('an answer in doubt that cannot change the predictions, asked again either way, does not hold up the stop advice', async () => {
     const [old, now] = [await run(1, 4), await run(1, 5)]
     expect(old.summary.stop!.answers).toBe(24)

@@ -11,6 +11,7 @@ import {
   doubtMatters,
   heldOutAgreement,
   outOfSample,
+  overruled,
   reaskOutcomes,
   reasks,
   regionCounts,
@@ -365,5 +366,53 @@ describe('answers in doubt that cannot change the predictions (head rules 5)', (
     expect(stopAdvice({ changed: [0.001], heldOut: [0.99, 0.99], suspects: 0, harmless: 2, unconfirmed: 0, labels: 32 }).reason).toMatch(
       /the 2 answers in doubt cannot/
     )
+  })
+})
+
+describe('answers in doubt the held-out split overrules (head rules 6)', () => {
+  const p = pool(400, 4)
+  const regions = new Regions(p, 4, 1)
+  const test = pool(400, 4, 3)
+  const testRegions = regions.regionsOf(test)
+  const truth = Int8Array.from(testRegions, (r) => r % 2)
+  // The head right on every held-out row but most of region 3's.
+  const testP = Float32Array.from(testRegions, (r, i) => ((r === 3 ? i % 3 === 0 : true) === (truth[i] === 1) ? 0.9 : 0.1))
+  const agreement = heldOutAgreement(regions, testRegions, testP, truth)
+  // The fit calls every odd region's image positive.
+  const pAt = (id: number) => (regions.of[id] % 2 ? 0.8 : 0.2)
+  const clearIn = (r: number) => regions.typicalIn[r][0]
+
+  it('where the fit gives the other answer and the held-out split vouches for the fit in its region', () => {
+    const ruled = overruled(regions, agreement, pAt)
+    // A slip the fit goes against, in a region the held-out split vouches for.
+    expect(ruled({ id: clearIn(1), value: 0, p: 0.8 })).toBe(true)
+    expect(ruled({ id: clearIn(0), value: 1, p: 0.2 })).toBe(true)
+    // The fit follows the answer: it is not overruled.
+    expect(ruled({ id: clearIn(1), value: 1, p: 0.2 })).toBe(false)
+    // The held-out split does not vouch for the fit in region 3.
+    expect(ruled({ id: clearIn(3), value: 0, p: 0.8 })).toBe(false)
+    // Too few held-out rows with truth to read.
+    const few = heldOutAgreement(
+      regions,
+      testRegions,
+      testP,
+      Int8Array.from(truth, (t, i) => (i < 40 ? t : -1))
+    )
+    expect(overruled(regions, few, pAt)({ id: clearIn(1), value: 0, p: 0.8 })).toBe(false)
+  })
+
+  it('the advice says the held-out split overrules them', () => {
+    const base = { changed: [0.001], heldOut: [0.99, 0.99], suspects: 0, unconfirmed: 0, labels: 32 }
+    const a = stopAdvice({ ...base, overruled: 2 })
+    expect(a.stop).toBe(true)
+    expect(a.reason).toMatch(
+      /0\.1 % of the pool’s predictions, the held-out split overrules the 2 answers in doubt \(.*their regions agree\) and every region/
+    )
+    expect(stopAdvice({ ...base, overruled: 1 }).reason).toMatch(/overrules the answer in doubt \(.*its region agree\)/)
+    expect(stopAdvice({ ...base, harmless: 1, overruled: 1 }).reason).toMatch(
+      /the answer in doubt cannot change them \(asked again, answered either way\), the held-out split overrules the answer more/
+    )
+    // An answer in doubt that is neither still holds the advice up.
+    expect(stopAdvice({ ...base, suspects: 1, overruled: 1 }).stop).toBe(false)
   })
 })
