@@ -174,9 +174,9 @@ describe('answers in doubt at 1,280 features', () => {
       expect(refits).toBeLessThan(
         answers.filter((a, k) => (a.value === 1 ? approximate![k] : -approximate![k]) < Math.log(0.45 / 0.55)).length
       )
-      // Head rules 5, in the loop: the screen runs on where it does not clear an answer and its P
+      // Head rules 5 (and later), in the loop: the screen runs on where it does not clear an answer and its P
       // stands; the same suspects as exact refits of every answer, each P within 1e-6 of its refit's.
-      expect(learner.trust).toBe(5)
+      expect(learner.trust).toBeGreaterThanOrEqual(5)
       const r = await iterate(learner, loopConfigOf({ strategy: 'uncertainty', batchSize: 4 }, p.base), [answers], [])
       expect(r.suspects!.map((s) => s.id)).toEqual(flagged(exact))
       for (const s of r.suspects!) expect(Math.abs(s.p - exact[answers.findIndex((a) => a.id === s.id)])).toBeLessThan(1e-6)
