@@ -555,7 +555,7 @@ export function heldOutAgreement(
     const r = testRegions[i]
     rows[r]++
     // t is 0 or 1 here: right where the answer (0 or 1) is t, counted without a branch on it.
-    right[r] += (testP[i] >= 0.5 ? 1 : 0) ^ t ^ 1
+    right[r] += +(testP[i] >= 0.5) ^ t ^ 1
   }
   return { right, rows }
 }

@@ -5,6 +5,8 @@ import { initBackend } from '../../../src/main/engine/backend'
 import { prepare, disposePrepared, Prepared } from '../../../src/main/engine/setup'
 import { iterate, loopConfigOf } from '../../../src/main/engine/loop'
 import type { Answer } from '../../../src/main/engine/learner'
+import { positiveAt } from '../../../src/main/engine/head'
+import { heldOutAgreement } from '../../../src/main/engine/trust'
 import { DEFAULT_CONFIG } from '../../../src/shared/contract'
 import { tempDir } from '../../helpers/tmp'
 
@@ -47,6 +49,23 @@ describe('the iteration passes on the 60k pool', () => {
       expect(p.learner.predictionsAt(p.learner.answers).predicted).toEqual(twin)
       // A copy of the answers is the same fit.
       expect(p.learner.predictionsOf([...p.learner.answers]).predicted).toEqual(twin)
+    })
+  })
+
+  it('the held-out answers are positiveAt of the logits, and heldOutAgreement counts what they get right', async () => {
+    await session(() => {
+      const { testZ, regions, testRegions } = p.learner
+      const truth = p.testTruth!
+      const predicted = p.learner.testPredicted!
+      expect(predicted).toEqual(Uint8Array.from(testZ!, (z) => (positiveAt(z) ? 1 : 0)))
+      const rows = new Int32Array(regions.count)
+      const right = new Int32Array(regions.count)
+      for (let i = 0; i < truth.length; i++) {
+        if (truth[i] < 0) continue
+        rows[testRegions![i]]++
+        if (predicted[i] >= 0.5 === (truth[i] === 1)) right[testRegions![i]]++
+      }
+      expect(heldOutAgreement(regions, testRegions!, predicted, truth)).toEqual({ right, rows })
     })
   })
 })
