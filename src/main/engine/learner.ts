@@ -637,19 +637,23 @@ export class Learner {
   private testAnswers(z: Float64Array): void {
     const truth = this.opts.testTruth
     const positive = (this.testPositive ??= new Uint8Array(z.length))
+    // positiveAt without a branch on each row (its sign is random over the rows; see signsOf):
+    // the sign first, then the rare logits just below 0, whose P may round to 0.5, its way.
+    let near = 0
+    for (let i = 0; i < z.length; i++) {
+      const v = z[i]
+      positive[i] = +(v >= 0)
+      near |= +(v > -1e-6) & +(v < 0)
+    }
+    if (near) for (let i = 0; i < z.length; i++) if (z[i] > -1e-6 && z[i] < 0) positive[i] = +positiveAt(z[i])
     let right = 0
     let known = 0
-    for (let i = 0; i < z.length; i++) {
-      // positiveAt(v) without a branch on the sign (random over the rows; see signsOf): only the
-      // rare logits just below 0, whose P may round to 0.5, take one.
-      const v = z[i]
-      const answer = +(v > -1e-6) & +(v < 0) ? +(probability(v) >= 0.5) : +(v >= 0)
-      positive[i] = answer
-      const t = truth ? truth[i] : -1
-      if (t < 0) continue
-      known++
-      right += 1 - (answer ^ t)
-    }
+    if (truth)
+      for (let i = 0; i < z.length; i++) {
+        // Unknown truth (-1) is neither answer.
+        known += +(truth[i] >= 0)
+        right += +(truth[i] === positive[i])
+      }
     this.testAccuracyNow = known ? right / known : null
   }
 
