@@ -3,59 +3,15 @@
 // an answer in doubt that asking again cannot change no longer holds up the stop advice, and a
 // re-asked answer's region is confirmed in the same batch. Sessions recorded under rules 4 replay
 // their old way.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { initBackend } from '../../../src/main/engine/backend'
+import { describe, expect, it } from 'vitest'
 import type { IterationRecord } from '../../../src/main/engine/loop'
-import { disposePrepared, prepare } from '../../../src/main/engine/setup'
-import { simulate } from '../../../src/main/engine/simulate'
-import { verifyReplay } from '../../../src/main/session/replay'
-import { DEFAULT_CONFIG } from '../../../src/shared/contract'
-import { tempDir } from '../../helpers/tmp'
+import { noisySessions } from '../../helpers/noisy-session'
 
-const tmp = tempDir('curator-rules5-')
-const cacheDir = join(tmp.dir, 'cache')
-const saved = process.env.CURATOR_CACHE_DIR
-
-beforeAll(async () => {
-  process.env.CURATOR_CACHE_DIR = cacheDir
-  expect(await initBackend()).toBe('wasm')
-})
-afterAll(() => {
-  if (saved === undefined) delete process.env.CURATOR_CACHE_DIR
-  else process.env.CURATOR_CACHE_DIR = saved
-  tmp.remove()
-})
-
-/** `curator simulate --noise 0.1 --seed SEED --budget 60` under head rules `trust`: every fit's record. */
-async function run(seed: number, trust: number) {
-  const p = await prepare({ ...DEFAULT_CONFIG, seed }, { backend: 'wasm', cacheDir, trust })
-  try {
-    const records: IterationRecord[] = []
-    const summary = await simulate(p, {
-      strategy: 'diverse',
-      batchSize: 4,
-      budget: 60,
-      noise: 0.1,
-      onIteration: (r) => void records.push(r)
-    })
-    const { regions } = p.learner
-    return {
-      records,
-      summary,
-      truth: p.poolTruth!,
-      regionOf: (id: number) => regions.of[id],
-      typical: (id: number) => regions.typical[id] === 1
-    }
-  } finally {
-    disposePrepared(p)
-  }
-}
+const { run, replayFixture } = noisySessions('curator-rules5-')
 
 describe('head rules 5', () => {
   it('an answer in doubt that cannot change the predictions, asked again either way, does not hold up the stop advice', async () => {
-    const [old, now] = [await run(1, 4), await run(1, 5)]
+    const [old, now] = [await run(1, 4, 60), await run(1, 5, 60)]
     expect(old.summary.stop!.answers).toBe(24)
     expect(now.summary.stop!.answers).toBe(20)
     const first = now.records.find((r) => r.advice?.stop)!
@@ -72,7 +28,7 @@ describe('head rules 5', () => {
   }, 120_000)
 
   it('a re-asked answer comes with a new image of its region: seed 10 is advised to stop at 32 answers (36 under rules 4)', async () => {
-    const [old, now] = [await run(10, 4), await run(10, 5)]
+    const [old, now] = [await run(10, 4, 60), await run(10, 5, 60)]
     expect(old.summary.stop!.answers).toBe(36)
     expect(now.summary.stop!.answers).toBe(32)
     expect(now.summary.stop!.testAccuracy!).toBeGreaterThanOrEqual(0.985)
@@ -85,18 +41,11 @@ describe('head rules 5', () => {
   it('a session recorded under rules 4 (by the build before rules 5) replays exactly; read as rules 5 it is another session', async () => {
     // Recorded by `curator simulate --noise 0.1 --seed 9 --budget 48 --session DIR` at 1a34f4f (rules 4): the advice
     // waits for every answer in doubt to be asked again, first shown at 44 answers.
-    const log = readFileSync(join(__dirname, '../../fixtures/rules4-noisy/session.jsonl'), 'utf8')
-    const dir = join(tmp.dir, 'rules4')
-    mkdirSync(dir)
-    writeFileSync(join(dir, 'session.jsonl'), log)
-    const r = await verifyReplay(dir, { cacheDir })
+    const { recorded: r, asNext } = await replayFixture('rules4-noisy', 4)
     expect(r.mode).toBe('exact')
     expect(r.iterations).toHaveLength(13)
     expect(r.firstMismatch).toBeNull()
     expect(r.ok).toBe(true)
-    const as5 = join(tmp.dir, 'as-rules5')
-    mkdirSync(as5)
-    writeFileSync(join(as5, 'session.jsonl'), log.replace('"trust":4', '"trust":5'))
-    expect((await verifyReplay(as5, { cacheDir })).ok).toBe(false)
+    expect(asNext.ok).toBe(false)
   }, 120_000)
 })

@@ -3,49 +3,11 @@
 // an answer in doubt that the fit already goes against, in a region where the held-out split
 // vouches for the fit, no longer holds up the stop advice. Only the advice changes: every batch
 // asked is the same. Sessions recorded under rules 5 replay their old way.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { initBackend } from '../../../src/main/engine/backend'
+import { describe, expect, it } from 'vitest'
 import { TRUST_RULES } from '../../../src/main/engine/learner'
-import type { IterationRecord } from '../../../src/main/engine/loop'
-import { disposePrepared, prepare } from '../../../src/main/engine/setup'
-import { simulate } from '../../../src/main/engine/simulate'
-import { verifyReplay } from '../../../src/main/session/replay'
-import { DEFAULT_CONFIG } from '../../../src/shared/contract'
-import { tempDir } from '../../helpers/tmp'
+import { noisySessions } from '../../helpers/noisy-session'
 
-const tmp = tempDir('curator-rules6-')
-const cacheDir = join(tmp.dir, 'cache')
-const saved = process.env.CURATOR_CACHE_DIR
-
-beforeAll(async () => {
-  process.env.CURATOR_CACHE_DIR = cacheDir
-  expect(await initBackend()).toBe('wasm')
-})
-afterAll(() => {
-  if (saved === undefined) delete process.env.CURATOR_CACHE_DIR
-  else process.env.CURATOR_CACHE_DIR = saved
-  tmp.remove()
-})
-
-/** `curator simulate --noise 0.1 --seed SEED --budget 40` under head rules `trust`: every fit's record. */
-async function run(seed: number, trust: number) {
-  const p = await prepare({ ...DEFAULT_CONFIG, seed }, { backend: 'wasm', cacheDir, trust })
-  try {
-    const records: IterationRecord[] = []
-    const summary = await simulate(p, {
-      strategy: 'diverse',
-      batchSize: 4,
-      budget: 40,
-      noise: 0.1,
-      onIteration: (r) => void records.push(r)
-    })
-    return { records, summary, truth: p.poolTruth! }
-  } finally {
-    disposePrepared(p)
-  }
-}
+const { run, replayFixture } = noisySessions('curator-rules6-')
 
 describe('head rules 6', () => {
   it('is the rules new sessions run on', () => {
@@ -53,7 +15,7 @@ describe('head rules 6', () => {
   })
 
   it('seed 9: the held-out split overrules the two wrong answers still open at 32 answers, and the advice comes then (36 under rules 5)', async () => {
-    const [old, now] = [await run(9, 5), await run(9, 6)]
+    const [old, now] = [await run(9, 5, 40), await run(9, 6, 40)]
     expect(old.summary.stop!.answers).toBe(36)
     expect(now.summary.stop!.answers).toBe(32)
     // The same batches asked, the same fits and checks: only the advice differs.
@@ -78,19 +40,11 @@ describe('head rules 6', () => {
   it('a session recorded under rules 5 (by the build before rules 6) replays exactly; read as rules 6 it is another session', async () => {
     // Recorded by `curator simulate --noise 0.1 --seed 9 --budget 40 --session DIR` at 8b59f59 (rules 5): the advice
     // waits for the two answers in doubt at 32 answers, first shown at 36.
-    const log = readFileSync(join(__dirname, '../../fixtures/rules5-noisy/session.jsonl'), 'utf8')
-    const dir = join(tmp.dir, 'rules5')
-    mkdirSync(dir)
-    writeFileSync(join(dir, 'session.jsonl'), log)
-    const r = await verifyReplay(dir, { cacheDir })
+    const { recorded: r, asNext: r6 } = await replayFixture('rules5-noisy', 5)
     expect(r.mode).toBe('exact')
     expect(r.iterations).toHaveLength(11)
     expect(r.firstMismatch).toBeNull()
     expect(r.ok).toBe(true)
-    const as6 = join(tmp.dir, 'as-rules6')
-    mkdirSync(as6)
-    writeFileSync(join(as6, 'session.jsonl'), log.replace('"trust":5', '"trust":6'))
-    const r6 = await verifyReplay(as6, { cacheDir })
     expect(r6.ok).toBe(false)
     expect(r6.firstMismatch).toMatchObject({ iteration: 8, field: 'advice' })
   }, 120_000)
