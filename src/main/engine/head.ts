@@ -214,10 +214,38 @@ export function fitLogisticPrimal(
   for (let iter = 0; iter < MAX_STEPS; iter++) {
     grad.fill(0)
     hess.fill(0)
-    // Two answers at a time: each sum still adds them one after the other, in order (the same
-    // numbers), but the Hessian is loaded and stored once for both.
+    // Four answers at a time, then two: each sum still adds them one after the other, in order
+    // (the same numbers), but the Hessian is loaded and stored once for the four.
     let k = 0
-    for (let base = 0; k + 1 < n; k += 2, base += 2 * d) {
+    for (let base = 0; k + 3 < n; k += 4, base += 4 * d) {
+      const at0 = lossAt(z[k], y[k], eps, sig[k])
+      const at1 = lossAt(z[k + 1], y[k + 1], eps, sig[k + 1])
+      const at2 = lossAt(z[k + 2], y[k + 2], eps, sig[k + 2])
+      const at3 = lossAt(z[k + 3], y[k + 3], eps, sig[k + 3])
+      const g0 = weights ? weights[k] * at0.g : at0.g
+      const f0 = weights ? weights[k] * at0.f : at0.f
+      const g1 = weights ? weights[k + 1] * at1.g : at1.g
+      const f1 = weights ? weights[k + 1] * at1.f : at1.f
+      const g2 = weights ? weights[k + 2] * at2.g : at2.g
+      const f2 = weights ? weights[k + 2] * at2.f : at2.f
+      const g3 = weights ? weights[k + 3] * at3.g : at3.g
+      const f3 = weights ? weights[k + 3] * at3.f : at3.f
+      const [b1, b2, b3] = [base + d, base + 2 * d, base + 3 * d]
+      for (let a = 0; a < d; a++) {
+        const xa0 = xs[base + a]
+        const xa1 = xs[b1 + a]
+        const xa2 = xs[b2 + a]
+        const xa3 = xs[b3 + a]
+        grad[a] = grad[a] + g0 * xa0 + g1 * xa1 + g2 * xa2 + g3 * xa3
+        const wa0 = f0 * xa0
+        const wa1 = f1 * xa1
+        const wa2 = f2 * xa2
+        const wa3 = f3 * xa3
+        for (let b = 0, row = a * d; b <= a; b++)
+          hess[row + b] = hess[row + b] + wa0 * xs[base + b] + wa1 * xs[b1 + b] + wa2 * xs[b2 + b] + wa3 * xs[b3 + b]
+      }
+    }
+    for (let base = k * d; k + 1 < n; k += 2, base += 2 * d) {
       const at0 = lossAt(z[k], y[k], eps, sig[k])
       const at1 = lossAt(z[k + 1], y[k + 1], eps, sig[k + 1])
       const g0 = weights ? weights[k] * at0.g : at0.g
@@ -371,10 +399,25 @@ export class LeaveOneOut {
       const at = lossAt(s, y[k], eps)
       const wk = weights ? weights[k] : 1
       g[k] = wk * at.g
-      const fk = (f[k] = wk * at.f)
-      // (f x_a) x_b: the same products, in the same order, as summed before.
+      f[k] = wk * at.f
+    }
+    // (f x_a) x_b: the same products, added in the same order, as summed before; four answers at a
+    // time, then one, so the Hessian is loaded and stored once for four.
+    let k = 0
+    for (let base = 0; k + 3 < n; k += 4, base += 4 * d) {
+      const [b1, b2, b3] = [base + d, base + 2 * d, base + 3 * d]
       for (let a = 0; a < d; a++) {
-        const wa = fk * xs[base + a]
+        const wa0 = f[k] * xs[base + a]
+        const wa1 = f[k + 1] * xs[b1 + a]
+        const wa2 = f[k + 2] * xs[b2 + a]
+        const wa3 = f[k + 3] * xs[b3 + a]
+        for (let b = 0, row = a * d; b <= a; b++)
+          hess[row + b] = hess[row + b] + wa0 * xs[base + b] + wa1 * xs[b1 + b] + wa2 * xs[b2 + b] + wa3 * xs[b3 + b]
+      }
+    }
+    for (let base = k * d; k < n; k++, base += d) {
+      for (let a = 0; a < d; a++) {
+        const wa = f[k] * xs[base + a]
         for (let b = 0, row = a * d; b <= a; b++) hess[row + b] += wa * xs[base + b]
       }
     }
@@ -431,7 +474,26 @@ export class LeaveOneOut {
       else ones[k] = 0
       const weight = w ?? ones
       let i = 0
-      for (let base = 0; i + 1 < n; i += 2, base += 2 * d) {
+      // Four at a time first: grad gets (the first two's terms), then (the other two's), as two pairs would add them.
+      for (let base = 0; i + 3 < n; i += 4, base += 4 * d) {
+        const [b1, b2, b3] = [base + d, base + 2 * d, base + 3 * d]
+        let z0 = 0
+        let z1 = 0
+        let z2 = 0
+        let z3 = 0
+        for (let a = 0; a < d; a++) {
+          z0 += theta[a] * xs[base + a]
+          z1 += theta[a] * xs[b1 + a]
+          z2 += theta[a] * xs[b2 + a]
+          z3 += theta[a] * xs[b3 + a]
+        }
+        const g0 = weight[i] * lossGradient(z0, y[i], eps)
+        const g1 = weight[i + 1] * lossGradient(z1, y[i + 1], eps)
+        const g2 = weight[i + 2] * lossGradient(z2, y[i + 2], eps)
+        const g3 = weight[i + 3] * lossGradient(z3, y[i + 3], eps)
+        for (let a = 0; a < d; a++) grad[a] = grad[a] + (g0 * xs[base + a] + g1 * xs[b1 + a]) + (g2 * xs[b2 + a] + g3 * xs[b3 + a])
+      }
+      for (let base = i * d; i + 1 < n; i += 2, base += 2 * d) {
         const next = base + d
         let z0 = 0
         let z1 = 0
