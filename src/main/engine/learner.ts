@@ -25,7 +25,7 @@ import {
   KernelCache,
   L2
 } from './head'
-import { Regions } from './trust'
+import { heldOutAgreement, Regions } from './trust'
 import { wideLogitsOf } from './wide-logits'
 import { BIN_ROWS, PoolBins } from './pool-bins'
 import { onnxRuntimeLoads } from './featurizer'
@@ -161,12 +161,14 @@ export class Learner {
   /** The exact head's held-out answers (1 where P >= 0.5) and accuracy, found as it scores the split. */
   private testPositive: Uint8Array | null = null
   private testAccuracyNow: number | null = null
+  /** heldOutAgreement of the exact head's held-out answers, counted in the same pass (null: not counted there). */
+  private agreementNow: { right: Int32Array; rows: Int32Array } | null = null
   private clarityOf: Float32Array | null = null
   private blurOf: Float32Array | null = null
   private regionsOf: Regions | null = null
   private testRegionsOf: Int32Array | null = null
-  /** Exact fits of earlier answers (the stop advice compares the last ones), by the answers. */
-  private readonly earlier = new Map<string, { predicted: Uint8Array; testAccuracy: number | null }>()
+  /** Exact fits of earlier answers (the stop advice compares the last ones), oldest first, with the answers as fitted (answerRows). */
+  private readonly earlier: { rows: Float64Array; out: { predicted: Uint8Array; testAccuracy: number | null } }[] = []
   /** classEvidencePriors of the answers last asked about (an answer set is never changed in place). */
   private priorsOf: { from: Answer[]; priors: Pick<FitOptions, 'priors' | 'bias'> } | null = null
   /** The exact head's predictions at every sampleStep-th pool row, made in the pool pass (see predictionsOf). */
@@ -461,12 +463,13 @@ export class Learner {
    * held-out accuracy, fitted on these answers; remembered for the last few answer sets.
    */
   predictionsAt(answers: Answer[]): { predicted: Uint8Array; testAccuracy: number | null } {
-    const key = JSON.stringify(answers)
-    const hit = this.earlier.get(key)
-    if (hit) return hit
+    // Compared as the fit sees them (ids, answers, times given), not as JSON: no string a call.
+    const rows = answerRows(answers)
+    const hit = this.earlier.find((e) => e.rows.length === rows.length && e.rows.every((v, i) => v === rows[i]))
+    if (hit) return hit.out
     const out = this.predictionsOf(answers)
-    if (this.earlier.size >= 8) this.earlier.delete(this.earlier.keys().next().value!)
-    this.earlier.set(key, out)
+    if (this.earlier.length >= 8) this.earlier.shift()
+    this.earlier.push({ rows, out })
     return out
   }
 
@@ -633,6 +636,17 @@ export class Learner {
     this.scanned = scanner
   }
 
+  /**
+   * Counts rows at every bin edge as the pool pass counts its own (countEdges, binOfLogit), into
+   * cells of its own: for the warm-up, whose small pool has too few such rows for V8 to compile
+   * them (it did so in the session's third and fourth iterations, which ran them unoptimized).
+   */
+  warmEdges(): void {
+    const { poolTruth: truth, pool } = this.opts
+    const n = Math.min(pool.count, EDGE_LOGITS.length)
+    countEdges(EDGE_LOGITS, 0, EDGE_ROWS.subarray(0, n), truth, new Int32Array(this.cells.length))
+  }
+
   /** The held-out answers at these logits (as P >= 0.5 gives them) and their accuracy on the known truth. */
   private testAnswers(z: Float64Array): void {
     const truth = this.opts.testTruth
@@ -648,13 +662,39 @@ export class Learner {
     if (near) for (let i = 0; i < z.length; i++) if (z[i] > -1e-6 && z[i] < 0) positive[i] = +positiveAt(z[i])
     let right = 0
     let known = 0
-    if (truth)
+    // Once the held-out rows' regions are known (after the first iteration), heldOutAgreement's
+    // counts by region in the same pass: a row with truth -1 is neither right nor a row there.
+    const regions = truth && this.testRegionsOf
+    this.agreementNow = null
+    if (regions) {
+      const byRight = new Int32Array(this.regions.count)
+      const byRows = new Int32Array(this.regions.count)
+      for (let i = 0; i < z.length; i++) {
+        const t = truth![i]
+        const isKnown = +(t >= 0)
+        const isRight = +(t === positive[i])
+        known += isKnown
+        right += isRight
+        byRows[regions[i]] += isKnown
+        byRight[regions[i]] += isRight
+      }
+      this.agreementNow = { right: byRight, rows: byRows }
+    } else if (truth)
       for (let i = 0; i < z.length; i++) {
         // Unknown truth (-1) is neither answer.
         known += +(truth[i] >= 0)
         right += +(truth[i] === positive[i])
       }
     this.testAccuracyNow = known ? right / known : null
+  }
+
+  /** Per region, the held-out rows with known truth and how many the head gets right now (see heldOutAgreement; null without truth). */
+  get heldOutAgreement(): { right: Int32Array; rows: Int32Array } | null {
+    const { testTruth } = this.opts
+    const testRegions = this.testRegions
+    const predicted = testRegions && testTruth ? this.testPredicted : null
+    if (!testRegions || !testTruth || !predicted) return null
+    return this.agreementNow ?? heldOutAgreement(this.regions, testRegions, predicted, testTruth)
   }
 
   private predict(x: tf.Tensor): Float32Array {
@@ -852,6 +892,13 @@ function countEdges(z: Float64Array, from: number, edge: Int32Array, truth: Int8
   }
 }
 
+/** Logits at and around each bin edge (the rows the pool pass counts with binOfLogit), and their places. */
+const EDGE_LOGITS = Float64Array.from({ length: (BINS - 1) * 20 }, (_, i) => {
+  const k = Math.floor(i / 20) + 1
+  return Math.log(k / (BINS - k)) + ((i % 20) - 10) * 1e-6
+})
+const EDGE_ROWS = Int32Array.from(EDGE_LOGITS.keys())
+
 /** The histogram of the pool pass's cells (by bin: unknown, negative, positive). */
 function histogramOfCells(cells: Int32Array, byTruth: boolean): HistogramDto {
   const at = (k: number) => Array.from({ length: BINS }, (_, b) => cells[b * 3 + k])
@@ -860,6 +907,17 @@ function histogramOfCells(cells: Int32Array, byTruth: boolean): HistogramDto {
     counts: Array.from({ length: BINS }, (_, b) => cells[b * 3] + negative[b] + positive[b]),
     byTruth: byTruth ? [negative, positive] : null
   }
+}
+
+/** Each answer's image, answer and times given, in order: what sameAnswers compares, copied. */
+function answerRows(answers: Answer[]): Float64Array {
+  const rows = new Float64Array(answers.length * 3)
+  answers.forEach((a, k) => {
+    rows[3 * k] = a.id
+    rows[3 * k + 1] = a.value
+    rows[3 * k + 2] = a.times ?? 1
+  })
+  return rows
 }
 
 /** The same answers to the same images, given as often, in the same order: the same exact fit. */

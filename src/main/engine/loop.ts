@@ -14,7 +14,6 @@ import {
   covers,
   disputedRegions,
   doubtMatters,
-  heldOutAgreement,
   openSuspects,
   outOfSample,
   CLEARED_CHANCE,
@@ -244,13 +243,8 @@ function adviceOf(learner: Learner, batches: Answer[][], open: Suspect[], counts
     for (let i = 0; i < a.length; i++) n += a[i] ^ b[i]
     changed.push(n / a.length)
   }
-  const { testTruth } = learner.opts
-  const testRegions = learner.testRegions
-  // 0 or 1 where P is below or above 0.5: what the dispute check reads of P.
-  const testPredicted = testRegions && testTruth ? learner.testPredicted : null
-  // One pass over the held-out rows for both checks.
-  const agreement =
-    testRegions && testTruth && testPredicted ? heldOutAgreement(learner.regions, testRegions, testPredicted, testTruth) : null
+  // One count over the held-out rows for both checks (the exact head's, made as it scores the split).
+  const agreement = learner.heldOutAgreement
   const disputed = agreement ? disputedRegions(learner.regions, agreement) : 0
   const inputOf = (counts: RegionCount[], suspects: number): AdviceInput => {
     const vouched = learner.trust >= 3 && agreement ? vouchedRegions(counts, agreement) : new Set<number>()
@@ -362,6 +356,7 @@ export class WarmUp {
   async step(): Promise<boolean> {
     if (this.done >= WARM_UP_ITERATIONS) return false
     const r = await iterate(this.throwaway, this.cfg, this.batches, [])
+    this.throwaway.warmEdges()
     if (!r.next.ids.length || this.batches.length >= 30) this.batches = []
     else
       this.batches.push(

@@ -100,7 +100,12 @@ function score(head: HeadParams, f: FeatureMatrix, id: number): number {
  */
 export function settledIds(batches: Answer[][], skipped: number[]): Set<number> {
   const history = new Map<number, Answer[]>()
-  for (const b of batches) for (const a of b) history.set(a.id, [...(history.get(a.id) ?? []), a])
+  for (const b of batches)
+    for (const a of b) {
+      const h = history.get(a.id)
+      if (h) h.push(a)
+      else history.set(a.id, [a])
+    }
   const out = new Set<number>()
   for (const [id, h] of history) {
     const last = h[h.length - 1]
@@ -402,14 +407,16 @@ export const REGION_TRUST = 0.999
  * a few answers that all agree read as a careful labeller, not a perfect one.
  */
 export function slipRate(batches: Answer[][], open: Suspect[]): number {
-  const given = new Map<number, Set<number>>()
+  // The answers each image was given (not by hand), as bits: 1 for 0, 2 for 1; 3 is both.
+  const given = new Map<number, number>()
   let answers = 0
   for (const b of batches)
     for (const a of b) {
       answers++
-      if (!a.relabelled) given.set(a.id, (given.get(a.id) ?? new Set()).add(a.value))
+      if (!a.relabelled) given.set(a.id, (given.get(a.id) ?? 0) | (1 << a.value))
     }
-  const slips = new Set([...open.map((s) => s.id), ...[...given].filter(([, v]) => v.size > 1).map(([id]) => id)])
+  const slips = new Set(open.map((s) => s.id))
+  for (const [id, bits] of given) if (bits === 3) slips.add(id)
   return Math.min(0.3, (slips.size + 1) / (answers + 40))
 }
 

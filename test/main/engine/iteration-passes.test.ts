@@ -66,6 +66,8 @@ describe('the iteration passes on the 60k pool', () => {
         if (predicted[i] >= 0.5 === (truth[i] === 1)) right[testRegions![i]]++
       }
       expect(heldOutAgreement(regions, testRegions!, predicted, truth)).toEqual({ right, rows })
+      // The learner's, counted in its pass over the split from the first iteration on.
+      expect(p.learner.heldOutAgreement).toEqual({ right, rows })
     })
   })
 })
