@@ -25,7 +25,7 @@ import {
   KernelCache,
   L2
 } from './head'
-import { heldOutAgreement, Regions } from './trust'
+import { allAnswers, heldOutAgreement, Regions } from './trust'
 import { wideLogitsOf } from './wide-logits'
 import { BIN_ROWS, PoolBins } from './pool-bins'
 import { onnxRuntimeLoads } from './featurizer'
@@ -89,7 +89,7 @@ export interface Answer {
  * (two answers that agree are stronger than one). Without re-asks, batches.flat().
  */
 export function standing(batches: Answer[][]): Answer[] {
-  const all = batches.flat()
+  const all = allAnswers(batches)
   const last = new Map(all.map((a, k) => [a.id, k]))
   const times = new Map<number, number>()
   for (const a of all) if (a.value === all[last.get(a.id)!].value) times.set(a.id, (times.get(a.id) ?? 0) + 1)
@@ -161,6 +161,10 @@ export class Learner {
   /** The exact head's held-out answers (1 where P >= 0.5) and accuracy, found as it scores the split. */
   private testPositive: Uint8Array | null = null
   private testAccuracyNow: number | null = null
+  /** The held-out rows the head gets wrong (their first entries), a list reused by each pass. */
+  private testWrong: Int32Array | null = null
+  /** The held-out rows of known truth, in all and (once the regions are known) by region. */
+  private testRows: { known: number; byRegion: Int32Array | null } | null = null
   /** heldOutAgreement of the exact head's held-out answers, counted in the same pass (null: not counted there). */
   private agreementNow: { right: Int32Array; rows: Int32Array } | null = null
   private clarityOf: Float32Array | null = null
@@ -660,31 +664,32 @@ export class Learner {
       near |= +(v > -1e-6) & +(v < 0)
     }
     if (near) for (let i = 0; i < z.length; i++) if (z[i] > -1e-6 && z[i] < 0) positive[i] = +positiveAt(z[i])
+    this.agreementNow = null
     let right = 0
     let known = 0
-    // Once the held-out rows' regions are known (after the first iteration), heldOutAgreement's
-    // counts by region in the same pass: a row with truth -1 is neither right nor a row there.
-    const regions = truth && this.testRegionsOf
-    this.agreementNow = null
-    if (regions) {
-      const byRight = new Int32Array(this.regions.count)
-      const byRows = new Int32Array(this.regions.count)
+    if (truth) {
+      // The rows the head gets wrong (most are right), listed without a branch on each: the counts
+      // then touch only those. A row of unknown truth (-1) is neither right nor wrong, nor a row.
+      const wrong = (this.testWrong ??= new Int32Array(z.length))
+      let n = 0
       for (let i = 0; i < z.length; i++) {
-        const t = truth![i]
-        const isKnown = +(t >= 0)
-        const isRight = +(t === positive[i])
-        known += isKnown
-        right += isRight
-        byRows[regions[i]] += isKnown
-        byRight[regions[i]] += isRight
+        const t = truth[i]
+        wrong[n] = i
+        n += +(t >= 0) & +(t !== positive[i])
       }
-      this.agreementNow = { right: byRight, rows: byRows }
-    } else if (truth)
-      for (let i = 0; i < z.length; i++) {
-        // Unknown truth (-1) is neither answer.
-        known += +(truth[i] >= 0)
-        right += +(truth[i] === positive[i])
+      // Once the held-out rows' regions are known (after the first iteration), heldOutAgreement's counts too.
+      const regions = this.testRegionsOf
+      if (!this.testRows || (regions && !this.testRows.byRegion))
+        this.testRows = heldOutRows(truth, regions && { of: regions, count: this.regions.count })
+      const { known: all, byRegion } = this.testRows
+      known = all
+      right = known - n
+      if (regions && byRegion) {
+        const byRight = byRegion.slice()
+        for (let k = 0; k < n; k++) byRight[regions[wrong[k]]]--
+        this.agreementNow = { right: byRight, rows: byRegion.slice() }
       }
+    }
     this.testAccuracyNow = known ? right / known : null
   }
 
@@ -763,6 +768,18 @@ function optionsOf(o: LearnerOptions): LearnerOptions {
     testTruth: o.testTruth,
     trust: o.trust
   }
+}
+
+/** The rows of known truth (>= 0), in all and by region (null without the regions). */
+function heldOutRows(truth: Int8Array, regions: { of: Int32Array; count: number } | null): { known: number; byRegion: Int32Array | null } {
+  let known = 0
+  const byRegion = regions && new Int32Array(regions.count)
+  for (let i = 0; i < truth.length; i++)
+    if (truth[i] >= 0) {
+      known++
+      if (byRegion) byRegion[regions!.of[i]]++
+    }
+  return { known, byRegion }
 }
 
 /** The share of rows with known truth (>= 0) that p >= 0.5 gets right, or null when none is known. */

@@ -382,9 +382,16 @@ export interface RegionCount {
  * `doubted` and the earlier answers of an image changed by hand. One near a boundary between
  * regions says little about the region; the suspects check those.
  */
+/** Every answer given, batch after batch: batches.flat(), which V8 runs several times slower than this loop. */
+export function allAnswers(batches: Answer[][]): Answer[] {
+  const all: Answer[] = []
+  for (const b of batches) for (const a of b) all.push(a)
+  return all
+}
+
 export function regionCounts(regions: Regions, batches: Answer[][], doubted: Set<number> = new Set()): RegionCount[] {
   const out = Array.from({ length: regions.count }, (_, region) => ({ region, negative: 0, positive: 0, last: -1, touched: false }))
-  const all = batches.flat()
+  const all = allAnswers(batches)
   const changed = new Set(all.filter((a) => a.relabelled).map((a) => a.id))
   const lastOf = new Map(all.map((a, k) => [a.id, k]))
   all.forEach((a, k) => {

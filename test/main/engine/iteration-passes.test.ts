@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { initBackend } from '../../../src/main/engine/backend'
 import { prepare, disposePrepared, Prepared } from '../../../src/main/engine/setup'
-import { iterate, loopConfigOf } from '../../../src/main/engine/loop'
+import { changes, iterate, loopConfigOf } from '../../../src/main/engine/loop'
 import type { Answer } from '../../../src/main/engine/learner'
 import { positiveAt } from '../../../src/main/engine/head'
 import { heldOutAgreement } from '../../../src/main/engine/trust'
@@ -69,5 +69,22 @@ describe('the iteration passes on the 60k pool', () => {
       // The learner's, counted in its pass over the split from the first iteration on.
       expect(p.learner.heldOutAgreement).toEqual({ right, rows })
     })
+  })
+
+  it('changes counts the places two arrays of 0s and 1s differ, four at a time or not (any start, any length)', () => {
+    const bits = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => ((i * 2654435761 + seed * 40503) >>> 13) & 1)
+    for (const n of [0, 1, 3, 4, 5, 20000, 20003]) {
+      const [a, b] = [bits(n + 1, 1), bits(n + 1, 2)]
+      for (const [x, y] of [
+        [a.subarray(0, n), b.subarray(0, n)],
+        [a.subarray(1), b.subarray(1)],
+        [a.subarray(0, n), b.subarray(1)]
+      ]) {
+        let want = 0
+        for (let i = 0; i < n; i++) if (x[i] !== y[i]) want++
+        expect(changes(x, y)).toBe(want)
+      }
+    }
+    expect(changes(bits(20000, 1), bits(20000, 1))).toBe(0)
   })
 })
