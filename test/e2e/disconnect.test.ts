@@ -46,6 +46,8 @@ describe.skipIf(!haveChromium)('a tab whose server is killed (browser mode, Chro
     }
     for (const k of ['o', 'e']) await page.keyboard.press(k)
     await expect.poll(() => sync.textContent(), { timeout: 20_000 }).toBe('yes')
+    // 'yes' shows while a save is quick; killed before its answer arrives, an answer is taken back.
+    await expect.poll(() => sync.getAttribute('data-in-flight'), { timeout: 20_000 }).toBe('0')
     expect(await labels.textContent()).toBe('2')
     expect(await logged()).toEqual({ total: 2, current: 2 })
     // The address is kept for the next server on this data folder, readable by its owner only.
