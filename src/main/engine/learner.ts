@@ -655,15 +655,7 @@ export class Learner {
   private testAnswers(z: Float64Array): void {
     const truth = this.opts.testTruth
     const positive = (this.testPositive ??= new Uint8Array(z.length))
-    // positiveAt without a branch on each row (its sign is random over the rows; see signsOf):
-    // the sign first, then the rare logits just below 0, whose P may round to 0.5, its way.
-    let near = 0
-    for (let i = 0; i < z.length; i++) {
-      const v = z[i]
-      positive[i] = +(v >= 0)
-      near |= +(v > -1e-6) & +(v < 0)
-    }
-    if (near) for (let i = 0; i < z.length; i++) if (z[i] > -1e-6 && z[i] < 0) positive[i] = +positiveAt(z[i])
+    answersAt(z, positive)
     this.agreementNow = null
     let right = 0
     let known = 0
@@ -671,12 +663,7 @@ export class Learner {
       // The rows the head gets wrong (most are right), listed without a branch on each: the counts
       // then touch only those. A row of unknown truth (-1) is neither right nor wrong, nor a row.
       const wrong = (this.testWrong ??= new Int32Array(z.length))
-      let n = 0
-      for (let i = 0; i < z.length; i++) {
-        const t = truth[i]
-        wrong[n] = i
-        n += +(t >= 0) & +(t !== positive[i])
-      }
+      const n = wrongRows(truth, positive, wrong)
       // Once the held-out rows' regions are known (after the first iteration), heldOutAgreement's counts too.
       const regions = this.testRegionsOf
       if (!this.testRows || (regions && !this.testRows.byRegion))
@@ -851,6 +838,33 @@ const sampleStep = (count: number) => Math.max(1, Math.floor(count / 20000))
 function signsOf(z: Float64Array, from: number, to: number, step: number, out: Uint8Array): void {
   // +(z >= 0), not a ternary: V8 makes that a branch, which the random signs mispredict half the time (2.5x slower).
   for (let k = Math.ceil(from / step) | 0, i = k * step; i < to; i += step, k++) out[k] = +(z[i] >= 0)
+}
+
+// answersAt and wrongRows are functions of their own, not loops inside testAnswers: V8 compiled a
+// loop there on stack (OSR) before the code after it had run, and that code then fell back to the
+// interpreter on every call of the session's first six iterations, each 1.5-2x a later one.
+
+/** positive[i] = the answer at logit z[i] (as positiveAt gives it), without a branch on each row (see signsOf). */
+function answersAt(z: Float64Array, positive: Uint8Array): void {
+  // The sign first, then the rare logits just below 0, whose P may round to 0.5, their way.
+  let near = 0
+  for (let i = 0; i < z.length; i++) {
+    const v = z[i]
+    positive[i] = +(v >= 0)
+    near |= +(v > -1e-6) & +(v < 0)
+  }
+  if (near) for (let i = 0; i < z.length; i++) if (z[i] > -1e-6 && z[i] < 0) positive[i] = +positiveAt(z[i])
+}
+
+/** Lists in wrong[0..n) the rows whose known truth (not -1) the answers miss, without a branch on each row; returns n. */
+function wrongRows(truth: Int8Array, positive: Uint8Array, wrong: Int32Array): number {
+  let n = 0
+  for (let i = 0; i < positive.length; i++) {
+    const t = truth[i]
+    wrong[n] = i
+    n += +(t >= 0) & +(t !== positive[i])
+  }
+  return n
 }
 
 /** What the exact head's pool pass also scans for uncertainty: the images excluded then (filled further by the query's caller only), the query's iteration, how many it may ask, `diverse`'s blur. */
