@@ -18,12 +18,37 @@ const BIG_BATCH = 64
 const cache = mkdtempSync(join(tmpdir(), 'curator-bench-ui-')) // cold: the session start featurizes
 process.env.CURATOR_CACHE_DIR = cache
 
-type Probe = { __frames: number[]; __frameEnds: number[]; __recording: boolean; __curatorPaints?: number[]; __switchAt?: number | null }
+type Loaf = {
+  at: number
+  ms: number
+  blockingMs: number
+  renderMs: number
+  styleLayoutMs: number
+  scripts: { ms: number; layoutMs: number; what: string }[]
+}
+type Probe = {
+  __loaf: Loaf[]
+  __frames: number[]
+  __frameEnds: number[]
+  __recording: boolean
+  __curatorPaints?: number[]
+  __switchAt?: number | null
+}
 // Record every frame's duration from the first paint on.
 // A string, not a function: tsx's helpers would not exist in the page.
 const FRAME_RECORDER = `(() => { window.__frames = []; window.__frameEnds = []; window.__recording = true; let last = performance.now();
   const tick = (t) => { window.__frames.push(t - last); window.__frameEnds.push(Date.now()); last = t; if (window.__recording) requestAnimationFrame(tick) };
   requestAnimationFrame(tick) })()`
+// Long animation frames (over 50 ms) with what ran in them: the scripts' invokers, functions and
+// sources, and how long style, layout and paint took, so a long frame can be traced to its cause.
+const LOAF_RECORDER = `(() => { window.__loaf = []; try { new PerformanceObserver((list) => { for (const e of list.getEntries())
+  window.__loaf.push({ at: performance.timeOrigin + e.startTime, ms: Math.round(e.duration), blockingMs: Math.round(e.blockingDuration),
+    renderMs: e.renderStart ? Math.round(e.startTime + e.duration - e.renderStart) : 0,
+    styleLayoutMs: e.styleAndLayoutStart ? Math.round(e.startTime + e.duration - e.styleAndLayoutStart) : 0,
+    scripts: e.scripts.map((s) => ({ ms: Math.round(s.duration), layoutMs: Math.round(s.forcedStyleAndLayoutDuration),
+      what: s.invokerType + ' ' + s.invoker + (s.sourceFunctionName ? ' ' + s.sourceFunctionName : '') +
+        (s.sourceURL ? ' @' + s.sourceURL.replace(/^.*\\//, '') + ':' + s.sourceCharPosition : '') })) }) })
+  .observe({ type: 'long-animation-frame', buffered: true }) } catch {} })()`
 
 const q = (xs: number[], p: number) => {
   if (!xs.length) return null
@@ -43,12 +68,30 @@ const SHOWN = {
   'the labelling view': `String(!!document.querySelector('[data-testid="view-label"]'))`,
   'another session': `document.querySelector('.session-id')?.textContent ?? ''`
 }
+/** The long frames of a phase: how many, the three longest with their three longest scripts, and script time summed by what ran. */
+const longFrameFigures = (xs: Loaf[]) => {
+  const totals = new Map<string, number>()
+  for (const e of xs)
+    for (const sc of e.scripts) {
+      const k = sc.what.replace(/:\d+$/, '')
+      totals.set(k, (totals.get(k) ?? 0) + sc.ms)
+    }
+  return {
+    count: xs.length,
+    longest: [...xs]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 3)
+      .map(({ at: _, ...e }) => ({ ...e, scripts: [...e.scripts].sort((a, b) => b.ms - a.ms).slice(0, 3) })),
+    scriptMsByWhat: Object.fromEntries([...totals].sort((a, b) => b[1] - a[1]).slice(0, 5))
+  }
+}
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100)
 
 const s = await startStudio()
 try {
   const page = s.page
   await page.addInitScript({ content: FRAME_RECORDER })
+  await page.addInitScript({ content: LOAF_RECORDER })
   await page.goto(s.url)
   const frames = () =>
     page.evaluate(() => {
@@ -76,6 +119,8 @@ try {
       const all = p.__frames.splice(0)
       return { before: all.filter((_, i) => ends[i] < at), after: all.filter((_, i) => ends[i] >= at) }
     })
+  /** The long animation frames since the last call. */
+  const loaf = async () => longFrameFigures(await page.evaluate(() => (globalThis as unknown as Probe).__loaf?.splice(0) ?? []))
   const recording = (on: boolean) => page.evaluate((v) => ((globalThis as unknown as Probe).__recording = v), on)
   const restartRecorder = () => page.evaluate(FRAME_RECORDER)
   await frames()
@@ -84,6 +129,7 @@ try {
   await startSession(page, { poolLimit: pool, testLimit: 2000 })
   const featurizeSeconds = (Date.now() - t0) / 1000
   const { before: duringFeaturize, after: openingSession } = await split()
+  const longFrames: Record<string, ReturnType<typeof longFrameFigures>> = { featurizeAndOpen: await loaf() }
 
   /** Presses answer keys at 12 a second (a fast labeller) until `until` says stop or `count` were pressed; the paints measured. */
   const label = async (count: number, until: () => boolean = () => false) => {
@@ -100,8 +146,10 @@ try {
   const loadAtStart = load()
   const paints = await label(presses)
   const duringLabelling = await frames()
+  longFrames.labelling = await loaf()
   await recording(false)
   const idlePaints = await label(presses)
+  longFrames.labellingIdle = await loaf()
 
   // The same page labelling a session with the largest batch, first with the engine idle,
   // then while a second tab starts a session whose pool is featurized, then while it retrains the base.
@@ -109,8 +157,10 @@ try {
   await startSession(page, { poolLimit: pool, testLimit: 2000, batchSize: BIG_BATCH })
   await restartRecorder()
   await frames()
+  await loaf()
   const bigIdlePaints = await label(BIG_BATCH)
   const bigIdleFrames = await frames()
+  longFrames.batch64Idle = await loaf()
   await page.waitForTimeout(1500) // the next batch's prefetch
 
   const other: Page = await s.browser.newPage({ viewport: { width: 1440, height: 900 } })
@@ -125,9 +175,11 @@ try {
     .waitFor({ timeout: 600_000 })
     .then(() => (opened = true))
   await frames()
+  await loaf()
   const featurizePaints = await label(2 * BIG_BATCH, () => opened)
   // When the second tab's session opens, this tab is switched to it (the studio has one session open).
   const { before: featurizeFrames, after: switchFrames } = await split()
+  longFrames.batch64WhileFeaturizing = await loaf()
   while (!opened) await page.waitForTimeout(100)
   const secondFeaturizeSeconds = (Date.now() - featurizeStart) / 1000
 
@@ -149,8 +201,10 @@ try {
     .waitFor({ timeout: 600_000 })
     .then(() => (trained = true))
   await frames()
+  await loaf()
   const trainPaints = await label(2 * BIG_BATCH, () => trained)
   const trainFrames = await frames()
+  longFrames.batch64WhileTraining = await loaf()
   while (!trained) await page.waitForTimeout(100)
   const trainSeconds = (Date.now() - trainStart) / 1000
 
@@ -179,7 +233,8 @@ try {
         keyToPaintMs: paintFigures(trainPaints),
         ...frameFigures(trainFrames)
       }
-    }
+    },
+    longAnimationFrames: { note: 'PerformanceObserver long-animation-frame (over 50 ms) in the labelling tab, per phase', ...longFrames }
   }
   console.log(JSON.stringify(result, null, process.argv.includes('--json') ? 0 : 2))
 } finally {

@@ -48,6 +48,7 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     expect(random.every(([, y]) => y > 0 && y <= 1)).toBe(true)
     expect(test.map(([x]) => x)).toEqual([0, 4, 8, 12])
     await expect.poll(() => page.getByTestId('chart-accuracy').textContent()).toMatch(/random \d+\.\d%/)
+    await page.locator('[data-testid="charts"][data-current="true"]').waitFor()
     await page.getByTestId('chart-accuracy').screenshot({ path: join(docs, 'baseline.png') })
 
     // Why this image: the last answer (diverse's third batch covers the last regions; the second
@@ -100,6 +101,7 @@ describe.skipIf(!haveChromium)('views in Chromium (browser mode)', () => {
     await page.keyboard.press('Escape')
     await expect.poll(() => page.getByTestId('pool-browser').count()).toBe(0)
     // The labelling view after 14 answers: the README's first picture.
+    await page.locator('[data-testid="charts"][data-current="true"]').waitFor()
     await page.waitForTimeout(500)
     await page.screenshot({ path: join(docs, 'screenshot.png') })
 
