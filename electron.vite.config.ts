@@ -12,7 +12,8 @@ export default defineConfig({
           cli: resolve(__dirname, 'src/main/cli/index.ts'),
           'engine-worker': resolve(__dirname, 'src/main/engine/engine-worker.ts'),
           'featurize-worker': resolve(__dirname, 'src/main/engine/featurize-worker.ts'),
-          'train-worker': resolve(__dirname, 'src/main/engine/train-worker.ts')
+          'train-worker': resolve(__dirname, 'src/main/engine/train-worker.ts'),
+          'logits-worker': resolve(__dirname, 'src/main/engine/logits-worker.ts')
         }
       }
     }

@@ -622,9 +622,13 @@ export class Learner {
       : null
     const step = sampleStep(count)
     const signs = (this.poolSigns ??= new Uint8Array(Math.ceil(count / step)))
+    // A wide pool's logits are scored in one call, on two threads; a narrow one's a stretch at a time, while in cache.
+    const wide = this.fitted ? wideLogitsOf(pool) : null
+    const whole = wide?.shares(count) ?? false
+    if (whole) wide!.logits(this.head, 0, count, z)
     for (let from = 0; from < count; from += SCORE_ROWS) {
       const to = Math.min(count, from + SCORE_ROWS)
-      logitsOf(this.head, pool, from, to, z, this.fitted)
+      if (!whole) logitsOf(this.head, pool, from, to, z, this.fitted)
       signsOf(z, from, to, step, signs)
       if (bins) {
         // The scan is offered only the rows whose |z| is below its bar as the stretch starts (the others cannot get in).

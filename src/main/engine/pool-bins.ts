@@ -28,7 +28,7 @@ export class PoolBins {
   private readonly counts: Int32Array
 
   private constructor(
-    buffer: ArrayBuffer,
+    buffer: ArrayBufferLike,
     private readonly run: (n: number, bar: number) => number
   ) {
     this.z = new Float64Array(buffer, Z_AT, BIN_ROWS)

@@ -24,7 +24,7 @@ export const BACKGROUND_NICE = 10
 const PRIORITY_FAILED = 'curatorPriorityFailed'
 let priorityFailureTold = false
 
-export function startWorker(name: 'engine-worker' | 'featurize-worker' | 'train-worker', workerData?: unknown): Worker {
+export function startWorker(name: 'engine-worker' | 'featurize-worker' | 'train-worker' | 'logits-worker', workerData?: unknown): Worker {
   if (leaving) throw new Error('This thread is ending: it starts no more threads')
   const w = spawn(name, workerData)
   running.add(w)

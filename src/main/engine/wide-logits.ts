@@ -3,9 +3,15 @@
 // added in feature order in float64 as there; two rows share a vector, one a lane. The features
 // are copied once into the module's memory, sixteen rows interleaved feature by feature, so one
 // load brings two rows' next feature each to four vectors.
+//
+// A big job (a 20,000-photo pool) is scored on two threads: the memory is shared with a helper
+// thread (logits-worker.ts), and both claim chunks of rows from a counter in it until none is
+// left. Each row is still scored whole by one thread, so the numbers do not depend on who did it.
+import type { Worker } from 'node:worker_threads'
 import type { FeatureMatrix } from './features'
 import type { HeadParams } from './head'
-import { F64, get, I32, i32, instantiate, type Memory, moduleOf, set, simd, tee, uleb, V128, vec } from './wasm-asm'
+import { startWorker } from './threads'
+import { F64, get, I32, i32, instantiate, type Memory, moduleOf, runOn, set, simd, tee, uleb, V128, vec } from './wasm-asm'
 
 /** Rows scored together (eight float64x2 sums). */
 const ROWS = 16
@@ -13,15 +19,45 @@ const ROWS = 16
 /** The module's function: logits of `blocks` blocks of ROWS rows from byte x, weights at byte w, into byte out. */
 type Run = (x: number, w: number, out: number, blocks: number, dim: number, bias: number) => void
 
+/** Products (rows x features) from which a job is shared with the helper thread: below, a message costs more than it saves. */
+export const SHARED_PRODUCTS = 4_000_000
+/** Blocks of rows a claim takes: 512 rows, about a third of a millisecond at 1,280 features. */
+const CHUNK_BLOCKS = 32
+/** How long a job waits for the helper's last chunk before scoring the job alone (a helper that stopped). */
+const HELPER_TIMEOUT_MS = 2000
+/** The control words after the logits (Int32): CLAIM = job << 16 | the next chunk to claim; DONE = chunks scored. */
+const [CLAIM, DONE] = [0, 1]
+
+/** Where a matrix's parts lie in its memory (bytes), as both threads need to know. */
+interface Layout {
+  dim: number
+  wAt: number
+  outAt: number
+  ctlAt: number
+}
+/** What the helper is told: a matrix's memory once, then each job (its chunks are claimed in the memory). */
+export type HelperMessage = { id: number; memory: Memory; layout: Layout } | { id: number; job: Job } | { id: number; drop: true }
+/** Blocks first..first+blocks-1 with this bias, in chunks of chunkBlocks; `job` tells it from the ones before. */
+interface Job {
+  job: number
+  first: number
+  blocks: number
+  chunkBlocks: number
+  bias: number
+}
+
 /** A matrix's rows interleaved in WebAssembly memory, and the function that scores them. */
 export class WideLogits {
+  private job = 0
+  /** Chunks the helper thread scored of the last job shared with it (the rest were scored here). */
+  helped = 0
   private constructor(
     private readonly memory: Memory,
     private readonly run: Run,
-    private readonly dim: number,
+    private readonly layout: Layout,
     private readonly count: number,
-    private readonly wAt: number,
-    private readonly outAt: number
+    /** This matrix at the helper thread (null: none, scored here alone). */
+    private readonly id: number | null
   ) {}
 
   /** Null where WebAssembly SIMD or the memory for a copy of the matrix is not to be had (logits() then does it). */
@@ -31,8 +67,8 @@ export class WideLogits {
     const xBytes = blocks * ROWS * dim * 4
     const wAt = xBytes
     const outAt = wAt + Math.ceil((dim * 8) / 16) * 16
-    const bytes = outAt + blocks * ROWS * 8
-    const made = count === 0 || dim === 0 ? null : instantiate<Run>(MODULE, 'logits', bytes)
+    const ctlAt = outAt + blocks * ROWS * 8
+    const made = count === 0 || dim === 0 ? null : instantiate<Run>(MODULE, 'logits', ctlAt + 8, true)
     if (!made) return null
     const { memory, run } = made
     const xs = new Float32Array(memory.buffer, 0, xBytes / 4)
@@ -40,18 +76,117 @@ export class WideLogits {
       const to = Math.floor(row / ROWS) * ROWS * dim + (row % ROWS)
       for (let j = 0, from = row * dim; j < dim; j++) xs[to + j * ROWS] = data[from + j]
     }
-    return new WideLogits(memory, run, dim, count, wAt, outAt)
+    const layout = { dim, wAt, outAt, ctlAt }
+    const id = count * dim >= SHARED_PRODUCTS ? shareWithHelper(memory, layout) : null
+    const wide = new WideLogits(memory, run, layout, count, id)
+    if (id !== null) dropped.register(wide, id)
+    return wide
   }
 
   /** logits(head, rows from..to-1) into out[from..to-1]; `from` a multiple of 16. */
   logits(head: HeadParams, from: number, to: number, out: Float64Array): void {
-    const { dim, memory } = this
+    const { memory, layout } = this
+    const { dim, wAt, outAt } = layout
     if (from % ROWS !== 0 || to > this.count || from > to) throw new Error(`WideLogits: rows ${from}..${to} of ${this.count}`)
-    new Float64Array(memory.buffer, this.wAt, dim).set(head.weights)
+    new Float64Array(memory.buffer, wAt, dim).set(head.weights)
     const first = from / ROWS
     const blocks = Math.ceil(to / ROWS) - first
-    this.run(first * ROWS * dim * 4, this.wAt, this.outAt + first * ROWS * 8, blocks, dim, head.bias)
-    out.set(new Float64Array(memory.buffer, this.outAt + from * 8, to - from), from)
+    if (this.shares(to - from)) this.together(first, blocks, head.bias)
+    else this.run(first * ROWS * dim * 4, wAt, outAt + first * ROWS * 8, blocks, dim, head.bias)
+    out.set(new Float64Array(memory.buffer, outAt + from * 8, to - from), from)
+  }
+
+  /** Whether `rows` rows are scored on two threads: one call for them all is then best (one message, one wait). */
+  shares(rows: number): boolean {
+    return this.id !== null && helper !== null && rows * this.layout.dim >= SHARED_PRODUCTS
+  }
+
+  /** Scores the blocks here and on the helper thread, each claiming chunks until none is left, and waits for the helper's last. */
+  private together(first: number, blocks: number, bias: number): void {
+    const ctl = new Int32Array(this.memory.buffer, this.layout.ctlAt, 2)
+    const chunkBlocks = Math.max(CHUNK_BLOCKS, Math.ceil(blocks / 0xffff))
+    const chunks = Math.ceil(blocks / chunkBlocks)
+    const job: Job = { job: (this.job = (this.job + 1) & 0x7fff), first, blocks, chunkBlocks, bias }
+    Atomics.store(ctl, DONE, 0)
+    Atomics.store(ctl, CLAIM, job.job << 16)
+    helper?.postMessage({ id: this.id!, job } satisfies HelperMessage)
+    this.helped = chunks - scoreChunks(ctl, job, this.layout, this.run)
+    for (let done; (done = Atomics.load(ctl, DONE)) < chunks;) {
+      if (Atomics.wait(ctl, DONE, done, HELPER_TIMEOUT_MS) !== 'timed-out') continue
+      // The helper took a chunk and did not finish it: it is stopped, and the job scored here.
+      stopHelper()
+      this.helped = 0
+      const { dim, wAt, outAt } = this.layout
+      this.run(first * ROWS * dim * 4, wAt, outAt + first * ROWS * 8, blocks, dim, bias)
+      return
+    }
+  }
+}
+
+/**
+ * Claims the job's chunks one by one (compare-and-exchange on CLAIM: a chunk goes to one thread;
+ * a job that is over, or newer, stops a thread that comes late) and scores each; how many it scored. Both threads run it.
+ */
+function scoreChunks(ctl: Int32Array, t: Job, { dim, wAt, outAt }: Layout, run: Run): number {
+  const chunks = Math.ceil(t.blocks / t.chunkBlocks)
+  let scored = 0
+  for (let seen = Atomics.load(ctl, CLAIM); seen >>> 16 === t.job && (seen & 0xffff) < chunks;) {
+    const was = Atomics.compareExchange(ctl, CLAIM, seen, seen + 1)
+    if (was !== seen) {
+      seen = was
+      continue
+    }
+    const b = t.first + (seen & 0xffff) * t.chunkBlocks
+    run(b * ROWS * dim * 4, wAt, outAt + b * ROWS * 8, Math.min(t.chunkBlocks, t.first + t.blocks - b), dim, t.bias)
+    Atomics.add(ctl, DONE, 1)
+    Atomics.notify(ctl, DONE)
+    scored++
+    seen = Atomics.load(ctl, CLAIM)
+  }
+  return scored
+}
+
+// ---- the helper thread: started with the first big matrix, one per thread that scores ---------
+
+/** The helper (undefined: not started yet; null: none to be had, or stopped). */
+let helper: Worker | null | undefined
+let nextId = 0
+/** A matrix no longer used is dropped at the helper too (its memory freed there). */
+const dropped = new FinalizationRegistry<number>((id) => helper?.postMessage({ id, drop: true } satisfies HelperMessage))
+
+function shareWithHelper(memory: Memory, layout: Layout): number | null {
+  if (helper === undefined) {
+    try {
+      helper = startWorker('logits-worker')
+      helper.unref()
+      helper.once('exit', () => (helper = null))
+    } catch {
+      helper = null
+    }
+  }
+  if (!helper) return null
+  const id = nextId++
+  helper.postMessage({ id, memory, layout } satisfies HelperMessage)
+  return id
+}
+
+function stopHelper(): void {
+  void helper?.terminate()
+  helper = null
+}
+
+/** In the helper thread: what it does with each message of the thread it helps. */
+export function helpWith(): (m: HelperMessage) => void {
+  const matrices = new Map<number, { ctl: Int32Array; layout: Layout; run: Run }>()
+  return (m) => {
+    if ('memory' in m) {
+      const run = runOn<Run>(MODULE, 'logits', m.memory)
+      if (run) matrices.set(m.id, { ctl: new Int32Array(m.memory.buffer, m.layout.ctlAt, 2), layout: m.layout, run })
+    } else if ('drop' in m) matrices.delete(m.id)
+    else {
+      const it = matrices.get(m.id)
+      if (it) void scoreChunks(it.ctl, m.job, it.layout, it.run)
+    }
   }
 }
 
@@ -104,4 +239,4 @@ const body = [
   [0x0b, 0x0b, 0x0b] // loop, block, function
 ].flat()
 
-const MODULE = moduleOf('logits', [I32, I32, I32, I32, I32, F64], [], body)
+const MODULE = moduleOf('logits', [I32, I32, I32, I32, I32, F64], [], body, true)

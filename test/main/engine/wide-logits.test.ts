@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { logits } from '../../../src/main/engine/head'
-import { WideLogits, wideLogitsOf } from '../../../src/main/engine/wide-logits'
+import { SHARED_PRODUCTS, WideLogits, wideLogitsOf } from '../../../src/main/engine/wide-logits'
 import { Rng } from '../../../src/main/util/rng'
 
 function matrix(count: number, dim: number, seed: number) {
@@ -40,5 +40,35 @@ describe('wide logits in WebAssembly', () => {
     expect(wideLogitsOf(m)).toBe(wideLogitsOf(m))
     expect(() => wideLogitsOf(m)!.logits(head, 8, 40, new Float64Array(40))).toThrow(/rows 8\.\.40 of 40/)
     expect(WideLogits.of({ count: 0, dim: 70, data: new Float32Array(0) })).toBeNull()
+  })
+
+  it('scores a big job on two threads, with the same numbers bit for bit, whoever scores which rows', async () => {
+    // 4,100 x 1,000: 257 blocks of 16 rows, in 9 chunks (the last short, its last block too).
+    const { m, head } = matrix(4100, 1000, 7)
+    expect(m.count * m.dim).toBeGreaterThanOrEqual(SHARED_PRODUCTS)
+    const want = logits(head, m.data, m.dim)
+    const wide = WideLogits.of(m)!
+    expect(wide.shares(m.count)).toBe(true)
+    const got = new Float64Array(m.count)
+    // The helper thread starts with the matrix: until it is up, each job is scored here alone.
+    const helped: number[] = []
+    for (let k = 0; k < 200 && !helped.some((n) => n > 0); k++) {
+      got.fill(NaN)
+      wide.logits(head, 0, m.count, got)
+      expect(got).toEqual(want)
+      helped.push(wide.helped)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(helped.at(-1)).toBeGreaterThan(0)
+    // Jobs in a row without a pause, with other heads, and a stretch that starts past row 0.
+    for (let k = 0; k < 20; k++) {
+      const other = { weights: head.weights.map((w) => w * (k - 10)), bias: k }
+      wide.logits(other, 0, m.count, got)
+      expect(got).toEqual(logits(other, m.data, m.dim))
+    }
+    const part = new Float64Array(m.count).fill(NaN)
+    wide.logits(head, 96, m.count, part)
+    expect(part.subarray(96)).toEqual(want.subarray(96))
+    expect(part.subarray(0, 96).every(Number.isNaN)).toBe(true)
   })
 })
