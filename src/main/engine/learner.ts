@@ -623,9 +623,8 @@ export class Learner {
     const step = sampleStep(count)
     const signs = (this.poolSigns ??= new Uint8Array(Math.ceil(count / step)))
     // A wide pool's logits are scored in one call, on two threads; a narrow one's a stretch at a time, while in cache.
-    const wide = this.fitted ? wideLogitsOf(pool) : null
-    const whole = wide?.shares(count) ?? false
-    if (whole) wide!.logits(this.head, 0, count, z)
+    const whole = this.fitted && (wideLogitsOf(pool)?.shares(count) ?? false)
+    if (whole) logitsOf(this.head, pool, 0, count, z, true)
     for (let from = 0; from < count; from += SCORE_ROWS) {
       const to = Math.min(count, from + SCORE_ROWS)
       if (!whole) logitsOf(this.head, pool, from, to, z, this.fitted)

@@ -51,6 +51,8 @@ export class WideLogits {
   private job = 0
   /** Chunks the helper thread scored of the last job shared with it (the rest were scored here). */
   helped = 0
+  /** The control words (see CLAIM, DONE). */
+  private readonly ctl: Int32Array
   private constructor(
     private readonly memory: Memory,
     private readonly run: Run,
@@ -58,7 +60,9 @@ export class WideLogits {
     private readonly count: number,
     /** This matrix at the helper thread (null: none, scored here alone). */
     private readonly id: number | null
-  ) {}
+  ) {
+    this.ctl = controlOf(memory, layout)
+  }
 
   /** Null where WebAssembly SIMD or the memory for a copy of the matrix is not to be had (logits() then does it). */
   static of(m: FeatureMatrix): WideLogits | null {
@@ -92,7 +96,7 @@ export class WideLogits {
     const first = from / ROWS
     const blocks = Math.ceil(to / ROWS) - first
     if (this.shares(to - from)) this.together(first, blocks, head.bias)
-    else this.run(first * ROWS * dim * 4, wAt, outAt + first * ROWS * 8, blocks, dim, head.bias)
+    else scoreBlocks(layout, this.run, first, blocks, head.bias)
     out.set(new Float64Array(memory.buffer, outAt + from * 8, to - from), from)
   }
 
@@ -103,10 +107,15 @@ export class WideLogits {
 
   /** Scores the blocks here and on the helper thread, each claiming chunks until none is left, and waits for the helper's last. */
   private together(first: number, blocks: number, bias: number): void {
-    const ctl = new Int32Array(this.memory.buffer, this.layout.ctlAt, 2)
-    const chunkBlocks = Math.max(CHUNK_BLOCKS, Math.ceil(blocks / 0xffff))
-    const chunks = Math.ceil(blocks / chunkBlocks)
-    const job: Job = { job: (this.job = (this.job + 1) & 0x7fff), first, blocks, chunkBlocks, bias }
+    const { ctl } = this
+    const job: Job = {
+      job: (this.job = (this.job + 1) & 0x7fff),
+      first,
+      blocks,
+      chunkBlocks: Math.max(CHUNK_BLOCKS, Math.ceil(blocks / 0xffff)),
+      bias
+    }
+    const chunks = chunksOf(job)
     Atomics.store(ctl, DONE, 0)
     Atomics.store(ctl, CLAIM, job.job << 16)
     helper?.postMessage({ id: this.id!, job } satisfies HelperMessage)
@@ -116,9 +125,7 @@ export class WideLogits {
       // The helper took a chunk and did not finish it: it is stopped, and the job scored here.
       stopHelper()
       this.helped = 0
-      const { dim, wAt, outAt } = this.layout
-      this.run(first * ROWS * dim * 4, wAt, outAt + first * ROWS * 8, blocks, dim, bias)
-      return
+      return scoreBlocks(this.layout, this.run, first, blocks, bias)
     }
   }
 }
@@ -127,8 +134,8 @@ export class WideLogits {
  * Claims the job's chunks one by one (compare-and-exchange on CLAIM: a chunk goes to one thread;
  * a job that is over, or newer, stops a thread that comes late) and scores each; how many it scored. Both threads run it.
  */
-function scoreChunks(ctl: Int32Array, t: Job, { dim, wAt, outAt }: Layout, run: Run): number {
-  const chunks = Math.ceil(t.blocks / t.chunkBlocks)
+function scoreChunks(ctl: Int32Array, t: Job, layout: Layout, run: Run): number {
+  const chunks = chunksOf(t)
   let scored = 0
   for (let seen = Atomics.load(ctl, CLAIM); seen >>> 16 === t.job && (seen & 0xffff) < chunks;) {
     const was = Atomics.compareExchange(ctl, CLAIM, seen, seen + 1)
@@ -137,7 +144,7 @@ function scoreChunks(ctl: Int32Array, t: Job, { dim, wAt, outAt }: Layout, run: 
       continue
     }
     const b = t.first + (seen & 0xffff) * t.chunkBlocks
-    run(b * ROWS * dim * 4, wAt, outAt + b * ROWS * 8, Math.min(t.chunkBlocks, t.first + t.blocks - b), dim, t.bias)
+    scoreBlocks(layout, run, b, Math.min(t.chunkBlocks, t.first + t.blocks - b), t.bias)
     Atomics.add(ctl, DONE, 1)
     Atomics.notify(ctl, DONE)
     scored++
@@ -145,6 +152,14 @@ function scoreChunks(ctl: Int32Array, t: Job, { dim, wAt, outAt }: Layout, run: 
   }
   return scored
 }
+
+/** Blocks first..first+blocks-1 scored on this thread. */
+function scoreBlocks({ dim, wAt, outAt }: Layout, run: Run, first: number, blocks: number, bias: number): void {
+  run(first * ROWS * dim * 4, wAt, outAt + first * ROWS * 8, blocks, dim, bias)
+}
+
+const chunksOf = (t: Job) => Math.ceil(t.blocks / t.chunkBlocks)
+const controlOf = (memory: Memory, layout: Layout) => new Int32Array(memory.buffer, layout.ctlAt, 2)
 
 // ---- the helper thread: started with the first big matrix, one per thread that scores ---------
 
@@ -181,7 +196,7 @@ export function helpWith(): (m: HelperMessage) => void {
   return (m) => {
     if ('memory' in m) {
       const run = runOn<Run>(MODULE, 'logits', m.memory)
-      if (run) matrices.set(m.id, { ctl: new Int32Array(m.memory.buffer, m.layout.ctlAt, 2), layout: m.layout, run })
+      if (run) matrices.set(m.id, { ctl: controlOf(m.memory, m.layout), layout: m.layout, run })
     } else if ('drop' in m) matrices.delete(m.id)
     else {
       const it = matrices.get(m.id)
