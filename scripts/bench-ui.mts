@@ -32,6 +32,7 @@ type Probe = {
   __frameEnds: number[]
   __recording: boolean
   __curatorPaints?: number[]
+  __curatorPaintParts?: { scriptMs: number; newBatch: boolean }[]
   __switchAt?: number | null
 }
 // Record every frame's duration from the first paint on.
@@ -56,7 +57,21 @@ const q = (xs: number[], p: number) => {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] * 100) / 100
 }
 const max = (xs: number[]) => (xs.length ? Math.round(Math.max(...xs) * 10) / 10 : null)
-const paintFigures = (xs: number[]) => ({ presses: xs.length, p50: q(xs, 0.5), p95: q(xs, 0.95), max: max(xs) })
+type Paints = { ms: number[]; parts: { scriptMs: number; newBatch: boolean }[] }
+const plainFigures = (xs: number[]) => ({ presses: xs.length, p50: q(xs, 0.5), p95: q(xs, 0.95), max: max(xs) })
+/**
+ * Key -> paint, and where it went: `script`, the key's handler and the DOM update (the rest is the
+ * browser's frame: style, layout, the wait for it); the presses that showed the next batch apart.
+ */
+const paintFigures = ({ ms, parts }: Paints) => {
+  const split = (newBatch: boolean) => plainFigures(ms.filter((_, i) => parts[i]?.newBatch === newBatch))
+  return {
+    ...plainFigures(ms),
+    script: plainFigures(parts.map((p) => p.scriptMs)),
+    withinBatch: split(false),
+    nextBatch: split(true)
+  }
+}
 const frameFigures = (xs: number[]) => ({
   frames: xs.length,
   longestFrameMs: max(xs),
@@ -132,14 +147,21 @@ try {
   const longFrames: Record<string, ReturnType<typeof longFrameFigures>> = { featurizeAndOpen: await loaf() }
 
   /** Presses answer keys at 12 a second (a fast labeller) until `until` says stop or `count` were pressed; the paints measured. */
-  const label = async (count: number, until: () => boolean = () => false) => {
-    await page.evaluate(() => ((globalThis as unknown as Probe).__curatorPaints = []))
+  const label = async (count: number, until: () => boolean = () => false): Promise<Paints> => {
+    await page.evaluate(() => {
+      const p = globalThis as unknown as Probe
+      p.__curatorPaints = []
+      p.__curatorPaintParts = []
+    })
     for (let k = 0; k < count && !until(); k++) {
       await page.keyboard.press(k % 3 ? 'o' : 'e')
       await page.waitForTimeout(80)
     }
     await page.waitForTimeout(300)
-    return page.evaluate(() => (globalThis as unknown as Probe).__curatorPaints ?? [])
+    return page.evaluate(() => {
+      const p = globalThis as unknown as Probe
+      return { ms: p.__curatorPaints ?? [], parts: p.__curatorPaintParts ?? [] }
+    })
   }
   // Key press -> next image painted, twice: while the frame recorder holds the page to 60 Hz
   // (every paint waits for the next vsync, as on a real display), and with the page idle.

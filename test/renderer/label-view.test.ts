@@ -85,8 +85,25 @@ describe('labelling view: keyboard', () => {
     await nextTick()
     await vi.waitFor(() => expect(window.__curatorPaints).toHaveLength(1))
     expect(window.__curatorPaints![0]).toBeGreaterThanOrEqual(0)
+    // Its parts: the script's share (no more than the whole) and whether a new batch came (not yet).
+    const [part] = window.__curatorPaintParts!.slice(-1)
+    expect(part.newBatch).toBe(false)
+    expect(part.scriptMs).toBeGreaterThanOrEqual(0)
+    expect(part.scriptMs).toBeLessThanOrEqual(window.__curatorPaints![0])
     expect(markSpy.mock.calls.map((c) => c[0])).toEqual(expect.arrayContaining(['key', 'painted']))
     markSpy.mockRestore()
+  })
+
+  it('says which key brought the next batch on screen', async () => {
+    await mountLabelling(DEFAULT_CONFIG, { prefetch: true })
+    window.__curatorPaintParts = []
+    for (const k of ['o', 'e', 'o']) press(k)
+    await flushPromises()
+    fake.push() // the studio says what comes next once one image is left
+    await flushPromises()
+    press('e') // the batch's last answer: the prefetched batch is shown at once
+    await vi.waitFor(() => expect(window.__curatorPaintParts).toHaveLength(4))
+    expect(window.__curatorPaintParts!.map((p) => p.newBatch)).toEqual([false, false, false, true])
   })
 
   it('undoes with Backspace and with Ctrl+Z / Cmd+Z', async () => {

@@ -1,5 +1,6 @@
 /// <reference types="vite/client" />
 import type { StudioBridge } from '../../shared/contract'
+import type { PaintParts } from './lib/perf'
 
 declare global {
   interface Window {
@@ -7,6 +8,8 @@ declare global {
     studio?: StudioBridge
     /** Key press -> next image painted, in ms, one entry per answered key (read by the e2e benchmark). */
     __curatorPaints?: number[]
+    /** The parts of each of those (see lib/perf.ts). */
+    __curatorPaintParts?: PaintParts[]
   }
 }
 

@@ -1,13 +1,33 @@
 // Key press -> next image painted. The labelling view calls markKey(event.timeStamp) on keydown and
-// markPainted() once the DOM has the next image; the duration lands in window.__curatorPaints
-// (read by the end-to-end benchmark) and as 'key' / 'painted' performance marks.
+// markPaintedNextFrame() once the DOM has the next image; the duration lands in window.__curatorPaints
+// (read by the end-to-end benchmark) and as 'key' / 'painted' performance marks, and its parts in
+// window.__curatorPaintParts: the script's share (the key's handler and the DOM update) and
+// whether the key brought a new batch, so the benchmark can say where a slow press went.
 
 const MAX_SAMPLES = 20_000
+
+/** One key's paint, in parts: scriptMs from the key to the DOM having the next image; newBatch as markPaintedNextFrame's. */
+export interface PaintParts {
+  scriptMs: number
+  newBatch: boolean
+}
 
 function samples(): number[] {
   const w = window as Window
   if (!Array.isArray(w.__curatorPaints)) w.__curatorPaints = []
   return w.__curatorPaints
+}
+
+function parts(): PaintParts[] {
+  const w = window as Window
+  if (!Array.isArray(w.__curatorPaintParts)) w.__curatorPaintParts = []
+  return w.__curatorPaintParts
+}
+
+/** Keeps a list to its last MAX_SAMPLES entries. */
+function capped<T>(list: T[], entry: T): void {
+  list.push(entry)
+  if (list.length > MAX_SAMPLES) list.splice(0, list.length - MAX_SAMPLES)
 }
 
 /**
@@ -25,8 +45,12 @@ export function markKey(eventTime?: number): number {
   }
 }
 
-/** Call after nextTick(): records the time of the next animation frame (the paint that shows the image). */
-export function markPaintedNextFrame(keyTime: number): void {
+/**
+ * Call after nextTick(): records the time of the next animation frame (the paint that shows the
+ * image); `newBatch`: the key showed the next batch (every image on screen changed).
+ */
+export function markPaintedNextFrame(keyTime: number, newBatch = false): void {
+  const scriptMs = performance.now() - keyTime
   const raf =
     typeof requestAnimationFrame === 'function'
       ? requestAnimationFrame
@@ -38,9 +62,8 @@ export function markPaintedNextFrame(keyTime: number): void {
     } catch {
       t = performance.now()
     }
-    const list = samples()
-    list.push(t - keyTime)
-    if (list.length > MAX_SAMPLES) list.splice(0, list.length - MAX_SAMPLES)
+    capped(samples(), t - keyTime)
+    capped(parts(), { scriptMs, newBatch })
     // The frame that shows the image is being made: what waited for a quiet slot runs after it.
     if (queued.size) setTimeout(runQueued, 0)
   })
@@ -86,4 +109,5 @@ export function quietSlot(cb: () => void): () => void {
 
 export function installPerfProbe(): void {
   samples()
+  parts()
 }
