@@ -111,6 +111,8 @@ export interface StartOptions {
   dataset?: string
   positiveClasses?: string
   batchSize?: number
+  /** Runs once the form is filled, just before Start is clicked (the UI benchmark starts its clock there). */
+  beforeClick?: () => Promise<void>
 }
 
 /** Fills the start form with a small MNIST subset (or another dataset) and starts a session. */
@@ -133,5 +135,6 @@ export async function clickStart(page: Page, opts: StartOptions): Promise<void> 
   await page.getByTestId('field-pool-limit').fill(String(opts.poolLimit))
   await page.getByTestId('field-test-limit').fill(String(opts.testLimit))
   if (opts.strategy) await page.getByTestId('field-strategy').selectOption(opts.strategy)
+  await opts.beforeClick?.()
   await page.getByTestId('btn-start').click()
 }
