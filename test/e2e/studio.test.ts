@@ -21,7 +21,13 @@ describe.skipIf(!haveChromium)('studio in Chromium (browser mode)', () => {
 
   it('starts a session, labels three batches by keyboard, undoes once, and redraws the charts each iteration', async () => {
     const page = s.page
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
     await page.goto(s.url)
+    // The start screen makes each kind of chart once off screen (charts/warm.ts), and leaves none behind.
+    await expect.poll(() => page.locator('html').getAttribute('data-charts-warm'), { timeout: 10_000 }).toBe('true')
+    expect(await page.locator('canvas').count()).toBe(0)
+    expect(errors).toEqual([])
     await startSession(page, { poolLimit: 3000, testLimit: 1000 })
     const chart = (id: string) => page.getByTestId(id).getAttribute('data-chart')
     const iteration = async () => Number(await page.getByTestId('status-iteration').textContent())
