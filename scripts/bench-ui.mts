@@ -26,13 +26,15 @@ type Loaf = {
   styleLayoutMs: number
   scripts: { ms: number; layoutMs: number; what: string }[]
 }
+/** One key's paint in parts, as the labelling view records it (src/renderer/src/lib/perf.ts). */
+type PaintParts = { scriptMs: number; newBatch: boolean }
 type Probe = {
   __loaf: Loaf[]
   __frames: number[]
   __frameEnds: number[]
   __recording: boolean
   __curatorPaints?: number[]
-  __curatorPaintParts?: { scriptMs: number; newBatch: boolean }[]
+  __curatorPaintParts?: PaintParts[]
   __switchAt?: number | null
 }
 // Record every frame's duration from the first paint on.
@@ -57,7 +59,7 @@ const q = (xs: number[], p: number) => {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] * 100) / 100
 }
 const max = (xs: number[]) => (xs.length ? Math.round(Math.max(...xs) * 10) / 10 : null)
-type Paints = { ms: number[]; parts: { scriptMs: number; newBatch: boolean }[] }
+type Paints = { ms: number[]; parts: PaintParts[] }
 const plainFigures = (xs: number[]) => ({ presses: xs.length, p50: q(xs, 0.5), p95: q(xs, 0.95), max: max(xs) })
 /**
  * Key -> paint, and where it went: `script`, the key's handler and the DOM update (the rest is the

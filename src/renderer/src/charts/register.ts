@@ -1,9 +1,22 @@
-// Registers only the Chart.js pieces the three charts use (vue-chartjs registers the
-// line and bar controllers itself). Imported by the chart components, never by the pure builders.
-import { BarElement, CategoryScale, Chart, DomPlatform, Legend, LineElement, LinearScale, PointElement, Tooltip } from 'chart.js'
+// Registers only the Chart.js pieces the three charts use (the line and bar controllers too:
+// vue-chartjs registers them for its components, and charts/warm.ts makes charts without them).
+// Imported by the chart components and the warm-up, never by the pure builders.
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  DomPlatform,
+  Legend,
+  LineController,
+  LineElement,
+  LinearScale,
+  PointElement,
+  Tooltip
+} from 'chart.js'
 import { themeColor } from './colors'
 
-Chart.register(CategoryScale, LinearScale, PointElement, LineElement, BarElement, Tooltip, Legend)
+Chart.register(CategoryScale, LinearScale, PointElement, LineElement, BarElement, Tooltip, Legend, LineController, BarController)
 Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, Ubuntu, Cantarell, "Noto Sans", sans-serif'
 // Chart.js draws in px: follow the page's root font size (the user's font setting), 11/14 of it.
 const rootPx = typeof document === 'undefined' ? 14 : parseFloat(getComputedStyle(document.documentElement).fontSize) || 14

@@ -4,14 +4,11 @@
 // on a slow 2-core machine), just as the labeller starts pressing keys. warmCharts() makes the
 // three charts the panel shows once, off screen, one per idle slot while the start screen waits
 // for the user, and throws them away: the panel's own charts then run warm code.
-import { BarController, LineController } from 'chart.js'
 import { DEFAULT_TASK } from '../../../shared/contract'
 import { accuracyChart } from './accuracy'
 import { histogramChart } from './histogram'
 import { Chart } from './register'
 import { weightsChart } from './weights'
-
-Chart.register(LineController, BarController)
 
 const SIDE = 120
 /** How long an idle slot may be waited for: the user may start a session at once. */
